@@ -1,0 +1,114 @@
+//! One error type for the application, with a stable code per failure class.
+//!
+//! The code is what shells branch on: the desktop UI maps it to advice, the CLI to an
+//! exit status. Messages are for people and never carry secret material.
+
+use serde::Serialize;
+use ts_rs::TS;
+
+/// What kind of failure happened; stable, exported to TypeScript.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ErrorCode {
+    /// The caller gave a value that cannot be used (empty name, bad duration, ...).
+    BadInput,
+    /// No row matches the id, name or code given.
+    NotFound,
+    /// The change would break a uniqueness or state rule (duplicate code, retired key).
+    Conflict,
+    /// The OS keychain cannot be reached (no Secret Service, no D-Bus, access denied).
+    KeychainUnavailable,
+    /// The keychain is reachable but holds no entry for this signing key.
+    KeychainEntryMissing,
+    /// The keychain entry exists but does not match the key on record.
+    KeychainMismatch,
+    /// The SQLite store failed (I/O, corruption, locked by another process).
+    Store,
+    /// The store was written by a newer Keywright; this binary refuses to touch it.
+    StoreTooNew,
+    /// Reading or writing a file failed.
+    Io,
+    /// A license file or key could not be produced or parsed.
+    Format,
+    /// A bug: something that should not happen did.
+    Internal,
+}
+
+/// An application error: a code plus a message a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct Error {
+    /// The failure class.
+    pub code: ErrorCode,
+    /// What went wrong, in words; never contains secret material.
+    pub message: String,
+}
+
+/// Shorthand for results of this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An error of `code` with `message`.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A [`ErrorCode::BadInput`] error.
+    pub fn bad_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::BadInput, message)
+    }
+
+    /// A [`ErrorCode::NotFound`] error.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NotFound, message)
+    }
+
+    /// A [`ErrorCode::Conflict`] error.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::Conflict, message)
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ffi::ErrorCode as Sql;
+        let code = match e.sqlite_error_code() {
+            Some(Sql::ConstraintViolation) => ErrorCode::Conflict,
+            _ => ErrorCode::Store,
+        };
+        Self::new(code, format!("store: {e}"))
+    }
+}
+
+impl From<keywright_license::FormatError> for Error {
+    fn from(e: keywright_license::FormatError) -> Self {
+        Self::new(ErrorCode::Format, e.to_string())
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        Self::new(ErrorCode::Io, e.to_string())
+    }
+}
+
+/// The shape every Tauri command rejects with: `{code, message}`.
+#[derive(Debug, Clone, Serialize, TS)]
+pub struct CommandError {
+    /// The failure class.
+    pub code: ErrorCode,
+    /// What went wrong, in words.
+    pub message: String,
+}
+
+impl From<Error> for CommandError {
+    fn from(e: Error) -> Self {
+        Self {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}

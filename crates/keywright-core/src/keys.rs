@@ -1,0 +1,162 @@
+//! Signing keys: the public half in the store, the private half in the vault.
+
+use jiff::Timestamp;
+use keywright_license::{PublicKey, SigningKey as PrivateKey};
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::audit::{self, Event};
+use crate::error::{Error, ErrorCode, Result};
+use crate::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
+use crate::{required, stamp, Keywright};
+
+const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(SigningKey, Vec<u8>)> {
+    let raw: Vec<u8> = r.get(4)?;
+    let algorithm: String = r.get(3)?;
+    let status: String = r.get(5)?;
+    Ok((
+        SigningKey {
+            id: r.get(0)?,
+            kid: r.get(1)?,
+            name: r.get(2)?,
+            algorithm: KeyAlgorithm::parse(&algorithm).unwrap_or(KeyAlgorithm::Ed25519),
+            public_key_hex: String::new(),
+            public_key_pem: String::new(),
+            status: KeyStatus::parse(&status),
+            created_at: r.get(6)?,
+        },
+        raw,
+    ))
+}
+
+fn finish((mut key, raw): (SigningKey, Vec<u8>)) -> Result<SigningKey> {
+    let public = PublicKey::from_ed25519_bytes(&raw)?;
+    key.public_key_hex = public.to_hex();
+    key.public_key_pem = public.to_pem();
+    Ok(key)
+}
+
+impl Keywright {
+    /// Generates a signing key: the private half goes straight into the vault, the
+    /// store keeps the public half. Nothing is written if the vault refuses.
+    pub fn create_signing_key(&mut self, input: &NewSigningKey, now: Timestamp) -> Result<SigningKey> {
+        let name = required("key name", &input.name, 200)?;
+        let private = match input.algorithm {
+            KeyAlgorithm::Ed25519 => PrivateKey::generate(&mut rand_core::OsRng),
+        };
+        let public = private.public_key();
+        let kid = public.kid();
+        let seed = private.seed_bytes();
+        self.vault.put(&kid, seed.as_slice())?;
+
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = stamp(now);
+        let written = (|| -> Result<()> {
+            let tx = self.store.conn.transaction()?;
+            tx.execute(
+                "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
+                params![id, kid, name, input.algorithm.as_str(), public.to_bytes().as_slice(), at],
+            )?;
+            audit::append(
+                &tx,
+                &at,
+                &self.actor,
+                &Event {
+                    action: "key.create",
+                    subject_type: Some("signing_key"),
+                    subject_id: Some(&id),
+                    signing_key_kid: Some(&kid),
+                    detail: serde_json::json!({ "name": name, "algorithm": input.algorithm.as_str() }),
+                    ..Event::default()
+                },
+            )?;
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = written {
+            // The row never landed: do not leave an orphan private key behind.
+            let _ = self.vault.remove(&kid);
+            return Err(e);
+        }
+        self.find_signing_key(&id)
+    }
+
+    /// Every signing key, newest first.
+    pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC"
+        ))?;
+        let rows = stmt.query_map([], from_row)?;
+        rows.map(|r| finish(r?)).collect()
+    }
+
+    /// A signing key by id, kid or unique name.
+    pub fn find_signing_key(&self, reference: &str) -> Result<SigningKey> {
+        let reference = reference.trim();
+        let by_id = self
+            .store
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM signing_keys WHERE id = ?1 OR kid = ?1"),
+                [reference],
+                from_row,
+            )
+            .optional()?;
+        if let Some(row) = by_id {
+            return finish(row);
+        }
+        let mut stmt = self
+            .store
+            .conn
+            .prepare(&format!("SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"))?;
+        let mut rows: Vec<_> = stmt
+            .query_map([reference], from_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        match rows.len() {
+            0 => Err(Error::not_found(format!("no signing key with id, kid or name {reference:?}"))),
+            1 => finish(rows.remove(0)),
+            n => Err(Error::bad_input(format!(
+                "{n} signing keys are named {reference:?}; use the id or kid"
+            ))),
+        }
+    }
+
+    /// The public half of a key.
+    pub fn public_key(&self, reference: &str) -> Result<PublicKey> {
+        let key = self.find_signing_key(reference)?;
+        Ok(PublicKey::from_hex(&key.public_key_hex)?)
+    }
+
+    /// Loads the private half of an active key from the vault and checks it is the key
+    /// on record (an entry swapped behind our back must not sign).
+    pub(crate) fn signer(&self, signing_key_id: &str) -> Result<(SigningKey, PrivateKey)> {
+        let key = self.find_signing_key(signing_key_id)?;
+        if key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} ({}) is {} and no longer signs; give the product an active key",
+                key.name,
+                key.kid,
+                key.status.as_str()
+            )));
+        }
+        let seed = self.vault.get(&key.kid)?;
+        let private = PrivateKey::from_seed(seed.as_slice()).map_err(|_| {
+            Error::new(
+                ErrorCode::KeychainMismatch,
+                format!("the keychain entry for signing key {} is not an Ed25519 seed", key.kid),
+            )
+        })?;
+        if private.public_key().to_hex() != key.public_key_hex {
+            return Err(Error::new(
+                ErrorCode::KeychainMismatch,
+                format!(
+                    "the keychain entry for signing key {} holds a different key than the store records; refusing to sign",
+                    key.kid
+                ),
+            ));
+        }
+        Ok((key, private))
+    }
+}

@@ -1,0 +1,119 @@
+//! Keywright without a UI: the SQLite store, the OS-keychain vault, issuing, export
+//! and the audit log. The desktop shell and the CLI are thin layers over [`Keywright`].
+//!
+//! Business logic takes "now" as an argument; only the shells read the clock.
+
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod duration;
+pub mod error;
+mod files;
+mod keys;
+mod licenses;
+pub mod model;
+mod products;
+pub mod store;
+pub mod vault;
+pub mod verify;
+
+use std::path::Path;
+
+use jiff::Timestamp;
+
+pub use error::{CommandError, Error, ErrorCode, Result};
+pub use model::*;
+pub use store::{default_store_path, Store};
+pub use vault::{Keychain, MemoryVault, Vault};
+
+/// An open store together with the vault that holds its private keys.
+pub struct Keywright {
+    store: Store,
+    vault: Box<dyn Vault>,
+    actor: String,
+}
+
+impl std::fmt::Debug for Keywright {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keywright")
+            .field("store", &self.store)
+            .field("actor", &self.actor)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Keywright {
+    /// Opens the store at `path` with its keys in the OS keychain. `actor` is the
+    /// person recorded in the audit log (the OS user name).
+    pub fn open(path: &Path, actor: impl Into<String>) -> Result<Self> {
+        let store = Store::open(path)?;
+        let vault = Keychain::for_store(store.store_id());
+        Ok(Self::with_vault(store, Box::new(vault), actor))
+    }
+
+    /// An open store with a vault of the caller's choosing (tests use [`MemoryVault`]).
+    pub fn with_vault(store: Store, vault: Box<dyn Vault>, actor: impl Into<String>) -> Self {
+        Self {
+            store,
+            vault,
+            actor: actor.into(),
+        }
+    }
+
+    /// Where the store is and which keychain service holds its keys.
+    pub fn store_info(&self) -> StoreInfo {
+        StoreInfo {
+            path: self.store.path().display().to_string(),
+            store_id: self.store.store_id().to_owned(),
+            keychain_service: self.vault.service().to_owned(),
+        }
+    }
+
+    /// Every audit event, oldest first.
+    pub fn audit_events(&self) -> Result<Vec<audit::AuditEvent>> {
+        audit::list(&self.store.conn)
+    }
+
+    /// Checks the audit chain; returns how many rows it covers.
+    pub fn verify_audit(&self) -> Result<usize> {
+        audit::verify(&self.store.conn)
+    }
+
+    /// The underlying store (read-only use: tests and diagnostics).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// The OS user running this process, for the audit log.
+pub fn os_user() -> String {
+    ["USER", "USERNAME", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .unwrap_or_else(|| "unknown".to_owned())
+}
+
+/// `now` as the store writes it.
+pub(crate) fn stamp(now: Timestamp) -> String {
+    keywright_license::format_time(now)
+}
+
+/// Trims and drops empty optional text.
+pub(crate) fn clean(text: Option<&str>) -> Option<String> {
+    text.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// Refuses empty or overlong required text.
+pub(crate) fn required(field: &str, text: &str, max: usize) -> Result<String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(Error::bad_input(format!("{field} is required")));
+    }
+    if t.chars().count() > max {
+        return Err(Error::bad_input(format!(
+            "{field} is too long ({} characters; at most {max})",
+            t.chars().count()
+        )));
+    }
+    Ok(t.to_owned())
+}

@@ -1,0 +1,323 @@
+//! The plain types that cross the shells' boundaries (IPC, CLI JSON).
+//!
+//! None of them can hold private key material: the private half of a signing key
+//! only ever exists inside [`crate::vault`] and the signing calls.
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+/// Where the store lives and which keychain service holds its keys.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    /// The SQLite file.
+    pub path: String,
+    /// The store's random id; it namespaces the keychain entries.
+    pub store_id: String,
+    /// The keychain service name under which this store's private keys live.
+    pub keychain_service: String,
+}
+
+/// Signing key algorithms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyAlgorithm {
+    /// Ed25519 (Keygen's ED25519_SIGN and `+ed25519` files).
+    Ed25519,
+}
+
+impl KeyAlgorithm {
+    /// The name stored and printed.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ed25519 => "ed25519",
+        }
+    }
+
+    /// Parses a stored or typed name.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "ed25519" => Some(Self::Ed25519),
+            _ => None,
+        }
+    }
+}
+
+/// Whether a key may sign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyStatus {
+    /// Signs new licenses.
+    Active,
+    /// No longer signs; still trusted to verify what it signed.
+    Retired,
+    /// No longer signs or verifies.
+    Revoked,
+}
+
+impl KeyStatus {
+    /// The name stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Retired => "retired",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "retired" => Self::Retired,
+            "revoked" => Self::Revoked,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// A signing key as the store keeps it: the public half and its facts.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    /// Row id (UUID).
+    pub id: String,
+    /// Key id: the first 8 bytes of SHA-256 of the public key, in hex.
+    pub kid: String,
+    /// A name people recognise.
+    pub name: String,
+    /// The algorithm.
+    pub algorithm: KeyAlgorithm,
+    /// Public key, raw bytes in hex (Keygen's "public key" format for Ed25519).
+    pub public_key_hex: String,
+    /// Public key as SPKI PEM.
+    pub public_key_pem: String,
+    /// Whether it signs.
+    pub status: KeyStatus,
+    /// When it was made (RFC 3339, UTC, milliseconds).
+    pub created_at: String,
+}
+
+/// Input for a new signing key.
+#[derive(Debug, Clone, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewSigningKey {
+    /// A name people recognise.
+    pub name: String,
+    /// The algorithm.
+    pub algorithm: KeyAlgorithm,
+}
+
+/// A product the vendor sells.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Product {
+    /// Row id (UUID).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Short unique code (`ZAPPER`).
+    pub code: String,
+    /// Product page.
+    pub url: Option<String>,
+    /// Shown to customers when validation fails.
+    pub support_message: Option<String>,
+    /// The key that signs this product's licenses.
+    pub signing_key_id: String,
+    /// When it was made.
+    pub created_at: String,
+}
+
+/// Input for a new product.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewProduct {
+    /// Display name.
+    pub name: String,
+    /// Short unique code; derived from the name when absent.
+    pub code: Option<String>,
+    /// Product page.
+    pub url: Option<String>,
+    /// Shown to customers when validation fails.
+    pub support_message: Option<String>,
+    /// Id, kid or name of the signing key; the newest active key when absent.
+    pub signing_key_id: Option<String>,
+}
+
+/// Keygen's license key schemes supported so far.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum Scheme {
+    /// Ed25519-signed key with Keygen's default dataset.
+    #[serde(rename = "ED25519_SIGN")]
+    Ed25519Sign,
+}
+
+impl Scheme {
+    /// Keygen's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Ed25519Sign => "ED25519_SIGN",
+        }
+    }
+
+    /// Parses Keygen's name (case-insensitive).
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_uppercase().as_str() {
+            "ED25519_SIGN" => Some(Self::Ed25519Sign),
+            _ => None,
+        }
+    }
+}
+
+/// Rules a license is issued under.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Policy {
+    /// Row id (UUID).
+    pub id: String,
+    /// The product.
+    pub product_id: String,
+    /// Display name, unique per product.
+    pub name: String,
+    /// Key scheme.
+    pub scheme: Scheme,
+    /// License duration in seconds; `None` = perpetual.
+    pub duration_seconds: Option<i64>,
+    /// Machine limit; `None` = unlimited.
+    pub max_machines: Option<i64>,
+    /// Floating (several machines) rather than node-locked.
+    pub floating: bool,
+    /// License file TTL in seconds; `None` = files never expire.
+    pub file_ttl_seconds: Option<i64>,
+    /// Encrypt license files with the license key.
+    pub encrypt: bool,
+    /// Entitlement codes granted.
+    pub entitlements: Vec<String>,
+    /// When it was made.
+    pub created_at: String,
+}
+
+/// Input for a new policy. Durations are text like `30d`, `1y`, `3600s`.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPolicy {
+    /// Id, code or name of the product.
+    pub product_id: String,
+    /// Display name.
+    pub name: String,
+    /// Key scheme; ED25519_SIGN when absent.
+    pub scheme: Option<Scheme>,
+    /// License duration; empty, absent or `none` = perpetual.
+    pub duration: Option<String>,
+    /// Machine limit; absent = unlimited.
+    pub max_machines: Option<i64>,
+    /// Floating rather than node-locked.
+    pub floating: bool,
+    /// License file TTL; absent = Keygen's default (one month); `none` = never.
+    pub file_ttl: Option<String>,
+    /// Encrypt license files.
+    pub encrypt: bool,
+    /// Entitlement codes.
+    pub entitlements: Vec<String>,
+}
+
+/// A license's state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "lowercase")]
+pub enum LicenseStatus {
+    /// Valid.
+    Active,
+    /// Temporarily not valid.
+    Suspended,
+    /// Permanently not valid.
+    Revoked,
+}
+
+impl LicenseStatus {
+    /// The name stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Suspended => "suspended",
+            Self::Revoked => "revoked",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> Self {
+        match s {
+            "suspended" => Self::Suspended,
+            "revoked" => Self::Revoked,
+            _ => Self::Active,
+        }
+    }
+}
+
+/// An issued license, with the names a list shows.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct License {
+    /// Row id (UUID).
+    pub id: String,
+    /// The license key the customer types or pastes.
+    pub key: String,
+    /// The policy.
+    pub policy_id: String,
+    /// The policy's name.
+    pub policy_name: String,
+    /// The product.
+    pub product_id: String,
+    /// The product's name.
+    pub product_name: String,
+    /// The customer, if any.
+    pub customer_id: Option<String>,
+    /// The customer's name.
+    pub customer_name: Option<String>,
+    /// The customer's email.
+    pub customer_email: Option<String>,
+    /// Its state.
+    pub status: LicenseStatus,
+    /// When it expires; `None` = never.
+    pub expiry: Option<String>,
+    /// When it was issued.
+    pub created_at: String,
+}
+
+/// Input for issuing a license.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct IssueLicense {
+    /// Id or name of the policy.
+    pub policy_id: String,
+    /// Customer's name.
+    pub customer_name: Option<String>,
+    /// Customer's email; an existing customer with this email is reused.
+    pub customer_email: Option<String>,
+    /// A JSON object, as text.
+    pub metadata: Option<String>,
+}
+
+/// Input for exporting a license file.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportLicenseFile {
+    /// Id or key of the license.
+    pub license_id: String,
+    /// Where to write the `.lic` file.
+    pub path: String,
+    /// File TTL; absent = the policy's; `none` = never expires.
+    pub ttl: Option<String>,
+    /// Encrypt; absent = the policy's setting.
+    pub encrypt: Option<bool>,
+}
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedFile {
+    /// The file written.
+    pub path: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Its size.
+    pub bytes: u64,
+    /// Keygen's algorithm name (`aes-256-gcm+ed25519`).
+    pub algorithm: String,
+}

@@ -1,0 +1,309 @@
+//! Products and their policies.
+
+use jiff::Timestamp;
+use rusqlite::{params, OptionalExtension, Row};
+
+use crate::audit::{self, Event};
+use crate::duration::{parse_file_ttl, parse_optional_duration};
+use crate::error::{Error, Result};
+use crate::model::{KeyStatus, NewPolicy, NewProduct, Policy, Product, Scheme};
+use crate::{clean, required, stamp, Keywright};
+
+const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key_id, created_at";
+const POLICY_COLUMNS: &str = "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
+     file_ttl_seconds, encrypt, entitlements, created_at";
+
+fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+    Ok(Product {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        code: r.get(2)?,
+        url: r.get(3)?,
+        support_message: r.get(4)?,
+        signing_key_id: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
+    let scheme: String = r.get(3)?;
+    let entitlements: String = r.get(9)?;
+    Ok(Policy {
+        id: r.get(0)?,
+        product_id: r.get(1)?,
+        name: r.get(2)?,
+        scheme: Scheme::parse(&scheme).unwrap_or(Scheme::Ed25519Sign),
+        duration_seconds: r.get(4)?,
+        max_machines: r.get(5)?,
+        floating: r.get(6)?,
+        file_ttl_seconds: r.get(7)?,
+        encrypt: r.get(8)?,
+        entitlements: serde_json::from_str(&entitlements).unwrap_or_default(),
+        created_at: r.get(10)?,
+    })
+}
+
+/// `Zapper Pro 2` → `ZAPPER-PRO-2`.
+fn code_from_name(name: &str) -> String {
+    let mut code = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            code.push(c.to_ascii_uppercase());
+        } else if !code.ends_with('-') && !code.is_empty() {
+            code.push('-');
+        }
+    }
+    let code = code.trim_end_matches('-').to_owned();
+    if code.is_empty() {
+        // A name with no ASCII letters or digits still needs a typable code.
+        format!("PRODUCT-{}", &uuid::Uuid::new_v4().simple().to_string()[..6].to_ascii_uppercase())
+    } else {
+        code
+    }
+}
+
+fn check_code(code: &str) -> Result<String> {
+    let code = code.trim().to_owned();
+    if code.is_empty()
+        || code.len() > 64
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    {
+        return Err(Error::bad_input(format!(
+            "product code {code:?} must be 1–64 letters, digits, '-' or '_'"
+        )));
+    }
+    Ok(code)
+}
+
+fn check_entitlement(code: &str) -> Result<String> {
+    let code = code.trim();
+    if code.is_empty()
+        || code.len() > 64
+        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+    {
+        return Err(Error::bad_input(format!(
+            "entitlement code {code:?} must be 1–64 letters, digits, '-', '_' or '.'"
+        )));
+    }
+    Ok(code.to_owned())
+}
+
+impl Keywright {
+    /// Creates a product signed by the given (or newest active) key.
+    pub fn create_product(&mut self, input: &NewProduct, now: Timestamp) -> Result<Product> {
+        let name = required("product name", &input.name, 200)?;
+        let code = match clean(input.code.as_deref()) {
+            Some(code) => check_code(&code)?,
+            None => code_from_name(&name),
+        };
+        let url = clean(input.url.as_deref());
+        if let Some(u) = &url {
+            if !(u.starts_with("https://") || u.starts_with("http://")) {
+                return Err(Error::bad_input(format!(
+                    "product URL {u:?} must start with https:// or http://"
+                )));
+            }
+        }
+        let support_message = clean(input.support_message.as_deref());
+        let key = match clean(input.signing_key_id.as_deref()) {
+            Some(reference) => self.find_signing_key(&reference)?,
+            None => self
+                .list_signing_keys()?
+                .into_iter()
+                .find(|k| k.status == KeyStatus::Active)
+                .ok_or_else(|| Error::bad_input("create a signing key before the first product"))?,
+        };
+        if key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} is {}; a product needs an active key",
+                key.name,
+                key.status.as_str()
+            )));
+        }
+        let exists: Option<String> = self
+            .store
+            .conn
+            .query_row("SELECT id FROM products WHERE code = ?1", [&code], |r| r.get(0))
+            .optional()?;
+        if exists.is_some() {
+            return Err(Error::conflict(format!("a product with code {code} already exists")));
+        }
+
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = stamp(now);
+        let tx = self.store.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO products (id, name, code, url, support_message, signing_key_id, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![id, name, code, url, support_message, key.id, at],
+        )?;
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "product.create",
+                subject_type: Some("product"),
+                subject_id: Some(&id),
+                detail: serde_json::json!({ "name": name, "code": code, "signingKey": key.kid }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.find_product(&id)
+    }
+
+    /// Every product, by name.
+    pub fn list_products(&self) -> Result<Vec<Product>> {
+        let mut stmt = self
+            .store
+            .conn
+            .prepare(&format!("SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"))?;
+        let rows = stmt.query_map([], product_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A product by id, code or unique name.
+    pub fn find_product(&self, reference: &str) -> Result<Product> {
+        let reference = reference.trim();
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"
+        ))?;
+        let mut rows: Vec<Product> = stmt
+            .query_map([reference], product_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(i) = rows.iter().position(|p| p.id == reference || p.code == reference) {
+            return Ok(rows.swap_remove(i));
+        }
+        match rows.len() {
+            0 => Err(Error::not_found(format!("no product with id, code or name {reference:?}"))),
+            1 => Ok(rows.remove(0)),
+            n => Err(Error::bad_input(format!(
+                "{n} products are named {reference:?}; use the code or id"
+            ))),
+        }
+    }
+
+    /// Creates a policy for a product.
+    pub fn create_policy(&mut self, input: &NewPolicy, now: Timestamp) -> Result<Policy> {
+        let product = self.find_product(&input.product_id)?;
+        let name = required("policy name", &input.name, 200)?;
+        let scheme = input.scheme.unwrap_or(Scheme::Ed25519Sign);
+        let duration = parse_optional_duration(input.duration.as_deref())?;
+        if let Some(n) = input.max_machines {
+            if n < 1 {
+                return Err(Error::bad_input(format!(
+                    "max machines must be at least 1 (or unlimited); got {n}"
+                )));
+            }
+        }
+        let ttl = parse_file_ttl(input.file_ttl.as_deref())?;
+        let mut entitlements = Vec::new();
+        for e in &input.entitlements {
+            let e = check_entitlement(e)?;
+            if !entitlements.contains(&e) {
+                entitlements.push(e);
+            }
+        }
+        let taken: Option<String> = self
+            .store
+            .conn
+            .query_row(
+                "SELECT id FROM policies WHERE product_id = ?1 AND name = ?2",
+                params![product.id, name],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if taken.is_some() {
+            return Err(Error::conflict(format!(
+                "product {} already has a policy named {name:?}",
+                product.name
+            )));
+        }
+
+        let id = uuid::Uuid::new_v4().to_string();
+        let at = stamp(now);
+        let entitlements_json = serde_json::to_string(&entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
+        let tx = self.store.conn.transaction()?;
+        tx.execute(
+            "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
+                                   file_ttl_seconds, encrypt, entitlements, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            params![
+                id,
+                product.id,
+                name,
+                scheme.as_str(),
+                duration,
+                input.max_machines,
+                input.floating,
+                ttl,
+                input.encrypt,
+                entitlements_json,
+                at
+            ],
+        )?;
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "policy.create",
+                subject_type: Some("policy"),
+                subject_id: Some(&id),
+                detail: serde_json::json!({
+                    "name": name, "product": product.code, "scheme": scheme.as_str(),
+                    "durationSeconds": duration, "maxMachines": input.max_machines,
+                    "floating": input.floating, "fileTtlSeconds": ttl, "encrypt": input.encrypt,
+                    "entitlements": entitlements,
+                }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.find_policy(&id)
+    }
+
+    /// Every policy, by product then name.
+    pub fn list_policies(&self) -> Result<Vec<Policy>> {
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {POLICY_COLUMNS} FROM policies ORDER BY product_id, name"
+        ))?;
+        let rows = stmt.query_map([], policy_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A policy by id or unique name.
+    pub fn find_policy(&self, reference: &str) -> Result<Policy> {
+        let reference = reference.trim();
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"
+        ))?;
+        let mut rows: Vec<Policy> = stmt
+            .query_map([reference], policy_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        if let Some(i) = rows.iter().position(|p| p.id == reference) {
+            return Ok(rows.swap_remove(i));
+        }
+        match rows.len() {
+            0 => Err(Error::not_found(format!("no policy with id or name {reference:?}"))),
+            1 => Ok(rows.remove(0)),
+            n => Err(Error::bad_input(format!(
+                "{n} policies are named {reference:?}; use the id"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::code_from_name;
+
+    #[test]
+    fn codes_from_names() {
+        assert_eq!(code_from_name("Zapper Pro 2"), "ZAPPER-PRO-2");
+        assert_eq!(code_from_name("  a--b  "), "A-B");
+        assert_eq!(code_from_name("ünï"), "N");
+        assert!(code_from_name("日本").starts_with("PRODUCT-"));
+    }
+}

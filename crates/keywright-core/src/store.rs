@@ -1,0 +1,327 @@
+//! The SQLite store: one file per vendor, WAL, `synchronous=FULL`, foreign keys on,
+//! schema versioned by `user_version` (an older binary refuses a newer store).
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OptionalExtension};
+use rusqlite_migration::{Migrations, M};
+
+use crate::error::{Error, ErrorCode, Result};
+
+/// The schema, one migration per step. Append only: a released step never changes.
+const MIGRATIONS: &[&str] = &[
+    // 1: the walking skeleton's tables.
+    r#"
+    CREATE TABLE store_meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE signing_keys (
+        id         TEXT PRIMARY KEY,
+        kid        TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        algorithm  TEXT NOT NULL CHECK (algorithm IN ('ed25519')),
+        public_key BLOB NOT NULL,
+        status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'revoked')),
+        created_at TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE products (
+        id              TEXT PRIMARY KEY,
+        name            TEXT NOT NULL,
+        code            TEXT NOT NULL UNIQUE,
+        url             TEXT,
+        support_message TEXT,
+        signing_key_id  TEXT NOT NULL REFERENCES signing_keys (id),
+        created_at      TEXT NOT NULL
+    ) STRICT;
+
+    CREATE TABLE policies (
+        id               TEXT PRIMARY KEY,
+        product_id       TEXT NOT NULL REFERENCES products (id),
+        name             TEXT NOT NULL,
+        scheme           TEXT NOT NULL,
+        duration_seconds INTEGER CHECK (duration_seconds > 0),
+        max_machines     INTEGER CHECK (max_machines > 0),
+        floating         INTEGER NOT NULL CHECK (floating IN (0, 1)),
+        file_ttl_seconds INTEGER CHECK (file_ttl_seconds >= 3600),
+        encrypt          INTEGER NOT NULL CHECK (encrypt IN (0, 1)),
+        entitlements     TEXT NOT NULL DEFAULT '[]',
+        created_at       TEXT NOT NULL,
+        UNIQUE (product_id, name)
+    ) STRICT;
+
+    CREATE TABLE customers (
+        id         TEXT PRIMARY KEY,
+        name       TEXT,
+        email      TEXT,
+        created_at TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX customers_email ON customers (email);
+
+    CREATE TABLE licenses (
+        id             TEXT PRIMARY KEY,
+        key            TEXT NOT NULL UNIQUE,
+        policy_id      TEXT NOT NULL REFERENCES policies (id),
+        customer_id    TEXT REFERENCES customers (id),
+        signing_key_id TEXT NOT NULL REFERENCES signing_keys (id),
+        status         TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'suspended', 'revoked')),
+        expiry         TEXT,
+        metadata       TEXT NOT NULL DEFAULT '{}',
+        created_at     TEXT NOT NULL,
+        updated_at     TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX licenses_policy ON licenses (policy_id);
+    CREATE INDEX licenses_customer ON licenses (customer_id);
+    CREATE INDEX licenses_created ON licenses (created_at);
+
+    -- Append-only, hash-chained: each row commits to the one before it.
+    CREATE TABLE audit_events (
+        seq             INTEGER PRIMARY KEY,
+        at              TEXT NOT NULL,
+        actor           TEXT NOT NULL,
+        action          TEXT NOT NULL,
+        subject_type    TEXT,
+        subject_id      TEXT,
+        signing_key_kid TEXT,
+        artifact_sha256 TEXT,
+        detail          TEXT NOT NULL DEFAULT '{}',
+        prev_hash       TEXT NOT NULL,
+        hash            TEXT NOT NULL UNIQUE
+    ) STRICT;
+    "#,
+];
+
+fn migrations() -> Migrations<'static> {
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
+}
+
+/// An open store.
+pub struct Store {
+    pub(crate) conn: Connection,
+    path: PathBuf,
+    store_id: String,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .field("store_id", &self.store_id)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the store at `path`, migrating it to this binary's
+    /// schema. A store written by a newer binary is refused with
+    /// [`ErrorCode::StoreTooNew`] and left untouched.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            create_private_dir(dir)?;
+        }
+        let mut conn = Connection::open(path).map_err(|e| {
+            Error::new(
+                ErrorCode::Store,
+                format!("cannot open the store at {}: {e}", path.display()),
+            )
+        })?;
+        // busy_timeout first: a second process may hold the write lock briefly.
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!("the store at {} cannot use WAL journaling ({mode})", path.display()),
+            ));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        restrict_file(path);
+
+        let migrations = migrations();
+        migrations.to_latest(&mut conn).map_err(|e| match e {
+            rusqlite_migration::Error::MigrationDefinition(
+                rusqlite_migration::MigrationDefinitionError::DatabaseTooFarAhead,
+            ) => Error::new(
+                ErrorCode::StoreTooNew,
+                format!(
+                    "the store at {} was written by a newer Keywright (schema {}); this one knows schema {}. Update Keywright.",
+                    path.display(),
+                    user_version(&conn).unwrap_or(-1),
+                    MIGRATIONS.len()
+                ),
+            ),
+            other => Error::new(ErrorCode::Store, format!("cannot migrate the store: {other}")),
+        })?;
+
+        let store_id = ensure_store_id(&conn)?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            store_id,
+        })
+    }
+
+    /// The SQLite file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The store's random id (namespaces its keychain entries).
+    pub fn store_id(&self) -> &str {
+        &self.store_id
+    }
+
+    /// The schema version this binary writes.
+    pub fn schema_version() -> usize {
+        MIGRATIONS.len()
+    }
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+}
+
+fn ensure_store_id(conn: &Connection) -> Result<String> {
+    let existing: Option<String> = conn
+        .query_row("SELECT value FROM store_meta WHERE key = 'store_id'", [], |r| r.get(0))
+        .optional()?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    conn.execute(
+        "INSERT INTO store_meta (key, value) VALUES ('store_id', ?1)",
+        [&id],
+    )?;
+    Ok(id)
+}
+
+/// Creates `dir` (and parents) readable by the owner only on Unix.
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(dir).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot create the store folder {}: {e}", dir.display()),
+        )
+    })
+}
+
+/// Owner-only permissions on the store file (best effort: SQLite created it).
+fn restrict_file(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
+/// The default store file: `keywright.db` in the OS's per-user data folder
+/// (`~/.local/share/keywright` on Linux, `~/Library/Application Support/keywright`
+/// on macOS, `%APPDATA%\keywright\data` on Windows).
+pub fn default_store_path() -> Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "keywright").ok_or_else(|| {
+        Error::new(
+            ErrorCode::Io,
+            "cannot find a home folder for the store; pass --store PATH",
+        )
+    })?;
+    Ok(dirs.data_dir().join("keywright.db"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn opens_with_wal_full_sync_and_foreign_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("s.db")).unwrap();
+        let mode: String = store
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = store
+            .conn
+            .query_row("PRAGMA synchronous", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous=FULL");
+        let fk: i64 = store
+            .conn
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        assert_eq!(
+            user_version(&store.conn).unwrap(),
+            Store::schema_version() as i64
+        );
+    }
+
+    #[test]
+    fn store_id_is_stable_across_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        let first = Store::open(&path).unwrap().store_id().to_owned();
+        let second = Store::open(&path).unwrap().store_id().to_owned();
+        assert_eq!(first, second);
+        let other = Store::open(&dir.path().join("t.db")).unwrap();
+        assert_ne!(first, other.store_id());
+    }
+
+    #[test]
+    fn newer_store_is_refused_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path).unwrap());
+        let future = Store::schema_version() as i64 + 1;
+        {
+            let conn = Connection::open(&path).unwrap();
+            conn.pragma_update(None, "user_version", future).unwrap();
+        }
+        let err = Store::open(&path).unwrap_err();
+        assert_eq!(err.code, ErrorCode::StoreTooNew, "{err}");
+        let conn = Connection::open(&path).unwrap();
+        assert_eq!(user_version(&conn).unwrap(), future);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn folder_and_file_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested").join("s.db");
+        drop(Store::open(&path).unwrap());
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
+        let file_mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(file_mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn unopenable_location_is_a_store_or_io_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("plain-file");
+        std::fs::write(&file, b"x").unwrap();
+        // A path *below* a regular file can never be created.
+        let err = Store::open(&file.join("s.db")).unwrap_err();
+        assert!(matches!(err.code, ErrorCode::Io | ErrorCode::Store), "{err:?}");
+    }
+}

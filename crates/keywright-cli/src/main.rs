@@ -1,0 +1,593 @@
+//! `keywright`: the command line over keywright-core. Parsing and printing only.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use jiff::Timestamp;
+use keywright_core::verify::{verify, VerifyReport, VerifyRequest};
+use keywright_core::{
+    default_store_path, os_user, Error, ErrorCode, ExportLicenseFile, IssueLicense, KeyAlgorithm,
+    Keywright, NewPolicy, NewProduct, NewSigningKey, Scheme,
+};
+use keywright_license::ValidationCode;
+use serde_json::json;
+
+const EXIT_CODES: &str = "\
+Exit status:
+   0  success; for verify: VALID
+   1  internal error
+   2  bad input (including usage errors)
+   3  not found
+   4  conflict (duplicate, or a key that no longer signs)
+   5  OS keychain unavailable (no Secret Service / D-Bus, locked, access denied)
+   6  keychain entry missing, or not the key on record
+   7  store error (cannot open, too new, locked)
+   8  file I/O error
+   9  format error
+  10  verify: SIGNATURE_INVALID
+  11  verify: FILE_EXPIRED or EXPIRED
+  12  verify: CLOCK_TAMPERED
+  13  verify: DECRYPTION_FAILED (wrong license key or fingerprint)
+  14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY";
+
+/// Keywright: issue and verify Keygen-compatible license keys and files offline.
+#[derive(Parser)]
+#[command(name = "keywright", version, after_help = EXIT_CODES)]
+struct Cli {
+    /// The store file (default: keywright.db in the per-user data folder).
+    #[arg(long, global = true, env = "KEYWRIGHT_STORE", value_name = "PATH")]
+    store: Option<PathBuf>,
+    /// Print one JSON object instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Signing keys (private halves live in the OS keychain).
+    #[command(subcommand)]
+    Key(KeyCommand),
+    /// Products.
+    #[command(subcommand)]
+    Product(ProductCommand),
+    /// Policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+    /// Licenses.
+    #[command(subcommand)]
+    License(LicenseCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Verify a license file or key with a public key, as a customer's app would.
+    Verify(VerifyArgs),
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Generate a signing key; the private half goes straight into the OS keychain.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long, value_enum, default_value = "ed25519")]
+        algorithm: AlgorithmArg,
+    },
+    /// Print a key's public half (never the private one).
+    Public {
+        /// Id, kid or name.
+        key: String,
+        #[arg(long, value_enum, default_value = "hex")]
+        format: PublicFormat,
+    },
+    /// List signing keys.
+    List,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AlgorithmArg {
+    Ed25519,
+    #[value(name = "rsa-2048")]
+    Rsa2048,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PublicFormat {
+    Hex,
+    Pem,
+}
+
+#[derive(Subcommand)]
+enum ProductCommand {
+    /// Create a product.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long)]
+        url: Option<String>,
+        /// Shown to customers when validation fails.
+        #[arg(long)]
+        support_message: Option<String>,
+        /// Signing key id, kid or name (default: the newest active key).
+        #[arg(long)]
+        key: Option<String>,
+    },
+    /// List products.
+    List,
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Create a policy for a product.
+    Create(PolicyCreate),
+    /// List policies.
+    List,
+}
+
+#[derive(Args)]
+struct PolicyCreate {
+    /// Product id, code or name.
+    #[arg(long)]
+    product: String,
+    #[arg(long)]
+    name: String,
+    /// Key scheme (ED25519_SIGN).
+    #[arg(long, default_value = "ED25519_SIGN")]
+    scheme: String,
+    /// License duration like 30d, 1y; omitted = perpetual.
+    #[arg(long)]
+    duration: Option<String>,
+    /// A number, or `unlimited` (the default).
+    #[arg(long, default_value = "unlimited")]
+    max_machines: String,
+    /// Floating: usable on several machines.
+    #[arg(long)]
+    floating: bool,
+    /// Encrypt license files with the license key.
+    #[arg(long)]
+    encrypt: bool,
+    /// License file TTL like 30d, or `none`; default one month.
+    #[arg(long)]
+    ttl: Option<String>,
+    /// Entitlement code (repeatable).
+    #[arg(long = "entitlement", value_name = "CODE")]
+    entitlements: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum LicenseCommand {
+    /// Issue a license under a policy.
+    Issue {
+        /// Policy id or name.
+        #[arg(long)]
+        policy: String,
+        /// Customer's name.
+        #[arg(long)]
+        name: Option<String>,
+        /// Customer's email.
+        #[arg(long)]
+        email: Option<String>,
+        /// A JSON object.
+        #[arg(long)]
+        metadata: Option<String>,
+    },
+    /// Export a signed license file (Keygen's format).
+    Export {
+        /// License id or key.
+        license: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// File TTL like 30d, or `none`; default: the policy's.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Encrypt with the license key (default: the policy's setting).
+        #[arg(long, conflicts_with = "no_encrypt")]
+        encrypt: bool,
+        /// Do not encrypt.
+        #[arg(long)]
+        no_encrypt: bool,
+    },
+    /// List licenses.
+    List,
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the audit log's hash chain.
+    Verify,
+    /// Print the audit log.
+    List,
+}
+
+#[derive(Args)]
+struct VerifyArgs {
+    /// A license or machine file (`-` reads standard input).
+    #[arg(required_unless_present = "key", conflicts_with = "key")]
+    file: Option<PathBuf>,
+    /// A signed license key.
+    #[arg(long)]
+    key: Option<String>,
+    /// File holding the public key (hex, PEM or base64 SPKI).
+    #[arg(long, value_name = "FILE")]
+    public_key: PathBuf,
+    /// License key: decrypts encrypted files.
+    #[arg(long)]
+    license_key: Option<String>,
+    /// Machine fingerprint: decrypts encrypted machine files.
+    #[arg(long)]
+    fingerprint: Option<String>,
+    /// Check as of this time (RFC 3339) instead of now.
+    #[arg(long, value_name = "RFC3339")]
+    now: Option<String>,
+}
+
+/// A failure or a verdict, with its exit status.
+struct Failure {
+    status: u8,
+    code: String,
+    message: String,
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        let status = match e.code {
+            ErrorCode::BadInput => 2,
+            ErrorCode::NotFound => 3,
+            ErrorCode::Conflict => 4,
+            ErrorCode::KeychainUnavailable => 5,
+            ErrorCode::KeychainEntryMissing | ErrorCode::KeychainMismatch => 6,
+            ErrorCode::Store | ErrorCode::StoreTooNew => 7,
+            ErrorCode::Io => 8,
+            ErrorCode::Format => 9,
+            ErrorCode::Internal => 1,
+        };
+        let code = serde_json::to_value(e.code)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Self {
+            status,
+            code,
+            message: e.message,
+        }
+    }
+}
+
+fn verdict_status(code: ValidationCode) -> u8 {
+    match code {
+        ValidationCode::Valid => 0,
+        ValidationCode::SignatureInvalid => 10,
+        ValidationCode::FileExpired | ValidationCode::Expired => 11,
+        ValidationCode::ClockTampered => 12,
+        ValidationCode::DecryptionFailed => 13,
+        _ => 14,
+    }
+}
+
+/// What a command produced: JSON for `--json`, text otherwise.
+struct Output {
+    json: serde_json::Value,
+    text: String,
+    status: u8,
+}
+
+impl Output {
+    fn ok(json: serde_json::Value, text: String) -> Self {
+        Self {
+            json,
+            text,
+            status: 0,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let as_json = cli.json;
+    match run(cli) {
+        Ok(out) => {
+            if as_json {
+                println!("{}", out.json);
+            } else {
+                print!("{}", out.text);
+            }
+            ExitCode::from(out.status)
+        }
+        Err(f) => {
+            if as_json {
+                println!("{}", json!({ "error": { "code": f.code, "message": f.message } }));
+            } else {
+                eprintln!("error: {}", f.message);
+            }
+            ExitCode::from(f.status)
+        }
+    }
+}
+
+fn open_store(path: Option<PathBuf>) -> Result<Keywright, Failure> {
+    let path = match path {
+        Some(p) => p,
+        None => default_store_path()?,
+    };
+    Ok(Keywright::open(&path, os_user())?)
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
+    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
+}
+
+fn run(cli: Cli) -> Result<Output, Failure> {
+    let now = Timestamp::now();
+    match cli.command {
+        Command::Verify(args) => run_verify(args),
+        Command::Key(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                KeyCommand::Create { name, algorithm } => {
+                    let algorithm = match algorithm {
+                        AlgorithmArg::Ed25519 => KeyAlgorithm::Ed25519,
+                        AlgorithmArg::Rsa2048 => {
+                            return Err(Error::bad_input(
+                                "RSA-2048 signing keys are not supported yet; use --algorithm ed25519",
+                            )
+                            .into())
+                        }
+                    };
+                    let key = kw.create_signing_key(&NewSigningKey { name, algorithm }, now)?;
+                    let info = kw.store_info();
+                    let text = format!(
+                        "Created signing key {:?}\n  id:         {}\n  kid:        {}\n  public key: {}\n  private key: in the OS keychain (service {}, account {})\n",
+                        key.name, key.id, key.kid, key.public_key_hex, info.keychain_service, key.kid
+                    );
+                    Ok(Output::ok(to_json(&key), text))
+                }
+                KeyCommand::Public { key, format } => {
+                    let key = kw.find_signing_key(&key)?;
+                    let public = match format {
+                        PublicFormat::Hex => format!("{}\n", key.public_key_hex),
+                        PublicFormat::Pem => key.public_key_pem.clone(),
+                    };
+                    Ok(Output::ok(
+                        json!({ "id": key.id, "kid": key.kid, "publicKey": public.trim_end() }),
+                        public,
+                    ))
+                }
+                KeyCommand::List => {
+                    let keys = kw.list_signing_keys()?;
+                    let text = keys
+                        .iter()
+                        .map(|k| format!("{}  {}  {}  {}\n", k.kid, k.status.as_str(), k.algorithm.as_str(), k.name))
+                        .collect();
+                    Ok(Output::ok(json!({ "keys": keys }), text))
+                }
+            }
+        }
+        Command::Product(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                ProductCommand::Create {
+                    name,
+                    code,
+                    url,
+                    support_message,
+                    key,
+                } => {
+                    let p = kw.create_product(
+                        &NewProduct {
+                            name,
+                            code,
+                            url,
+                            support_message,
+                            signing_key_id: key,
+                        },
+                        now,
+                    )?;
+                    let text = format!("Created product {:?} (code {}, id {})\n", p.name, p.code, p.id);
+                    Ok(Output::ok(to_json(&p), text))
+                }
+                ProductCommand::List => {
+                    let products = kw.list_products()?;
+                    let text = products.iter().map(|p| format!("{}  {}  {}\n", p.code, p.id, p.name)).collect();
+                    Ok(Output::ok(json!({ "products": products }), text))
+                }
+            }
+        }
+        Command::Policy(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                PolicyCommand::Create(a) => {
+                    let scheme = Scheme::parse(&a.scheme).ok_or_else(|| {
+                        Error::bad_input(format!(
+                            "scheme {:?} is not supported yet; use ED25519_SIGN",
+                            a.scheme
+                        ))
+                    })?;
+                    let max_machines = match a.max_machines.trim() {
+                        m if m.eq_ignore_ascii_case("unlimited") => None,
+                        m => Some(m.parse::<i64>().map_err(|_| {
+                            Error::bad_input(format!("--max-machines takes a number or `unlimited`, not {m:?}"))
+                        })?),
+                    };
+                    let p = kw.create_policy(
+                        &NewPolicy {
+                            product_id: a.product,
+                            name: a.name,
+                            scheme: Some(scheme),
+                            duration: a.duration,
+                            max_machines,
+                            floating: a.floating,
+                            file_ttl: a.ttl,
+                            encrypt: a.encrypt,
+                            entitlements: a.entitlements,
+                        },
+                        now,
+                    )?;
+                    let text = format!("Created policy {:?} (id {})\n", p.name, p.id);
+                    Ok(Output::ok(to_json(&p), text))
+                }
+                PolicyCommand::List => {
+                    let policies = kw.list_policies()?;
+                    let text = policies.iter().map(|p| format!("{}  {}  {}\n", p.id, p.scheme.as_str(), p.name)).collect();
+                    Ok(Output::ok(json!({ "policies": policies }), text))
+                }
+            }
+        }
+        Command::License(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                LicenseCommand::Issue {
+                    policy,
+                    name,
+                    email,
+                    metadata,
+                } => {
+                    let l = kw.issue_license(
+                        &IssueLicense {
+                            policy_id: policy,
+                            customer_name: name,
+                            customer_email: email,
+                            metadata,
+                        },
+                        now,
+                    )?;
+                    let text = format!(
+                        "Issued license {}\n  expiry: {}\n  key: {}\n",
+                        l.id,
+                        l.expiry.as_deref().unwrap_or("never"),
+                        l.key
+                    );
+                    Ok(Output::ok(to_json(&l), text))
+                }
+                LicenseCommand::Export {
+                    license,
+                    out,
+                    ttl,
+                    encrypt,
+                    no_encrypt,
+                } => {
+                    let encrypt = match (encrypt, no_encrypt) {
+                        (true, _) => Some(true),
+                        (_, true) => Some(false),
+                        _ => None,
+                    };
+                    let f = kw.export_license_file(
+                        &ExportLicenseFile {
+                            license_id: license,
+                            path: out.display().to_string(),
+                            ttl,
+                            encrypt,
+                        },
+                        now,
+                    )?;
+                    let text = format!("Wrote {} ({}, {} bytes, sha256 {})\n", f.path, f.algorithm, f.bytes, f.sha256);
+                    Ok(Output::ok(to_json(&f), text))
+                }
+                LicenseCommand::List => {
+                    let licenses = kw.list_licenses()?;
+                    let text = licenses
+                        .iter()
+                        .map(|l| {
+                            format!(
+                                "{}  {}  {}  {}\n",
+                                l.id,
+                                l.status.as_str(),
+                                l.customer_email.as_deref().or(l.customer_name.as_deref()).unwrap_or("-"),
+                                l.policy_name
+                            )
+                        })
+                        .collect();
+                    Ok(Output::ok(json!({ "licenses": licenses }), text))
+                }
+            }
+        }
+        Command::Audit(cmd) => {
+            let kw = open_store(cli.store)?;
+            match cmd {
+                AuditCommand::Verify => {
+                    let n = kw.verify_audit()?;
+                    Ok(Output::ok(
+                        json!({ "ok": true, "rows": n }),
+                        format!("Audit chain intact: {n} rows\n"),
+                    ))
+                }
+                AuditCommand::List => {
+                    let events = kw.audit_events()?;
+                    let text = events
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{:>5}  {}  {}  {}  {}\n",
+                                e.seq,
+                                e.at,
+                                e.actor,
+                                e.action,
+                                e.subject_id.as_deref().unwrap_or("-")
+                            )
+                        })
+                        .collect();
+                    Ok(Output::ok(json!({ "events": events }), text))
+                }
+            }
+        }
+    }
+}
+
+fn read_input(path: &PathBuf, what: &str) -> Result<String, Failure> {
+    let mut text = String::new();
+    let result = if path.as_os_str() == "-" {
+        std::io::stdin().read_to_string(&mut text).map(|_| ())
+    } else {
+        std::fs::read_to_string(path).map(|t| text = t)
+    };
+    result.map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {what} {}: {e}", path.display())))?;
+    Ok(text)
+}
+
+fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
+    let now = match &args.now {
+        Some(t) => keywright_license::parse_time(t)
+            .map_err(|e| Error::bad_input(format!("--now: {e}")))?,
+        None => Timestamp::now(),
+    };
+    let public_key = read_input(&args.public_key, "public key file")?;
+    let file = args.file.as_ref().map(|p| read_input(p, "license file")).transpose()?;
+    let report = verify(
+        &VerifyRequest {
+            file,
+            key: args.key,
+            public_key,
+            license_key: args.license_key,
+            fingerprint: args.fingerprint,
+        },
+        now,
+    )?;
+    Ok(report_output(report))
+}
+
+fn report_output(report: VerifyReport) -> Output {
+    let mut text = format!("{}: {}\n", report.code.as_str(), report.message);
+    if let Some(d) = &report.detail {
+        text.push_str(&format!("  detail: {d}\n"));
+    }
+    text.push_str(&format!("  artifact: {} ({}), key {}\n", report.artifact, report.algorithm, report.kid));
+    if let Some(meta) = &report.meta {
+        text.push_str(&format!(
+            "  issued: {}, expires: {}\n",
+            meta.issued,
+            meta.expiry.as_deref().unwrap_or("never")
+        ));
+    }
+    if let Some(p) = &report.payload {
+        text.push_str(&format!("  payload: {p}\n"));
+    }
+    Output {
+        status: verdict_status(report.code),
+        json: to_json(&report),
+        text,
+    }
+}

@@ -1,0 +1,567 @@
+//! License and machine files: the `-----BEGIN LICENSE FILE-----` certificates.
+
+use std::fmt;
+use std::str::FromStr;
+
+use aes_gcm::aead::AeadInPlace as _;
+use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce, Tag};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use crate::error::{check_size, FormatError};
+use crate::keys::{KeyAlgorithm, PublicKey};
+use crate::time::parse_time;
+
+/// Largest license or machine file accepted (1 MiB), checked before any decoding.
+pub const MAX_FILE_SIZE: usize = 1024 * 1024;
+
+/// Column at which Keygen wraps the base64 body (every real file uses 60).
+const LINE_WIDTH: usize = 60;
+const IV_LEN: usize = 12;
+const TAG_LEN: usize = 16;
+
+/// Whether a certificate is a license file or a machine file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum FileKind {
+    /// `-----BEGIN LICENSE FILE-----`, signed with the `license/` prefix.
+    License,
+    /// `-----BEGIN MACHINE FILE-----`, signed with the `machine/` prefix.
+    Machine,
+}
+
+impl FileKind {
+    /// The word in the header and footer lines: `LICENSE` or `MACHINE`.
+    pub fn header_word(self) -> &'static str {
+        match self {
+            FileKind::License => "LICENSE",
+            FileKind::Machine => "MACHINE",
+        }
+    }
+
+    /// What the signature covers before `enc`: `license/` or `machine/`.
+    pub fn signing_prefix(self) -> &'static str {
+        match self {
+            FileKind::License => "license/",
+            FileKind::Machine => "machine/",
+        }
+    }
+
+    fn header(self) -> String {
+        format!("-----BEGIN {} FILE-----", self.header_word())
+    }
+
+    fn footer(self) -> String {
+        format!("-----END {} FILE-----", self.header_word())
+    }
+}
+
+impl fmt::Display for FileKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            FileKind::License => "license file",
+            FileKind::Machine => "machine file",
+        })
+    }
+}
+
+/// A license file algorithm (`alg`): encoding or encryption + signature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileAlgorithm {
+    /// `base64+ed25519`: payload only base64-encoded.
+    Base64Ed25519,
+    /// `aes-256-gcm+ed25519`: payload encrypted with a key derived from the license key.
+    Aes256GcmEd25519,
+}
+
+/// Keygen file algorithms recognised by name but not implemented yet.
+const UNSUPPORTED_ALGORITHMS: [&str; 4] = [
+    "base64+rsa-pss-sha256",
+    "base64+rsa-sha256",
+    "aes-256-gcm+rsa-pss-sha256",
+    "aes-256-gcm+rsa-sha256",
+];
+
+impl FileAlgorithm {
+    /// Keygen's name, e.g. `aes-256-gcm+ed25519`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileAlgorithm::Base64Ed25519 => "base64+ed25519",
+            FileAlgorithm::Aes256GcmEd25519 => "aes-256-gcm+ed25519",
+        }
+    }
+
+    /// Whether `enc` is encrypted (and a secret is needed to read it).
+    pub fn is_encrypted(self) -> bool {
+        matches!(self, FileAlgorithm::Aes256GcmEd25519)
+    }
+
+    /// The key algorithm that signs this file algorithm.
+    pub fn key_algorithm(self) -> KeyAlgorithm {
+        match self {
+            FileAlgorithm::Base64Ed25519 | FileAlgorithm::Aes256GcmEd25519 => KeyAlgorithm::Ed25519,
+        }
+    }
+}
+
+impl fmt::Display for FileAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for FileAlgorithm {
+    type Err = FormatError;
+
+    fn from_str(s: &str) -> Result<Self, FormatError> {
+        match s {
+            "base64+ed25519" => Ok(FileAlgorithm::Base64Ed25519),
+            "aes-256-gcm+ed25519" => Ok(FileAlgorithm::Aes256GcmEd25519),
+            s if UNSUPPORTED_ALGORITHMS.contains(&s) => Err(FormatError::Unsupported(s.to_owned())),
+            s => Err(FormatError::UnknownAlgorithm(s.chars().take(64).collect())),
+        }
+    }
+}
+
+/// The three fields of a certificate, in Keygen's order.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    enc: String,
+    sig: String,
+    alg: String,
+}
+
+/// A parsed but not yet verified license or machine file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Certificate {
+    /// License or machine file, from the header line.
+    pub kind: FileKind,
+    /// The encoded or encrypted payload, exactly as in the file.
+    pub enc: String,
+    /// Standard base64 of the signature over the signing prefix + `enc`.
+    pub sig: String,
+    /// The algorithm name as written (not covered by the signature).
+    pub alg: String,
+}
+
+impl Certificate {
+    /// Reads a certificate. Tolerates CRLF, any line width and surrounding whitespace;
+    /// requires a matching header/footer pair, canonical base64 and a JSON object
+    /// whose `enc`, `sig` and `alg` are strings.
+    pub fn parse(text: &str) -> Result<Self, FormatError> {
+        check_size(text.len(), MAX_FILE_SIZE)?;
+        let mut lines = text.trim().lines().map(str::trim);
+        let header = lines.next().ok_or(FormatError::MissingHeader)?;
+        let kind = [FileKind::License, FileKind::Machine]
+            .into_iter()
+            .find(|k| header == k.header())
+            .ok_or(FormatError::MissingHeader)?;
+        let footer = kind.footer();
+        let mut body = String::with_capacity(text.len());
+        let mut closed = false;
+        for line in lines {
+            if closed {
+                // Anything after the footer is not part of this format.
+                return Err(FormatError::MissingFooter);
+            }
+            if line == footer {
+                closed = true;
+            } else if line.starts_with("-----") {
+                return Err(FormatError::MissingFooter);
+            } else {
+                body.push_str(line);
+            }
+        }
+        if !closed {
+            return Err(FormatError::MissingFooter);
+        }
+        let json = STANDARD.decode(&body).map_err(|_| FormatError::Base64 {
+            field: "certificate",
+        })?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&json).map_err(|e| FormatError::Json(e.to_string()))?;
+        let obj = value
+            .as_object()
+            .ok_or_else(|| FormatError::Json("the certificate is not a JSON object".into()))?;
+        let field = |name: &'static str| {
+            obj.get(name)
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+                .ok_or(FormatError::MissingField(name))
+        };
+        Ok(Certificate {
+            kind,
+            enc: field("enc")?,
+            sig: field("sig")?,
+            alg: field("alg")?,
+        })
+    }
+
+    /// Writes the certificate exactly as Keygen does: header, standard base64 of
+    /// compact `{"enc","sig","alg"}` JSON wrapped at 60 columns, footer, one LF.
+    pub fn to_text(&self) -> String {
+        let envelope = Envelope {
+            enc: self.enc.clone(),
+            sig: self.sig.clone(),
+            alg: self.alg.clone(),
+        };
+        // Three strings: serializing cannot fail.
+        let json = serde_json::to_vec(&envelope).unwrap_or_default();
+        let b64 = STANDARD.encode(json);
+        let mut out = String::with_capacity(b64.len() + b64.len() / LINE_WIDTH + 64);
+        out.push_str(&self.kind.header());
+        out.push('\n');
+        let mut rest = b64.as_str();
+        while !rest.is_empty() {
+            // base64 is ASCII, so any index is a char boundary.
+            let (line, tail) = rest.split_at(rest.len().min(LINE_WIDTH));
+            out.push_str(line);
+            out.push('\n');
+            rest = tail;
+        }
+        out.push_str(&self.kind.footer());
+        out.push('\n');
+        out
+    }
+
+    /// The exact bytes the signature covers: signing prefix + `enc`.
+    pub fn signed_data(&self) -> Vec<u8> {
+        let mut data = self.kind.signing_prefix().as_bytes().to_vec();
+        data.extend_from_slice(self.enc.as_bytes());
+        data
+    }
+}
+
+/// The AES-256-GCM key of an encrypted file. Wiped on drop; Debug is redacted.
+#[derive(Clone, Zeroize, ZeroizeOnDrop)]
+pub struct EncryptionSecret([u8; 32]);
+
+impl EncryptionSecret {
+    /// Secret for a license file: SHA-256 of the whole license key string.
+    pub fn for_license(license_key: &str) -> Self {
+        EncryptionSecret(Sha256::digest(license_key.as_bytes()).into())
+    }
+
+    /// Secret for a machine file: SHA-256 of the license key followed directly by the
+    /// machine fingerprint.
+    pub fn for_machine(license_key: &str, fingerprint: &str) -> Self {
+        let mut h = Sha256::new();
+        h.update(license_key.as_bytes());
+        h.update(fingerprint.as_bytes());
+        EncryptionSecret(h.finalize().into())
+    }
+
+    fn cipher(&self) -> Aes256Gcm {
+        Aes256Gcm::new(&self.0.into())
+    }
+}
+
+impl fmt::Debug for EncryptionSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("EncryptionSecret(<redacted>)")
+    }
+}
+
+/// The `meta` object of a file payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileMeta {
+    /// When the file was issued.
+    pub issued: Timestamp,
+    /// When the file stops being valid; `None` when it never expires.
+    pub expiry: Option<Timestamp>,
+    /// Time to live in seconds, as written; `None` when it never expires.
+    pub ttl: Option<i64>,
+}
+
+impl FileMeta {
+    /// Reads `meta.issued`, `meta.expiry` and `meta.ttl` from a payload. All three
+    /// keys must be present; `expiry` and `ttl` may be `null`.
+    pub fn from_payload(payload: &[u8]) -> Result<Self, FormatError> {
+        let doc: serde_json::Value =
+            serde_json::from_slice(payload).map_err(|e| FormatError::Json(e.to_string()))?;
+        let meta = doc
+            .get("meta")
+            .and_then(serde_json::Value::as_object)
+            .ok_or(FormatError::MissingField("meta"))?;
+        let issued = meta
+            .get("issued")
+            .and_then(serde_json::Value::as_str)
+            .ok_or(FormatError::MissingField("meta.issued"))?;
+        let expiry = match meta.get("expiry") {
+            Some(serde_json::Value::Null) => None,
+            Some(serde_json::Value::String(s)) => Some(parse_time(s)?),
+            _ => return Err(FormatError::MissingField("meta.expiry")),
+        };
+        let ttl = match meta.get("ttl") {
+            Some(serde_json::Value::Null) => None,
+            Some(v) => Some(v.as_i64().ok_or(FormatError::MissingField("meta.ttl"))?),
+            None => return Err(FormatError::MissingField("meta.ttl")),
+        };
+        Ok(FileMeta {
+            issued: parse_time(issued)?,
+            expiry,
+            ttl,
+        })
+    }
+}
+
+/// A verified (and, if encrypted, decrypted) license or machine file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedFile {
+    /// License or machine file.
+    pub kind: FileKind,
+    /// The algorithm it was sealed with (equal to the pinned one).
+    pub alg: FileAlgorithm,
+    /// The exact plaintext payload bytes (Keygen's JSON:API document).
+    pub payload: Vec<u8>,
+    /// `meta` read from the payload.
+    pub meta: FileMeta,
+}
+
+/// Verifies and reads a license or machine file.
+///
+/// `pinned` is the algorithm expected for `public`: `alg` is not signed, so the
+/// file's own claim is only compared, never trusted. The signature is checked
+/// before anything in `enc` is decoded or decrypted. Times are not checked here:
+/// see [`FileMeta::check`].
+pub fn open(
+    text: &str,
+    kind: FileKind,
+    public: &PublicKey,
+    pinned: FileAlgorithm,
+    secret: Option<&EncryptionSecret>,
+) -> Result<OpenedFile, FormatError> {
+    let cert = Certificate::parse(text)?;
+    if cert.kind != kind {
+        return Err(FormatError::WrongKind {
+            expected: kind,
+            found: cert.kind,
+        });
+    }
+    if cert.alg != pinned.as_str() {
+        // Tell "not something Keygen makes" apart from "a different Keygen algorithm".
+        let found: FileAlgorithm = cert.alg.parse()?;
+        return Err(FormatError::AlgorithmMismatch {
+            expected: pinned.as_str().to_owned(),
+            found: found.as_str().to_owned(),
+        });
+    }
+    if public.algorithm() != pinned.key_algorithm() {
+        return Err(FormatError::AlgorithmMismatch {
+            expected: pinned.as_str().to_owned(),
+            found: format!("{:?} key", public.algorithm()),
+        });
+    }
+    let sig = STANDARD
+        .decode(&cert.sig)
+        .map_err(|_| FormatError::Base64 { field: "sig" })?;
+    public.verify_ed25519(&cert.signed_data(), &sig)?;
+
+    let payload = match pinned {
+        FileAlgorithm::Base64Ed25519 => STANDARD
+            .decode(&cert.enc)
+            .map_err(|_| FormatError::Base64 { field: "enc" })?,
+        FileAlgorithm::Aes256GcmEd25519 => {
+            let secret = secret.ok_or(FormatError::KeyRequired)?;
+            decrypt(&cert.enc, secret)?
+        }
+    };
+    let meta = FileMeta::from_payload(&payload)?;
+    Ok(OpenedFile {
+        kind,
+        alg: pinned,
+        payload,
+        meta,
+    })
+}
+
+/// Decrypts `ciphertext.iv.tag` (each standard base64).
+fn decrypt(enc: &str, secret: &EncryptionSecret) -> Result<Vec<u8>, FormatError> {
+    let mut parts = enc.split('.');
+    let (Some(ct), Some(iv), Some(tag), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err(FormatError::MalformedEnc);
+    };
+    let decode = |s: &str| STANDARD.decode(s).map_err(|_| FormatError::MalformedEnc);
+    let mut buf = decode(ct)?;
+    let iv = decode(iv)?;
+    let tag = decode(tag)?;
+    if iv.len() != IV_LEN || tag.len() != TAG_LEN {
+        return Err(FormatError::MalformedEnc);
+    }
+    secret
+        .cipher()
+        .decrypt_in_place_detached(Nonce::from_slice(&iv), b"", &mut buf, Tag::from_slice(&tag))
+        .map_err(|_| FormatError::DecryptionFailed)?;
+    Ok(buf)
+}
+
+/// Seals `payload` into a license or machine file, byte-for-byte in Keygen's layout.
+///
+/// With [`FileAlgorithm::Aes256GcmEd25519`] the payload is encrypted under `secret`
+/// with a fresh random 12-byte IV (error [`FormatError::KeyRequired`] without one);
+/// with [`FileAlgorithm::Base64Ed25519`] it is only encoded and `secret` is ignored.
+#[cfg(feature = "sign")]
+pub fn seal(
+    kind: FileKind,
+    payload: &[u8],
+    alg: FileAlgorithm,
+    key: &crate::keys::SigningKey,
+    secret: Option<&EncryptionSecret>,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<String, FormatError> {
+    // A file we could not open ourselves is not worth producing.
+    check_size(payload.len(), MAX_FILE_SIZE)?;
+    let enc = match alg {
+        FileAlgorithm::Base64Ed25519 => STANDARD.encode(payload),
+        FileAlgorithm::Aes256GcmEd25519 => {
+            let secret = secret.ok_or(FormatError::KeyRequired)?;
+            let mut iv = [0u8; IV_LEN];
+            rng.fill_bytes(&mut iv);
+            let mut buf = payload.to_vec();
+            let tag = secret
+                .cipher()
+                .encrypt_in_place_detached(Nonce::from_slice(&iv), b"", &mut buf)
+                // Only fails for plaintexts over 64 GiB, far above the size limit.
+                .map_err(|_| FormatError::TooLarge { max: MAX_FILE_SIZE })?;
+            format!(
+                "{}.{}.{}",
+                STANDARD.encode(&buf),
+                STANDARD.encode(iv),
+                STANDARD.encode(tag)
+            )
+        }
+    };
+    let mut cert = Certificate {
+        kind,
+        enc,
+        sig: String::new(),
+        alg: alg.as_str().to_owned(),
+    };
+    cert.sig = STANDARD.encode(key.sign_ed25519(&cert.signed_data()));
+    let text = cert.to_text();
+    check_size(text.len(), MAX_FILE_SIZE)?;
+    Ok(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn algorithm_names() {
+        for alg in [
+            FileAlgorithm::Base64Ed25519,
+            FileAlgorithm::Aes256GcmEd25519,
+        ] {
+            assert_eq!(alg.as_str().parse::<FileAlgorithm>(), Ok(alg));
+        }
+        assert!(matches!(
+            "aes-256-gcm+rsa-pss-sha256".parse::<FileAlgorithm>(),
+            Err(FormatError::Unsupported(_))
+        ));
+        assert!(matches!(
+            "rot13+ed25519".parse::<FileAlgorithm>(),
+            Err(FormatError::UnknownAlgorithm(_))
+        ));
+    }
+
+    #[test]
+    fn certificate_rules() {
+        let cert = Certificate {
+            kind: FileKind::License,
+            enc: "ZW5j".into(),
+            sig: "c2ln".into(),
+            alg: "base64+ed25519".into(),
+        };
+        let text = cert.to_text();
+        assert_eq!(Certificate::parse(&text), Ok(cert.clone()));
+        // CRLF, other widths and surrounding whitespace are fine.
+        let crlf = format!("\r\n  {}  \r\n", text.replace('\n', "\r\n"));
+        assert_eq!(Certificate::parse(&crlf), Ok(cert.clone()));
+        assert_eq!(Certificate::parse("hello"), Err(FormatError::MissingHeader));
+        let mismatched = text.replace("END LICENSE", "END MACHINE");
+        assert_eq!(
+            Certificate::parse(&mismatched),
+            Err(FormatError::MissingFooter)
+        );
+        let no_footer = text.replace("-----END LICENSE FILE-----", "");
+        assert_eq!(
+            Certificate::parse(&no_footer),
+            Err(FormatError::MissingFooter)
+        );
+        let trailing = format!("{text}junk\n");
+        assert_eq!(
+            Certificate::parse(&trailing),
+            Err(FormatError::MissingFooter)
+        );
+        let bad = text.replacen("eyJ", "e!J", 1);
+        assert_eq!(
+            Certificate::parse(&bad),
+            Err(FormatError::Base64 {
+                field: "certificate"
+            })
+        );
+        let not_obj = Certificate {
+            enc: String::new(),
+            ..cert
+        };
+        let json_array = format!(
+            "-----BEGIN LICENSE FILE-----\n{}\n-----END LICENSE FILE-----\n",
+            STANDARD.encode("[1]")
+        );
+        assert!(matches!(
+            Certificate::parse(&json_array),
+            Err(FormatError::Json(_))
+        ));
+        let missing = format!(
+            "-----BEGIN LICENSE FILE-----\n{}\n-----END LICENSE FILE-----\n",
+            STANDARD.encode(r#"{"enc":"","sig":1,"alg":""}"#)
+        );
+        assert_eq!(
+            Certificate::parse(&missing),
+            Err(FormatError::MissingField("sig"))
+        );
+        assert!(Certificate::parse(&not_obj.to_text()).is_ok());
+        let huge = " ".repeat(MAX_FILE_SIZE + 1);
+        assert_eq!(
+            Certificate::parse(&huge),
+            Err(FormatError::TooLarge { max: MAX_FILE_SIZE })
+        );
+    }
+
+    #[test]
+    fn secrets() {
+        let a = EncryptionSecret::for_machine("KEY", "FP");
+        let b = EncryptionSecret::for_license("KEYFP");
+        assert_eq!(a.0, b.0);
+        assert_eq!(format!("{a:?}"), "EncryptionSecret(<redacted>)");
+    }
+
+    #[test]
+    fn meta_requires_all_keys() {
+        let ok = br#"{"meta":{"issued":"2022-08-08T13:18:05.187Z","expiry":null,"ttl":null}}"#;
+        let meta = FileMeta::from_payload(ok).unwrap();
+        assert_eq!(meta.expiry, None);
+        let no_ttl = br#"{"meta":{"issued":"2022-08-08T13:18:05.187Z","expiry":null}}"#;
+        assert_eq!(
+            FileMeta::from_payload(no_ttl),
+            Err(FormatError::MissingField("meta.ttl"))
+        );
+        assert_eq!(
+            FileMeta::from_payload(b"{}"),
+            Err(FormatError::MissingField("meta"))
+        );
+        let bad_time = br#"{"meta":{"issued":"yesterday","expiry":null,"ttl":null}}"#;
+        assert!(matches!(
+            FileMeta::from_payload(bad_time),
+            Err(FormatError::BadTimestamp(_))
+        ));
+    }
+}

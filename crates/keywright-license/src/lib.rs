@@ -1,0 +1,50 @@
+//! Keygen's license formats, byte for byte: signed license keys (`ED25519_SIGN`) and
+//! license / machine files (`base64+ed25519`, `aes-256-gcm+ed25519`).
+//!
+//! The crate is pure: it reads no files, clock or environment; "now" and the random
+//! number generator are passed in. With `default-features = false` it only verifies
+//! (no signing code, no randomness); the default `sign` feature adds issuing.
+//!
+//! Verifying the example key from Keygen's documentation:
+//!
+//! ```
+//! use keywright_license::{verify_key, PublicKey};
+//!
+//! let public = PublicKey::from_hex(
+//!     "799efc7752286e6c3815b13358d98fc0f0b566764458adcb48f1be2c10a55906",
+//! )?;
+//! let key = "key/emVrZUBrZXlnZW4uZXhhbXBsZQ==.D1pk7hqD_KNV9UNpl1IDQqpa4qaBjFBNrtP74yEM7v0xCmLRrDhZdSHGx47TN2RKARfGIigX9tE4yVOjhQvfAQ==";
+//! let dataset = verify_key(key, &public)?;
+//! println!("{}", String::from_utf8_lossy(&dataset));
+//! assert_eq!(dataset, b"zeke@keygen.example");
+//! # Ok::<(), keywright_license::FormatError>(())
+//! ```
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod document;
+pub mod error;
+pub mod file;
+pub mod keys;
+pub mod license_key;
+pub mod time;
+pub mod validation;
+
+pub use error::FormatError;
+#[cfg(feature = "sign")]
+pub use file::seal;
+pub use file::{
+    open, Certificate, EncryptionSecret, FileAlgorithm, FileKind, FileMeta, OpenedFile,
+    MAX_FILE_SIZE,
+};
+#[cfg(feature = "sign")]
+pub use keys::SigningKey;
+pub use keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT};
+#[cfg(feature = "sign")]
+pub use license_key::sign_key;
+pub use license_key::{verify_key, KeyDataset, Scheme};
+pub use time::{format_time, keygen_expiry, parse_time};
+pub use validation::{
+    verify_license_file, verify_machine_file, ValidationCode, Verification, DEFAULT_CLOCK_DRIFT,
+};

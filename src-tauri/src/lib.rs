@@ -1,0 +1,118 @@
+//! The desktop shell: opens the store, registers the commands, starts the window.
+//! Each command is a few lines over keywright-core; none returns private key material
+//! (the core's types cannot hold it).
+
+use std::sync::Mutex;
+
+use jiff::Timestamp;
+use keywright_core::{
+    default_store_path, os_user, CommandError, Error, ErrorCode, ExportLicenseFile, ExportedFile,
+    IssueLicense, Keywright, License, NewPolicy, NewProduct, NewSigningKey, Policy, Product,
+    SigningKey, StoreInfo,
+};
+use tauri::State;
+
+/// The open store, or why it could not be opened (every command then reports that).
+pub struct Desk(Mutex<Result<Keywright, Error>>);
+
+impl Desk {
+    /// Opens the store named by `KEYWRIGHT_STORE`, else the per-user default.
+    pub fn open_default() -> Self {
+        let opened = std::env::var_os("KEYWRIGHT_STORE")
+            .filter(|p| !p.is_empty())
+            .map(std::path::PathBuf::from)
+            .map_or_else(default_store_path, Ok)
+            .and_then(|path| Keywright::open(&path, os_user()));
+        Self(Mutex::new(opened))
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut Keywright) -> keywright_core::Result<T>,
+    ) -> Result<T, CommandError> {
+        let mut guard = self.0.lock().map_err(|_| {
+            CommandError::from(Error::new(
+                ErrorCode::Internal,
+                "an earlier command failed midway; restart Keywright",
+            ))
+        })?;
+        match guard.as_mut() {
+            Ok(kw) => f(kw).map_err(CommandError::from),
+            Err(e) => Err(e.clone().into()),
+        }
+    }
+}
+
+type Reply<T> = Result<T, CommandError>;
+
+#[tauri::command(async)]
+fn store_info(desk: State<'_, Desk>) -> Reply<StoreInfo> {
+    desk.with(|kw| Ok(kw.store_info()))
+}
+
+#[tauri::command(async)]
+fn list_signing_keys(desk: State<'_, Desk>) -> Reply<Vec<SigningKey>> {
+    desk.with(|kw| kw.list_signing_keys())
+}
+
+#[tauri::command(async)]
+fn create_signing_key(desk: State<'_, Desk>, input: NewSigningKey) -> Reply<SigningKey> {
+    desk.with(|kw| kw.create_signing_key(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_products(desk: State<'_, Desk>) -> Reply<Vec<Product>> {
+    desk.with(|kw| kw.list_products())
+}
+
+#[tauri::command(async)]
+fn create_product(desk: State<'_, Desk>, input: NewProduct) -> Reply<Product> {
+    desk.with(|kw| kw.create_product(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_policies(desk: State<'_, Desk>) -> Reply<Vec<Policy>> {
+    desk.with(|kw| kw.list_policies())
+}
+
+#[tauri::command(async)]
+fn create_policy(desk: State<'_, Desk>, input: NewPolicy) -> Reply<Policy> {
+    desk.with(|kw| kw.create_policy(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_licenses(desk: State<'_, Desk>) -> Reply<Vec<License>> {
+    desk.with(|kw| kw.list_licenses())
+}
+
+#[tauri::command(async)]
+fn issue_license(desk: State<'_, Desk>, input: IssueLicense) -> Reply<License> {
+    desk.with(|kw| kw.issue_license(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn export_license_file(desk: State<'_, Desk>, input: ExportLicenseFile) -> Reply<ExportedFile> {
+    desk.with(|kw| kw.export_license_file(&input, Timestamp::now()))
+}
+
+/// Builds and runs the app.
+pub fn run() {
+    tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .plugin(tauri_plugin_clipboard_manager::init())
+        .manage(Desk::open_default())
+        .invoke_handler(tauri::generate_handler![
+            store_info,
+            list_signing_keys,
+            create_signing_key,
+            list_products,
+            create_product,
+            list_policies,
+            create_policy,
+            list_licenses,
+            issue_license,
+            export_license_file,
+        ])
+        .run(tauri::generate_context!())
+        .expect("error while running Keywright");
+}

@@ -1,0 +1,225 @@
+//! End to end: the real app binary under Xvfb, driven over WebDriver (tauri-driver +
+//! WebKitWebDriver), with its private keys in the real Secret Service.
+//!
+//! Run by `scripts/test.sh`, which provides the display, the D-Bus session with an
+//! unlocked gnome-keyring, and tauri-driver. The flow: create key → product → policy →
+//! issue, read the key and public key off the window, then check the license verifies
+//! and that a license file signed with the key the app put in the keychain verifies too.
+
+use std::net::TcpStream;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use keywright_core::verify::{verify, VerifyRequest};
+use keywright_core::{ExportLicenseFile, Keywright};
+use keywright_license::ValidationCode;
+use thirtyfour::prelude::*;
+
+const DRIVER_PORT: u16 = 4444;
+const NATIVE_PORT: u16 = 4445;
+
+/// tauri-driver in its own process group: killing the group also ends the
+/// WebKitWebDriver it spawns (otherwise it keeps port 4445 and the next run hangs).
+struct Driver(Child);
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", "--", &format!("-{}", self.0.id())])
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn tauri_driver() -> PathBuf {
+    if let Some(p) = std::env::var_os("TAURI_DRIVER") {
+        return p.into();
+    }
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("HOME or CARGO_HOME");
+    home.join("bin").join("tauri-driver")
+}
+
+fn wait_for_port(port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nothing listens on port {port}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn start_driver(store: &Path, log: &Path) -> Driver {
+    assert!(
+        std::env::var_os("DISPLAY").is_some(),
+        "the end-to-end test needs a display: run it through scripts/test.sh (xvfb-run)"
+    );
+    let log = std::fs::File::create(log).unwrap();
+    let child = Command::new(tauri_driver())
+        .args([
+            "--port",
+            &DRIVER_PORT.to_string(),
+            "--native-port",
+            &NATIVE_PORT.to_string(),
+            "--native-driver",
+            "/usr/bin/WebKitWebDriver",
+        ])
+        .env("KEYWRIGHT_STORE", store)
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .process_group(0)
+        .spawn()
+        .expect("tauri-driver: `cargo install tauri-driver --locked` (scripts/test.sh does)");
+    let driver = Driver(child);
+    wait_for_port(DRIVER_PORT);
+    wait_for_port(NATIVE_PORT);
+    driver
+}
+
+fn tid(id: &str) -> By {
+    By::Css(format!("[data-testid='{id}']"))
+}
+
+async fn type_into(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<()> {
+    let el = driver.query(tid(id)).first().await?;
+    el.clear().await?;
+    el.send_keys(text).await
+}
+
+async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
+    driver.query(tid(id)).and_clickable().first().await?.click().await
+}
+
+/// What the window showed.
+struct Seen {
+    public_key_hex: String,
+    license_key: String,
+    license_id: String,
+    conflict_code: String,
+    store_path: String,
+}
+
+async fn drive(driver: &WebDriver, shots: &Path) -> WebDriverResult<Seen> {
+    let store_path = driver.query(tid("store-path")).first().await?.text().await?;
+
+    click(driver, "nav-keys").await?;
+    type_into(driver, "key-name", "Main key").await?;
+    click(driver, "key-create").await?;
+    let row = driver.query(tid("key-row")).first().await?;
+    let public_key_hex = row.find(tid("key-public-hex")).await?.text().await?;
+
+    click(driver, "nav-products").await?;
+    type_into(driver, "product-name", "Zapper Pro").await?;
+    type_into(driver, "product-support", "Write to support@zapper.example").await?;
+    click(driver, "product-create").await?;
+    driver.query(tid("product-row")).first().await?;
+
+    // A second product with the same code: the backend's {code, message} reaches the UI.
+    type_into(driver, "product-name", "Zapper Pro").await?;
+    click(driver, "product-create").await?;
+    let banner = driver.query(tid("error-banner")).first().await?;
+    let conflict_code = banner.attr("data-code").await?.unwrap_or_default();
+
+    click(driver, "nav-policies").await?;
+    type_into(driver, "policy-name", "Yearly").await?;
+    type_into(driver, "policy-duration", "1y").await?;
+    type_into(driver, "policy-max-machines", "2").await?;
+    type_into(driver, "policy-ttl", "30d").await?;
+    click(driver, "policy-create").await?;
+    driver.query(tid("policy-row")).first().await?;
+
+    click(driver, "nav-licenses").await?;
+    type_into(driver, "license-customer-name", "Ada Lovelace").await?;
+    type_into(driver, "license-customer-email", "ada@example.com").await?;
+    click(driver, "license-issue").await?;
+    let detail = driver.query(tid("license-detail")).first().await?;
+    let license_key = detail.find(tid("license-key")).await?.text().await?;
+    let row = driver.query(tid("license-row")).first().await?;
+    let license_id = row.attr("data-license-id").await?.unwrap_or_default();
+    driver.screenshot(&shots.join("licenses.png")).await?;
+
+    Ok(Seen {
+        public_key_hex,
+        license_key: license_key.trim().to_owned(),
+        license_id,
+        conflict_code,
+        store_path,
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn issue_a_license_in_the_window_and_verify_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store.db");
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
+    std::fs::create_dir_all(&shots).unwrap();
+    let _driver = start_driver(&store, &shots.join("tauri-driver.log"));
+
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": env!("CARGO_BIN_EXE_keywright-app") }),
+    );
+    let driver = WebDriver::new(format!("http://127.0.0.1:{DRIVER_PORT}"), caps)
+        .await
+        .expect("WebDriver session with the app");
+    let seen = drive(&driver, &shots).await;
+    // Quit before asserting: a failed assert with an open session hangs until timeout.
+    driver.quit().await.expect("quit the session");
+    let seen = seen.expect("drive the window");
+
+    assert_eq!(seen.store_path, store.display().to_string());
+    assert_eq!(seen.conflict_code, "CONFLICT");
+    assert_eq!(seen.public_key_hex.len(), 64, "{}", seen.public_key_hex);
+    assert!(seen.license_key.starts_with("key/"), "{}", seen.license_key);
+
+    // The key shown in the window verifies with the public key shown in the window.
+    let now = Timestamp::now();
+    let report = verify(
+        &VerifyRequest {
+            key: Some(seen.license_key.clone()),
+            public_key: seen.public_key_hex.clone(),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
+    let dataset = report.payload.unwrap();
+    assert_eq!(dataset["license"]["id"], seen.license_id.as_str());
+    assert_eq!(dataset["user"]["email"], "ada@example.com");
+
+    // The private key the app generated is in the real keychain: export a license
+    // file from the same store with it, and verify the file.
+    let mut kw = Keywright::open(&store, "e2e").unwrap();
+    let out = dir.path().join("ada.lic");
+    let exported = kw
+        .export_license_file(
+            &ExportLicenseFile {
+                license_id: seen.license_id.clone(),
+                path: out.display().to_string(),
+                ..Default::default()
+            },
+            now,
+        )
+        .expect("sign with the key the window put in the keychain");
+    assert_eq!(exported.algorithm, "aes-256-gcm+ed25519");
+    let report = verify(
+        &VerifyRequest {
+            file: Some(std::fs::read_to_string(&out).unwrap()),
+            public_key: seen.public_key_hex.clone(),
+            license_key: Some(seen.license_key.clone()),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
+    // key, product, policy, customer, license, file; the refused duplicate wrote nothing.
+    assert_eq!(kw.verify_audit().unwrap(), 6);
+}

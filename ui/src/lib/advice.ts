@@ -1,0 +1,19 @@
+import type { ErrorCode } from '../bindings';
+
+/** What the user can do about each error code; the backend's message follows it. */
+export const ADVICE: Record<ErrorCode, string> = {
+  BAD_INPUT: 'Some of the values entered are not valid. Check the form and try again.',
+  NOT_FOUND: 'The item no longer exists. Reload the list and try again.',
+  CONFLICT: 'An item with the same name or code already exists. Choose a different one.',
+  KEYCHAIN_UNAVAILABLE:
+    'The OS keychain is not reachable. On Linux, make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked.',
+  KEYCHAIN_ENTRY_MISSING:
+    'The private key for this signing key is missing from the OS keychain. Restore it from a backup, or create a new signing key.',
+  KEYCHAIN_LOCKED: 'The OS keychain is locked. Unlock it and try again.',
+  STORE: 'The local database could not be read or written. Check disk space and file permissions, then try again.',
+  STORE_TOO_NEW:
+    'The store was written by a newer version of Keywright. Update Keywright to open it.',
+  IO: 'A file could not be read or written. Check the location and permissions, then try again.',
+  FORMAT: 'A file or value is not in the expected format.',
+  INTERNAL: 'Something went wrong inside Keywright. Try again; if it keeps happening, restart the app.',
+};

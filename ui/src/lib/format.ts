@@ -1,0 +1,60 @@
+import type { License, Policy, Product, SigningKey } from '../bindings';
+
+const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** RFC 3339 → local date and time; unparseable text is shown as-is. */
+export function formatDateTime(value: string | null, empty = 'never'): string {
+  if (value === null) return empty;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : dateTime.format(ms);
+}
+
+const UNITS: Array<[number, string]> = [
+  [365 * 86400, 'year'],
+  [86400, 'day'],
+  [3600, 'hour'],
+  [60, 'minute'],
+  [1, 'second'],
+];
+
+/** Seconds → "1 year", "30 days"; the largest unit that divides evenly. */
+export function formatSeconds(seconds: number | null, empty: string): string {
+  if (seconds === null) return empty;
+  for (const [size, unit] of UNITS) {
+    if (seconds >= size && seconds % size === 0) {
+      const n = seconds / size;
+      return `${n} ${unit}${n === 1 ? '' : 's'}`;
+    }
+  }
+  return `${seconds} seconds`;
+}
+
+function time(s: string): number {
+  const ms = Date.parse(s);
+  return Number.isNaN(ms) ? 0 : ms;
+}
+
+/** Newest first, by createdAt. */
+export function newestFirst<T extends { createdAt: string }>(items: T[]): T[] {
+  return [...items].sort((a, b) => time(b.createdAt) - time(a.createdAt));
+}
+
+export function activeKeysNewestFirst(keys: SigningKey[]): SigningKey[] {
+  return newestFirst(keys.filter((k) => k.status === 'active'));
+}
+
+export function policyLabel(policy: Policy, products: Product[]): string {
+  const product = products.find((p) => p.id === policy.productId);
+  return `${product ? product.name : 'Unknown product'} — ${policy.name}`;
+}
+
+const FILE_NAME_UNSAFE = /[\\/:*?"<>|\u0000-\u001f\u007f]/g;
+
+/** Default name for an exported license file: the customer, else the license id. */
+export function licenseFileName(license: License): string {
+  const customer = (license.customerName ?? '').replace(FILE_NAME_UNSAFE, '_').trim();
+  const base = customer.replace(/^\.+/, '').slice(0, 120) || license.id;
+  return `${base}.lic`;
+}
+
+export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;

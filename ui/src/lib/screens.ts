@@ -1,0 +1,1 @@
+export type Screen = 'keys' | 'products' | 'policies' | 'licenses';

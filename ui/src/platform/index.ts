@@ -1,0 +1,94 @@
+// The only module that talks to Tauri. Everything else imports from here, and
+// component tests replace this module with vi.mock('…/platform').
+import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { save } from '@tauri-apps/plugin-dialog';
+import { writeText } from '@tauri-apps/plugin-clipboard-manager';
+import type {
+  ExportedFile,
+  ExportLicenseFile,
+  IssueLicense,
+  License,
+  NewPolicy,
+  NewProduct,
+  NewSigningKey,
+  Policy,
+  Product,
+  SigningKey,
+  StoreInfo,
+} from '../bindings';
+import { toAppError } from './errors';
+
+export { AppError, toAppError, isCommandError, isErrorCode, ERROR_CODES, GENERIC_MESSAGE } from './errors';
+
+async function call<T>(command: string, args?: InvokeArgs): Promise<T> {
+  try {
+    return await invoke<T>(command, args);
+  } catch (err) {
+    throw toAppError(err);
+  }
+}
+
+export function storeInfo(): Promise<StoreInfo> {
+  return call<StoreInfo>('store_info');
+}
+
+export function listSigningKeys(): Promise<SigningKey[]> {
+  return call<SigningKey[]>('list_signing_keys');
+}
+
+export function createSigningKey(input: NewSigningKey): Promise<SigningKey> {
+  return call<SigningKey>('create_signing_key', { input });
+}
+
+export function listProducts(): Promise<Product[]> {
+  return call<Product[]>('list_products');
+}
+
+export function createProduct(input: NewProduct): Promise<Product> {
+  return call<Product>('create_product', { input });
+}
+
+export function listPolicies(): Promise<Policy[]> {
+  return call<Policy[]>('list_policies');
+}
+
+export function createPolicy(input: NewPolicy): Promise<Policy> {
+  return call<Policy>('create_policy', { input });
+}
+
+export function listLicenses(): Promise<License[]> {
+  return call<License[]>('list_licenses');
+}
+
+export function issueLicense(input: IssueLicense): Promise<License> {
+  return call<License>('issue_license', { input });
+}
+
+export function exportLicenseFile(input: ExportLicenseFile): Promise<ExportedFile> {
+  return call<ExportedFile>('export_license_file', { input });
+}
+
+export type FileFilter = { name: string; extensions: string[] };
+
+export type SaveDialogOptions = {
+  title?: string;
+  defaultPath?: string;
+  filters?: FileFilter[];
+};
+
+/** Opens the native save dialog; resolves to the chosen path, or null if cancelled. */
+export async function saveDialog(options: SaveDialogOptions): Promise<string | null> {
+  try {
+    return await save(options);
+  } catch (err) {
+    throw toAppError(err, 'The save dialog could not be opened.');
+  }
+}
+
+export async function copyText(text: string): Promise<void> {
+  try {
+    await writeText(text);
+  } catch (err) {
+    throw toAppError(err, 'Could not copy to the clipboard.');
+  }
+}

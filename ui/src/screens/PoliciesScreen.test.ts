@@ -1,0 +1,118 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+
+vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
+
+import PoliciesScreen from './PoliciesScreen.svelte';
+import { commandError, p, policy, product, resetPlatform } from '../test/fixtures';
+import { ADVICE } from '../lib/advice';
+
+describe('Policies screen', () => {
+  beforeEach(resetPlatform);
+
+  it('shows an empty state and a "Choose…" product option when several products exist', async () => {
+    p.listProducts.mockResolvedValue([product({ id: 'a', name: 'Alpha' }), product({ id: 'b', name: 'Beta' })]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    expect(await screen.findByText(/No policies yet/)).toBeInTheDocument();
+    const select = screen.getByTestId('policy-product') as HTMLSelectElement;
+    expect(select.options[0].value).toBe('');
+    expect(select.options[0].textContent).toBe('Choose…');
+    expect(select.value).toBe('');
+    expect((screen.getByTestId('policy-encrypt') as HTMLInputElement).checked).toBe(true);
+    expect(screen.getByTestId('policy-ttl')).toHaveValue('30d');
+  });
+
+  it('lists policies with readable durations and limits', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([
+      policy(),
+      policy({ id: 'pol-2', name: 'Site', durationSeconds: null, maxMachines: null, floating: true, fileTtlSeconds: null, createdAt: '2024-01-01T00:00:00Z' }),
+    ]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const rows = await screen.findAllByTestId('policy-row');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveTextContent('Acme Editor — Pro annual');
+    expect(rows[0]).toHaveTextContent('1 year');
+    expect(rows[0]).toHaveTextContent('Up to 3 machines, node-locked');
+    expect(rows[0]).toHaveTextContent('30 days');
+    expect(within(rows[1]).getByText('Perpetual')).toBeInTheDocument();
+    expect(rows[1]).toHaveTextContent('Unlimited machines, floating');
+    expect(rows[1]).toHaveTextContent('Never expires');
+  });
+
+  it('creates a policy with the full NewPolicy shape', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy());
+    p.listPolicies.mockResolvedValueOnce([]).mockResolvedValueOnce([policy()]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const select = (await screen.findByTestId('policy-product')) as HTMLSelectElement;
+    await vi.waitFor(() => expect(select.value).toBe('prod-1')); // the only product is preselected
+    expect(Array.from(select.options).map((o) => o.value)).toEqual(['prod-1']);
+
+    await userEvent.type(screen.getByTestId('policy-name'), 'Pro annual');
+    await userEvent.type(screen.getByTestId('policy-duration'), '1y');
+    await userEvent.clear(screen.getByTestId('policy-max-machines'));
+    await userEvent.type(screen.getByTestId('policy-max-machines'), '3');
+    await userEvent.click(screen.getByTestId('policy-floating'));
+    await userEvent.clear(screen.getByTestId('policy-ttl'));
+    await userEvent.type(screen.getByTestId('policy-ttl'), 'none');
+    await userEvent.type(screen.getByTestId('policy-entitlements'), ' EXPORT_PDF, TEAM_SYNC,, ');
+    await userEvent.click(screen.getByTestId('policy-create'));
+
+    expect(p.createPolicy).toHaveBeenCalledWith({
+      productId: 'prod-1',
+      name: 'Pro annual',
+      scheme: 'ED25519_SIGN',
+      duration: '1y',
+      maxMachines: 3,
+      floating: true,
+      fileTtl: 'none',
+      encrypt: true,
+      entitlements: ['EXPORT_PDF', 'TEAM_SYNC'],
+    });
+    expect(await screen.findAllByTestId('policy-row')).toHaveLength(1);
+  });
+
+  it('sends null for unlimited machines and an empty duration', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy());
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    await userEvent.type(screen.getByTestId('policy-name'), 'Perpetual');
+    await userEvent.click(screen.getByTestId('policy-unlimited'));
+    expect(screen.getByTestId('policy-max-machines')).toBeDisabled();
+    await userEvent.click(screen.getByTestId('policy-encrypt'));
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(
+      expect.objectContaining({ duration: null, maxMachines: null, encrypt: false, fileTtl: '30d', entitlements: [] }),
+    );
+  });
+
+  it('validates required fields and max machines before calling the backend', async () => {
+    p.listProducts.mockResolvedValue([product({ id: 'a' }), product({ id: 'b' })]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    await userEvent.clear(screen.getByTestId('policy-max-machines'));
+    await userEvent.type(screen.getByTestId('policy-max-machines'), '0');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(screen.getByText('Choose a product.')).toBeInTheDocument();
+    expect(screen.getByText('Enter a policy name.')).toBeInTheDocument();
+    expect(screen.getByText(/whole number of at least 1/)).toBeInTheDocument();
+    expect(p.createPolicy).not.toHaveBeenCalled();
+  });
+
+  it('shows BAD_INPUT from the backend with its message', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockRejectedValue(commandError('BAD_INPUT', 'duration "1 fortnight" is not understood; use e.g. 30d or 1y'));
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    await userEvent.type(screen.getByTestId('policy-name'), 'Odd');
+    await userEvent.type(screen.getByTestId('policy-duration'), '1 fortnight');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'BAD_INPUT');
+    expect(banner).toHaveTextContent(ADVICE.BAD_INPUT);
+    expect(banner).toHaveTextContent('duration "1 fortnight" is not understood; use e.g. 30d or 1y');
+  });
+});

@@ -1,0 +1,87 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { render, screen } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+
+vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
+
+import ProductsScreen from './ProductsScreen.svelte';
+import { commandError, key, p, product, resetPlatform } from '../test/fixtures';
+import { ADVICE } from '../lib/advice';
+
+describe('Products screen', () => {
+  beforeEach(resetPlatform);
+
+  it('without keys, asks for a signing key first and navigates there', async () => {
+    const onnavigate = vi.fn();
+    render(ProductsScreen, { onnavigate });
+    expect(await screen.findByText(/No products yet/)).toBeInTheDocument();
+    expect(screen.queryByTestId('product-key')).toBeNull();
+    expect(screen.getByTestId('product-create')).toBeDisabled();
+    await userEvent.click(screen.getByRole('button', { name: 'Go to Signing keys' }));
+    expect(onnavigate).toHaveBeenCalledWith('keys');
+  });
+
+  it('preselects the newest active key and sends optional fields as null', async () => {
+    p.listSigningKeys.mockResolvedValue([
+      key({ id: 'old', name: 'Old', createdAt: '2024-01-01T00:00:00Z' }),
+      key({ id: 'newest', name: 'Newest', createdAt: '2025-06-01T00:00:00Z' }),
+      key({ id: 'retired', name: 'Retired', status: 'retired', createdAt: '2025-12-01T00:00:00Z' }),
+    ]);
+    const created = product({ name: 'Acme Editor', signingKeyId: 'newest' });
+    p.listProducts.mockResolvedValueOnce([]).mockResolvedValueOnce([created]);
+    p.createProduct.mockResolvedValue(created);
+    render(ProductsScreen, { onnavigate: vi.fn() });
+
+    const select = (await screen.findByTestId('product-key')) as HTMLSelectElement;
+    await vi.waitFor(() => expect(select.value).toBe('newest'));
+    expect(Array.from(select.options).map((o) => o.value)).toEqual(['newest', 'old']);
+
+    await userEvent.type(screen.getByTestId('product-name'), 'Acme Editor');
+    await userEvent.type(screen.getByTestId('product-support'), 'Contact support@acme.test');
+    await userEvent.click(screen.getByTestId('product-create'));
+
+    expect(p.createProduct).toHaveBeenCalledWith({
+      name: 'Acme Editor',
+      code: null,
+      url: null,
+      supportMessage: 'Contact support@acme.test',
+      signingKeyId: 'newest',
+    });
+    expect(await screen.findAllByTestId('product-row')).toHaveLength(1);
+  });
+
+  it('renders hostile and very long names as inert, exact text', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    const long = 'Ωmega & "quotes" <b>not bold</b> 🚀 '.repeat(400).slice(0, 10240);
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([
+      product({ id: 'a', name: hostile, supportMessage: hostile }),
+      product({ id: 'b', name: long, createdAt: '2024-01-01T00:00:00Z' }),
+    ]);
+    const { container } = render(ProductsScreen, { onnavigate: vi.fn() });
+
+    const names = await screen.findAllByTestId('product-row-name');
+    expect(names[0].textContent).toBe(hostile);
+    expect(names[1].textContent).toBe(long);
+    expect(names[1].textContent).toHaveLength(10240);
+    expect(container.querySelector('img')).toBeNull();
+    expect(container.querySelector('b')).toBeNull();
+  });
+
+  it('shows a conflict from the backend with advice and message', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.createProduct.mockRejectedValue(commandError('CONFLICT', 'a product with code "acme" already exists'));
+    render(ProductsScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('product-key');
+    await userEvent.type(screen.getByTestId('product-name'), 'Acme');
+    await userEvent.type(screen.getByTestId('product-code'), 'acme');
+    await userEvent.click(screen.getByTestId('product-create'));
+
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'CONFLICT');
+    expect(banner).toHaveTextContent(ADVICE.CONFLICT);
+    expect(banner).toHaveTextContent('a product with code "acme" already exists');
+    // The form keeps what was typed so the user can fix it.
+    expect(screen.getByTestId('product-name')).toHaveValue('Acme');
+  });
+});

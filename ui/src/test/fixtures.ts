@@ -1,0 +1,87 @@
+import { vi } from 'vitest';
+import type { License, Policy, Product, SigningKey } from '../bindings';
+import * as platform from '../platform';
+
+export const p = vi.mocked(platform);
+
+/** Every list empty, every action unanswered; tests override what they need. */
+export function resetPlatform() {
+  vi.resetAllMocks();
+  p.storeInfo.mockResolvedValue({
+    path: '/home/vendor/.local/share/keywright/store.db',
+    storeId: 'store-1',
+    keychainService: 'keywright',
+  });
+  p.listSigningKeys.mockResolvedValue([]);
+  p.listProducts.mockResolvedValue([]);
+  p.listPolicies.mockResolvedValue([]);
+  p.listLicenses.mockResolvedValue([]);
+  p.copyText.mockResolvedValue(undefined);
+}
+
+export function key(overrides: Partial<SigningKey> = {}): SigningKey {
+  return {
+    id: 'key-1',
+    kid: 'kid-aaaa',
+    name: 'Main key',
+    algorithm: 'ed25519',
+    publicKeyHex: 'e3f1a2b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70',
+    publicKeyPem: '-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----',
+    status: 'active',
+    createdAt: '2025-01-01T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function product(overrides: Partial<Product> = {}): Product {
+  return {
+    id: 'prod-1',
+    name: 'Acme Editor',
+    code: 'acme-editor',
+    url: null,
+    supportMessage: null,
+    signingKeyId: 'key-1',
+    createdAt: '2025-01-02T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function policy(overrides: Partial<Policy> = {}): Policy {
+  return {
+    id: 'pol-1',
+    productId: 'prod-1',
+    name: 'Pro annual',
+    scheme: 'ED25519_SIGN',
+    durationSeconds: 365 * 86400,
+    maxMachines: 3,
+    floating: false,
+    fileTtlSeconds: 30 * 86400,
+    encrypt: true,
+    entitlements: ['EXPORT_PDF'],
+    createdAt: '2025-01-03T10:00:00Z',
+    ...overrides,
+  };
+}
+
+export function license(overrides: Partial<License> = {}): License {
+  return {
+    id: 'lic-1',
+    key: 'key/eyJhY2NvdW50Ijp7ImlkIjoiYWNtZSJ9fQ.c2lnbmF0dXJlLWJ5dGVzLWhlcmU',
+    policyId: 'pol-1',
+    policyName: 'Pro annual',
+    productId: 'prod-1',
+    productName: 'Acme Editor',
+    customerId: null,
+    customerName: 'Jane Roe',
+    customerEmail: 'jane@example.com',
+    status: 'active',
+    expiry: null,
+    createdAt: '2025-01-04T10:00:00Z',
+    ...overrides,
+  };
+}
+
+/** A rejection exactly as the backend sends it. */
+export function commandError(code: platform.AppError['code'], message: string) {
+  return new platform.AppError(code, message);
+}

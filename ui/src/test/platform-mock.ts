@@ -1,0 +1,22 @@
+// Stand-in for src/platform in component tests: the IPC functions become
+// vi.fn()s, the error normalisation (no Tauri inside) stays real.
+import { vi } from 'vitest';
+import * as errors from '../platform/errors';
+
+export function createPlatformMock() {
+  return {
+    ...errors,
+    storeInfo: vi.fn(),
+    listSigningKeys: vi.fn(),
+    createSigningKey: vi.fn(),
+    listProducts: vi.fn(),
+    createProduct: vi.fn(),
+    listPolicies: vi.fn(),
+    createPolicy: vi.fn(),
+    listLicenses: vi.fn(),
+    issueLicense: vi.fn(),
+    exportLicenseFile: vi.fn(),
+    saveDialog: vi.fn(),
+    copyText: vi.fn(),
+  };
+}

@@ -91,7 +91,13 @@ async fn type_into(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<
 }
 
 async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
-    driver.query(tid(id)).and_clickable().first().await?.click().await
+    driver
+        .query(tid(id))
+        .and_clickable()
+        .first()
+        .await?
+        .click()
+        .await
 }
 
 /// What the window showed.
@@ -104,7 +110,12 @@ struct Seen {
 }
 
 async fn drive(driver: &WebDriver, shots: &Path) -> WebDriverResult<Seen> {
-    let store_path = driver.query(tid("store-path")).first().await?.text().await?;
+    let store_path = driver
+        .query(tid("store-path"))
+        .first()
+        .await?
+        .text()
+        .await?;
 
     click(driver, "nav-keys").await?;
     type_into(driver, "key-name", "Main key").await?;

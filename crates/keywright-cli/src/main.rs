@@ -300,7 +300,10 @@ fn main() -> ExitCode {
         }
         Err(f) => {
             if as_json {
-                println!("{}", json!({ "error": { "code": f.code, "message": f.message } }));
+                println!(
+                    "{}",
+                    json!({ "error": { "code": f.code, "message": f.message } })
+                );
             } else {
                 eprintln!("error: {}", f.message);
             }
@@ -331,12 +334,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                 KeyCommand::Create { name, algorithm } => {
                     let algorithm = match algorithm {
                         AlgorithmArg::Ed25519 => KeyAlgorithm::Ed25519,
-                        AlgorithmArg::Rsa2048 => {
-                            return Err(Error::bad_input(
-                                "RSA-2048 signing keys are not supported yet; use --algorithm ed25519",
-                            )
-                            .into())
-                        }
+                        AlgorithmArg::Rsa2048 => return Err(Error::bad_input(
+                            "RSA-2048 signing keys are not supported yet; use --algorithm ed25519",
+                        )
+                        .into()),
                     };
                     let key = kw.create_signing_key(&NewSigningKey { name, algorithm }, now)?;
                     let info = kw.store_info();
@@ -361,7 +362,15 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     let keys = kw.list_signing_keys()?;
                     let text = keys
                         .iter()
-                        .map(|k| format!("{}  {}  {}  {}\n", k.kid, k.status.as_str(), k.algorithm.as_str(), k.name))
+                        .map(|k| {
+                            format!(
+                                "{}  {}  {}  {}\n",
+                                k.kid,
+                                k.status.as_str(),
+                                k.algorithm.as_str(),
+                                k.name
+                            )
+                        })
                         .collect();
                     Ok(Output::ok(json!({ "keys": keys }), text))
                 }
@@ -387,12 +396,18 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         },
                         now,
                     )?;
-                    let text = format!("Created product {:?} (code {}, id {})\n", p.name, p.code, p.id);
+                    let text = format!(
+                        "Created product {:?} (code {}, id {})\n",
+                        p.name, p.code, p.id
+                    );
                     Ok(Output::ok(to_json(&p), text))
                 }
                 ProductCommand::List => {
                     let products = kw.list_products()?;
-                    let text = products.iter().map(|p| format!("{}  {}  {}\n", p.code, p.id, p.name)).collect();
+                    let text = products
+                        .iter()
+                        .map(|p| format!("{}  {}  {}\n", p.code, p.id, p.name))
+                        .collect();
                     Ok(Output::ok(json!({ "products": products }), text))
                 }
             }
@@ -410,7 +425,9 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     let max_machines = match a.max_machines.trim() {
                         m if m.eq_ignore_ascii_case("unlimited") => None,
                         m => Some(m.parse::<i64>().map_err(|_| {
-                            Error::bad_input(format!("--max-machines takes a number or `unlimited`, not {m:?}"))
+                            Error::bad_input(format!(
+                                "--max-machines takes a number or `unlimited`, not {m:?}"
+                            ))
                         })?),
                     };
                     let p = kw.create_policy(
@@ -432,7 +449,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                 }
                 PolicyCommand::List => {
                     let policies = kw.list_policies()?;
-                    let text = policies.iter().map(|p| format!("{}  {}  {}\n", p.id, p.scheme.as_str(), p.name)).collect();
+                    let text = policies
+                        .iter()
+                        .map(|p| format!("{}  {}  {}\n", p.id, p.scheme.as_str(), p.name))
+                        .collect();
                     Ok(Output::ok(json!({ "policies": policies }), text))
                 }
             }
@@ -484,7 +504,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         },
                         now,
                     )?;
-                    let text = format!("Wrote {} ({}, {} bytes, sha256 {})\n", f.path, f.algorithm, f.bytes, f.sha256);
+                    let text = format!(
+                        "Wrote {} ({}, {} bytes, sha256 {})\n",
+                        f.path, f.algorithm, f.bytes, f.sha256
+                    );
                     Ok(Output::ok(to_json(&f), text))
                 }
                 LicenseCommand::List => {
@@ -496,7 +519,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                                 "{}  {}  {}  {}\n",
                                 l.id,
                                 l.status.as_str(),
-                                l.customer_email.as_deref().or(l.customer_name.as_deref()).unwrap_or("-"),
+                                l.customer_email
+                                    .as_deref()
+                                    .or(l.customer_name.as_deref())
+                                    .unwrap_or("-"),
                                 l.policy_name
                             )
                         })
@@ -544,18 +570,28 @@ fn read_input(path: &PathBuf, what: &str) -> Result<String, Failure> {
     } else {
         std::fs::read_to_string(path).map(|t| text = t)
     };
-    result.map_err(|e| Error::new(ErrorCode::Io, format!("cannot read {what} {}: {e}", path.display())))?;
+    result.map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot read {what} {}: {e}", path.display()),
+        )
+    })?;
     Ok(text)
 }
 
 fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
     let now = match &args.now {
-        Some(t) => keywright_license::parse_time(t)
-            .map_err(|e| Error::bad_input(format!("--now: {e}")))?,
+        Some(t) => {
+            keywright_license::parse_time(t).map_err(|e| Error::bad_input(format!("--now: {e}")))?
+        }
         None => Timestamp::now(),
     };
     let public_key = read_input(&args.public_key, "public key file")?;
-    let file = args.file.as_ref().map(|p| read_input(p, "license file")).transpose()?;
+    let file = args
+        .file
+        .as_ref()
+        .map(|p| read_input(p, "license file"))
+        .transpose()?;
     let report = verify(
         &VerifyRequest {
             file,
@@ -574,7 +610,10 @@ fn report_output(report: VerifyReport) -> Output {
     if let Some(d) = &report.detail {
         text.push_str(&format!("  detail: {d}\n"));
     }
-    text.push_str(&format!("  artifact: {} ({}), key {}\n", report.artifact, report.algorithm, report.kid));
+    text.push_str(&format!(
+        "  artifact: {} ({}), key {}\n",
+        report.artifact, report.algorithm, report.kid
+    ));
     if let Some(meta) = &report.meta {
         text.push_str(&format!(
             "  issued: {}, expires: {}\n",

@@ -38,7 +38,9 @@ impl Cli {
 
     fn command(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_keywright"));
-        c.env_remove("KEYWRIGHT_STORE").arg("--store").arg(self.store());
+        c.env_remove("KEYWRIGHT_STORE")
+            .arg("--store")
+            .arg(self.store());
         c
     }
 
@@ -95,8 +97,20 @@ fn setup(cli: &Cli, encrypt: bool) -> (Value, String) {
     );
     assert_eq!(product["code"], "ZAPPER-PRO");
     let mut args = vec![
-        "policy", "create", "--product", "ZAPPER-PRO", "--name", "Yearly", "--duration", "1y",
-        "--max-machines", "2", "--ttl", "30d", "--entitlement", "EXPORT_PDF",
+        "policy",
+        "create",
+        "--product",
+        "ZAPPER-PRO",
+        "--name",
+        "Yearly",
+        "--duration",
+        "1y",
+        "--max-machines",
+        "2",
+        "--ttl",
+        "30d",
+        "--entitlement",
+        "EXPORT_PDF",
     ];
     if encrypt {
         args.push("--encrypt");
@@ -126,8 +140,16 @@ fn issue_export_verify_with_the_real_keychain() {
 
     let license = cli.json(
         &[
-            "license", "issue", "--policy", &policy, "--name", "Ada Lovelace", "--email",
-            "ada@example.com", "--metadata", r#"{"order":"A-1"}"#,
+            "license",
+            "issue",
+            "--policy",
+            &policy,
+            "--name",
+            "Ada Lovelace",
+            "--email",
+            "ada@example.com",
+            "--metadata",
+            r#"{"order":"A-1"}"#,
         ],
         0,
     );
@@ -137,7 +159,13 @@ fn issue_export_verify_with_the_real_keychain() {
 
     let lic = cli.path("ada.lic");
     let exported = cli.json(
-        &["license", "export", license_id, "--out", lic.to_str().unwrap()],
+        &[
+            "license",
+            "export",
+            license_id,
+            "--out",
+            lic.to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(exported["algorithm"], "aes-256-gcm+ed25519");
@@ -148,16 +176,29 @@ fn issue_export_verify_with_the_real_keychain() {
     // Our own verifier: the file (with the PEM), and the key (with the hex).
     let report = cli.json(
         &[
-            "verify", lic.to_str().unwrap(), "--public-key", cli.path("public.pem").to_str().unwrap(),
-            "--license-key", license_key,
+            "verify",
+            lic.to_str().unwrap(),
+            "--public-key",
+            cli.path("public.pem").to_str().unwrap(),
+            "--license-key",
+            license_key,
         ],
         0,
     );
     assert_eq!(report["code"], "VALID");
     assert_eq!(report["payload"]["data"]["id"], license_id);
-    assert_eq!(report["payload"]["data"]["attributes"]["metadata"]["order"], "A-1");
+    assert_eq!(
+        report["payload"]["data"]["attributes"]["metadata"]["order"],
+        "A-1"
+    );
     let report = cli.json(
-        &["verify", "--key", license_key, "--public-key", cli.path("public.hex").to_str().unwrap()],
+        &[
+            "verify",
+            "--key",
+            license_key,
+            "--public-key",
+            cli.path("public.hex").to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(report["code"], "VALID");
@@ -166,16 +207,26 @@ fn issue_export_verify_with_the_real_keychain() {
     // Failure verdicts have their own exit codes.
     let wrong = cli.json(
         &[
-            "verify", lic.to_str().unwrap(), "--public-key", cli.path("public.hex").to_str().unwrap(),
-            "--license-key", "not-the-key",
+            "verify",
+            lic.to_str().unwrap(),
+            "--public-key",
+            cli.path("public.hex").to_str().unwrap(),
+            "--license-key",
+            "not-the-key",
         ],
         13,
     );
     assert_eq!(wrong["code"], "DECRYPTION_FAILED");
     let expired = cli.json(
         &[
-            "verify", lic.to_str().unwrap(), "--public-key", cli.path("public.hex").to_str().unwrap(),
-            "--license-key", license_key, "--now", "2099-01-01T00:00:00Z",
+            "verify",
+            lic.to_str().unwrap(),
+            "--public-key",
+            cli.path("public.hex").to_str().unwrap(),
+            "--license-key",
+            license_key,
+            "--now",
+            "2099-01-01T00:00:00Z",
         ],
         11,
     );
@@ -186,14 +237,23 @@ fn issue_export_verify_with_the_real_keychain() {
     bytes[sig_start] = if bytes[sig_start] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(bytes).unwrap();
     let bad = cli.json(
-        &["verify", "--key", &tampered, "--public-key", cli.path("public.hex").to_str().unwrap()],
+        &[
+            "verify",
+            "--key",
+            &tampered,
+            "--public-key",
+            cli.path("public.hex").to_str().unwrap(),
+        ],
         10,
     );
     assert_eq!(bad["code"], "SIGNATURE_INVALID");
 
     // Keygen's documented verification, implemented by another library.
     let py = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/support/keygen_verify.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/support/keygen_verify.py"
+        ))
         .arg(&lic)
         .arg(hex.trim())
         .arg(license_key)
@@ -216,27 +276,51 @@ fn issue_export_verify_with_the_real_keychain() {
 fn unencrypted_file_verifies_without_a_license_key() {
     let cli = Cli::new();
     let (key, policy) = setup(&cli, false);
-    std::fs::write(cli.path("public.hex"), key["publicKeyHex"].as_str().unwrap()).unwrap();
+    std::fs::write(
+        cli.path("public.hex"),
+        key["publicKeyHex"].as_str().unwrap(),
+    )
+    .unwrap();
     let license = cli.json(&["license", "issue", "--policy", &policy], 0);
     let lic = cli.path("plain.lic");
     let exported = cli.json(
-        &["license", "export", license["key"].as_str().unwrap(), "--out", lic.to_str().unwrap(), "--ttl", "none"],
+        &[
+            "license",
+            "export",
+            license["key"].as_str().unwrap(),
+            "--out",
+            lic.to_str().unwrap(),
+            "--ttl",
+            "none",
+        ],
         0,
     );
     assert_eq!(exported["algorithm"], "base64+ed25519");
     let report = cli.json(
-        &["verify", lic.to_str().unwrap(), "--public-key", cli.path("public.hex").to_str().unwrap()],
+        &[
+            "verify",
+            lic.to_str().unwrap(),
+            "--public-key",
+            cli.path("public.hex").to_str().unwrap(),
+        ],
         0,
     );
     assert_eq!(report["code"], "VALID");
     assert!(report["meta"]["expiry"].is_null());
     let py = Command::new("python3")
-        .arg(concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/support/keygen_verify.py"))
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/support/keygen_verify.py"
+        ))
         .arg(&lic)
         .arg(key["publicKeyHex"].as_str().unwrap())
         .output()
         .unwrap();
-    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
 }
 
 #[test]
@@ -256,12 +340,28 @@ fn missing_keychain_entry_fails_and_writes_no_license() {
 
     // Delete the private key behind Keywright's back, with the Secret Service's own tool.
     let cleared = Command::new("secret-tool")
-        .args(["clear", "service", &format!("keywright/{store_id}"), "username", kid])
+        .args([
+            "clear",
+            "service",
+            &format!("keywright/{store_id}"),
+            "username",
+            kid,
+        ])
         .status()
         .expect("secret-tool (libsecret-tools) is installed by scripts/test.sh");
     assert!(cleared.success());
 
-    let err = cli.json(&["license", "issue", "--policy", &policy, "--email", "x@example.com"], 6);
+    let err = cli.json(
+        &[
+            "license",
+            "issue",
+            "--policy",
+            &policy,
+            "--email",
+            "x@example.com",
+        ],
+        6,
+    );
     assert_eq!(err["error"]["code"], "KEYCHAIN_ENTRY_MISSING", "{err}");
     assert_eq!(cli.count("licenses"), 0);
     assert_eq!(cli.count("customers"), 0);
@@ -278,7 +378,12 @@ fn no_secret_service_is_a_keychain_error_and_writes_nothing() {
         .args(["--json", "key", "create", "--name", "k"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["error"]["code"], "KEYCHAIN_UNAVAILABLE");
     assert_eq!(cli.count("signing_keys"), 0);
@@ -291,11 +396,23 @@ fn bad_input_exit_codes() {
     // Usage errors are clap's status 2, like bad values.
     assert_eq!(cli.run(&["policy", "create"]).status.code(), Some(2));
     let err = cli.json(&["product", "create", "--name", "P"], 2);
-    assert!(err["error"]["message"].as_str().unwrap().contains("signing key"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("signing key"),
+        "{err}"
+    );
     let err = cli.json(&["license", "export", "nope", "--out", "x.lic"], 3);
     assert_eq!(err["error"]["code"], "NOT_FOUND");
-    let err = cli.json(&["key", "create", "--name", "r", "--algorithm", "rsa-2048"], 2);
-    assert!(err["error"]["message"].as_str().unwrap().contains("not supported yet"));
+    let err = cli.json(
+        &["key", "create", "--name", "r", "--algorithm", "rsa-2048"],
+        2,
+    );
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not supported yet"));
     std::fs::write(cli.path("junk.lic"), "hello").unwrap();
     // Keygen's demo verify key: a valid key that signed none of this.
     std::fs::write(
@@ -304,7 +421,12 @@ fn bad_input_exit_codes() {
     )
     .unwrap();
     let junk = cli.json(
-        &["verify", cli.path("junk.lic").to_str().unwrap(), "--public-key", cli.path("pub.hex").to_str().unwrap()],
+        &[
+            "verify",
+            cli.path("junk.lic").to_str().unwrap(),
+            "--public-key",
+            cli.path("pub.hex").to_str().unwrap(),
+        ],
         14,
     );
     assert_eq!(junk["code"], "MALFORMED");

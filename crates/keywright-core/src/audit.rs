@@ -166,13 +166,20 @@ pub fn verify(conn: &Connection) -> Result<usize> {
         if e.seq != expected_seq {
             return Err(Error::new(
                 ErrorCode::Store,
-                format!("audit chain broken: row {expected_seq} is missing (found {} next)", e.seq),
+                format!(
+                    "audit chain broken: row {expected_seq} is missing (found {} next)",
+                    e.seq
+                ),
             ));
         }
         if e.prev_hash != prev {
             return Err(Error::new(
                 ErrorCode::Store,
-                format!("audit chain broken at row {}: it does not follow row {}", e.seq, e.seq - 1),
+                format!(
+                    "audit chain broken at row {}: it does not follow row {}",
+                    e.seq,
+                    e.seq - 1
+                ),
             ));
         }
         let recomputed = row_hash(
@@ -189,7 +196,10 @@ pub fn verify(conn: &Connection) -> Result<usize> {
         if recomputed != e.hash {
             return Err(Error::new(
                 ErrorCode::Store,
-                format!("audit chain broken at row {}: its contents were edited", e.seq),
+                format!(
+                    "audit chain broken at row {}: its contents were edited",
+                    e.seq
+                ),
             ));
         }
         prev = e.hash.clone();

@@ -9,14 +9,20 @@ use crate::error::{Error, ErrorCode, Result};
 /// Writes `bytes` to `path` atomically (temp file + fsync + rename).
 pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
     let io = |what: &str, e: std::io::Error| {
-        Error::new(ErrorCode::Io, format!("cannot {what} {}: {e}", path.display()))
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot {what} {}: {e}", path.display()),
+        )
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
     if path.is_dir() {
-        return Err(Error::bad_input(format!("{} is a folder; give a file name", path.display())));
+        return Err(Error::bad_input(format!(
+            "{} is a folder; give a file name",
+            path.display()
+        )));
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".keywright-")

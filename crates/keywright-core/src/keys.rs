@@ -40,7 +40,11 @@ fn finish((mut key, raw): (SigningKey, Vec<u8>)) -> Result<SigningKey> {
 impl Keywright {
     /// Generates a signing key: the private half goes straight into the vault, the
     /// store keeps the public half. Nothing is written if the vault refuses.
-    pub fn create_signing_key(&mut self, input: &NewSigningKey, now: Timestamp) -> Result<SigningKey> {
+    pub fn create_signing_key(
+        &mut self,
+        input: &NewSigningKey,
+        now: Timestamp,
+    ) -> Result<SigningKey> {
         let name = required("key name", &input.name, 200)?;
         let private = match input.algorithm {
             KeyAlgorithm::Ed25519 => PrivateKey::generate(&mut rand_core::OsRng),
@@ -107,15 +111,16 @@ impl Keywright {
         if let Some(row) = by_id {
             return finish(row);
         }
-        let mut stmt = self
-            .store
-            .conn
-            .prepare(&format!("SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"))?;
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"
+        ))?;
         let mut rows: Vec<_> = stmt
             .query_map([reference], from_row)?
             .collect::<rusqlite::Result<_>>()?;
         match rows.len() {
-            0 => Err(Error::not_found(format!("no signing key with id, kid or name {reference:?}"))),
+            0 => Err(Error::not_found(format!(
+                "no signing key with id, kid or name {reference:?}"
+            ))),
             1 => finish(rows.remove(0)),
             n => Err(Error::bad_input(format!(
                 "{n} signing keys are named {reference:?}; use the id or kid"
@@ -145,7 +150,10 @@ impl Keywright {
         let private = PrivateKey::from_seed(seed.as_slice()).map_err(|_| {
             Error::new(
                 ErrorCode::KeychainMismatch,
-                format!("the keychain entry for signing key {} is not an Ed25519 seed", key.kid),
+                format!(
+                    "the keychain entry for signing key {} is not an Ed25519 seed",
+                    key.kid
+                ),
             )
         })?;
         if private.public_key().to_hex() != key.public_key_hex {

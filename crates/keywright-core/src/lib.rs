@@ -100,7 +100,9 @@ pub(crate) fn stamp(now: Timestamp) -> String {
 
 /// Trims and drops empty optional text.
 pub(crate) fn clean(text: Option<&str>) -> Option<String> {
-    text.map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned)
+    text.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
 }
 
 /// Refuses empty or overlong required text.

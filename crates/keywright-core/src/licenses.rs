@@ -18,7 +18,8 @@ use crate::files::write_atomically;
 use crate::model::{ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Scheme};
 use crate::{clean, stamp, Keywright};
 
-const SELECT: &str = "SELECT l.id, l.key, l.policy_id, p.name, pr.id, pr.name, l.customer_id, c.name, c.email,
+const SELECT: &str =
+    "SELECT l.id, l.key, l.policy_id, p.name, pr.id, pr.name, l.customer_id, c.name, c.email,
             l.status, l.expiry, l.created_at
      FROM licenses l
      JOIN policies p ON p.id = l.policy_id
@@ -52,7 +53,9 @@ fn check_email(email: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::bad_input(format!("{email:?} is not an email address")))
+        Err(Error::bad_input(format!(
+            "{email:?} is not an email address"
+        )))
     }
 }
 
@@ -61,7 +64,9 @@ fn parse_metadata(text: Option<&str>) -> Result<serde_json::Map<String, serde_js
         None => Ok(serde_json::Map::new()),
         Some(t) => match serde_json::from_str::<serde_json::Value>(&t) {
             Ok(serde_json::Value::Object(map)) => Ok(map),
-            Ok(_) => Err(Error::bad_input("metadata must be a JSON object, like {\"order\":\"1234\"}")),
+            Ok(_) => Err(Error::bad_input(
+                "metadata must be a JSON object, like {\"order\":\"1234\"}",
+            )),
             Err(e) => Err(Error::bad_input(format!("metadata is not valid JSON: {e}"))),
         },
     }
@@ -78,7 +83,9 @@ impl Keywright {
         let customer_email = clean(input.customer_email.as_deref());
         if let Some(name) = &customer_name {
             if name.chars().count() > 200 {
-                return Err(Error::bad_input("customer name is too long (at most 200 characters)"));
+                return Err(Error::bad_input(
+                    "customer name is too long (at most 200 characters)",
+                ));
             }
         }
         if let Some(email) = &customer_email {
@@ -109,7 +116,8 @@ impl Keywright {
                 .optional()?,
             None => None,
         };
-        let new_customer = existing_customer.is_none() && (customer_name.is_some() || customer_email.is_some());
+        let new_customer =
+            existing_customer.is_none() && (customer_name.is_some() || customer_email.is_some());
         let customer_id = match &existing_customer {
             Some((cid, _)) => Some(cid.clone()),
             None if new_customer => Some(uuid::Uuid::new_v4().to_string()),
@@ -122,14 +130,25 @@ impl Keywright {
             None => customer_email.clone(),
         };
         let dataset = KeyDataset {
-            account: IdRef { id: self.store.store_id().to_owned() },
-            product: IdRef { id: product.id.clone() },
-            policy: PolicyRef { id: policy.id.clone(), duration: policy.duration_seconds },
+            account: IdRef {
+                id: self.store.store_id().to_owned(),
+            },
+            product: IdRef {
+                id: product.id.clone(),
+            },
+            policy: PolicyRef {
+                id: policy.id.clone(),
+                duration: policy.duration_seconds,
+            },
             user: customer_id
                 .clone()
                 .zip(dataset_email)
                 .map(|(id, email)| UserRef { id, email }),
-            license: LicenseRef { id: id.clone(), created: created_ts, expiry: expiry_ts },
+            license: LicenseRef {
+                id: id.clone(),
+                created: created_ts,
+                expiry: expiry_ts,
+            },
         };
         let license_key = match policy.scheme {
             Scheme::Ed25519Sign => sign_key(&dataset.to_json(), &private),
@@ -192,10 +211,9 @@ impl Keywright {
 
     /// Every license, newest first.
     pub fn list_licenses(&self) -> Result<Vec<License>> {
-        let mut stmt = self
-            .store
-            .conn
-            .prepare(&format!("{SELECT} ORDER BY l.created_at DESC, l.rowid DESC"))?;
+        let mut stmt = self.store.conn.prepare(&format!(
+            "{SELECT} ORDER BY l.created_at DESC, l.rowid DESC"
+        ))?;
         let rows = stmt.query_map([], license_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -205,7 +223,11 @@ impl Keywright {
         let reference = reference.trim();
         self.store
             .conn
-            .query_row(&format!("{SELECT} WHERE l.id = ?1 OR l.key = ?1"), [reference], license_row)
+            .query_row(
+                &format!("{SELECT} WHERE l.id = ?1 OR l.key = ?1"),
+                [reference],
+                license_row,
+            )
             .optional()?
             .ok_or_else(|| Error::not_found(format!("no license with id or key {reference:?}")))
     }
@@ -213,7 +235,11 @@ impl Keywright {
     /// Signs a license file (Keygen's format) for a license and writes it atomically to
     /// `input.path`. The audit row and the file land together: if either fails, neither
     /// remains.
-    pub fn export_license_file(&mut self, input: &ExportLicenseFile, now: Timestamp) -> Result<ExportedFile> {
+    pub fn export_license_file(
+        &mut self,
+        input: &ExportLicenseFile,
+        now: Timestamp,
+    ) -> Result<ExportedFile> {
         let license = self.find_license(&input.license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
@@ -269,7 +295,14 @@ impl Keywright {
             FileAlgorithm::Base64Ed25519
         };
         let secret = encrypt.then(|| EncryptionSecret::for_license(&license.key));
-        let text = seal(FileKind::License, &payload, alg, &private, secret.as_ref(), &mut rand_core::OsRng)?;
+        let text = seal(
+            FileKind::License,
+            &payload,
+            alg,
+            &private,
+            secret.as_ref(),
+            &mut rand_core::OsRng,
+        )?;
         let sha = sha256_hex(text.as_bytes());
 
         let at = stamp(issued);

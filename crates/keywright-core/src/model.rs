@@ -128,7 +128,7 @@ pub struct Product {
 
 /// Input for a new product.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct NewProduct {
     /// Display name.
     pub name: String,
@@ -180,12 +180,15 @@ pub struct Policy {
     /// Key scheme.
     pub scheme: Scheme,
     /// License duration in seconds; `None` = perpetual.
+    #[ts(type = "number | null")]
     pub duration_seconds: Option<i64>,
     /// Machine limit; `None` = unlimited.
+    #[ts(type = "number | null")]
     pub max_machines: Option<i64>,
     /// Floating (several machines) rather than node-locked.
     pub floating: bool,
     /// License file TTL in seconds; `None` = files never expire.
+    #[ts(type = "number | null")]
     pub file_ttl_seconds: Option<i64>,
     /// Encrypt license files with the license key.
     pub encrypt: bool,
@@ -197,7 +200,7 @@ pub struct Policy {
 
 /// Input for a new policy. Durations are text like `30d`, `1y`, `3600s`.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct NewPolicy {
     /// Id, code or name of the product.
     pub product_id: String,
@@ -208,6 +211,7 @@ pub struct NewPolicy {
     /// License duration; empty, absent or `none` = perpetual.
     pub duration: Option<String>,
     /// Machine limit; absent = unlimited.
+    #[ts(type = "number | null")]
     pub max_machines: Option<i64>,
     /// Floating rather than node-locked.
     pub floating: bool,
@@ -282,7 +286,7 @@ pub struct License {
 
 /// Input for issuing a license.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct IssueLicense {
     /// Id or name of the policy.
     pub policy_id: String,
@@ -296,7 +300,7 @@ pub struct IssueLicense {
 
 /// Input for exporting a license file.
 #[derive(Debug, Clone, Default, Deserialize, TS)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct ExportLicenseFile {
     /// Id or key of the license.
     pub license_id: String,
@@ -317,6 +321,7 @@ pub struct ExportedFile {
     /// SHA-256 of its bytes, hex.
     pub sha256: String,
     /// Its size.
+    #[ts(type = "number")]
     pub bytes: u64,
     /// Keygen's algorithm name (`aes-256-gcm+ed25519`).
     pub algorithm: String,

@@ -10,7 +10,8 @@ use crate::model::{KeyStatus, NewPolicy, NewProduct, Policy, Product, Scheme};
 use crate::{clean, required, stamp, Keywright};
 
 const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key_id, created_at";
-const POLICY_COLUMNS: &str = "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
+const POLICY_COLUMNS: &str =
+    "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
      file_ttl_seconds, encrypt, entitlements, created_at";
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
@@ -56,7 +57,10 @@ fn code_from_name(name: &str) -> String {
     let code = code.trim_end_matches('-').to_owned();
     if code.is_empty() {
         // A name with no ASCII letters or digits still needs a typable code.
-        format!("PRODUCT-{}", &uuid::Uuid::new_v4().simple().to_string()[..6].to_ascii_uppercase())
+        format!(
+            "PRODUCT-{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..6].to_ascii_uppercase()
+        )
     } else {
         code
     }
@@ -66,7 +70,9 @@ fn check_code(code: &str) -> Result<String> {
     let code = code.trim().to_owned();
     if code.is_empty()
         || code.len() > 64
-        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
     {
         return Err(Error::bad_input(format!(
             "product code {code:?} must be 1–64 letters, digits, '-' or '_'"
@@ -79,7 +85,9 @@ fn check_entitlement(code: &str) -> Result<String> {
     let code = code.trim();
     if code.is_empty()
         || code.len() > 64
-        || !code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
+        || !code
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.')
     {
         return Err(Error::bad_input(format!(
             "entitlement code {code:?} must be 1–64 letters, digits, '-', '_' or '.'"
@@ -123,10 +131,14 @@ impl Keywright {
         let exists: Option<String> = self
             .store
             .conn
-            .query_row("SELECT id FROM products WHERE code = ?1", [&code], |r| r.get(0))
+            .query_row("SELECT id FROM products WHERE code = ?1", [&code], |r| {
+                r.get(0)
+            })
             .optional()?;
         if exists.is_some() {
-            return Err(Error::conflict(format!("a product with code {code} already exists")));
+            return Err(Error::conflict(format!(
+                "a product with code {code} already exists"
+            )));
         }
 
         let id = uuid::Uuid::new_v4().to_string();
@@ -155,10 +167,9 @@ impl Keywright {
 
     /// Every product, by name.
     pub fn list_products(&self) -> Result<Vec<Product>> {
-        let mut stmt = self
-            .store
-            .conn
-            .prepare(&format!("SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"))?;
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"
+        ))?;
         let rows = stmt.query_map([], product_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
@@ -172,11 +183,16 @@ impl Keywright {
         let mut rows: Vec<Product> = stmt
             .query_map([reference], product_row)?
             .collect::<rusqlite::Result<_>>()?;
-        if let Some(i) = rows.iter().position(|p| p.id == reference || p.code == reference) {
+        if let Some(i) = rows
+            .iter()
+            .position(|p| p.id == reference || p.code == reference)
+        {
             return Ok(rows.swap_remove(i));
         }
         match rows.len() {
-            0 => Err(Error::not_found(format!("no product with id, code or name {reference:?}"))),
+            0 => Err(Error::not_found(format!(
+                "no product with id, code or name {reference:?}"
+            ))),
             1 => Ok(rows.remove(0)),
             n => Err(Error::bad_input(format!(
                 "{n} products are named {reference:?}; use the code or id"
@@ -223,7 +239,8 @@ impl Keywright {
 
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
-        let entitlements_json = serde_json::to_string(&entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
+        let entitlements_json =
+            serde_json::to_string(&entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
         let tx = self.store.conn.transaction()?;
         tx.execute(
             "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
@@ -286,7 +303,9 @@ impl Keywright {
             return Ok(rows.swap_remove(i));
         }
         match rows.len() {
-            0 => Err(Error::not_found(format!("no policy with id or name {reference:?}"))),
+            0 => Err(Error::not_found(format!(
+                "no policy with id or name {reference:?}"
+            ))),
             1 => Ok(rows.remove(0)),
             n => Err(Error::bad_input(format!(
                 "{n} policies are named {reference:?}; use the id"

@@ -133,7 +133,10 @@ impl Store {
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(
                 ErrorCode::Store,
-                format!("the store at {} cannot use WAL journaling ({mode})", path.display()),
+                format!(
+                    "the store at {} cannot use WAL journaling ({mode})",
+                    path.display()
+                ),
             ));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -186,7 +189,11 @@ fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
 
 fn ensure_store_id(conn: &Connection) -> Result<String> {
     let existing: Option<String> = conn
-        .query_row("SELECT value FROM store_meta WHERE key = 'store_id'", [], |r| r.get(0))
+        .query_row(
+            "SELECT value FROM store_meta WHERE key = 'store_id'",
+            [],
+            |r| r.get(0),
+        )
         .optional()?;
     if let Some(id) = existing {
         return Ok(id);
@@ -322,6 +329,9 @@ mod tests {
         std::fs::write(&file, b"x").unwrap();
         // A path *below* a regular file can never be created.
         let err = Store::open(&file.join("s.db")).unwrap_err();
-        assert!(matches!(err.code, ErrorCode::Io | ErrorCode::Store), "{err:?}");
+        assert!(
+            matches!(err.code, ErrorCode::Io | ErrorCode::Store),
+            "{err:?}"
+        );
     }
 }

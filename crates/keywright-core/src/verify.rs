@@ -94,11 +94,19 @@ pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
                 meta: None,
             })
         }
-        _ => Err(Error::bad_input("give either a license file or a license key to verify")),
+        _ => Err(Error::bad_input(
+            "give either a license file or a license key to verify",
+        )),
     }
 }
 
-fn verify_file(text: &str, request: &VerifyRequest, public: &PublicKey, kid: String, now: Timestamp) -> VerifyReport {
+fn verify_file(
+    text: &str,
+    request: &VerifyRequest,
+    public: &PublicKey,
+    kid: String,
+    now: Timestamp,
+) -> VerifyReport {
     // The header says which kind of file it is; the algorithm we accept is pinned by the
     // key (Ed25519 → `+ed25519`), and whether it is encrypted by the caller's license key.
     let (kind, claimed) = match Certificate::parse(text) {
@@ -121,16 +129,23 @@ fn verify_file(text: &str, request: &VerifyRequest, public: &PublicKey, kid: Str
     } else {
         FileAlgorithm::Base64Ed25519
     };
-    let secret = request.license_key.as_deref().map(|k| match (kind, request.fingerprint.as_deref()) {
-        (FileKind::Machine, Some(fp)) => EncryptionSecret::for_machine(k, fp),
-        _ => EncryptionSecret::for_license(k),
-    });
+    let secret =
+        request
+            .license_key
+            .as_deref()
+            .map(|k| match (kind, request.fingerprint.as_deref()) {
+                (FileKind::Machine, Some(fp)) => EncryptionSecret::for_machine(k, fp),
+                _ => EncryptionSecret::for_license(k),
+            });
     let verification = match kind {
         FileKind::License => verify_license_file(text, public, pinned, secret.as_ref(), now),
         FileKind::Machine => verify_machine_file(text, public, pinned, secret.as_ref(), now),
     };
     let mut detail = verification.error.as_ref().map(|e| e.to_string());
-    if verification.code == ValidationCode::AlgorithmMismatch && claimed == FileAlgorithm::Aes256GcmEd25519.as_str() && request.license_key.is_none() {
+    if verification.code == ValidationCode::AlgorithmMismatch
+        && claimed == FileAlgorithm::Aes256GcmEd25519.as_str()
+        && request.license_key.is_none()
+    {
         detail = Some("the file is encrypted: pass the license key to decrypt it".to_owned());
     }
     let file = verification.file.as_ref();

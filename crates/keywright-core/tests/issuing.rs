@@ -105,9 +105,8 @@ fn issue_and_export_verify_with_the_public_key() {
     assert_eq!(policy.duration_seconds, Some(31_556_952));
     assert_eq!(policy.file_ttl_seconds, Some(2_592_000));
 
-    let license = f
-        .kw
-        .issue_license(
+    let license =
+        f.kw.issue_license(
             &IssueLicense {
                 policy_id: policy.id.clone(),
                 customer_name: Some("Ada Lovelace".into()),
@@ -138,13 +137,15 @@ fn issue_and_export_verify_with_the_public_key() {
     assert_eq!(dataset["license"]["id"], license.id.as_str());
     assert_eq!(dataset["policy"]["duration"], 31_556_952);
     assert_eq!(dataset["user"]["email"], "ada@example.com");
-    assert_eq!(dataset["account"]["id"], f.kw.store_info().store_id.as_str());
+    assert_eq!(
+        dataset["account"]["id"],
+        f.kw.store_info().store_id.as_str()
+    );
 
     // The exported file verifies with the license key, and only with it.
     let path = f.dir_path.join("ada.lic");
-    let exported = f
-        .kw
-        .export_license_file(
+    let exported =
+        f.kw.export_license_file(
             &ExportLicenseFile {
                 license_id: license.id.clone(),
                 path: path.display().to_string(),
@@ -158,7 +159,10 @@ fn issue_and_export_verify_with_the_public_key() {
     assert_eq!(exported.bytes, text.len() as u64);
     assert!(text.starts_with("-----BEGIN LICENSE FILE-----\n"));
     assert!(text.ends_with("\n-----END LICENSE FILE-----\n"));
-    assert!(text.lines().skip(1).all(|l| l.len() <= 60 || l.starts_with("-----")));
+    assert!(text
+        .lines()
+        .skip(1)
+        .all(|l| l.len() <= 60 || l.starts_with("-----")));
 
     let check = |license_key: Option<&str>, at: Timestamp| {
         verify(
@@ -185,9 +189,15 @@ fn issue_and_export_verify_with_the_public_key() {
         ValidationCode::DecryptionFailed
     );
     let later: Timestamp = "2027-01-01T00:00:00Z".parse().unwrap();
-    assert_eq!(check(Some(&license.key), later).code, ValidationCode::FileExpired);
+    assert_eq!(
+        check(Some(&license.key), later).code,
+        ValidationCode::FileExpired
+    );
     let earlier: Timestamp = "2026-11-22T00:00:00Z".parse().unwrap();
-    assert_eq!(check(Some(&license.key), earlier).code, ValidationCode::ClockTampered);
+    assert_eq!(
+        check(Some(&license.key), earlier).code,
+        ValidationCode::ClockTampered
+    );
 
     // Every signature has its audit row with the artifact's digest, and the chain holds.
     let events = f.kw.audit_events().unwrap();
@@ -204,8 +214,14 @@ fn issue_and_export_verify_with_the_public_key() {
         ]
     );
     let file_event = events.last().unwrap();
-    assert_eq!(file_event.artifact_sha256.as_deref(), Some(exported.sha256.as_str()));
-    assert_eq!(file_event.signing_key_kid.as_deref(), Some(key.kid.as_str()));
+    assert_eq!(
+        file_event.artifact_sha256.as_deref(),
+        Some(exported.sha256.as_str())
+    );
+    assert_eq!(
+        file_event.signing_key_kid.as_deref(),
+        Some(key.kid.as_str())
+    );
     assert_eq!(file_event.actor, "tester");
     assert_eq!(f.kw.verify_audit().unwrap(), 6);
 }
@@ -233,9 +249,8 @@ fn unencrypted_export_and_reused_customer() {
     assert_eq!(a.policy_id, policy.id);
 
     let path = f.dir_path.join("bob.lic");
-    let out = f
-        .kw
-        .export_license_file(
+    let out =
+        f.kw.export_license_file(
             &ExportLicenseFile {
                 license_id: a.key.clone(),
                 path: path.display().to_string(),
@@ -265,11 +280,13 @@ fn keychain_failure_writes_nothing() {
     let (_, _, policy) = setup(&mut f.kw, true);
     let before_audit = count(&f.kw, "audit_events");
 
-    for code in [ErrorCode::KeychainUnavailable, ErrorCode::KeychainEntryMissing] {
+    for code in [
+        ErrorCode::KeychainUnavailable,
+        ErrorCode::KeychainEntryMissing,
+    ] {
         f.vault.0.fail_with(Some(code));
-        let err = f
-            .kw
-            .issue_license(
+        let err =
+            f.kw.issue_license(
                 &IssueLicense {
                     policy_id: policy.id.clone(),
                     customer_name: Some("Eve".into()),
@@ -289,9 +306,8 @@ fn keychain_failure_writes_nothing() {
     f.vault.0.fail_with(None);
     let kid = f.kw.list_signing_keys().unwrap()[0].kid.clone();
     f.vault.0.remove(&kid).unwrap();
-    let err = f
-        .kw
-        .issue_license(
+    let err =
+        f.kw.issue_license(
             &IssueLicense {
                 policy_id: policy.id.clone(),
                 ..Default::default()
@@ -308,9 +324,8 @@ fn swapped_keychain_entry_refuses_to_sign() {
     let mut f = fixture();
     let (key, _, policy) = setup(&mut f.kw, true);
     f.vault.0.put(&key.kid, &[7u8; 32]).unwrap();
-    let err = f
-        .kw
-        .issue_license(
+    let err =
+        f.kw.issue_license(
             &IssueLicense {
                 policy_id: policy.id,
                 ..Default::default()
@@ -326,9 +341,8 @@ fn swapped_keychain_entry_refuses_to_sign() {
 fn key_creation_with_no_keychain_writes_nothing() {
     let mut f = fixture();
     f.vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
-    let err = f
-        .kw
-        .create_signing_key(
+    let err =
+        f.kw.create_signing_key(
             &NewSigningKey {
                 name: "k".into(),
                 algorithm: KeyAlgorithm::Ed25519,
@@ -347,25 +361,35 @@ fn bad_input_is_specific_and_changes_nothing() {
     let (_, product, policy) = setup(&mut f.kw, true);
     let audit_before = count(&f.kw, "audit_events");
 
-    let bad_policy = |name: &str, duration: Option<&str>, ttl: Option<&str>, max: Option<i64>| NewPolicy {
-        product_id: product.id.clone(),
-        name: name.into(),
-        duration: duration.map(Into::into),
-        file_ttl: ttl.map(Into::into),
-        max_machines: max,
-        ..Default::default()
-    };
+    let bad_policy =
+        |name: &str, duration: Option<&str>, ttl: Option<&str>, max: Option<i64>| NewPolicy {
+            product_id: product.id.clone(),
+            name: name.into(),
+            duration: duration.map(Into::into),
+            file_ttl: ttl.map(Into::into),
+            max_machines: max,
+            ..Default::default()
+        };
     let cases = [
         (bad_policy("", None, None, None), "policy name is required"),
-        (bad_policy("x", Some("12 parsecs"), None, None), "unknown unit"),
+        (
+            bad_policy("x", Some("12 parsecs"), None, None),
+            "unknown unit",
+        ),
         (bad_policy("x", None, Some("10m"), None), "at least 1 hour"),
         (bad_policy("x", None, None, Some(0)), "at least 1"),
-        (bad_policy("Yearly", None, None, None), "already has a policy"),
+        (
+            bad_policy("Yearly", None, None, None),
+            "already has a policy",
+        ),
     ];
     for (input, needle) in cases {
         let err = f.kw.create_policy(&input, now()).unwrap_err();
         assert!(err.message.contains(needle), "{needle:?} not in {err}");
-        assert!(matches!(err.code, ErrorCode::BadInput | ErrorCode::Conflict));
+        assert!(matches!(
+            err.code,
+            ErrorCode::BadInput | ErrorCode::Conflict
+        ));
     }
 
     let issue = |email: Option<&str>, metadata: Option<&str>| IssueLicense {
@@ -383,9 +407,8 @@ fn bad_input_is_specific_and_changes_nothing() {
         assert_eq!(err.code, ErrorCode::BadInput);
         assert!(err.message.contains(needle), "{needle:?} not in {err}");
     }
-    let err = f
-        .kw
-        .issue_license(
+    let err =
+        f.kw.issue_license(
             &IssueLicense {
                 policy_id: "nope".into(),
                 ..Default::default()
@@ -395,9 +418,8 @@ fn bad_input_is_specific_and_changes_nothing() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
 
-    let dup = f
-        .kw
-        .create_product(
+    let dup =
+        f.kw.create_product(
             &NewProduct {
                 name: "Zapper Pro".into(),
                 ..Default::default()
@@ -416,9 +438,8 @@ fn bad_input_is_specific_and_changes_nothing() {
 fn export_to_an_unwritable_place_leaves_no_audit_row() {
     let mut f = fixture();
     let (_, _, policy) = setup(&mut f.kw, true);
-    let license = f
-        .kw
-        .issue_license(
+    let license =
+        f.kw.issue_license(
             &IssueLicense {
                 policy_id: policy.id,
                 ..Default::default()
@@ -427,12 +448,16 @@ fn export_to_an_unwritable_place_leaves_no_audit_row() {
         )
         .unwrap();
     let before = count(&f.kw, "audit_events");
-    let err = f
-        .kw
-        .export_license_file(
+    let err =
+        f.kw.export_license_file(
             &ExportLicenseFile {
                 license_id: license.id,
-                path: f.dir_path.join("missing-folder").join("x.lic").display().to_string(),
+                path: f
+                    .dir_path
+                    .join("missing-folder")
+                    .join("x.lic")
+                    .display()
+                    .to_string(),
                 ..Default::default()
             },
             now(),
@@ -449,14 +474,18 @@ fn audit_chain_detects_edits_and_deletions() {
     assert_eq!(f.kw.verify_audit().unwrap(), 3);
     let path = f.kw.store().path().to_path_buf();
     let conn = rusqlite::Connection::open(&path).unwrap();
-    conn.execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 2", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
+        [],
+    )
+    .unwrap();
     let err = f.kw.verify_audit().unwrap_err();
     assert!(err.message.contains("row 2"), "{err}");
     conn.execute("UPDATE audit_events SET actor = 'tester' WHERE seq = 2", [])
         .unwrap();
     assert_eq!(f.kw.verify_audit().unwrap(), 3);
-    conn.execute("DELETE FROM audit_events WHERE seq = 2", []).unwrap();
+    conn.execute("DELETE FROM audit_events WHERE seq = 2", [])
+        .unwrap();
     let err = f.kw.verify_audit().unwrap_err();
     assert!(err.message.contains("row 2 is missing"), "{err}");
 }

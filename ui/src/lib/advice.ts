@@ -9,7 +9,8 @@ export const ADVICE: Record<ErrorCode, string> = {
     'The OS keychain is not reachable. On Linux, make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked.',
   KEYCHAIN_ENTRY_MISSING:
     'The private key for this signing key is missing from the OS keychain. Restore it from a backup, or create a new signing key.',
-  KEYCHAIN_LOCKED: 'The OS keychain is locked. Unlock it and try again.',
+  KEYCHAIN_MISMATCH:
+    'The OS keychain holds a different private key than this store records, so Keywright refuses to sign with it. Restore the right key from a backup.',
   STORE: 'The local database could not be read or written. Check disk space and file permissions, then try again.',
   STORE_TOO_NEW:
     'The store was written by a newer version of Keywright. Update Keywright to open it.',

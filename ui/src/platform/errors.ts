@@ -8,7 +8,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'CONFLICT',
   'KEYCHAIN_UNAVAILABLE',
   'KEYCHAIN_ENTRY_MISSING',
-  'KEYCHAIN_LOCKED',
+  'KEYCHAIN_MISMATCH',
   'STORE',
   'STORE_TOO_NEW',
   'IO',

@@ -1,0 +1,55 @@
+//! The UI's TypeScript types are generated from these Rust types and committed as
+//! `ui/src/bindings.ts`. This test fails when the two drift apart; regenerate with
+//! `UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings`.
+
+use keywright_core::audit::AuditEvent;
+use keywright_core::*;
+use ts_rs::TS;
+
+fn generated() -> String {
+    let decls = [
+        ErrorCode::decl(),
+        CommandError::decl(),
+        StoreInfo::decl(),
+        KeyAlgorithm::decl(),
+        KeyStatus::decl(),
+        SigningKey::decl(),
+        NewSigningKey::decl(),
+        Product::decl(),
+        NewProduct::decl(),
+        Scheme::decl(),
+        Policy::decl(),
+        NewPolicy::decl(),
+        LicenseStatus::decl(),
+        License::decl(),
+        IssueLicense::decl(),
+        ExportLicenseFile::decl(),
+        ExportedFile::decl(),
+        AuditEvent::decl(),
+    ];
+    let mut out = String::from(
+        "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\
+         // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings\n",
+    );
+    for decl in decls {
+        out.push_str("\nexport ");
+        out.push_str(&decl);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn typescript_bindings_match_the_rust_types() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../ui/src/bindings.ts");
+    let want = generated();
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        std::fs::write(path, &want).unwrap();
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "ui/src/bindings.ts is out of date with the Rust types; run \
+         UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings"
+    );
+}

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
+# (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
+# tauri-driver, sqlite3, secret-tool, Python's cryptography for the cross-check).
+# Safe to run again: it only installs what is missing.
+#   scripts/setup-debian.sh          # everything (tests too)
+#   scripts/setup-debian.sh --run    # only what running the app needs
+set -euo pipefail
+
+mode=${1:-all}
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+
+run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
+  libsoup-3.0-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev gnome-keyring)
+test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3)
+pkgs=("${run_pkgs[@]}")
+[ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "==> apt-get install ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+command -v cargo >/dev/null || { echo "Rust is needed: install it with rustup first" >&2; exit 1; }
+command -v npm >/dev/null || { echo "Node.js and npm are needed (Node 20 or newer)" >&2; exit 1; }
+
+if [ "$mode" != "--run" ]; then
+  cargo_bin=${CARGO_HOME:-$HOME/.cargo}/bin
+  if [ ! -x "$cargo_bin/tauri-driver" ]; then
+    echo "==> cargo install tauri-driver"
+    cargo install tauri-driver --locked --quiet
+  fi
+  if ! python3 -c "import cryptography" 2>/dev/null; then
+    echo "==> pip install cryptography"
+    python3 -m pip install --quiet cryptography
+  fi
+fi
+
+echo "==> npm ci (ui/)"
+(cd "$(dirname "$0")/../ui" && npm ci --no-audit --no-fund --loglevel=error)

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian/Ubuntu machine and runs every check Keywright has:
+# UI type check, component tests and build; rustfmt; clippy; the whole cargo test
+# suite (format vectors, store, vault, CLI flow on the real Secret Service, the
+# end-to-end test of the real window over WebDriver under Xvfb); the verify-only
+# build of the format crate.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
+
+bash scripts/setup-debian.sh
+
+echo "==> UI: type check, component tests, build"
+(cd ui && npm run check && npm test && npm run build)
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --features keywright-app/custom-protocol,keywright-app/e2e -- -D warnings
+cargo clippy -p keywright-license --no-default-features --all-targets -- -D warnings
+
+echo "==> verify-only build of the format crate (the embeddable SDK)"
+cargo test -p keywright-license --no-default-features
+
+# One cargo invocation for everything else, inside a private D-Bus session with an
+# unlocked gnome-keyring (the real Secret Service) and a virtual display.
+echo "==> cargo test (workspace, real keychain, end-to-end under Xvfb)"
+keyring_home=$(mktemp -d)
+trap 'rm -rf "$keyring_home"' EXIT
+XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
+  dbus-run-session -- bash -c '
+    echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
+  '

@@ -100,6 +100,37 @@ async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
         .await
 }
 
+/// Answers the native GTK save dialog the way a person would: waits for it, types the
+/// full path into its name field and presses Enter (xdotool, on the Xvfb display).
+fn answer_save_dialog(path: &Path) {
+    let xdotool = |args: &[&str]| {
+        let out = Command::new("xdotool")
+            .args(args)
+            .output()
+            .expect("xdotool is installed by scripts/setup-debian.sh");
+        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let window = loop {
+        let found = Command::new("xdotool")
+            .args(["search", "--onlyvisible", "--name", "^Export license file$"])
+            .output()
+            .expect("xdotool");
+        let ids = String::from_utf8_lossy(&found.stdout);
+        if let Some(id) = ids.lines().next() {
+            break id.to_owned();
+        }
+        assert!(Instant::now() < deadline, "the save dialog did not open");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    xdotool(&["windowfocus", "--sync", &window]);
+    // Select the suggested name, replace it with the whole path, confirm.
+    xdotool(&["key", "--window", &window, "ctrl+a"]);
+    xdotool(&["type", "--window", &window, "--delay", "5", &path.display().to_string()]);
+    xdotool(&["key", "--window", &window, "Return"]);
+}
+
 /// What the window showed.
 struct Seen {
     public_key_hex: String,
@@ -107,9 +138,10 @@ struct Seen {
     license_id: String,
     conflict_code: String,
     store_path: String,
+    export_result: String,
 }
 
-async fn drive(driver: &WebDriver, shots: &Path) -> WebDriverResult<Seen> {
+async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<Seen> {
     let store_path = driver
         .query(tid("store-path"))
         .first()
@@ -153,7 +185,16 @@ async fn drive(driver: &WebDriver, shots: &Path) -> WebDriverResult<Seen> {
     let license_id = row.attr("data-license-id").await?.unwrap_or_default();
     driver.screenshot(&shots.join("licenses.png")).await?;
 
+    // Export through the native save dialog.
+    click(driver, "license-export").await?;
+    let lic = lic.to_path_buf();
+    tokio::task::spawn_blocking(move || answer_save_dialog(&lic))
+        .await
+        .expect("save dialog helper");
+    let export_result = driver.query(tid("license-export-result")).first().await?.text().await?;
+
     Ok(Seen {
+        export_result,
         public_key_hex,
         license_key: license_key.trim().to_owned(),
         license_id,
@@ -179,7 +220,9 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     let driver = WebDriver::new(format!("http://127.0.0.1:{DRIVER_PORT}"), caps)
         .await
         .expect("WebDriver session with the app");
-    let seen = drive(&driver, &shots).await;
+    let lic = dir.path().join("exported").join("ada.lic");
+    std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
+    let seen = drive(&driver, &shots, &lic).await;
     // Quit before asserting: a failed assert with an open session hangs until timeout.
     driver.quit().await.expect("quit the session");
     let seen = seen.expect("drive the window");
@@ -205,8 +248,23 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     assert_eq!(dataset["license"]["id"], seen.license_id.as_str());
     assert_eq!(dataset["user"]["email"], "ada@example.com");
 
-    // The private key the app generated is in the real keychain: export a license
-    // file from the same store with it, and verify the file.
+    // The file the window saved through the native dialog verifies.
+    assert!(seen.export_result.contains(&lic.display().to_string()), "{}", seen.export_result);
+    let report = verify(
+        &VerifyRequest {
+            file: Some(std::fs::read_to_string(&lic).expect("the dialog's file was written")),
+            public_key: seen.public_key_hex.clone(),
+            license_key: Some(seen.license_key.clone()),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
+    assert_eq!(report.payload.unwrap()["data"]["id"], seen.license_id.as_str());
+
+    // The private key the app generated is in the real keychain: sign another license
+    // file from the same store outside the app, and verify it.
     let mut kw = Keywright::open(&store, "e2e").unwrap();
     let out = dir.path().join("ada.lic");
     let exported = kw
@@ -231,6 +289,19 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     )
     .unwrap();
     assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
-    // key, product, policy, customer, license, file; the refused duplicate wrote nothing.
-    assert_eq!(kw.verify_audit().unwrap(), 6);
+    // key, product, policy, customer, license, two files; the refused duplicate wrote nothing.
+    let actions: Vec<String> = kw.audit_events().unwrap().into_iter().map(|e| e.action).collect();
+    assert_eq!(
+        actions,
+        [
+            "key.create",
+            "product.create",
+            "policy.create",
+            "customer.create",
+            "license.issue",
+            "license_file.sign",
+            "license_file.sign"
+        ]
+    );
+    assert_eq!(kw.verify_audit().unwrap(), 7);
 }

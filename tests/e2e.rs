@@ -108,7 +108,11 @@ fn answer_save_dialog(path: &Path) {
             .args(args)
             .output()
             .expect("xdotool is installed by scripts/setup-debian.sh");
-        assert!(out.status.success(), "xdotool {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "xdotool {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     };
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -127,7 +131,14 @@ fn answer_save_dialog(path: &Path) {
     xdotool(&["windowfocus", "--sync", &window]);
     // Select the suggested name, replace it with the whole path, confirm.
     xdotool(&["key", "--window", &window, "ctrl+a"]);
-    xdotool(&["type", "--window", &window, "--delay", "5", &path.display().to_string()]);
+    xdotool(&[
+        "type",
+        "--window",
+        &window,
+        "--delay",
+        "5",
+        &path.display().to_string(),
+    ]);
     xdotool(&["key", "--window", &window, "Return"]);
 }
 
@@ -191,7 +202,12 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
     tokio::task::spawn_blocking(move || answer_save_dialog(&lic))
         .await
         .expect("save dialog helper");
-    let export_result = driver.query(tid("license-export-result")).first().await?.text().await?;
+    let export_result = driver
+        .query(tid("license-export-result"))
+        .first()
+        .await?
+        .text()
+        .await?;
 
     Ok(Seen {
         export_result,
@@ -249,7 +265,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     assert_eq!(dataset["user"]["email"], "ada@example.com");
 
     // The file the window saved through the native dialog verifies.
-    assert!(seen.export_result.contains(&lic.display().to_string()), "{}", seen.export_result);
+    assert!(
+        seen.export_result.contains(&lic.display().to_string()),
+        "{}",
+        seen.export_result
+    );
     let report = verify(
         &VerifyRequest {
             file: Some(std::fs::read_to_string(&lic).expect("the dialog's file was written")),
@@ -261,7 +281,10 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     )
     .unwrap();
     assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
-    assert_eq!(report.payload.unwrap()["data"]["id"], seen.license_id.as_str());
+    assert_eq!(
+        report.payload.unwrap()["data"]["id"],
+        seen.license_id.as_str()
+    );
 
     // The private key the app generated is in the real keychain: sign another license
     // file from the same store outside the app, and verify it.
@@ -290,7 +313,12 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     .unwrap();
     assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
     // key, product, policy, customer, license, two files; the refused duplicate wrote nothing.
-    let actions: Vec<String> = kw.audit_events().unwrap().into_iter().map(|e| e.action).collect();
+    let actions: Vec<String> = kw
+        .audit_events()
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
     assert_eq!(
         actions,
         [

@@ -46,7 +46,7 @@ pub enum FormatError {
     /// An algorithm or scheme name Keygen does not define.
     #[error("unknown algorithm or scheme `{0}`")]
     UnknownAlgorithm(String),
-    /// A Keygen algorithm or scheme this version cannot handle yet (RSA, ECDSA).
+    /// A Keygen algorithm or scheme this version cannot handle.
     #[error("`{0}` is a Keygen algorithm this version does not support yet")]
     Unsupported(String),
     /// The file's `alg` (which is not signed) differs from the algorithm pinned for the
@@ -84,6 +84,9 @@ pub enum FormatError {
         "this file is encrypted: the license key (and fingerprint for machine files) is required"
     )]
     KeyRequired,
+    /// No trusted key (pinned to the input's scheme or algorithm) verifies the input.
+    #[error("no trusted key verifies this: it was signed by an unknown key or altered")]
+    NoTrustedKey,
     /// A TTL whose expiry falls outside the representable time range, or below
     /// Keygen's minimum of 3600 seconds when issuing.
     #[error("ttl of {0} seconds is out of range")]
@@ -112,9 +115,9 @@ impl FormatError {
             FormatError::DecryptionFailed | FormatError::KeyRequired => {
                 ValidationCode::DecryptionFailed
             }
-            FormatError::BadPublicKey(_) | FormatError::BadSigningKey(_) => {
-                ValidationCode::UnknownKey
-            }
+            FormatError::BadPublicKey(_)
+            | FormatError::BadSigningKey(_)
+            | FormatError::NoTrustedKey => ValidationCode::UnknownKey,
         }
     }
 }

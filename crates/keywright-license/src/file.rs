@@ -13,7 +13,8 @@ use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{check_size, FormatError};
-use crate::keys::{KeyAlgorithm, PublicKey};
+use crate::keys::{KeyAlgorithm, PublicKey, SigAlg};
+use crate::license_key::Scheme;
 use crate::time::parse_time;
 
 /// Largest license or machine file accepted (1 MiB), checked before any decoding.
@@ -77,14 +78,30 @@ pub enum FileAlgorithm {
     Base64Ed25519,
     /// `aes-256-gcm+ed25519`: payload encrypted with a key derived from the license key.
     Aes256GcmEd25519,
+    /// `base64+rsa-pss-sha256`: RSA-PSS, SHA-256, MGF1-SHA-256, maximum salt length.
+    Base64RsaPssSha256,
+    /// `aes-256-gcm+rsa-pss-sha256`.
+    Aes256GcmRsaPssSha256,
+    /// `base64+rsa-sha256`: RSA PKCS#1 v1.5 with SHA-256.
+    Base64RsaSha256,
+    /// `aes-256-gcm+rsa-sha256`.
+    Aes256GcmRsaSha256,
+    /// `base64+ecdsa-p256`: ECDSA P-256 / SHA-256, DER signature.
+    Base64EcdsaP256,
+    /// `aes-256-gcm+ecdsa-p256`.
+    Aes256GcmEcdsaP256,
 }
 
-/// Keygen file algorithms recognised by name but not implemented yet.
-const UNSUPPORTED_ALGORITHMS: [&str; 4] = [
-    "base64+rsa-pss-sha256",
-    "base64+rsa-sha256",
-    "aes-256-gcm+rsa-pss-sha256",
-    "aes-256-gcm+rsa-sha256",
+/// Every file algorithm this version implements.
+pub const FILE_ALGORITHMS: [FileAlgorithm; 8] = [
+    FileAlgorithm::Base64Ed25519,
+    FileAlgorithm::Aes256GcmEd25519,
+    FileAlgorithm::Base64RsaPssSha256,
+    FileAlgorithm::Aes256GcmRsaPssSha256,
+    FileAlgorithm::Base64RsaSha256,
+    FileAlgorithm::Aes256GcmRsaSha256,
+    FileAlgorithm::Base64EcdsaP256,
+    FileAlgorithm::Aes256GcmEcdsaP256,
 ];
 
 impl FileAlgorithm {
@@ -93,18 +110,62 @@ impl FileAlgorithm {
         match self {
             FileAlgorithm::Base64Ed25519 => "base64+ed25519",
             FileAlgorithm::Aes256GcmEd25519 => "aes-256-gcm+ed25519",
+            FileAlgorithm::Base64RsaPssSha256 => "base64+rsa-pss-sha256",
+            FileAlgorithm::Aes256GcmRsaPssSha256 => "aes-256-gcm+rsa-pss-sha256",
+            FileAlgorithm::Base64RsaSha256 => "base64+rsa-sha256",
+            FileAlgorithm::Aes256GcmRsaSha256 => "aes-256-gcm+rsa-sha256",
+            FileAlgorithm::Base64EcdsaP256 => "base64+ecdsa-p256",
+            FileAlgorithm::Aes256GcmEcdsaP256 => "aes-256-gcm+ecdsa-p256",
         }
     }
 
     /// Whether `enc` is encrypted (and a secret is needed to read it).
     pub fn is_encrypted(self) -> bool {
-        matches!(self, FileAlgorithm::Aes256GcmEd25519)
+        matches!(
+            self,
+            FileAlgorithm::Aes256GcmEd25519
+                | FileAlgorithm::Aes256GcmRsaPssSha256
+                | FileAlgorithm::Aes256GcmRsaSha256
+                | FileAlgorithm::Aes256GcmEcdsaP256
+        )
     }
 
     /// The key algorithm that signs this file algorithm.
     pub fn key_algorithm(self) -> KeyAlgorithm {
+        self.sig_alg().key_algorithm()
+    }
+
+    pub(crate) fn sig_alg(self) -> SigAlg {
         match self {
-            FileAlgorithm::Base64Ed25519 | FileAlgorithm::Aes256GcmEd25519 => KeyAlgorithm::Ed25519,
+            FileAlgorithm::Base64Ed25519 | FileAlgorithm::Aes256GcmEd25519 => SigAlg::Ed25519,
+            FileAlgorithm::Base64RsaPssSha256 | FileAlgorithm::Aes256GcmRsaPssSha256 => {
+                SigAlg::RsaPss
+            }
+            FileAlgorithm::Base64RsaSha256 | FileAlgorithm::Aes256GcmRsaSha256 => SigAlg::RsaPkcs1,
+            FileAlgorithm::Base64EcdsaP256 | FileAlgorithm::Aes256GcmEcdsaP256 => SigAlg::EcdsaP256,
+        }
+    }
+
+    /// The algorithm Keygen uses for files of a license with `scheme` (`None`: a
+    /// plaintext, unsigned key): ed25519 for none and `ED25519_SIGN`, rsa-pss-sha256
+    /// for the PSS schemes, rsa-sha256 for the other RSA schemes, ecdsa-p256 for
+    /// `ECDSA_P256_SIGN`; `aes-256-gcm+…` when `encrypted`, else `base64+…`.
+    pub fn default_for(scheme: Option<Scheme>, encrypted: bool) -> FileAlgorithm {
+        use FileAlgorithm as F;
+        let (plain, enc) = match scheme {
+            None | Some(Scheme::Ed25519Sign) => (F::Base64Ed25519, F::Aes256GcmEd25519),
+            Some(Scheme::RsaPssSignV2 | Scheme::RsaPssSign) => {
+                (F::Base64RsaPssSha256, F::Aes256GcmRsaPssSha256)
+            }
+            Some(
+                Scheme::RsaSignV2 | Scheme::RsaEncrypt | Scheme::RsaJwtRs256 | Scheme::RsaSign,
+            ) => (F::Base64RsaSha256, F::Aes256GcmRsaSha256),
+            Some(Scheme::EcdsaP256Sign) => (F::Base64EcdsaP256, F::Aes256GcmEcdsaP256),
+        };
+        if encrypted {
+            enc
+        } else {
+            plain
         }
     }
 }
@@ -119,12 +180,10 @@ impl FromStr for FileAlgorithm {
     type Err = FormatError;
 
     fn from_str(s: &str) -> Result<Self, FormatError> {
-        match s {
-            "base64+ed25519" => Ok(FileAlgorithm::Base64Ed25519),
-            "aes-256-gcm+ed25519" => Ok(FileAlgorithm::Aes256GcmEd25519),
-            s if UNSUPPORTED_ALGORITHMS.contains(&s) => Err(FormatError::Unsupported(s.to_owned())),
-            s => Err(FormatError::UnknownAlgorithm(s.chars().take(64).collect())),
-        }
+        FILE_ALGORITHMS
+            .into_iter()
+            .find(|alg| alg.as_str() == s)
+            .ok_or_else(|| FormatError::UnknownAlgorithm(s.chars().take(64).collect()))
     }
 }
 
@@ -360,16 +419,15 @@ pub fn open(
     let sig = STANDARD
         .decode(&cert.sig)
         .map_err(|_| FormatError::Base64 { field: "sig" })?;
-    public.verify_ed25519(&cert.signed_data(), &sig)?;
+    public.verify_sig(pinned.sig_alg(), &cert.signed_data(), &sig)?;
 
-    let payload = match pinned {
-        FileAlgorithm::Base64Ed25519 => STANDARD
+    let payload = if pinned.is_encrypted() {
+        let secret = secret.ok_or(FormatError::KeyRequired)?;
+        decrypt(&cert.enc, secret)?
+    } else {
+        STANDARD
             .decode(&cert.enc)
-            .map_err(|_| FormatError::Base64 { field: "enc" })?,
-        FileAlgorithm::Aes256GcmEd25519 => {
-            let secret = secret.ok_or(FormatError::KeyRequired)?;
-            decrypt(&cert.enc, secret)?
-        }
+            .map_err(|_| FormatError::Base64 { field: "enc" })?
     };
     let meta = FileMeta::from_payload(&payload)?;
     Ok(OpenedFile {
@@ -418,25 +476,30 @@ pub fn seal(
 ) -> Result<String, FormatError> {
     // A file we could not open ourselves is not worth producing.
     check_size(payload.len(), MAX_FILE_SIZE)?;
-    let enc = match alg {
-        FileAlgorithm::Base64Ed25519 => STANDARD.encode(payload),
-        FileAlgorithm::Aes256GcmEd25519 => {
-            let secret = secret.ok_or(FormatError::KeyRequired)?;
-            let mut iv = [0u8; IV_LEN];
-            rng.fill_bytes(&mut iv);
-            let mut buf = payload.to_vec();
-            let tag = secret
-                .cipher()
-                .encrypt_in_place_detached(Nonce::from_slice(&iv), b"", &mut buf)
-                // Only fails for plaintexts over 64 GiB, far above the size limit.
-                .map_err(|_| FormatError::TooLarge { max: MAX_FILE_SIZE })?;
-            format!(
-                "{}.{}.{}",
-                STANDARD.encode(&buf),
-                STANDARD.encode(iv),
-                STANDARD.encode(tag)
-            )
-        }
+    if key.algorithm() != alg.key_algorithm() {
+        return Err(FormatError::AlgorithmMismatch {
+            expected: alg.as_str().to_owned(),
+            found: format!("{:?} key", key.algorithm()),
+        });
+    }
+    let enc = if !alg.is_encrypted() {
+        STANDARD.encode(payload)
+    } else {
+        let secret = secret.ok_or(FormatError::KeyRequired)?;
+        let mut iv = [0u8; IV_LEN];
+        rng.fill_bytes(&mut iv);
+        let mut buf = payload.to_vec();
+        let tag = secret
+            .cipher()
+            .encrypt_in_place_detached(Nonce::from_slice(&iv), b"", &mut buf)
+            // Only fails for plaintexts over 64 GiB, far above the size limit.
+            .map_err(|_| FormatError::TooLarge { max: MAX_FILE_SIZE })?;
+        format!(
+            "{}.{}.{}",
+            STANDARD.encode(&buf),
+            STANDARD.encode(iv),
+            STANDARD.encode(tag)
+        )
     };
     let mut cert = Certificate {
         kind,
@@ -444,7 +507,7 @@ pub fn seal(
         sig: String::new(),
         alg: alg.as_str().to_owned(),
     };
-    cert.sig = STANDARD.encode(key.sign_ed25519(&cert.signed_data()));
+    cert.sig = STANDARD.encode(key.sign(alg.sig_alg(), &cert.signed_data(), rng)?);
     let text = cert.to_text();
     check_size(text.len(), MAX_FILE_SIZE)?;
     Ok(text)
@@ -456,16 +519,35 @@ mod tests {
 
     #[test]
     fn algorithm_names() {
-        for alg in [
-            FileAlgorithm::Base64Ed25519,
-            FileAlgorithm::Aes256GcmEd25519,
-        ] {
+        for alg in FILE_ALGORITHMS {
             assert_eq!(alg.as_str().parse::<FileAlgorithm>(), Ok(alg));
+            let prefix = if alg.is_encrypted() {
+                "aes-256-gcm+"
+            } else {
+                "base64+"
+            };
+            assert!(alg.as_str().starts_with(prefix));
         }
-        assert!(matches!(
-            "aes-256-gcm+rsa-pss-sha256".parse::<FileAlgorithm>(),
-            Err(FormatError::Unsupported(_))
-        ));
+        use crate::license_key::SCHEMES;
+        for scheme in SCHEMES {
+            for encrypted in [false, true] {
+                let alg = FileAlgorithm::default_for(Some(scheme), encrypted);
+                assert_eq!(alg.is_encrypted(), encrypted);
+                assert_eq!(alg.key_algorithm(), scheme.key_algorithm());
+            }
+        }
+        let d = |s: &str, e| FileAlgorithm::default_for(s.parse().ok(), e).as_str();
+        assert_eq!(d("none", true), "aes-256-gcm+ed25519");
+        assert_eq!(d("ED25519_SIGN", false), "base64+ed25519");
+        assert_eq!(
+            d("RSA_2048_PKCS1_PSS_SIGN_V2", true),
+            "aes-256-gcm+rsa-pss-sha256"
+        );
+        assert_eq!(d("RSA_2048_PKCS1_PSS_SIGN", false), "base64+rsa-pss-sha256");
+        assert_eq!(d("RSA_2048_PKCS1_SIGN_V2", false), "base64+rsa-sha256");
+        assert_eq!(d("RSA_2048_PKCS1_ENCRYPT", true), "aes-256-gcm+rsa-sha256");
+        assert_eq!(d("RSA_2048_PKCS1_SIGN", true), "aes-256-gcm+rsa-sha256");
+        assert_eq!(d("RSA_2048_JWT_RS256", false), "base64+rsa-sha256");
         assert!(matches!(
             "rot13+ed25519".parse::<FileAlgorithm>(),
             Err(FormatError::UnknownAlgorithm(_))

@@ -1,10 +1,21 @@
-//! Verification keys and (with the `sign` feature) signing keys.
+//! Verification keys and (with the `sign` feature) signing keys: Ed25519, RSA-2048 and
+//! ECDSA P-256.
+//!
+//! RSA uses the `rsa` crate, subject to RUSTSEC-2023-0071 (the Marvin timing attack),
+//! which has no fixed release. The advisory concerns private-key operations whose
+//! timing an attacker can observe over a network; here the private key only signs,
+//! locally on the vendor's own machine (the advisory's accepted case), and
+//! verification uses only the public key.
 
 use std::fmt;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::{Signature, VerifyingKey};
+use rsa::pkcs1::DecodeRsaPublicKey as _;
+use rsa::pkcs8::{DecodePublicKey as _, EncodePublicKey as _};
+use rsa::traits::PublicKeyParts as _;
+use rsa::RsaPublicKey;
 use sha2::{Digest, Sha256};
 
 use crate::error::{check_size, FormatError};
@@ -12,12 +23,19 @@ use crate::error::{check_size, FormatError};
 /// Largest public key text [`PublicKey::parse`] reads (64 KiB).
 pub const MAX_KEY_TEXT: usize = 64 * 1024;
 
+/// RSA modulus size of every Keygen RSA scheme.
+pub const RSA_BITS: usize = 2048;
+/// RSA-2048 signature (and modulus) length in bytes.
+pub(crate) const RSA_LEN: usize = RSA_BITS / 8;
+
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
     0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00,
 ];
 const PEM_BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
 const PEM_END: &str = "-----END PUBLIC KEY-----";
+const RSA_PEM_BEGIN: &str = "-----BEGIN RSA PUBLIC KEY-----";
+const RSA_PEM_END: &str = "-----END RSA PUBLIC KEY-----";
 
 /// The signature algorithm a key belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,15 +43,45 @@ const PEM_END: &str = "-----END PUBLIC KEY-----";
 pub enum KeyAlgorithm {
     /// Ed25519 (Keygen's `ED25519_SIGN` and `…+ed25519` files).
     Ed25519,
+    /// RSA with a 2048-bit modulus (every `RSA_2048_…` scheme, `…+rsa-…` files).
+    Rsa2048,
+    /// ECDSA over NIST P-256 (`ECDSA_P256_SIGN`).
+    EcdsaP256,
 }
 
-/// A key that verifies Keygen signatures. Only Ed25519 for now; RSA comes later.
+/// How a signature is computed; the internal link between schemes, file
+/// algorithms and keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SigAlg {
+    Ed25519,
+    /// RSASSA-PSS, SHA-256, MGF1-SHA-256; signs with the maximum salt length and
+    /// verifies any salt length.
+    RsaPss,
+    /// RSASSA-PKCS1-v1_5 with SHA-256.
+    RsaPkcs1,
+    /// ECDSA P-256 with SHA-256, DER-encoded signature.
+    EcdsaP256,
+}
+
+impl SigAlg {
+    pub(crate) fn key_algorithm(self) -> KeyAlgorithm {
+        match self {
+            SigAlg::Ed25519 => KeyAlgorithm::Ed25519,
+            SigAlg::RsaPss | SigAlg::RsaPkcs1 => KeyAlgorithm::Rsa2048,
+            SigAlg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
+        }
+    }
+}
+
+/// A key that verifies Keygen signatures: Ed25519, RSA-2048 or ECDSA P-256.
 #[derive(Clone, PartialEq, Eq)]
-pub struct PublicKey(PublicInner);
+pub struct PublicKey(pub(crate) PublicInner);
 
 #[derive(Clone, PartialEq, Eq)]
-enum PublicInner {
+pub(crate) enum PublicInner {
     Ed25519(VerifyingKey),
+    Rsa(Box<RsaPublicKey>),
+    P256(p256::ecdsa::VerifyingKey),
 }
 
 impl PublicKey {
@@ -52,20 +100,36 @@ impl PublicKey {
         Self::from_ed25519_bytes(&raw)
     }
 
-    /// Reads a PEM `-----BEGIN PUBLIC KEY-----` block holding an Ed25519 SPKI.
+    /// Reads a PEM block: `-----BEGIN PUBLIC KEY-----` (SubjectPublicKeyInfo of an
+    /// Ed25519, RSA-2048 or P-256 key) or `-----BEGIN RSA PUBLIC KEY-----` (PKCS#1).
     pub fn from_pem(text: &str) -> Result<Self, FormatError> {
         check_size(text.len(), MAX_KEY_TEXT)?;
-        let body = text
-            .trim()
-            .strip_prefix(PEM_BEGIN)
-            .and_then(|rest| rest.strip_suffix(PEM_END))
-            .ok_or(FormatError::BadPublicKey("not a PEM PUBLIC KEY block"))?;
+        let text = text.trim();
+        let (body, pkcs1) = if let Some(rest) = text.strip_prefix(RSA_PEM_BEGIN) {
+            (rest.strip_suffix(RSA_PEM_END), true)
+        } else {
+            (
+                text.strip_prefix(PEM_BEGIN)
+                    .and_then(|rest| rest.strip_suffix(PEM_END)),
+                false,
+            )
+        };
+        let body = body.ok_or(FormatError::BadPublicKey("not a PEM PUBLIC KEY block"))?;
         let b64: String = body.split_ascii_whitespace().collect();
-        Self::from_spki_der_base64(&b64)
+        if pkcs1 {
+            let der = STANDARD.decode(b64).map_err(|_| FormatError::Base64 {
+                field: "public key",
+            })?;
+            let key = RsaPublicKey::from_pkcs1_der(&der)
+                .map_err(|_| FormatError::BadPublicKey("not a PKCS#1 RSA public key"))?;
+            Self::from_rsa(key)
+        } else {
+            Self::from_spki_der_base64(&b64)
+        }
     }
 
-    /// Reads base64 (standard, padded) of an Ed25519 SubjectPublicKeyInfo DER, as
-    /// Keygen's Node example publishes it.
+    /// Reads base64 (standard, padded) of a SubjectPublicKeyInfo DER, as Keygen's
+    /// Node example publishes Ed25519 keys.
     pub fn from_spki_der_base64(text: &str) -> Result<Self, FormatError> {
         check_size(text.len(), MAX_KEY_TEXT)?;
         let der = STANDARD
@@ -76,18 +140,27 @@ impl PublicKey {
         Self::from_spki_der(&der)
     }
 
-    /// Reads an Ed25519 SubjectPublicKeyInfo DER (exactly 44 bytes).
+    /// Reads a SubjectPublicKeyInfo DER: Ed25519 (exactly 44 bytes), RSA-2048 or P-256.
     pub fn from_spki_der(der: &[u8]) -> Result<Self, FormatError> {
-        let raw = der
-            .strip_prefix(&ED25519_SPKI_PREFIX[..])
-            .filter(|raw| raw.len() == 32)
-            .ok_or(FormatError::BadPublicKey(
-                "not an Ed25519 SubjectPublicKeyInfo",
-            ))?;
-        Self::from_ed25519_bytes(raw)
+        check_size(der.len(), MAX_KEY_TEXT)?;
+        if let Some(raw) = der.strip_prefix(&ED25519_SPKI_PREFIX[..]) {
+            if raw.len() == 32 {
+                return Self::from_ed25519_bytes(raw);
+            }
+        }
+        if let Ok(key) = RsaPublicKey::from_public_key_der(der) {
+            return Self::from_rsa(key);
+        }
+        if let Ok(key) = p256::PublicKey::from_public_key_der(der) {
+            return Ok(PublicKey(PublicInner::P256(key.into())));
+        }
+        Err(FormatError::BadPublicKey(
+            "not an Ed25519, RSA-2048 or P-256 SubjectPublicKeyInfo",
+        ))
     }
 
-    /// Reads a key in any form Keygen publishes: hex, PEM, or base64 SPKI DER.
+    /// Reads a key in any form Keygen publishes: hex (Ed25519), PEM, base64 SPKI DER,
+    /// or base64 of a whole PEM block (how Keygen's dashboard exports RSA keys).
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         check_size(text.len(), MAX_KEY_TEXT)?;
         let text = text.trim();
@@ -96,7 +169,18 @@ impl PublicKey {
         } else if text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()) {
             Self::from_hex(text)
         } else {
-            Self::from_spki_der_base64(text)
+            let compact: String = text.split_ascii_whitespace().collect();
+            let der = STANDARD.decode(&compact).map_err(|_| FormatError::Base64 {
+                field: "public key",
+            })?;
+            if der.starts_with(b"-----BEGIN") {
+                // Base64 of a PEM block: one level only.
+                let pem = std::str::from_utf8(&der)
+                    .map_err(|_| FormatError::BadPublicKey("base64 of a PEM that is not text"))?;
+                Self::from_pem(pem)
+            } else {
+                Self::from_spki_der(&der)
+            }
         }
     }
 
@@ -114,30 +198,60 @@ impl PublicKey {
         Ok(PublicKey(PublicInner::Ed25519(key)))
     }
 
+    /// Wraps an RSA key, which must have a 2048-bit modulus like all of Keygen's.
+    fn from_rsa(key: RsaPublicKey) -> Result<Self, FormatError> {
+        if key.n().bits() != RSA_BITS {
+            return Err(FormatError::BadPublicKey("RSA key must be 2048 bits"));
+        }
+        Ok(PublicKey(PublicInner::Rsa(Box::new(key))))
+    }
+
     /// The algorithm this key verifies.
     pub fn algorithm(&self) -> KeyAlgorithm {
         match self.0 {
             PublicInner::Ed25519(_) => KeyAlgorithm::Ed25519,
+            PublicInner::Rsa(_) => KeyAlgorithm::Rsa2048,
+            PublicInner::P256(_) => KeyAlgorithm::EcdsaP256,
         }
     }
 
-    /// The raw public key bytes (32 for Ed25519).
+    /// The SubjectPublicKeyInfo DER of the key.
+    pub fn to_spki_der(&self) -> Vec<u8> {
+        match &self.0 {
+            PublicInner::Ed25519(k) => {
+                let mut der = ED25519_SPKI_PREFIX.to_vec();
+                der.extend_from_slice(k.as_bytes());
+                der
+            }
+            // Encoding a valid in-memory key cannot fail.
+            PublicInner::Rsa(k) => k
+                .to_public_key_der()
+                .map(|d| d.into_vec())
+                .unwrap_or_default(),
+            PublicInner::P256(k) => p256::PublicKey::from(k)
+                .to_public_key_der()
+                .map(|d| d.into_vec())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The key bytes: the raw 32 bytes for Ed25519, the SubjectPublicKeyInfo DER
+    /// for RSA and P-256.
     pub fn to_bytes(&self) -> Vec<u8> {
         match &self.0 {
             PublicInner::Ed25519(k) => k.to_bytes().to_vec(),
+            PublicInner::Rsa(_) | PublicInner::P256(_) => self.to_spki_der(),
         }
     }
 
-    /// Lowercase hex of the raw key, as Keygen shows Ed25519 keys.
+    /// Lowercase hex of [`PublicKey::to_bytes`], as Keygen shows Ed25519 keys.
     pub fn to_hex(&self) -> String {
         hex::encode(self.to_bytes())
     }
 
     /// PEM SubjectPublicKeyInfo, 64-column lines, trailing LF.
     pub fn to_pem(&self) -> String {
-        let mut der = ED25519_SPKI_PREFIX.to_vec();
-        der.extend_from_slice(&self.to_bytes());
-        let b64 = STANDARD.encode(der);
+        let b64 = STANDARD.encode(self.to_spki_der());
         let mut out = String::from(PEM_BEGIN);
         out.push('\n');
         for line in b64.as_bytes().chunks(64) {
@@ -150,19 +264,51 @@ impl PublicKey {
         out
     }
 
-    /// Key id: lowercase hex of the first 8 bytes of SHA-256 of the raw key bytes.
+    /// Key id: lowercase hex of the first 8 bytes of SHA-256 of the raw key bytes
+    /// (Ed25519) or of the SubjectPublicKeyInfo DER (RSA, P-256).
     pub fn kid(&self) -> String {
         let digest = Sha256::digest(self.to_bytes());
         hex::encode(&digest[..8])
     }
 
-    /// Checks an Ed25519 signature strictly (canonical encodings only).
-    pub(crate) fn verify_ed25519(&self, message: &[u8], sig: &[u8]) -> Result<(), FormatError> {
-        let sig = Signature::from_slice(sig).map_err(|_| FormatError::SignatureInvalid)?;
+    /// Checks a signature made with `alg`; a key of another algorithm never verifies.
+    pub(crate) fn verify_sig(
+        &self,
+        alg: SigAlg,
+        message: &[u8],
+        sig: &[u8],
+    ) -> Result<(), FormatError> {
+        match (&self.0, alg) {
+            (PublicInner::Ed25519(k), SigAlg::Ed25519) => {
+                let sig = Signature::from_slice(sig).map_err(|_| FormatError::SignatureInvalid)?;
+                // Strict: canonical encodings only.
+                k.verify_strict(message, &sig)
+                    .map_err(|_| FormatError::SignatureInvalid)
+            }
+            (PublicInner::Rsa(k), SigAlg::RsaPss) => crate::rsa_ops::verify_pss(k, message, sig),
+            (PublicInner::Rsa(k), SigAlg::RsaPkcs1) => {
+                crate::rsa_ops::verify_pkcs1(k, message, sig)
+            }
+            (PublicInner::P256(k), SigAlg::EcdsaP256) => {
+                use p256::ecdsa::signature::Verifier as _;
+                let sig = p256::ecdsa::DerSignature::from_bytes(sig)
+                    .map_err(|_| FormatError::SignatureInvalid)?;
+                let sig = p256::ecdsa::Signature::try_from(sig)
+                    .map_err(|_| FormatError::SignatureInvalid)?;
+                // OpenSSL signatures may have a high S; both forms are accepted.
+                let sig = sig.normalize_s().unwrap_or(sig);
+                k.verify(message, &sig)
+                    .map_err(|_| FormatError::SignatureInvalid)
+            }
+            _ => Err(FormatError::SignatureInvalid),
+        }
+    }
+
+    /// The RSA key, if this is one.
+    pub(crate) fn rsa(&self) -> Option<&RsaPublicKey> {
         match &self.0 {
-            PublicInner::Ed25519(k) => k
-                .verify_strict(message, &sig)
-                .map_err(|_| FormatError::SignatureInvalid),
+            PublicInner::Rsa(k) => Some(k),
+            _ => None,
         }
     }
 }
@@ -171,6 +317,8 @@ impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.algorithm() {
             KeyAlgorithm::Ed25519 => write!(f, "PublicKey(ed25519 {})", self.to_hex()),
+            KeyAlgorithm::Rsa2048 => write!(f, "PublicKey(rsa-2048 kid={})", self.kid()),
+            KeyAlgorithm::EcdsaP256 => write!(f, "PublicKey(ecdsa-p256 kid={})", self.kid()),
         }
     }
 }
@@ -183,45 +331,173 @@ mod signing {
     use std::fmt;
 
     use ed25519_dalek::Signer as _;
+    use rsa::pkcs8::{DecodePrivateKey as _, EncodePrivateKey as _};
+    use rsa::traits::PublicKeyParts as _;
+    use rsa::RsaPrivateKey;
     use zeroize::Zeroizing;
 
-    use super::{PublicInner, PublicKey};
+    use super::{KeyAlgorithm, PublicInner, PublicKey, SigAlg, RSA_BITS};
     use crate::error::FormatError;
 
-    /// An Ed25519 private key. Wiped from memory on drop; never serialized.
+    /// PKCS#8 v1 DER prefix of an Ed25519 private key (RFC 8410): the 32-byte seed follows.
+    const ED25519_PKCS8_PREFIX: [u8; 16] = [
+        0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04,
+        0x20,
+    ];
+
+    /// A private signing key: Ed25519, RSA-2048 or ECDSA P-256. Wiped from memory on
+    /// drop; serialized only through [`SigningKey::seed_bytes`] /
+    /// [`SigningKey::to_pkcs8_der`], for the OS keychain.
     #[derive(Clone)]
-    pub struct SigningKey(ed25519_dalek::SigningKey);
+    pub struct SigningKey(Inner);
+
+    #[derive(Clone)]
+    enum Inner {
+        Ed25519(ed25519_dalek::SigningKey),
+        Rsa(Box<RsaPrivateKey>),
+        P256(p256::ecdsa::SigningKey),
+    }
 
     impl SigningKey {
-        /// Builds the key from its 32-byte seed (what Keygen shows as the private key).
+        /// Builds an Ed25519 key from its 32-byte seed (what Keygen shows as the
+        /// private key).
         pub fn from_seed(seed: &[u8]) -> Result<Self, FormatError> {
             let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
                 seed.try_into()
                     .map_err(|_| FormatError::BadSigningKey("Ed25519 seed must be 32 bytes"))?,
             );
-            Ok(SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed)))
+            Ok(SigningKey(Inner::Ed25519(
+                ed25519_dalek::SigningKey::from_bytes(&seed),
+            )))
         }
 
-        /// A new random key.
+        /// A new random Ed25519 key.
         pub fn generate(rng: &mut impl rand_core::CryptoRngCore) -> Self {
             let mut seed = Zeroizing::new([0u8; 32]);
             rng.fill_bytes(seed.as_mut());
-            SigningKey(ed25519_dalek::SigningKey::from_bytes(&seed))
+            SigningKey(Inner::Ed25519(ed25519_dalek::SigningKey::from_bytes(&seed)))
+        }
+
+        /// A new random RSA-2048 key (slow: about a second in release builds).
+        pub fn generate_rsa(rng: &mut impl rand_core::CryptoRngCore) -> Result<Self, FormatError> {
+            let key = RsaPrivateKey::new(rng, RSA_BITS)
+                .map_err(|_| FormatError::BadSigningKey("RSA key generation failed"))?;
+            Ok(SigningKey(Inner::Rsa(Box::new(key))))
+        }
+
+        /// A new random ECDSA P-256 key.
+        pub fn generate_p256(rng: &mut impl rand_core::CryptoRngCore) -> Self {
+            SigningKey(Inner::P256(p256::ecdsa::SigningKey::random(rng)))
+        }
+
+        /// Reads a PKCS#8 `PrivateKeyInfo` DER holding an Ed25519, RSA-2048 or P-256 key.
+        pub fn from_pkcs8_der(der: &[u8]) -> Result<Self, FormatError> {
+            if let Some(seed) = der.strip_prefix(&ED25519_PKCS8_PREFIX[..]) {
+                return Self::from_seed(seed);
+            }
+            if let Ok(key) = RsaPrivateKey::from_pkcs8_der(der) {
+                if key.n().bits() != RSA_BITS {
+                    return Err(FormatError::BadSigningKey("RSA key must be 2048 bits"));
+                }
+                key.validate()
+                    .map_err(|_| FormatError::BadSigningKey("inconsistent RSA key"))?;
+                return Ok(SigningKey(Inner::Rsa(Box::new(key))));
+            }
+            if let Ok(key) = p256::ecdsa::SigningKey::from_pkcs8_der(der) {
+                return Ok(SigningKey(Inner::P256(key)));
+            }
+            Err(FormatError::BadSigningKey(
+                "not a PKCS#8 Ed25519, RSA-2048 or P-256 private key",
+            ))
+        }
+
+        /// The key as PKCS#8 `PrivateKeyInfo` DER (an RSA-2048 key is about 1,200
+        /// bytes: it fits Windows' 2,560-byte credential limit). Wiped when dropped.
+        pub fn to_pkcs8_der(&self) -> Zeroizing<Vec<u8>> {
+            // Encoding a valid in-memory key cannot fail.
+            match &self.0 {
+                Inner::Ed25519(k) => {
+                    let mut der = Zeroizing::new(ED25519_PKCS8_PREFIX.to_vec());
+                    der.extend_from_slice(k.as_bytes());
+                    der
+                }
+                Inner::Rsa(k) => Zeroizing::new(
+                    k.to_pkcs8_der()
+                        .map(|d| d.as_bytes().to_vec())
+                        .unwrap_or_default(),
+                ),
+                Inner::P256(k) => Zeroizing::new(
+                    p256::SecretKey::from(k.as_nonzero_scalar())
+                        .to_pkcs8_der()
+                        .map(|d| d.as_bytes().to_vec())
+                        .unwrap_or_default(),
+                ),
+            }
+        }
+
+        /// The algorithm of this key.
+        pub fn algorithm(&self) -> KeyAlgorithm {
+            match self.0 {
+                Inner::Ed25519(_) => KeyAlgorithm::Ed25519,
+                Inner::Rsa(_) => KeyAlgorithm::Rsa2048,
+                Inner::P256(_) => KeyAlgorithm::EcdsaP256,
+            }
         }
 
         /// The matching verification key.
         pub fn public_key(&self) -> PublicKey {
-            PublicKey(PublicInner::Ed25519(self.0.verifying_key()))
+            match &self.0 {
+                Inner::Ed25519(k) => PublicKey(PublicInner::Ed25519(k.verifying_key())),
+                Inner::Rsa(k) => PublicKey(PublicInner::Rsa(Box::new(k.to_public_key()))),
+                Inner::P256(k) => PublicKey(PublicInner::P256(*k.verifying_key())),
+            }
         }
 
-        /// The 32-byte seed, for storing in the OS keychain. Wiped when dropped.
+        /// The 32-byte secret, for storing in the OS keychain: the Ed25519 seed, or
+        /// the P-256 scalar. Wiped when dropped.
+        ///
+        /// # Panics
+        ///
+        /// For RSA keys, which have no seed: store [`SigningKey::to_pkcs8_der`] instead.
         pub fn seed_bytes(&self) -> Zeroizing<[u8; 32]> {
-            Zeroizing::new(self.0.to_bytes())
+            match &self.0 {
+                Inner::Ed25519(k) => Zeroizing::new(k.to_bytes()),
+                Inner::P256(k) => Zeroizing::new(k.to_bytes().into()),
+                Inner::Rsa(_) => panic!("RSA keys have no seed: use to_pkcs8_der"),
+            }
         }
 
-        /// Signs `message`, returning the 64-byte Ed25519 signature.
-        pub(crate) fn sign_ed25519(&self, message: &[u8]) -> [u8; 64] {
-            self.0.sign(message).to_bytes()
+        /// Signs `message` with `alg`. Randomness is used for PSS salts and RSA
+        /// blinding; Ed25519 and ECDSA (RFC 6979) are deterministic.
+        pub(crate) fn sign(
+            &self,
+            alg: SigAlg,
+            message: &[u8],
+            rng: &mut impl rand_core::CryptoRngCore,
+        ) -> Result<Vec<u8>, FormatError> {
+            let wrong = || FormatError::AlgorithmMismatch {
+                expected: format!("{:?} key", alg.key_algorithm()),
+                found: format!("{:?} key", self.algorithm()),
+            };
+            match (&self.0, alg) {
+                (Inner::Ed25519(k), SigAlg::Ed25519) => Ok(k.sign(message).to_bytes().to_vec()),
+                (Inner::Rsa(k), SigAlg::RsaPss) => crate::rsa_ops::sign_pss(k, message, rng),
+                (Inner::Rsa(k), SigAlg::RsaPkcs1) => crate::rsa_ops::sign_pkcs1(k, message, rng),
+                (Inner::P256(k), SigAlg::EcdsaP256) => {
+                    use p256::ecdsa::signature::Signer as _;
+                    let sig: p256::ecdsa::Signature = k.sign(message);
+                    Ok(sig.to_der().as_bytes().to_vec())
+                }
+                _ => Err(wrong()),
+            }
+        }
+
+        /// The RSA key, if this is one.
+        pub(crate) fn rsa(&self) -> Option<&RsaPrivateKey> {
+            match &self.0 {
+                Inner::Rsa(k) => Some(k),
+                _ => None,
+            }
         }
     }
 

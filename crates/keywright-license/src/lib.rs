@@ -1,8 +1,11 @@
-//! Keygen's license formats, byte for byte: signed license keys (`ED25519_SIGN`) and
-//! license / machine files (`base64+ed25519`, `aes-256-gcm+ed25519`).
+//! Keygen's license formats, byte for byte: signed license keys (every Keygen scheme:
+//! `ED25519_SIGN`, the `RSA_2048_…` schemes, `ECDSA_P256_SIGN`) and license / machine
+//! files (`base64+…` / `aes-256-gcm+…` with `ed25519`, `rsa-pss-sha256`, `rsa-sha256`,
+//! `ecdsa-p256`), plus [`TrustedKeys`] for verifying across rotated keys.
 //!
 //! The crate is pure: it reads no files, clock or environment; "now" and the random
-//! number generator are passed in. With `default-features = false` it only verifies
+//! number generator are passed in (only the convenience `sign_key` takes its RSA-PSS
+//! salt from the OS). With `default-features = false` it only verifies
 //! (no signing code, no randomness); the default `sign` feature adds issuing.
 //!
 //! Verifying the example key from Keygen's documentation:
@@ -28,7 +31,9 @@ pub mod error;
 pub mod file;
 pub mod keys;
 pub mod license_key;
+mod rsa_ops;
 pub mod time;
+pub mod trust;
 pub mod validation;
 
 pub use error::FormatError;
@@ -36,15 +41,18 @@ pub use error::FormatError;
 pub use file::seal;
 pub use file::{
     open, Certificate, EncryptionSecret, FileAlgorithm, FileKind, FileMeta, OpenedFile,
-    MAX_FILE_SIZE,
+    FILE_ALGORITHMS, MAX_FILE_SIZE,
 };
 #[cfg(feature = "sign")]
 pub use keys::SigningKey;
-pub use keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT};
+pub use keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT, RSA_BITS};
 #[cfg(feature = "sign")]
-pub use license_key::sign_key;
-pub use license_key::{verify_key, KeyDataset, Scheme};
+pub use license_key::{sign_key, sign_key_with};
+pub use license_key::{
+    verify_key, verify_key_with, JwtClaims, KeyDataset, Scheme, MAX_ENCRYPT_DATASET, SCHEMES,
+};
 pub use time::{format_time, keygen_expiry, parse_time};
+pub use trust::{Pin, TrustedKey, TrustedKeys};
 pub use validation::{
     verify_license_file, verify_machine_file, ValidationCode, Verification, DEFAULT_CLOCK_DRIFT,
 };

@@ -1,18 +1,29 @@
-//! Keygen's signed license keys (`ED25519_SIGN`): `key/<dataset>.<signature>`.
+//! Keygen's signed license keys.
+//!
+//! - `ED25519_SIGN`, `RSA_2048_PKCS1_PSS_SIGN_V2`, `RSA_2048_PKCS1_SIGN_V2`,
+//!   `ECDSA_P256_SIGN`: `key/` + base64url(dataset) + `.` + base64url(signature), both
+//!   padded, the signature covering the exact `key/…` text.
+//! - Legacy `RSA_2048_PKCS1_PSS_SIGN`, `RSA_2048_PKCS1_SIGN`: base64url(dataset) + `.`
+//!   + base64url(signature over the raw dataset bytes), no prefix.
+//! - `RSA_2048_PKCS1_ENCRYPT`: base64url of the PKCS#1 v1.5 type-1 private-key
+//!   "encryption" of the dataset (at most 245 bytes).
 
 use std::fmt;
 use std::str::FromStr;
 
-use base64::engine::general_purpose::URL_SAFE;
+use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jiff::Timestamp;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::error::{check_size, FormatError};
-use crate::keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT};
+use crate::keys::{KeyAlgorithm, PublicKey, SigAlg, MAX_KEY_TEXT};
 
 /// Prefix of every V2 signed key; the signature covers it.
 const KEY_PREFIX: &str = "key/";
+
+/// Largest dataset `RSA_2048_PKCS1_ENCRYPT` holds: 256 - 11 bytes of padding.
+pub const MAX_ENCRYPT_DATASET: usize = 245;
 
 /// A Keygen license key signing scheme.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -20,17 +31,50 @@ const KEY_PREFIX: &str = "key/";
 pub enum Scheme {
     /// `ED25519_SIGN`: Ed25519 over `key/` + base64url(dataset).
     Ed25519Sign,
+    /// `RSA_2048_PKCS1_PSS_SIGN_V2`: RSA-PSS (SHA-256, max salt) over `key/…`.
+    RsaPssSignV2,
+    /// `RSA_2048_PKCS1_SIGN_V2`: RSA PKCS#1 v1.5 (SHA-256) over `key/…`.
+    RsaSignV2,
+    /// `RSA_2048_PKCS1_PSS_SIGN` (legacy): RSA-PSS over the raw dataset, no prefix.
+    RsaPssSign,
+    /// `RSA_2048_PKCS1_SIGN` (legacy): RSA PKCS#1 v1.5 over the raw dataset, no prefix.
+    RsaSign,
+    /// `RSA_2048_PKCS1_ENCRYPT`: the dataset "encrypted" with the private key
+    /// (PKCS#1 v1.5 type 1), recovered with the public key.
+    RsaEncrypt,
+    /// `ECDSA_P256_SIGN`: ECDSA P-256 / SHA-256 (DER signature) over `key/…`.
+    EcdsaP256Sign,
+    /// `RSA_2048_JWT_RS256`: a JWT (header `{"alg":"RS256"}`) whose claims are the
+    /// dataset; see [`JwtClaims`] for Keygen's default claims.
+    RsaJwtRs256,
 }
 
-/// Keygen schemes recognised by name but not implemented yet.
-const UNSUPPORTED_SCHEMES: [&str; 7] = [
-    "RSA_2048_PKCS1_PSS_SIGN_V2",
-    "RSA_2048_PKCS1_SIGN_V2",
-    "RSA_2048_PKCS1_PSS_SIGN",
-    "RSA_2048_PKCS1_SIGN",
-    "RSA_2048_PKCS1_ENCRYPT",
-    "RSA_2048_JWT_RS256",
-    "ECDSA_P256_SIGN",
+/// How a scheme lays out the key text.
+enum Layout {
+    /// `key/<b64url dataset>.<b64url sig over the key/… text>`.
+    Prefixed(SigAlg),
+    /// `<b64url dataset>.<b64url sig over the raw dataset>`.
+    Legacy(SigAlg),
+    /// `<b64url type-1 block>`.
+    Encrypted,
+    /// `<b64url header>.<b64url claims>.<b64url RS256 sig>`, unpadded.
+    Jwt,
+}
+
+/// The only JWT header Keygen writes.
+#[cfg(feature = "sign")]
+const JWT_HEADER: &str = r#"{"alg":"RS256"}"#;
+
+/// Every scheme this version implements: all of Keygen's signing schemes.
+pub const SCHEMES: [Scheme; 8] = [
+    Scheme::Ed25519Sign,
+    Scheme::RsaPssSignV2,
+    Scheme::RsaSignV2,
+    Scheme::RsaPssSign,
+    Scheme::RsaSign,
+    Scheme::RsaEncrypt,
+    Scheme::EcdsaP256Sign,
+    Scheme::RsaJwtRs256,
 ];
 
 impl Scheme {
@@ -38,6 +82,13 @@ impl Scheme {
     pub fn as_str(self) -> &'static str {
         match self {
             Scheme::Ed25519Sign => "ED25519_SIGN",
+            Scheme::RsaPssSignV2 => "RSA_2048_PKCS1_PSS_SIGN_V2",
+            Scheme::RsaSignV2 => "RSA_2048_PKCS1_SIGN_V2",
+            Scheme::RsaPssSign => "RSA_2048_PKCS1_PSS_SIGN",
+            Scheme::RsaSign => "RSA_2048_PKCS1_SIGN",
+            Scheme::RsaEncrypt => "RSA_2048_PKCS1_ENCRYPT",
+            Scheme::EcdsaP256Sign => "ECDSA_P256_SIGN",
+            Scheme::RsaJwtRs256 => "RSA_2048_JWT_RS256",
         }
     }
 
@@ -45,6 +96,36 @@ impl Scheme {
     pub fn key_algorithm(self) -> KeyAlgorithm {
         match self {
             Scheme::Ed25519Sign => KeyAlgorithm::Ed25519,
+            Scheme::RsaPssSignV2
+            | Scheme::RsaSignV2
+            | Scheme::RsaPssSign
+            | Scheme::RsaSign
+            | Scheme::RsaEncrypt
+            | Scheme::RsaJwtRs256 => KeyAlgorithm::Rsa2048,
+            Scheme::EcdsaP256Sign => KeyAlgorithm::EcdsaP256,
+        }
+    }
+
+    /// The scheme [`verify_key`] assumes for a key: `ED25519_SIGN`,
+    /// `RSA_2048_PKCS1_PSS_SIGN_V2` or `ECDSA_P256_SIGN`.
+    pub fn default_for(alg: KeyAlgorithm) -> Scheme {
+        match alg {
+            KeyAlgorithm::Ed25519 => Scheme::Ed25519Sign,
+            KeyAlgorithm::Rsa2048 => Scheme::RsaPssSignV2,
+            KeyAlgorithm::EcdsaP256 => Scheme::EcdsaP256Sign,
+        }
+    }
+
+    fn layout(self) -> Layout {
+        match self {
+            Scheme::Ed25519Sign => Layout::Prefixed(SigAlg::Ed25519),
+            Scheme::RsaPssSignV2 => Layout::Prefixed(SigAlg::RsaPss),
+            Scheme::RsaSignV2 => Layout::Prefixed(SigAlg::RsaPkcs1),
+            Scheme::EcdsaP256Sign => Layout::Prefixed(SigAlg::EcdsaP256),
+            Scheme::RsaPssSign => Layout::Legacy(SigAlg::RsaPss),
+            Scheme::RsaSign => Layout::Legacy(SigAlg::RsaPkcs1),
+            Scheme::RsaEncrypt => Layout::Encrypted,
+            Scheme::RsaJwtRs256 => Layout::Jwt,
         }
     }
 }
@@ -59,11 +140,10 @@ impl FromStr for Scheme {
     type Err = FormatError;
 
     fn from_str(s: &str) -> Result<Self, FormatError> {
-        match s {
-            "ED25519_SIGN" => Ok(Scheme::Ed25519Sign),
-            s if UNSUPPORTED_SCHEMES.contains(&s) => Err(FormatError::Unsupported(s.to_owned())),
-            s => Err(FormatError::UnknownAlgorithm(s.chars().take(64).collect())),
-        }
+        SCHEMES
+            .into_iter()
+            .find(|x| x.as_str() == s)
+            .ok_or_else(|| FormatError::UnknownAlgorithm(s.chars().take(64).collect()))
     }
 }
 
@@ -80,49 +160,237 @@ impl<'de> Deserialize<'de> for Scheme {
     }
 }
 
-/// Signs `dataset` into an `ED25519_SIGN` license key:
-/// `key/` + base64url(dataset) + `.` + base64url(signature), both padded, the
-/// signature covering the exact `key/…` text.
+/// Signs `dataset` into a license key with the key's default scheme
+/// ([`Scheme::default_for`]): `ED25519_SIGN` for Ed25519 keys,
+/// `RSA_2048_PKCS1_PSS_SIGN_V2` for RSA keys (salt from the OS RNG),
+/// `ECDSA_P256_SIGN` for P-256 keys. See [`sign_key_with`] to choose.
 #[cfg(feature = "sign")]
 pub fn sign_key(dataset: &[u8], key: &crate::keys::SigningKey) -> String {
-    let mut out = String::from(KEY_PREFIX);
-    URL_SAFE.encode_string(dataset, &mut out);
-    let sig = key.sign_ed25519(out.as_bytes());
-    out.push('.');
-    URL_SAFE.encode_string(sig, &mut out);
-    out
+    let scheme = Scheme::default_for(key.algorithm());
+    // The default schemes have no dataset limit and the key matches: cannot fail.
+    sign_key_with(scheme, dataset, key, &mut rand_core::OsRng).unwrap_or_default()
 }
 
-/// Verifies an `ED25519_SIGN` license key and returns its dataset bytes.
+/// Signs `dataset` into a license key with `scheme`, byte for byte as Keygen does.
+///
+/// Errors: [`FormatError::AlgorithmMismatch`] when `key` cannot sign `scheme`;
+/// [`FormatError::TooLarge`] for an `RSA_2048_PKCS1_ENCRYPT` dataset over
+/// [`MAX_ENCRYPT_DATASET`] bytes.
+#[cfg(feature = "sign")]
+pub fn sign_key_with(
+    scheme: Scheme,
+    dataset: &[u8],
+    key: &crate::keys::SigningKey,
+    rng: &mut impl rand_core::CryptoRngCore,
+) -> Result<String, FormatError> {
+    if key.algorithm() != scheme.key_algorithm() {
+        return Err(FormatError::AlgorithmMismatch {
+            expected: scheme.as_str().to_owned(),
+            found: format!("{:?} key", key.algorithm()),
+        });
+    }
+    check_size(dataset.len(), MAX_KEY_TEXT)?;
+    match scheme.layout() {
+        Layout::Prefixed(alg) => {
+            let mut out = String::from(KEY_PREFIX);
+            URL_SAFE.encode_string(dataset, &mut out);
+            let sig = key.sign(alg, out.as_bytes(), rng)?;
+            out.push('.');
+            URL_SAFE.encode_string(sig, &mut out);
+            Ok(out)
+        }
+        Layout::Legacy(alg) => {
+            let sig = key.sign(alg, dataset, rng)?;
+            Ok(format!(
+                "{}.{}",
+                URL_SAFE.encode(dataset),
+                URL_SAFE.encode(sig)
+            ))
+        }
+        Layout::Encrypted => {
+            check_size(dataset.len(), MAX_ENCRYPT_DATASET)?;
+            let rsa = key
+                .rsa()
+                .ok_or(FormatError::BadSigningKey("not an RSA key"))?;
+            let block = crate::rsa_ops::private_encrypt_type1(rsa, dataset, rng)?;
+            Ok(URL_SAFE.encode(block))
+        }
+        Layout::Jwt => {
+            let mut out = URL_SAFE_NO_PAD.encode(JWT_HEADER);
+            out.push('.');
+            URL_SAFE_NO_PAD.encode_string(dataset, &mut out);
+            let sig = key.sign(SigAlg::RsaPkcs1, out.as_bytes(), rng)?;
+            out.push('.');
+            URL_SAFE_NO_PAD.encode_string(sig, &mut out);
+            Ok(out)
+        }
+    }
+}
+
+/// Verifies a license key with the key's default scheme ([`Scheme::default_for`]:
+/// `ED25519_SIGN` for Ed25519 keys, `RSA_2048_PKCS1_PSS_SIGN_V2` for RSA keys,
+/// `ECDSA_P256_SIGN` for P-256 keys) and returns its dataset bytes. See
+/// [`verify_key_with`] for the other schemes.
+pub fn verify_key(key_text: &str, public: &PublicKey) -> Result<Vec<u8>, FormatError> {
+    verify_key_with(key_text, public, Scheme::default_for(public.algorithm()))
+}
+
+/// Verifies a license key made with `scheme` and returns its dataset bytes.
 ///
 /// Surrounding whitespace is ignored (pasted keys often end in a newline); inside,
-/// the key must be exactly `key/<base64url>.<base64url>` with canonical padding.
-pub fn verify_key(key_text: &str, public: &PublicKey) -> Result<Vec<u8>, FormatError> {
+/// the key must be exactly the scheme's layout with canonical padding.
+pub fn verify_key_with(
+    key_text: &str,
+    public: &PublicKey,
+    scheme: Scheme,
+) -> Result<Vec<u8>, FormatError> {
     check_size(key_text.len(), MAX_KEY_TEXT)?;
-    if public.algorithm() != Scheme::Ed25519Sign.key_algorithm() {
+    if public.algorithm() != scheme.key_algorithm() {
         return Err(FormatError::AlgorithmMismatch {
-            expected: Scheme::Ed25519Sign.as_str().to_owned(),
+            expected: scheme.as_str().to_owned(),
             found: format!("{:?} key", public.algorithm()),
         });
     }
     let key_text = key_text.trim();
-    let (signed, sig_b64) = key_text
-        .rsplit_once('.')
-        .ok_or(FormatError::MalformedKey("no `.` before the signature"))?;
-    let data_b64 = signed
-        .strip_prefix(KEY_PREFIX)
-        .ok_or(FormatError::MalformedKey("does not start with `key/`"))?;
-    if data_b64.contains('.') {
-        return Err(FormatError::MalformedKey("more than one `.`"));
+    match scheme.layout() {
+        Layout::Prefixed(alg) => {
+            let (signed, sig_b64) = key_text
+                .rsplit_once('.')
+                .ok_or(FormatError::MalformedKey("no `.` before the signature"))?;
+            let data_b64 = signed
+                .strip_prefix(KEY_PREFIX)
+                .ok_or(FormatError::MalformedKey("does not start with `key/`"))?;
+            if data_b64.contains('.') {
+                return Err(FormatError::MalformedKey("more than one `.`"));
+            }
+            let sig = URL_SAFE.decode(sig_b64).map_err(|_| FormatError::Base64 {
+                field: "key signature",
+            })?;
+            // Signature first: nothing of the dataset is decoded before it is authenticated.
+            public.verify_sig(alg, signed.as_bytes(), &sig)?;
+            URL_SAFE.decode(data_b64).map_err(|_| FormatError::Base64 {
+                field: "key dataset",
+            })
+        }
+        Layout::Legacy(alg) => {
+            let (data_b64, sig_b64) = key_text
+                .split_once('.')
+                .ok_or(FormatError::MalformedKey("no `.` before the signature"))?;
+            if sig_b64.contains('.') {
+                return Err(FormatError::MalformedKey("more than one `.`"));
+            }
+            let sig = URL_SAFE.decode(sig_b64).map_err(|_| FormatError::Base64 {
+                field: "key signature",
+            })?;
+            // The signature covers the raw dataset, so it must be decoded first.
+            let dataset = URL_SAFE.decode(data_b64).map_err(|_| FormatError::Base64 {
+                field: "key dataset",
+            })?;
+            public.verify_sig(alg, &dataset, &sig)?;
+            Ok(dataset)
+        }
+        Layout::Encrypted => {
+            if key_text.contains('.') {
+                return Err(FormatError::MalformedKey(
+                    "an encrypted key has no `.` separator",
+                ));
+            }
+            let block = URL_SAFE.decode(key_text).map_err(|_| FormatError::Base64 {
+                field: "encrypted key",
+            })?;
+            let rsa = public.rsa().ok_or(FormatError::SignatureInvalid)?;
+            crate::rsa_ops::public_decrypt_type1(rsa, &block)
+        }
+        Layout::Jwt => {
+            let mut parts = key_text.split('.');
+            let (Some(header), Some(claims), Some(sig), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(FormatError::MalformedKey(
+                    "a JWT has three `.`-separated parts",
+                ));
+            };
+            let header_json = URL_SAFE_NO_PAD
+                .decode(header)
+                .map_err(|_| FormatError::Base64 {
+                    field: "JWT header",
+                })?;
+            // Only RS256: `none`, HS256 and the like are never accepted.
+            let header_value: serde_json::Value = serde_json::from_slice(&header_json)
+                .map_err(|e| FormatError::Json(e.to_string()))?;
+            if header_value.get("alg").and_then(serde_json::Value::as_str) != Some("RS256") {
+                return Err(FormatError::AlgorithmMismatch {
+                    expected: "RS256".to_owned(),
+                    found: header_value
+                        .get("alg")
+                        .map(|v| v.to_string().chars().take(64).collect())
+                        .unwrap_or_else(|| "no alg".to_owned()),
+                });
+            }
+            let sig = URL_SAFE_NO_PAD
+                .decode(sig)
+                .map_err(|_| FormatError::Base64 {
+                    field: "key signature",
+                })?;
+            let signed = &key_text[..header.len() + 1 + claims.len()];
+            public.verify_sig(SigAlg::RsaPkcs1, signed.as_bytes(), &sig)?;
+            URL_SAFE_NO_PAD
+                .decode(claims)
+                .map_err(|_| FormatError::Base64 {
+                    field: "JWT claims",
+                })
+        }
     }
-    let sig = URL_SAFE.decode(sig_b64).map_err(|_| FormatError::Base64 {
-        field: "key signature",
-    })?;
-    // Signature first: nothing of the dataset is decoded before it is authenticated.
-    public.verify_ed25519(signed.as_bytes(), &sig)?;
-    URL_SAFE.decode(data_b64).map_err(|_| FormatError::Base64 {
-        field: "key dataset",
-    })
+}
+
+/// Keygen's default `RSA_2048_JWT_RS256` claims, serialized in Keygen's order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JwtClaims {
+    /// A unique id for the token (a UUID).
+    pub jti: String,
+    /// The issuer: `https://keygen.sh` for Keygen.
+    pub iss: String,
+    /// The account id.
+    pub aud: String,
+    /// The license id.
+    pub sub: String,
+    /// License creation time, Unix seconds.
+    pub iat: i64,
+    /// Same as `iat`.
+    pub nbf: i64,
+    /// License expiry, Unix seconds; omitted when the license does not expire.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exp: Option<i64>,
+}
+
+impl JwtClaims {
+    /// Keygen's issuer claim.
+    pub const KEYGEN_ISSUER: &'static str = "https://keygen.sh";
+
+    /// Keygen's default claims for a license: `iss` is Keygen's, `iat` and `nbf`
+    /// are the license's creation time, `exp` its expiry (if any).
+    pub fn for_license(jti: &str, account_id: &str, license: &LicenseRef) -> Self {
+        JwtClaims {
+            jti: jti.to_owned(),
+            iss: Self::KEYGEN_ISSUER.to_owned(),
+            aud: account_id.to_owned(),
+            sub: license.id.clone(),
+            iat: license.created.as_second(),
+            nbf: license.created.as_second(),
+            exp: license.expiry.map(|t| t.as_second()),
+        }
+    }
+
+    /// Compact JSON, as the JWT's claims.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Strings and integers only: serializing cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Reads claims (e.g. what [`verify_key_with`] returned for a JWT).
+    pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
+        serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))
+    }
 }
 
 /// `{"id":…}` in a key dataset.
@@ -199,10 +467,13 @@ mod tests {
     fn scheme_names() {
         assert_eq!("ED25519_SIGN".parse::<Scheme>(), Ok(Scheme::Ed25519Sign));
         assert_eq!(Scheme::Ed25519Sign.as_str(), "ED25519_SIGN");
-        assert!(matches!(
-            "RSA_2048_PKCS1_PSS_SIGN_V2".parse::<Scheme>(),
-            Err(FormatError::Unsupported(_))
-        ));
+        for scheme in SCHEMES {
+            assert_eq!(scheme.as_str().parse::<Scheme>(), Ok(scheme));
+        }
+        assert_eq!(
+            "RSA_2048_JWT_RS256".parse::<Scheme>(),
+            Ok(Scheme::RsaJwtRs256)
+        );
         assert!(matches!(
             "ed25519_sign".parse::<Scheme>(),
             Err(FormatError::UnknownAlgorithm(_))

@@ -7,9 +7,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 use jiff::Timestamp;
 use keywright_license::{
-    keygen_expiry, open, parse_time, verify_key, verify_license_file, verify_machine_file,
-    Certificate, EncryptionSecret, FileAlgorithm, FileKind, FormatError, KeyDataset, PublicKey,
-    Scheme, ValidationCode, DEFAULT_CLOCK_DRIFT,
+    keygen_expiry, open, parse_time, verify_key, verify_key_with, verify_license_file,
+    verify_machine_file, Certificate, EncryptionSecret, FileAlgorithm, FileKind, FormatError,
+    KeyAlgorithm, KeyDataset, PublicKey, Scheme, ValidationCode, DEFAULT_CLOCK_DRIFT,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -180,29 +180,52 @@ fn key_vectors_verify_to_their_datasets() {
         .into_iter()
         .filter(|v| str_of(v, "type") == "license-key")
         .collect();
-    let (ed, other): (Vec<_>, Vec<_>) = keys
-        .into_iter()
-        .partition(|v| str_of(v, "scheme") == "ED25519_SIGN");
-    // RSA arrives in a later issue: it must be the only entry skipped here.
-    assert_eq!(other.len(), 1);
-    assert_eq!(str_of(&other[0], "id"), "example-csharp.rsa-pss-v2-key");
-    assert_eq!(str_of(&other[0], "scheme"), "RSA_2048_PKCS1_PSS_SIGN_V2");
-    assert!(matches!(
-        str_of(&other[0], "scheme").parse::<Scheme>(),
-        Err(FormatError::Unsupported(_))
-    ));
-    assert_eq!(ed.len(), 3);
-    for v in ed {
-        assert_eq!(
-            str_of(&v, "scheme").parse::<Scheme>(),
-            Ok(Scheme::Ed25519Sign)
-        );
+    assert_eq!(keys.len(), 4);
+    let mut rsa = 0;
+    for v in keys {
+        let scheme: Scheme = str_of(&v, "scheme").parse().unwrap();
         let key = read_text(str_of(&v, "artifact"));
         assert!(key.ends_with('\n'));
+        let public = public_of(&v);
         let dataset =
-            verify_key(&key, &public_of(&v)).unwrap_or_else(|e| panic!("{}: {e}", v["id"]));
+            verify_key_with(&key, &public, scheme).unwrap_or_else(|e| panic!("{}: {e}", v["id"]));
         assert_eq!(dataset, read(str_of(&v, "expected_dataset")), "{}", v["id"]);
+        // The key's default scheme is the one Keygen used for every vector.
+        assert_eq!(verify_key(&key, &public).unwrap(), dataset);
+        if scheme == Scheme::RsaPssSignV2 {
+            rsa += 1;
+            assert_eq!(str_of(&v, "id"), "example-csharp.rsa-pss-v2-key");
+            // Keygen's PSS salt is the maximum, 222 bytes: not a PKCS#1 v1.5 signature.
+            assert_eq!(
+                verify_key_with(&key, &public, Scheme::RsaSignV2),
+                Err(FormatError::SignatureInvalid)
+            );
+            let (signed, sig_b64) = key.trim().rsplit_once('.').unwrap();
+            let mut sig = URL_SAFE.decode(sig_b64).unwrap();
+            assert_eq!(sig.len(), 256);
+            for i in [0, 1, 100, 255] {
+                sig[i] ^= 0x01;
+                let bad = format!("{signed}.{}", URL_SAFE.encode(&sig));
+                assert_eq!(
+                    verify_key_with(&bad, &public, scheme),
+                    Err(FormatError::SignatureInvalid)
+                );
+                sig[i] ^= 0x01;
+            }
+            let other = signed.replacen("eyJ", "eyK", 1);
+            assert_eq!(
+                verify_key_with(&format!("{other}.{sig_b64}"), &public, scheme),
+                Err(FormatError::SignatureInvalid)
+            );
+            // An Ed25519 key cannot verify an RSA scheme.
+            let ed = PublicKey::parse(&read_text("pubkeys/keygen-demo-ed25519.hex")).unwrap();
+            assert!(matches!(
+                verify_key_with(&key, &ed, scheme),
+                Err(FormatError::AlgorithmMismatch { .. })
+            ));
+        }
     }
+    assert_eq!(rsa, 1);
 }
 
 #[test]
@@ -214,7 +237,7 @@ fn key_dataset_serializes_like_keygen() {
     // `{"test":1}` is a custom dataset, not Keygen's default one.
     let custom = read("expected/example-csharp.ed25519-key-test.dataset.json");
     assert!(KeyDataset::from_json(&custom).is_err());
-    // The RSA key's dataset (not verified here) is Keygen's default one with no expiry.
+    // The RSA key's dataset is Keygen's default one with no expiry.
     let no_expiry = read("expected/example-csharp.rsa-pss-v2-key.dataset.json");
     let parsed = KeyDataset::from_json(&no_expiry).unwrap();
     assert_eq!(parsed.license.expiry, None);
@@ -228,8 +251,18 @@ fn published_key_forms_agree() {
     let spki = PublicKey::parse(&read_text("pubkeys/keygen-demo-ed25519.spki.b64")).unwrap();
     assert_eq!(hex, spki);
     assert_eq!(PublicKey::parse(&hex.to_pem()).unwrap(), hex);
-    // An RSA PEM is not an Ed25519 key.
-    assert!(PublicKey::parse(&read_text("pubkeys/keygen-demo-rsa.pem")).is_err());
+    // RSA: the PEM and Keygen's base64-of-PEM are the same key; kid covers the SPKI DER.
+    let pem = read_text("pubkeys/keygen-demo-rsa.pem");
+    let rsa = PublicKey::parse(&pem).unwrap();
+    assert_eq!(rsa.algorithm(), KeyAlgorithm::Rsa2048);
+    let b64 = PublicKey::parse(&read_text("pubkeys/keygen-demo-rsa.pem.b64")).unwrap();
+    assert_eq!(rsa, b64);
+    assert_eq!(rsa.to_pem(), pem);
+    let der: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let der = STANDARD.decode(der).unwrap();
+    assert_eq!(rsa.to_spki_der(), der);
+    assert_eq!(rsa.kid(), hex::encode(&Sha256::digest(&der)[..8]));
+    assert_ne!(rsa, hex);
 }
 
 #[test]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
 # (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
-# tauri-driver, sqlite3, secret-tool, Python's cryptography for the cross-check).
+# tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, Python's cryptography for
+# the cross-checks).
 # Safe to run again: it only installs what is missing.
 #   scripts/setup-debian.sh          # everything (tests too)
 #   scripts/setup-debian.sh --run    # only what running the app needs
@@ -35,6 +36,10 @@ if [ "$mode" != "--run" ]; then
   if [ ! -x "$cargo_bin/tauri-driver" ]; then
     echo "==> cargo install tauri-driver"
     cargo install tauri-driver --locked --quiet
+  fi
+  if [ ! -x "$cargo_bin/cargo-fuzz" ]; then
+    echo "==> cargo install cargo-fuzz"
+    cargo install cargo-fuzz --locked --quiet
   fi
   if ! python3 -c "import cryptography" 2>/dev/null; then
     echo "==> pip install cryptography"

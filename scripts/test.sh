@@ -3,7 +3,7 @@
 # UI type check, component tests and build; rustfmt; clippy; the whole cargo test
 # suite (format vectors, store, vault, CLI flow on the real Secret Service, the
 # end-to-end test of the real window over WebDriver under Xvfb); the verify-only
-# build of the format crate.
+# build of the format crate; a short fuzz smoke of every parser.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -33,3 +33,6 @@ XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
     echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
   '
+
+echo "==> fuzz smoke (every parser, seeded with Keygen's files)"
+bash scripts/fuzz-smoke.sh 15

@@ -5,10 +5,12 @@
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::{
-    default_store_path, os_user, CommandError, Error, ErrorCode, ExportLicenseFile, ExportedFile,
-    IssueLicense, Keywright, License, NewPolicy, NewProduct, NewSigningKey, Policy, Product,
-    SigningKey, StoreInfo,
+    default_store_path, os_user, CommandError, CustomerQuery, CustomerSummary, Dashboard, Error,
+    ErrorCode, ExportLicenseFile, ExportedFile, IssueLicense, Keywright, License, LicensePage,
+    LicenseQuery, NewPolicy, NewProduct, NewSigningKey, Policy, Product, RenewLicense, SigningKey,
+    StoreInfo,
 };
 use tauri::State;
 
@@ -95,6 +97,56 @@ fn export_license_file(desk: State<'_, Desk>, input: ExportLicenseFile) -> Reply
     desk.with(|kw| kw.export_license_file(&input, Timestamp::now()))
 }
 
+#[tauri::command(async)]
+fn search_licenses(desk: State<'_, Desk>, query: LicenseQuery) -> Reply<LicensePage> {
+    desk.with(|kw| kw.search_licenses(&query, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn suspend_license(desk: State<'_, Desk>, license_id: String) -> Reply<License> {
+    desk.with(|kw| kw.suspend_license(&license_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn reinstate_license(desk: State<'_, Desk>, license_id: String) -> Reply<License> {
+    desk.with(|kw| kw.reinstate_license(&license_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn revoke_license(desk: State<'_, Desk>, license_id: String) -> Reply<License> {
+    desk.with(|kw| kw.revoke_license(&license_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn renew_license(desk: State<'_, Desk>, input: RenewLicense) -> Reply<License> {
+    desk.with(|kw| kw.renew_license(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_audit(desk: State<'_, Desk>, query: AuditQuery) -> Reply<Vec<AuditEvent>> {
+    desk.with(|kw| kw.list_audit(&query))
+}
+
+#[tauri::command(async)]
+fn export_audit_csv(desk: State<'_, Desk>, path: String, query: AuditQuery) -> Reply<ExportedFile> {
+    desk.with(|kw| kw.export_audit_csv(&path, &query, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn verify_audit(desk: State<'_, Desk>) -> Reply<AuditVerification> {
+    desk.with(|kw| kw.check_audit())
+}
+
+#[tauri::command(async)]
+fn dashboard(desk: State<'_, Desk>) -> Reply<Dashboard> {
+    desk.with(|kw| kw.dashboard(Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_customers(desk: State<'_, Desk>, query: CustomerQuery) -> Reply<Vec<CustomerSummary>> {
+    desk.with(|kw| kw.list_customers(&query))
+}
+
 /// Builds and runs the app.
 pub fn run() {
     tauri::Builder::default()
@@ -112,6 +164,16 @@ pub fn run() {
             list_licenses,
             issue_license,
             export_license_file,
+            search_licenses,
+            suspend_license,
+            reinstate_license,
+            revoke_license,
+            renew_license,
+            list_audit,
+            export_audit_csv,
+            verify_audit,
+            dashboard,
+            list_customers,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('./platform', async () => (await import('./test/platform-mock')).createPlatformMock());
 
 import App from './App.svelte';
-import { p, resetPlatform } from './test/fixtures';
+import { key, p, resetPlatform } from './test/fixtures';
 import { ADVICE } from './lib/advice';
 
 describe('App shell', () => {
@@ -22,11 +22,21 @@ describe('App shell', () => {
       ['nav-products', 'Products'],
       ['nav-policies', 'Policies'],
       ['nav-licenses', 'Licenses'],
+      ['nav-customers', 'Customers'],
+      ['nav-audit', 'Audit log'],
+      ['nav-dashboard', 'Dashboard'],
     ] as const) {
       await userEvent.click(screen.getByTestId(id));
       expect(screen.getByRole('heading', { level: 1, name: heading })).toBeInTheDocument();
       expect(screen.getByTestId(id)).toHaveAttribute('aria-current', 'page');
     }
+  });
+
+  it('opens on the dashboard once a signing key exists', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    render(App);
+    expect(await screen.findByRole('heading', { level: 1, name: 'Dashboard' })).toBeInTheDocument();
+    expect(screen.getByTestId('nav-dashboard')).toHaveAttribute('aria-current', 'page');
   });
 
   it('maps a non-conforming rejection to INTERNAL without leaking it', async () => {

@@ -263,7 +263,75 @@ expiry: string | null,
 /**
  * When it was issued.
  */
-createdAt: string, };
+createdAt: string, 
+/**
+ * When it last changed (issue, suspend, reinstate, revoke, renew).
+ */
+updatedAt: string, };
+
+export type RenewLicense = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * How much longer, like `1y`, `6mo`, `30d`.
+ */
+by: string, };
+
+export type LicenseSort = "created_desc" | "created_asc" | "expiry_asc" | "customer_asc";
+
+export type LicenseQuery = { 
+/**
+ * Substring of the license key, customer name or customer email (any case).
+ */
+text: string | null, 
+/**
+ * Only this product's licenses.
+ */
+productId: string | null, 
+/**
+ * Only this policy's licenses.
+ */
+policyId: string | null, 
+/**
+ * Only this customer's licenses.
+ */
+customerId: string | null, 
+/**
+ * Only licenses in this state.
+ */
+status: LicenseStatus | null, 
+/**
+ * Only licenses that have not expired yet but will within this many days.
+ */
+expiringWithinDays: number | null, 
+/**
+ * Order; newest first when absent.
+ */
+sort: LicenseSort, 
+/**
+ * Page size: 50 when absent, at most 500.
+ */
+limit: number | null, 
+/**
+ * `nextCursor` of the previous page; absent = first page.
+ */
+cursor: string | null, };
+
+export type LicensePage = { 
+/**
+ * The licenses on this page, in the order asked for.
+ */
+items: Array<License>, 
+/**
+ * How many licenses match the query across all pages.
+ */
+total: number, 
+/**
+ * Pass as `cursor` for the next page; `None` on the last page.
+ */
+nextCursor: string | null, };
 
 export type IssueLicense = { 
 /**
@@ -315,7 +383,7 @@ sha256: string,
  */
 bytes: number, 
 /**
- * Keygen's algorithm name (`aes-256-gcm+ed25519`).
+ * Keygen's algorithm name (`aes-256-gcm+ed25519`); `csv` for an audit export.
  */
 algorithm: string, };
 
@@ -323,7 +391,7 @@ export type AuditEvent = {
 /**
  * Position in the chain, from 1.
  */
-seq: bigint, 
+seq: number, 
 /**
  * When (RFC 3339 UTC, ms).
  */
@@ -364,3 +432,137 @@ prevHash: string,
  * This row's hash.
  */
 hash: string, };
+
+export type AuditQuery = { 
+/**
+ * An action (`license.issue`), or a family of them (`license.*`).
+ */
+action: string | null, 
+/**
+ * Only events about this row (a license id, a key id...).
+ */
+subjectId: string | null, 
+/**
+ * From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
+ */
+since: string | null, 
+/**
+ * Before this time (same forms as `since`; exclusive).
+ */
+until: string | null, 
+/**
+ * At most this many events: 100 when absent, at most 1,000 (CSV exports take all).
+ */
+limit: number | null, 
+/**
+ * Only events older than this `seq` (the last one of the previous page).
+ */
+beforeSeq: number | null, };
+
+export type AuditVerification = { 
+/**
+ * Every row is present, in order, and unedited.
+ */
+intact: boolean, 
+/**
+ * How many rows were checked.
+ */
+rows: number, 
+/**
+ * The first row that is missing or edited, when broken.
+ */
+brokenAt: number | null, 
+/**
+ * What was found, in words.
+ */
+message: string, };
+
+export type ProductSummary = { 
+/**
+ * The product.
+ */
+productId: string, 
+/**
+ * Its name.
+ */
+productName: string, 
+/**
+ * Licenses ever issued.
+ */
+issued: number, 
+/**
+ * Active now.
+ */
+active: number, 
+/**
+ * Suspended now.
+ */
+suspended: number, 
+/**
+ * Revoked.
+ */
+revoked: number, 
+/**
+ * Not revoked, not yet expired, expiring within 30 days.
+ */
+expiring30d: number, };
+
+export type DayCount = { 
+/**
+ * The day, `YYYY-MM-DD`.
+ */
+day: string, 
+/**
+ * Licenses issued that day.
+ */
+count: number, };
+
+export type Dashboard = { 
+/**
+ * Every product, by name.
+ */
+perProduct: Array<ProductSummary>, 
+/**
+ * The last 30 days, oldest first, today last; days without issues count 0.
+ */
+issuedPerDay: Array<DayCount>, 
+/**
+ * The 10 newest audit events.
+ */
+recent: Array<AuditEvent>, };
+
+export type CustomerQuery = { 
+/**
+ * Part of the name or email (any case).
+ */
+text: string | null, 
+/**
+ * At most this many: 100 when absent, at most 500.
+ */
+limit: number | null, };
+
+export type CustomerSummary = { 
+/**
+ * Row id (UUID).
+ */
+id: string, 
+/**
+ * Name, if given.
+ */
+name: string | null, 
+/**
+ * Email, if given.
+ */
+email: string | null, 
+/**
+ * When they were first issued a license.
+ */
+createdAt: string, 
+/**
+ * Licenses ever issued to them.
+ */
+licenses: number, 
+/**
+ * Of those, how many are active.
+ */
+activeLicenses: number, };

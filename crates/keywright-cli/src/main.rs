@@ -6,10 +6,12 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
+use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyReport, VerifyRequest};
 use keywright_core::{
     default_store_path, os_user, Error, ErrorCode, ExportLicenseFile, IssueLicense, KeyAlgorithm,
-    Keywright, NewPolicy, NewProduct, NewSigningKey, Scheme,
+    Keywright, License, LicenseQuery, LicenseSort, LicenseStatus, NewPolicy, NewProduct,
+    NewSigningKey, RenewLicense, Scheme,
 };
 use keywright_license::ValidationCode;
 use serde_json::json;
@@ -192,8 +194,65 @@ enum LicenseCommand {
         #[arg(long)]
         no_encrypt: bool,
     },
-    /// List licenses.
-    List,
+    /// List licenses (all, newest first; any option below searches one page instead).
+    List {
+        /// Part of the key, customer name or email.
+        #[arg(long)]
+        search: Option<String>,
+        /// active, suspended or revoked.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+        /// Only licenses expiring within this many days.
+        #[arg(long, value_name = "DAYS")]
+        expiring_within: Option<i64>,
+        #[arg(long, value_enum)]
+        sort: Option<SortArg>,
+        /// Page size (at most 500).
+        #[arg(long)]
+        limit: Option<i64>,
+        /// `nextCursor` from the previous page.
+        #[arg(long)]
+        cursor: Option<String>,
+    },
+    /// Suspend an active license (it stops validating until reinstated).
+    Suspend {
+        /// License id or key.
+        license: String,
+    },
+    /// Reinstate a suspended license.
+    Reinstate {
+        /// License id or key.
+        license: String,
+    },
+    /// Revoke a license for good (it can never be reinstated or renewed).
+    Revoke {
+        /// License id or key.
+        license: String,
+    },
+    /// Extend a license's expiry from its current expiry or now, whichever is later.
+    /// The key keeps its embedded expiry; license files exported afterwards carry the new one.
+    Renew {
+        /// License id or key.
+        license: String,
+        /// How much longer, like 1y, 6mo, 30d.
+        #[arg(long)]
+        by: String,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum StatusArg {
+    Active,
+    Suspended,
+    Revoked,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SortArg {
+    CreatedDesc,
+    CreatedAsc,
+    ExpiryAsc,
+    CustomerAsc,
 }
 
 #[derive(Subcommand)]
@@ -202,6 +261,30 @@ enum AuditCommand {
     Verify,
     /// Print the audit log.
     List,
+    /// Write the audit log (or part of it) to a file, oldest first.
+    Export {
+        #[arg(long, value_enum, default_value = "csv")]
+        format: AuditFormat,
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this action (`license.issue`) or family (`license.*`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only events about this row id.
+        #[arg(long)]
+        subject: Option<String>,
+        /// From this time (RFC 3339 or a date).
+        #[arg(long)]
+        since: Option<String>,
+        /// Before this time (RFC 3339 or a date).
+        #[arg(long)]
+        until: Option<String>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum AuditFormat {
+    Csv,
 }
 
 #[derive(Args)]
@@ -510,7 +593,14 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     );
                     Ok(Output::ok(to_json(&f), text))
                 }
-                LicenseCommand::List => {
+                LicenseCommand::List {
+                    search: None,
+                    status: None,
+                    expiring_within: None,
+                    sort: None,
+                    limit: None,
+                    cursor: None,
+                } => {
                     let licenses = kw.list_licenses()?;
                     let text = licenses
                         .iter()
@@ -529,10 +619,89 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         .collect();
                     Ok(Output::ok(json!({ "licenses": licenses }), text))
                 }
+                LicenseCommand::List {
+                    search,
+                    status,
+                    expiring_within,
+                    sort,
+                    limit,
+                    cursor,
+                } => {
+                    let page = kw.search_licenses(
+                        &LicenseQuery {
+                            text: search,
+                            status: status.map(|s| match s {
+                                StatusArg::Active => LicenseStatus::Active,
+                                StatusArg::Suspended => LicenseStatus::Suspended,
+                                StatusArg::Revoked => LicenseStatus::Revoked,
+                            }),
+                            expiring_within_days: expiring_within,
+                            sort: match sort.unwrap_or(SortArg::CreatedDesc) {
+                                SortArg::CreatedDesc => LicenseSort::CreatedDesc,
+                                SortArg::CreatedAsc => LicenseSort::CreatedAsc,
+                                SortArg::ExpiryAsc => LicenseSort::ExpiryAsc,
+                                SortArg::CustomerAsc => LicenseSort::CustomerAsc,
+                            },
+                            limit,
+                            cursor,
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                    let mut text: String = page
+                        .items
+                        .iter()
+                        .map(|l| {
+                            format!(
+                                "{}  {}  {}  {}  {}\n",
+                                l.id,
+                                l.status.as_str(),
+                                l.expiry.as_deref().unwrap_or("never"),
+                                l.customer_email
+                                    .as_deref()
+                                    .or(l.customer_name.as_deref())
+                                    .unwrap_or("-"),
+                                l.policy_name
+                            )
+                        })
+                        .collect();
+                    text.push_str(&format!(
+                        "{} of {} licenses{}\n",
+                        page.items.len(),
+                        page.total,
+                        page.next_cursor
+                            .as_deref()
+                            .map(|c| format!("; next page: --cursor {c}"))
+                            .unwrap_or_default()
+                    ));
+                    Ok(Output::ok(to_json(&page), text))
+                }
+                LicenseCommand::Suspend { license } => Ok(license_output(
+                    &kw.suspend_license(&license, now)?,
+                    "Suspended",
+                )),
+                LicenseCommand::Reinstate { license } => Ok(license_output(
+                    &kw.reinstate_license(&license, now)?,
+                    "Reinstated",
+                )),
+                LicenseCommand::Revoke { license } => Ok(license_output(
+                    &kw.revoke_license(&license, now)?,
+                    "Revoked",
+                )),
+                LicenseCommand::Renew { license, by } => {
+                    let l = kw.renew_license(
+                        &RenewLicense {
+                            license_id: license,
+                            by,
+                        },
+                        now,
+                    )?;
+                    Ok(license_output(&l, "Renewed"))
+                }
             }
         }
         Command::Audit(cmd) => {
-            let kw = open_store(cli.store)?;
+            let mut kw = open_store(cli.store)?;
             match cmd {
                 AuditCommand::Verify => {
                     let n = kw.verify_audit()?;
@@ -558,9 +727,41 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         .collect();
                     Ok(Output::ok(json!({ "events": events }), text))
                 }
+                AuditCommand::Export {
+                    format: AuditFormat::Csv,
+                    out,
+                    action,
+                    subject,
+                    since,
+                    until,
+                } => {
+                    let query = AuditQuery {
+                        action,
+                        subject_id: subject,
+                        since,
+                        until,
+                        ..Default::default()
+                    };
+                    let f = kw.export_audit_csv(&out.display().to_string(), &query, now)?;
+                    let text = format!(
+                        "Wrote {} ({} bytes, sha256 {})\n",
+                        f.path, f.bytes, f.sha256
+                    );
+                    Ok(Output::ok(to_json(&f), text))
+                }
             }
         }
     }
+}
+
+fn license_output(l: &License, done: &str) -> Output {
+    let text = format!(
+        "{done} license {}\n  status: {}\n  expiry: {}\n",
+        l.id,
+        l.status.as_str(),
+        l.expiry.as_deref().unwrap_or("never")
+    );
+    Output::ok(to_json(l), text)
 }
 
 fn read_input(path: &PathBuf, what: &str) -> Result<String, Failure> {

@@ -5,7 +5,7 @@
 //! row's hash; editing, deleting or reordering rows breaks the chain.
 
 use rusqlite::{params, Connection, OptionalExtension};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 
@@ -36,6 +36,7 @@ pub struct Event<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct AuditEvent {
     /// Position in the chain, from 1.
+    #[ts(type = "number")]
     pub seq: i64,
     /// When (RFC 3339 UTC, ms).
     pub at: String,
@@ -132,40 +133,149 @@ pub fn append(conn: &Connection, at: &str, actor: &str, event: &Event<'_>) -> Re
     Ok(conn.last_insert_rowid())
 }
 
+fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
+    Ok(AuditEvent {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        actor: r.get(2)?,
+        action: r.get(3)?,
+        subject_type: r.get(4)?,
+        subject_id: r.get(5)?,
+        signing_key_kid: r.get(6)?,
+        artifact_sha256: r.get(7)?,
+        detail: r.get(8)?,
+        prev_hash: r.get(9)?,
+        hash: r.get(10)?,
+    })
+}
+
+const COLUMNS: &str = "seq, at, actor, action, subject_type, subject_id, signing_key_kid,
+                       artifact_sha256, detail, prev_hash, hash";
+
 /// Reads every event, oldest first.
 pub fn list(conn: &Connection) -> Result<Vec<AuditEvent>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, actor, action, subject_type, subject_id, signing_key_kid,
-                artifact_sha256, detail, prev_hash, hash
-         FROM audit_events ORDER BY seq",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok(AuditEvent {
-            seq: r.get(0)?,
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            action: r.get(3)?,
-            subject_type: r.get(4)?,
-            subject_id: r.get(5)?,
-            signing_key_kid: r.get(6)?,
-            artifact_sha256: r.get(7)?,
-            detail: r.get(8)?,
-            prev_hash: r.get(9)?,
-            hash: r.get(10)?,
-        })
-    })?;
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq"))?;
+    let rows = stmt.query_map([], event_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Checks the chain; on a break, says at which row and why.
-pub fn verify(conn: &Connection) -> Result<usize> {
+/// Which audit events to read: every field narrows; all absent = every event.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AuditQuery {
+    /// An action (`license.issue`), or a family of them (`license.*`).
+    pub action: Option<String>,
+    /// Only events about this row (a license id, a key id...).
+    pub subject_id: Option<String>,
+    /// From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
+    pub since: Option<String>,
+    /// Before this time (same forms as `since`; exclusive).
+    pub until: Option<String>,
+    /// At most this many events: 100 when absent, at most 1,000 (CSV exports take all).
+    #[ts(type = "number | null")]
+    pub limit: Option<i64>,
+    /// Only events older than this `seq` (the last one of the previous page).
+    #[ts(type = "number | null")]
+    pub before_seq: Option<i64>,
+}
+
+/// Page size of the audit list when the query names none.
+pub const DEFAULT_LIMIT: i64 = 100;
+/// The largest audit page.
+pub const MAX_LIMIT: i64 = 1_000;
+
+/// A time bound as the store writes times; a bare date is that day's start, UTC.
+fn time_bound(field: &str, text: &str) -> Result<String> {
+    let t = text.trim();
+    let parsed = t.parse::<jiff::Timestamp>().or_else(|_| {
+        t.parse::<jiff::civil::Date>()
+            .map_err(|_| ())
+            .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).map_err(|_| ()))
+            .map(|z| z.timestamp())
+    });
+    match parsed {
+        Ok(ts) => Ok(crate::stamp(ts)),
+        Err(_) => Err(Error::bad_input(format!(
+            "{field} {t:?} is not a time; use a date like 2026-11-01 or RFC 3339 like 2026-11-01T09:00:00Z"
+        ))),
+    }
+}
+
+/// Events matching `q`, newest first. `limit` None reads every match.
+pub fn query(conn: &Connection, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<AuditEvent>> {
+    let mut filters: Vec<String> = Vec::new();
+    let mut args: Vec<rusqlite::types::Value> = Vec::new();
+    let mut push = |sql: &str, value: rusqlite::types::Value| {
+        filters.push(sql.replace('?', &format!("?{}", args.len() + 1)));
+        args.push(value);
+    };
+    use rusqlite::types::Value::{Integer, Text};
+    if let Some(action) = crate::clean(q.action.as_deref()) {
+        match action.strip_suffix(".*") {
+            Some(family) => push(
+                "substr(action, 1, length(?)) = ?",
+                Text(format!("{family}.")),
+            ),
+            None => push("action = ?", Text(action)),
+        }
+    }
+    if let Some(subject) = crate::clean(q.subject_id.as_deref()) {
+        push("subject_id = ?", Text(subject));
+    }
+    if let Some(since) = crate::clean(q.since.as_deref()) {
+        push("at >= ?", Text(time_bound("since", &since)?));
+    }
+    if let Some(until) = crate::clean(q.until.as_deref()) {
+        push("at < ?", Text(time_bound("until", &until)?));
+    }
+    if let Some(before) = q.before_seq {
+        push("seq < ?", Integer(before));
+    }
+    let filter = if filters.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", filters.join(" AND "))
+    };
+    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM audit_events{filter} ORDER BY seq DESC{limit}"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), event_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The outcome of checking the chain.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditVerification {
+    /// Every row is present, in order, and unedited.
+    pub intact: bool,
+    /// How many rows were checked.
+    #[ts(type = "number")]
+    pub rows: i64,
+    /// The first row that is missing or edited, when broken.
+    #[ts(type = "number | null")]
+    pub broken_at: Option<i64>,
+    /// What was found, in words.
+    pub message: String,
+}
+
+/// Checks the chain and says where it breaks, if it does.
+pub fn check(conn: &Connection) -> Result<AuditVerification> {
     let events = list(conn)?;
+    let rows = events.len() as i64;
+    let broken = |at: i64, message: String| AuditVerification {
+        intact: false,
+        rows,
+        broken_at: Some(at),
+        message,
+    };
     let mut prev = GENESIS.to_owned();
     for (i, e) in events.iter().enumerate() {
         let expected_seq = i as i64 + 1;
         if e.seq != expected_seq {
-            return Err(Error::new(
-                ErrorCode::Store,
+            return Ok(broken(
+                expected_seq,
                 format!(
                     "audit chain broken: row {expected_seq} is missing (found {} next)",
                     e.seq
@@ -173,8 +283,8 @@ pub fn verify(conn: &Connection) -> Result<usize> {
             ));
         }
         if e.prev_hash != prev {
-            return Err(Error::new(
-                ErrorCode::Store,
+            return Ok(broken(
+                e.seq,
                 format!(
                     "audit chain broken at row {}: it does not follow row {}",
                     e.seq,
@@ -194,8 +304,8 @@ pub fn verify(conn: &Connection) -> Result<usize> {
             &e.detail,
         );
         if recomputed != e.hash {
-            return Err(Error::new(
-                ErrorCode::Store,
+            return Ok(broken(
+                e.seq,
                 format!(
                     "audit chain broken at row {}: its contents were edited",
                     e.seq
@@ -204,7 +314,22 @@ pub fn verify(conn: &Connection) -> Result<usize> {
         }
         prev = e.hash.clone();
     }
-    Ok(events.len())
+    Ok(AuditVerification {
+        intact: true,
+        rows,
+        broken_at: None,
+        message: format!("audit chain intact: {rows} rows"),
+    })
+}
+
+/// Checks the chain; on a break, says at which row and why.
+pub fn verify(conn: &Connection) -> Result<usize> {
+    let report = check(conn)?;
+    if report.intact {
+        Ok(report.rows as usize)
+    } else {
+        Err(Error::new(ErrorCode::Store, report.message))
+    }
 }
 
 /// SHA-256 of an artifact, hex.

@@ -6,13 +6,18 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+mod audit_log;
+mod customers;
+mod dashboard;
 pub mod duration;
 pub mod error;
 mod files;
 mod keys;
 mod licenses;
+mod lifecycle;
 pub mod model;
 mod products;
+mod search;
 pub mod store;
 pub mod vault;
 pub mod verify;

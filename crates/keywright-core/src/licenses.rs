@@ -18,15 +18,15 @@ use crate::files::write_atomically;
 use crate::model::{ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Scheme};
 use crate::{clean, stamp, Keywright};
 
-const SELECT: &str =
+pub(crate) const SELECT: &str =
     "SELECT l.id, l.key, l.policy_id, p.name, pr.id, pr.name, l.customer_id, c.name, c.email,
-            l.status, l.expiry, l.created_at
+            l.status, l.expiry, l.created_at, l.updated_at
      FROM licenses l
      JOIN policies p ON p.id = l.policy_id
      JOIN products pr ON pr.id = p.product_id
      LEFT JOIN customers c ON c.id = l.customer_id";
 
-fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
+pub(crate) fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
     let status: String = r.get(9)?;
     Ok(License {
         id: r.get(0)?,
@@ -41,6 +41,7 @@ fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
         status: LicenseStatus::parse(&status),
         expiry: r.get(10)?,
         created_at: r.get(11)?,
+        updated_at: r.get(12)?,
     })
 }
 

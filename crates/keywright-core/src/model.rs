@@ -282,6 +282,84 @@ pub struct License {
     pub expiry: Option<String>,
     /// When it was issued.
     pub created_at: String,
+    /// When it last changed (issue, suspend, reinstate, revoke, renew).
+    pub updated_at: String,
+}
+
+/// Input for renewing a license.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct RenewLicense {
+    /// Id or key of the license.
+    pub license_id: String,
+    /// How much longer, like `1y`, `6mo`, `30d`.
+    pub by: String,
+}
+
+/// How a license search orders its results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum LicenseSort {
+    /// Newest first.
+    #[default]
+    CreatedDesc,
+    /// Oldest first.
+    CreatedAsc,
+    /// Soonest expiry first; perpetual licenses last.
+    ExpiryAsc,
+    /// By customer name (else email), A to Z; licenses without a customer last.
+    CustomerAsc,
+}
+
+impl LicenseSort {
+    /// The name used in cursors and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::CreatedDesc => "created_desc",
+            Self::CreatedAsc => "created_asc",
+            Self::ExpiryAsc => "expiry_asc",
+            Self::CustomerAsc => "customer_asc",
+        }
+    }
+}
+
+/// A license search: every field narrows the result; all absent = every license.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct LicenseQuery {
+    /// Substring of the license key, customer name or customer email (any case).
+    pub text: Option<String>,
+    /// Only this product's licenses.
+    pub product_id: Option<String>,
+    /// Only this policy's licenses.
+    pub policy_id: Option<String>,
+    /// Only this customer's licenses.
+    pub customer_id: Option<String>,
+    /// Only licenses in this state.
+    pub status: Option<LicenseStatus>,
+    /// Only licenses that have not expired yet but will within this many days.
+    #[ts(type = "number | null")]
+    pub expiring_within_days: Option<i64>,
+    /// Order; newest first when absent.
+    pub sort: LicenseSort,
+    /// Page size: 50 when absent, at most 500.
+    #[ts(type = "number | null")]
+    pub limit: Option<i64>,
+    /// `nextCursor` of the previous page; absent = first page.
+    pub cursor: Option<String>,
+}
+
+/// One page of a license search.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LicensePage {
+    /// The licenses on this page, in the order asked for.
+    pub items: Vec<License>,
+    /// How many licenses match the query across all pages.
+    #[ts(type = "number")]
+    pub total: i64,
+    /// Pass as `cursor` for the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
 }
 
 /// Input for issuing a license.
@@ -323,6 +401,85 @@ pub struct ExportedFile {
     /// Its size.
     #[ts(type = "number")]
     pub bytes: u64,
-    /// Keygen's algorithm name (`aes-256-gcm+ed25519`).
+    /// Keygen's algorithm name (`aes-256-gcm+ed25519`); `csv` for an audit export.
     pub algorithm: String,
+}
+
+/// One product's licenses, by state.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ProductSummary {
+    /// The product.
+    pub product_id: String,
+    /// Its name.
+    pub product_name: String,
+    /// Licenses ever issued.
+    #[ts(type = "number")]
+    pub issued: i64,
+    /// Active now.
+    #[ts(type = "number")]
+    pub active: i64,
+    /// Suspended now.
+    #[ts(type = "number")]
+    pub suspended: i64,
+    /// Revoked.
+    #[ts(type = "number")]
+    pub revoked: i64,
+    /// Not revoked, not yet expired, expiring within 30 days.
+    #[ts(type = "number")]
+    pub expiring_30d: i64,
+}
+
+/// How many licenses were issued on one day (UTC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct DayCount {
+    /// The day, `YYYY-MM-DD`.
+    pub day: String,
+    /// Licenses issued that day.
+    #[ts(type = "number")]
+    pub count: i64,
+}
+
+/// The first screen: counts per product, recent issuing, recent events.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    /// Every product, by name.
+    pub per_product: Vec<ProductSummary>,
+    /// The last 30 days, oldest first, today last; days without issues count 0.
+    pub issued_per_day: Vec<DayCount>,
+    /// The 10 newest audit events.
+    pub recent: Vec<crate::audit::AuditEvent>,
+}
+
+/// Which customers to list.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct CustomerQuery {
+    /// Part of the name or email (any case).
+    pub text: Option<String>,
+    /// At most this many: 100 when absent, at most 500.
+    #[ts(type = "number | null")]
+    pub limit: Option<i64>,
+}
+
+/// A customer with how many licenses they hold.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerSummary {
+    /// Row id (UUID).
+    pub id: String,
+    /// Name, if given.
+    pub name: Option<String>,
+    /// Email, if given.
+    pub email: Option<String>,
+    /// When they were first issued a license.
+    pub created_at: String,
+    /// Licenses ever issued to them.
+    #[ts(type = "number")]
+    pub licenses: i64,
+    /// Of those, how many are active.
+    #[ts(type = "number")]
+    pub active_licenses: i64,
 }

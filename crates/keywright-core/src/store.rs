@@ -91,6 +91,45 @@ const MIGRATIONS: &[&str] = &[
         hash            TEXT NOT NULL UNIQUE
     ) STRICT;
     "#,
+    // 2: license search. A trigram FTS5 index over the key and the customer's name and
+    // email (substring search in any case), kept in step by triggers so every writer,
+    // present and future, maintains it; plus one index per sort order. Rows are tied
+    // by license id, not rowid: VACUUM may renumber the rowids of `licenses`.
+    r#"
+    CREATE VIRTUAL TABLE license_search USING fts5 (
+        license_id UNINDEXED, key, customer_name, customer_email, tokenize = 'trigram'
+    );
+    INSERT INTO license_search (license_id, key, customer_name, customer_email)
+        SELECT l.id, l.key, c.name, c.email
+        FROM licenses l LEFT JOIN customers c ON c.id = l.customer_id;
+
+    CREATE TRIGGER licenses_search_insert AFTER INSERT ON licenses BEGIN
+        INSERT INTO license_search (license_id, key, customer_name, customer_email)
+            VALUES (new.id, new.key,
+                    (SELECT name FROM customers WHERE id = new.customer_id),
+                    (SELECT email FROM customers WHERE id = new.customer_id));
+    END;
+    CREATE TRIGGER licenses_search_update AFTER UPDATE OF id, key, customer_id ON licenses BEGIN
+        DELETE FROM license_search WHERE license_id = old.id;
+        INSERT INTO license_search (license_id, key, customer_name, customer_email)
+            VALUES (new.id, new.key,
+                    (SELECT name FROM customers WHERE id = new.customer_id),
+                    (SELECT email FROM customers WHERE id = new.customer_id));
+    END;
+    CREATE TRIGGER licenses_search_delete AFTER DELETE ON licenses BEGIN
+        DELETE FROM license_search WHERE license_id = old.id;
+    END;
+    CREATE TRIGGER customers_search_update AFTER UPDATE OF name, email ON customers BEGIN
+        UPDATE license_search SET customer_name = new.name, customer_email = new.email
+            WHERE license_id IN (SELECT id FROM licenses WHERE customer_id = new.id);
+    END;
+
+    DROP INDEX licenses_created;
+    CREATE INDEX licenses_created ON licenses (created_at, id);
+    -- Perpetual licenses sort after every date: '~' follows the digits.
+    CREATE INDEX licenses_expiry ON licenses (coalesce(expiry, '~'), id);
+    CREATE INDEX licenses_status ON licenses (status);
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -277,6 +316,58 @@ mod tests {
             user_version(&store.conn).unwrap(),
             Store::schema_version() as i64
         );
+    }
+
+    #[test]
+    fn bundled_sqlite_has_fts5_trigram() {
+        let conn = Connection::open_in_memory().unwrap();
+        let version: String = conn
+            .query_row("SELECT sqlite_version()", [], |r| r.get(0))
+            .unwrap();
+        let parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+        assert!(
+            parts[0] > 3 || (parts[0] == 3 && parts[1] >= 34),
+            "{version}"
+        );
+        conn.execute_batch("CREATE VIRTUAL TABLE t USING fts5 (x, tokenize = 'trigram')")
+            .unwrap();
+    }
+
+    #[test]
+    fn search_migration_indexes_existing_licenses() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        {
+            // A store as schema 1 left it, with one license.
+            let conn = Connection::open(&path).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(
+                "INSERT INTO signing_keys VALUES ('k', 'kid', 'K', 'ed25519', x'00', 'active', 't');
+                 INSERT INTO products VALUES ('p', 'P', 'P', NULL, NULL, 'k', 't');
+                 INSERT INTO policies (id, product_id, name, scheme, floating, encrypt, created_at)
+                     VALUES ('pol', 'p', 'Y', 'ED25519_SIGN', 0, 0, 't');
+                 INSERT INTO customers VALUES ('c', 'Grace Hopper', 'grace@navy.example', 't');
+                 INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id,
+                                       created_at, updated_at)
+                     VALUES ('l', 'key/ABCDEFGH.sig', 'pol', 'c', 'k', 't', 't');
+                 PRAGMA user_version = 1;",
+            )
+            .unwrap();
+        }
+        let store = Store::open(&path).unwrap();
+        let found = |q: &str| -> Vec<String> {
+            let mut stmt = store
+                .conn
+                .prepare("SELECT license_id FROM license_search WHERE license_search MATCH ?1")
+                .unwrap();
+            stmt.query_map([q], |r| r.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        assert_eq!(found("\"CDEFG\""), ["l"]);
+        assert_eq!(found("\"hopper\""), ["l"]);
+        assert_eq!(found("\"navy.ex\""), ["l"]);
     }
 
     #[test]

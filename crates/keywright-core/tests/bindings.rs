@@ -2,7 +2,7 @@
 //! `ui/src/bindings.ts`. This test fails when the two drift apart; regenerate with
 //! `UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings`.
 
-use keywright_core::audit::AuditEvent;
+use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::*;
 use ts_rs::TS;
 
@@ -22,10 +22,21 @@ fn generated() -> String {
         NewPolicy::decl(),
         LicenseStatus::decl(),
         License::decl(),
+        RenewLicense::decl(),
+        LicenseSort::decl(),
+        LicenseQuery::decl(),
+        LicensePage::decl(),
         IssueLicense::decl(),
         ExportLicenseFile::decl(),
         ExportedFile::decl(),
         AuditEvent::decl(),
+        AuditQuery::decl(),
+        AuditVerification::decl(),
+        ProductSummary::decl(),
+        DayCount::decl(),
+        Dashboard::decl(),
+        CustomerQuery::decl(),
+        CustomerSummary::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -4,7 +4,8 @@ import type { ErrorCode } from '../bindings';
 export const ADVICE: Record<ErrorCode, string> = {
   BAD_INPUT: 'Some of the values entered are not valid. Check the form and try again.',
   NOT_FOUND: 'The item no longer exists. Reload the list and try again.',
-  CONFLICT: 'An item with the same name or code already exists. Choose a different one.',
+  CONFLICT:
+    'The change clashes with what is already there: a name or code in use, or a license whose state does not allow it. Reload and check.',
   KEYCHAIN_UNAVAILABLE:
     'The OS keychain is not reachable. On Linux, make sure a Secret Service (GNOME Keyring, KWallet) is running and unlocked.',
   KEYCHAIN_ENTRY_MISSING:

@@ -1,1 +1,1 @@
-export type Screen = 'keys' | 'products' | 'policies' | 'licenses';
+export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'customers' | 'audit';

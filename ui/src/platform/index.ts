@@ -4,15 +4,24 @@ import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import { save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
+  AuditEvent,
+  AuditQuery,
+  AuditVerification,
+  CustomerQuery,
+  CustomerSummary,
+  Dashboard,
   ExportedFile,
   ExportLicenseFile,
   IssueLicense,
   License,
+  LicensePage,
+  LicenseQuery,
   NewPolicy,
   NewProduct,
   NewSigningKey,
   Policy,
   Product,
+  RenewLicense,
   SigningKey,
   StoreInfo,
 } from '../bindings';
@@ -66,6 +75,46 @@ export function issueLicense(input: IssueLicense): Promise<License> {
 
 export function exportLicenseFile(input: ExportLicenseFile): Promise<ExportedFile> {
   return call<ExportedFile>('export_license_file', { input });
+}
+
+export function searchLicenses(query: LicenseQuery): Promise<LicensePage> {
+  return call<LicensePage>('search_licenses', { query });
+}
+
+export function suspendLicense(licenseId: string): Promise<License> {
+  return call<License>('suspend_license', { licenseId });
+}
+
+export function reinstateLicense(licenseId: string): Promise<License> {
+  return call<License>('reinstate_license', { licenseId });
+}
+
+export function revokeLicense(licenseId: string): Promise<License> {
+  return call<License>('revoke_license', { licenseId });
+}
+
+export function renewLicense(input: RenewLicense): Promise<License> {
+  return call<License>('renew_license', { input });
+}
+
+export function listAudit(query: AuditQuery): Promise<AuditEvent[]> {
+  return call<AuditEvent[]>('list_audit', { query });
+}
+
+export function exportAuditCsv(path: string, query: AuditQuery): Promise<ExportedFile> {
+  return call<ExportedFile>('export_audit_csv', { path, query });
+}
+
+export function verifyAudit(): Promise<AuditVerification> {
+  return call<AuditVerification>('verify_audit');
+}
+
+export function dashboard(): Promise<Dashboard> {
+  return call<Dashboard>('dashboard');
+}
+
+export function listCustomers(query: CustomerQuery): Promise<CustomerSummary[]> {
+  return call<CustomerSummary[]>('list_customers', { query });
 }
 
 export type FileFilter = { name: string; extensions: string[] };

@@ -7,7 +7,22 @@ vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(
 vi.mock('@tauri-apps/plugin-dialog', () => ({ save: vi.fn() }));
 vi.mock('@tauri-apps/plugin-clipboard-manager', () => ({ writeText: vi.fn() }));
 
-import { AppError, createPolicy, exportLicenseFile, listLicenses, storeInfo, toAppError, GENERIC_MESSAGE } from './index';
+import {
+  AppError,
+  createPolicy,
+  exportAuditCsv,
+  exportLicenseFile,
+  listAudit,
+  listLicenses,
+  renewLicense,
+  revokeLicense,
+  searchLicenses,
+  storeInfo,
+  suspendLicense,
+  toAppError,
+  verifyAudit,
+  GENERIC_MESSAGE,
+} from './index';
 
 describe('platform layer', () => {
   beforeEach(() => invoke.mockReset());
@@ -19,6 +34,40 @@ describe('platform layer', () => {
     const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null };
     await exportLicenseFile(input);
     expect(invoke).toHaveBeenLastCalledWith('export_license_file', { input });
+  });
+
+  it('passes license ids as `licenseId` and queries under `query`', async () => {
+    invoke.mockResolvedValue({});
+    await suspendLicense('lic-1');
+    expect(invoke).toHaveBeenLastCalledWith('suspend_license', { licenseId: 'lic-1' });
+    await revokeLicense('lic-2');
+    expect(invoke).toHaveBeenLastCalledWith('revoke_license', { licenseId: 'lic-2' });
+    await renewLicense({ licenseId: 'lic-1', by: '1y' });
+    expect(invoke).toHaveBeenLastCalledWith('renew_license', { input: { licenseId: 'lic-1', by: '1y' } });
+    const query = {
+      text: 'ada',
+      productId: null,
+      policyId: null,
+      customerId: null,
+      status: null,
+      expiringWithinDays: 30,
+      sort: 'expiry_asc' as const,
+      limit: 50,
+      cursor: null,
+    };
+    await searchLicenses(query);
+    expect(invoke).toHaveBeenLastCalledWith('search_licenses', { query });
+  });
+
+  it('calls the audit commands with their argument names', async () => {
+    invoke.mockResolvedValue([]);
+    const query = { action: 'license.*', subjectId: null, since: null, until: null, limit: 100, beforeSeq: null };
+    await listAudit(query);
+    expect(invoke).toHaveBeenLastCalledWith('list_audit', { query });
+    await exportAuditCsv('/tmp/a.csv', query);
+    expect(invoke).toHaveBeenLastCalledWith('export_audit_csv', { path: '/tmp/a.csv', query });
+    await verifyAudit();
+    expect(invoke).toHaveBeenLastCalledWith('verify_audit', undefined);
   });
 
   it('turns {code, message} rejections into AppError and anything else into INTERNAL', async () => {

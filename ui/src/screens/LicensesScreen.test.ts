@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import LicensesScreen from './LicensesScreen.svelte';
-import { commandError, license, p, policy, product, resetPlatform } from '../test/fixtures';
+import { commandError, license, p, page, policy, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 
 function withPolicies() {
@@ -29,7 +29,7 @@ describe('Licenses screen', () => {
     withPolicies();
     const a = license();
     const b = license({ id: 'lic-2', key: 'key/b.sig', customerName: null, customerEmail: null, expiry: '2026-01-01T00:00:00Z', createdAt: '2024-01-01T00:00:00Z' });
-    p.listLicenses.mockResolvedValue([a, b]);
+    p.searchLicenses.mockResolvedValue(page([a, b]));
     render(LicensesScreen, { onnavigate: vi.fn() });
 
     const rows = await screen.findAllByTestId('license-row');
@@ -57,7 +57,7 @@ describe('Licenses screen', () => {
   it('issues a license with the IssueLicense shape and selects the new one', async () => {
     withPolicies();
     const issued = license({ id: 'lic-new', key: 'key/NEW.SIG', policyId: 'pol-2', customerName: 'Bob', customerEmail: 'bob@corp.test' });
-    p.listLicenses.mockResolvedValueOnce([]).mockResolvedValueOnce([issued]);
+    p.searchLicenses.mockResolvedValueOnce(page([])).mockResolvedValueOnce(page([issued]));
     p.issueLicense.mockResolvedValue(issued);
     render(LicensesScreen, { onnavigate: vi.fn() });
 
@@ -96,7 +96,7 @@ describe('Licenses screen', () => {
 
   it('exports through the save dialog, and does nothing when cancelled', async () => {
     withPolicies();
-    p.listLicenses.mockResolvedValue([license({ customerName: 'Jane/Roe' })]);
+    p.searchLicenses.mockResolvedValue(page([license({ customerName: 'Jane/Roe' })]));
     p.saveDialog.mockResolvedValueOnce(null).mockResolvedValueOnce('/tmp/jane.lic');
     p.exportLicenseFile.mockResolvedValue({ path: '/tmp/jane.lic', sha256: 'ab12cd34', bytes: 812, algorithm: 'aes-256-gcm+ed25519' });
     render(LicensesScreen, { onnavigate: vi.fn() });
@@ -120,7 +120,7 @@ describe('Licenses screen', () => {
   it('shows an export failure with its advice, and hostile customer names stay text', async () => {
     withPolicies();
     const hostile = '<img src=x onerror=alert(1)>';
-    p.listLicenses.mockResolvedValue([license({ customerName: hostile })]);
+    p.searchLicenses.mockResolvedValue(page([license({ customerName: hostile })]));
     p.saveDialog.mockResolvedValue('/readonly/x.lic');
     p.exportLicenseFile.mockRejectedValue(commandError('IO', 'permission denied: /readonly/x.lic'));
     const { container } = render(LicensesScreen, { onnavigate: vi.fn() });
@@ -134,5 +134,172 @@ describe('Licenses screen', () => {
     expect(banner).toHaveTextContent(ADVICE.IO);
     expect(banner).toHaveTextContent('permission denied: /readonly/x.lic');
     expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('asks for the first page newest first, shows the total, and loads the next page', async () => {
+    withPolicies();
+    const first = [license(), license({ id: 'lic-2' })];
+    p.searchLicenses
+      .mockResolvedValueOnce(page(first, 3, 'cursor-1'))
+      .mockResolvedValueOnce(page([license({ id: 'lic-3' })], 3));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+
+    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 2 of 3 licenses');
+    expect(p.searchLicenses).toHaveBeenCalledWith({
+      text: null,
+      productId: null,
+      policyId: null,
+      customerId: null,
+      status: null,
+      expiringWithinDays: null,
+      sort: 'created_desc',
+      limit: 50,
+      cursor: null,
+    });
+    await userEvent.click(screen.getByTestId('license-next'));
+    expect(p.searchLicenses).toHaveBeenLastCalledWith(expect.objectContaining({ cursor: 'cursor-1' }));
+    const rows = await screen.findAllByTestId('license-row');
+    expect(rows.map((r) => r.getAttribute('data-license-id'))).toEqual(['lic-1', 'lic-2', 'lic-3']);
+    expect(screen.queryByTestId('license-next')).toBeNull();
+    expect(screen.getByTestId('license-total')).toHaveTextContent('Showing 3 of 3 licenses');
+  });
+
+  it('searches after typing stops, filters and sorts, and says when nothing matches', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValueOnce(page([license()])).mockResolvedValue(page([]));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('license-row');
+
+    await userEvent.type(screen.getByTestId('license-search'), 'ada@');
+    // One search for the whole word, not one per keystroke.
+    await vi.waitFor(() => expect(p.searchLicenses).toHaveBeenCalledTimes(2));
+    expect(p.searchLicenses).toHaveBeenLastCalledWith(expect.objectContaining({ text: 'ada@', cursor: null }));
+    expect(await screen.findByTestId('license-no-match')).toHaveTextContent('No licenses match');
+
+    await userEvent.selectOptions(screen.getByTestId('license-filter-product'), 'prod-2');
+    await userEvent.selectOptions(screen.getByTestId('license-filter-status'), 'suspended');
+    await userEvent.selectOptions(screen.getByTestId('license-filter-expiring'), '30');
+    await userEvent.selectOptions(screen.getByTestId('license-sort'), 'expiry_asc');
+    expect(p.searchLicenses).toHaveBeenLastCalledWith({
+      text: 'ada@',
+      productId: 'prod-2',
+      policyId: null,
+      customerId: null,
+      status: 'suspended',
+      expiringWithinDays: 30,
+      sort: 'expiry_asc',
+      limit: 50,
+      cursor: null,
+    });
+
+    await userEvent.click(screen.getByRole('button', { name: 'Clear search and filters' }));
+    expect(p.searchLicenses).toHaveBeenLastCalledWith(
+      expect.objectContaining({ text: null, productId: null, status: null, expiringWithinDays: null }),
+    );
+  });
+
+  it('focuses the search box on / and Ctrl+K, but not while typing elsewhere', async () => {
+    withPolicies();
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    const search = await screen.findByTestId('license-search');
+    await userEvent.keyboard('/');
+    expect(search).toHaveFocus();
+    expect(search).toHaveValue('');
+    screen.getByTestId('license-customer-name').focus();
+    await userEvent.keyboard('a/b');
+    expect(screen.getByTestId('license-customer-name')).toHaveValue('a/b');
+    await userEvent.keyboard('{Control>}k{/Control}');
+    expect(search).toHaveFocus();
+  });
+
+  it('shows a search failure with its advice', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValueOnce(page([license()])).mockRejectedValue(commandError('BAD_INPUT', 'search text is too long'));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('license-row');
+    await userEvent.selectOptions(screen.getByTestId('license-sort'), 'customer_asc');
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'BAD_INPUT');
+    expect(banner).toHaveTextContent('search text is too long');
+  });
+
+  it('suspends and reinstates, updating the badge in the detail and the row', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license()]));
+    p.suspendLicense.mockResolvedValue(license({ status: 'suspended', updatedAt: '2025-02-01T10:00:00Z' }));
+    p.reinstateLicense.mockResolvedValue(license({ status: 'active' }));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+
+    await userEvent.click(screen.getByTestId('license-suspend'));
+    expect(p.suspendLicense).toHaveBeenCalledWith('lic-1');
+    expect(await screen.findByTestId('license-status')).toHaveTextContent('suspended');
+    expect(screen.getByTestId('license-row')).toHaveTextContent('suspended');
+    expect(screen.queryByTestId('license-suspend')).toBeNull();
+
+    await userEvent.click(screen.getByTestId('license-reinstate'));
+    expect(p.reinstateLicense).toHaveBeenCalledWith('lic-1');
+    expect(await screen.findByTestId('license-suspend')).toBeInTheDocument();
+    expect(screen.getByTestId('license-status')).toHaveTextContent('active');
+  });
+
+  it('revokes only after confirming, and then offers no more actions', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license()]));
+    p.revokeLicense.mockResolvedValue(license({ status: 'revoked' }));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+
+    await userEvent.click(screen.getByTestId('license-revoke'));
+    await userEvent.click(screen.getByTestId('license-revoke-cancel'));
+    expect(p.revokeLicense).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByTestId('license-revoke'));
+    await userEvent.click(screen.getByTestId('license-revoke-confirm'));
+    expect(p.revokeLicense).toHaveBeenCalledWith('lic-1');
+    expect(await screen.findByTestId('license-status')).toHaveTextContent('revoked');
+    expect(screen.getByText(/Revoked licenses are final/)).toBeInTheDocument();
+    for (const id of ['license-suspend', 'license-reinstate', 'license-revoke', 'license-renew']) {
+      expect(screen.queryByTestId(id)).toBeNull();
+    }
+  });
+
+  it('renews by a typed duration, says the key keeps its expiry, and shows a conflict', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license({ expiry: '2026-01-04T10:00:00Z' })]));
+    p.renewLicense
+      .mockResolvedValueOnce(license({ expiry: '2026-07-04T10:00:00Z' }))
+      .mockRejectedValueOnce(commandError('CONFLICT', 'the license for <img src=x onerror=alert(1)> is revoked'));
+    const { container } = render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+
+    expect(screen.getByText(/the key's embedded expiry does not change/)).toBeInTheDocument();
+    const by = screen.getByTestId('license-renew-by');
+    await userEvent.clear(by);
+    await userEvent.type(by, 'soon');
+    await userEvent.click(screen.getByTestId('license-renew'));
+    expect(screen.getByText(/Enter a duration like 1y/)).toBeInTheDocument();
+    expect(p.renewLicense).not.toHaveBeenCalled();
+
+    await userEvent.clear(by);
+    await userEvent.type(by, '6mo');
+    await userEvent.click(screen.getByTestId('license-renew'));
+    expect(p.renewLicense).toHaveBeenCalledWith({ licenseId: 'lic-1', by: '6mo' });
+    expect(await screen.findByText(/Renewed the license/)).toBeInTheDocument();
+
+    await userEvent.click(screen.getByTestId('license-renew'));
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'CONFLICT');
+    expect(banner).toHaveTextContent('<img src=x onerror=alert(1)> is revoked');
+    expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('offers no renewal for a perpetual license', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license({ expiry: null })]));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+    expect(screen.getByText(/never expires, so there is nothing to renew/)).toBeInTheDocument();
+    expect(screen.queryByTestId('license-renew')).toBeNull();
   });
 });

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { License, Policy, Product, SigningKey } from '../bindings';
+import type { AuditEvent, License, Policy, Product, SigningKey } from '../bindings';
 import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
@@ -16,7 +16,11 @@ export function resetPlatform() {
   p.listProducts.mockResolvedValue([]);
   p.listPolicies.mockResolvedValue([]);
   p.listLicenses.mockResolvedValue([]);
+  p.searchLicenses.mockResolvedValue({ items: [], total: 0, nextCursor: null });
   p.copyText.mockResolvedValue(undefined);
+  p.listAudit.mockResolvedValue([]);
+  p.listCustomers.mockResolvedValue([]);
+  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
 }
 
 export function key(overrides: Partial<SigningKey> = {}): SigningKey {
@@ -77,8 +81,31 @@ export function license(overrides: Partial<License> = {}): License {
     status: 'active',
     expiry: null,
     createdAt: '2025-01-04T10:00:00Z',
+    updatedAt: '2025-01-04T10:00:00Z',
     ...overrides,
   };
+}
+
+export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
+  return {
+    seq: 1,
+    at: '2025-01-04T10:00:00.000Z',
+    actor: 'vendor',
+    action: 'license.issue',
+    subjectType: 'license',
+    subjectId: 'lic-1',
+    signingKeyKid: 'kid-aaaa',
+    artifactSha256: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12',
+    detail: '{}',
+    prevHash: '0'.repeat(64),
+    hash: 'f'.repeat(64),
+    ...overrides,
+  };
+}
+
+/** One page holding `items`, the last unless `nextCursor` is given. */
+export function page(items: License[], total = items.length, nextCursor: string | null = null) {
+  return { items, total, nextCursor };
 }
 
 /** A rejection exactly as the backend sends it. */

@@ -1,0 +1,239 @@
+//! The audit screen's reads: filtered pages, CSV export (itself audited), chain check.
+
+use jiff::Timestamp;
+use keywright_core::audit::{AuditQuery, AuditVerification};
+use keywright_core::*;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// A store with a key, a product, a policy and three licenses: 3 + 3×2 + 2 = 11 rows.
+fn store() -> (tempfile::TempDir, Keywright, Vec<License>) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Store::open(&dir.path().join("store.db")).unwrap();
+    let mut kw = Keywright::with_vault(s, Box::<MemoryVault>::default(), "tester");
+    let t = at("2026-11-01T09:00:00Z");
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        t,
+    )
+    .unwrap();
+    let product = kw
+        .create_product(
+            &NewProduct {
+                name: "Zapper".into(),
+                ..Default::default()
+            },
+            t,
+        )
+        .unwrap();
+    let policy = kw
+        .create_policy(
+            &NewPolicy {
+                product_id: product.id,
+                name: "Yearly".into(),
+                duration: Some("1y".into()),
+                ..Default::default()
+            },
+            t,
+        )
+        .unwrap();
+    let licenses: Vec<License> = (0..3)
+        .map(|i| {
+            kw.issue_license(
+                &IssueLicense {
+                    policy_id: policy.id.clone(),
+                    customer_name: Some("Ada, \"the\" Countess\nof Lovelace".into()),
+                    customer_email: Some(format!("ada{i}@example.com")),
+                    ..Default::default()
+                },
+                at(&format!("2026-11-0{}T10:00:00Z", i + 2)),
+            )
+            .unwrap()
+        })
+        .collect();
+    kw.suspend_license(&licenses[0].id, at("2026-11-06T10:00:00Z"))
+        .unwrap();
+    kw.revoke_license(&licenses[0].id, at("2026-11-07T10:00:00Z"))
+        .unwrap();
+    (dir, kw, licenses)
+}
+
+fn seqs(events: &[audit::AuditEvent]) -> Vec<i64> {
+    events.iter().map(|e| e.seq).collect()
+}
+
+#[test]
+fn lists_newest_first_with_filters_and_pages() {
+    let (_dir, kw, licenses) = store();
+    let all = kw.list_audit(&AuditQuery::default()).unwrap();
+    assert_eq!(seqs(&all), (1..=11).rev().collect::<Vec<_>>());
+
+    let q = |query: AuditQuery| kw.list_audit(&query).unwrap();
+    let issued = q(AuditQuery {
+        action: Some("license.issue".into()),
+        ..Default::default()
+    });
+    assert_eq!(issued.len(), 3);
+    assert!(issued.iter().all(|e| e.action == "license.issue"));
+    // A family: license.issue, .suspend, .revoke, but not license_file.* or customer.*.
+    let family = q(AuditQuery {
+        action: Some("license.*".into()),
+        ..Default::default()
+    });
+    assert_eq!(family.len(), 5);
+    let about = q(AuditQuery {
+        subject_id: Some(licenses[0].id.clone()),
+        ..Default::default()
+    });
+    assert_eq!(
+        about.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["license.revoke", "license.suspend", "license.issue"]
+    );
+    let window = q(AuditQuery {
+        since: Some("2026-11-03".into()),
+        until: Some("2026-11-06T10:00:00Z".into()),
+        ..Default::default()
+    });
+    assert!(window
+        .iter()
+        .all(|e| e.at.as_str() >= "2026-11-03" && e.at.as_str() < "2026-11-06T10"));
+    assert_eq!(window.len(), 4, "two licenses with a customer each");
+
+    let first = q(AuditQuery {
+        limit: Some(4),
+        ..Default::default()
+    });
+    assert_eq!(seqs(&first), [11, 10, 9, 8]);
+    let next = q(AuditQuery {
+        limit: Some(4),
+        before_seq: Some(8),
+        ..Default::default()
+    });
+    assert_eq!(seqs(&next), [7, 6, 5, 4]);
+
+    for bad in [
+        AuditQuery {
+            limit: Some(0),
+            ..Default::default()
+        },
+        AuditQuery {
+            limit: Some(1001),
+            ..Default::default()
+        },
+        AuditQuery {
+            since: Some("last tuesday".into()),
+            ..Default::default()
+        },
+    ] {
+        let err = kw.list_audit(&bad).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadInput, "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn csv_export_round_trips_and_is_audited() {
+    let (dir, mut kw, _) = store();
+    let path = dir.path().join("audit.csv");
+    let now = at("2026-11-08T10:00:00Z");
+    let exported = kw
+        .export_audit_csv(&path.display().to_string(), &AuditQuery::default(), now)
+        .unwrap();
+    assert_eq!(exported.algorithm, "csv");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(exported.bytes, bytes.len() as u64);
+    assert_eq!(exported.sha256, audit::sha256_hex(&bytes));
+
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    assert_eq!(
+        reader.headers().unwrap(),
+        vec![
+            "seq",
+            "at",
+            "actor",
+            "action",
+            "subject_type",
+            "subject_id",
+            "signing_key_kid",
+            "artifact_sha256",
+            "detail",
+            "prev_hash",
+            "hash"
+        ]
+    );
+    let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let stored = kw.audit_events().unwrap();
+    // The 11 rows, oldest first, byte-exact (commas, quotes and newlines survive).
+    assert_eq!(records.len(), 11);
+    for (r, e) in records.iter().zip(&stored) {
+        assert_eq!(r[0], e.seq.to_string());
+        assert_eq!(&r[8], e.detail.as_str());
+        assert_eq!(&r[10], e.hash.as_str());
+    }
+    assert!(records[3][8].contains("\\\"the\\\" Countess\\nof"));
+
+    // The export is the 12th row, with the file's digest; the chain still verifies.
+    let last = stored.last().unwrap();
+    assert_eq!(last.seq, 12);
+    assert_eq!(last.action, "audit.export");
+    assert_eq!(
+        last.artifact_sha256.as_deref(),
+        Some(exported.sha256.as_str())
+    );
+    assert_eq!(kw.verify_audit().unwrap(), 12);
+
+    // A filtered export holds only what matches.
+    let only = dir.path().join("issues.csv");
+    kw.export_audit_csv(
+        &only.display().to_string(),
+        &AuditQuery {
+            action: Some("license.issue".into()),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    let text = std::fs::read_to_string(&only).unwrap();
+    assert_eq!(text.lines().count(), 4);
+
+    // An unwritable place: nothing written, no audit row.
+    let rows = kw.audit_events().unwrap().len();
+    let err = kw
+        .export_audit_csv(
+            &dir.path()
+                .join("no/such/folder/a.csv")
+                .display()
+                .to_string(),
+            &AuditQuery::default(),
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Io, "{err}");
+    let err = kw
+        .export_audit_csv("  ", &AuditQuery::default(), now)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadInput);
+    assert_eq!(kw.audit_events().unwrap().len(), rows);
+}
+
+#[test]
+fn check_reports_the_broken_row_instead_of_failing() {
+    let (_dir, kw, _) = store();
+    let ok: AuditVerification = kw.check_audit().unwrap();
+    assert!(ok.intact);
+    assert_eq!(ok.rows, 11);
+    assert_eq!(ok.broken_at, None);
+
+    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
+    conn.execute("UPDATE audit_events SET detail = '{}' WHERE seq = 7", [])
+        .unwrap();
+    let broken = kw.check_audit().unwrap();
+    assert!(!broken.intact);
+    assert_eq!(broken.broken_at, Some(7));
+    assert!(broken.message.contains("row 7"), "{}", broken.message);
+    assert_eq!(kw.verify_audit().unwrap_err().code, ErrorCode::Store);
+}

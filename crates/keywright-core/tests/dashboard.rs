@@ -1,0 +1,120 @@
+//! The dashboard's counts, issuing chart and recent events.
+
+use jiff::Timestamp;
+use keywright_core::*;
+
+fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+#[test]
+fn counts_per_product_per_day_and_recent_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
+    let now = at("2026-11-23T10:00:00Z");
+    let empty = kw.dashboard(now).unwrap();
+    assert!(empty.per_product.is_empty());
+    assert_eq!(empty.issued_per_day.len(), 30);
+    assert!(empty.issued_per_day.iter().all(|d| d.count == 0));
+    assert_eq!(empty.issued_per_day[0].day, "2026-10-25");
+    assert_eq!(empty.issued_per_day[29].day, "2026-11-23");
+    assert!(empty.recent.is_empty());
+
+    let t0 = at("2025-01-01T00:00:00Z");
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        t0,
+    )
+    .unwrap();
+    let mut policies = Vec::new();
+    for (name, duration) in [("Zapper", "1y"), ("Anvil", "1y"), ("Quiet", "1y")] {
+        let product = kw
+            .create_product(
+                &NewProduct {
+                    name: name.into(),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+        policies.push(
+            kw.create_policy(
+                &NewPolicy {
+                    product_id: product.id,
+                    name: "Yearly".into(),
+                    duration: Some(duration.into()),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap(),
+        );
+    }
+    let issue = |kw: &mut Keywright, policy: &Policy, when: &str| {
+        kw.issue_license(
+            &IssueLicense {
+                policy_id: policy.id.clone(),
+                ..Default::default()
+            },
+            at(when),
+        )
+        .unwrap()
+    };
+    // Zapper: one expiring in 10 days, one suspended today, one revoked (and expiring).
+    issue(&mut kw, &policies[0], "2025-12-03T10:00:00Z");
+    let suspended = issue(&mut kw, &policies[0], "2026-11-23T08:00:00Z");
+    let revoked = issue(&mut kw, &policies[0], "2025-12-01T10:00:00Z");
+    kw.suspend_license(&suspended.id, now).unwrap();
+    kw.revoke_license(&revoked.id, now).unwrap();
+    // Anvil: two on the same day three days ago, one long expired.
+    issue(&mut kw, &policies[1], "2026-11-20T01:00:00Z");
+    issue(&mut kw, &policies[1], "2026-11-20T23:59:59Z");
+    issue(&mut kw, &policies[1], "2020-01-01T00:00:00Z");
+
+    let d = kw.dashboard(now).unwrap();
+    let names: Vec<&str> = d
+        .per_product
+        .iter()
+        .map(|p| p.product_name.as_str())
+        .collect();
+    assert_eq!(names, ["Anvil", "Quiet", "Zapper"]);
+    let anvil = &d.per_product[0];
+    assert_eq!(
+        (
+            anvil.issued,
+            anvil.active,
+            anvil.suspended,
+            anvil.revoked,
+            anvil.expiring_30d
+        ),
+        (3, 3, 0, 0, 0)
+    );
+    let quiet = &d.per_product[1];
+    assert_eq!((quiet.issued, quiet.active), (0, 0));
+    let zapper = &d.per_product[2];
+    assert_eq!(
+        (
+            zapper.issued,
+            zapper.active,
+            zapper.suspended,
+            zapper.revoked,
+            zapper.expiring_30d
+        ),
+        (3, 1, 1, 1, 1)
+    );
+
+    let day = |s: &str| d.issued_per_day.iter().find(|c| c.day == s).unwrap().count;
+    assert_eq!(day("2026-11-20"), 2);
+    assert_eq!(day("2026-11-23"), 1);
+    assert_eq!(d.issued_per_day.iter().map(|c| c.count).sum::<i64>(), 3);
+
+    assert_eq!(d.recent.len(), 10);
+    // Newest by position in the chain: the last issue came after the revoke.
+    assert_eq!(d.recent[0].action, "license.issue");
+    assert!(d.recent.iter().any(|e| e.action == "license.revoke"));
+    assert!(d.recent.windows(2).all(|w| w[0].seq > w[1].seq));
+}

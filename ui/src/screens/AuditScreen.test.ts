@@ -1,0 +1,109 @@
+import { beforeEach, describe, expect, it } from 'vitest';
+import { render, screen, within } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+import { vi } from 'vitest';
+
+vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
+
+import AuditScreen from './AuditScreen.svelte';
+import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
+import { ADVICE } from '../lib/advice';
+
+const FIRST_PAGE = { action: null, subjectId: null, since: null, until: null, limit: 100, beforeSeq: null };
+
+describe('Audit log screen', () => {
+  beforeEach(resetPlatform);
+
+  it('says when nothing is recorded yet', async () => {
+    render(AuditScreen);
+    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('Nothing recorded yet');
+    expect(p.listAudit).toHaveBeenCalledWith(FIRST_PAGE);
+  });
+
+  it('lists events newest first with user, action, subject, key id and a short digest', async () => {
+    p.listAudit.mockResolvedValue([
+      auditEvent({ seq: 2, action: 'license_file.sign' }),
+      auditEvent({ seq: 1, action: 'key.create', subjectType: 'key', subjectId: 'key-1', artifactSha256: null, signingKeyKid: null }),
+    ]);
+    render(AuditScreen);
+    const rows = await screen.findAllByTestId('audit-row');
+    expect(rows.map((r) => r.getAttribute('data-seq'))).toEqual(['2', '1']);
+    expect(rows[0]).toHaveTextContent('vendor');
+    expect(rows[0]).toHaveTextContent('license_file.sign');
+    expect(rows[0]).toHaveTextContent('license lic-1');
+    expect(rows[0]).toHaveTextContent('kid-aaaa');
+    expect(within(rows[0]).getByTitle(/^ab12cd34ef56ab12/)).toHaveTextContent(/^ab12cd34ef56$/);
+    expect(rows[1]).toHaveTextContent('key.create');
+    expect(screen.queryByTestId('audit-more')).toBeNull();
+  });
+
+  it('filters by action and pages to older events', async () => {
+    const full = Array.from({ length: 100 }, (_, i) => auditEvent({ seq: 150 - i }));
+    p.listAudit.mockResolvedValueOnce(full).mockResolvedValueOnce([auditEvent({ seq: 50 })]).mockResolvedValue([]);
+    render(AuditScreen);
+    await userEvent.click(await screen.findByTestId('audit-more'));
+    expect(p.listAudit).toHaveBeenLastCalledWith({ ...FIRST_PAGE, beforeSeq: 51 });
+    expect(await screen.findAllByTestId('audit-row')).toHaveLength(101);
+    expect(screen.queryByTestId('audit-more')).toBeNull();
+
+    await userEvent.selectOptions(screen.getByTestId('audit-filter-action'), 'license.revoke');
+    expect(p.listAudit).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.revoke' });
+    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No events with this action');
+  });
+
+  it('verifies the chain and shows OK with the row count, or the broken row', async () => {
+    p.verifyAudit
+      .mockResolvedValueOnce({ intact: true, rows: 42, brokenAt: null, message: 'audit chain intact: 42 rows' })
+      .mockResolvedValueOnce({
+        intact: false,
+        rows: 42,
+        brokenAt: 7,
+        message: 'audit chain broken at row 7: its contents were edited',
+      });
+    render(AuditScreen);
+    await userEvent.click(await screen.findByTestId('audit-verify'));
+    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Chain OK: all 42 rows');
+    await userEvent.click(screen.getByTestId('audit-verify'));
+    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Chain broken at row 7');
+  });
+
+  it('exports the filtered log as CSV through the save dialog, and not when cancelled', async () => {
+    p.saveDialog.mockResolvedValueOnce(null).mockResolvedValueOnce('/tmp/audit.csv');
+    p.exportAuditCsv.mockResolvedValue({ path: '/tmp/audit.csv', sha256: 'cafe01', bytes: 99, algorithm: 'csv' });
+    render(AuditScreen);
+    await userEvent.selectOptions(await screen.findByTestId('audit-filter-action'), 'license.*');
+    await userEvent.click(screen.getByTestId('audit-export'));
+    expect(p.saveDialog).toHaveBeenCalledWith(
+      expect.objectContaining({ filters: [{ name: 'CSV file', extensions: ['csv'] }] }),
+    );
+    expect(p.exportAuditCsv).not.toHaveBeenCalled();
+
+    await userEvent.click(screen.getByTestId('audit-export'));
+    expect(p.exportAuditCsv).toHaveBeenCalledWith('/tmp/audit.csv', { ...FIRST_PAGE, action: 'license.*', limit: null });
+    expect(await screen.findByTestId('audit-export-result')).toHaveTextContent('Saved to /tmp/audit.csv (sha256 cafe01)');
+  });
+
+  it('shows backend errors with advice, and hostile text stays text', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    p.listAudit.mockResolvedValue([auditEvent({ actor: hostile, subjectType: hostile })]);
+    p.saveDialog.mockResolvedValue('/readonly/a.csv');
+    p.exportAuditCsv.mockRejectedValue(commandError('IO', `cannot write ${hostile}`));
+    const { container } = render(AuditScreen);
+    const row = await screen.findByTestId('audit-row');
+    expect(row).toHaveTextContent(hostile);
+    await userEvent.click(screen.getByTestId('audit-export'));
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'IO');
+    expect(banner).toHaveTextContent(ADVICE.IO);
+    expect(banner).toHaveTextContent(`cannot write ${hostile}`);
+    expect(container.querySelector('img')).toBeNull();
+  });
+
+  it('offers a retry when the log cannot be loaded', async () => {
+    p.listAudit.mockRejectedValueOnce(commandError('STORE', 'database is locked')).mockResolvedValue([]);
+    render(AuditScreen);
+    expect(await screen.findByTestId('error-banner')).toHaveTextContent('database is locked');
+    await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByTestId('audit-empty')).toBeInTheDocument();
+  });
+});

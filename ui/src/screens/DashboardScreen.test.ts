@@ -1,0 +1,82 @@
+import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { render, screen } from '@testing-library/svelte';
+import userEvent from '@testing-library/user-event';
+
+vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
+
+import DashboardScreen from './DashboardScreen.svelte';
+import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
+import { ADVICE } from '../lib/advice';
+import type { ProductSummary } from '../bindings';
+
+function summary(overrides: Partial<ProductSummary> = {}): ProductSummary {
+  return {
+    productId: 'prod-1',
+    productName: 'Acme Editor',
+    issued: 10,
+    active: 7,
+    suspended: 2,
+    revoked: 1,
+    expiring30d: 3,
+    ...overrides,
+  };
+}
+
+function days(counts: number[]) {
+  return counts.map((count, i) => ({ day: `2026-11-${String(i + 1).padStart(2, '0')}`, count }));
+}
+
+describe('Dashboard screen', () => {
+  beforeEach(resetPlatform);
+
+  it('without products, points to Products', async () => {
+    const onnavigate = vi.fn();
+    render(DashboardScreen, { onnavigate });
+    expect(await screen.findByTestId('dashboard-empty')).toHaveTextContent('No products yet');
+    await userEvent.click(screen.getByRole('button', { name: 'Go to Products' }));
+    expect(onnavigate).toHaveBeenCalledWith('products');
+  });
+
+  it('shows counts per product, totals, a bar per day and recent events', async () => {
+    p.dashboard.mockResolvedValue({
+      perProduct: [summary(), summary({ productId: 'prod-2', productName: 'Zeta', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 0 })],
+      issuedPerDay: days([0, 2, 0, 4]),
+      recent: [auditEvent({ seq: 9, action: 'license.revoke' })],
+    });
+    const onnavigate = vi.fn();
+    render(DashboardScreen, { onnavigate });
+    const rows = await screen.findAllByTestId('dashboard-product');
+    expect(rows).toHaveLength(2);
+    expect(rows[0]).toHaveTextContent('Acme Editor');
+    expect(rows[0]).toHaveTextContent('Acme Editor107213');
+    expect(screen.getByTestId('dashboard-total-issued')).toHaveTextContent('11');
+    expect(screen.getByTestId('dashboard-total-expiring')).toHaveTextContent('3');
+
+    const bars = screen.getAllByTestId('dashboard-bar');
+    expect(bars.map((b) => b.getAttribute('data-count'))).toEqual(['0', '2', '0', '4']);
+    expect(Number(bars[3].getAttribute('height'))).toBeGreaterThan(Number(bars[1].getAttribute('height')));
+    expect(bars[0].getAttribute('height')).toBe('0');
+    expect(bars[1]).toHaveTextContent('2026-11-02: 2');
+    expect(screen.getByTestId('dashboard-chart')).toHaveAttribute('role', 'img');
+    expect(screen.getByTestId('dashboard-chart').getAttribute('style')).toBeNull();
+
+    expect(screen.getByTestId('dashboard-recent')).toHaveTextContent('license.revoke');
+    await userEvent.click(screen.getByRole('button', { name: 'Open the audit log' }));
+    expect(onnavigate).toHaveBeenCalledWith('audit');
+  });
+
+  it('shows a load failure with its advice and retries; hostile names stay text', async () => {
+    const hostile = '<img src=x onerror=alert(1)>';
+    p.dashboard
+      .mockRejectedValueOnce(commandError('STORE', 'database is locked'))
+      .mockResolvedValue({ perProduct: [summary({ productName: hostile })], issuedPerDay: days([1]), recent: [auditEvent({ actor: hostile })] });
+    const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'STORE');
+    expect(banner).toHaveTextContent(ADVICE.STORE);
+    await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
+    expect(await screen.findByTestId('dashboard-product')).toHaveTextContent(hostile);
+    expect(screen.getByTestId('dashboard-recent')).toHaveTextContent(hostile);
+    expect(container.querySelector('img')).toBeNull();
+  });
+});

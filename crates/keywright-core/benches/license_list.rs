@@ -102,7 +102,11 @@ fn build(n: usize) -> Bench {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, '{}', ?8, ?8)",
             params![
                 uuid_like(i, 'l'),
-                format!("key/{}.{}", hex_of(i as u64 * 7919), hex_of(i as u64 * 104_729)),
+                format!(
+                    "key/{}.{}",
+                    hex_of(i as u64 * 7919),
+                    hex_of(i as u64 * 104_729)
+                ),
                 policy.id,
                 customer,
                 key_id,
@@ -131,7 +135,11 @@ fn uuid_like(i: usize, tag: char) -> String {
 }
 
 /// One query shape, timed over `ITERATIONS` runs (with varying input where it helps).
-fn measure(bench: &Bench, make: &dyn Fn(usize) -> LicenseQuery, iterations: usize) -> Vec<Duration> {
+fn measure(
+    bench: &Bench,
+    make: &dyn Fn(usize) -> LicenseQuery,
+    iterations: usize,
+) -> Vec<Duration> {
     let mut times = Vec::with_capacity(iterations);
     for i in 0..iterations {
         let query = make(i);
@@ -158,7 +166,11 @@ fn main() {
     let args: Vec<String> = std::env::args().collect();
     let full = args.iter().any(|a| a == "--bench");
     let write = args.iter().any(|a| a == "--write");
-    let (n, iterations) = if full { (100_000, ITERATIONS) } else { (2_000, 3) };
+    let (n, iterations) = if full {
+        (100_000, ITERATIONS)
+    } else {
+        (2_000, 3)
+    };
 
     let fill_start = Instant::now();
     let bench = build(n);
@@ -174,7 +186,10 @@ fn main() {
 
     type Shape<'a> = (&'a str, Box<dyn Fn(usize) -> LicenseQuery + 'a>);
     let shapes: Vec<Shape<'_>> = vec![
-        ("first page, newest first", Box::new(|_| LicenseQuery::default())),
+        (
+            "first page, newest first",
+            Box::new(|_| LicenseQuery::default()),
+        ),
         (
             "page 11 (keyset cursor)",
             Box::new(|_| LicenseQuery {
@@ -235,7 +250,9 @@ fn main() {
         ),
     ];
 
-    let mut table = String::from("| query (page of 50) | p50 ms | p95 ms | max ms |\n| --- | ---: | ---: | ---: |\n");
+    let mut table = String::from(
+        "| query (page of 50) | p50 ms | p95 ms | max ms |\n| --- | ---: | ---: | ---: |\n",
+    );
     let mut worst_p95 = Duration::ZERO;
     for (label, make) in &shapes {
         let times = measure(&bench, make.as_ref(), iterations);
@@ -263,7 +280,9 @@ fn main() {
              serialization of the page.\n\n{table}\nWorst p95: **{} ms** (target ≤ 30 ms).\n{end}",
             Timestamp::now().strftime("%Y-%m-%d"),
             std::env::consts::ARCH,
-            std::thread::available_parallelism().map(|p| p.get()).unwrap_or(1),
+            std::thread::available_parallelism()
+                .map(|p| p.get())
+                .unwrap_or(1),
             n * 4 / 5,
             ms(worst_p95)
         );

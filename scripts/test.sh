@@ -34,5 +34,8 @@ XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
     cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
   '
 
+echo "==> benchmark smoke (each bench binary once, small)"
+cargo test -p keywright-core --bench license_list
+
 echo "==> fuzz smoke (every parser, seeded with Keygen's files)"
 bash scripts/fuzz-smoke.sh 15

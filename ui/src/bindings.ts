@@ -27,7 +27,7 @@ storeId: string,
  */
 keychainService: string, };
 
-export type KeyAlgorithm = "ed25519";
+export type KeyAlgorithm = "ed25519" | "rsa-2048" | "ecdsa-p256";
 
 export type KeyStatus = "active" | "retired" | "revoked";
 
@@ -127,7 +127,7 @@ supportMessage: string | null,
  */
 signingKeyId: string | null, };
 
-export type Scheme = "ED25519_SIGN";
+export type Scheme = "ED25519_SIGN" | "RSA_2048_PKCS1_PSS_SIGN_V2" | "RSA_2048_PKCS1_SIGN_V2" | "RSA_2048_PKCS1_PSS_SIGN" | "RSA_2048_PKCS1_SIGN" | "RSA_2048_PKCS1_ENCRYPT" | "RSA_2048_JWT_RS256" | "ECDSA_P256_SIGN";
 
 export type Policy = { 
 /**
@@ -185,7 +185,7 @@ productId: string,
  */
 name: string, 
 /**
- * Key scheme; ED25519_SIGN when absent.
+ * Key scheme; the product key's recommended one when absent.
  */
 scheme: Scheme | null, 
 /**
@@ -367,7 +367,12 @@ ttl: string | null,
 /**
  * Encrypt; absent = the policy's setting.
  */
-encrypt: boolean | null, };
+encrypt: boolean | null, 
+/**
+ * Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
+ * Keygen derives from the policy's scheme and the encryption setting.
+ */
+algorithm: string | null, };
 
 export type ExportedFile = { 
 /**

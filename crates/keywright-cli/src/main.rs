@@ -94,6 +94,8 @@ enum AlgorithmArg {
     Ed25519,
     #[value(name = "rsa-2048")]
     Rsa2048,
+    #[value(name = "ecdsa-p256")]
+    EcdsaP256,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -138,9 +140,12 @@ struct PolicyCreate {
     product: String,
     #[arg(long)]
     name: String,
-    /// Key scheme (ED25519_SIGN).
-    #[arg(long, default_value = "ED25519_SIGN")]
-    scheme: String,
+    /// Keygen key scheme: ED25519_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2,
+    /// RSA_2048_PKCS1_SIGN_V2, RSA_2048_PKCS1_ENCRYPT, RSA_2048_JWT_RS256,
+    /// RSA_2048_PKCS1_PSS_SIGN, RSA_2048_PKCS1_SIGN or ECDSA_P256_SIGN
+    /// (default: the product key's recommended one).
+    #[arg(long)]
+    scheme: Option<String>,
     /// License duration like 30d, 1y; omitted = perpetual.
     #[arg(long)]
     duration: Option<String>,
@@ -193,6 +198,10 @@ enum LicenseCommand {
         /// Do not encrypt.
         #[arg(long)]
         no_encrypt: bool,
+        /// Keygen file algorithm, e.g. `aes-256-gcm+rsa-sha256` (default: derived from
+        /// the policy's scheme and the encryption setting, as Keygen does).
+        #[arg(long, conflicts_with_all = ["encrypt", "no_encrypt"])]
+        algorithm: Option<String>,
     },
     /// List licenses (all, newest first; any option below searches one page instead).
     List {
@@ -304,6 +313,13 @@ struct VerifyArgs {
     /// Machine fingerprint: decrypts encrypted machine files.
     #[arg(long)]
     fingerprint: Option<String>,
+    /// For --key: the key scheme to expect (default: the public key's usual one).
+    #[arg(long, requires = "key")]
+    scheme: Option<String>,
+    /// For files: the file algorithm to expect (default: any of the public key's,
+    /// encrypted exactly when --license-key is given).
+    #[arg(long, conflicts_with = "key")]
+    algorithm: Option<String>,
     /// Check as of this time (RFC 3339) instead of now.
     #[arg(long, value_name = "RFC3339")]
     now: Option<String>,
@@ -417,10 +433,8 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                 KeyCommand::Create { name, algorithm } => {
                     let algorithm = match algorithm {
                         AlgorithmArg::Ed25519 => KeyAlgorithm::Ed25519,
-                        AlgorithmArg::Rsa2048 => return Err(Error::bad_input(
-                            "RSA-2048 signing keys are not supported yet; use --algorithm ed25519",
-                        )
-                        .into()),
+                        AlgorithmArg::Rsa2048 => KeyAlgorithm::Rsa2048,
+                        AlgorithmArg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
                     };
                     let key = kw.create_signing_key(&NewSigningKey { name, algorithm }, now)?;
                     let info = kw.store_info();
@@ -499,12 +513,18 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             let mut kw = open_store(cli.store)?;
             match cmd {
                 PolicyCommand::Create(a) => {
-                    let scheme = Scheme::parse(&a.scheme).ok_or_else(|| {
-                        Error::bad_input(format!(
-                            "scheme {:?} is not supported yet; use ED25519_SIGN",
-                            a.scheme
-                        ))
-                    })?;
+                    let scheme = a
+                        .scheme
+                        .as_deref()
+                        .map(|name| {
+                            Scheme::parse(name).ok_or_else(|| {
+                                Error::bad_input(format!(
+                                    "unknown scheme {name:?}; use one of {}",
+                                    keywright_core::SCHEMES.map(Scheme::as_str).join(", ")
+                                ))
+                            })
+                        })
+                        .transpose()?;
                     let max_machines = match a.max_machines.trim() {
                         m if m.eq_ignore_ascii_case("unlimited") => None,
                         m => Some(m.parse::<i64>().map_err(|_| {
@@ -517,7 +537,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         &NewPolicy {
                             product_id: a.product,
                             name: a.name,
-                            scheme: Some(scheme),
+                            scheme,
                             duration: a.duration,
                             max_machines,
                             floating: a.floating,
@@ -572,6 +592,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     ttl,
                     encrypt,
                     no_encrypt,
+                    algorithm,
                 } => {
                     let encrypt = match (encrypt, no_encrypt) {
                         (true, _) => Some(true),
@@ -584,6 +605,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             path: out.display().to_string(),
                             ttl,
                             encrypt,
+                            algorithm,
                         },
                         now,
                     )?;
@@ -800,6 +822,8 @@ fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
             public_key,
             license_key: args.license_key,
             fingerprint: args.fingerprint,
+            scheme: args.scheme,
+            algorithm: args.algorithm,
         },
         now,
     )?;

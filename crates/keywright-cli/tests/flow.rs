@@ -324,6 +324,150 @@ fn unencrypted_file_verifies_without_a_license_key() {
 }
 
 #[test]
+fn rsa_keys_live_in_the_real_keychain_and_every_rsa_file_algorithm_verifies() {
+    let cli = Cli::new();
+    let key = cli.json(
+        &[
+            "key",
+            "create",
+            "--name",
+            "RSA key",
+            "--algorithm",
+            "rsa-2048",
+        ],
+        0,
+    );
+    assert_eq!(key["algorithm"], "rsa-2048");
+    let pem_path = cli.path("rsa.pem");
+    std::fs::write(&pem_path, key["publicKeyPem"].as_str().unwrap()).unwrap();
+    cli.json(
+        &[
+            "product",
+            "create",
+            "--name",
+            "Legacy App",
+            "--key",
+            "RSA key",
+        ],
+        0,
+    );
+    let policy = cli.json(
+        &[
+            "policy",
+            "create",
+            "--product",
+            "LEGACY-APP",
+            "--name",
+            "Annual",
+            "--duration",
+            "1y",
+            "--encrypt",
+        ],
+        0,
+    );
+    assert_eq!(
+        policy["scheme"], "RSA_2048_PKCS1_PSS_SIGN_V2",
+        "the RSA key's recommended scheme"
+    );
+    let license = cli.json(
+        &[
+            "license",
+            "issue",
+            "--policy",
+            policy["id"].as_str().unwrap(),
+        ],
+        0,
+    );
+    let license_key = license["key"].as_str().unwrap();
+    let report = cli.json(
+        &[
+            "verify",
+            "--key",
+            license_key,
+            "--public-key",
+            pem_path.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(report["algorithm"], "RSA_2048_PKCS1_PSS_SIGN_V2");
+
+    // Both RSA signature paddings, encrypted and not: our verifier and the
+    // independent one (pyca/cryptography) agree.
+    for alg in [
+        "aes-256-gcm+rsa-pss-sha256",
+        "base64+rsa-pss-sha256",
+        "aes-256-gcm+rsa-sha256",
+        "base64+rsa-sha256",
+    ] {
+        let out = cli.path(&format!("{alg}.lic"));
+        let exported = cli.json(
+            &[
+                "license",
+                "export",
+                license_key,
+                "--out",
+                out.to_str().unwrap(),
+                "--algorithm",
+                alg,
+            ],
+            0,
+        );
+        assert_eq!(exported["algorithm"], alg);
+        let encrypted = alg.starts_with("aes");
+        let mut args = vec![
+            "verify",
+            out.to_str().unwrap(),
+            "--public-key",
+            pem_path.to_str().unwrap(),
+        ];
+        if encrypted {
+            args.extend(["--license-key", license_key]);
+        }
+        let report = cli.json(&args, 0);
+        assert_eq!(report["algorithm"], alg);
+        let mut py = Command::new("python3");
+        py.arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/support/keygen_verify.py"
+        ))
+        .arg(&out)
+        .arg(&pem_path);
+        if encrypted {
+            py.arg(license_key);
+        }
+        let py = py.output().unwrap();
+        assert!(
+            py.status.success(),
+            "{alg}: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+    }
+
+    // An RSA file algorithm cannot be asked of an Ed25519 product, and an Ed25519
+    // scheme cannot be given to the RSA product.
+    let err = cli.json(
+        &[
+            "policy",
+            "create",
+            "--product",
+            "LEGACY-APP",
+            "--name",
+            "Ed",
+            "--scheme",
+            "ED25519_SIGN",
+        ],
+        2,
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("needs a ed25519 signing key"),
+        "{err}"
+    );
+}
+
+#[test]
 fn missing_keychain_entry_fails_and_writes_no_license() {
     let cli = Cli::new();
     let (key, policy) = setup(&cli, true);
@@ -406,13 +550,25 @@ fn bad_input_exit_codes() {
     let err = cli.json(&["license", "export", "nope", "--out", "x.lic"], 3);
     assert_eq!(err["error"]["code"], "NOT_FOUND");
     let err = cli.json(
-        &["key", "create", "--name", "r", "--algorithm", "rsa-2048"],
+        &[
+            "policy",
+            "create",
+            "--product",
+            "x",
+            "--name",
+            "y",
+            "--scheme",
+            "ROT13",
+        ],
         2,
     );
-    assert!(err["error"]["message"]
-        .as_str()
-        .unwrap()
-        .contains("not supported yet"));
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("unknown scheme"),
+        "{err}"
+    );
     std::fs::write(cli.path("junk.lic"), "hello").unwrap();
     // Keygen's demo verify key: a valid key that signed none of this.
     std::fs::write(

@@ -11,6 +11,34 @@ use crate::{required, stamp, Keywright};
 
 const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
 
+/// The public key as the store keeps it: raw 32 bytes for Ed25519, SPKI DER otherwise.
+fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<PublicKey> {
+    Ok(match algorithm {
+        KeyAlgorithm::Ed25519 => PublicKey::from_ed25519_bytes(bytes)?,
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => PublicKey::from_spki_der(bytes)?,
+    })
+}
+
+/// What goes into the keychain: the 32-byte seed for Ed25519 (Keygen's own private
+/// key format), PKCS#8 DER for RSA-2048 (~1.2 KB, within Windows' 2,560-byte limit) and
+/// P-256.
+fn secret_bytes(private: &PrivateKey, algorithm: KeyAlgorithm) -> zeroize::Zeroizing<Vec<u8>> {
+    match algorithm {
+        KeyAlgorithm::Ed25519 => zeroize::Zeroizing::new(private.seed_bytes().to_vec()),
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => private.to_pkcs8_der(),
+    }
+}
+
+fn from_secret_bytes(
+    algorithm: KeyAlgorithm,
+    bytes: &[u8],
+) -> Result<PrivateKey, keywright_license::FormatError> {
+    match algorithm {
+        KeyAlgorithm::Ed25519 => PrivateKey::from_seed(bytes),
+        KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => PrivateKey::from_pkcs8_der(bytes),
+    }
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(SigningKey, Vec<u8>)> {
     let raw: Vec<u8> = r.get(4)?;
     let algorithm: String = r.get(3)?;
@@ -31,7 +59,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(SigningKey, Vec<u8>)> {
 }
 
 fn finish((mut key, raw): (SigningKey, Vec<u8>)) -> Result<SigningKey> {
-    let public = PublicKey::from_ed25519_bytes(&raw)?;
+    let public = stored_public(key.algorithm, &raw)?;
     key.public_key_hex = public.to_hex();
     key.public_key_pem = public.to_pem();
     Ok(key)
@@ -48,11 +76,13 @@ impl Keywright {
         let name = required("key name", &input.name, 200)?;
         let private = match input.algorithm {
             KeyAlgorithm::Ed25519 => PrivateKey::generate(&mut rand_core::OsRng),
+            KeyAlgorithm::Rsa2048 => PrivateKey::generate_rsa(&mut rand_core::OsRng)?,
+            KeyAlgorithm::EcdsaP256 => PrivateKey::generate_p256(&mut rand_core::OsRng),
         };
         let public = private.public_key();
         let kid = public.kid();
-        let seed = private.seed_bytes();
-        self.vault.put(&kid, seed.as_slice())?;
+        self.vault
+            .put(&kid, secret_bytes(&private, input.algorithm).as_slice())?;
 
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
@@ -131,7 +161,9 @@ impl Keywright {
     /// The public half of a key.
     pub fn public_key(&self, reference: &str) -> Result<PublicKey> {
         let key = self.find_signing_key(reference)?;
-        Ok(PublicKey::from_hex(&key.public_key_hex)?)
+        let bytes = hex::decode(&key.public_key_hex)
+            .map_err(|e| Error::new(ErrorCode::Internal, format!("stored public key: {e}")))?;
+        stored_public(key.algorithm, &bytes)
     }
 
     /// Loads the private half of an active key from the vault and checks it is the key
@@ -146,13 +178,14 @@ impl Keywright {
                 key.status.as_str()
             )));
         }
-        let seed = self.vault.get(&key.kid)?;
-        let private = PrivateKey::from_seed(seed.as_slice()).map_err(|_| {
+        let secret = self.vault.get(&key.kid)?;
+        let private = from_secret_bytes(key.algorithm, secret.as_slice()).map_err(|_| {
             Error::new(
                 ErrorCode::KeychainMismatch,
                 format!(
-                    "the keychain entry for signing key {} is not an Ed25519 seed",
-                    key.kid
+                    "the keychain entry for signing key {} is not a {} private key",
+                    key.kid,
+                    key.algorithm.as_str()
                 ),
             )
         })?;

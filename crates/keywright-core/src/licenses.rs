@@ -4,10 +4,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::document::{LicenseDocument, LicenseStatus as DocumentStatus};
-use keywright_license::license_key::{IdRef, LicenseRef, PolicyRef, UserRef};
+use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
 use keywright_license::{
-    keygen_expiry, parse_time, seal, sign_key, EncryptionSecret, FileAlgorithm, FileKind,
-    KeyDataset, Scheme as FormatScheme,
+    keygen_expiry, parse_time, seal, sign_key_with, EncryptionSecret, FileAlgorithm, FileKind,
+    JwtClaims, KeyDataset,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -151,9 +151,30 @@ impl Keywright {
                 expiry: expiry_ts,
             },
         };
-        let license_key = match policy.scheme {
-            Scheme::Ed25519Sign => sign_key(&dataset.to_json(), &private),
+        // Each scheme embeds Keygen's default for it: the full dataset, the JWT claims,
+        // or (RSA_2048_PKCS1_ENCRYPT, at most 245 bytes) the short one.
+        let embedded = match policy.scheme {
+            Scheme::RsaJwtRs256 => JwtClaims::for_license(
+                &uuid::Uuid::new_v4().to_string(),
+                self.store.store_id(),
+                &dataset.license,
+            )
+            .to_json(),
+            Scheme::RsaEncrypt => EncryptDataset {
+                id: id.clone(),
+                created: created_ts,
+                expiry: expiry_ts,
+                duration: policy.duration_seconds,
+            }
+            .to_json(),
+            _ => dataset.to_json(),
         };
+        let license_key = sign_key_with(
+            policy.scheme.to_format(),
+            &embedded,
+            &private,
+            &mut rand_core::OsRng,
+        )?;
 
         let tx = self.store.conn.transaction()?;
         if new_customer {
@@ -275,9 +296,7 @@ impl Keywright {
                 LicenseStatus::Suspended => DocumentStatus::Suspended,
                 LicenseStatus::Revoked => DocumentStatus::Banned,
             },
-            scheme: Some(match policy.scheme {
-                Scheme::Ed25519Sign => FormatScheme::Ed25519Sign,
-            }),
+            scheme: Some(policy.scheme.to_format()),
             encrypted: false,
             strict: false,
             floating: policy.floating,
@@ -290,11 +309,29 @@ impl Keywright {
             entitlement_ids: Vec::new(),
         };
         let payload = document.to_payload(issued, ttl)?;
-        let alg = if encrypt {
-            FileAlgorithm::Aes256GcmEd25519
-        } else {
-            FileAlgorithm::Base64Ed25519
+        let alg = match input
+            .algorithm
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            None => FileAlgorithm::default_for(Some(policy.scheme.to_format()), encrypt),
+            Some(name) => {
+                let alg: FileAlgorithm = name
+                    .parse()
+                    .map_err(|e| Error::bad_input(format!("file algorithm {name:?}: {e}")))?;
+                if alg.key_algorithm() != key.algorithm.to_format() {
+                    return Err(Error::bad_input(format!(
+                        "file algorithm {} needs a different key: product {} is signed by a {} key",
+                        alg.as_str(),
+                        product.name,
+                        key.algorithm.as_str()
+                    )));
+                }
+                alg
+            }
         };
+        let encrypt = alg.is_encrypted();
         let secret = encrypt.then(|| EncryptionSecret::for_license(&license.key));
         let text = seal(
             FileKind::License,

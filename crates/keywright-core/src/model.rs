@@ -22,8 +22,14 @@ pub struct StoreInfo {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "kebab-case")]
 pub enum KeyAlgorithm {
-    /// Ed25519 (Keygen's ED25519_SIGN and `+ed25519` files).
+    /// Ed25519 (Keygen's ED25519_SIGN and `+ed25519` files). The default.
     Ed25519,
+    /// RSA-2048 (Keygen's RSA_2048_* schemes and `+rsa-pss-sha256` / `+rsa-sha256` files).
+    #[serde(rename = "rsa-2048")]
+    Rsa2048,
+    /// ECDSA over P-256 (Keygen's ECDSA_P256_SIGN).
+    #[serde(rename = "ecdsa-p256")]
+    EcdsaP256,
 }
 
 impl KeyAlgorithm {
@@ -31,14 +37,27 @@ impl KeyAlgorithm {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Ed25519 => "ed25519",
+            Self::Rsa2048 => "rsa-2048",
+            Self::EcdsaP256 => "ecdsa-p256",
         }
     }
 
     /// Parses a stored or typed name.
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
+        match s.to_ascii_lowercase().as_str() {
             "ed25519" => Some(Self::Ed25519),
+            "rsa-2048" | "rsa2048" | "rsa" => Some(Self::Rsa2048),
+            "ecdsa-p256" | "p256" | "p-256" => Some(Self::EcdsaP256),
             _ => None,
+        }
+    }
+
+    /// The format crate's name for it.
+    pub fn to_format(self) -> keywright_license::KeyAlgorithm {
+        match self {
+            Self::Ed25519 => keywright_license::KeyAlgorithm::Ed25519,
+            Self::Rsa2048 => keywright_license::KeyAlgorithm::Rsa2048,
+            Self::EcdsaP256 => keywright_license::KeyAlgorithm::EcdsaP256,
         }
     }
 }
@@ -142,27 +161,89 @@ pub struct NewProduct {
     pub signing_key_id: Option<String>,
 }
 
-/// Keygen's license key schemes supported so far.
+/// Keygen's license key schemes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub enum Scheme {
     /// Ed25519-signed key with Keygen's default dataset.
     #[serde(rename = "ED25519_SIGN")]
     Ed25519Sign,
+    /// RSA-PSS-signed `key/…` key (Keygen's recommended RSA scheme).
+    #[serde(rename = "RSA_2048_PKCS1_PSS_SIGN_V2")]
+    RsaPssSignV2,
+    /// RSA PKCS#1 v1.5-signed `key/…` key.
+    #[serde(rename = "RSA_2048_PKCS1_SIGN_V2")]
+    RsaSignV2,
+    /// Legacy RSA-PSS layout (no `key/` prefix).
+    #[serde(rename = "RSA_2048_PKCS1_PSS_SIGN")]
+    RsaPssSign,
+    /// Legacy RSA PKCS#1 v1.5 layout (no `key/` prefix).
+    #[serde(rename = "RSA_2048_PKCS1_SIGN")]
+    RsaSign,
+    /// The dataset (at most 245 bytes) encrypted with the private key.
+    #[serde(rename = "RSA_2048_PKCS1_ENCRYPT")]
+    RsaEncrypt,
+    /// A JWT signed with RS256.
+    #[serde(rename = "RSA_2048_JWT_RS256")]
+    RsaJwtRs256,
+    /// ECDSA P-256-signed `key/…` key.
+    #[serde(rename = "ECDSA_P256_SIGN")]
+    EcdsaP256Sign,
 }
 
+/// Every scheme, in the order the UI offers them.
+pub const SCHEMES: [Scheme; 8] = [
+    Scheme::Ed25519Sign,
+    Scheme::RsaPssSignV2,
+    Scheme::RsaSignV2,
+    Scheme::RsaJwtRs256,
+    Scheme::RsaEncrypt,
+    Scheme::RsaPssSign,
+    Scheme::RsaSign,
+    Scheme::EcdsaP256Sign,
+];
+
 impl Scheme {
+    /// The format crate's scheme.
+    pub fn to_format(self) -> keywright_license::Scheme {
+        use keywright_license::Scheme as F;
+        match self {
+            Self::Ed25519Sign => F::Ed25519Sign,
+            Self::RsaPssSignV2 => F::RsaPssSignV2,
+            Self::RsaSignV2 => F::RsaSignV2,
+            Self::RsaPssSign => F::RsaPssSign,
+            Self::RsaSign => F::RsaSign,
+            Self::RsaEncrypt => F::RsaEncrypt,
+            Self::RsaJwtRs256 => F::RsaJwtRs256,
+            Self::EcdsaP256Sign => F::EcdsaP256Sign,
+        }
+    }
+
     /// Keygen's name.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Ed25519Sign => "ED25519_SIGN",
-        }
+        self.to_format().as_str()
     }
 
     /// Parses Keygen's name (case-insensitive).
     pub fn parse(s: &str) -> Option<Self> {
-        match s.to_ascii_uppercase().as_str() {
-            "ED25519_SIGN" => Some(Self::Ed25519Sign),
-            _ => None,
+        let upper = s.trim().to_ascii_uppercase();
+        SCHEMES.into_iter().find(|scheme| scheme.as_str() == upper)
+    }
+
+    /// The key algorithm that signs this scheme.
+    pub fn key_algorithm(self) -> KeyAlgorithm {
+        match self {
+            Self::Ed25519Sign => KeyAlgorithm::Ed25519,
+            Self::EcdsaP256Sign => KeyAlgorithm::EcdsaP256,
+            _ => KeyAlgorithm::Rsa2048,
+        }
+    }
+
+    /// The scheme a new policy gets for a key: Keygen's recommended one.
+    pub fn default_for(algorithm: KeyAlgorithm) -> Self {
+        match algorithm {
+            KeyAlgorithm::Ed25519 => Self::Ed25519Sign,
+            KeyAlgorithm::Rsa2048 => Self::RsaPssSignV2,
+            KeyAlgorithm::EcdsaP256 => Self::EcdsaP256Sign,
         }
     }
 }
@@ -206,7 +287,7 @@ pub struct NewPolicy {
     pub product_id: String,
     /// Display name.
     pub name: String,
-    /// Key scheme; ED25519_SIGN when absent.
+    /// Key scheme; the product key's recommended one when absent.
     pub scheme: Option<Scheme>,
     /// License duration; empty, absent or `none` = perpetual.
     pub duration: Option<String>,
@@ -388,6 +469,9 @@ pub struct ExportLicenseFile {
     pub ttl: Option<String>,
     /// Encrypt; absent = the policy's setting.
     pub encrypt: Option<bool>,
+    /// Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
+    /// Keygen derives from the policy's scheme and the encryption setting.
+    pub algorithm: Option<String>,
 }
 
 /// What an export wrote.

@@ -204,7 +204,20 @@ impl Keywright {
     pub fn create_policy(&mut self, input: &NewPolicy, now: Timestamp) -> Result<Policy> {
         let product = self.find_product(&input.product_id)?;
         let name = required("policy name", &input.name, 200)?;
-        let scheme = input.scheme.unwrap_or(Scheme::Ed25519Sign);
+        let key = self.find_signing_key(&product.signing_key_id)?;
+        let scheme = input
+            .scheme
+            .unwrap_or_else(|| Scheme::default_for(key.algorithm));
+        if scheme.key_algorithm() != key.algorithm {
+            return Err(Error::bad_input(format!(
+                "scheme {} needs a {} signing key, but product {} is signed by {} ({})",
+                scheme.as_str(),
+                scheme.key_algorithm().as_str(),
+                product.name,
+                key.name,
+                key.algorithm.as_str()
+            )));
+        }
         let duration = parse_optional_duration(input.duration.as_deref())?;
         if let Some(n) = input.max_machines {
             if n < 1 {

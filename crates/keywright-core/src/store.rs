@@ -130,6 +130,25 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX licenses_expiry ON licenses (coalesce(expiry, '~'), id);
     CREATE INDEX licenses_status ON licenses (status);
     "#,
+    // 3: RSA-2048 and ECDSA P-256 signing keys. SQLite cannot alter a CHECK, so the
+    // table is rebuilt (SQLite's documented procedure; foreign keys are off while
+    // migrations run, and checked afterwards). Public keys of the new algorithms are
+    // stored as SPKI DER; Ed25519 keys stay raw 32 bytes.
+    r#"
+    CREATE TABLE signing_keys_v3 (
+        id         TEXT PRIMARY KEY,
+        kid        TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        algorithm  TEXT NOT NULL CHECK (algorithm IN ('ed25519', 'rsa-2048', 'ecdsa-p256')),
+        public_key BLOB NOT NULL,
+        status     TEXT NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'retired', 'revoked')),
+        created_at TEXT NOT NULL
+    ) STRICT;
+    INSERT INTO signing_keys_v3 (id, kid, name, algorithm, public_key, status, created_at)
+        SELECT id, kid, name, algorithm, public_key, status, created_at FROM signing_keys;
+    DROP TABLE signing_keys;
+    ALTER TABLE signing_keys_v3 RENAME TO signing_keys;
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -179,7 +198,9 @@ impl Store {
             ));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        // Foreign keys stay off while migrations rebuild tables (SQLite ignores the
+        // pragma inside a transaction), then every reference is checked.
+        conn.pragma_update(None, "foreign_keys", "OFF")?;
         restrict_file(path);
 
         let migrations = migrations();
@@ -197,6 +218,20 @@ impl Store {
             ),
             other => Error::new(ErrorCode::Store, format!("cannot migrate the store: {other}")),
         })?;
+        let dangling: i64 =
+            conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })?;
+        if dangling > 0 {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!(
+                    "the store at {} has {dangling} broken references; restore it from a backup",
+                    path.display()
+                ),
+            ));
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")?;
 
         let store_id = ensure_store_id(&conn)?;
         Ok(Self {
@@ -368,6 +403,35 @@ mod tests {
         assert_eq!(found("\"CDEFG\""), ["l"]);
         assert_eq!(found("\"hopper\""), ["l"]);
         assert_eq!(found("\"navy.ex\""), ["l"]);
+
+        // Migration 3 rebuilt signing_keys: rows and references survive, foreign keys
+        // are enforced again, and the new algorithms are allowed.
+        let (name, fk): (String, i64) = store
+            .conn
+            .query_row(
+                "SELECT name, (SELECT foreign_keys FROM pragma_foreign_keys) FROM signing_keys",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((name.as_str(), fk), ("K", 1));
+        store
+            .conn
+            .execute(
+                "INSERT INTO signing_keys VALUES ('r', 'rkid', 'R', 'rsa-2048', x'00', 'active', 't')",
+                [],
+            )
+            .unwrap();
+        let orphan = store.conn.execute(
+            "INSERT INTO products VALUES ('p2', 'P2', 'P2', NULL, NULL, 'missing', 't')",
+            [],
+        );
+        assert!(orphan.is_err(), "foreign keys are on after migrating");
+        let bad_alg = store.conn.execute(
+            "INSERT INTO signing_keys VALUES ('x', 'xkid', 'X', 'dsa', x'00', 'active', 't')",
+            [],
+        );
+        assert!(bad_alg.is_err());
     }
 
     #[test]

@@ -3,8 +3,8 @@
 
 use jiff::Timestamp;
 use keywright_license::{
-    verify_key, verify_license_file, verify_machine_file, Certificate, EncryptionSecret,
-    FileAlgorithm, FileKind, PublicKey, ValidationCode,
+    verify_key_with, verify_license_file, verify_machine_file, Certificate, EncryptionSecret,
+    FileAlgorithm, FileKind, PublicKey, Scheme, ValidationCode, FILE_ALGORITHMS,
 };
 use serde::Serialize;
 
@@ -23,6 +23,12 @@ pub struct VerifyRequest {
     pub license_key: Option<String>,
     /// The machine fingerprint (decrypts encrypted machine files).
     pub fingerprint: Option<String>,
+    /// The key scheme to expect (`RSA_2048_PKCS1_SIGN_V2`...); absent = the public
+    /// key's usual one (ED25519_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2, ECDSA_P256_SIGN).
+    pub scheme: Option<String>,
+    /// The file algorithm to expect; absent = any of the public key's algorithms,
+    /// encrypted exactly when a license key is given.
+    pub algorithm: Option<String>,
 }
 
 /// `meta` of a file, as text.
@@ -79,7 +85,13 @@ pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
     match (&request.file, &request.key) {
         (Some(text), None) => Ok(verify_file(text, request, &public, kid, now)),
         (None, Some(key)) => {
-            let (code, detail, payload) = match verify_key(key.trim(), &public) {
+            let scheme = match request.scheme.as_deref().map(str::trim) {
+                None | Some("") => Scheme::default_for(public.algorithm()),
+                Some(name) => name
+                    .parse::<Scheme>()
+                    .map_err(|e| Error::bad_input(format!("scheme {name:?}: {e}")))?,
+            };
+            let (code, detail, payload) = match verify_key_with(key.trim(), &public, scheme) {
                 Ok(dataset) => (ValidationCode::Valid, None, Some(decoded(&dataset))),
                 Err(e) => (e.code(), Some(e.to_string()), None),
             };
@@ -88,7 +100,7 @@ pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
                 message: code.message().to_owned(),
                 detail,
                 artifact: "license-key",
-                algorithm: "ED25519_SIGN".to_owned(),
+                algorithm: scheme.as_str().to_owned(),
                 kid,
                 payload,
                 meta: None,
@@ -107,8 +119,9 @@ fn verify_file(
     kid: String,
     now: Timestamp,
 ) -> VerifyReport {
-    // The header says which kind of file it is; the algorithm we accept is pinned by the
-    // key (Ed25519 → `+ed25519`), and whether it is encrypted by the caller's license key.
+    // The header says which kind of file it is. The algorithm is pinned by the caller
+    // (`algorithm`), or else by the public key's family and by whether the caller holds
+    // a license key (encrypted) or not: the file's own `alg` is only compared.
     let (kind, claimed) = match Certificate::parse(text) {
         Ok(c) => (c.kind, c.alg),
         Err(e) => {
@@ -124,10 +137,46 @@ fn verify_file(
             }
         }
     };
-    let pinned = if request.license_key.is_some() {
-        FileAlgorithm::Aes256GcmEd25519
-    } else {
-        FileAlgorithm::Base64Ed25519
+    let encrypted = request.license_key.is_some();
+    let pinned = match request
+        .algorithm
+        .as_deref()
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+    {
+        Some(name) => name.parse::<FileAlgorithm>().ok(),
+        None => FILE_ALGORITHMS
+            .iter()
+            .copied()
+            .find(|a| {
+                a.as_str() == claimed
+                    && a.key_algorithm() == public.algorithm()
+                    && a.is_encrypted() == encrypted
+            })
+            .or_else(|| {
+                // Nothing acceptable claimed: pin the key's usual one so the report
+                // says what was expected.
+                Some(FileAlgorithm::default_for(
+                    Some(Scheme::default_for(public.algorithm())),
+                    encrypted,
+                ))
+            }),
+    };
+    let Some(pinned) = pinned else {
+        let code = ValidationCode::AlgorithmMismatch;
+        return VerifyReport {
+            code,
+            message: code.message().to_owned(),
+            detail: Some(format!(
+                "{:?} is not a file algorithm",
+                request.algorithm.as_deref().unwrap_or_default()
+            )),
+            artifact: "license-file",
+            algorithm: claimed,
+            kid,
+            payload: None,
+            meta: None,
+        };
     };
     let secret =
         request
@@ -143,7 +192,7 @@ fn verify_file(
     };
     let mut detail = verification.error.as_ref().map(|e| e.to_string());
     if verification.code == ValidationCode::AlgorithmMismatch
-        && claimed == FileAlgorithm::Aes256GcmEd25519.as_str()
+        && claimed.starts_with("aes-256-gcm+")
         && request.license_key.is_none()
     {
         detail = Some("the file is encrypted: pass the license key to decrypt it".to_owned());

@@ -256,6 +256,7 @@ fn unencrypted_export_and_reused_customer() {
                 path: path.display().to_string(),
                 ttl: Some("none".into()),
                 encrypt: None,
+                algorithm: None,
             },
             now(),
         )

@@ -393,6 +393,30 @@ impl JwtClaims {
     }
 }
 
+/// Keygen's default dataset for `RSA_2048_PKCS1_ENCRYPT`, small enough for the
+/// scheme's 245-byte limit: `{"id","created","expiry","duration"}` in that order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EncryptDataset {
+    /// License id.
+    pub id: String,
+    /// Creation time, written as `YYYY-MM-DDTHH:MM:SS.mmmZ`.
+    #[serde(with = "crate::time::serde_keygen")]
+    pub created: Timestamp,
+    /// License expiry, `null` when it never expires.
+    #[serde(with = "crate::time::serde_keygen_opt")]
+    pub expiry: Option<Timestamp>,
+    /// Policy duration in seconds, `null` when licenses never expire.
+    pub duration: Option<i64>,
+}
+
+impl EncryptDataset {
+    /// Compact JSON, as Keygen embeds it.
+    pub fn to_json(&self) -> Vec<u8> {
+        // Strings, integers and nulls only: serializing cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
 /// `{"id":…}` in a key dataset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct IdRef {

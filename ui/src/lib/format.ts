@@ -9,8 +9,13 @@ export function formatDateTime(value: string | null, empty = 'never'): string {
   return Number.isNaN(ms) ? value : dateTime.format(ms);
 }
 
+// Keygen's year and month (ActiveSupport's: 365.2425 and 30.436875 days) come first,
+// so a "1y" policy reads "1 year"; then plain calendar units.
 const UNITS: Array<[number, string]> = [
+  [31556952, 'year'],
+  [2629746, 'month'],
   [365 * 86400, 'year'],
+  [604800, 'week'],
   [86400, 'day'],
   [3600, 'hour'],
   [60, 'minute'],

@@ -31,7 +31,7 @@ describe('platform layer', () => {
     invoke.mockResolvedValue([]);
     await listLicenses();
     expect(invoke).toHaveBeenLastCalledWith('list_licenses', undefined);
-    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null };
+    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null, algorithm: null };
     await exportLicenseFile(input);
     expect(invoke).toHaveBeenLastCalledWith('export_license_file', { input });
   });

@@ -18,6 +18,24 @@ describe('Signing keys screen', () => {
     expect(screen.queryAllByTestId('key-row')).toHaveLength(0);
   });
 
+  it('creates an RSA-2048 key when asked, and names the algorithm in the list', async () => {
+    p.createSigningKey.mockResolvedValue(key({ algorithm: 'rsa-2048' }));
+    p.listSigningKeys.mockResolvedValueOnce([]).mockResolvedValueOnce([key({ algorithm: 'rsa-2048' })]);
+    render(KeysScreen);
+    await screen.findByText(/No signing keys yet/);
+    expect(Array.from((screen.getByTestId('key-algorithm') as HTMLSelectElement).options).map((o) => o.value)).toEqual([
+      'ed25519',
+      'rsa-2048',
+      'ecdsa-p256',
+    ]);
+    await userEvent.type(screen.getByTestId('key-name'), 'Legacy RSA');
+    await userEvent.selectOptions(screen.getByTestId('key-algorithm'), 'rsa-2048');
+    expect(screen.getByText(/only speak RSA/)).toBeInTheDocument();
+    await userEvent.click(screen.getByTestId('key-create'));
+    expect(p.createSigningKey).toHaveBeenCalledWith({ name: 'Legacy RSA', algorithm: 'rsa-2048' });
+    expect(within(await screen.findByTestId('key-row')).getByText('RSA-2048')).toBeInTheDocument();
+  });
+
   it('lists keys with kid and exact public hex, and copies the hex', async () => {
     const k = key();
     p.listSigningKeys.mockResolvedValue([k]);

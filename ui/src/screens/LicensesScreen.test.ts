@@ -113,7 +113,7 @@ describe('Licenses screen', () => {
     expect(screen.queryByTestId('license-export-result')).toBeNull();
 
     await userEvent.click(screen.getByTestId('license-export'));
-    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/tmp/jane.lic', ttl: null, encrypt: null });
+    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/tmp/jane.lic', ttl: null, encrypt: null, algorithm: null });
     expect(await screen.findByTestId('license-export-result')).toHaveTextContent('Saved to /tmp/jane.lic (sha256 ab12cd34)');
   });
 

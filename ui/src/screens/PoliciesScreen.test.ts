@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import PoliciesScreen from './PoliciesScreen.svelte';
-import { commandError, p, policy, product, resetPlatform } from '../test/fixtures';
+import { commandError, key, p, policy, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 
 describe('Policies screen', () => {
@@ -39,6 +39,33 @@ describe('Policies screen', () => {
     expect(within(rows[1]).getByText('Perpetual')).toBeInTheDocument();
     expect(rows[1]).toHaveTextContent('Unlimited machines, floating');
     expect(rows[1]).toHaveTextContent('Never expires');
+  });
+
+  it('offers only the schemes the product key can sign, recommended one first', async () => {
+    p.listSigningKeys.mockResolvedValue([key({ id: 'rsa-key', algorithm: 'rsa-2048' })]);
+    p.listProducts.mockResolvedValue([product({ signingKeyId: 'rsa-key' })]);
+    p.createPolicy.mockResolvedValue(policy({ scheme: 'RSA_2048_JWT_RS256' }));
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const schemes = (await screen.findByTestId('policy-scheme')) as HTMLSelectElement;
+    await vi.waitFor(() => expect(schemes.value).toBe('RSA_2048_PKCS1_PSS_SIGN_V2'));
+    const offered = Array.from(schemes.options).map((o) => o.value);
+    expect(offered).toContain('RSA_2048_JWT_RS256');
+    expect(offered).not.toContain('ED25519_SIGN');
+    expect(offered).not.toContain('ECDSA_P256_SIGN');
+
+    await userEvent.selectOptions(schemes, 'RSA_2048_JWT_RS256');
+    await userEvent.type(screen.getByTestId('policy-name'), 'JWT');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(expect.objectContaining({ scheme: 'RSA_2048_JWT_RS256' }));
+  });
+
+  it("reads Keygen's year and month as such", async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([policy({ durationSeconds: 31556952, fileTtlSeconds: 2629746 })]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const row = await screen.findByTestId('policy-row');
+    expect(row).toHaveTextContent('1 year');
+    expect(row).toHaveTextContent('1 month');
   });
 
   it('creates a policy with the full NewPolicy shape', async () => {

@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use keywright_core::verify::{verify, VerifyRequest};
-use keywright_core::{ExportLicenseFile, Keywright};
+use keywright_core::{ErrorCode, ExportLicenseFile, Keywright};
 use keywright_license::ValidationCode;
 use thirtyfour::prelude::*;
 
@@ -142,8 +142,56 @@ fn answer_save_dialog(path: &Path) {
     xdotool(&["key", "--window", &window, "Return"]);
 }
 
+/// Waits until the element `id` says `text`; returns what it said.
+async fn wait_for_text(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = driver.query(tid(id)).first().await?.text().await?;
+        if now.trim() == text || Instant::now() > deadline {
+            return Ok(now.trim().to_owned());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until exactly `n` license rows show; returns their license ids.
+async fn wait_for_rows(driver: &WebDriver, n: usize) -> WebDriverResult<Vec<String>> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let rows = driver.find_all(tid("license-row")).await?;
+        if rows.len() == n || Instant::now() > deadline {
+            let mut ids = Vec::new();
+            for row in rows {
+                ids.push(row.attr("data-license-id").await?.unwrap_or_default());
+            }
+            return Ok(ids);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Waits until the first license row is not `id` (the search has been applied).
+async fn wait_for_row_other_than(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while Instant::now() < deadline {
+        let rows = driver.find_all(tid("license-row")).await?;
+        if let Some(first) = rows.first() {
+            if first.attr("data-license-id").await?.as_deref() != Some(id) {
+                break;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
 /// What the window showed.
 struct Seen {
+    suspended: String,
+    reinstated: String,
+    by_key: Vec<String>,
+    by_email: Vec<String>,
+    key_status: String,
     public_key_hex: String,
     license_key: String,
     license_id: String,
@@ -209,7 +257,46 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
         .text()
         .await?;
 
+    // Suspend and reinstate: the status badge follows.
+    click(driver, "license-suspend").await?;
+    let suspended = wait_for_text(driver, "license-status", "suspended").await?;
+    click(driver, "license-reinstate").await?;
+    let reinstated = wait_for_text(driver, "license-status", "active").await?;
+
+    // A second license, then search: by a fragment of Ada's key (from its signature,
+    // which no other key shares) and by part of Bob's email.
+    type_into(driver, "license-customer-name", "Bob Builder").await?;
+    type_into(driver, "license-customer-email", "bob@example.com").await?;
+    click(driver, "license-issue").await?;
+    wait_for_rows(driver, 2).await?;
+    let sig = license_key.trim().rsplit('.').next().unwrap_or_default();
+    let fragment = sig.get(5..17).unwrap_or(sig).to_owned();
+    type_into(driver, "license-search", &fragment).await?;
+    let by_key = wait_for_rows(driver, 1).await?;
+    type_into(driver, "license-search", "bob@exam").await?;
+    wait_for_row_other_than(driver, &license_id).await?;
+    let by_email = wait_for_rows(driver, 1).await?;
+    driver.screenshot(&shots.join("search.png")).await?;
+
+    // Retire the key in the window: it shows as retired.
+    click(driver, "nav-keys").await?;
+    click(driver, "key-retire").await?;
+    click(driver, "key-retire-confirm").await?;
+    let key_status = driver
+        .query(By::Css(
+            "[data-testid='key-row'] .badge[data-status='retired']",
+        ))
+        .first()
+        .await?
+        .text()
+        .await?;
+
     Ok(Seen {
+        suspended,
+        reinstated,
+        by_key,
+        by_email,
+        key_status,
         export_result,
         public_key_hex,
         license_key: license_key.trim().to_owned(),
@@ -286,11 +373,22 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         seen.license_id.as_str()
     );
 
-    // The private key the app generated is in the real keychain: sign another license
-    // file from the same store outside the app, and verify it.
+    // Suspend / reinstate and search, as the window showed them.
+    assert_eq!(seen.suspended, "suspended");
+    assert_eq!(seen.reinstated, "active");
+    assert_eq!(
+        seen.by_key.as_slice(),
+        std::slice::from_ref(&seen.license_id),
+        "search by key fragment"
+    );
+    assert_eq!(seen.by_email.len(), 1, "search by email");
+    assert_ne!(seen.by_email[0], seen.license_id);
+    // The key was retired in the window after the file was saved: the old file above
+    // still verified; signing anything new is refused and writes nothing.
+    assert_eq!(seen.key_status, "retired");
     let mut kw = Keywright::open(&store, "e2e").unwrap();
-    let out = dir.path().join("ada.lic");
-    let exported = kw
+    let out = dir.path().join("after-retire.lic");
+    let refused = kw
         .export_license_file(
             &ExportLicenseFile {
                 license_id: seen.license_id.clone(),
@@ -299,20 +397,10 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             },
             now,
         )
-        .expect("sign with the key the window put in the keychain");
-    assert_eq!(exported.algorithm, "aes-256-gcm+ed25519");
-    let report = verify(
-        &VerifyRequest {
-            file: Some(std::fs::read_to_string(&out).unwrap()),
-            public_key: seen.public_key_hex.clone(),
-            license_key: Some(seen.license_key.clone()),
-            ..Default::default()
-        },
-        now,
-    )
-    .unwrap();
-    assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
-    // key, product, policy, customer, license, two files; the refused duplicate wrote nothing.
+        .unwrap_err();
+    assert_eq!(refused.code, ErrorCode::Conflict, "{refused}");
+    assert!(!out.exists());
+    // The refused duplicate product and the refused export wrote nothing.
     let actions: Vec<String> = kw
         .audit_events()
         .unwrap()
@@ -328,8 +416,12 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "customer.create",
             "license.issue",
             "license_file.sign",
-            "license_file.sign"
+            "license.suspend",
+            "license.reinstate",
+            "customer.create",
+            "license.issue",
+            "key.retire",
         ]
     );
-    assert_eq!(kw.verify_audit().unwrap(), 7);
+    assert_eq!(kw.verify_audit().unwrap(), 11);
 }

@@ -63,6 +63,20 @@ fn create_signing_key(desk: State<'_, Desk>, input: NewSigningKey) -> Reply<Sign
 }
 
 #[tauri::command(async)]
+fn retire_signing_key(desk: State<'_, Desk>, key_id: String) -> Reply<SigningKey> {
+    desk.with(|kw| kw.retire_signing_key(&key_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn set_product_signing_key(
+    desk: State<'_, Desk>,
+    product_id: String,
+    signing_key_id: String,
+) -> Reply<Product> {
+    desk.with(|kw| kw.set_product_signing_key(&product_id, &signing_key_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
 fn list_products(desk: State<'_, Desk>) -> Reply<Vec<Product>> {
     desk.with(|kw| kw.list_products())
 }
@@ -157,6 +171,8 @@ pub fn run() {
             store_info,
             list_signing_keys,
             create_signing_key,
+            retire_signing_key,
+            set_product_signing_key,
             list_products,
             create_product,
             list_policies,

@@ -87,6 +87,11 @@ enum KeyCommand {
     },
     /// List signing keys.
     List,
+    /// Retire a key: it stops signing; what it signed keeps verifying.
+    Retire {
+        /// Id, kid or name.
+        key: String,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -123,6 +128,14 @@ enum ProductCommand {
     },
     /// List products.
     List,
+    /// Sign a product's new licenses and files with another key (key rotation).
+    SetKey {
+        /// Product id, code or name.
+        product: String,
+        /// Signing key id, kid or name (must be active).
+        #[arg(long)]
+        key: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -471,6 +484,14 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         .collect();
                     Ok(Output::ok(json!({ "keys": keys }), text))
                 }
+                KeyCommand::Retire { key } => {
+                    let key = kw.retire_signing_key(&key, now)?;
+                    let text = format!(
+                        "Retired signing key {:?} ({}): it no longer signs; what it signed keeps verifying\n",
+                        key.name, key.kid
+                    );
+                    Ok(Output::ok(to_json(&key), text))
+                }
             }
         }
         Command::Product(cmd) => {
@@ -496,6 +517,14 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     let text = format!(
                         "Created product {:?} (code {}, id {})\n",
                         p.name, p.code, p.id
+                    );
+                    Ok(Output::ok(to_json(&p), text))
+                }
+                ProductCommand::SetKey { product, key } => {
+                    let p = kw.set_product_signing_key(&product, &key, now)?;
+                    let text = format!(
+                        "Product {} now signs with key {}\n",
+                        p.code, p.signing_key_id
                     );
                     Ok(Output::ok(to_json(&p), text))
                 }

@@ -19,26 +19,6 @@ fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<PublicKey> {
     })
 }
 
-/// What goes into the keychain: the 32-byte seed for Ed25519 (Keygen's own private
-/// key format), PKCS#8 DER for RSA-2048 (~1.2 KB, within Windows' 2,560-byte limit) and
-/// P-256.
-fn secret_bytes(private: &PrivateKey, algorithm: KeyAlgorithm) -> zeroize::Zeroizing<Vec<u8>> {
-    match algorithm {
-        KeyAlgorithm::Ed25519 => zeroize::Zeroizing::new(private.seed_bytes().to_vec()),
-        KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => private.to_pkcs8_der(),
-    }
-}
-
-fn from_secret_bytes(
-    algorithm: KeyAlgorithm,
-    bytes: &[u8],
-) -> Result<PrivateKey, keywright_license::FormatError> {
-    match algorithm {
-        KeyAlgorithm::Ed25519 => PrivateKey::from_seed(bytes),
-        KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => PrivateKey::from_pkcs8_der(bytes),
-    }
-}
-
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(SigningKey, Vec<u8>)> {
     let raw: Vec<u8> = r.get(4)?;
     let algorithm: String = r.get(3)?;
@@ -81,8 +61,9 @@ impl Keywright {
         };
         let public = private.public_key();
         let kid = public.kid();
-        self.vault
-            .put(&kid, secret_bytes(&private, input.algorithm).as_slice())?;
+        // Ed25519: the 32-byte seed (Keygen's private key format); RSA-2048 and P-256:
+        // PKCS#8 DER (~1.2 KB for RSA, within Windows' 2,560-byte credential limit).
+        self.vault.put(&kid, private.to_secret_bytes().as_slice())?;
 
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
@@ -115,6 +96,97 @@ impl Keywright {
             return Err(e);
         }
         self.find_signing_key(&id)
+    }
+
+    /// Retires an active key: it no longer signs, and stays on record (with its
+    /// keychain entry) so everything it signed keeps verifying. Products still signed
+    /// by it must be given another key before they issue again.
+    pub fn retire_signing_key(&mut self, reference: &str, now: Timestamp) -> Result<SigningKey> {
+        let key = self.find_signing_key(reference)?;
+        if key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} is already {}",
+                key.name,
+                key.status.as_str()
+            )));
+        }
+        let at = stamp(now);
+        let tx = self.store.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",
+            [&key.id],
+        )?;
+        if changed != 1 {
+            return Err(Error::conflict(format!(
+                "signing key {} changed meanwhile; reload and try again",
+                key.name
+            )));
+        }
+        let products: Vec<String> = {
+            let mut stmt = tx.prepare("SELECT code FROM products WHERE signing_key_id = ?1")?;
+            let rows = stmt.query_map([&key.id], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "key.retire",
+                subject_type: Some("signing_key"),
+                subject_id: Some(&key.id),
+                signing_key_kid: Some(&key.kid),
+                detail: serde_json::json!({ "productsStillUsingIt": products }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.find_signing_key(&key.id)
+    }
+
+    /// Points a product at another active signing key (key rotation): new licenses and
+    /// files are signed with it; licenses signed before keep verifying with the old
+    /// public key.
+    pub fn set_product_signing_key(
+        &mut self,
+        product: &str,
+        key: &str,
+        now: Timestamp,
+    ) -> Result<crate::model::Product> {
+        let product = self.find_product(product)?;
+        let new_key = self.find_signing_key(key)?;
+        if new_key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} is {}; choose an active key",
+                new_key.name,
+                new_key.status.as_str()
+            )));
+        }
+        let old_key = self.find_signing_key(&product.signing_key_id)?;
+        if old_key.id == new_key.id {
+            return Ok(product);
+        }
+        let at = stamp(now);
+        let tx = self.store.conn.transaction()?;
+        tx.execute(
+            "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
+            params![new_key.id, product.id],
+        )?;
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "product.set_key",
+                subject_type: Some("product"),
+                subject_id: Some(&product.id),
+                signing_key_kid: Some(&new_key.kid),
+                detail: serde_json::json!({ "from": old_key.kid, "to": new_key.kid }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.find_product(&product.id)
     }
 
     /// Every signing key, newest first.
@@ -179,7 +251,8 @@ impl Keywright {
             )));
         }
         let secret = self.vault.get(&key.kid)?;
-        let private = from_secret_bytes(key.algorithm, secret.as_slice()).map_err(|_| {
+        let private = PrivateKey::from_secret_bytes(key.algorithm.to_format(), secret.as_slice())
+            .map_err(|_| {
             Error::new(
                 ErrorCode::KeychainMismatch,
                 format!(

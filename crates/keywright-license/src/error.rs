@@ -91,6 +91,15 @@ pub enum FormatError {
     /// Keygen's minimum of 3600 seconds when issuing.
     #[error("ttl of {0} seconds is out of range")]
     TtlOutOfRange(i64),
+    /// A key template names a variable Keygen does not define.
+    #[error("unknown template variable `{0}`: Keygen's are account, product, policy, user, email, created, expiry, duration, id")]
+    UnknownTemplateVariable(String),
+    /// A human key style that is invalid or gives too little entropy.
+    #[error("bad key style: {0}")]
+    KeyStyle(String),
+    /// The operating system's machine id could not be read (feature `fingerprint`).
+    #[error("cannot read the machine id: {0}")]
+    MachineId(String),
 }
 
 impl FormatError {
@@ -107,7 +116,10 @@ impl FormatError {
             | FormatError::MalformedEnc
             | FormatError::MalformedKey(_)
             | FormatError::BadTimestamp(_)
-            | FormatError::TtlOutOfRange(_) => ValidationCode::Malformed,
+            | FormatError::TtlOutOfRange(_)
+            | FormatError::UnknownTemplateVariable(_)
+            | FormatError::KeyStyle(_)
+            | FormatError::MachineId(_) => ValidationCode::Malformed,
             FormatError::UnknownAlgorithm(_)
             | FormatError::Unsupported(_)
             | FormatError::AlgorithmMismatch { .. } => ValidationCode::AlgorithmMismatch,

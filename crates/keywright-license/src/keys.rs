@@ -453,18 +453,57 @@ mod signing {
             }
         }
 
-        /// The 32-byte secret, for storing in the OS keychain: the Ed25519 seed, or
-        /// the P-256 scalar. Wiped when dropped.
+        /// The 32-byte secret of an Ed25519 key (its seed) or a P-256 key (its
+        /// scalar). Wiped when dropped. Prefer [`SigningKey::to_secret_bytes`], which
+        /// works for every algorithm.
         ///
         /// # Panics
         ///
-        /// For RSA keys, which have no seed: store [`SigningKey::to_pkcs8_der`] instead.
+        /// For RSA keys, which have no 32-byte secret: use
+        /// [`SigningKey::to_secret_bytes`] (or [`SigningKey::to_pkcs8_der`]) instead.
         pub fn seed_bytes(&self) -> Zeroizing<[u8; 32]> {
             match &self.0 {
                 Inner::Ed25519(k) => Zeroizing::new(k.to_bytes()),
                 Inner::P256(k) => Zeroizing::new(k.to_bytes().into()),
                 Inner::Rsa(_) => panic!("RSA keys have no seed: use to_pkcs8_der"),
             }
+        }
+
+        /// The secret to store (e.g. in the OS keychain) for any algorithm: the
+        /// 32-byte seed of an Ed25519 key (what Keygen shows as its private key), the
+        /// PKCS#8 `PrivateKeyInfo` DER of an RSA-2048 or P-256 key. Wiped when dropped.
+        /// [`SigningKey::from_secret_bytes`] reads it back.
+        pub fn to_secret_bytes(&self) -> Zeroizing<Vec<u8>> {
+            match &self.0 {
+                Inner::Ed25519(k) => Zeroizing::new(k.to_bytes().to_vec()),
+                Inner::Rsa(_) | Inner::P256(_) => self.to_pkcs8_der(),
+            }
+        }
+
+        /// Reads what [`SigningKey::to_secret_bytes`] wrote for a key of `algorithm`:
+        /// a 32-byte Ed25519 seed; a PKCS#8 DER RSA-2048 key; a PKCS#8 DER P-256 key
+        /// (or its raw 32-byte scalar, what [`SigningKey::seed_bytes`] returns).
+        /// Error [`FormatError::BadSigningKey`] when the bytes are not a key of
+        /// that algorithm.
+        pub fn from_secret_bytes(
+            algorithm: KeyAlgorithm,
+            bytes: &[u8],
+        ) -> Result<Self, FormatError> {
+            let key = match algorithm {
+                KeyAlgorithm::Ed25519 => return Self::from_seed(bytes),
+                KeyAlgorithm::EcdsaP256 if bytes.len() == 32 => {
+                    let key = p256::ecdsa::SigningKey::from_slice(bytes)
+                        .map_err(|_| FormatError::BadSigningKey("not a valid P-256 scalar"))?;
+                    return Ok(SigningKey(Inner::P256(key)));
+                }
+                KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => Self::from_pkcs8_der(bytes)?,
+            };
+            if key.algorithm() != algorithm {
+                return Err(FormatError::BadSigningKey(
+                    "the secret is a key of another algorithm",
+                ));
+            }
+            Ok(key)
         }
 
         /// Signs `message` with `alg`. Randomness is used for PSS salts and RSA

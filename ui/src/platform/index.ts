@@ -49,6 +49,14 @@ export function createSigningKey(input: NewSigningKey): Promise<SigningKey> {
   return call<SigningKey>('create_signing_key', { input });
 }
 
+export function retireSigningKey(keyId: string): Promise<SigningKey> {
+  return call<SigningKey>('retire_signing_key', { keyId });
+}
+
+export function setProductSigningKey(productId: string, signingKeyId: string): Promise<Product> {
+  return call<Product>('set_product_signing_key', { productId, signingKeyId });
+}
+
 export function listProducts(): Promise<Product[]> {
   return call<Product[]>('list_products');
 }

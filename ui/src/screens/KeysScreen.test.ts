@@ -36,6 +36,20 @@ describe('Signing keys screen', () => {
     expect(within(await screen.findByTestId('key-row')).getByText('RSA-2048')).toBeInTheDocument();
   });
 
+  it('retires a key only after confirmation', async () => {
+    p.listSigningKeys.mockResolvedValueOnce([key()]).mockResolvedValueOnce([key({ status: 'retired' })]);
+    p.retireSigningKey.mockResolvedValue(key({ status: 'retired' }));
+    render(KeysScreen);
+    await userEvent.click(await screen.findByTestId('key-retire'));
+    expect(p.retireSigningKey).not.toHaveBeenCalled();
+    expect(screen.getByText(/keeps verifying/)).toBeInTheDocument();
+    await userEvent.click(screen.getByTestId('key-retire-confirm'));
+    expect(p.retireSigningKey).toHaveBeenCalledWith('key-1');
+    const row = await screen.findByTestId('key-row');
+    await vi.waitFor(() => expect(within(row).getByText('retired')).toBeInTheDocument());
+    expect(screen.queryByTestId('key-retire')).toBeNull();
+  });
+
   it('lists keys with kid and exact public hex, and copies the hex', async () => {
     const k = key();
     p.listSigningKeys.mockResolvedValue([k]);

@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { render, screen } from '@testing-library/svelte';
+import { render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
@@ -10,6 +10,21 @@ import { ADVICE } from '../lib/advice';
 
 describe('Products screen', () => {
   beforeEach(resetPlatform);
+
+  it('rotates a product to another active key', async () => {
+    p.listSigningKeys.mockResolvedValue([
+      key({ id: 'old', name: 'Old key', status: 'retired' }),
+      key({ id: 'new', name: 'New key', kid: 'kid-new', createdAt: '2026-01-01T00:00:00Z' }),
+    ]);
+    p.listProducts.mockResolvedValue([product({ signingKeyId: 'old' })]);
+    p.setProductSigningKey.mockResolvedValue(product({ signingKeyId: 'new' }));
+    render(ProductsScreen, { onnavigate: vi.fn() });
+    const row = await screen.findByTestId('product-row');
+    expect(within(row).getByText(/choose another key/)).toBeInTheDocument();
+    await userEvent.selectOptions(within(row).getByTestId('product-set-key'), 'new');
+    await userEvent.click(within(row).getByTestId('product-set-key-apply'));
+    expect(p.setProductSigningKey).toHaveBeenCalledWith('prod-1', 'new');
+  });
 
   it('without keys, asks for a signing key first and navigates there', async () => {
     const onnavigate = vi.fn();

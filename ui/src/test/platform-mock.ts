@@ -9,6 +9,8 @@ export function createPlatformMock() {
     storeInfo: vi.fn(),
     listSigningKeys: vi.fn(),
     createSigningKey: vi.fn(),
+    retireSigningKey: vi.fn(),
+    setProductSigningKey: vi.fn(),
     listProducts: vi.fn(),
     createProduct: vi.fn(),
     listPolicies: vi.fn(),

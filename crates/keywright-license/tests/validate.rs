@@ -1,0 +1,469 @@
+//! Validation beyond the signature, on files sealed here: one test per code, in the
+//! documented order.
+#![cfg(feature = "sign")]
+
+use jiff::{SignedDuration, Timestamp};
+use keywright_license::{
+    parse_time, seal, validate_license_file, validate_machine_file, EncryptionSecret,
+    ExpirationStrategy, FileAlgorithm, FileKind, FormatError, LicenseExpectations, Pin, PublicKey,
+    SigningKey, TrustedKeys, ValidationCode as C,
+};
+use rand_core::OsRng;
+use serde_json::{json, Value};
+
+const ALG: FileAlgorithm = FileAlgorithm::Aes256GcmEd25519;
+const KEY: &str = "ABCDEF-123456-ABCDEF-123456-ABCDEF-V3";
+const PRODUCT: &str = "prod-1";
+const FP: &str = "fp-this-machine";
+
+fn time(s: &str) -> Timestamp {
+    parse_time(s).unwrap()
+}
+
+fn issued() -> Timestamp {
+    time("2025-01-01T00:00:00Z")
+}
+
+fn now() -> Timestamp {
+    time("2025-01-10T00:00:00Z")
+}
+
+fn signer() -> SigningKey {
+    SigningKey::from_seed(&[42u8; 32]).unwrap()
+}
+
+fn public() -> PublicKey {
+    signer().public_key()
+}
+
+/// A license document in Keygen's shape; `edit` tweaks it before sealing.
+fn license_doc(edit: impl FnOnce(&mut Value)) -> Value {
+    let mut doc = json!({
+        "data": {
+            "id": "lic-1",
+            "type": "licenses",
+            "attributes": {
+                "name": "Test", "key": KEY, "expiry": "2025-06-01T00:00:00.000Z",
+                "status": "ACTIVE", "suspended": false, "maxMachines": 2
+            },
+            "relationships": {
+                "product": {"data": {"type": "products", "id": PRODUCT}},
+                "policy": {"data": {"type": "policies", "id": "pol-1"}},
+                "machines": {"meta": {"count": 1}},
+                "entitlements": {"data": [{"type": "entitlements", "id": "ent-1"}]}
+            }
+        },
+        "included": [
+            {"type": "entitlements", "id": "ent-1", "attributes": {"code": "PRO"}}
+        ],
+        "meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": "2025-02-01T00:00:00.000Z", "ttl": 2678400}
+    });
+    edit(&mut doc);
+    doc
+}
+
+fn machine_doc(edit: impl FnOnce(&mut Value)) -> Value {
+    let license = license_doc(|_| {})["data"].clone();
+    let mut doc = json!({
+        "data": {
+            "id": "mach-1",
+            "type": "machines",
+            "attributes": {"fingerprint": FP},
+            "relationships": {
+                "product": {"data": {"type": "products", "id": PRODUCT}},
+                "license": {"data": {"type": "licenses", "id": "lic-1"}}
+            }
+        },
+        "included": [license, {"type": "entitlements", "id": "ent-1", "attributes": {"code": "PRO"}}],
+        "meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": "2025-02-01T00:00:00.000Z", "ttl": 2678400}
+    });
+    edit(&mut doc);
+    doc
+}
+
+fn sealed(kind: FileKind, doc: &Value) -> String {
+    let secret = match kind {
+        FileKind::License => EncryptionSecret::for_license(KEY),
+        FileKind::Machine => EncryptionSecret::for_machine(KEY, FP),
+    };
+    let payload = serde_json::to_vec(doc).unwrap();
+    seal(kind, &payload, ALG, &signer(), Some(&secret), &mut OsRng).unwrap()
+}
+
+fn check(doc: &Value, expect: &LicenseExpectations, now: Timestamp) -> C {
+    let text = sealed(FileKind::License, doc);
+    let secret = EncryptionSecret::for_license(KEY);
+    let public = public();
+    let v = validate_license_file(&text, (&public, ALG), Some(&secret), expect, now);
+    assert!(!v.message.is_empty());
+    assert_eq!(v.is_valid(), v.code == C::Valid);
+    v.code
+}
+
+fn plain() -> LicenseExpectations {
+    LicenseExpectations::default()
+}
+
+#[test]
+fn valid_license_with_every_expectation_met() {
+    let expect = LicenseExpectations {
+        product_id: Some(PRODUCT.into()),
+        fingerprint: Some(FP.into()),
+        required_entitlements: vec!["PRO".into()],
+        last_seen: Some(time("2025-01-09T00:00:00Z")),
+        ..plain()
+    };
+    let text = sealed(FileKind::License, &license_doc(|_| {}));
+    let secret = EncryptionSecret::for_license(KEY);
+    let public = public();
+    let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    assert_eq!(v.code, C::Valid, "{v:?}");
+    assert_eq!(v.message, C::Valid.message());
+    let view = v.license.unwrap();
+    assert_eq!(view.license_id.as_deref(), Some("lic-1"));
+    assert_eq!(view.product_id.as_deref(), Some(PRODUCT));
+    assert_eq!(view.policy_id.as_deref(), Some("pol-1"));
+    assert_eq!(view.entitlements, ["PRO"]);
+    assert_eq!(view.max_machines, Some(2));
+    assert_eq!(view.machines_count, Some(1));
+    assert_eq!(view.status.as_deref(), Some("ACTIVE"));
+    assert_eq!(view.expiry, Some(time("2025-06-01T00:00:00Z")));
+    assert!(!view.expired);
+    assert_eq!(view.meta.issued, issued());
+
+    // The same with a TrustedKeys set.
+    let mut keys = TrustedKeys::new();
+    keys.add(public, Pin::File(ALG)).unwrap();
+    let v = validate_license_file(&text, &keys, Some(&secret), &expect, now());
+    assert_eq!(v.code, C::Valid, "{v:?}");
+}
+
+#[test]
+fn signature_and_decryption_come_first() {
+    let doc = license_doc(|d| d["data"]["attributes"]["status"] = json!("BANNED"));
+    let text = sealed(FileKind::License, &doc);
+    let public = public();
+    let wrong = EncryptionSecret::for_license("another key");
+    let v = validate_license_file(&text, (&public, ALG), Some(&wrong), &plain(), now());
+    assert_eq!(v.code, C::DecryptionFailed);
+    assert_eq!(v.error, Some(FormatError::DecryptionFailed));
+    assert!(v.license.is_none());
+    let v = validate_license_file(&text, (&public, ALG), None, &plain(), now());
+    assert_eq!(v.code, C::DecryptionFailed);
+    assert_eq!(v.error, Some(FormatError::KeyRequired));
+
+    let other = SigningKey::from_seed(&[7u8; 32]).unwrap().public_key();
+    let secret = EncryptionSecret::for_license(KEY);
+    let v = validate_license_file(&text, (&other, ALG), Some(&secret), &plain(), now());
+    assert_eq!(v.code, C::SignatureInvalid);
+    let mut keys = TrustedKeys::new();
+    keys.add(other, Pin::File(ALG)).unwrap();
+    let v = validate_license_file(&text, &keys, Some(&secret), &plain(), now());
+    assert_eq!(v.code, C::UnknownKey);
+
+    let v = validate_license_file("junk", (&public, ALG), Some(&secret), &plain(), now());
+    assert_eq!(v.code, C::Malformed);
+    let v = validate_machine_file(&text, (&public, ALG), Some(&secret), &plain(), now());
+    assert_eq!(v.code, C::Malformed, "a license file is not a machine file");
+}
+
+#[test]
+fn clock_tampered_beats_everything_after_it() {
+    // Banned and expired, but the clock check comes first.
+    let doc = license_doc(|d| {
+        d["data"]["attributes"]["status"] = json!("BANNED");
+    });
+    let before_issue = time("2024-12-31T23:50:00Z");
+    assert_eq!(check(&doc, &plain(), before_issue), C::ClockTampered);
+    // Within the drift: not tampered.
+    let within = time("2024-12-31T23:56:00Z");
+    assert_eq!(check(&doc, &plain(), within), C::Banned);
+
+    // The clock was turned back behind a stored last-seen time.
+    let expect = LicenseExpectations {
+        last_seen: Some(time("2025-01-20T00:00:00Z")),
+        ..plain()
+    };
+    assert_eq!(check(&doc, &expect, now()), C::ClockTampered);
+    let expect = LicenseExpectations {
+        last_seen: Some(now() + SignedDuration::from_mins(4)),
+        ..plain()
+    };
+    assert_eq!(check(&doc, &expect, now()), C::Banned, "within drift");
+    let expect = LicenseExpectations {
+        last_seen: Some(now() + SignedDuration::from_mins(4)),
+        clock_drift: SignedDuration::ZERO,
+        ..plain()
+    };
+    assert_eq!(check(&doc, &expect, now()), C::ClockTampered);
+}
+
+#[test]
+fn file_expired_before_status() {
+    let doc = license_doc(|d| d["data"]["attributes"]["status"] = json!("SUSPENDED"));
+    assert_eq!(
+        check(&doc, &plain(), time("2025-02-01T00:00:01Z")),
+        C::FileExpired
+    );
+    assert_eq!(check(&doc, &plain(), now()), C::Suspended);
+}
+
+#[test]
+fn suspended_and_banned() {
+    let banned = license_doc(|d| d["data"]["attributes"]["status"] = json!("BANNED"));
+    assert_eq!(check(&banned, &plain(), now()), C::Banned);
+    let suspended = license_doc(|d| d["data"]["attributes"]["status"] = json!("SUSPENDED"));
+    assert_eq!(check(&suspended, &plain(), now()), C::Suspended);
+    // Older documents: only the flag.
+    let flag = license_doc(|d| {
+        let attrs = d["data"]["attributes"].as_object_mut().unwrap();
+        attrs.remove("status");
+        attrs.insert("suspended".into(), json!(true));
+    });
+    assert_eq!(check(&flag, &plain(), now()), C::Suspended);
+    // Status before license expiry.
+    let both = license_doc(|d| {
+        d["data"]["attributes"]["status"] = json!("SUSPENDED");
+        d["data"]["attributes"]["expiry"] = json!("2025-01-05T00:00:00.000Z");
+    });
+    assert_eq!(check(&both, &plain(), now()), C::Suspended);
+}
+
+#[test]
+fn expired_per_strategy() {
+    let doc = license_doc(|d| {
+        d["data"]["attributes"]["expiry"] = json!("2025-01-05T00:00:00.000Z");
+        d["data"]["attributes"]["status"] = json!("EXPIRED");
+    });
+    for (strategy, code) in [
+        (ExpirationStrategy::RestrictAccess, C::Expired),
+        (ExpirationStrategy::RevokeAccess, C::Expired),
+        (ExpirationStrategy::MaintainAccess, C::Valid),
+        (ExpirationStrategy::AllowAccess, C::Valid),
+    ] {
+        let expect = LicenseExpectations {
+            expiration_strategy: strategy,
+            ..plain()
+        };
+        assert_eq!(check(&doc, &expect, now()), code, "{}", strategy.as_str());
+        let text = sealed(FileKind::License, &doc);
+        let secret = EncryptionSecret::for_license(KEY);
+        let public = public();
+        let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+        assert!(v.license.unwrap().expired);
+    }
+    // Exactly at the expiry it is not yet expired; never-expiring licenses never are.
+    assert_eq!(
+        check(&doc, &plain(), time("2025-01-05T00:00:00Z")),
+        C::Valid
+    );
+    let forever = license_doc(|d| d["data"]["attributes"]["expiry"] = Value::Null);
+    assert_eq!(check(&forever, &plain(), now()), C::Valid);
+    assert_eq!(
+        serde_json::to_string(&ExpirationStrategy::MaintainAccess).unwrap(),
+        "\"MAINTAIN_ACCESS\""
+    );
+}
+
+#[test]
+fn product_mismatch() {
+    let expect = LicenseExpectations {
+        product_id: Some("another-product".into()),
+        required_entitlements: vec!["MISSING".into()],
+        ..plain()
+    };
+    assert_eq!(
+        check(&license_doc(|_| {}), &expect, now()),
+        C::ProductMismatch
+    );
+    let no_product = license_doc(|d| {
+        d["data"]["relationships"]
+            .as_object_mut()
+            .unwrap()
+            .remove("product");
+    });
+    let expect = LicenseExpectations {
+        product_id: Some(PRODUCT.into()),
+        ..plain()
+    };
+    assert_eq!(check(&no_product, &expect, now()), C::ProductMismatch);
+}
+
+#[test]
+fn fingerprint_mismatch_on_license_files_with_included_machines() {
+    let with_machines = license_doc(|d| {
+        d["included"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"type": "machines", "id": "m1", "attributes": {"fingerprint": "other"}}));
+    });
+    let expect = LicenseExpectations {
+        fingerprint: Some(FP.into()),
+        required_entitlements: vec!["MISSING".into()],
+        ..plain()
+    };
+    assert_eq!(
+        check(&with_machines, &expect, now()),
+        C::FingerprintMismatch
+    );
+    // Without included machines the file says nothing about fingerprints.
+    let expect = LicenseExpectations {
+        fingerprint: Some(FP.into()),
+        ..plain()
+    };
+    assert_eq!(check(&license_doc(|_| {}), &expect, now()), C::Valid);
+}
+
+#[test]
+fn entitlements_missing_names_them() {
+    let expect = LicenseExpectations {
+        required_entitlements: vec!["PRO".into(), "SSO".into(), "AUDIT".into()],
+        ..plain()
+    };
+    let text = sealed(FileKind::License, &license_doc(|_| {}));
+    let secret = EncryptionSecret::for_license(KEY);
+    let public = public();
+    let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    assert_eq!(v.code, C::EntitlementsMissing);
+    assert!(v.message.contains("SSO, AUDIT"), "{}", v.message);
+    assert!(!v.message.contains("PRO"), "{}", v.message);
+    // Linkage without included resources: ids count.
+    let linkage_only = license_doc(|d| d["included"] = json!([]));
+    let by_id = LicenseExpectations {
+        required_entitlements: vec!["ent-1".into()],
+        ..plain()
+    };
+    assert_eq!(check(&linkage_only, &by_id, now()), C::Valid);
+    let by_code = LicenseExpectations {
+        required_entitlements: vec!["PRO".into()],
+        ..plain()
+    };
+    assert_eq!(
+        check(&linkage_only, &by_code, now()),
+        C::EntitlementsMissing
+    );
+}
+
+#[test]
+fn too_many_machines_only_when_the_file_says_so() {
+    let count = |n: i64| {
+        license_doc(move |d| d["data"]["relationships"]["machines"]["meta"]["count"] = json!(n))
+    };
+    assert_eq!(check(&count(2), &plain(), now()), C::Valid);
+    assert_eq!(check(&count(3), &plain(), now()), C::TooManyMachines);
+    // Entitlements come first.
+    let expect = LicenseExpectations {
+        required_entitlements: vec!["SSO".into()],
+        ..plain()
+    };
+    assert_eq!(check(&count(3), &expect, now()), C::EntitlementsMissing);
+    // Included machines count too.
+    let included = license_doc(|d| {
+        let inc = d["included"].as_array_mut().unwrap();
+        for i in 0..3 {
+            inc.push(json!({"type": "machines", "id": format!("m{i}"), "attributes": {"fingerprint": format!("fp{i}")}}));
+        }
+    });
+    assert_eq!(check(&included, &plain(), now()), C::TooManyMachines);
+    // The included policy's overage allowance.
+    let overage = |strategy: &str, n: i64| {
+        let strategy = strategy.to_owned();
+        license_doc(move |d| {
+            d["data"]["relationships"]["machines"]["meta"]["count"] = json!(n);
+            d["data"]["attributes"]["maxMachines"] = json!(4);
+            d["included"].as_array_mut().unwrap().push(json!({
+                "type": "policies", "id": "pol-1",
+                "attributes": {"overageStrategy": strategy}
+            }));
+        })
+    };
+    assert_eq!(
+        check(&overage("ALLOW_1_25X_OVERAGE", 5), &plain(), now()),
+        C::Valid
+    );
+    assert_eq!(
+        check(&overage("ALLOW_1_25X_OVERAGE", 6), &plain(), now()),
+        C::TooManyMachines
+    );
+    assert_eq!(
+        check(&overage("ALLOW_2X_OVERAGE", 8), &plain(), now()),
+        C::Valid
+    );
+    assert_eq!(
+        check(&overage("ALWAYS_ALLOW_OVERAGE", 100), &plain(), now()),
+        C::Valid
+    );
+    assert_eq!(
+        check(&overage("NO_OVERAGE", 5), &plain(), now()),
+        C::TooManyMachines
+    );
+    // No maxMachines: never too many.
+    let unlimited = license_doc(|d| {
+        d["data"]["attributes"]["maxMachines"] = Value::Null;
+        d["data"]["relationships"]["machines"]["meta"]["count"] = json!(1000);
+    });
+    assert_eq!(check(&unlimited, &plain(), now()), C::Valid);
+}
+
+#[test]
+fn machine_files() {
+    let public = public();
+    let secret = EncryptionSecret::for_machine(KEY, FP);
+    let expect = LicenseExpectations {
+        product_id: Some(PRODUCT.into()),
+        fingerprint: Some(FP.into()),
+        required_entitlements: vec!["PRO".into()],
+        ..plain()
+    };
+    let text = sealed(FileKind::Machine, &machine_doc(|_| {}));
+    let v = validate_machine_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    assert_eq!(v.code, C::Valid, "{v:?}");
+    let view = v.license.unwrap();
+    assert_eq!(view.kind, FileKind::Machine);
+    assert_eq!(view.machine_id.as_deref(), Some("mach-1"));
+    assert_eq!(view.fingerprint.as_deref(), Some(FP));
+    assert_eq!(view.license_id.as_deref(), Some("lic-1"));
+    assert_eq!(view.status.as_deref(), Some("ACTIVE"));
+
+    // A machine file (unencrypted, so it opens anywhere) for another machine.
+    let plain_alg = FileAlgorithm::Base64Ed25519;
+    let payload = serde_json::to_vec(&machine_doc(|d| {
+        d["data"]["attributes"]["fingerprint"] = json!("someone-else")
+    }))
+    .unwrap();
+    let other = seal(
+        FileKind::Machine,
+        &payload,
+        plain_alg,
+        &signer(),
+        None,
+        &mut OsRng,
+    )
+    .unwrap();
+    let v = validate_machine_file(&other, (&public, plain_alg), None, &expect, now());
+    assert_eq!(v.code, C::FingerprintMismatch);
+
+    // The included license's status applies.
+    let banned = sealed(
+        FileKind::Machine,
+        &machine_doc(|d| d["included"][0]["attributes"]["status"] = json!("BANNED")),
+    );
+    let v = validate_machine_file(&banned, (&public, ALG), Some(&secret), &expect, now());
+    assert_eq!(v.code, C::Banned);
+}
+
+#[test]
+fn unreadable_documents_are_malformed() {
+    let public = public();
+    let secret = EncryptionSecret::for_license(KEY);
+    for doc in [
+        json!({"meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": null, "ttl": null}}),
+        json!({"data": {"type": "machines"}, "meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": null, "ttl": null}}),
+        license_doc(|d| d["data"]["attributes"]["expiry"] = json!("tomorrow")),
+    ] {
+        let text = sealed(FileKind::License, &doc);
+        let v = validate_license_file(&text, (&public, ALG), Some(&secret), &plain(), now());
+        assert_eq!(v.code, C::Malformed, "{doc}");
+        assert!(v.error.is_some());
+    }
+}

@@ -283,7 +283,8 @@ export type LicenseSort = "created_desc" | "created_asc" | "expiry_asc" | "custo
 
 export type LicenseQuery = { 
 /**
- * Substring of the license key, customer name or customer email (any case).
+ * 3 characters or more: a substring of the license key, customer name or email
+ * (any case). 1–2 characters: the start of a word in the customer's name or email.
  */
 text: string | null, 
 /**

@@ -183,6 +183,17 @@ fn main() {
         deep.cursor = page.next_cursor;
     }
     let deep_cursor = deep.cursor.clone();
+    let customer_cursor = bench
+        .kw
+        .search_licenses(
+            &LicenseQuery {
+                sort: LicenseSort::CustomerAsc,
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap()
+        .next_cursor;
 
     type Shape<'a> = (&'a str, Box<dyn Fn(usize) -> LicenseQuery + 'a>);
     let shapes: Vec<Shape<'_>> = vec![
@@ -226,9 +237,24 @@ fn main() {
             }),
         ),
         (
-            "2-character text (LIKE)",
+            "2-character text (word prefix)",
             Box::new(|i| LicenseQuery {
                 text: Some(format!("{}", 10 + i % 89)),
+                ..Default::default()
+            }),
+        ),
+        (
+            "2-character text matching 80% (\"cu\")",
+            Box::new(|_| LicenseQuery {
+                text: Some("cu".into()),
+                ..Default::default()
+            }),
+        ),
+        (
+            "sort by customer, page 2 (keyset cursor)",
+            Box::new(|_| LicenseQuery {
+                sort: LicenseSort::CustomerAsc,
+                cursor: customer_cursor.clone(),
                 ..Default::default()
             }),
         ),

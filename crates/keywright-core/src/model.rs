@@ -408,7 +408,8 @@ impl LicenseSort {
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LicenseQuery {
-    /// Substring of the license key, customer name or customer email (any case).
+    /// 3 characters or more: a substring of the license key, customer name or email
+    /// (any case). 1–2 characters: the start of a word in the customer's name or email.
     pub text: Option<String>,
     /// Only this product's licenses.
     pub product_id: Option<String>,

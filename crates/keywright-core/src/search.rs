@@ -2,9 +2,20 @@
 //! pagination, fast on stores of 100,000 licenses.
 //!
 //! Text of three characters or more goes through the trigram FTS5 index
-//! (`license_search`, migration 2); shorter text falls back to `LIKE`, since a
-//! trigram index cannot answer it. Pages continue from an opaque cursor holding the
-//! last row's sort key and id, so a page costs the same wherever it is.
+//! (`license_search`, migration 2): a substring of the key, the customer's name or
+//! the customer's email, in any case.
+//!
+//! A trigram index cannot answer one or two characters, and a substring scan of every
+//! key, name and email is too slow on a large store, so shorter text matches
+//! differently: **the start of any word of the customer's name or email** (any case,
+//! accents ignored), through the word index `customer_words` (migration 4). "Al"
+//! finds "Alice Smith", "Bob Alder" and "al@example.com", but not "Sally"; license
+//! keys are not searched (two characters of a key match nearly every key). Short text
+//! with no letter or digit at all (say "@") is still a plain substring match (`LIKE`)
+//! over key, name and email.
+//!
+//! Pages continue from an opaque cursor holding the last row's sort key and id, so a
+//! page costs the same wherever it is.
 
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::types::Value;
@@ -32,10 +43,10 @@ impl LicenseSort {
             Self::CreatedAsc => ("l.created_at", false),
             // Same expression as the index `licenses_expiry`; '~' follows the digits.
             Self::ExpiryAsc => ("coalesce(l.expiry, '~')", false),
-            Self::CustomerAsc => (
-                "coalesce(lower(c.name), lower(c.email), char(1114111))",
-                false,
-            ),
+            // Kept by triggers (migration 4) as
+            // coalesce(lower(name), lower(email), char(1114111)) of the customer, and
+            // indexed with the id (`licenses_customer_sort`).
+            Self::CustomerAsc => ("l.customer_sort", false),
         }
     }
 }
@@ -57,6 +68,11 @@ pub(crate) fn like_pattern(text: &str) -> String {
 /// One FTS5 phrase: matches the text as a substring (trigram tokenizer).
 fn fts_phrase(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// One FTS5 prefix phrase: matches words starting with the text (unicode61 tokenizer).
+fn fts_prefix(text: &str) -> String {
+    format!("\"{}\" *", text.replace('"', "\"\""))
 }
 
 fn encode_cursor(sort: LicenseSort, key: &str, id: &str) -> String {
@@ -106,6 +122,13 @@ impl Keywright {
                         .into(),
                 );
                 args.push(Value::Text(fts_phrase(text)));
+            } else if text.chars().any(char::is_alphanumeric) {
+                filters.push(format!(
+                    "l.customer_id IN (SELECT customer_id FROM customer_words \
+                     WHERE customer_words MATCH ?{})",
+                    args.len() + 1
+                ));
+                args.push(Value::Text(fts_prefix(text)));
             } else {
                 filters.push(
                     "(l.key LIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
@@ -117,23 +140,24 @@ impl Keywright {
         }
         if let Some(product) = query.product_id.as_deref().filter(|s| !s.is_empty()) {
             filters.push(format!(
-                "l.policy_id IN (SELECT id FROM policies WHERE product_id = ?{})",
+                "#l.policy_id IN (SELECT id FROM policies WHERE product_id = ?{})",
                 args.len() + 1
             ));
             args.push(Value::Text(product.to_owned()));
         }
         if let Some(policy) = query.policy_id.as_deref().filter(|s| !s.is_empty()) {
-            filters.push(format!("l.policy_id = ?{}", args.len() + 1));
+            filters.push(format!("#l.policy_id = ?{}", args.len() + 1));
             args.push(Value::Text(policy.to_owned()));
         }
         if let Some(customer) = query.customer_id.as_deref().filter(|s| !s.is_empty()) {
-            filters.push(format!("l.customer_id = ?{}", args.len() + 1));
+            filters.push(format!("#l.customer_id = ?{}", args.len() + 1));
             args.push(Value::Text(customer.to_owned()));
         }
         if let Some(status) = query.status {
-            filters.push(format!("l.status = ?{}", args.len() + 1));
+            filters.push(format!("#l.status = ?{}", args.len() + 1));
             args.push(Value::Text(status.as_str().to_owned()));
         }
+        let mut expiry_range = None;
         if let Some(days) = query.expiring_within_days {
             if !(0..=MAX_EXPIRING_DAYS).contains(&days) {
                 return Err(Error::bad_input(format!(
@@ -145,10 +169,11 @@ impl Keywright {
                 .map_err(|_| Error::bad_input("\"expiring within\" reaches too far"))?;
             let n = args.len();
             filters.push(format!(
-                "l.expiry IS NOT NULL AND l.expiry > ?{} AND l.expiry <= ?{}",
+                "#l.expiry IS NOT NULL AND #l.expiry > ?{} AND #l.expiry <= ?{}",
                 n + 1,
                 n + 2
             ));
+            expiry_range = Some((n + 1, n + 2));
             args.push(Value::Text(stamp(now)));
             args.push(Value::Text(stamp(until)));
         }
@@ -157,14 +182,45 @@ impl Keywright {
         let matching = if filters.is_empty() {
             String::new()
         } else {
-            format!(" WHERE {}", filters.join(" AND "))
+            format!(" WHERE {}", filters.join(" AND ").replace("#l.", "l."))
         };
-        // Every filter reads only `licenses` columns, so counting needs no joins.
+        // Every filter reads only `licenses` columns, so counting needs no joins; the
+        // composite indexes of migration 4 cover the policy, status and expiry filters.
         let total: i64 = conn.query_row(
             &format!("SELECT count(*) FROM licenses l{matching}"),
             rusqlite::params_from_iter(args.iter()),
             |r| r.get(0),
         )?;
+
+        // A page can come two ways: read every match through a filter's index and
+        // sort them (cost ~ total), or walk the sort order's index and skip rows until
+        // the page is full (cost ~ page × licenses / total). SQLite, without
+        // statistics, always takes the first, which sorts tens of thousands of rows
+        // when a filter is broad ("this policy, expiring within a year"). With the
+        // exact total in hand, choose: when walking is cheaper, the filter columns
+        // are written `+l.column`, which hides their indexes from the planner. Text
+        // searches keep their own plan (the match list is built first either way).
+        let walk_sort_index = query.text.as_deref().is_none_or(|t| t.trim().is_empty())
+            && filters.iter().any(|f| f.contains("#l."))
+            && {
+                // rowids are assigned upwards, so the largest is close to the count.
+                let licenses: i64 =
+                    conn.query_row("SELECT coalesce(max(rowid), 0) FROM licenses", [], |r| {
+                        r.get(0)
+                    })?;
+                total.saturating_mul(total) > (limit + 1).saturating_mul(licenses)
+            };
+        let column = if walk_sort_index { "+l." } else { "l." };
+        for f in &mut filters {
+            *f = f.replace("#l.", column);
+        }
+        if let (Some((after, until)), LicenseSort::ExpiryAsc) = (expiry_range, query.sort) {
+            // The expiry range again, over the sort key: the page then walks
+            // `licenses_expiry` from "now" instead of skipping every expired license.
+            filters.push(format!(
+                "coalesce(l.expiry, '~') > ?{after} AND coalesce(l.expiry, '~') <= ?{until}"
+            ));
+        }
 
         let (key, descending) = query.sort.key();
         let (cmp, dir) = if descending {

@@ -382,9 +382,217 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
         .windows(2)
         .all(|w| w[0].expiry.as_deref().unwrap_or("~") <= w[1].expiry.as_deref().unwrap_or("~")));
 
+    // Broad filters without text page along the sort order's index (walk mode):
+    // still every match once, in order, for every sort.
+    for sort in [
+        LicenseSort::CreatedDesc,
+        LicenseSort::CreatedAsc,
+        LicenseSort::ExpiryAsc,
+        LicenseSort::CustomerAsc,
+    ] {
+        let query = LicenseQuery {
+            policy_id: Some(f.yearly.id.clone()),
+            status: Some(LicenseStatus::Active),
+            expiring_within_days: Some(3_650),
+            sort,
+            limit: Some(41),
+            ..Default::default()
+        };
+        let total = f.kw.search_licenses(&query, now()).unwrap().total;
+        let want: HashSet<&str> = rows
+            .iter()
+            .enumerate()
+            .filter(|(i, r)| i % 2 == 0 && r.2.is_some())
+            .map(|(_, r)| r.0.as_str())
+            .collect();
+        assert_eq!(total, want.len() as i64, "{sort:?}");
+        let paged = all_pages(&f.kw, query);
+        let got: HashSet<&str> = paged.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(paged.len(), want.len(), "{sort:?}: no duplicates");
+        assert_eq!(got, want, "{sort:?}");
+        let mut ordered = paged.clone();
+        ordered.sort_by(|a, b| {
+            let key = |l: &License| match sort {
+                LicenseSort::CreatedDesc | LicenseSort::CreatedAsc => l.created_at.clone(),
+                LicenseSort::ExpiryAsc => l.expiry.clone().unwrap_or_else(|| "~".into()),
+                LicenseSort::CustomerAsc => l
+                    .customer_name
+                    .as_ref()
+                    .map(|n| n.to_lowercase())
+                    .unwrap_or_else(|| "\u{10FFFF}".into()),
+            };
+            (key(a), &a.id).cmp(&(key(b), &b.id))
+        });
+        if sort == LicenseSort::CreatedDesc {
+            ordered.reverse();
+        }
+        let ordered: Vec<&str> = ordered.iter().map(|l| l.id.as_str()).collect();
+        let paged: Vec<&str> = paged.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(paged, ordered, "{sort:?}");
+    }
+
     // The default page is 50, newest first.
     let page = search(&f.kw, LicenseQuery::default());
     assert_eq!(page.items.len(), 50);
     assert_eq!(page.total, 2_000);
     assert!(page.next_cursor.is_some());
+}
+
+#[test]
+fn short_text_matches_the_start_of_customer_name_and_email_words() {
+    let mut f = fixture();
+    let alice = issue(
+        &mut f.kw,
+        &f.yearly,
+        "Alice Smith",
+        "alice@one.example",
+        "2026-01-01T00:00:00Z",
+    );
+    let alder = issue(
+        &mut f.kw,
+        &f.yearly,
+        "Bob Alder",
+        "bob@two.example",
+        "2026-02-01T00:00:00Z",
+    );
+    let sally = issue(
+        &mut f.kw,
+        &f.forever,
+        "Sally Walsh",
+        "sw@alpha.example",
+        "2026-03-01T00:00:00Z",
+    );
+    let jose = issue(
+        &mut f.kw,
+        &f.forever,
+        "José Núñez",
+        "jn@three.example",
+        "2026-04-01T00:00:00Z",
+    );
+
+    let found = |t: &str| -> Vec<String> {
+        let mut got: Vec<String> = search(&f.kw, text(t))
+            .items
+            .into_iter()
+            .map(|l| l.id)
+            .collect();
+        got.sort();
+        got
+    };
+    let sorted = |mut v: Vec<&str>| -> Vec<String> {
+        v.sort();
+        v.into_iter().map(str::to_owned).collect()
+    };
+    // Words of the name and of the email ("alpha" in sw@alpha.example), any case;
+    // "Sally" and "Walsh" contain "al" but do not start with it.
+    assert_eq!(found("Al"), sorted(vec![&alice.id, &alder.id, &sally.id]));
+    assert_eq!(found("sm"), sorted(vec![&alice.id]));
+    assert_eq!(found("W"), sorted(vec![&sally.id]));
+    // Accents are ignored both ways.
+    assert_eq!(found("nu"), sorted(vec![&jose.id]));
+    assert_eq!(found("Jö"), sorted(vec![&jose.id]));
+    assert_eq!(search(&f.kw, text("al")).total, 3);
+    // Keys are not searched below three characters: every key starts "ke".
+    assert_eq!(search(&f.kw, text("ke")).total, 0);
+    // Text with no letter or digit is still a substring match.
+    assert_eq!(search(&f.kw, text("@")).total, 4);
+    assert_eq!(search(&f.kw, text("\"")).total, 0);
+    // Combined with a filter.
+    let q = LicenseQuery {
+        text: Some("al".into()),
+        policy_id: Some(f.forever.id.clone()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&search(&f.kw, q)), [sally.id.as_str()]);
+
+    // Customers renamed behind the application's back are found by their new words.
+    let conn = rusqlite::Connection::open(f.kw.store().path()).unwrap();
+    conn.execute(
+        "UPDATE customers SET name = 'Zed Quinn' WHERE id = ?1",
+        [alice.customer_id.as_deref().unwrap()],
+    )
+    .unwrap();
+    assert_eq!(found("Qu"), sorted(vec![&alice.id]));
+    // Her email still starts with "al".
+    assert_eq!(found("al"), sorted(vec![&alice.id, &alder.id, &sally.id]));
+    assert_eq!(found("sm"), Vec::<String>::new());
+}
+
+#[test]
+fn customer_sort_follows_renames_and_reassignments() {
+    let mut f = fixture();
+    let a = issue(
+        &mut f.kw,
+        &f.yearly,
+        "Mallory",
+        "m@x.example",
+        "2026-01-01T00:00:00Z",
+    );
+    let b = issue(
+        &mut f.kw,
+        &f.yearly,
+        "Bob",
+        "b@x.example",
+        "2026-01-02T00:00:00Z",
+    );
+    let nobody =
+        f.kw.issue_license(
+            &IssueLicense {
+                policy_id: f.yearly.id.clone(),
+                ..Default::default()
+            },
+            at("2026-01-03T00:00:00Z"),
+        )
+        .unwrap();
+    let by_customer = |kw: &Keywright| -> Vec<String> {
+        all_pages(
+            kw,
+            LicenseQuery {
+                sort: LicenseSort::CustomerAsc,
+                limit: Some(1),
+                ..Default::default()
+            },
+        )
+        .into_iter()
+        .map(|l| l.id)
+        .collect()
+    };
+    assert_eq!(
+        by_customer(&f.kw),
+        [b.id.clone(), a.id.clone(), nobody.id.clone()]
+    );
+
+    let conn = rusqlite::Connection::open(f.kw.store().path()).unwrap();
+    // Renamed: "Mallory" becomes "alice", ahead of "Bob".
+    conn.execute(
+        "UPDATE customers SET name = 'alice' WHERE id = ?1",
+        [a.customer_id.as_deref().unwrap()],
+    )
+    .unwrap();
+    assert_eq!(
+        by_customer(&f.kw),
+        [a.id.clone(), b.id.clone(), nobody.id.clone()]
+    );
+    // A name removed: the email sorts instead ("m@x.example" after "bob").
+    conn.execute(
+        "UPDATE customers SET name = NULL WHERE id = ?1",
+        [a.customer_id.as_deref().unwrap()],
+    )
+    .unwrap();
+    assert_eq!(
+        by_customer(&f.kw),
+        [b.id.clone(), a.id.clone(), nobody.id.clone()]
+    );
+    // The customerless license given Bob's customer; Bob's license loses its customer.
+    conn.execute(
+        "UPDATE licenses SET customer_id = ?1 WHERE id = ?2",
+        params![b.customer_id.as_deref().unwrap(), nobody.id],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE licenses SET customer_id = NULL WHERE id = ?1",
+        [&b.id],
+    )
+    .unwrap();
+    assert_eq!(by_customer(&f.kw), [nobody.id, a.id, b.id]);
 }

@@ -278,6 +278,11 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
     let by_email = wait_for_rows(driver, 1).await?;
     driver.screenshot(&shots.join("search.png")).await?;
 
+    // The dashboard counts what was issued (and is the README's screenshot).
+    click(driver, "nav-dashboard").await?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    driver.screenshot(&shots.join("dashboard.png")).await?;
+
     // Retire the key in the window: it shows as retired.
     click(driver, "nav-keys").await?;
     click(driver, "key-retire").await?;

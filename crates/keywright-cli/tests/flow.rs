@@ -513,6 +513,24 @@ fn missing_keychain_entry_fails_and_writes_no_license() {
 }
 
 #[test]
+fn audit_names_the_os_account_even_without_user_in_the_environment() {
+    let cli = Cli::new();
+    let out = cli
+        .command()
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .env_remove("USERNAME")
+        .args(["--json", "key", "create", "--name", "k"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let events = cli.json(&["audit", "list"], 0);
+    let actor = events["events"][0]["actor"].as_str().unwrap().to_owned();
+    let id = Command::new("id").arg("-un").output().unwrap();
+    assert_eq!(actor, String::from_utf8_lossy(&id.stdout).trim());
+}
+
+#[test]
 fn no_secret_service_is_a_keychain_error_and_writes_nothing() {
     let cli = Cli::new();
     let out = cli

@@ -92,9 +92,16 @@ impl Keywright {
 
 /// The OS user running this process, for the audit log.
 pub fn os_user() -> String {
-    ["USER", "USERNAME", "LOGNAME"]
-        .iter()
-        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+    // The account the OS says runs us (uid lookup on Unix); the environment only if
+    // that lookup fails.
+    whoami::username()
+        .ok()
+        .filter(|s| !s.is_empty())
+        .or_else(|| {
+            ["USER", "USERNAME", "LOGNAME"]
+                .iter()
+                .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        })
         .unwrap_or_else(|| "unknown".to_owned())
 }
 

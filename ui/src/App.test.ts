@@ -5,16 +5,18 @@ import userEvent from '@testing-library/user-event';
 vi.mock('./platform', async () => (await import('./test/platform-mock')).createPlatformMock());
 
 import App from './App.svelte';
-import { key, p, resetPlatform } from './test/fixtures';
+import { key, p, policy, product, resetPlatform } from './test/fixtures';
 import { ADVICE } from './lib/advice';
 
 describe('App shell', () => {
   beforeEach(resetPlatform);
 
   it('shows the store path and switches screens from the nav', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
     render(App);
     expect(await screen.findByTestId('store-path')).toHaveTextContent('/home/vendor/.local/share/keywright/store.db');
     expect(screen.getByText('Private keys live in the OS keychain.')).toBeInTheDocument();
+    await userEvent.click(screen.getByTestId('nav-keys'));
     expect(screen.getByRole('heading', { level: 1, name: 'Signing keys' })).toBeInTheDocument();
     expect(screen.getByTestId('nav-keys')).toHaveAttribute('aria-current', 'page');
 
@@ -49,5 +51,123 @@ describe('App shell', () => {
     expect(banner).toHaveTextContent(ADVICE.INTERNAL);
     expect(banner.textContent).not.toMatch(/object Object|panic|lib\.rs/);
     expect(screen.queryByTestId('store-path')).toBeNull();
+  });
+  describe('first run', () => {
+    it('opens the guided start on an empty store, with the nav still there', async () => {
+      render(App);
+      expect(await screen.findByRole('heading', { level: 1, name: 'Welcome to Keywright' })).toBeInTheDocument();
+      expect(screen.getByTestId('firstrun-key-name')).toHaveValue('Main signing key');
+      for (const id of ['nav-keys', 'nav-products', 'nav-policies', 'nav-licenses']) {
+        expect(screen.getByTestId(id)).toBeVisible();
+        expect(screen.getByTestId(id)).not.toHaveAttribute('aria-current');
+      }
+    });
+
+    it('leaves the guided start when a nav item is clicked (the end-to-end path)', async () => {
+      render(App);
+      await screen.findByTestId('firstrun-key-name');
+      await userEvent.click(screen.getByTestId('nav-keys'));
+      expect(screen.getByRole('heading', { level: 1, name: 'Signing keys' })).toBeInTheDocument();
+      expect(screen.queryByTestId('firstrun')).toBeNull();
+      expect(screen.getByTestId('nav-keys')).toHaveAttribute('aria-current', 'page');
+      expect(await screen.findByTestId('key-name')).toBeInTheDocument();
+
+      await userEvent.click(screen.getByTestId('nav-products'));
+      expect(screen.getByRole('heading', { level: 1, name: 'Products' })).toBeInTheDocument();
+      expect(screen.queryByTestId('firstrun')).toBeNull();
+    });
+
+    it('does not take over when the user clicked the nav before the key list answered', async () => {
+      let answer: (keys: never[]) => void = () => {};
+      p.listSigningKeys.mockReturnValueOnce(new Promise((resolve) => (answer = resolve)));
+      render(App);
+      await userEvent.click(screen.getByTestId('nav-policies'));
+      answer([]);
+      await new Promise((r) => setTimeout(r, 0));
+      expect(screen.getByRole('heading', { level: 1, name: 'Policies' })).toBeInTheDocument();
+      expect(screen.queryByTestId('firstrun')).toBeNull();
+    });
+
+    it('"Skip" goes to the signing keys screen', async () => {
+      render(App);
+      await userEvent.click(await screen.findByTestId('firstrun-skip'));
+      expect(screen.getByRole('heading', { level: 1, name: 'Signing keys' })).toBeInTheDocument();
+      expect(screen.queryByTestId('firstrun')).toBeNull();
+    });
+
+    it('ends on Licenses with "Issue your first license"', async () => {
+      p.createSigningKey.mockResolvedValue(key());
+      p.createProduct.mockResolvedValue(product());
+      p.createPolicy.mockResolvedValue(policy());
+      render(App);
+      await userEvent.click(await screen.findByTestId('firstrun-key-create'));
+      await userEvent.type(await screen.findByTestId('firstrun-product-name'), 'Acme Editor');
+      await userEvent.click(screen.getByTestId('firstrun-product-create'));
+      await userEvent.click(await screen.findByTestId('firstrun-policy-create'));
+      await userEvent.click(await screen.findByTestId('firstrun-done'));
+      expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+      expect(screen.getByTestId('nav-licenses')).toHaveAttribute('aria-current', 'page');
+    });
+  });
+
+  describe('keyboard', () => {
+    beforeEach(() => {
+      p.listSigningKeys.mockResolvedValue([key()]);
+      p.listProducts.mockResolvedValue([product()]);
+      p.listPolicies.mockResolvedValue([policy(), policy({ id: 'pol-2', name: 'Basic' })]);
+    });
+
+    it('N opens Licenses and focuses the policy select', async () => {
+      render(App);
+      await screen.findByRole('heading', { level: 1, name: 'Dashboard' });
+      await userEvent.keyboard('n');
+      expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+      await vi.waitFor(() => expect(screen.getByTestId('license-policy')).toHaveFocus());
+    });
+
+    it('Ctrl+N works from inside a text field; plain N there is just typing', async () => {
+      render(App);
+      await userEvent.click(await screen.findByTestId('nav-keys'));
+      const name = screen.getByTestId('key-name');
+      await userEvent.type(name, 'Main n');
+      expect(name).toHaveValue('Main n');
+      expect(screen.getByRole('heading', { level: 1, name: 'Signing keys' })).toBeInTheDocument();
+
+      await userEvent.keyboard('{Control>}n{/Control}');
+      expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+      await vi.waitFor(() => expect(screen.getByTestId('license-policy')).toHaveFocus());
+    });
+
+    it('N during the guided start leaves it for Licenses', async () => {
+      p.listSigningKeys.mockResolvedValue([]);
+      render(App);
+      await screen.findByTestId('firstrun-key-create');
+      screen.getByTestId('firstrun-key-create').focus();
+      await userEvent.keyboard('n');
+      expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+      expect(screen.queryByTestId('firstrun')).toBeNull();
+    });
+
+    it('reaching Licenses from the nav does not steal focus to the form', async () => {
+      render(App);
+      await userEvent.keyboard('n');
+      await vi.waitFor(() => expect(screen.getByTestId('license-policy')).toHaveFocus());
+      await userEvent.click(screen.getByTestId('nav-keys'));
+      await userEvent.click(screen.getByTestId('nav-licenses'));
+      await screen.findByTestId('license-policy');
+      await new Promise((r) => setTimeout(r, 0));
+      expect(screen.getByTestId('license-policy')).not.toHaveFocus();
+    });
+
+    it('the nav works from the keyboard', async () => {
+      render(App);
+      await screen.findByRole('heading', { level: 1, name: 'Dashboard' });
+      screen.getByTestId('nav-audit').focus();
+      await userEvent.keyboard('{Enter}');
+      expect(screen.getByRole('heading', { level: 1, name: 'Audit log' })).toBeInTheDocument();
+      screen.getByTestId('nav-customers').focus();
+      await userEvent.keyboard(' ');
+      expect(screen.getByRole('heading', { level: 1, name: 'Customers' })).toBeInTheDocument();
+    });
   });
 });

@@ -523,7 +523,11 @@ fn audit_names_the_os_account_even_without_user_in_the_environment() {
         .args(["--json", "key", "create", "--name", "k"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = cli.json(&["audit", "list"], 0);
     let actor = events["events"][0]["actor"].as_str().unwrap().to_owned();
     let id = Command::new("id").arg("-un").output().unwrap();

@@ -8,6 +8,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import AuditScreen from './AuditScreen.svelte';
 import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 
 const FIRST_PAGE = { action: null, subjectId: null, since: null, until: null, limit: 100, beforeSeq: null };
 
@@ -105,5 +106,11 @@ describe('Audit log screen', () => {
     expect(await screen.findByTestId('error-banner')).toHaveTextContent('database is locked');
     await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
     expect(await screen.findByTestId('audit-empty')).toBeInTheDocument();
+  });
+  it('has no accessibility violations (axe)', async () => {
+    p.listAudit.mockResolvedValue([auditEvent({ seq: 2 }), auditEvent({ seq: 1, action: 'key.create' })]);
+    const { container } = render(AuditScreen);
+    await screen.findAllByTestId('audit-row');
+    await expectNoAxeViolations(container);
   });
 });

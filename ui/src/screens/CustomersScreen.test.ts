@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import CustomersScreen from './CustomersScreen.svelte';
 import { commandError, license, p, page, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 import type { CustomerSummary } from '../bindings';
 
 function customer(overrides: Partial<CustomerSummary> = {}): CustomerSummary {
@@ -75,5 +76,11 @@ describe('Customers screen', () => {
     expect(banner).toHaveAttribute('data-code', 'STORE');
     expect(banner).toHaveTextContent(ADVICE.STORE);
     expect(container.querySelector('img')).toBeNull();
+  });
+  it('has no accessibility violations (axe)', async () => {
+    p.listCustomers.mockResolvedValue([customer(), customer({ id: 'cust-2', name: null })]);
+    const { container } = render(CustomersScreen);
+    await screen.findAllByTestId('customer-row');
+    await expectNoAxeViolations(container);
   });
 });

@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import DashboardScreen from './DashboardScreen.svelte';
 import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 import type { ProductSummary } from '../bindings';
 
 function summary(overrides: Partial<ProductSummary> = {}): ProductSummary {
@@ -78,5 +79,11 @@ describe('Dashboard screen', () => {
     expect(await screen.findByTestId('dashboard-product')).toHaveTextContent(hostile);
     expect(screen.getByTestId('dashboard-recent')).toHaveTextContent(hostile);
     expect(container.querySelector('img')).toBeNull();
+  });
+  it('has no accessibility violations (axe)', async () => {
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([0, 2, 1]), recent: [auditEvent()] });
+    const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('dashboard-product');
+    await expectNoAxeViolations(container);
   });
 });

@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import KeysScreen from './KeysScreen.svelte';
 import { commandError, key, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 
 describe('Signing keys screen', () => {
   beforeEach(resetPlatform);
@@ -115,5 +116,96 @@ describe('Signing keys screen', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
     expect(await screen.findByTestId('key-row')).toBeInTheDocument();
     expect(screen.queryByTestId('error-banner')).toBeNull();
+  });
+  it('has no accessibility violations (axe), snippets open', async () => {
+    p.listSigningKeys.mockResolvedValue([key(), key({ id: 'key-2', kid: 'kid-rsa', name: 'RSA key', algorithm: 'rsa-2048' })]);
+    const { container } = render(KeysScreen);
+    const rows = await screen.findAllByTestId('key-row');
+    for (const row of rows) await userEvent.click(within(row).getByText('Use in your app'));
+    await expectNoAxeViolations(container);
+  });
+  describe('"Use in your app" snippets', () => {
+    const PEM = '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA4/GitMXW5/gJGis8TV5vcIGSo7TF1uf4CRorPE1eb3A=\n-----END PUBLIC KEY-----';
+
+    async function openSnippets(k = key()) {
+      p.listSigningKeys.mockResolvedValue([k]);
+      render(KeysScreen);
+      const row = await screen.findByTestId('key-row');
+      const details = within(row).getByTestId('key-snippets');
+      expect(details.tagName).toBe('DETAILS');
+      expect(details).not.toHaveAttribute('open');
+      await userEvent.click(within(details).getByText('Use in your app'));
+      expect(details).toHaveAttribute('open');
+      const codes = Object.fromEntries(
+        within(details)
+          .getAllByTestId('key-snippet')
+          .map((el) => [el.getAttribute('data-snippet'), el.querySelector('pre')?.textContent ?? null]),
+      );
+      return { details, codes };
+    }
+
+    it('gives Ed25519 snippets for Rust, Go, Node and Python with the public key only', async () => {
+      const k = key({ publicKeyPem: PEM });
+      const { details, codes } = await openSnippets(k);
+      expect(Object.keys(codes)).toEqual(['rust', 'go', 'node', 'python']);
+
+      expect(codes.rust).toContain('keywright-license = { path = "../keywright/crates/keywright-license", default-features = false }');
+      expect(codes.rust).toContain(`PublicKey::from_hex(PUBLIC_KEY)`);
+      expect(codes.rust).toContain(`const PUBLIC_KEY: &str = "${k.publicKeyHex}";`);
+      expect(codes.rust).toContain('verify_license_file(');
+      expect(codes.rust).toContain('FileAlgorithm::Aes256GcmEd25519');
+      expect(codes.rust).toContain('Some(&secret)');
+      expect(codes.rust).toContain('EncryptionSecret::for_license(license_key)');
+      expect(codes.rust).toContain('jiff::Timestamp::now()');
+
+      expect(codes.go).toContain(`keygen.PublicKey = "${k.publicKeyHex}"`);
+      expect(codes.go).toContain('lic.Verify()');
+      expect(codes.go).toContain('lic.Decrypt(licenseKey)');
+
+      expect(codes.node).toContain("crypto.verify(null, Buffer.from('license/' + enc), publicKey");
+      expect(codes.node).toContain(PEM);
+      expect(codes.python).toContain(`Ed25519PublicKey.from_public_bytes(bytes.fromhex("${k.publicKeyHex}"))`);
+      expect(codes.python).toContain('("license/" + enc).encode()');
+
+      expect(details.textContent).not.toMatch(/PRIVATE/);
+    });
+
+    it('uses PublicKey::parse with the PEM for RSA and P-256 keys, and says Go needs Ed25519', async () => {
+      const rsaPem = '-----BEGIN PUBLIC KEY-----\nMIIBIjANBgkqhkiG9w0BAQEFAAOCAQ8AMIIBCgKCAQEA\n-----END PUBLIC KEY-----';
+      const { details, codes } = await openSnippets(key({ algorithm: 'rsa-2048', publicKeyPem: rsaPem, publicKeyHex: '3082010a' }));
+      expect(codes.rust).toContain('PublicKey::parse(PUBLIC_KEY)');
+      expect(codes.rust).toContain(rsaPem);
+      expect(codes.rust).toContain('FileAlgorithm::Aes256GcmRsaPssSha256');
+      expect(codes.go).toBeNull();
+      expect(within(details).getByText(/Go SDK verifies Ed25519 only/)).toBeInTheDocument();
+      expect(codes.node).toContain('RSA_PKCS1_PSS_PADDING');
+      expect(codes.python).toContain('padding.PSS(');
+      expect(details.textContent).not.toMatch(/PRIVATE/);
+    });
+
+    it('pins ECDSA P-256 file algorithms for a P-256 key', async () => {
+      const { codes } = await openSnippets(key({ algorithm: 'ecdsa-p256', publicKeyPem: PEM }));
+      expect(codes.rust).toContain('FileAlgorithm::Aes256GcmEcdsaP256');
+      expect(codes.node).toContain("dsaEncoding: 'der'");
+      expect(codes.python).toContain('ec.ECDSA(hashes.SHA256())');
+    });
+
+    it('copies each snippet exactly as shown', async () => {
+      const { details, codes } = await openSnippets();
+      const buttons = within(details).getAllByTestId('key-snippet-copy');
+      expect(buttons).toHaveLength(4);
+      await userEvent.click(within(details).getByRole('button', { name: /Copy Python snippet/ }));
+      expect(p.copyText).toHaveBeenLastCalledWith(codes.python);
+      expect(screen.getByRole('status')).toHaveTextContent('Copied the Python snippet');
+      await userEvent.click(within(details).getByRole('button', { name: /Copy Rust/ }));
+      expect(p.copyText).toHaveBeenLastCalledWith(codes.rust);
+    });
+
+    it('reports a clipboard failure', async () => {
+      p.copyText.mockRejectedValue(commandError('INTERNAL', 'clipboard unavailable'));
+      const { details } = await openSnippets();
+      await userEvent.click(within(details).getByRole('button', { name: /Copy Node/ }));
+      expect(await screen.findByTestId('error-banner')).toHaveTextContent('clipboard unavailable');
+    });
   });
 });

@@ -5,8 +5,9 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import LicensesScreen from './LicensesScreen.svelte';
-import { commandError, license, p, page, policy, product, resetPlatform } from '../test/fixtures';
+import { commandError, key, license, p, page, policy, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 
 function withPolicies() {
   p.listProducts.mockResolvedValue([product(), product({ id: 'prod-2', name: 'Zeta Tool' })]);
@@ -301,5 +302,121 @@ describe('Licenses screen', () => {
     await userEvent.click(await screen.findByTestId('license-row'));
     expect(screen.getByText(/never expires, so there is nothing to renew/)).toBeInTheDocument();
     expect(screen.queryByTestId('license-renew')).toBeNull();
+  });
+  it('has no accessibility violations (axe) with a license selected', async () => {
+    withPolicies();
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.searchLicenses.mockResolvedValue(page([license(), license({ id: 'lic-2', expiry: '2027-01-01T00:00:00Z' })], 3, 'next'));
+    const { container } = render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click((await screen.findAllByTestId('license-row'))[1]);
+    await screen.findByTestId('license-detail');
+    await expectNoAxeViolations(container);
+  });
+  describe('export options', () => {
+    function withKeys(algorithm: 'ed25519' | 'rsa-2048' | 'ecdsa-p256') {
+      // Product 1 signs with key-1, product 2 with key-2 (of the algorithm under test).
+      p.listSigningKeys.mockResolvedValue([key(), key({ id: 'key-2', kid: 'kid-2', algorithm })]);
+      p.listProducts.mockResolvedValue([product(), product({ id: 'prod-2', name: 'Zeta Tool', signingKeyId: 'key-2' })]);
+      p.listPolicies.mockResolvedValue([policy(), policy({ id: 'pol-2', productId: 'prod-2', name: 'Basic' })]);
+    }
+
+    function algorithmOptions() {
+      return Array.from((screen.getByTestId('license-export-algorithm') as HTMLSelectElement).options).map((o) => [o.value, o.textContent]);
+    }
+
+    it('offers the file algorithms of the policy\'s product key', async () => {
+      withKeys('rsa-2048');
+      p.searchLicenses.mockResolvedValue(page([license(), license({ id: 'lic-2', policyId: 'pol-2', productId: 'prod-2' })]));
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      const rows = await screen.findAllByTestId('license-row');
+
+      await userEvent.click(rows[0]);
+      expect(algorithmOptions()).toEqual([
+        ['', "Keygen's default for this policy"],
+        ['base64+ed25519', 'base64+ed25519'],
+        ['aes-256-gcm+ed25519', 'aes-256-gcm+ed25519'],
+      ]);
+      expect(screen.getByTestId('license-export-ttl')).toHaveAttribute('placeholder', 'policy default');
+
+      await userEvent.click(rows[1]);
+      expect(algorithmOptions().map(([v]) => v)).toEqual([
+        '',
+        'base64+rsa-pss-sha256',
+        'aes-256-gcm+rsa-pss-sha256',
+        'base64+rsa-sha256',
+        'aes-256-gcm+rsa-sha256',
+      ]);
+    });
+
+    it('offers ECDSA P-256 file algorithms for a P-256 key', async () => {
+      withKeys('ecdsa-p256');
+      p.searchLicenses.mockResolvedValue(page([license({ id: 'lic-2', policyId: 'pol-2', productId: 'prod-2' })]));
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      await userEvent.click(await screen.findByTestId('license-row'));
+      expect(algorithmOptions().map(([v]) => v)).toEqual(['', 'base64+ecdsa-p256', 'aes-256-gcm+ecdsa-p256']);
+    });
+
+    it('passes the chosen algorithm and TTL to the export', async () => {
+      withKeys('ed25519');
+      p.searchLicenses.mockResolvedValue(page([license()]));
+      p.saveDialog.mockResolvedValue('/tmp/jane.lic');
+      p.exportLicenseFile.mockResolvedValue({ path: '/tmp/jane.lic', sha256: 'ab12', bytes: 800, algorithm: 'base64+ed25519' });
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      await userEvent.click(await screen.findByTestId('license-row'));
+
+      await userEvent.selectOptions(screen.getByTestId('license-export-algorithm'), 'base64+ed25519');
+      await userEvent.type(screen.getByTestId('license-export-ttl'), ' 1y ');
+      await userEvent.click(screen.getByTestId('license-export'));
+      expect(p.exportLicenseFile).toHaveBeenLastCalledWith({
+        licenseId: 'lic-1',
+        path: '/tmp/jane.lic',
+        ttl: '1y',
+        encrypt: null,
+        algorithm: 'base64+ed25519',
+      });
+      expect(await screen.findByTestId('license-export-result')).toHaveTextContent('Saved to /tmp/jane.lic');
+
+      await userEvent.clear(screen.getByTestId('license-export-ttl'));
+      await userEvent.type(screen.getByTestId('license-export-ttl'), 'none');
+      await userEvent.selectOptions(screen.getByTestId('license-export-algorithm'), '');
+      await userEvent.click(screen.getByTestId('license-export'));
+      expect(p.exportLicenseFile).toHaveBeenLastCalledWith(expect.objectContaining({ ttl: 'none', algorithm: null }));
+    });
+
+    it('rejects a malformed TTL without opening the save dialog', async () => {
+      withKeys('ed25519');
+      p.searchLicenses.mockResolvedValue(page([license()]));
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      await userEvent.click(await screen.findByTestId('license-row'));
+      await userEvent.type(screen.getByTestId('license-export-ttl'), 'forever');
+      await userEvent.click(screen.getByTestId('license-export'));
+      expect(screen.getByTestId('license-export-ttl')).toHaveAttribute('aria-invalid', 'true');
+      expect(screen.getByText(/Enter a lifetime like 30d or 1y/)).toBeInTheDocument();
+      expect(p.saveDialog).not.toHaveBeenCalled();
+      expect(p.exportLicenseFile).not.toHaveBeenCalled();
+    });
+
+    it('still exports with the policy default when the key list fails', async () => {
+      withPolicies();
+      p.listSigningKeys.mockRejectedValue(commandError('STORE', 'locked'));
+      p.searchLicenses.mockResolvedValue(page([license()]));
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      await userEvent.click(await screen.findByTestId('license-row'));
+      expect(algorithmOptions()).toEqual([['', "Keygen's default for this policy"]]);
+      expect(screen.queryByTestId('error-banner')).toBeNull();
+    });
+  });
+
+  it('focuses the policy select when asked to issue (N / Ctrl+N from the shell)', async () => {
+    withPolicies();
+    render(LicensesScreen, { onnavigate: vi.fn(), focusIssue: 1 });
+    const select = await screen.findByTestId('license-policy');
+    await vi.waitFor(() => expect(select).toHaveFocus());
+  });
+
+  it('without policies, a focus request lands on "Go to Policies"', async () => {
+    render(LicensesScreen, { onnavigate: vi.fn(), focusIssue: 1 });
+    const button = await screen.findByRole('button', { name: 'Go to Policies' });
+    await vi.waitFor(() => expect(button).toHaveFocus());
   });
 });

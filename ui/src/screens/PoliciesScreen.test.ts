@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import PoliciesScreen from './PoliciesScreen.svelte';
 import { commandError, key, p, policy, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 
 describe('Policies screen', () => {
   beforeEach(resetPlatform);
@@ -141,5 +142,13 @@ describe('Policies screen', () => {
     expect(banner).toHaveAttribute('data-code', 'BAD_INPUT');
     expect(banner).toHaveTextContent(ADVICE.BAD_INPUT);
     expect(banner).toHaveTextContent('duration "1 fortnight" is not understood; use e.g. 30d or 1y');
+  });
+  it('has no accessibility violations (axe)', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([policy()]);
+    const { container } = render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('policy-row');
+    await expectNoAxeViolations(container);
   });
 });

@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import ProductsScreen from './ProductsScreen.svelte';
 import { commandError, key, p, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { expectNoAxeViolations } from '../test/axe';
 
 describe('Products screen', () => {
   beforeEach(resetPlatform);
@@ -98,5 +99,12 @@ describe('Products screen', () => {
     expect(banner).toHaveTextContent('a product with code "acme" already exists');
     // The form keeps what was typed so the user can fix it.
     expect(screen.getByTestId('product-name')).toHaveValue('Acme');
+  });
+  it('has no accessibility violations (axe)', async () => {
+    p.listSigningKeys.mockResolvedValue([key(), key({ id: 'key-2', kid: 'kid-2', name: 'Second' })]);
+    p.listProducts.mockResolvedValue([product({ url: 'https://acme.test', supportMessage: 'Mail us' })]);
+    const { container } = render(ProductsScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('product-row');
+    await expectNoAxeViolations(container);
   });
 });

@@ -238,6 +238,35 @@ impl Store {
         })?;
         // busy_timeout first: a second process may hold the write lock briefly.
         conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // Every transaction takes the write lock when it begins. A deferred one that
+        // reads first (the newest audit hash, FTS configuration) would have to upgrade
+        // to a writer later, and SQLite fails that at once instead of waiting out the
+        // busy timeout when another instance is writing.
+        conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
+        // A SQLite file that is not a Keywright store is refused before anything in it
+        // changes (journal mode, migrations).
+        let (tables, ours): (i64, i64) = conn
+            .query_row(
+                "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'store_meta')
+                 FROM sqlite_master",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(|e| {
+                Error::new(
+                    ErrorCode::Store,
+                    format!("{} is not a Keywright store: {e}", path.display()),
+                )
+            })?;
+        if tables > 0 && ours == 0 {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!(
+                    "{} is an SQLite database of another program, not a Keywright store; nothing in it was changed",
+                    path.display()
+                ),
+            ));
+        }
         let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(

@@ -7,10 +7,11 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::{
-    default_store_path, os_user, CommandError, CustomerQuery, CustomerSummary, Dashboard, Error,
-    ErrorCode, ExportLicenseFile, ExportedFile, IssueLicense, Keywright, License, LicensePage,
-    LicenseQuery, NewPolicy, NewProduct, NewSigningKey, Policy, Product, RenewLicense, SigningKey,
-    StoreInfo,
+    default_store_path, os_user, ActivateMachine, ActivationPreview, CommandError, CustomerQuery,
+    CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile, ExportMachineFile,
+    ExportedFile, IssueLicense, Keywright, License, LicensePage, LicenseQuery, Machine, NewPolicy,
+    NewProduct, NewSigningKey, Policy, Product, RenewLicense, SigningKey, SimulateValidation,
+    SimulatedValidation, StoreInfo, TransferMachine,
 };
 use tauri::State;
 
@@ -161,6 +162,54 @@ fn list_customers(desk: State<'_, Desk>, query: CustomerQuery) -> Reply<Vec<Cust
     desk.with(|kw| kw.list_customers(&query))
 }
 
+#[tauri::command(async)]
+fn preview_activation(desk: State<'_, Desk>, text: String) -> Reply<ActivationPreview> {
+    desk.with(|kw| kw.preview_activation(&text, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn activate_from_request(desk: State<'_, Desk>, text: String) -> Reply<Machine> {
+    desk.with(|kw| kw.activate_from_request(&text, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn activate_machine(desk: State<'_, Desk>, input: ActivateMachine) -> Reply<Machine> {
+    desk.with(|kw| kw.activate_machine(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn export_machine_file(desk: State<'_, Desk>, input: ExportMachineFile) -> Reply<ExportedFile> {
+    desk.with(|kw| kw.export_machine_file(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn deactivate_machine(desk: State<'_, Desk>, machine_id: String) -> Reply<Machine> {
+    desk.with(|kw| kw.deactivate_machine(&machine_id, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn transfer_machine(desk: State<'_, Desk>, input: TransferMachine) -> Reply<Machine> {
+    desk.with(|kw| kw.transfer_machine(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn list_machines(desk: State<'_, Desk>, license_id: String) -> Reply<Vec<Machine>> {
+    desk.with(|kw| kw.list_machines(&license_id))
+}
+
+#[tauri::command(async)]
+fn import_deactivation_receipt(desk: State<'_, Desk>, text: String) -> Reply<Machine> {
+    desk.with(|kw| kw.import_deactivation_receipt(&text, Timestamp::now()))
+}
+
+#[tauri::command(async)]
+fn simulate_validation(
+    desk: State<'_, Desk>,
+    input: SimulateValidation,
+) -> Reply<SimulatedValidation> {
+    desk.with(|kw| kw.simulate_validation(&input))
+}
+
 /// Builds and runs the app.
 pub fn run() {
     tauri::Builder::default()
@@ -190,6 +239,15 @@ pub fn run() {
             verify_audit,
             dashboard,
             list_customers,
+            preview_activation,
+            activate_from_request,
+            activate_machine,
+            export_machine_file,
+            deactivate_machine,
+            transfer_machine,
+            list_machines,
+            import_deactivation_receipt,
+            simulate_validation,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

@@ -267,7 +267,12 @@ createdAt: string,
 /**
  * When it last changed (issue, suspend, reinstate, revoke, renew).
  */
-updatedAt: string, };
+updatedAt: string, 
+/**
+ * Machines activated on it now (seats used); `None` where a listing does not
+ * count them (search pages).
+ */
+machinesCount: number | null, };
 
 export type RenewLicense = { 
 /**
@@ -572,3 +577,227 @@ licenses: number,
  * Of those, how many are active.
  */
 activeLicenses: number, };
+
+export type MachineStatus = "active" | "deactivated";
+
+export type Machine = { 
+/**
+ * Row id (UUID); the machine file's `data.id`.
+ */
+id: string, 
+/**
+ * The license.
+ */
+licenseId: string, 
+/**
+ * The machine fingerprint its files are bound to.
+ */
+fingerprint: string, 
+/**
+ * Display name.
+ */
+name: string | null, 
+/**
+ * Host name, as the request said.
+ */
+hostname: string | null, 
+/**
+ * Platform, as the request said.
+ */
+platform: string | null, 
+/**
+ * The OS user who asked, as the request said.
+ */
+osUser: string | null, 
+/**
+ * The application version that asked.
+ */
+appVersion: string | null, 
+/**
+ * Whether it holds a seat.
+ */
+status: MachineStatus, 
+/**
+ * When it was activated.
+ */
+activatedAt: string, 
+/**
+ * When it was deactivated.
+ */
+deactivatedAt: string | null, 
+/**
+ * The nonce of the activation request it came from (hex), if any.
+ */
+requestNonce: string | null, };
+
+export type ActivationRequestInfo = { 
+/**
+ * The machine fingerprint.
+ */
+fingerprint: string, 
+/**
+ * Host name.
+ */
+hostname: string | null, 
+/**
+ * Platform.
+ */
+platform: string | null, 
+/**
+ * OS user.
+ */
+osUser: string | null, 
+/**
+ * Application version.
+ */
+appVersion: string | null, 
+/**
+ * The request's nonce (hex).
+ */
+nonce: string, 
+/**
+ * When the application made the request (its clock).
+ */
+requestedAt: string, };
+
+export type ActivationPreview = { 
+/**
+ * What the request asks for.
+ */
+request: ActivationRequestInfo, 
+/**
+ * The license it names (with `machinesCount`).
+ */
+license: License, 
+/**
+ * Seats in use now.
+ */
+seatsUsed: number, 
+/**
+ * Seats the policy allows: 1 when node-locked, else its max machines; -1 = unlimited.
+ */
+seatsAllowed: number, 
+/**
+ * Whether the policy is floating (else node-locked).
+ */
+floating: boolean, 
+/**
+ * Whether the license's expiry has passed.
+ */
+expired: boolean, 
+/**
+ * The active machine with this fingerprint, if the license already has it:
+ * activating again gives a fresh machine file, not a second seat.
+ */
+existingMachine: Machine | null, 
+/**
+ * Whether activation would succeed now.
+ */
+allowed: boolean, 
+/**
+ * Why not, in words (with the product's support message), when refused.
+ */
+refusal: string | null, };
+
+export type ActivateMachine = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * The machine fingerprint.
+ */
+fingerprint: string, 
+/**
+ * Display name.
+ */
+name: string | null, 
+/**
+ * Host name.
+ */
+hostname: string | null, 
+/**
+ * Platform.
+ */
+platform: string | null, 
+/**
+ * OS user.
+ */
+osUser: string | null, 
+/**
+ * Application version.
+ */
+appVersion: string | null, };
+
+export type ExportMachineFile = { 
+/**
+ * The machine.
+ */
+machineId: string, 
+/**
+ * Where to write the `.lic` file.
+ */
+path: string, 
+/**
+ * File TTL; absent = the policy's; `none` = never expires.
+ */
+ttl: string | null, 
+/**
+ * Encrypt with the license key and fingerprint; absent = yes (a machine file
+ * then opens only on its machine).
+ */
+encrypt: boolean | null, };
+
+export type TransferMachine = { 
+/**
+ * The machine to deactivate.
+ */
+machineId: string, 
+/**
+ * The new machine's fingerprint.
+ */
+fingerprint: string, 
+/**
+ * The new machine's name; absent = the old one's.
+ */
+name: string | null, 
+/**
+ * Host name.
+ */
+hostname: string | null, 
+/**
+ * Platform.
+ */
+platform: string | null, };
+
+export type SimulateValidation = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * A machine of that license: simulate its machine file; absent = a license file.
+ */
+machineId: string | null, 
+/**
+ * The fingerprint the application runs on; absent = the machine's own.
+ */
+fingerprint: string | null, 
+/**
+ * The date, RFC 3339 (`2027-01-01T00:00:00Z`) or a day (`2027-01-01`, its start, UTC).
+ */
+at: string, };
+
+export type SimulatedValidation = { 
+/**
+ * Keygen-style code: `VALID`, `EXPIRED`, `SUSPENDED`, `DECRYPTION_FAILED`...
+ */
+code: string, 
+/**
+ * The SDK's message.
+ */
+message: string, 
+/**
+ * The product's support message, which the application shows on failure.
+ */
+supportMessage: string | null, };

@@ -9,11 +9,12 @@ use jiff::Timestamp;
 use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyReport, VerifyRequest};
 use keywright_core::{
-    default_store_path, os_user, Error, ErrorCode, ExportLicenseFile, IssueLicense, KeyAlgorithm,
-    Keywright, License, LicenseQuery, LicenseSort, LicenseStatus, NewPolicy, NewProduct,
-    NewSigningKey, RenewLicense, Scheme,
+    default_store_path, os_user, ActivateMachine, Error, ErrorCode, ExportLicenseFile,
+    ExportMachineFile, IssueLicense, KeyAlgorithm, Keywright, License, LicenseQuery, LicenseSort,
+    LicenseStatus, Machine, NewPolicy, NewProduct, NewSigningKey, RenewLicense, Scheme,
+    SimulateValidation, TransferMachine,
 };
-use keywright_license::ValidationCode;
+use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
 
 const EXIT_CODES: &str = "\
@@ -32,7 +33,11 @@ Exit status:
   11  verify: FILE_EXPIRED or EXPIRED
   12  verify: CLOCK_TAMPERED
   13  verify: DECRYPTION_FAILED (wrong license key or fingerprint)
-  14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY";
+  14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
+
+Activation refusals (license suspended, revoked, expired or out of activations)
+exit 4; a mistyped or damaged activation request or receipt exits 9; a license
+key this store did not issue exits 3.";
 
 /// Keywright: issue and verify Keygen-compatible license keys and files offline.
 #[derive(Parser)]
@@ -67,6 +72,143 @@ enum Command {
     Audit(AuditCommand),
     /// Verify a license file or key with a public key, as a customer's app would.
     Verify(VerifyArgs),
+    /// Air-gapped activation: write a request (as the customer's app does), import one.
+    #[command(subcommand)]
+    Activation(ActivationCommand),
+    /// Machines activated on licenses.
+    #[command(subcommand)]
+    Machine(MachineCommand),
+    /// Deactivation receipts written by customers' apps.
+    #[command(subcommand)]
+    Deactivation(DeactivationCommand),
+}
+
+#[derive(Subcommand)]
+enum ActivationCommand {
+    /// Write an activation request with the SDK, as the customer's application does
+    /// (needs no store).
+    Request {
+        #[arg(long)]
+        license_key: String,
+        #[arg(long)]
+        fingerprint: String,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        platform: Option<String>,
+        /// The OS user asking.
+        #[arg(long)]
+        user: Option<String>,
+        #[arg(long)]
+        app_version: Option<String>,
+    },
+    /// Show who asks, the license's state and whether activation would succeed.
+    Preview {
+        /// The request file (`-` reads standard input).
+        request: PathBuf,
+    },
+    /// Activate the machine a request names and write its machine file.
+    Import {
+        /// The request file (`-` reads standard input).
+        request: PathBuf,
+        /// Where to write the machine file.
+        #[arg(long)]
+        out: PathBuf,
+        /// Machine file TTL like 30d, or `none`; default: the policy's.
+        #[arg(long)]
+        ttl: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum MachineCommand {
+    /// Activate a machine on a license by hand.
+    Activate {
+        /// License id or key.
+        license: String,
+        #[arg(long)]
+        fingerprint: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        hostname: Option<String>,
+        #[arg(long)]
+        platform: Option<String>,
+    },
+    /// Write a machine's machine file (encrypted with license key + fingerprint).
+    Export {
+        /// Machine id.
+        machine: String,
+        #[arg(long)]
+        out: PathBuf,
+        /// TTL like 30d, or `none`; default: the policy's.
+        #[arg(long)]
+        ttl: Option<String>,
+        /// Do not encrypt (the file then opens on any machine; the fingerprint
+        /// check still applies).
+        #[arg(long)]
+        no_encrypt: bool,
+    },
+    /// Deactivate a machine: its seat is free.
+    Deactivate {
+        /// Machine id.
+        machine: String,
+    },
+    /// Move a machine's seat to another fingerprint (deactivate + activate, at once).
+    Transfer {
+        /// Machine id.
+        machine: String,
+        /// The new machine's fingerprint.
+        #[arg(long)]
+        fingerprint: String,
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List a license's machines.
+    List {
+        /// License id or key.
+        license: String,
+    },
+    /// A machine's audit history.
+    History {
+        /// Machine id.
+        machine: String,
+    },
+    /// What the customer's app would get validating on a date (no private key used).
+    Simulate {
+        /// License id or key.
+        license: String,
+        /// Simulate this machine's machine file instead of a license file.
+        #[arg(long)]
+        machine: Option<String>,
+        /// The fingerprint the app runs on (default: the machine's).
+        #[arg(long)]
+        fingerprint: Option<String>,
+        /// The date: 2027-01-01 or RFC 3339.
+        #[arg(long)]
+        at: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeactivationCommand {
+    /// Write a deactivation receipt with the SDK, as the customer's application does
+    /// (needs no store).
+    Receipt {
+        #[arg(long)]
+        license_key: String,
+        #[arg(long)]
+        fingerprint: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Import a customer's deactivation receipt: frees the machine's seat.
+    Import {
+        /// The receipt file (`-` reads standard input).
+        receipt: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -440,6 +582,217 @@ fn run(cli: Cli) -> Result<Output, Failure> {
     let now = Timestamp::now();
     match cli.command {
         Command::Verify(args) => run_verify(args),
+        Command::Activation(ActivationCommand::Request {
+            license_key,
+            fingerprint,
+            out,
+            hostname,
+            platform,
+            user,
+            app_version,
+        }) => {
+            let mut request = ActivationRequest::new(license_key, fingerprint, nonce(), now);
+            request.hostname = hostname;
+            request.platform = platform;
+            request.os_user = user;
+            request.app_version = app_version;
+            write_text(&out, &request.to_text())?;
+            let text = format!(
+                "Wrote activation request {} (fingerprint {}, nonce {})\n",
+                out.display(),
+                request.fingerprint,
+                request.nonce
+            );
+            Ok(Output::ok(
+                json!({ "path": out.display().to_string(), "fingerprint": request.fingerprint,
+                        "nonce": request.nonce }),
+                text,
+            ))
+        }
+        Command::Deactivation(DeactivationCommand::Receipt {
+            license_key,
+            fingerprint,
+            out,
+        }) => {
+            let receipt = DeactivationReceipt::new(license_key, fingerprint, nonce(), now);
+            write_text(&out, &receipt.to_text())?;
+            Ok(Output::ok(
+                json!({ "path": out.display().to_string(), "nonce": receipt.nonce }),
+                format!("Wrote deactivation receipt {}\n", out.display()),
+            ))
+        }
+        Command::Deactivation(DeactivationCommand::Import { receipt }) => {
+            let mut kw = open_store(cli.store)?;
+            let text = read_input(&receipt, "deactivation receipt")?;
+            let m = kw.import_deactivation_receipt(&text, now)?;
+            Ok(machine_output(&m, "Deactivated (customer's receipt)"))
+        }
+        Command::Activation(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                ActivationCommand::Request { .. } => unreachable!("handled above"),
+                ActivationCommand::Preview { request } => {
+                    let text = read_input(&request, "activation request")?;
+                    let p = kw.preview_activation(&text, now)?;
+                    let allowed = if p.seats_allowed < 0 {
+                        "unlimited".to_owned()
+                    } else {
+                        p.seats_allowed.to_string()
+                    };
+                    let mut out = format!(
+                        "Activation request for license {} ({})\n  fingerprint: {}\n  hostname: {}\n  platform: {}\n  user: {}\n  app version: {}\n  requested: {}\n  license: {}, expiry {}, seats {} of {} ({})\n",
+                        p.license.id,
+                        p.license.customer_name.as_deref().or(p.license.customer_email.as_deref()).unwrap_or("no customer"),
+                        p.request.fingerprint,
+                        p.request.hostname.as_deref().unwrap_or("-"),
+                        p.request.platform.as_deref().unwrap_or("-"),
+                        p.request.os_user.as_deref().unwrap_or("-"),
+                        p.request.app_version.as_deref().unwrap_or("-"),
+                        p.request.requested_at,
+                        p.license.status.as_str(),
+                        p.license.expiry.as_deref().unwrap_or("never"),
+                        p.seats_used,
+                        allowed,
+                        if p.floating { "floating" } else { "node-locked" },
+                    );
+                    if let Some(m) = &p.existing_machine {
+                        out.push_str(&format!(
+                            "  already activated as machine {}: a fresh machine file, no new seat\n",
+                            m.id
+                        ));
+                    }
+                    match &p.refusal {
+                        Some(r) => out.push_str(&format!("  REFUSED: {r}\n")),
+                        None => out.push_str("  would be activated\n"),
+                    }
+                    Ok(Output::ok(to_json(&p), out))
+                }
+                ActivationCommand::Import { request, out, ttl } => {
+                    let text = read_input(&request, "activation request")?;
+                    let m = kw.activate_from_request(&text, now)?;
+                    let f = kw.export_machine_file(
+                        &ExportMachineFile {
+                            machine_id: m.id.clone(),
+                            path: out.display().to_string(),
+                            ttl,
+                            encrypt: None,
+                        },
+                        now,
+                    )?;
+                    let text = format!(
+                        "Activated machine {} (fingerprint {}) on license {}\nWrote {} ({}, sha256 {})\n",
+                        m.id, m.fingerprint, m.license_id, f.path, f.algorithm, f.sha256
+                    );
+                    Ok(Output::ok(json!({ "machine": m, "file": f }), text))
+                }
+            }
+        }
+        Command::Machine(cmd) => {
+            let mut kw = open_store(cli.store)?;
+            match cmd {
+                MachineCommand::Activate {
+                    license,
+                    fingerprint,
+                    name,
+                    hostname,
+                    platform,
+                } => {
+                    let m = kw.activate_machine(
+                        &ActivateMachine {
+                            license_id: license,
+                            fingerprint,
+                            name,
+                            hostname,
+                            platform,
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                    Ok(machine_output(&m, "Activated"))
+                }
+                MachineCommand::Export {
+                    machine,
+                    out,
+                    ttl,
+                    no_encrypt,
+                } => {
+                    let f = kw.export_machine_file(
+                        &ExportMachineFile {
+                            machine_id: machine,
+                            path: out.display().to_string(),
+                            ttl,
+                            encrypt: Some(!no_encrypt),
+                        },
+                        now,
+                    )?;
+                    let text = format!("Wrote {} ({}, sha256 {})\n", f.path, f.algorithm, f.sha256);
+                    Ok(Output::ok(to_json(&f), text))
+                }
+                MachineCommand::Deactivate { machine } => {
+                    let m = kw.deactivate_machine(&machine, now)?;
+                    Ok(machine_output(&m, "Deactivated"))
+                }
+                MachineCommand::Transfer {
+                    machine,
+                    fingerprint,
+                    name,
+                } => {
+                    let m = kw.transfer_machine(
+                        &TransferMachine {
+                            machine_id: machine,
+                            fingerprint,
+                            name,
+                            ..Default::default()
+                        },
+                        now,
+                    )?;
+                    Ok(machine_output(&m, "Transferred to"))
+                }
+                MachineCommand::List { license } => {
+                    let machines = kw.list_machines(&license)?;
+                    let text = machines
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{}  {}  {}  {}  {}\n",
+                                m.id,
+                                m.status.as_str(),
+                                m.fingerprint,
+                                m.hostname.as_deref().unwrap_or("-"),
+                                m.activated_at
+                            )
+                        })
+                        .collect();
+                    Ok(Output::ok(json!({ "machines": machines }), text))
+                }
+                MachineCommand::History { machine } => {
+                    let events = kw.machine_history(&machine)?;
+                    let text = events
+                        .iter()
+                        .map(|e| format!("{}  {}  {}  {}\n", e.seq, e.at, e.action, e.detail))
+                        .collect();
+                    Ok(Output::ok(json!({ "events": events }), text))
+                }
+                MachineCommand::Simulate {
+                    license,
+                    machine,
+                    fingerprint,
+                    at,
+                } => {
+                    let v = kw.simulate_validation(&SimulateValidation {
+                        license_id: license,
+                        machine_id: machine,
+                        fingerprint,
+                        at,
+                    })?;
+                    let mut text = format!("{}: {}\n", v.code, v.message);
+                    if let Some(s) = &v.support_message {
+                        text.push_str(&format!("  support: {s}\n"));
+                    }
+                    Ok(Output::ok(to_json(&v), text))
+                }
+            }
+        }
         Command::Key(cmd) => {
             let mut kw = open_store(cli.store)?;
             match cmd {
@@ -803,6 +1156,35 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             }
         }
     }
+}
+
+fn machine_output(m: &Machine, done: &str) -> Output {
+    let text = format!(
+        "{done} machine {}\n  fingerprint: {}\n  license: {}\n  status: {}\n",
+        m.id,
+        m.fingerprint,
+        m.license_id,
+        m.status.as_str()
+    );
+    Output::ok(to_json(m), text)
+}
+
+/// 16 bytes from the OS random number generator, for requests and receipts.
+fn nonce() -> [u8; 16] {
+    use rand_core::RngCore as _;
+    let mut nonce = [0u8; 16];
+    rand_core::OsRng.fill_bytes(&mut nonce);
+    nonce
+}
+
+fn write_text(path: &PathBuf, text: &str) -> Result<(), Failure> {
+    std::fs::write(path, text).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot write {}: {e}", path.display()),
+        )
+        .into()
+    })
 }
 
 fn license_output(l: &License, done: &str) -> Output {

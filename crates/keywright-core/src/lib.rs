@@ -15,6 +15,7 @@ mod files;
 mod keys;
 mod licenses;
 mod lifecycle;
+mod machines;
 pub mod model;
 mod products;
 mod search;

@@ -15,7 +15,9 @@ use crate::audit::{self, sha256_hex, Event};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, Result};
 use crate::files::write_atomically;
-use crate::model::{ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Scheme};
+use crate::model::{
+    ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product, Scheme,
+};
 use crate::{clean, stamp, Keywright};
 
 pub(crate) const SELECT: &str =
@@ -25,6 +27,16 @@ pub(crate) const SELECT: &str =
      JOIN policies p ON p.id = l.policy_id
      JOIN products pr ON pr.id = p.product_id
      LEFT JOIN customers c ON c.id = l.customer_id";
+
+/// [`SELECT`] with the number of active machines, as column `machines_count`.
+fn select_counted() -> String {
+    SELECT.replacen(
+        " FROM licenses l",
+        ", (SELECT count(*) FROM machines m WHERE m.license_id = l.id AND m.status = 'active')
+            AS machines_count FROM licenses l",
+        1,
+    )
+}
 
 pub(crate) fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
     let status: String = r.get(9)?;
@@ -42,6 +54,11 @@ pub(crate) fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
         expiry: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
+        // Only the queries that count (SELECT_COUNTED) carry the column.
+        machines_count: match r.as_ref().column_index("machines_count") {
+            Ok(i) => Some(r.get(i)?),
+            Err(_) => None,
+        },
     })
 }
 
@@ -234,7 +251,8 @@ impl Keywright {
     /// Every license, newest first.
     pub fn list_licenses(&self) -> Result<Vec<License>> {
         let mut stmt = self.store.conn.prepare(&format!(
-            "{SELECT} ORDER BY l.created_at DESC, l.rowid DESC"
+            "{} ORDER BY l.created_at DESC, l.rowid DESC",
+            select_counted()
         ))?;
         let rows = stmt.query_map([], license_row)?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -246,12 +264,55 @@ impl Keywright {
         self.store
             .conn
             .query_row(
-                &format!("{SELECT} WHERE l.id = ?1 OR l.key = ?1"),
+                &format!("{} WHERE l.id = ?1 OR l.key = ?1", select_counted()),
                 [reference],
                 license_row,
             )
             .optional()?
             .ok_or_else(|| Error::not_found(format!("no license with id or key {reference:?}")))
+    }
+
+    /// Keygen's license document for a license as the store has it now (status,
+    /// expiry, metadata, active machines): the `data` of its license files and the
+    /// `included` license of its machine files.
+    pub(crate) fn license_document(
+        &self,
+        license: &License,
+        policy: &Policy,
+        product: &Product,
+    ) -> Result<LicenseDocument> {
+        let (metadata, updated): (String, String) = self.store.conn.query_row(
+            "SELECT metadata, updated_at FROM licenses WHERE id = ?1",
+            [&license.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok(LicenseDocument {
+            id: license.id.clone(),
+            account_id: self.store.store_id().to_owned(),
+            product_id: product.id.clone(),
+            policy_id: policy.id.clone(),
+            user_id: license.customer_id.clone(),
+            name: license.customer_name.clone(),
+            key: license.key.clone(),
+            expiry: license.expiry.as_deref().map(parse_time).transpose()?,
+            status: match license.status {
+                LicenseStatus::Active => DocumentStatus::Active,
+                LicenseStatus::Suspended => DocumentStatus::Suspended,
+                LicenseStatus::Revoked => DocumentStatus::Banned,
+            },
+            scheme: Some(policy.scheme.to_format()),
+            encrypted: false,
+            strict: false,
+            floating: policy.floating,
+            protected: true,
+            max_machines: policy.max_machines,
+            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
+            created: parse_time(&license.created_at)?,
+            updated: parse_time(&updated)?,
+            // What the store says now; find_license counts active machines.
+            machines_count: license.machines_count.unwrap_or(0),
+            entitlement_ids: Vec::new(),
+        })
     }
 
     /// Signs a license file (Keygen's format) for a license and writes it atomically to
@@ -276,38 +337,8 @@ impl Keywright {
         }
 
         let (key, private) = self.signer(&product.signing_key_id)?;
-        let (metadata, updated): (String, String) = self.store.conn.query_row(
-            "SELECT metadata, updated_at FROM licenses WHERE id = ?1",
-            [&license.id],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
         let issued = parse_time(&stamp(now))?;
-        let document = LicenseDocument {
-            id: license.id.clone(),
-            account_id: self.store.store_id().to_owned(),
-            product_id: product.id.clone(),
-            policy_id: policy.id.clone(),
-            user_id: license.customer_id.clone(),
-            name: license.customer_name.clone(),
-            key: license.key.clone(),
-            expiry: license.expiry.as_deref().map(parse_time).transpose()?,
-            status: match license.status {
-                LicenseStatus::Active => DocumentStatus::Active,
-                LicenseStatus::Suspended => DocumentStatus::Suspended,
-                LicenseStatus::Revoked => DocumentStatus::Banned,
-            },
-            scheme: Some(policy.scheme.to_format()),
-            encrypted: false,
-            strict: false,
-            floating: policy.floating,
-            protected: true,
-            max_machines: policy.max_machines,
-            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-            created: parse_time(&license.created_at)?,
-            updated: parse_time(&updated)?,
-            machines_count: 0,
-            entitlement_ids: Vec::new(),
-        };
+        let document = self.license_document(&license, &policy, &product)?;
         let payload = document.to_payload(issued, ttl)?;
         let alg = match input
             .algorithm

@@ -37,6 +37,15 @@ fn generated() -> String {
         Dashboard::decl(),
         CustomerQuery::decl(),
         CustomerSummary::decl(),
+        MachineStatus::decl(),
+        Machine::decl(),
+        ActivationRequestInfo::decl(),
+        ActivationPreview::decl(),
+        ActivateMachine::decl(),
+        ExportMachineFile::decl(),
+        TransferMachine::decl(),
+        SimulateValidation::decl(),
+        SimulatedValidation::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -127,11 +127,16 @@ impl LicenseDocument {
     /// Keygen does.
     pub fn to_payload(&self, issued: Timestamp, ttl: Option<i64>) -> Result<Vec<u8>, FormatError> {
         let issued = truncate_to_millis(issued);
-        let file_expiry = match ttl {
-            Some(ttl) if ttl < MIN_TTL => return Err(FormatError::TtlOutOfRange(ttl)),
-            Some(ttl) => Some(keygen_expiry(issued, ttl)?),
-            None => None,
+        let meta = Meta::new(issued, ttl)?;
+        let doc = Payload {
+            data: self.data(issued),
+            meta,
         };
+        serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
+    }
+
+    /// The license resource (`data` of a license file, `included` of a machine file).
+    fn data(&self, issued: Timestamp) -> Data<'_> {
         let base = format!("/v1/accounts/{}", self.account_id);
         let license_path = format!("{base}/licenses/{}", self.id);
         let related = |what: &str| Links {
@@ -141,108 +146,100 @@ impl LicenseDocument {
             kind,
             id: id.to_owned(),
         };
-        let doc = Payload {
-            data: Data {
-                id: &self.id,
-                kind: "licenses",
-                attributes: Attributes {
-                    name: self.name.as_deref(),
-                    key: &self.key,
-                    expiry: self.expiry.map(format_time),
-                    status: self.status,
-                    uses: 0,
-                    suspended: self.status == LicenseStatus::Suspended,
-                    scheme: self.scheme,
-                    encrypted: self.encrypted,
-                    strict: self.strict,
-                    floating: self.floating,
-                    protected: self.protected,
-                    version: None,
-                    max_machines: self.max_machines,
-                    max_processes: None,
-                    max_users: None,
-                    max_cores: None,
-                    max_memory: None,
-                    max_disk: None,
-                    max_uses: None,
-                    require_heartbeat: false,
-                    require_check_in: false,
-                    last_validated: None,
-                    last_check_in: None,
-                    next_check_in: None,
-                    // Issuing the file is the check-out.
-                    last_check_out: Some(format_time(issued)),
-                    permissions: &LICENSE_PERMISSIONS,
-                    metadata: &self.metadata,
-                    created: format_time(self.created),
-                    updated: format_time(self.updated),
+        Data {
+            id: &self.id,
+            kind: "licenses",
+            attributes: Attributes {
+                name: self.name.as_deref(),
+                key: &self.key,
+                expiry: self.expiry.map(format_time),
+                status: self.status,
+                uses: 0,
+                suspended: self.status == LicenseStatus::Suspended,
+                scheme: self.scheme,
+                encrypted: self.encrypted,
+                strict: self.strict,
+                floating: self.floating,
+                protected: self.protected,
+                version: None,
+                max_machines: self.max_machines,
+                max_processes: None,
+                max_users: None,
+                max_cores: None,
+                max_memory: None,
+                max_disk: None,
+                max_uses: None,
+                require_heartbeat: false,
+                require_check_in: false,
+                last_validated: None,
+                last_check_in: None,
+                next_check_in: None,
+                // Issuing the file is the check-out.
+                last_check_out: Some(format_time(issued)),
+                permissions: &LICENSE_PERMISSIONS,
+                metadata: &self.metadata,
+                created: format_time(self.created),
+                updated: format_time(self.updated),
+            },
+            relationships: Relationships {
+                account: ToOne {
+                    links: Links {
+                        related: Some(base.clone()),
+                    },
+                    data: Some(linkage("accounts", &self.account_id)),
                 },
-                relationships: Relationships {
-                    account: ToOne {
-                        links: Links {
-                            related: Some(base.clone()),
-                        },
-                        data: Some(linkage("accounts", &self.account_id)),
-                    },
-                    environment: ToOne {
-                        links: Links { related: None },
-                        data: None,
-                    },
-                    product: ToOne {
-                        links: related("product"),
-                        data: Some(linkage("products", &self.product_id)),
-                    },
-                    policy: ToOne {
-                        links: related("policy"),
-                        data: Some(linkage("policies", &self.policy_id)),
-                    },
-                    group: ToOne {
-                        links: related("group"),
-                        data: None,
-                    },
-                    owner: ToOne {
-                        links: related("owner"),
-                        data: self.user_id.as_deref().map(|id| linkage("users", id)),
-                    },
-                    users: Counted {
-                        links: related("users"),
-                        meta: UsersMeta {
-                            count: i64::from(self.user_id.is_some()),
-                        },
-                    },
-                    machines: Counted {
-                        links: related("machines"),
-                        meta: MachinesMeta {
-                            cores: 0,
-                            memory: 0,
-                            disk: 0,
-                            count: self.machines_count,
-                        },
-                    },
-                    tokens: LinksOnly {
-                        links: related("tokens"),
-                    },
-                    entitlements: ToMany {
-                        links: related("entitlements"),
-                        data: (!self.entitlement_ids.is_empty()).then(|| {
-                            self.entitlement_ids
-                                .iter()
-                                .map(|id| linkage("entitlements", id))
-                                .collect()
-                        }),
+                environment: ToOne {
+                    links: Links { related: None },
+                    data: None,
+                },
+                product: ToOne {
+                    links: related("product"),
+                    data: Some(linkage("products", &self.product_id)),
+                },
+                policy: ToOne {
+                    links: related("policy"),
+                    data: Some(linkage("policies", &self.policy_id)),
+                },
+                group: ToOne {
+                    links: related("group"),
+                    data: None,
+                },
+                owner: ToOne {
+                    links: related("owner"),
+                    data: self.user_id.as_deref().map(|id| linkage("users", id)),
+                },
+                users: Counted {
+                    links: related("users"),
+                    meta: UsersMeta {
+                        count: i64::from(self.user_id.is_some()),
                     },
                 },
-                links: SelfLink {
-                    self_: license_path.clone(),
+                machines: Counted {
+                    links: related("machines"),
+                    meta: MachinesMeta {
+                        cores: 0,
+                        memory: 0,
+                        disk: 0,
+                        count: self.machines_count,
+                    },
+                },
+                tokens: LinksOnly {
+                    links: related("tokens"),
+                },
+                entitlements: ToMany {
+                    links: related("entitlements"),
+                    data: (!self.entitlement_ids.is_empty()).then(|| {
+                        self.entitlement_ids
+                            .iter()
+                            .map(|id| linkage("entitlements", id))
+                            .collect()
+                    }),
                 },
             },
-            meta: Meta {
-                issued: format_time(issued),
-                expiry: file_expiry.map(format_time),
-                ttl,
+            links: SelfLink {
+                self_: license_path.clone(),
             },
-        };
-        serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
+        }
     }
 }
 
@@ -370,6 +367,183 @@ struct Meta {
     issued: String,
     expiry: Option<String>,
     ttl: Option<i64>,
+}
+
+impl Meta {
+    /// `meta` for a file issued at `issued` (already truncated) with `ttl` seconds.
+    fn new(issued: Timestamp, ttl: Option<i64>) -> Result<Self, FormatError> {
+        let file_expiry = match ttl {
+            Some(ttl) if ttl < MIN_TTL => return Err(FormatError::TtlOutOfRange(ttl)),
+            Some(ttl) => Some(keygen_expiry(issued, ttl)?),
+            None => None,
+        };
+        Ok(Meta {
+            issued: format_time(issued),
+            expiry: file_expiry.map(format_time),
+            ttl,
+        })
+    }
+}
+
+/// One activated machine, to be written as the payload of a machine file: Keygen's
+/// JSON:API machine document (`data.type = "machines"`, attribute order of Keygen's
+/// published `example-rust.machine` file) with its license in `included`, so that
+/// [`validate_machine_file`](crate::validate_machine_file) checks the license's
+/// status, expiry and product too.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MachineDocument {
+    /// Machine id (UUID).
+    pub id: String,
+    /// The machine fingerprint the file is bound to.
+    pub fingerprint: String,
+    /// Display name.
+    pub name: Option<String>,
+    /// Host name.
+    pub hostname: Option<String>,
+    /// Platform, e.g. `linux-x86_64`.
+    pub platform: Option<String>,
+    /// Free-form metadata.
+    pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Activation time.
+    pub created: Timestamp,
+    /// Last update time.
+    pub updated: Timestamp,
+    /// The license it is activated under (its `machines_count` should include this
+    /// machine).
+    pub license: LicenseDocument,
+}
+
+impl MachineDocument {
+    /// The compact JSON payload of a machine file issued at `issued` with `ttl`
+    /// seconds (`None`: never expires), as [`LicenseDocument::to_payload`].
+    pub fn to_payload(&self, issued: Timestamp, ttl: Option<i64>) -> Result<Vec<u8>, FormatError> {
+        let issued = truncate_to_millis(issued);
+        let meta = Meta::new(issued, ttl)?;
+        let lic = &self.license;
+        let base = format!("/v1/accounts/{}", lic.account_id);
+        let path = format!("{base}/machines/{}", self.id);
+        let related = |what: &str| Links {
+            related: Some(format!("{path}/{what}")),
+        };
+        let linkage = |kind: &'static str, id: &str| Linkage {
+            kind,
+            id: id.to_owned(),
+        };
+        let doc = MachinePayload {
+            data: MachineData {
+                id: &self.id,
+                kind: "machines",
+                attributes: MachineAttributes {
+                    fingerprint: &self.fingerprint,
+                    cores: None,
+                    ip: None,
+                    hostname: self.hostname.as_deref(),
+                    platform: self.platform.as_deref(),
+                    name: self.name.as_deref(),
+                    require_heartbeat: false,
+                    heartbeat_status: "NOT_STARTED",
+                    heartbeat_duration: None,
+                    max_processes: None,
+                    last_check_out: format_time(issued),
+                    last_heartbeat: None,
+                    next_heartbeat: None,
+                    metadata: &self.metadata,
+                    created: format_time(self.created),
+                    updated: format_time(self.updated),
+                },
+                relationships: MachineRelationships {
+                    account: ToOne {
+                        links: Links {
+                            related: Some(base.clone()),
+                        },
+                        data: Some(linkage("accounts", &lic.account_id)),
+                    },
+                    environment: ToOne {
+                        links: Links { related: None },
+                        data: None,
+                    },
+                    product: ToOne {
+                        links: related("product"),
+                        data: Some(linkage("products", &lic.product_id)),
+                    },
+                    group: ToOne {
+                        links: related("group"),
+                        data: None,
+                    },
+                    license: ToOne {
+                        links: related("license"),
+                        data: Some(linkage("licenses", &lic.id)),
+                    },
+                    owner: ToOne {
+                        links: related("owner"),
+                        data: lic.user_id.as_deref().map(|id| linkage("users", id)),
+                    },
+                    components: LinksOnly {
+                        links: related("components"),
+                    },
+                    processes: LinksOnly {
+                        links: related("processes"),
+                    },
+                },
+                links: SelfLink {
+                    self_: path.clone(),
+                },
+            },
+            included: [lic.data(issued)],
+            meta,
+        };
+        serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
+    }
+}
+
+#[derive(Serialize)]
+struct MachinePayload<'a> {
+    data: MachineData<'a>,
+    included: [Data<'a>; 1],
+    meta: Meta,
+}
+
+#[derive(Serialize)]
+struct MachineData<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    attributes: MachineAttributes<'a>,
+    relationships: MachineRelationships,
+    links: SelfLink,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MachineAttributes<'a> {
+    fingerprint: &'a str,
+    cores: Option<i64>,
+    ip: Option<&'a str>,
+    hostname: Option<&'a str>,
+    platform: Option<&'a str>,
+    name: Option<&'a str>,
+    require_heartbeat: bool,
+    heartbeat_status: &'static str,
+    heartbeat_duration: Option<i64>,
+    max_processes: Option<i64>,
+    last_check_out: String,
+    last_heartbeat: Option<String>,
+    next_heartbeat: Option<String>,
+    metadata: &'a serde_json::Map<String, serde_json::Value>,
+    created: String,
+    updated: String,
+}
+
+#[derive(Serialize)]
+struct MachineRelationships {
+    account: ToOne,
+    environment: ToOne,
+    product: ToOne,
+    group: ToOne,
+    license: ToOne,
+    owner: ToOne,
+    components: LinksOnly,
+    processes: LinksOnly,
 }
 
 /// The parts of a license document a verifier needs, read from a file payload

@@ -134,6 +134,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod activation;
 pub mod document;
 pub mod error;
 pub mod file;
@@ -149,6 +150,8 @@ pub mod time;
 pub mod trust;
 pub mod validation;
 
+pub use activation::{ActivationError, ActivationRequest, DeactivationReceipt};
+pub use document::MachineDocument;
 pub use error::FormatError;
 #[cfg(feature = "sign")]
 pub use file::seal;

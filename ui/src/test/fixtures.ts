@@ -82,6 +82,7 @@ export function license(overrides: Partial<License> = {}): License {
     expiry: null,
     createdAt: '2025-01-04T10:00:00Z',
     updatedAt: '2025-01-04T10:00:00Z',
+    machinesCount: null,
     ...overrides,
   };
 }

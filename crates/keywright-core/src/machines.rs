@@ -1,0 +1,776 @@
+//! Machines and air-gapped activation: activation requests in, machine files out;
+//! deactivation, transfer, deactivation receipts, and a validation simulator.
+//!
+//! Policy, as Keygen applies it: a node-locked policy allows one machine, a floating
+//! one its max machines (none = unlimited); a suspended, revoked or expired license
+//! activates nothing. A fingerprint already active on the license gets a fresh
+//! machine file, never a second seat. Every change and every signature is audited
+//! in the same transaction. Activation and export read the private key before any
+//! transaction, so a keychain that cannot sign leaves the store untouched.
+
+use std::path::Path;
+
+use jiff::Timestamp;
+use keywright_license::activation::{ActivationError, ActivationRequest, DeactivationReceipt};
+use keywright_license::document::MachineDocument;
+use keywright_license::{
+    parse_time, seal, validate_license_file, validate_machine_file, EncryptionSecret,
+    FileAlgorithm, FileKind, LicenseExpectations, SigningKey as FormatSigningKey,
+};
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+
+use crate::audit::{self, sha256_hex, AuditEvent, AuditQuery, Event};
+use crate::duration::parse_file_ttl;
+use crate::error::{Error, ErrorCode, Result};
+use crate::files::write_atomically;
+use crate::model::{
+    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, ExportedFile,
+    License, LicenseStatus, Machine, MachineStatus, Policy, Product, SimulateValidation,
+    SimulatedValidation, TransferMachine,
+};
+use crate::{clean, stamp, Keywright};
+
+const COLUMNS: &str = "id, license_id, fingerprint, name, hostname, platform, os_user, \
+                       app_version, status, activated_at, deactivated_at, request_nonce";
+
+/// Keygen's fingerprint limit.
+const MAX_FINGERPRINT: usize = 255;
+
+fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
+    let status: String = r.get(8)?;
+    Ok(Machine {
+        id: r.get(0)?,
+        license_id: r.get(1)?,
+        fingerprint: r.get(2)?,
+        name: r.get(3)?,
+        hostname: r.get(4)?,
+        platform: r.get(5)?,
+        os_user: r.get(6)?,
+        app_version: r.get(7)?,
+        status: MachineStatus::parse(&status),
+        activated_at: r.get(9)?,
+        deactivated_at: r.get(10)?,
+        request_nonce: r.get(11)?,
+    })
+}
+
+/// What a machine says about itself when it is activated.
+struct Details {
+    fingerprint: String,
+    name: Option<String>,
+    hostname: Option<String>,
+    platform: Option<String>,
+    os_user: Option<String>,
+    app_version: Option<String>,
+    nonce: Option<String>,
+}
+
+fn format_error(what: &str, e: ActivationError) -> Error {
+    Error::new(ErrorCode::Format, format!("{what}: {e}"))
+}
+
+fn check_fingerprint(fingerprint: &str) -> Result<String> {
+    let fp = crate::required("fingerprint", fingerprint, MAX_FINGERPRINT)?;
+    if fp.chars().any(char::is_control) {
+        return Err(Error::bad_input("fingerprint contains control characters"));
+    }
+    Ok(fp)
+}
+
+/// Seats a policy allows: node-locked = 1, floating = max machines; `None` = unlimited.
+fn seats_allowed(policy: &Policy) -> Option<i64> {
+    if policy.floating {
+        policy.max_machines
+    } else {
+        Some(1)
+    }
+}
+
+/// `message`, followed by what the product tells customers when something fails.
+fn with_support(product: &Product, message: String) -> String {
+    match product.support_message.as_deref().map(str::trim) {
+        Some(support) if !support.is_empty() => format!("{message} {support}"),
+        _ => message,
+    }
+}
+
+fn is_expired(license: &License, now: Timestamp) -> Result<bool> {
+    Ok(match license.expiry.as_deref() {
+        Some(expiry) => parse_time(expiry)? < now,
+        None => false,
+    })
+}
+
+/// Why activating on this license is refused now, if it is.
+fn refusal(
+    license: &License,
+    policy: &Policy,
+    product: &Product,
+    already_active: bool,
+    used: i64,
+    now: Timestamp,
+) -> Result<Option<String>> {
+    let reason = match license.status {
+        LicenseStatus::Suspended => {
+            Some("This license is suspended and cannot be activated.".into())
+        }
+        LicenseStatus::Revoked => Some("This license is revoked and cannot be activated.".into()),
+        LicenseStatus::Active if is_expired(license, now)? => Some(format!(
+            "This license expired on {} and cannot be activated.",
+            license.expiry.as_deref().unwrap_or_default()
+        )),
+        LicenseStatus::Active => match seats_allowed(policy) {
+            Some(max) if !already_active && used >= max => Some(format!(
+                "This license is out of activations: {used} of {max} machine{} already active \
+                 ({}).",
+                if max == 1 { " is" } else { "s are" },
+                if policy.floating {
+                    "floating policy"
+                } else {
+                    "node-locked policy"
+                }
+            )),
+            _ => None,
+        },
+    };
+    Ok(reason.map(|r| with_support(product, r)))
+}
+
+fn active_with_fingerprint(
+    conn: &Connection,
+    license_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Machine>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM machines
+                 WHERE license_id = ?1 AND fingerprint = ?2 AND status = 'active'"
+            ),
+            params![license_id, fingerprint],
+            machine_row,
+        )
+        .optional()?)
+}
+
+fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
+        [license_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// A date as typed: RFC 3339, or a day meaning its start (UTC).
+fn parse_at(text: &str) -> Result<Timestamp> {
+    let t = text.trim();
+    t.parse::<Timestamp>()
+        .ok()
+        .or_else(|| {
+            t.parse::<jiff::civil::Date>()
+                .ok()
+                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+                .map(|z| z.timestamp())
+        })
+        .ok_or_else(|| {
+            Error::bad_input(format!(
+                "{t:?} is not a date; use 2027-01-01 or 2027-01-01T09:00:00Z"
+            ))
+        })
+}
+
+impl Keywright {
+    /// A machine by id.
+    pub fn find_machine(&self, id: &str) -> Result<Machine> {
+        let id = id.trim();
+        self.store
+            .conn
+            .query_row(
+                &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
+                [id],
+                machine_row,
+            )
+            .optional()?
+            .ok_or_else(|| Error::not_found(format!("no machine with id {id:?}")))
+    }
+
+    /// A license's machines (id or key): active ones first, newest first.
+    pub fn list_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
+        let license = self.find_license(license_id)?;
+        let mut stmt = self.store.conn.prepare(&format!(
+            "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
+             ORDER BY status = 'active' DESC, activated_at DESC, rowid DESC"
+        ))?;
+        let rows = stmt.query_map([&license.id], machine_row)?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// A machine's history from the audit log (activation, files, deactivation,
+    /// transfer), newest first.
+    pub fn machine_history(&self, machine_id: &str) -> Result<Vec<AuditEvent>> {
+        let machine = self.find_machine(machine_id)?;
+        audit::query(
+            &self.store.conn,
+            &AuditQuery {
+                subject_id: Some(machine.id),
+                ..AuditQuery::default()
+            },
+            None,
+        )
+    }
+
+    /// Reads an activation request and says who asks, the license's state, and
+    /// whether activating would succeed (and why not). Writes nothing.
+    pub fn preview_activation(&self, text: &str, now: Timestamp) -> Result<ActivationPreview> {
+        let request =
+            ActivationRequest::parse(text).map_err(|e| format_error("activation request", e))?;
+        let license = self.license_for_key(&request.license_key)?;
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        let used = seats_used(&self.store.conn, &license.id)?;
+        let existing =
+            active_with_fingerprint(&self.store.conn, &license.id, &request.fingerprint)?;
+        let refusal = refusal(&license, &policy, &product, existing.is_some(), used, now)?;
+        Ok(ActivationPreview {
+            request: ActivationRequestInfo {
+                fingerprint: request.fingerprint,
+                hostname: request.hostname,
+                platform: request.platform,
+                os_user: request.os_user,
+                app_version: request.app_version,
+                nonce: request.nonce,
+                requested_at: stamp(request.timestamp),
+            },
+            seats_used: used,
+            seats_allowed: seats_allowed(&policy).unwrap_or(-1),
+            floating: policy.floating,
+            expired: is_expired(&license, now)?,
+            existing_machine: existing,
+            allowed: refusal.is_none(),
+            refusal,
+            license,
+        })
+    }
+
+    /// Activates the machine an activation request names (see [`Keywright::activate_machine`]).
+    pub fn activate_from_request(&mut self, text: &str, now: Timestamp) -> Result<Machine> {
+        let request =
+            ActivationRequest::parse(text).map_err(|e| format_error("activation request", e))?;
+        let license = self.license_for_key(&request.license_key)?;
+        self.activate(
+            license,
+            Details {
+                fingerprint: check_fingerprint(&request.fingerprint)?,
+                name: None,
+                hostname: request.hostname,
+                platform: request.platform,
+                os_user: request.os_user,
+                app_version: request.app_version,
+                nonce: Some(request.nonce),
+            },
+            "request",
+            now,
+        )
+    }
+
+    /// Activates a machine on a license by hand. Refused (Conflict, with the product's
+    /// support message) when the license is suspended, revoked, expired or out of
+    /// seats. A fingerprint already active on the license takes no second seat: the
+    /// existing machine is returned (its details refreshed) for a fresh machine file.
+    pub fn activate_machine(&mut self, input: &ActivateMachine, now: Timestamp) -> Result<Machine> {
+        let fingerprint = check_fingerprint(&input.fingerprint)?;
+        let license = self.find_license(&input.license_id)?;
+        self.activate(
+            license,
+            Details {
+                fingerprint,
+                name: clean(input.name.as_deref()),
+                hostname: clean(input.hostname.as_deref()),
+                platform: clean(input.platform.as_deref()),
+                os_user: clean(input.os_user.as_deref()),
+                app_version: clean(input.app_version.as_deref()),
+                nonce: None,
+            },
+            "vendor",
+            now,
+        )
+    }
+
+    /// The license a request or receipt names, by its key (never by row id).
+    fn license_for_key(&self, key: &str) -> Result<License> {
+        let unknown = || {
+            Error::not_found(
+                "the request names a license key this store did not issue (another store, \
+                 or a mistyped key)",
+            )
+        };
+        match self.find_license(key) {
+            Ok(license) if license.key == key.trim() => Ok(license),
+            Ok(_) => Err(unknown()),
+            Err(e) if e.code == ErrorCode::NotFound => Err(unknown()),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn activate(
+        &mut self,
+        license: License,
+        d: Details,
+        via: &str,
+        now: Timestamp,
+    ) -> Result<Machine> {
+        for (field, value) in [
+            ("name", &d.name),
+            ("hostname", &d.hostname),
+            ("platform", &d.platform),
+            ("OS user", &d.os_user),
+            ("app version", &d.app_version),
+        ] {
+            if value.as_ref().is_some_and(|v| v.chars().count() > 255) {
+                return Err(Error::bad_input(format!(
+                    "{field} is too long (at most 255 characters)"
+                )));
+            }
+        }
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        // A machine file follows: a keychain that cannot sign must not take a seat.
+        self.signer(&product.signing_key_id)?;
+        let at = stamp(now);
+        let actor = self.actor.clone();
+        // IMMEDIATE: the seat count and the insert are one step for every writer.
+        let tx = self
+            .store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let existing = active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
+        let used = seats_used(&tx, &license.id)?;
+        if let Some(reason) = refusal(&license, &policy, &product, existing.is_some(), used, now)? {
+            return Err(Error::conflict(reason));
+        }
+        let id = match existing {
+            Some(machine) => {
+                tx.execute(
+                    "UPDATE machines SET name = coalesce(?2, name), hostname = coalesce(?3, hostname),
+                         platform = coalesce(?4, platform), os_user = coalesce(?5, os_user),
+                         app_version = coalesce(?6, app_version),
+                         request_nonce = coalesce(?7, request_nonce)
+                     WHERE id = ?1",
+                    params![
+                        machine.id,
+                        d.name,
+                        d.hostname,
+                        d.platform,
+                        d.os_user,
+                        d.app_version,
+                        d.nonce
+                    ],
+                )?;
+                audit::append(
+                    &tx,
+                    &at,
+                    &actor,
+                    &Event {
+                        action: "machine.reactivate",
+                        subject_type: Some("machine"),
+                        subject_id: Some(&machine.id),
+                        detail: serde_json::json!({
+                            "license": license.id, "fingerprint": d.fingerprint, "via": via,
+                            "nonce": d.nonce,
+                        }),
+                        ..Event::default()
+                    },
+                )?;
+                machine.id
+            }
+            None => {
+                let id = uuid::Uuid::new_v4().to_string();
+                tx.execute(
+                    "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
+                                           os_user, app_version, status, activated_at, request_nonce)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, ?10)",
+                    params![
+                        id,
+                        license.id,
+                        d.fingerprint,
+                        d.name,
+                        d.hostname,
+                        d.platform,
+                        d.os_user,
+                        d.app_version,
+                        at,
+                        d.nonce
+                    ],
+                )?;
+                audit::append(
+                    &tx,
+                    &at,
+                    &actor,
+                    &Event {
+                        action: "machine.activate",
+                        subject_type: Some("machine"),
+                        subject_id: Some(&id),
+                        detail: serde_json::json!({
+                            "license": license.id, "fingerprint": d.fingerprint, "via": via,
+                            "hostname": d.hostname, "platform": d.platform, "osUser": d.os_user,
+                            "appVersion": d.app_version, "nonce": d.nonce,
+                            "seats": { "used": used + 1, "allowed": seats_allowed(&policy) },
+                        }),
+                        ..Event::default()
+                    },
+                )?;
+                id
+            }
+        };
+        tx.commit()?;
+        self.find_machine(&id)
+    }
+
+    /// Signs a machine file (Keygen's `MACHINE FILE`: the machine document with its
+    /// license included) and writes it atomically; the `machine_file.sign` audit row
+    /// and the file land together. Encrypted by default with the license key and the
+    /// fingerprint, so it opens only on that machine.
+    pub fn export_machine_file(
+        &mut self,
+        input: &ExportMachineFile,
+        now: Timestamp,
+    ) -> Result<ExportedFile> {
+        let machine = self.find_machine(&input.machine_id)?;
+        if machine.status != MachineStatus::Active {
+            return Err(Error::conflict(format!(
+                "machine {} was deactivated{}; activate it again to get a machine file",
+                machine.fingerprint,
+                machine
+                    .deactivated_at
+                    .as_deref()
+                    .map(|t| format!(" on {t}"))
+                    .unwrap_or_default()
+            )));
+        }
+        if input.path.trim().is_empty() {
+            return Err(Error::bad_input("choose where to save the machine file"));
+        }
+        let path = Path::new(input.path.trim());
+        let license = self.find_license(&machine.license_id)?;
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        let ttl = match input.ttl.as_deref() {
+            None => policy.file_ttl_seconds,
+            Some(text) => parse_file_ttl(Some(text))?,
+        };
+        let encrypt = input.encrypt.unwrap_or(true);
+        let alg = FileAlgorithm::default_for(Some(policy.scheme.to_format()), encrypt);
+
+        let (key, private) = self.signer(&product.signing_key_id)?;
+        let issued = parse_time(&stamp(now))?;
+        let text = self.seal_machine_file(
+            &machine, &license, &policy, &product, issued, ttl, alg, &private,
+        )?;
+        let sha = sha256_hex(text.as_bytes());
+
+        let at = stamp(issued);
+        let tx = self.store.conn.transaction()?;
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "machine_file.sign",
+                subject_type: Some("machine"),
+                subject_id: Some(&machine.id),
+                signing_key_kid: Some(&key.kid),
+                artifact_sha256: Some(sha.clone()),
+                detail: serde_json::json!({
+                    "license": license.id, "fingerprint": machine.fingerprint,
+                    "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
+                }),
+            },
+        )?;
+        write_atomically(path, text.as_bytes())?;
+        if let Err(e) = tx.commit() {
+            let _ = std::fs::remove_file(path);
+            return Err(e.into());
+        }
+        Ok(ExportedFile {
+            path: path.display().to_string(),
+            sha256: sha,
+            bytes: text.len() as u64,
+            algorithm: alg.as_str().to_owned(),
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn seal_machine_file(
+        &self,
+        machine: &Machine,
+        license: &License,
+        policy: &Policy,
+        product: &Product,
+        issued: Timestamp,
+        ttl: Option<i64>,
+        alg: FileAlgorithm,
+        private: &FormatSigningKey,
+    ) -> Result<String> {
+        let activated = parse_time(&machine.activated_at)?;
+        let document = MachineDocument {
+            id: machine.id.clone(),
+            fingerprint: machine.fingerprint.clone(),
+            name: machine.name.clone(),
+            hostname: machine.hostname.clone(),
+            platform: machine.platform.clone(),
+            metadata: serde_json::Map::new(),
+            created: activated,
+            updated: activated,
+            license: self.license_document(license, policy, product)?,
+        };
+        let payload = document.to_payload(issued, ttl)?;
+        let secret = alg
+            .is_encrypted()
+            .then(|| EncryptionSecret::for_machine(&license.key, &machine.fingerprint));
+        Ok(seal(
+            FileKind::Machine,
+            &payload,
+            alg,
+            private,
+            secret.as_ref(),
+            &mut rand_core::OsRng,
+        )?)
+    }
+
+    /// Deactivates a machine: its seat is free. Files already sent keep validating
+    /// offline until their TTL ends.
+    pub fn deactivate_machine(&mut self, machine_id: &str, now: Timestamp) -> Result<Machine> {
+        let machine = self.find_machine(machine_id)?;
+        self.deactivate(&machine, "vendor", None, now)
+    }
+
+    fn deactivate(
+        &mut self,
+        machine: &Machine,
+        via: &str,
+        receipt: Option<&DeactivationReceipt>,
+        now: Timestamp,
+    ) -> Result<Machine> {
+        let at = stamp(now);
+        let tx = self.store.conn.transaction()?;
+        let changed = tx.execute(
+            "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
+             WHERE id = ?1 AND status = 'active'",
+            params![machine.id, at, receipt.map(|r| r.nonce.as_str())],
+        )?;
+        if changed != 1 {
+            return Err(Error::conflict(format!(
+                "machine {} is already deactivated",
+                machine.fingerprint
+            )));
+        }
+        audit::append(
+            &tx,
+            &at,
+            &self.actor,
+            &Event {
+                action: "machine.deactivate",
+                subject_type: Some("machine"),
+                subject_id: Some(&machine.id),
+                detail: serde_json::json!({
+                    "license": machine.license_id, "fingerprint": machine.fingerprint, "via": via,
+                    "receipt": receipt.map(|r| serde_json::json!({
+                        "nonce": r.nonce, "at": stamp(r.timestamp),
+                    })),
+                }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.find_machine(&machine.id)
+    }
+
+    /// Moves a machine's seat to another fingerprint in one transaction: the old
+    /// machine is deactivated and the new one activated (same seat count). Refused
+    /// when the license is suspended, revoked or expired, or already has the new
+    /// fingerprint. Returns the new machine; export its file next.
+    pub fn transfer_machine(&mut self, input: &TransferMachine, now: Timestamp) -> Result<Machine> {
+        let fingerprint = check_fingerprint(&input.fingerprint)?;
+        let old = self.find_machine(&input.machine_id)?;
+        if old.status != MachineStatus::Active {
+            return Err(Error::conflict(format!(
+                "machine {} is already deactivated; activate the new machine instead",
+                old.fingerprint
+            )));
+        }
+        if fingerprint == old.fingerprint {
+            return Err(Error::bad_input(
+                "the new fingerprint is the machine's own; export a fresh machine file instead",
+            ));
+        }
+        let license = self.find_license(&old.license_id)?;
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        self.signer(&product.signing_key_id)?;
+        let name = clean(input.name.as_deref()).or_else(|| old.name.clone());
+        let hostname = clean(input.hostname.as_deref());
+        let platform = clean(input.platform.as_deref());
+        let at = stamp(now);
+        let actor = self.actor.clone();
+        let tx = self
+            .store
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        if active_with_fingerprint(&tx, &license.id, &fingerprint)?.is_some() {
+            return Err(Error::conflict(format!(
+                "{fingerprint} is already active on this license; deactivate {} instead",
+                old.fingerprint
+            )));
+        }
+        // The seat moves, so the count does not matter; status and expiry do.
+        let used = seats_used(&tx, &license.id)?;
+        if let Some(reason) = refusal(&license, &policy, &product, true, used, now)? {
+            return Err(Error::conflict(reason));
+        }
+        let changed = tx.execute(
+            "UPDATE machines SET status = 'deactivated', deactivated_at = ?2
+             WHERE id = ?1 AND status = 'active'",
+            params![old.id, at],
+        )?;
+        if changed != 1 {
+            return Err(Error::conflict(format!(
+                "machine {} changed meanwhile; reload and try again",
+                old.fingerprint
+            )));
+        }
+        let id = uuid::Uuid::new_v4().to_string();
+        tx.execute(
+            "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
+                                   status, activated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
+            params![id, license.id, fingerprint, name, hostname, platform, at],
+        )?;
+        for (action, subject, fp) in [
+            (
+                "machine.deactivate",
+                old.id.as_str(),
+                old.fingerprint.as_str(),
+            ),
+            ("machine.activate", id.as_str(), fingerprint.as_str()),
+        ] {
+            audit::append(
+                &tx,
+                &at,
+                &actor,
+                &Event {
+                    action,
+                    subject_type: Some("machine"),
+                    subject_id: Some(subject),
+                    detail: serde_json::json!({
+                        "license": license.id, "fingerprint": fp, "via": "transfer",
+                        "from": old.id, "to": id,
+                    }),
+                    ..Event::default()
+                },
+            )?;
+        }
+        tx.commit()?;
+        self.find_machine(&id)
+    }
+
+    /// Imports a deactivation receipt written by the customer's application and frees
+    /// the seat. The receipt is the customer's statement, not a proof (see
+    /// [`DeactivationReceipt`]); each receipt counts once.
+    pub fn import_deactivation_receipt(&mut self, text: &str, now: Timestamp) -> Result<Machine> {
+        let receipt = DeactivationReceipt::parse(text)
+            .map_err(|e| format_error("deactivation receipt", e))?;
+        let license = self.license_for_key(&receipt.license_key)?;
+        let used: bool = self.store.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2)",
+            params![license.id, receipt.nonce],
+            |r| r.get(0),
+        )?;
+        if used {
+            return Err(Error::conflict(
+                "this deactivation receipt was already imported",
+            ));
+        }
+        let Some(machine) =
+            active_with_fingerprint(&self.store.conn, &license.id, &receipt.fingerprint)?
+        else {
+            return Err(Error::not_found(format!(
+                "no active machine with fingerprint {} on this license (already deactivated?)",
+                receipt.fingerprint
+            )));
+        };
+        self.deactivate(&machine, "receipt", Some(&receipt), now)
+    }
+
+    /// What the customer's application would get validating this license (or one of
+    /// its machines) on `input.at`, with a file exported on that date from the store
+    /// as it is now.
+    ///
+    /// The product's private key is not used: the file is sealed in memory with a
+    /// throwaway key and checked by the SDK's own `validate_license_file` /
+    /// `validate_machine_file`, pinned to that throwaway key, so the codes and
+    /// messages are exactly the SDK's.
+    pub fn simulate_validation(&self, input: &SimulateValidation) -> Result<SimulatedValidation> {
+        let at = parse_time(&stamp(parse_at(&input.at)?))?;
+        let license = self.find_license(&input.license_id)?;
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        let throwaway = FormatSigningKey::generate(&mut rand_core::OsRng);
+        let public = throwaway.public_key();
+        let alg = FileAlgorithm::Aes256GcmEd25519;
+        let mut expect = LicenseExpectations {
+            product_id: Some(product.id.clone()),
+            ..LicenseExpectations::default()
+        };
+        let ttl = policy.file_ttl_seconds;
+        let machine_id = clean(input.machine_id.as_deref());
+        let validation = match machine_id {
+            None => {
+                let payload = self
+                    .license_document(&license, &policy, &product)?
+                    .to_payload(at, ttl)?;
+                let secret = EncryptionSecret::for_license(&license.key);
+                let text = seal(
+                    FileKind::License,
+                    &payload,
+                    alg,
+                    &throwaway,
+                    Some(&secret),
+                    &mut rand_core::OsRng,
+                )?;
+                expect.fingerprint = clean(input.fingerprint.as_deref());
+                validate_license_file(&text, (&public, alg), Some(&secret), &expect, at)
+            }
+            Some(id) => {
+                let machine = self.find_machine(&id)?;
+                if machine.license_id != license.id {
+                    return Err(Error::bad_input(format!(
+                        "machine {} belongs to another license",
+                        machine.fingerprint
+                    )));
+                }
+                if machine.status != MachineStatus::Active {
+                    return Err(Error::conflict(format!(
+                        "machine {} is deactivated: no machine file is exported for it (files \
+                         sent before keep validating until their TTL ends)",
+                        machine.fingerprint
+                    )));
+                }
+                let text = self.seal_machine_file(
+                    &machine, &license, &policy, &product, at, ttl, alg, &throwaway,
+                )?;
+                let runs_on =
+                    clean(input.fingerprint.as_deref()).unwrap_or(machine.fingerprint.clone());
+                let secret = EncryptionSecret::for_machine(&license.key, &runs_on);
+                expect.fingerprint = Some(runs_on);
+                validate_machine_file(&text, (&public, alg), Some(&secret), &expect, at)
+            }
+        };
+        Ok(SimulatedValidation {
+            code: validation.code.as_str().to_owned(),
+            support_message: (!validation.is_valid())
+                .then(|| product.support_message.clone())
+                .flatten(),
+            message: validation.message,
+        })
+    }
+}

@@ -24,6 +24,7 @@ describe('App shell', () => {
       ['nav-products', 'Products'],
       ['nav-policies', 'Policies'],
       ['nav-licenses', 'Licenses'],
+      ['nav-activation', 'Activate a machine'],
       ['nav-customers', 'Customers'],
       ['nav-audit', 'Audit log'],
       ['nav-dashboard', 'Dashboard'],

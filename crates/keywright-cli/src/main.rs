@@ -34,6 +34,7 @@ Exit status:
   12  verify: CLOCK_TAMPERED
   13  verify: DECRYPTION_FAILED (wrong license key or fingerprint)
   14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
+  15  signing refused: this computer's clock is earlier than the audit log's newest entry
 
 Activation refusals (license suspended, revoked, expired or out of activations)
 exit 4; a mistyped or damaged activation request or receipt exits 9; a license
@@ -496,6 +497,7 @@ impl From<Error> for Failure {
             ErrorCode::KeychainUnavailable => 5,
             ErrorCode::KeychainEntryMissing | ErrorCode::KeychainMismatch => 6,
             ErrorCode::Store | ErrorCode::StoreTooNew => 7,
+            ErrorCode::ClockBehind => 15,
             ErrorCode::Io => 8,
             ErrorCode::Format => 9,
             ErrorCode::Internal => 1,

@@ -6,7 +6,6 @@ use jiff::Timestamp;
 
 use crate::audit::{self, AuditEvent, AuditQuery, AuditVerification, Event};
 use crate::error::{Error, Result};
-use crate::files::write_atomically;
 use crate::model::ExportedFile;
 use crate::{stamp, Keywright};
 
@@ -87,36 +86,16 @@ impl Keywright {
         let mut events = audit::query(&self.store.conn, query, query.limit)?;
         events.reverse(); // a log reads oldest first
         let bytes = csv_text(&events)?;
-        let sha = audit::sha256_hex(&bytes);
-
-        let at = stamp(now);
-        let tx = self.store.conn.transaction()?;
-        audit::append(
-            &tx,
-            &at,
-            &self.actor,
-            &Event {
-                action: "audit.export",
-                artifact_sha256: Some(sha.clone()),
-                detail: serde_json::json!({
-                    "format": "csv", "rows": events.len(), "path": path.display().to_string(),
-                    "action": query.action, "subjectId": query.subject_id,
-                    "since": query.since, "until": query.until,
-                }),
-                ..Event::default()
-            },
-        )?;
-        write_atomically(path, &bytes)?;
-        if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(path);
-            return Err(e.into());
-        }
-        Ok(ExportedFile {
-            path: path.display().to_string(),
-            sha256: sha,
-            bytes: bytes.len() as u64,
-            algorithm: "csv".to_owned(),
-        })
+        let event = Event {
+            action: "audit.export",
+            detail: serde_json::json!({
+                "format": "csv", "rows": events.len(), "path": path.display().to_string(),
+                "action": query.action, "subjectId": query.subject_id,
+                "since": query.since, "until": query.until,
+            }),
+            ..Event::default()
+        };
+        self.write_audited_file(path, &bytes, &stamp(now), event, "csv")
     }
 
     /// Checks the audit chain and reports where it breaks, if it does (a broken chain

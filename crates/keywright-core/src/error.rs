@@ -22,6 +22,9 @@ pub enum ErrorCode {
     KeychainEntryMissing,
     /// The keychain entry exists but does not match the key on record.
     KeychainMismatch,
+    /// The computer's clock is earlier than the newest audit entry: it was set back,
+    /// and nothing is signed until it is corrected.
+    ClockBehind,
     /// The SQLite store failed (I/O, corruption, locked by another process).
     Store,
     /// The store was written by a newer Keywright; this binary refuses to touch it.

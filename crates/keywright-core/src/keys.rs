@@ -240,7 +240,32 @@ impl Keywright {
 
     /// Loads the private half of an active key from the vault and checks it is the key
     /// on record (an entry swapped behind our back must not sign).
-    pub(crate) fn signer(&self, signing_key_id: &str) -> Result<(SigningKey, PrivateKey)> {
+    ///
+    /// Refuses when `now` is earlier than the newest audit row: the computer's clock
+    /// was set back, and a signature dated before one already on record would make the
+    /// log (and `meta.issued` in files) lie.
+    pub(crate) fn signer(
+        &self,
+        signing_key_id: &str,
+        now: Timestamp,
+    ) -> Result<(SigningKey, PrivateKey)> {
+        let newest: Option<String> =
+            self.store
+                .conn
+                .query_row("SELECT max(at) FROM audit_events", [], |r| r.get(0))?;
+        if let Some(newest) = newest {
+            // Both are `YYYY-MM-DDTHH:MM:SS.mmmZ`, so text order is time order.
+            if stamp(now) < newest {
+                return Err(Error::new(
+                    ErrorCode::ClockBehind,
+                    format!(
+                        "this computer's clock says {}, earlier than the last entry in the audit log ({newest}); \
+                         it was set back. Correct the date and time, then try again",
+                        stamp(now)
+                    ),
+                ));
+            }
+        }
         let key = self.find_signing_key(signing_key_id)?;
         if key.status != KeyStatus::Active {
             return Err(Error::conflict(format!(

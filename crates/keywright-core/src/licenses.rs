@@ -14,7 +14,6 @@ use rusqlite::{params, OptionalExtension, Row};
 use crate::audit::{self, sha256_hex, Event};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, Result};
-use crate::files::write_atomically;
 use crate::model::{
     ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product, Scheme,
 };
@@ -111,7 +110,7 @@ impl Keywright {
         }
         let metadata = parse_metadata(input.metadata.as_deref())?;
 
-        let (key, private) = self.signer(&product.signing_key_id)?;
+        let (key, private) = self.signer(&product.signing_key_id, now)?;
 
         let created_ts = parse_time(&stamp(now))?; // millisecond precision, as stored
         let expiry_ts = policy
@@ -336,7 +335,7 @@ impl Keywright {
             return Err(Error::bad_input("choose where to save the license file"));
         }
 
-        let (key, private) = self.signer(&product.signing_key_id)?;
+        let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
         let document = self.license_document(&license, &policy, &product)?;
         let payload = document.to_payload(issued, ttl)?;
@@ -372,35 +371,16 @@ impl Keywright {
             secret.as_ref(),
             &mut rand_core::OsRng,
         )?;
-        let sha = sha256_hex(text.as_bytes());
-
-        let at = stamp(issued);
-        let tx = self.store.conn.transaction()?;
-        audit::append(
-            &tx,
-            &at,
-            &self.actor,
-            &Event {
-                action: "license_file.sign",
-                subject_type: Some("license"),
-                subject_id: Some(&license.id),
-                signing_key_kid: Some(&key.kid),
-                artifact_sha256: Some(sha.clone()),
-                detail: serde_json::json!({
-                    "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
-                }),
-            },
-        )?;
-        write_atomically(path, text.as_bytes())?;
-        if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(path);
-            return Err(e.into());
-        }
-        Ok(ExportedFile {
-            path: path.display().to_string(),
-            sha256: sha,
-            bytes: text.len() as u64,
-            algorithm: alg.as_str().to_owned(),
-        })
+        let event = Event {
+            action: "license_file.sign",
+            subject_type: Some("license"),
+            subject_id: Some(&license.id),
+            signing_key_kid: Some(&key.kid),
+            detail: serde_json::json!({
+                "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
+            }),
+            ..Event::default()
+        };
+        self.write_audited_file(path, text.as_bytes(), &stamp(issued), event, alg.as_str())
     }
 }

@@ -19,10 +19,9 @@ use keywright_license::{
 };
 use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use crate::audit::{self, sha256_hex, AuditEvent, AuditQuery, Event};
+use crate::audit::{self, AuditEvent, AuditQuery, Event};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, ErrorCode, Result};
-use crate::files::write_atomically;
 use crate::model::{
     ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, ExportedFile,
     License, LicenseStatus, Machine, MachineStatus, Policy, Product, SimulateValidation,
@@ -335,7 +334,7 @@ impl Keywright {
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
         // A machine file follows: a keychain that cannot sign must not take a seat.
-        self.signer(&product.signing_key_id)?;
+        self.signer(&product.signing_key_id, now)?;
         let at = stamp(now);
         let actor = self.actor.clone();
         // IMMEDIATE: the seat count and the insert are one step for every writer.
@@ -461,42 +460,23 @@ impl Keywright {
         let encrypt = input.encrypt.unwrap_or(true);
         let alg = FileAlgorithm::default_for(Some(policy.scheme.to_format()), encrypt);
 
-        let (key, private) = self.signer(&product.signing_key_id)?;
+        let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
         let text = self.seal_machine_file(
             &machine, &license, &policy, &product, issued, ttl, alg, &private,
         )?;
-        let sha = sha256_hex(text.as_bytes());
-
-        let at = stamp(issued);
-        let tx = self.store.conn.transaction()?;
-        audit::append(
-            &tx,
-            &at,
-            &self.actor,
-            &Event {
-                action: "machine_file.sign",
-                subject_type: Some("machine"),
-                subject_id: Some(&machine.id),
-                signing_key_kid: Some(&key.kid),
-                artifact_sha256: Some(sha.clone()),
-                detail: serde_json::json!({
-                    "license": license.id, "fingerprint": machine.fingerprint,
-                    "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
-                }),
-            },
-        )?;
-        write_atomically(path, text.as_bytes())?;
-        if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(path);
-            return Err(e.into());
-        }
-        Ok(ExportedFile {
-            path: path.display().to_string(),
-            sha256: sha,
-            bytes: text.len() as u64,
-            algorithm: alg.as_str().to_owned(),
-        })
+        let event = Event {
+            action: "machine_file.sign",
+            subject_type: Some("machine"),
+            subject_id: Some(&machine.id),
+            signing_key_kid: Some(&key.kid),
+            detail: serde_json::json!({
+                "license": license.id, "fingerprint": machine.fingerprint,
+                "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
+            }),
+            ..Event::default()
+        };
+        self.write_audited_file(path, text.as_bytes(), &stamp(issued), event, alg.as_str())
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -606,7 +586,7 @@ impl Keywright {
         let license = self.find_license(&old.license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        self.signer(&product.signing_key_id)?;
+        self.signer(&product.signing_key_id, now)?;
         let name = clean(input.name.as_deref()).or_else(|| old.name.clone());
         let hostname = clean(input.hostname.as_deref());
         let platform = clean(input.platform.as_deref());

@@ -21,7 +21,7 @@ fn counts_per_product_per_day_and_recent_events() {
     assert_eq!(empty.issued_per_day[29].day, "2026-11-23");
     assert!(empty.recent.is_empty());
 
-    let t0 = at("2025-01-01T00:00:00Z");
+    let t0 = at("2019-01-01T00:00:00Z");
     kw.create_signing_key(
         &NewSigningKey {
             name: "Main".into(),
@@ -64,16 +64,17 @@ fn counts_per_product_per_day_and_recent_events() {
         )
         .unwrap()
     };
+    // Issued in time order (the signer refuses a clock earlier than the audit log).
     // Zapper: one expiring in 10 days, one suspended today, one revoked (and expiring).
-    issue(&mut kw, &policies[0], "2025-12-03T10:00:00Z");
-    let suspended = issue(&mut kw, &policies[0], "2026-11-23T08:00:00Z");
-    let revoked = issue(&mut kw, &policies[0], "2025-12-01T10:00:00Z");
-    kw.suspend_license(&suspended.id, now).unwrap();
-    kw.revoke_license(&revoked.id, now).unwrap();
     // Anvil: two on the same day three days ago, one long expired.
+    issue(&mut kw, &policies[1], "2020-01-01T00:00:00Z");
+    let revoked = issue(&mut kw, &policies[0], "2025-12-01T10:00:00Z");
+    issue(&mut kw, &policies[0], "2025-12-03T10:00:00Z");
     issue(&mut kw, &policies[1], "2026-11-20T01:00:00Z");
     issue(&mut kw, &policies[1], "2026-11-20T23:59:59Z");
-    issue(&mut kw, &policies[1], "2020-01-01T00:00:00Z");
+    let suspended = issue(&mut kw, &policies[0], "2026-11-23T08:00:00Z");
+    kw.suspend_license(&suspended.id, now).unwrap();
+    kw.revoke_license(&revoked.id, now).unwrap();
 
     let d = kw.dashboard(now).unwrap();
     let names: Vec<&str> = d
@@ -113,8 +114,9 @@ fn counts_per_product_per_day_and_recent_events() {
     assert_eq!(d.issued_per_day.iter().map(|c| c.count).sum::<i64>(), 3);
 
     assert_eq!(d.recent.len(), 10);
-    // Newest by position in the chain: the last issue came after the revoke.
-    assert_eq!(d.recent[0].action, "license.issue");
-    assert!(d.recent.iter().any(|e| e.action == "license.revoke"));
+    // Newest by position in the chain: the revoke came last, after the suspend.
+    assert_eq!(d.recent[0].action, "license.revoke");
+    assert_eq!(d.recent[1].action, "license.suspend");
+    assert!(d.recent.iter().any(|e| e.action == "license.issue"));
     assert!(d.recent.windows(2).all(|w| w[0].seq > w[1].seq));
 }

@@ -15,6 +15,12 @@ fn now() -> Timestamp {
     at("2026-11-23T10:00:00.123Z")
 }
 
+/// Before every license date in these tests: the signer refuses to sign at a time
+/// earlier than the newest audit entry, so the setup must come first in time too.
+fn setup_time() -> Timestamp {
+    at("2025-01-01T00:00:00Z")
+}
+
 struct Fixture {
     _dir: tempfile::TempDir,
     kw: Keywright,
@@ -32,7 +38,7 @@ fn fixture() -> Fixture {
             name: "Main".into(),
             algorithm: KeyAlgorithm::Ed25519,
         },
-        now(),
+        setup_time(),
     )
     .unwrap();
     let product = kw
@@ -41,7 +47,7 @@ fn fixture() -> Fixture {
                 name: "Zapper".into(),
                 ..Default::default()
             },
-            now(),
+            setup_time(),
         )
         .unwrap();
     let mut policy = |name: &str, duration: Option<&str>| {
@@ -52,7 +58,7 @@ fn fixture() -> Fixture {
                 duration: duration.map(str::to_owned),
                 ..Default::default()
             },
-            now(),
+            setup_time(),
         )
         .unwrap()
     };
@@ -149,6 +155,14 @@ fn text_search_finds_key_fragments_emails_and_renamed_customers() {
 #[test]
 fn filters_narrow_and_bad_queries_are_refused() {
     let mut f = fixture();
+    // Issued in time order. Expires 2026-12-20: within 30 days of now.
+    let soon = issue(
+        &mut f.kw,
+        &f.yearly,
+        "Cy",
+        "cy@x.example",
+        "2025-12-20T00:00:00Z",
+    );
     let ada = issue(
         &mut f.kw,
         &f.yearly,
@@ -162,14 +176,6 @@ fn filters_narrow_and_bad_queries_are_refused() {
         "Bob",
         "bob@x.example",
         "2026-02-01T00:00:00Z",
-    );
-    // Expires 2026-12-20: within 30 days of now.
-    let soon = issue(
-        &mut f.kw,
-        &f.yearly,
-        "Cy",
-        "cy@x.example",
-        "2025-12-20T00:00:00Z",
     );
     f.kw.suspend_license(&bob.id, now()).unwrap();
 

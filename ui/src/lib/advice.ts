@@ -12,6 +12,8 @@ export const ADVICE: Record<ErrorCode, string> = {
     'The private key for this signing key is missing from the OS keychain. Restore it from a backup, or create a new signing key.',
   KEYCHAIN_MISMATCH:
     'The OS keychain holds a different private key than this store records, so Keywright refuses to sign with it. Restore the right key from a backup.',
+  CLOCK_BEHIND:
+    "Your computer's date and time are earlier than the last entry in the audit log, so the clock was set back. Correct the date and time in the system settings, then try again.",
   STORE: 'The local database could not be read or written. Check disk space and file permissions, then try again.',
   STORE_TOO_NEW:
     'The store was written by a newer version of Keywright. Update Keywright to open it.',

@@ -63,3 +63,14 @@ export function licenseFileName(license: License): string {
 }
 
 export const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/** "2 of 3", or "2 of unlimited" when the policy allows any number (-1 or null). */
+export function seatsLabel(used: number, allowed: number | null): string {
+  return `${used} of ${allowed === null || allowed < 0 ? 'unlimited' : allowed}`;
+}
+
+/** Default name for a machine file: the host name, else the fingerprint, made safe for a file name. */
+export function machineFileName(machine: { hostname: string | null; fingerprint: string; id: string }): string {
+  const clean = (s: string | null) => (s ?? '').replace(FILE_NAME_UNSAFE, '_').trim().replace(/^\.+/, '').slice(0, 120);
+  return `${clean(machine.hostname) || clean(machine.fingerprint) || machine.id}.lic`;
+}

@@ -9,6 +9,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'KEYCHAIN_UNAVAILABLE',
   'KEYCHAIN_ENTRY_MISSING',
   'KEYCHAIN_MISMATCH',
+  'CLOCK_BEHIND',
   'STORE',
   'STORE_TOO_NEW',
   'IO',

@@ -4,6 +4,8 @@ import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import { save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
+  ActivateMachine,
+  ActivationPreview,
   AuditEvent,
   AuditQuery,
   AuditVerification,
@@ -16,6 +18,7 @@ import type {
   License,
   LicensePage,
   LicenseQuery,
+  Machine,
   NewPolicy,
   NewProduct,
   NewSigningKey,
@@ -23,7 +26,11 @@ import type {
   Product,
   RenewLicense,
   SigningKey,
+  SimulatedValidation,
+  SimulateValidation,
   StoreInfo,
+  ExportMachineFile,
+  TransferMachine,
 } from '../bindings';
 import { toAppError } from './errors';
 
@@ -123,6 +130,45 @@ export function dashboard(): Promise<Dashboard> {
 
 export function listCustomers(query: CustomerQuery): Promise<CustomerSummary[]> {
   return call<CustomerSummary[]>('list_customers', { query });
+}
+
+/** Reads an activation request (its text) and says who asks and whether activating would work. */
+export function previewActivation(text: string): Promise<ActivationPreview> {
+  return call<ActivationPreview>('preview_activation', { text });
+}
+
+/** Activates the machine an activation request (its text) names. */
+export function activateFromRequest(text: string): Promise<Machine> {
+  return call<Machine>('activate_from_request', { text });
+}
+
+export function activateMachine(input: ActivateMachine): Promise<Machine> {
+  return call<Machine>('activate_machine', { input });
+}
+
+export function exportMachineFile(input: ExportMachineFile): Promise<ExportedFile> {
+  return call<ExportedFile>('export_machine_file', { input });
+}
+
+export function deactivateMachine(machineId: string): Promise<Machine> {
+  return call<Machine>('deactivate_machine', { machineId });
+}
+
+export function transferMachine(input: TransferMachine): Promise<Machine> {
+  return call<Machine>('transfer_machine', { input });
+}
+
+export function listMachines(licenseId: string): Promise<Machine[]> {
+  return call<Machine[]>('list_machines', { licenseId });
+}
+
+/** Imports a deactivation receipt (its text); resolves to the machine it freed. */
+export function importDeactivationReceipt(text: string): Promise<Machine> {
+  return call<Machine>('import_deactivation_receipt', { text });
+}
+
+export function simulateValidation(input: SimulateValidation): Promise<SimulatedValidation> {
+  return call<SimulatedValidation>('simulate_validation', { input });
 }
 
 export type FileFilter = { name: string; extensions: string[] };

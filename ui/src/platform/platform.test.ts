@@ -8,6 +8,15 @@ vi.mock('@tauri-apps/plugin-dialog', () => ({ save: vi.fn() }));
 vi.mock('@tauri-apps/plugin-clipboard-manager', () => ({ writeText: vi.fn() }));
 
 import {
+  activateFromRequest,
+  activateMachine,
+  deactivateMachine,
+  exportMachineFile,
+  importDeactivationReceipt,
+  listMachines,
+  previewActivation,
+  simulateValidation,
+  transferMachine,
   AppError,
   createPolicy,
   exportAuditCsv,
@@ -26,6 +35,32 @@ import {
 
 describe('platform layer', () => {
   beforeEach(() => invoke.mockReset());
+
+  it('sends the machine commands with the argument names the backend expects', async () => {
+    invoke.mockResolvedValue({});
+    await previewActivation('REQ');
+    expect(invoke).toHaveBeenLastCalledWith('preview_activation', { text: 'REQ' });
+    await activateFromRequest('REQ');
+    expect(invoke).toHaveBeenLastCalledWith('activate_from_request', { text: 'REQ' });
+    const activate = { licenseId: 'l', fingerprint: 'f', name: null, hostname: null, platform: null, osUser: null, appVersion: null };
+    await activateMachine(activate);
+    expect(invoke).toHaveBeenLastCalledWith('activate_machine', { input: activate });
+    const exp = { machineId: 'm', path: '/m.lic', ttl: null, encrypt: null };
+    await exportMachineFile(exp);
+    expect(invoke).toHaveBeenLastCalledWith('export_machine_file', { input: exp });
+    await deactivateMachine('m');
+    expect(invoke).toHaveBeenLastCalledWith('deactivate_machine', { machineId: 'm' });
+    const transfer = { machineId: 'm', fingerprint: 'g', name: null, hostname: null, platform: null };
+    await transferMachine(transfer);
+    expect(invoke).toHaveBeenLastCalledWith('transfer_machine', { input: transfer });
+    await listMachines('l');
+    expect(invoke).toHaveBeenLastCalledWith('list_machines', { licenseId: 'l' });
+    await importDeactivationReceipt('RCPT');
+    expect(invoke).toHaveBeenLastCalledWith('import_deactivation_receipt', { text: 'RCPT' });
+    const sim = { licenseId: 'l', machineId: null, fingerprint: null, at: '2027-01-01' };
+    await simulateValidation(sim);
+    expect(invoke).toHaveBeenLastCalledWith('simulate_validation', { input: sim });
+  });
 
   it('calls commands by name, wrapping input under `input`', async () => {
     invoke.mockResolvedValue([]);

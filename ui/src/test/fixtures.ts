@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { AuditEvent, License, Policy, Product, SigningKey } from '../bindings';
+import type { ActivationPreview, AuditEvent, License, Machine, Policy, Product, SigningKey } from '../bindings';
 import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
@@ -20,6 +20,7 @@ export function resetPlatform() {
   p.copyText.mockResolvedValue(undefined);
   p.listAudit.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
+  p.listMachines.mockResolvedValue([]);
   p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
 }
 
@@ -113,3 +114,46 @@ export function page(items: License[], total = items.length, nextCursor: string 
 export function commandError(code: platform.AppError['code'], message: string) {
   return new platform.AppError(code, message);
 }
+
+export function machine(overrides: Partial<Machine> = {}): Machine {
+  return {
+    id: 'mach-1',
+    licenseId: 'lic-1',
+    fingerprint: '4f:9a:1c:e2:77:00:b3:5d',
+    name: null,
+    hostname: 'jane-laptop',
+    platform: 'windows',
+    osUser: 'jane',
+    appVersion: '2.4.1',
+    status: 'active',
+    activatedAt: '2025-02-01T09:00:00Z',
+    deactivatedAt: null,
+    requestNonce: 'ab'.repeat(16),
+    ...overrides,
+  };
+}
+
+export function activationPreview(overrides: Partial<ActivationPreview> = {}): ActivationPreview {
+  return {
+    request: {
+      fingerprint: '4f:9a:1c:e2:77:00:b3:5d',
+      hostname: 'jane-laptop',
+      platform: 'windows',
+      osUser: 'jane',
+      appVersion: '2.4.1',
+      nonce: 'ab'.repeat(16),
+      requestedAt: '2025-02-01T08:55:00Z',
+    },
+    license: license({ machinesCount: 1, expiry: '2026-02-01T00:00:00Z' }),
+    seatsUsed: 1,
+    seatsAllowed: 3,
+    floating: true,
+    expired: false,
+    existingMachine: null,
+    allowed: true,
+    refusal: null,
+    ...overrides,
+  };
+}
+
+export const REQUEST_TEXT = '-----BEGIN ACTIVATION REQUEST-----\nZXhhbXBsZQ==\n-----END ACTIVATION REQUEST-----\n';

@@ -15,10 +15,13 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::{ErrorCode, ExportLicenseFile, Keywright};
+use keywright_license::activation::ActivationRequest;
 use keywright_license::ValidationCode;
 use thirtyfour::prelude::*;
 
 const DRIVER_PORT: u16 = 4444;
+/// The customer's machine in the activation journey.
+const FINGERPRINT: &str = "e2e-machine-7f3a9c";
 const NATIVE_PORT: u16 = 4445;
 
 /// tauri-driver in its own process group: killing the group also ends the
@@ -102,7 +105,7 @@ async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
 
 /// Answers the native GTK save dialog the way a person would: waits for it, types the
 /// full path into its name field and presses Enter (xdotool, on the Xvfb display).
-fn answer_save_dialog(path: &Path) {
+fn answer_save_dialog(title: &str, path: &Path) {
     let xdotool = |args: &[&str]| {
         let out = Command::new("xdotool")
             .args(args)
@@ -118,7 +121,7 @@ fn answer_save_dialog(path: &Path) {
     let deadline = Instant::now() + Duration::from_secs(20);
     let window = loop {
         let found = Command::new("xdotool")
-            .args(["search", "--onlyvisible", "--name", "^Export license file$"])
+            .args(["search", "--onlyvisible", "--name", &format!("^{title}$")])
             .output()
             .expect("xdotool");
         let ids = String::from_utf8_lossy(&found.stdout);
@@ -187,6 +190,9 @@ async fn wait_for_row_other_than(driver: &WebDriver, id: &str) -> WebDriverResul
 
 /// What the window showed.
 struct Seen {
+    preview: String,
+    activation_result: String,
+    machine_file: PathBuf,
     suspended: String,
     reinstated: String,
     by_key: Vec<String>,
@@ -246,8 +252,8 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
 
     // Export through the native save dialog.
     click(driver, "license-export").await?;
-    let lic = lic.to_path_buf();
-    tokio::task::spawn_blocking(move || answer_save_dialog(&lic))
+    let target = lic.to_path_buf();
+    tokio::task::spawn_blocking(move || answer_save_dialog("Export license file", &target))
         .await
         .expect("save dialog helper");
     let export_result = driver
@@ -278,6 +284,39 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
     let by_email = wait_for_rows(driver, 1).await?;
     driver.screenshot(&shots.join("search.png")).await?;
 
+    // Air-gapped activation: the customer's app (our SDK) writes a request for Ada's
+    // license; the vendor pastes it, checks it, activates, and saves the machine file
+    // through the native dialog.
+    let request =
+        ActivationRequest::new(license_key.trim(), FINGERPRINT, [7u8; 16], Timestamp::now())
+            .to_text();
+    click(driver, "nav-activation").await?;
+    type_into(driver, "activation-request", &request).await?;
+    click(driver, "activation-preview").await?;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    driver
+        .screenshot(&shots.join("activation-debug.png"))
+        .await?;
+    let preview = driver
+        .query(tid("activation-preview-panel"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    click(driver, "activation-activate").await?;
+    let machine_file = lic.with_file_name("machine.lic");
+    let target = machine_file.clone();
+    tokio::task::spawn_blocking(move || answer_save_dialog("Save machine file", &target))
+        .await
+        .expect("save dialog helper");
+    let activation_result = driver
+        .query(tid("activation-result"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    driver.screenshot(&shots.join("activation.png")).await?;
+
     // The dashboard counts what was issued (and is the README's screenshot).
     click(driver, "nav-dashboard").await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
@@ -297,6 +336,9 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
         .await?;
 
     Ok(Seen {
+        preview,
+        activation_result,
+        machine_file,
         suspended,
         reinstated,
         by_key,
@@ -378,6 +420,37 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         seen.license_id.as_str()
     );
 
+    // The machine file saved from the Activation screen verifies on its fingerprint
+    // only.
+    assert!(seen.preview.contains(FINGERPRINT), "{}", seen.preview);
+    assert!(
+        seen.activation_result
+            .contains(&seen.machine_file.display().to_string()),
+        "{}",
+        seen.activation_result
+    );
+    let machine_text = std::fs::read_to_string(&seen.machine_file).expect("machine file written");
+    assert!(machine_text.starts_with("-----BEGIN MACHINE FILE-----\n"));
+    let check_machine = |fingerprint: &str| {
+        verify(
+            &VerifyRequest {
+                file: Some(machine_text.clone()),
+                public_key: seen.public_key_hex.clone(),
+                license_key: Some(seen.license_key.clone()),
+                fingerprint: Some(fingerprint.into()),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap()
+        .code
+    };
+    assert_eq!(check_machine(FINGERPRINT), ValidationCode::Valid);
+    assert_eq!(
+        check_machine("another-machine"),
+        ValidationCode::DecryptionFailed
+    );
+
     // Suspend / reinstate and search, as the window showed them.
     assert_eq!(seen.suspended, "suspended");
     assert_eq!(seen.reinstated, "active");
@@ -425,8 +498,10 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "license.reinstate",
             "customer.create",
             "license.issue",
+            "machine.activate",
+            "machine_file.sign",
             "key.retire",
         ]
     );
-    assert_eq!(kw.verify_audit().unwrap(), 11);
+    assert_eq!(kw.verify_audit().unwrap(), 13);
 }

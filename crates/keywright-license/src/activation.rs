@@ -289,49 +289,46 @@ fn dearmor(text: &str, label: &'static str) -> Result<Map<String, Value>, Activa
             max: MAX_ACTIVATION_TEXT,
         });
     }
-    // Mail clients add CRs and indentation; blank lines carry nothing.
-    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
-    let header = lines.next().ok_or(ActivationError::MissingHeader(label))?;
-    if header != format!("-----BEGIN {label}-----") {
-        return match header
-            .strip_prefix("-----BEGIN ")
-            .and_then(|h| h.strip_suffix("-----"))
-        {
+    // Mail clients and copy-paste re-wrap, indent, add CRs or join the lines; base64
+    // and the checksum carry no whitespace, so the armor is read with all of it removed.
+    let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    let squash = |s: &str| s.replace(' ', "");
+    let begin = format!("-----BEGIN{}-----", squash(label));
+    let Some(rest) = compact.strip_prefix(&begin) else {
+        let found = compact
+            .strip_prefix("-----BEGIN")
+            .and_then(|after| after.find("-----").map(|end| &after[..end]));
+        return match found {
             Some(found) => Err(ActivationError::WrongKind {
                 expected: label,
-                found: found.chars().take(64).collect(),
+                found: [REQUEST_LABEL, RECEIPT_LABEL]
+                    .into_iter()
+                    .find(|l| squash(l) == found)
+                    .map(str::to_owned)
+                    .unwrap_or_else(|| found.chars().take(64).collect()),
             }),
             None => Err(ActivationError::MissingHeader(label)),
         };
-    }
-    let footer = format!("-----END {label}-----");
-    let mut body = String::new();
-    let mut check: Option<&str> = None;
-    let mut closed = false;
-    for line in lines.by_ref() {
-        if line == footer {
-            closed = true;
-            break;
-        }
-        if check.is_some() {
-            // Nothing but the footer may follow the checksum.
-            return Err(ActivationError::MissingFooter(label));
-        }
-        match line.strip_prefix(CHECKSUM_PREFIX) {
-            Some(sum) => check = Some(sum.trim()),
-            None => body.push_str(line),
-        }
-    }
-    if !closed || lines.next().is_some() {
-        return Err(ActivationError::MissingFooter(label));
-    }
+    };
+    let end = format!("-----END{}-----", squash(label));
+    // Nothing may follow the footer, and no other armor line may sit inside.
+    let inner = rest
+        .strip_suffix(&end)
+        .filter(|inner| !inner.contains("-----"))
+        .ok_or(ActivationError::MissingFooter(label))?;
+    // `:` is not a base64 character, so the last label is the checksum's.
+    let (body, check) = match inner.rfind(CHECKSUM_PREFIX.trim_end()) {
+        Some(at) => (
+            &inner[..at],
+            Some(&inner[at + CHECKSUM_PREFIX.trim_end().len()..]),
+        ),
+        None => (inner, None),
+    };
     let check = check.ok_or(ActivationError::MissingChecksum)?;
-    if !check.eq_ignore_ascii_case(&checksum(&body)) {
+    if !check.eq_ignore_ascii_case(&checksum(body)) {
         return Err(ActivationError::ChecksumMismatch);
     }
-    let json = STANDARD
-        .decode(&body)
-        .map_err(|_| ActivationError::Base64)?;
+    let json = STANDARD.decode(body).map_err(|_| ActivationError::Base64)?;
     let value: Value =
         serde_json::from_slice(&json).map_err(|e| ActivationError::Json(e.to_string()))?;
     let Value::Object(obj) = value else {
@@ -422,6 +419,35 @@ mod tests {
     /// Armors arbitrary JSON as a request, with a correct checksum.
     fn armored(json: &str) -> String {
         armor(REQUEST_LABEL, &serde_json::from_str(json).unwrap())
+    }
+
+    #[test]
+    fn survives_mail_clients_and_copy_paste() {
+        let r = request();
+        let text = r.to_text();
+        // Lines joined (a paste into a one-line field, or WebDriver typing),
+        let joined: String = text.lines().collect();
+        // re-wrapped at 40 with CRLF and indentation (a mail client),
+        let rewrapped: String = text
+            .chars()
+            .filter(|c| *c != '\n')
+            .collect::<Vec<_>>()
+            .chunks(40)
+            .map(|c| format!("    {}\r\n", c.iter().collect::<String>()))
+            .collect();
+        for mangled in [joined, rewrapped, format!("\n\n{text}\n\n")] {
+            assert_eq!(
+                ActivationRequest::parse(&mangled),
+                Ok(r.clone()),
+                "{mangled:?}"
+            );
+        }
+        // …while a typo is still caught by the checksum.
+        let typo = text.replacen("eyJ", "eyK", 1);
+        assert_eq!(
+            ActivationRequest::parse(&typo),
+            Err(ActivationError::ChecksumMismatch)
+        );
     }
 
     #[test]

@@ -3,81 +3,12 @@
 //! imports it and gets a machine file, `keywright verify` accepts it only on that
 //! fingerprint; seats, transfer, receipts and refusals with their exit statuses.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod common;
 
+use common::*;
 use serde_json::Value;
 
 const SUPPORT: &str = "Write to support@zapper.example";
-
-fn require_keychain_session() {
-    if cfg!(target_os = "linux") && std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_none() {
-        panic!(
-            "this test uses the real Secret Service: run it through scripts/test.sh, \
-             which starts gnome-keyring in a D-Bus session"
-        );
-    }
-}
-
-struct Cli {
-    dir: tempfile::TempDir,
-}
-
-impl Cli {
-    fn new() -> Self {
-        require_keychain_session();
-        Self {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn store(&self) -> PathBuf {
-        self.dir.path().join("store.db")
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.dir.path().join(name).display().to_string()
-    }
-
-    fn command(&self) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_keywright"));
-        c.env_remove("KEYWRIGHT_STORE")
-            .arg("--store")
-            .arg(self.store());
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command().args(args).output().unwrap()
-    }
-
-    /// Runs with `--json`, expects `status`, returns the JSON object printed.
-    fn json(&self, args: &[&str], status: i32) -> Value {
-        let out = self.command().arg("--json").args(args).output().unwrap();
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(
-            out.status.code(),
-            Some(status),
-            "keywright {args:?}\nstdout: {stdout}\nstderr: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(stdout.lines().count(), 1, "one JSON object: {stdout}");
-        serde_json::from_str(&stdout).unwrap()
-    }
-
-    fn count(&self, table: &str) -> i64 {
-        sqlite_count(&self.store(), table)
-    }
-}
-
-fn sqlite_count(store: &Path, table: &str) -> i64 {
-    let out = Command::new("sqlite3")
-        .arg(store)
-        .arg(format!("SELECT count(*) FROM {table};"))
-        .output()
-        .expect("sqlite3 is installed by scripts/test.sh");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
 
 /// Key, product with a support message, a policy; returns (public key file, license json).
 fn setup(cli: &Cli, floating: bool, max: &str) -> (String, Value) {
@@ -109,7 +40,7 @@ fn setup(cli: &Cli, floating: bool, max: &str) -> (String, Value) {
         args.push("--floating");
     }
     let policy = cli.json(&args, 0);
-    let public = cli.path("public.hex");
+    let public = cli.arg_path("public.hex");
     std::fs::write(&public, key["publicKeyHex"].as_str().unwrap()).unwrap();
     let license = cli.json(
         &[
@@ -126,7 +57,7 @@ fn setup(cli: &Cli, floating: bool, max: &str) -> (String, Value) {
 }
 
 fn request(cli: &Cli, key: &str, fingerprint: &str, name: &str) -> String {
-    let out = cli.path(name);
+    let out = cli.arg_path(name);
     let written = cli.json(
         &[
             "activation",
@@ -185,7 +116,7 @@ fn request_import_verify_on_that_machine_only() {
     assert_eq!(preview["seatsAllowed"], 2);
     assert_eq!(preview["allowed"], true);
 
-    let lic = cli.path("machine.lic");
+    let lic = cli.arg_path("machine.lic");
     let imported = cli.json(&["activation", "import", &req, "--out", &lic], 0);
     assert_eq!(imported["machine"]["fingerprint"], "fp-one");
     assert_eq!(imported["file"]["algorithm"], "aes-256-gcm+ed25519");
@@ -232,7 +163,7 @@ fn request_import_verify_on_that_machine_only() {
             "import",
             &third,
             "--out",
-            &cli.path("three.lic"),
+            &cli.arg_path("three.lic"),
         ],
         4,
     );
@@ -243,7 +174,7 @@ fn request_import_verify_on_that_machine_only() {
     );
     assert_eq!(cli.count("machines"), 2);
     assert_eq!(cli.count("audit_events"), audit_rows);
-    assert!(!Path::new(&cli.path("three.lic")).exists());
+    assert!(!cli.path("three.lic").exists());
 
     // Transfer the laptop to fp-three, export, verify there.
     let moved = cli.json(
@@ -256,7 +187,7 @@ fn request_import_verify_on_that_machine_only() {
         ],
         0,
     );
-    let moved_lic = cli.path("moved.lic");
+    let moved_lic = cli.arg_path("moved.lic");
     cli.json(
         &[
             "machine",
@@ -275,7 +206,7 @@ fn request_import_verify_on_that_machine_only() {
     assert_eq!(list["machines"].as_array().unwrap().len(), 3);
 
     // The customer's receipt for fp-one frees its seat.
-    let receipt = cli.path("one.receipt");
+    let receipt = cli.arg_path("one.receipt");
     cli.json(
         &[
             "deactivation",
@@ -346,23 +277,35 @@ fn damaged_requests_exit_9_and_write_nothing() {
     let text = std::fs::read_to_string(&req).unwrap();
     let rows = (cli.count("machines"), cli.count("audit_events"));
 
-    let cut = cli.path("cut.req");
+    let cut = cli.arg_path("cut.req");
     std::fs::write(&cut, &text[..text.len() / 2]).unwrap();
     let err = cli.json(
-        &["activation", "import", &cut, "--out", &cli.path("x.lic")],
+        &[
+            "activation",
+            "import",
+            &cut,
+            "--out",
+            &cli.arg_path("x.lic"),
+        ],
         9,
     );
     assert_eq!(err["error"]["code"], "FORMAT");
     let line = text.lines().nth(1).unwrap();
     let c = if line.as_bytes()[5] == b'Q' { "R" } else { "Q" };
-    let typo = cli.path("typo.req");
+    let typo = cli.arg_path("typo.req");
     std::fs::write(
         &typo,
         text.replacen(line, &format!("{}{c}{}", &line[..5], &line[6..]), 1),
     )
     .unwrap();
     let err = cli.json(
-        &["activation", "import", &typo, "--out", &cli.path("x.lic")],
+        &[
+            "activation",
+            "import",
+            &typo,
+            "--out",
+            &cli.arg_path("x.lic"),
+        ],
         9,
     );
     assert!(
@@ -379,21 +322,33 @@ fn damaged_requests_exit_9_and_write_nothing() {
             "import",
             &stranger,
             "--out",
-            &cli.path("x.lic"),
+            &cli.arg_path("x.lic"),
         ],
         3,
     );
     assert_eq!((cli.count("machines"), cli.count("audit_events")), rows);
-    assert!(!Path::new(&cli.path("x.lic")).exists());
+    assert!(!cli.path("x.lic").exists());
 
     // Node-locked: the second fingerprint is refused.
     cli.json(
-        &["activation", "import", &req, "--out", &cli.path("one.lic")],
+        &[
+            "activation",
+            "import",
+            &req,
+            "--out",
+            &cli.arg_path("one.lic"),
+        ],
         0,
     );
     let two = request(&cli, key, "fp-two", "two.req");
     let err = cli.json(
-        &["activation", "import", &two, "--out", &cli.path("two.lic")],
+        &[
+            "activation",
+            "import",
+            &two,
+            "--out",
+            &cli.arg_path("two.lic"),
+        ],
         4,
     );
     assert!(

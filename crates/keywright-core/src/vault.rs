@@ -23,6 +23,23 @@ pub trait Vault: Send + Sync {
     fn service(&self) -> &str;
 }
 
+/// A shared vault is a vault: the caller can keep a handle on the vault it hands to
+/// [`crate::Keywright`] (tests use this to inject faults into a [`MemoryVault`]).
+impl<V: Vault + ?Sized> Vault for std::sync::Arc<V> {
+    fn put(&self, account: &str, secret: &[u8]) -> Result<()> {
+        (**self).put(account, secret)
+    }
+    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>> {
+        (**self).get(account)
+    }
+    fn remove(&self, account: &str) -> Result<()> {
+        (**self).remove(account)
+    }
+    fn service(&self) -> &str {
+        (**self).service()
+    }
+}
+
 /// The keychain service name for a store.
 pub fn service_name(store_id: &str) -> String {
     format!("keywright/{store_id}")

@@ -25,28 +25,10 @@ fn now() -> Timestamp {
     at("2026-11-23T10:00:00.123Z")
 }
 
-#[derive(Clone, Default)]
-struct SharedVault(Arc<MemoryVault>);
-
-impl Vault for SharedVault {
-    fn put(&self, a: &str, s: &[u8]) -> Result<()> {
-        self.0.put(a, s)
-    }
-    fn get(&self, a: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        self.0.get(a)
-    }
-    fn remove(&self, a: &str) -> Result<()> {
-        self.0.remove(a)
-    }
-    fn service(&self) -> &str {
-        "memory"
-    }
-}
-
 struct Fixture {
     dir: tempfile::TempDir,
     kw: Keywright,
-    vault: SharedVault,
+    vault: Arc<MemoryVault>,
     key: SigningKey,
     product: Product,
 }
@@ -133,7 +115,7 @@ impl Fixture {
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let mut kw = Keywright::with_vault(store, Box::new(vault.clone()), "tester");
     let key = kw
         .create_signing_key(
@@ -509,14 +491,14 @@ fn bad_requests_are_refused_precisely_and_write_nothing() {
     // A keychain that cannot sign: no seat taken, no file, no audit row.
     f.kw.reinstate_license(&license.id, now()).unwrap();
     let before = f.rows();
-    f.vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
+    f.vault.fail_with(Some(ErrorCode::KeychainUnavailable));
     err = f.kw.activate_from_request(&good, now()).unwrap_err();
     assert_eq!(err.code, ErrorCode::KeychainUnavailable);
     assert_eq!(f.rows(), before);
-    f.vault.0.fail_with(None);
+    f.vault.fail_with(None);
     let machine = f.kw.activate_from_request(&good, now()).unwrap();
     let before = f.rows();
-    f.vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
+    f.vault.fail_with(Some(ErrorCode::KeychainUnavailable));
     let out = f.path("never.lic");
     err =
         f.kw.export_machine_file(
@@ -533,7 +515,7 @@ fn bad_requests_are_refused_precisely_and_write_nothing() {
     assert!(!std::path::Path::new(&out).exists());
 
     // Bad manual input.
-    f.vault.0.fail_with(None);
+    f.vault.fail_with(None);
     err =
         f.kw.activate_machine(
             &ActivateMachine {
@@ -567,7 +549,7 @@ fn simulator_gives_the_sdks_codes_without_the_private_key() {
     };
     let before = f.rows();
     // The simulator must not touch the keychain.
-    f.vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
+    f.vault.fail_with(Some(ErrorCode::KeychainUnavailable));
 
     let v = sim(&f.kw, None, None, "2027-01-01");
     assert_eq!(v.code, "VALID", "{}", v.message);
@@ -597,7 +579,7 @@ fn simulator_gives_the_sdks_codes_without_the_private_key() {
     assert_eq!(err.code, ErrorCode::BadInput);
     assert_eq!(f.rows(), before, "the simulator writes nothing");
 
-    f.vault.0.fail_with(None);
+    f.vault.fail_with(None);
     f.kw.suspend_license(&license.id, now()).unwrap();
     let v = sim(&f.kw, Some(&machine.id), None, "2027-01-01");
     assert_eq!(v.code, "SUSPENDED");

@@ -15,6 +15,8 @@ use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
+use std::sync::Arc;
+
 use keywright_core::*;
 use zeroize::Zeroizing;
 
@@ -44,25 +46,6 @@ impl Vault for EnvVault {
     }
     fn service(&self) -> &str {
         "crash-harness"
-    }
-}
-
-/// A vault the parent can still read after handing it to Keywright.
-#[derive(Clone, Default)]
-struct SharedVault(std::sync::Arc<MemoryVault>);
-
-impl Vault for SharedVault {
-    fn put(&self, a: &str, s: &[u8]) -> Result<()> {
-        self.0.put(a, s)
-    }
-    fn get(&self, a: &str) -> Result<Zeroizing<Vec<u8>>> {
-        self.0.get(a)
-    }
-    fn remove(&self, a: &str) -> Result<()> {
-        self.0.remove(a)
-    }
-    fn service(&self) -> &str {
-        "memory"
     }
 }
 
@@ -192,7 +175,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
     let started = Instant::now();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let (policy, secret) = {
         let now = Timestamp::now();
         let mut kw =

@@ -12,36 +12,17 @@ fn now() -> Timestamp {
     "2026-11-23T10:00:00.123456Z".parse().unwrap()
 }
 
-/// A vault the test can still reach after handing it to Keywright.
-#[derive(Clone, Default)]
-struct SharedVault(Arc<MemoryVault>);
-
-impl Vault for SharedVault {
-    fn put(&self, a: &str, s: &[u8]) -> Result<()> {
-        self.0.put(a, s)
-    }
-    fn get(&self, a: &str) -> Result<zeroize::Zeroizing<Vec<u8>>> {
-        self.0.get(a)
-    }
-    fn remove(&self, a: &str) -> Result<()> {
-        self.0.remove(a)
-    }
-    fn service(&self) -> &str {
-        "memory"
-    }
-}
-
 struct Fixture {
     _dir: tempfile::TempDir,
     dir_path: std::path::PathBuf,
     kw: Keywright,
-    vault: SharedVault,
+    vault: Arc<MemoryVault>,
 }
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let kw = Keywright::with_vault(store, Box::new(vault.clone()), "tester");
     Fixture {
         dir_path: dir.path().to_path_buf(),
@@ -285,7 +266,7 @@ fn keychain_failure_writes_nothing() {
         ErrorCode::KeychainUnavailable,
         ErrorCode::KeychainEntryMissing,
     ] {
-        f.vault.0.fail_with(Some(code));
+        f.vault.fail_with(Some(code));
         let err =
             f.kw.issue_license(
                 &IssueLicense {
@@ -304,9 +285,9 @@ fn keychain_failure_writes_nothing() {
     }
 
     // A key deleted from the keychain behind our back: specific code, no row.
-    f.vault.0.fail_with(None);
+    f.vault.fail_with(None);
     let kid = f.kw.list_signing_keys().unwrap()[0].kid.clone();
-    f.vault.0.remove(&kid).unwrap();
+    f.vault.remove(&kid).unwrap();
     let err =
         f.kw.issue_license(
             &IssueLicense {
@@ -324,7 +305,7 @@ fn keychain_failure_writes_nothing() {
 fn swapped_keychain_entry_refuses_to_sign() {
     let mut f = fixture();
     let (key, _, policy) = setup(&mut f.kw, true);
-    f.vault.0.put(&key.kid, &[7u8; 32]).unwrap();
+    f.vault.put(&key.kid, &[7u8; 32]).unwrap();
     let err =
         f.kw.issue_license(
             &IssueLicense {
@@ -341,7 +322,7 @@ fn swapped_keychain_entry_refuses_to_sign() {
 #[test]
 fn key_creation_with_no_keychain_writes_nothing() {
     let mut f = fixture();
-    f.vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
+    f.vault.fail_with(Some(ErrorCode::KeychainUnavailable));
     let err =
         f.kw.create_signing_key(
             &NewSigningKey {

@@ -24,25 +24,6 @@ fn now() -> Timestamp {
     "2026-11-23T10:00:00.123Z".parse().unwrap()
 }
 
-/// A vault the test can still reach after handing it to Keywright.
-#[derive(Clone, Default)]
-struct SharedVault(Arc<MemoryVault>);
-
-impl Vault for SharedVault {
-    fn put(&self, a: &str, s: &[u8]) -> Result<()> {
-        self.0.put(a, s)
-    }
-    fn get(&self, a: &str) -> Result<Zeroizing<Vec<u8>>> {
-        self.0.get(a)
-    }
-    fn remove(&self, a: &str) -> Result<()> {
-        self.0.remove(a)
-    }
-    fn service(&self) -> &str {
-        "memory"
-    }
-}
-
 /// Base64 without a dependency: `alphabet` picks standard or URL-safe.
 fn base64(bytes: &[u8], url: bool, pad: bool) -> String {
     let alphabet: &[u8; 64] = if url {
@@ -192,7 +173,7 @@ fn no_private_key_bytes_leave_the_vault() {
     let store_dir = dir.path().join("store");
     let export_dir = dir.path().join("exports");
     std::fs::create_dir(&export_dir).unwrap();
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let mut kw = Keywright::with_vault(
         Store::open(&store_dir.join("keywright.db")).unwrap(),
         Box::new(vault.clone()),
@@ -373,7 +354,7 @@ fn no_private_key_bytes_leave_the_vault() {
         kw.find_license("nope").unwrap_err(),
         kw.public_key("nope").unwrap_err(),
     ];
-    vault.0.fail_with(Some(ErrorCode::KeychainUnavailable));
+    vault.fail_with(Some(ErrorCode::KeychainUnavailable));
     errors.push(
         kw.export_license_file(
             &ExportLicenseFile {
@@ -385,7 +366,7 @@ fn no_private_key_bytes_leave_the_vault() {
         )
         .unwrap_err(),
     );
-    vault.0.fail_with(None);
+    vault.fail_with(None);
     // What we look for: every key's secret exactly as the vault holds it.
     let secrets: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)> = keys
         .iter()

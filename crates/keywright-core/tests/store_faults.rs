@@ -9,33 +9,13 @@ use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use keywright_core::*;
-use zeroize::Zeroizing;
 
 fn now() -> Timestamp {
     Timestamp::now()
 }
 
-/// A vault both instances share (one OS keychain serves every app instance).
-#[derive(Clone, Default)]
-struct SharedVault(Arc<MemoryVault>);
-
-impl Vault for SharedVault {
-    fn put(&self, a: &str, s: &[u8]) -> Result<()> {
-        self.0.put(a, s)
-    }
-    fn get(&self, a: &str) -> Result<Zeroizing<Vec<u8>>> {
-        self.0.get(a)
-    }
-    fn remove(&self, a: &str) -> Result<()> {
-        self.0.remove(a)
-    }
-    fn service(&self) -> &str {
-        "memory"
-    }
-}
-
 /// A store with one Ed25519 key, product and policy; returns the policy id.
-fn seeded(path: &Path, vault: &SharedVault) -> String {
+fn seeded(path: &Path, vault: &Arc<MemoryVault>) -> String {
     let mut kw = Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault.clone()), "a");
     kw.create_signing_key(
         &NewSigningKey {
@@ -67,7 +47,7 @@ fn seeded(path: &Path, vault: &SharedVault) -> String {
     .id
 }
 
-fn instance(path: &Path, vault: &SharedVault, actor: &str) -> Keywright {
+fn instance(path: &Path, vault: &Arc<MemoryVault>, actor: &str) -> Keywright {
     Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault.clone()), actor)
 }
 
@@ -198,7 +178,7 @@ fn a_read_only_folder_is_a_clear_error_and_nothing_changes() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("ro");
     let path = folder.join("store.db");
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let policy = seeded(&path, &vault);
     issue(&mut instance(&path, &vault, "a"), &policy, 0).unwrap();
     // Closed: checkpointed, no -wal left. Now make the folder read-only.
@@ -233,7 +213,7 @@ fn a_read_only_folder_is_a_clear_error_and_nothing_changes() {
 fn a_writer_holding_the_lock_past_the_busy_timeout_gives_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let policy = seeded(&path, &vault);
     let mut kw = instance(&path, &vault, "a");
     let (licenses, rows) = consistent(&path);
@@ -282,7 +262,7 @@ fn a_writer_holding_the_lock_past_the_busy_timeout_gives_a_clear_error() {
 fn every_write_waits_for_a_short_lock() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let policy = seeded(&path, &vault);
     let mut kw = instance(&path, &vault, "a");
     let license = issue(&mut kw, &policy, 0).unwrap();
@@ -341,7 +321,7 @@ fn two_instances_on_one_store_never_half_write() {
     const EACH: usize = 60;
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let vault = SharedVault::default();
+    let vault = Arc::<MemoryVault>::default();
     let policy = seeded(&path, &vault);
     let start = Arc::new(Barrier::new(2));
     let started = Instant::now();

@@ -13,7 +13,8 @@ use keywright_core::{
     NewProduct, NewSigningKey, Policy, Product, RenewLicense, SigningKey, SimulateValidation,
     SimulatedValidation, StoreInfo, TransferMachine,
 };
-use tauri::State;
+use tauri::{AppHandle, Manager, State};
+use tauri_plugin_opener::OpenerExt;
 
 /// The open store, or why it could not be opened (every command then reports that).
 pub struct Desk(Mutex<Result<Keywright, Error>>);
@@ -39,10 +40,15 @@ impl Desk {
                 "an earlier command failed midway; restart Keywright",
             ))
         })?;
-        match guard.as_mut() {
-            Ok(kw) => f(kw).map_err(CommandError::from),
-            Err(e) => Err(e.clone().into()),
-        }
+        let result = match guard.as_mut() {
+            Ok(kw) => f(kw),
+            Err(e) => Err(e.clone()),
+        };
+        // Codes and messages only: neither ever holds key material.
+        result.map_err(|e| {
+            log::warn!("command refused: {:?}: {}", e.code, e.message);
+            CommandError::from(e)
+        })
     }
 }
 
@@ -210,9 +216,65 @@ fn simulate_validation(
     desk.with(|kw| kw.simulate_validation(&input))
 }
 
+/// Opens the user's mail client on a `mailto:` draft (nothing else: no web links,
+/// no files), for "Email it".
+#[tauri::command(async)]
+fn open_mail_draft(app: AppHandle, url: String) -> Reply<()> {
+    if !url.starts_with("mailto:") || url.len() > 8_000 {
+        return Err(Error::bad_input(
+            "only a mailto: link (at most 8,000 characters) can be opened",
+        )
+        .into());
+    }
+    app.opener().open_url(url, None::<&str>).map_err(|e| {
+        Error::new(
+            ErrorCode::Io,
+            format!("could not open the mail client: {e}"),
+        )
+        .into()
+    })
+}
+
+/// Shows a file Keywright just wrote in the system's file manager (so the user can
+/// attach it to the mail). Only existing files.
+#[tauri::command(async)]
+fn reveal_file(app: AppHandle, path: String) -> Reply<()> {
+    let path = std::path::PathBuf::from(path);
+    if !path.is_file() {
+        return Err(Error::new(
+            ErrorCode::NotFound,
+            format!("{} is not a file", path.display()),
+        )
+        .into());
+    }
+    app.opener()
+        .reveal_item_in_dir(&path)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("could not open the folder: {e}")).into())
+}
+
 /// Builds and runs the app.
 pub fn run() {
     tauri::Builder::default()
+        // First, so a second launch hands over before anything else starts.
+        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+            if let Some(window) = app.get_webview_window("main") {
+                let _ = window.unminimize();
+                let _ = window.show();
+                let _ = window.set_focus();
+            }
+        }))
+        .plugin(
+            tauri_plugin_log::Builder::new()
+                .level(log::LevelFilter::Info)
+                .target(tauri_plugin_log::Target::new(
+                    tauri_plugin_log::TargetKind::LogDir { file_name: None },
+                ))
+                .max_file_size(1_000_000)
+                .rotation_strategy(tauri_plugin_log::RotationStrategy::KeepOne)
+                .build(),
+        )
+        .plugin(tauri_plugin_window_state::Builder::new().build())
+        .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Desk::open_default())
@@ -248,6 +310,8 @@ pub fn run() {
             list_machines,
             import_deactivation_receipt,
             simulate_validation,
+            open_mail_draft,
+            reveal_file,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

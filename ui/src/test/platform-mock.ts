@@ -37,6 +37,8 @@ export function createPlatformMock() {
     listMachines: vi.fn(),
     importDeactivationReceipt: vi.fn(),
     simulateValidation: vi.fn(),
+    openMailDraft: vi.fn(),
+    revealFile: vi.fn(),
     saveDialog: vi.fn(),
     copyText: vi.fn(),
   };

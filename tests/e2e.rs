@@ -37,6 +37,9 @@ impl Drop for Driver {
     }
 }
 
+/// The app lock passphrase the test sets in Settings.
+const LOCK_PASSPHRASE: &str = "shared computer 42";
+
 fn tauri_driver() -> PathBuf {
     if let Some(p) = std::env::var_os("TAURI_DRIVER") {
         return p.into();
@@ -56,7 +59,7 @@ fn wait_for_port(port: u16) {
     }
 }
 
-fn start_driver(store: &Path, log: &Path) -> Driver {
+fn start_driver(store: &Path, settings: &Path, log: &Path) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the end-to-end test needs a display: run it through scripts/test.sh (xvfb-run)"
@@ -72,6 +75,7 @@ fn start_driver(store: &Path, log: &Path) -> Driver {
             "/usr/bin/WebKitWebDriver",
         ])
         .env("KEYWRIGHT_STORE", store)
+        .env("KEYWRIGHT_SETTINGS", settings)
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .process_group(0)
@@ -87,10 +91,29 @@ fn tid(id: &str) -> By {
     By::Css(format!("[data-testid='{id}']"))
 }
 
+fn stale(e: &WebDriverError) -> bool {
+    matches!(
+        e.as_inner(),
+        thirtyfour::error::WebDriverErrorInner::StaleElementReference(_)
+    )
+}
+
 async fn type_into(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<()> {
-    let el = driver.query(tid(id)).first().await?;
-    el.clear().await?;
-    el.send_keys(text).await
+    // A screen that finishes loading re-renders its fields: find the field again then.
+    let mut attempts = 0;
+    loop {
+        let el = driver.query(tid(id)).first().await?;
+        let typed = async {
+            el.clear().await?;
+            el.send_keys(text).await
+        }
+        .await;
+        match typed {
+            Err(e) if stale(&e) && attempts < 3 => attempts += 1,
+            other => return other,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
 
 async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
@@ -149,7 +172,11 @@ fn answer_save_dialog(title: &str, path: &Path) {
 async fn wait_for_text(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = driver.query(tid(id)).first().await?.text().await?;
+        // The screen may re-render between finding the element and reading it.
+        let now = match driver.query(tid(id)).first().await?.text().await {
+            Err(e) if stale(&e) => String::new(),
+            other => other?,
+        };
         if now.trim() == text || Instant::now() > deadline {
             return Ok(now.trim().to_owned());
         }
@@ -204,9 +231,21 @@ struct Seen {
     conflict_code: String,
     store_path: String,
     export_result: String,
+    locked_code: String,
+    unlocked_issue: String,
+    carol_shown: bool,
+    firstrun_store: String,
+    firstrun_keychain: String,
+    settings_store: String,
+    switched_store: String,
 }
 
-async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<Seen> {
+async fn drive(
+    driver: &WebDriver,
+    shots: &Path,
+    lic: &Path,
+    other_store: &Path,
+) -> WebDriverResult<Seen> {
     let store_path = driver
         .query(tid("store-path"))
         .first()
@@ -214,31 +253,49 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
         .text()
         .await?;
 
+    // A fresh store opens the guided start: key, product, policy, and where things live.
+    driver.query(tid("firstrun")).first().await?;
+    type_into(driver, "firstrun-key-name", "Main key").await?;
+    click(driver, "firstrun-key-create").await?;
+    type_into(driver, "firstrun-product-name", "Zapper Pro").await?;
+    type_into(
+        driver,
+        "firstrun-product-support",
+        "Write to support@zapper.example",
+    )
+    .await?;
+    click(driver, "firstrun-product-create").await?;
+    type_into(driver, "firstrun-policy-name", "Yearly").await?;
+    type_into(driver, "firstrun-policy-duration", "1y").await?;
+    type_into(driver, "firstrun-policy-max-machines", "2").await?;
+    type_into(driver, "firstrun-policy-ttl", "30d").await?;
+    click(driver, "firstrun-policy-create").await?;
+    let firstrun_store = driver
+        .query(tid("firstrun-store-path"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    let firstrun_keychain = driver
+        .query(tid("firstrun-keychain"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    driver.screenshot(&shots.join("firstrun.png")).await?;
+    click(driver, "firstrun-done").await?;
+
     click(driver, "nav-keys").await?;
-    type_into(driver, "key-name", "Main key").await?;
-    click(driver, "key-create").await?;
     let row = driver.query(tid("key-row")).first().await?;
     let public_key_hex = row.find(tid("key-public-hex")).await?.text().await?;
 
-    click(driver, "nav-products").await?;
-    type_into(driver, "product-name", "Zapper Pro").await?;
-    type_into(driver, "product-support", "Write to support@zapper.example").await?;
-    click(driver, "product-create").await?;
-    driver.query(tid("product-row")).first().await?;
-
     // A second product with the same code: the backend's {code, message} reaches the UI.
+    click(driver, "nav-products").await?;
+    driver.query(tid("product-row")).first().await?;
     type_into(driver, "product-name", "Zapper Pro").await?;
     click(driver, "product-create").await?;
     let banner = driver.query(tid("error-banner")).first().await?;
     let conflict_code = banner.attr("data-code").await?.unwrap_or_default();
-
-    click(driver, "nav-policies").await?;
-    type_into(driver, "policy-name", "Yearly").await?;
-    type_into(driver, "policy-duration", "1y").await?;
-    type_into(driver, "policy-max-machines", "2").await?;
-    type_into(driver, "policy-ttl", "30d").await?;
-    click(driver, "policy-create").await?;
-    driver.query(tid("policy-row")).first().await?;
 
     click(driver, "nav-licenses").await?;
     type_into(driver, "license-customer-name", "Ada Lovelace").await?;
@@ -322,6 +379,39 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
     tokio::time::sleep(Duration::from_millis(500)).await;
     driver.screenshot(&shots.join("dashboard.png")).await?;
 
+    // The app lock: once on and locked, issuing is refused with a way to unlock right
+    // in the error; after unlocking, the same issue goes through.
+    click(driver, "nav-settings").await?;
+    type_into(driver, "settings-lock-new", LOCK_PASSPHRASE).await?;
+    type_into(driver, "settings-lock-confirm", LOCK_PASSPHRASE).await?;
+    click(driver, "settings-lock-set").await?;
+    wait_for_text(driver, "settings-lock-state", "On — unlocked now.").await?;
+    click(driver, "settings-lock-now").await?;
+    wait_for_text(driver, "settings-lock-state", "On — locked.").await?;
+    click(driver, "nav-licenses").await?;
+    type_into(driver, "license-customer-name", "Carol Shared").await?;
+    click(driver, "license-issue").await?;
+    let locked_code = driver
+        .query(By::Css(
+            "[data-testid='error-banner'][data-code='SIGNING_LOCKED']",
+        ))
+        .first()
+        .await?
+        .attr("data-code")
+        .await?
+        .unwrap_or_default();
+    type_into(driver, "unlock-passphrase", LOCK_PASSPHRASE).await?;
+    click(driver, "unlock-submit").await?;
+    wait_for_text(driver, "unlock-message", "Unlocked. Try again.").await?;
+    click(driver, "license-issue").await?;
+    let unlocked_issue = wait_for_text(driver, "license-status", "active").await?;
+    let carol = driver
+        .query(tid("license-detail"))
+        .first()
+        .await?
+        .text()
+        .await?;
+
     // Retire the key in the window: it shows as retired.
     click(driver, "nav-keys").await?;
     click(driver, "key-retire").await?;
@@ -335,7 +425,37 @@ async fn drive(driver: &WebDriver, shots: &Path, lic: &Path) -> WebDriverResult<
         .text()
         .await?;
 
+    // Settings: create another store; the window reloads onto it (a fresh store, so
+    // the guided start again) and remembers it.
+    click(driver, "nav-settings").await?;
+    let settings_store = driver
+        .query(tid("settings-store-path"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    driver.screenshot(&shots.join("settings.png")).await?;
+    click(driver, "settings-new-store").await?;
+    let other = other_store.to_path_buf();
+    tokio::task::spawn_blocking(move || answer_save_dialog("Create a new Keywright store", &other))
+        .await
+        .expect("save dialog helper");
+    driver.query(tid("firstrun")).first().await?;
+    let switched_store = driver
+        .query(tid("store-path"))
+        .first()
+        .await?
+        .text()
+        .await?;
+
     Ok(Seen {
+        locked_code,
+        unlocked_issue,
+        carol_shown: carol.contains("Carol Shared"),
+        firstrun_store,
+        firstrun_keychain,
+        settings_store,
+        switched_store,
         preview,
         activation_result,
         machine_file,
@@ -359,7 +479,8 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     let store = dir.path().join("store.db");
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
     std::fs::create_dir_all(&shots).unwrap();
-    let _driver = start_driver(&store, &shots.join("tauri-driver.log"));
+    let settings = dir.path().join("config").join("settings.json");
+    let _driver = start_driver(&store, &settings, &shots.join("tauri-driver.log"));
 
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
@@ -372,12 +493,36 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         .expect("WebDriver session with the app");
     let lic = dir.path().join("exported").join("ada.lic");
     std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
-    let seen = drive(&driver, &shots, &lic).await;
+    let other_store = dir.path().join("second").join("other.db");
+    std::fs::create_dir_all(other_store.parent().unwrap()).unwrap();
+    let seen = drive(&driver, &shots, &lic, &other_store).await;
     // Quit before asserting: a failed assert with an open session hangs until timeout.
     driver.quit().await.expect("quit the session");
     let seen = seen.expect("drive the window");
 
     assert_eq!(seen.store_path, store.display().to_string());
+    assert_eq!(seen.firstrun_store, store.display().to_string());
+    assert!(
+        seen.firstrun_keychain.starts_with("keywright/"),
+        "{}",
+        seen.firstrun_keychain
+    );
+    assert_eq!(seen.settings_store, store.display().to_string());
+    // The window moved to the new store and Settings remembered it; the first store
+    // is untouched (checked below), the new one is a real, empty Keywright store.
+    assert_eq!(seen.switched_store, other_store.display().to_string());
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&settings).unwrap()).unwrap();
+    assert_eq!(saved["storePath"], other_store.display().to_string());
+    let other_kw = Keywright::open(&other_store, "e2e").unwrap();
+    assert!(other_kw.list_signing_keys().unwrap().is_empty());
+    assert_ne!(
+        other_kw.store_info().store_id,
+        Keywright::open(&store, "e2e")
+            .unwrap()
+            .store_info()
+            .store_id
+    );
     assert_eq!(seen.conflict_code, "CONFLICT");
     assert_eq!(seen.public_key_hex.len(), 64, "{}", seen.public_key_hex);
     assert!(seen.license_key.starts_with("key/"), "{}", seen.license_key);
@@ -451,6 +596,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         ValidationCode::DecryptionFailed
     );
 
+    // The locked window refused to sign; unlocked, it issued Carol's license.
+    assert_eq!(seen.locked_code, "SIGNING_LOCKED");
+    assert_eq!(seen.unlocked_issue, "active");
+    assert!(seen.carol_shown, "Carol's license in the detail");
+
     // Suspend / reinstate and search, as the window showed them.
     assert_eq!(seen.suspended, "suspended");
     assert_eq!(seen.reinstated, "active");
@@ -500,8 +650,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "license.issue",
             "machine.activate",
             "machine_file.sign",
+            "app_lock.enable",
+            "customer.create",
+            "license.issue",
             "key.retire",
         ]
     );
-    assert_eq!(kw.verify_audit().unwrap(), 13);
+    assert_eq!(kw.verify_audit().unwrap(), 16);
 }

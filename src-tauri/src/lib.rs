@@ -2,39 +2,118 @@
 //! Each command is a few lines over keywright-core; none returns private key material
 //! (the core's types cannot hold it).
 
+use std::path::PathBuf;
 use std::sync::Mutex;
 
 use jiff::Timestamp;
+use keywright_core::applock::AppLockState;
 use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::{
-    default_store_path, os_user, ActivateMachine, ActivationPreview, CommandError, CustomerQuery,
-    CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile, ExportMachineFile,
-    ExportedFile, IssueLicense, Keywright, License, LicensePage, LicenseQuery, Machine, NewPolicy,
-    NewProduct, NewSigningKey, Policy, Product, RenewLicense, SigningKey, SimulateValidation,
-    SimulatedValidation, StoreInfo, TransferMachine,
+    default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
+    CommandError, CustomerQuery, CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile,
+    ExportMachineFile, ExportedFile, IssueLicense, Keywright, License, LicensePage, LicenseQuery,
+    Machine, NewPolicy, NewProduct, NewSigningKey, Policy, Product, RenewLicense, Settings,
+    SettingsView, SigningKey, SimulateValidation, SimulatedValidation, StoreInfo, TransferMachine,
 };
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
-/// The open store, or why it could not be opened (every command then reports that).
-pub struct Desk(Mutex<Result<Keywright, Error>>);
+/// The open store (or why it could not be opened: every command then reports that),
+/// and the settings that chose it.
+pub struct Desk {
+    kw: Mutex<Result<Keywright, Error>>,
+    settings: Mutex<SettingsState>,
+}
+
+struct SettingsState {
+    /// Where settings are saved; `None` when there is no home folder.
+    path: Option<PathBuf>,
+    current: Settings,
+    problem: Option<String>,
+    store_from_env: bool,
+}
 
 impl Desk {
-    /// Opens the store named by `KEYWRIGHT_STORE`, else the per-user default.
+    /// Opens the store named by `KEYWRIGHT_STORE`, else the one chosen in Settings,
+    /// else the per-user default.
     pub fn open_default() -> Self {
-        let opened = std::env::var_os("KEYWRIGHT_STORE")
+        let settings_path = std::env::var_os("KEYWRIGHT_SETTINGS")
             .filter(|p| !p.is_empty())
-            .map(std::path::PathBuf::from)
+            .map(PathBuf::from)
+            .map_or_else(default_settings_path, Ok)
+            .ok();
+        let (current, problem) = match settings_path.as_deref().map(Settings::load) {
+            Some(Ok(s)) => (s, None),
+            Some(Err(e)) => (Settings::default(), Some(e.message)),
+            None => (
+                Settings::default(),
+                Some("no home folder for settings".into()),
+            ),
+        };
+        let from_env = std::env::var_os("KEYWRIGHT_STORE").filter(|p| !p.is_empty());
+        let store_from_env = from_env.is_some();
+        let opened = from_env
+            .map(PathBuf::from)
+            .or_else(|| current.store_path.as_ref().map(PathBuf::from))
             .map_or_else(default_store_path, Ok)
-            .and_then(|path| Keywright::open(&path, os_user()));
-        Self(Mutex::new(opened))
+            .and_then(|path| Keywright::open(&path, os_user()))
+            .map(|mut kw| {
+                kw.enforce_app_lock(idle(&current));
+                kw
+            });
+        if let Err(e) = &opened {
+            log::warn!("store not opened: {:?}: {}", e.code, e.message);
+        }
+        Self {
+            kw: Mutex::new(opened),
+            settings: Mutex::new(SettingsState {
+                path: settings_path,
+                current,
+                problem,
+                store_from_env,
+            }),
+        }
+    }
+
+    fn settings(&self) -> Result<std::sync::MutexGuard<'_, SettingsState>, CommandError> {
+        self.settings.lock().map_err(|_| {
+            CommandError::from(Error::new(
+                ErrorCode::Internal,
+                "settings are unavailable; restart Keywright",
+            ))
+        })
+    }
+
+    fn settings_view(&self) -> Reply<SettingsView> {
+        let state = self.settings()?;
+        Ok(SettingsView {
+            settings: state.current.clone(),
+            default_store_path: default_store_path()?.display().to_string(),
+            store_from_env: state.store_from_env,
+            problem: state.problem.clone(),
+        })
+    }
+
+    /// Saves `next` (validated first); the file and the state change together or not at all.
+    fn save_settings(&self, next: Settings) -> Reply<()> {
+        let mut state = self.settings()?;
+        let path = state.path.clone().ok_or_else(|| {
+            CommandError::from(Error::new(
+                ErrorCode::Io,
+                "no home folder to save settings in",
+            ))
+        })?;
+        next.save(&path)?;
+        state.current = next;
+        state.problem = None;
+        Ok(())
     }
 
     fn with<T>(
         &self,
         f: impl FnOnce(&mut Keywright) -> keywright_core::Result<T>,
     ) -> Result<T, CommandError> {
-        let mut guard = self.0.lock().map_err(|_| {
+        let mut guard = self.kw.lock().map_err(|_| {
             CommandError::from(Error::new(
                 ErrorCode::Internal,
                 "an earlier command failed midway; restart Keywright",
@@ -53,6 +132,11 @@ impl Desk {
 }
 
 type Reply<T> = Result<T, CommandError>;
+
+/// The app lock's idle time from Settings.
+fn idle(settings: &Settings) -> std::time::Duration {
+    std::time::Duration::from_secs(u64::from(settings.lock_idle_minutes) * 60)
+}
 
 #[tauri::command(async)]
 fn store_info(desk: State<'_, Desk>) -> Reply<StoreInfo> {
@@ -216,6 +300,94 @@ fn simulate_validation(
     desk.with(|kw| kw.simulate_validation(&input))
 }
 
+#[tauri::command(async)]
+fn get_settings(desk: State<'_, Desk>) -> Reply<SettingsView> {
+    desk.settings_view()
+}
+
+/// Saves the form defaults; the store location changes only through `open_store`.
+#[tauri::command(async)]
+fn save_settings(desk: State<'_, Desk>, settings: Settings) -> Reply<SettingsView> {
+    let store_path = desk.settings()?.current.store_path.clone();
+    desk.save_settings(Settings {
+        store_path,
+        ..settings
+    })?;
+    desk.settings_view()
+}
+
+#[tauri::command(async)]
+fn app_lock_state(desk: State<'_, Desk>) -> Reply<AppLockState> {
+    desk.with(|kw| kw.app_lock_state())
+}
+
+/// Sets or changes the app lock passphrase (changing needs the current one).
+#[tauri::command(async)]
+fn set_app_lock(
+    desk: State<'_, Desk>,
+    current: Option<String>,
+    passphrase: String,
+) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.set_app_lock(current.as_deref(), &passphrase, Timestamp::now())?;
+        kw.app_lock_state()
+    })
+}
+
+#[tauri::command(async)]
+fn remove_app_lock(desk: State<'_, Desk>, current: String) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.remove_app_lock(&current, Timestamp::now())?;
+        kw.app_lock_state()
+    })
+}
+
+#[tauri::command(async)]
+fn unlock_app(desk: State<'_, Desk>, passphrase: String) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.unlock_app(&passphrase)?;
+        kw.app_lock_state()
+    })
+}
+
+#[tauri::command(async)]
+fn lock_app(desk: State<'_, Desk>) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.lock_app();
+        kw.app_lock_state()
+    })
+}
+
+/// Opens (or creates) the store at `path`, `None` = the default location, and makes it
+/// the one the window opens from now on. The current store stays open if this fails.
+#[tauri::command(async)]
+fn open_store(desk: State<'_, Desk>, path: Option<String>) -> Reply<StoreInfo> {
+    let target = match &path {
+        Some(p) if !std::path::Path::new(p).is_absolute() => {
+            return Err(Error::bad_input(format!("{p:?} is not an absolute path")).into())
+        }
+        Some(p) => PathBuf::from(p),
+        None => default_store_path()?,
+    };
+    let mut opened = Keywright::open(&target, os_user())?;
+    opened.enforce_app_lock(idle(&desk.settings()?.current));
+    let info = opened.store_info();
+    let next = Settings {
+        store_path: path,
+        ..desk.settings()?.current.clone()
+    };
+    desk.save_settings(next)?;
+    let mut guard = desk.kw.lock().map_err(|_| {
+        CommandError::from(Error::new(
+            ErrorCode::Internal,
+            "an earlier command failed midway; restart Keywright",
+        ))
+    })?;
+    *guard = Ok(opened);
+    log::info!("opened store {}", info.path);
+    Ok(info)
+}
+
 /// Opens the user's mail client on a `mailto:` draft (nothing else: no web links,
 /// no files), for "Email it".
 #[tauri::command(async)]
@@ -312,6 +484,14 @@ pub fn run() {
             simulate_validation,
             open_mail_draft,
             reveal_file,
+            get_settings,
+            save_settings,
+            open_store,
+            app_lock_state,
+            set_app_lock,
+            remove_app_lock,
+            unlock_app,
+            lock_app,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

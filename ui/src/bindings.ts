@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED";
 
 export type CommandError = { 
 /**
@@ -801,3 +801,57 @@ message: string,
  * The product's support message, which the application shows on failure.
  */
 supportMessage: string | null, };
+
+export type Settings = { 
+/**
+ * The store the window opens; `None` = the per-user default location.
+ */
+storePath: string | null, 
+/**
+ * Preselected for a new signing key.
+ */
+defaultKeyAlgorithm: KeyAlgorithm, 
+/**
+ * Preselected "renew by" period (`1y`, `6mo`, `30d`).
+ */
+defaultRenewBy: string, 
+/**
+ * Preselected license file lifetime on export; `None` = the policy's.
+ */
+defaultExportTtl: string | null, 
+/**
+ * With an app lock set: minutes without a signature before signing locks again.
+ */
+lockIdleMinutes: number, };
+
+export type SettingsView = { 
+/**
+ * The saved settings (the defaults when none were saved or they could not be read).
+ */
+settings: Settings, 
+/**
+ * The per-user default store location.
+ */
+defaultStorePath: string, 
+/**
+ * True when `KEYWRIGHT_STORE` chose the open store (it wins over Settings).
+ */
+storeFromEnv: boolean, 
+/**
+ * Why the saved settings could not be read, if they could not.
+ */
+problem: string | null, };
+
+export type AppLockState = { 
+/**
+ * A lock passphrase is set for this store.
+ */
+enabled: boolean, 
+/**
+ * Signing works now without asking (always true when not enabled).
+ */
+unlocked: boolean, 
+/**
+ * Minutes without a signature after which signing locks again.
+ */
+idleMinutes: number, };

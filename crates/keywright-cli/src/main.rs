@@ -501,6 +501,8 @@ impl From<Error> for Failure {
             ErrorCode::Io => 8,
             ErrorCode::Format => 9,
             ErrorCode::Internal => 1,
+            // Only the window enforces the app lock; kept in the "refused" class.
+            ErrorCode::SigningLocked => 4,
         };
         let code = serde_json::to_value(e.code)
             .ok()

@@ -35,6 +35,8 @@ pub enum ErrorCode {
     Format,
     /// A bug: something that should not happen did.
     Internal,
+    /// The app lock is on: signing waits for its passphrase (or it was mistyped).
+    SigningLocked,
 }
 
 /// An application error: a code plus a message a person can act on.

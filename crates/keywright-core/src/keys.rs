@@ -266,6 +266,7 @@ impl Keywright {
                 ));
             }
         }
+        self.check_app_lock()?;
         let key = self.find_signing_key(signing_key_id)?;
         if key.status != KeyStatus::Active {
             return Err(Error::conflict(format!(

@@ -5,6 +5,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod applock;
 pub mod audit;
 mod audit_log;
 mod customers;
@@ -19,6 +20,7 @@ mod machines;
 pub mod model;
 mod products;
 mod search;
+pub mod settings;
 pub mod store;
 pub mod vault;
 pub mod verify;
@@ -29,6 +31,7 @@ use jiff::Timestamp;
 
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use model::*;
+pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};
 
@@ -37,6 +40,8 @@ pub struct Keywright {
     store: Store,
     vault: Box<dyn Vault>,
     actor: String,
+    /// The app lock, when the shell enforces it (see [`applock`]).
+    gate: Option<applock::Gate>,
 }
 
 impl std::fmt::Debug for Keywright {
@@ -63,6 +68,7 @@ impl Keywright {
             store,
             vault,
             actor: actor.into(),
+            gate: None,
         }
     }
 

@@ -46,6 +46,9 @@ fn generated() -> String {
         TransferMachine::decl(),
         SimulateValidation::decl(),
         SimulatedValidation::decl(),
+        Settings::decl(),
+        SettingsView::decl(),
+        applock::AppLockState::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

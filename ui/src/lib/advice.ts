@@ -20,4 +20,5 @@ export const ADVICE: Record<ErrorCode, string> = {
   IO: 'A file could not be read or written. Check the location and permissions, then try again.',
   FORMAT: 'A file or value is not in the expected format.',
   INTERNAL: 'Something went wrong inside Keywright. Try again; if it keeps happening, restart the app.',
+  SIGNING_LOCKED: 'Signing is locked. Enter the app lock passphrase to sign (Settings → App lock).',
 };

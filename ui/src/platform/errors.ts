@@ -15,6 +15,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'IO',
   'FORMAT',
   'INTERNAL',
+  'SIGNING_LOCKED',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

@@ -1,11 +1,12 @@
 // The only module that talks to Tauri. Everything else imports from here, and
 // component tests replace this module with vi.mock('…/platform').
 import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
-import { save } from '@tauri-apps/plugin-dialog';
+import { open, save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
   ActivateMachine,
   ActivationPreview,
+  AppLockState,
   AuditEvent,
   AuditQuery,
   AuditVerification,
@@ -25,6 +26,8 @@ import type {
   Policy,
   Product,
   RenewLicense,
+  Settings,
+  SettingsView,
   SigningKey,
   SimulatedValidation,
   SimulateValidation,
@@ -204,4 +207,60 @@ export function openMailDraft(url: string): Promise<void> {
 /** Shows a file Keywright wrote in the system's file manager, selected. */
 export function revealFile(path: string): Promise<void> {
   return call<void>('reveal_file', { path });
+}
+
+export function getSettings(): Promise<SettingsView> {
+  return call<SettingsView>('get_settings');
+}
+
+/** Saves the form defaults (the store location changes only through openStore). */
+export function saveSettings(settings: Settings): Promise<SettingsView> {
+  return call<SettingsView>('save_settings', { settings });
+}
+
+/** Opens or creates the store at `path` (null = the default location) and remembers it. */
+export function openStore(path: string | null): Promise<StoreInfo> {
+  return call<StoreInfo>('open_store', { path });
+}
+
+export type OpenDialogOptions = {
+  title?: string;
+  defaultPath?: string;
+  filters?: FileFilter[];
+};
+
+/** Opens the native open-file dialog for one file; resolves to its path, or null if cancelled. */
+export async function openDialog(options: OpenDialogOptions): Promise<string | null> {
+  try {
+    const chosen = await open({ ...options, multiple: false, directory: false });
+    return typeof chosen === 'string' ? chosen : null;
+  } catch (err) {
+    throw toAppError(err, 'The open dialog could not be opened.');
+  }
+}
+
+/** Reloads the window (after switching stores, every screen starts over). */
+export function reloadWindow(): void {
+  window.location.reload();
+}
+
+export function appLockState(): Promise<AppLockState> {
+  return call<AppLockState>('app_lock_state');
+}
+
+/** Sets or changes the app lock passphrase; changing needs the current one. */
+export function setAppLock(current: string | null, passphrase: string): Promise<AppLockState> {
+  return call<AppLockState>('set_app_lock', { current, passphrase });
+}
+
+export function removeAppLock(current: string): Promise<AppLockState> {
+  return call<AppLockState>('remove_app_lock', { current });
+}
+
+export function unlockApp(passphrase: string): Promise<AppLockState> {
+  return call<AppLockState>('unlock_app', { passphrase });
+}
+
+export function lockApp(): Promise<AppLockState> {
+  return call<AppLockState>('lock_app');
 }

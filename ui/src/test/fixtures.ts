@@ -21,6 +21,13 @@ export function resetPlatform() {
   p.listAudit.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
   p.listMachines.mockResolvedValue([]);
+  p.getSettings.mockResolvedValue({
+    settings: { storePath: null, defaultKeyAlgorithm: 'ed25519', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15 },
+    defaultStorePath: '/home/vendor/.local/share/keywright/keywright.db',
+    storeFromEnv: false,
+    problem: null,
+  });
+  p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
   p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
 }
 

@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "TEMPLATE_INVALID";
 
 export type CommandError = { 
 /**
@@ -171,6 +171,16 @@ encrypt: boolean,
  */
 entitlements: Array<string>, 
 /**
+ * Keygen-style key template (`{{id}}`, `{{expiry}}`...): the dataset its signed
+ * keys embed instead of Keygen's default one; `None` = the default dataset.
+ */
+keyTemplate: string | null, 
+/**
+ * License keys are random, human-typable and unsigned (no scheme): such licenses
+ * are checked online or through a (signed) license file only.
+ */
+unsignedKey: boolean, 
+/**
  * When it was made.
  */
 createdAt: string, };
@@ -211,7 +221,18 @@ encrypt: boolean,
 /**
  * Entitlement codes.
  */
-entitlements: Array<string>, };
+entitlements: Array<string>, 
+/**
+ * Keygen-style key template for the signed key's dataset; absent or blank =
+ * Keygen's default dataset. Checked on creation: unknown placeholders and
+ * renderings the scheme cannot carry are refused (`TEMPLATE_INVALID`).
+ */
+keyTemplate: string | null, 
+/**
+ * Issue random, human-typable, unsigned keys instead of signed ones (no scheme,
+ * no template).
+ */
+unsignedKey: boolean, };
 
 export type LicenseStatus = "active" | "suspended" | "revoked";
 

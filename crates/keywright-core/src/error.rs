@@ -35,6 +35,9 @@ pub enum ErrorCode {
     Format,
     /// A bug: something that should not happen did.
     Internal,
+    /// A policy's key template names an unknown placeholder or renders a dataset its
+    /// scheme cannot carry; the message names the placeholder or the rule.
+    TemplateInvalid,
 }
 
 /// An application error: a code plus a message a person can act on.

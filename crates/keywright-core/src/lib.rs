@@ -12,6 +12,7 @@ mod dashboard;
 pub mod duration;
 pub mod error;
 mod files;
+mod key_options;
 mod keys;
 mod licenses;
 mod lifecycle;

@@ -234,6 +234,25 @@ keyTemplate: string | null,
  */
 unsignedKey: boolean, };
 
+export type KeyTemplatePreview = { 
+/**
+ * The dataset a signed key would embed (the rendered template, or Keygen's
+ * default dataset); for an unsigned policy, a sample key of its format.
+ */
+dataset: string, 
+/**
+ * Size of `dataset` in bytes.
+ */
+bytes: number, 
+/**
+ * Whether the policy's keys are unsigned human keys.
+ */
+unsigned: boolean, 
+/**
+ * The scheme the keys would be signed with; `None` when unsigned.
+ */
+scheme: Scheme | null, };
+
 export type LicenseStatus = "active" | "suspended" | "revoked";
 
 export type License = { 

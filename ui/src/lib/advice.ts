@@ -20,4 +20,6 @@ export const ADVICE: Record<ErrorCode, string> = {
   IO: 'A file could not be read or written. Check the location and permissions, then try again.',
   FORMAT: 'A file or value is not in the expected format.',
   INTERNAL: 'Something went wrong inside Keywright. Try again; if it keeps happening, restart the app.',
+  TEMPLATE_INVALID:
+    'The key template cannot be used: fix the placeholder or the rule named below. Placeholders are {{account}} {{product}} {{policy}} {{user}} {{email}} {{created}} {{expiry}} {{duration}} {{id}}.',
 };

@@ -15,6 +15,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'IO',
   'FORMAT',
   'INTERNAL',
+  'TEMPLATE_INVALID',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

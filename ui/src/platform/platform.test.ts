@@ -112,7 +112,7 @@ describe('platform layer', () => {
     expect(err).toMatchObject({ code: 'STORE_TOO_NEW', message: 'store version 9 > 3' });
 
     invoke.mockRejectedValueOnce('thread panicked at core.rs');
-    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [] };
+    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false };
     await expect(createPolicy(bad)).rejects.toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });
 
     expect(toAppError({ code: 'NOPE', message: 'x' })).toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });

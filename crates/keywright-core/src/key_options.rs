@@ -23,9 +23,6 @@ use crate::{stamp, Keywright};
 /// Longest key template accepted, in bytes.
 pub(crate) const MAX_TEMPLATE_BYTES: usize = 8 * 1024;
 
-/// Largest dataset RSA_2048_PKCS1_ENCRYPT can carry (a 2048-bit type-1 block).
-const MAX_ENCRYPT_DATASET: usize = 245;
-
 /// Sample values a template is checked and previewed with.
 const SAMPLE_POLICY_ID: &str = "00000000-0000-4000-8000-000000000001";
 const SAMPLE_LICENSE_ID: &str = "00000000-0000-4000-8000-000000000002";

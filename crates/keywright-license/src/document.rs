@@ -60,6 +60,7 @@ const LICENSE_PERMISSIONS: [&str; 37] = [
 /// A license's status, as Keygen names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum LicenseStatus {
     /// In use.
     Active,

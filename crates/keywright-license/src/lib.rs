@@ -130,6 +130,40 @@
 //! assert_eq!(grace_remaining(&opened.meta, grace, too_late), None);
 //! # Ok::<(), keywright_license::FormatError>(())
 //! ```
+//!
+//! # Matching on codes and kinds: the enums are `#[non_exhaustive]`
+//!
+//! [`ValidationCode`], [`FormatError`], [`FileKind`], [`FileAlgorithm`], [`Scheme`],
+//! [`KeyAlgorithm`], [`Pin`], [`document::LicenseStatus`], [`ExpirationStrategy`],
+//! [`HumanKeyStyle`], [`Verifier`] and [`activation::ActivationError`] are marked
+//! `#[non_exhaustive]`. Keygen adds validation codes, schemes, file algorithms and
+//! statuses over time, and this crate follows it: with the attribute, a new variant
+//! is not a breaking change for an application that embeds the verifier. The price
+//! is a wildcard arm in every `match` outside this crate; make it the safe answer
+//! (refuse, or ask the user to update), never "valid":
+//!
+//! ```
+//! use keywright_license::ValidationCode;
+//!
+//! fn may_run(code: ValidationCode) -> bool {
+//!     match code {
+//!         ValidationCode::Valid => true,
+//!         ValidationCode::FileExpired => false, // check out a new file
+//!         // Every other code, including ones a newer version adds, refuses.
+//!         _ => false,
+//!     }
+//! }
+//! assert!(may_run(ValidationCode::Valid));
+//! assert!(!may_run(ValidationCode::SignatureInvalid));
+//! ```
+//!
+//! # The verify-only build links no random number generator
+//!
+//! `default-features = false` compiles neither signing nor `rand_core`'s OS source:
+//! `cargo tree -p keywright-license --no-default-features -e normal` lists no
+//! `getrandom` (ed25519-dalek is used without its `std` feature, which would turn on
+//! `rand_core/std` and with it `getrandom`). Only the `sign` feature brings
+//! `rand_core` with `getrandom`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -21,6 +21,7 @@ pub const DEFAULT_CLOCK_DRIFT: SignedDuration = SignedDuration::from_secs(5 * 60
 /// The outcome of checking a license key or file, as stored and shown to users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ValidationCode {
     /// Authentic and within its validity window.
     Valid,
@@ -196,6 +197,7 @@ fn verify_file(
 /// [`LicenseView::expired`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ExpirationStrategy {
     /// Keygen's default: an expired license validates as `EXPIRED`.
     #[default]
@@ -268,6 +270,7 @@ impl Default for LicenseExpectations {
 /// Which key(s) verify the file: a [`TrustedKeys`] set, or one public key pinned to
 /// one algorithm. Built with `From` from `&TrustedKeys` or `(&PublicKey, FileAlgorithm)`.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Verifier<'a> {
     /// Every key of the set pinned to the file's algorithm.
     Trusted(&'a TrustedKeys),

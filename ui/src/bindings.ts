@@ -418,7 +418,12 @@ encrypt: boolean | null,
  * Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
  * Keygen derives from the policy's scheme and the encryption setting.
  */
-algorithm: string | null, };
+algorithm: string | null, 
+/**
+ * Related objects to write in the file's `included`, as Keygen's `include=`:
+ * any of `product`, `policy`, `owner`, `entitlements` (empty = none).
+ */
+include: Array<string>, };
 
 export type ExportedFile = { 
 /**

@@ -375,6 +375,10 @@ enum LicenseCommand {
         /// the policy's scheme and the encryption setting, as Keygen does).
         #[arg(long, conflicts_with_all = ["encrypt", "no_encrypt"])]
         algorithm: Option<String>,
+        /// Related objects to write in the file's `included`, as Keygen's include=:
+        /// comma-separated product, policy, owner, entitlements.
+        #[arg(long, value_delimiter = ',', value_name = "WHAT")]
+        include: Vec<String>,
     },
     /// List licenses (all, newest first; any option below searches one page instead).
     List {
@@ -1007,6 +1011,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     encrypt,
                     no_encrypt,
                     algorithm,
+                    include,
                 } => {
                     let encrypt = match (encrypt, no_encrypt) {
                         (true, _) => Some(true),
@@ -1020,6 +1025,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             ttl,
                             encrypt,
                             algorithm,
+                            include,
                         },
                         now,
                     )?;

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
 use keywright_license::{
     keygen_expiry, parse_time, render_template, FormatError, HumanKeyStyle, JwtClaims, KeyDataset,
-    TemplateVars, TEMPLATE_VARIABLES,
+    TemplateVars, MAX_ENCRYPT_DATASET, TEMPLATE_VARIABLES,
 };
 
 use crate::duration::parse_optional_duration;

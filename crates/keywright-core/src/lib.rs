@@ -12,6 +12,7 @@ mod dashboard;
 pub mod duration;
 pub mod error;
 mod files;
+mod included;
 mod key_options;
 mod keys;
 mod licenses;
@@ -29,6 +30,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 pub use error::{CommandError, Error, ErrorCode, Result};
+pub use included::INCLUDE_CHOICES;
 pub use model::*;
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};

@@ -12,6 +12,7 @@ use rusqlite::{params, OptionalExtension, Row};
 use crate::audit::{self, sha256_hex, Event};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, ErrorCode, Result};
+use crate::included::IncludeSet;
 use crate::key_options::{embedded_dataset, human_style, LicenseFacts};
 use crate::model::{
     ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product,
@@ -347,6 +348,7 @@ impl Keywright {
             Some(text) => parse_file_ttl(Some(text))?,
         };
         let encrypt = input.encrypt.unwrap_or(policy.encrypt);
+        let include = IncludeSet::parse(&input.include)?;
         let path = Path::new(input.path.trim());
         if input.path.trim().is_empty() {
             return Err(Error::bad_input("choose where to save the license file"));
@@ -354,8 +356,16 @@ impl Keywright {
 
         let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
-        let document = self.license_document(&license, &policy, &product)?;
-        let payload = document.to_payload(issued, ttl)?;
+        let mut document = self.license_document(&license, &policy, &product)?;
+        let included = match include {
+            Some(set) => Some(self.included_for(set, &license, &policy, &product)?),
+            None => None,
+        };
+        if let Some(included) = &included {
+            // Included entitlements are linked from the license too, as Keygen does.
+            document.entitlement_ids = included.entitlements.iter().map(|e| e.id.clone()).collect();
+        }
+        let payload = document.to_payload_with(issued, ttl, included.as_ref())?;
         let alg = match input
             .algorithm
             .as_deref()
@@ -395,6 +405,7 @@ impl Keywright {
             signing_key_kid: Some(&key.kid),
             detail: serde_json::json!({
                 "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
+                "include": include.map(IncludeSet::names),
             }),
             ..Event::default()
         };

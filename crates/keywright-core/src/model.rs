@@ -506,6 +506,9 @@ pub struct ExportLicenseFile {
     /// Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
     /// Keygen derives from the policy's scheme and the encryption setting.
     pub algorithm: Option<String>,
+    /// Related objects to write in the file's `included`, as Keygen's `include=`:
+    /// any of `product`, `policy`, `owner`, `entitlements` (empty = none).
+    pub include: Vec<String>,
 }
 
 /// What an export wrote.

@@ -175,6 +175,7 @@ pub mod file;
 #[cfg(feature = "fingerprint")]
 pub mod fingerprint;
 pub mod human_key;
+pub mod included;
 pub mod keys;
 pub mod license_key;
 mod rsa_ops;
@@ -198,6 +199,9 @@ pub use fingerprint::{fingerprint_of, machine_fingerprint};
 #[cfg(feature = "sign")]
 pub use human_key::human_key;
 pub use human_key::{normalize_human_key, HumanKeyStyle, HUMAN_ALPHABET, MIN_ENTROPY_BITS};
+pub use included::{
+    Included, IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedResource, IncludedUser,
+};
 #[cfg(feature = "sign")]
 pub use keys::SigningKey;
 pub use keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT, RSA_BITS};

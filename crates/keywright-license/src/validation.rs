@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::FormatError;
 use crate::file::{open, EncryptionSecret, FileAlgorithm, FileKind, FileMeta, OpenedFile};
+use crate::included::IncludedResource;
 use crate::keys::PublicKey;
 use crate::time::parse_time;
 use crate::trust::TrustedKeys;
@@ -342,6 +343,9 @@ pub struct LicenseView {
     pub machine_id: Option<String>,
     /// The machine's fingerprint (machine files).
     pub fingerprint: Option<String>,
+    /// Every object of the document's `included` (product, policy, owner,
+    /// entitlements, machines, the license of a machine file...), as written.
+    pub included: Vec<IncludedResource>,
 }
 
 /// The result of [`validate_license_file`] / [`validate_machine_file`].
@@ -638,6 +642,7 @@ impl LicenseView {
             fingerprint: machine
                 .and_then(|m| str_at(m, &["attributes", "fingerprint"]))
                 .map(str::to_owned),
+            included: IncludedResource::from_document(&doc),
         })
     }
 

@@ -66,7 +66,7 @@ describe('platform layer', () => {
     invoke.mockResolvedValue([]);
     await listLicenses();
     expect(invoke).toHaveBeenLastCalledWith('list_licenses', undefined);
-    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null, algorithm: null };
+    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null, algorithm: null, include: ['entitlements'] };
     await exportLicenseFile(input);
     expect(invoke).toHaveBeenLastCalledWith('export_license_file', { input });
   });

@@ -3,29 +3,15 @@
 //! their included entitlements, and pass Keygen's documented verification done by an
 //! implementation that is not ours (`tests/support/keygen_verify.py`).
 
-use jiff::Timestamp;
-use keywright_license::document::{LicenseDocument, LicenseDocumentView, LicenseStatus};
-use keywright_license::{
-    parse_time, IncludedResource, LicenseExpectations, LicenseView, ValidationCode,
-};
+use keywright_license::document::LicenseDocumentView;
+use keywright_license::IncludedResource;
 use serde_json::Value;
-
-fn time(s: &str) -> Timestamp {
-    parse_time(s).unwrap()
-}
 
 fn vector(rel: &str) -> Vec<u8> {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/vectors")
         .join(rel);
     std::fs::read(path).unwrap()
-}
-
-/// The `"included":[…]` part of a compact payload, as bytes.
-fn included_part(payload: &str) -> &str {
-    let start = payload.find(r#","included":["#).expect("has included");
-    let end = payload.find(r#"],"meta":"#).expect("meta follows included");
-    &payload[start..end + 1]
 }
 
 #[test]
@@ -92,11 +78,25 @@ fn keygen_files_expose_their_included_objects() {
 #[cfg(feature = "sign")]
 mod ours {
     use super::*;
+    use jiff::Timestamp;
+    use keywright_license::document::{LicenseDocument, LicenseStatus};
     use keywright_license::{
-        open, seal, validate_license_file, EncryptionSecret, FileAlgorithm, FileKind, Included,
-        IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedUser, SigningKey,
+        open, parse_time, seal, validate_license_file, EncryptionSecret, FileAlgorithm, FileKind,
+        Included, IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedUser,
+        LicenseExpectations, LicenseView, SigningKey, ValidationCode,
     };
     use rand_core::OsRng;
+
+    fn time(s: &str) -> Timestamp {
+        parse_time(s).unwrap()
+    }
+
+    /// The `"included":[…]` part of a compact payload, as bytes.
+    fn included_part(payload: &str) -> &str {
+        let start = payload.find(r#","included":["#).expect("has included");
+        let end = payload.find(r#"],"meta":"#).expect("meta follows included");
+        &payload[start..end + 1]
+    }
 
     /// The license of `keygen-relay.license`, the Keygen vector that includes its
     /// product and policy.

@@ -2,7 +2,10 @@
 //! `ED25519_SIGN`, the `RSA_2048_…` schemes, `ECDSA_P256_SIGN`) and license / machine
 //! files (`base64+…` / `aes-256-gcm+…` with `ed25519`, `rsa-pss-sha256`, `rsa-sha256`,
 //! `ecdsa-p256`), plus [`TrustedKeys`] for verifying across rotated keys and
-//! [`validate_license_file`] for the checks beyond the signature.
+//! [`validate_license_file`] for the checks beyond the signature. License files can
+//! carry Keygen's `included` related objects (product, policy, owner, entitlements:
+//! [`Included`] writes them, [`IncludedResource`] and [`LicenseView::included`] read
+//! them back).
 //!
 //! The crate is pure: it reads no files, clock or environment; "now" and the random
 //! number generator are passed in (only the convenience `sign_key` takes its RSA-PSS

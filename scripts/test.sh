@@ -23,6 +23,12 @@ cargo clippy -p keywright-license --no-default-features --all-targets -- -D warn
 echo "==> verify-only build of the format crate (the embeddable SDK)"
 cargo test -p keywright-license --no-default-features
 
+echo "==> the verify-only SDK links no getrandom (it signs nothing, so it needs no randomness)"
+if cargo tree -p keywright-license --no-default-features -e normal --prefix none | grep -q '^getrandom '; then
+  echo "keywright-license --no-default-features links getrandom" >&2
+  exit 1
+fi
+
 # One cargo invocation for everything else, inside a private D-Bus session with an
 # unlocked gnome-keyring (the real Secret Service) and a virtual display.
 echo "==> cargo test (workspace, real keychain, end-to-end under Xvfb)"

@@ -11,9 +11,10 @@ use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
     CommandError, CustomerQuery, CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile,
-    ExportMachineFile, ExportedFile, IssueLicense, Keywright, License, LicensePage, LicenseQuery,
-    Machine, NewPolicy, NewProduct, NewSigningKey, Policy, Product, RenewLicense, Settings,
-    SettingsView, SigningKey, SimulateValidation, SimulatedValidation, StoreInfo, TransferMachine,
+    ExportMachineFile, ExportedFile, IssueLicense, KeyTemplatePreview, Keywright, License,
+    LicensePage, LicenseQuery, Machine, NewPolicy, NewProduct, NewSigningKey, Policy, Product,
+    RenewLicense, Settings, SettingsView, SigningKey, SimulateValidation, SimulatedValidation,
+    StoreInfo, TransferMachine,
 };
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
@@ -185,6 +186,13 @@ fn list_policies(desk: State<'_, Desk>) -> Reply<Vec<Policy>> {
 #[tauri::command(async)]
 fn create_policy(desk: State<'_, Desk>, input: NewPolicy) -> Reply<Policy> {
     desk.with(|kw| kw.create_policy(&input, Timestamp::now()))
+}
+
+/// What a policy draft's keys would embed for a sample license (its key template
+/// rendered, or Keygen's default dataset; a sample key when unsigned). Signs nothing.
+#[tauri::command(async)]
+fn preview_key_template(desk: State<'_, Desk>, input: NewPolicy) -> Reply<KeyTemplatePreview> {
+    desk.with(|kw| kw.preview_key_template(&input, Timestamp::now()))
 }
 
 #[tauri::command(async)]
@@ -460,6 +468,7 @@ pub fn run() {
             create_product,
             list_policies,
             create_policy,
+            preview_key_template,
             list_licenses,
             issue_license,
             export_license_file,

@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID";
 
 export type CommandError = { 
 /**
@@ -171,6 +171,16 @@ encrypt: boolean,
  */
 entitlements: Array<string>, 
 /**
+ * Keygen-style key template (`{{id}}`, `{{expiry}}`...): the dataset its signed
+ * keys embed instead of Keygen's default one; `None` = the default dataset.
+ */
+keyTemplate: string | null, 
+/**
+ * License keys are random, human-typable and unsigned (no scheme): such licenses
+ * are checked online or through a (signed) license file only.
+ */
+unsignedKey: boolean, 
+/**
  * When it was made.
  */
 createdAt: string, };
@@ -211,7 +221,37 @@ encrypt: boolean,
 /**
  * Entitlement codes.
  */
-entitlements: Array<string>, };
+entitlements: Array<string>, 
+/**
+ * Keygen-style key template for the signed key's dataset; absent or blank =
+ * Keygen's default dataset. Checked on creation: unknown placeholders and
+ * renderings the scheme cannot carry are refused (`TEMPLATE_INVALID`).
+ */
+keyTemplate: string | null, 
+/**
+ * Issue random, human-typable, unsigned keys instead of signed ones (no scheme,
+ * no template).
+ */
+unsignedKey: boolean, };
+
+export type KeyTemplatePreview = { 
+/**
+ * The dataset a signed key would embed (the rendered template, or Keygen's
+ * default dataset); for an unsigned policy, a sample key of its format.
+ */
+dataset: string, 
+/**
+ * Size of `dataset` in bytes.
+ */
+bytes: number, 
+/**
+ * Whether the policy's keys are unsigned human keys.
+ */
+unsigned: boolean, 
+/**
+ * The scheme the keys would be signed with; `None` when unsigned.
+ */
+scheme: Scheme | null, };
 
 export type LicenseStatus = "active" | "suspended" | "revoked";
 
@@ -378,7 +418,12 @@ encrypt: boolean | null,
  * Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
  * Keygen derives from the policy's scheme and the encryption setting.
  */
-algorithm: string | null, };
+algorithm: string | null, 
+/**
+ * Related objects to write in the file's `included`, as Keygen's `include=`:
+ * any of `product`, `policy`, `owner`, `entitlements` (empty = none).
+ */
+include: Array<string>, };
 
 export type ExportedFile = { 
 /**

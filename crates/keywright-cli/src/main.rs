@@ -287,6 +287,11 @@ enum PolicyCommand {
     Create(PolicyCreate),
     /// List policies.
     List,
+    /// Show one policy, with its key template or unsigned-key setting.
+    Show {
+        /// Policy id or name.
+        policy: String,
+    },
 }
 
 #[derive(Args)]
@@ -300,8 +305,20 @@ struct PolicyCreate {
     /// RSA_2048_PKCS1_SIGN_V2, RSA_2048_PKCS1_ENCRYPT, RSA_2048_JWT_RS256,
     /// RSA_2048_PKCS1_PSS_SIGN, RSA_2048_PKCS1_SIGN or ECDSA_P256_SIGN
     /// (default: the product key's recommended one).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "unsigned_key")]
     scheme: Option<String>,
+    /// Keygen key template: the dataset signed into each key instead of Keygen's
+    /// default one, with placeholders {{account}} {{product}} {{policy}} {{user}}
+    /// {{email}} {{created}} {{expiry}} {{duration}} {{id}}, e.g.
+    /// '{"id":"{{id}}","expiry":"{{expiry}}"}'. Checked now: an unknown placeholder
+    /// or a rendering the scheme cannot carry is refused.
+    #[arg(long, value_name = "TEMPLATE", conflicts_with = "unsigned_key")]
+    template: Option<String>,
+    /// Issue random, human-typable, unsigned keys (PRODUCT-XXXXX-XXXXX-...; no
+    /// scheme): they cannot be verified offline on their own, only through a signed
+    /// license file or online.
+    #[arg(long)]
+    unsigned_key: bool,
     /// License duration like 30d, 1y; omitted = perpetual.
     #[arg(long)]
     duration: Option<String>,
@@ -358,6 +375,10 @@ enum LicenseCommand {
         /// the policy's scheme and the encryption setting, as Keygen does).
         #[arg(long, conflicts_with_all = ["encrypt", "no_encrypt"])]
         algorithm: Option<String>,
+        /// Related objects to write in the file's `included`, as Keygen's include=:
+        /// comma-separated product, policy, owner, entitlements.
+        #[arg(long, value_delimiter = ',', value_name = "WHAT")]
+        include: Vec<String>,
     },
     /// List licenses (all, newest first; any option below searches one page instead).
     List {
@@ -491,7 +512,7 @@ struct Failure {
 impl From<Error> for Failure {
     fn from(e: Error) -> Self {
         let status = match e.code {
-            ErrorCode::BadInput => 2,
+            ErrorCode::BadInput | ErrorCode::TemplateInvalid => 2,
             ErrorCode::NotFound => 3,
             ErrorCode::Conflict => 4,
             ErrorCode::KeychainUnavailable => 5,
@@ -930,17 +951,30 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             file_ttl: a.ttl,
                             encrypt: a.encrypt,
                             entitlements: a.entitlements,
+                            key_template: a.template,
+                            unsigned_key: a.unsigned_key,
                         },
                         now,
                     )?;
                     let text = format!("Created policy {:?} (id {})\n", p.name, p.id);
                     Ok(Output::ok(to_json(&p), text))
                 }
+                PolicyCommand::Show { policy } => {
+                    let p = kw.find_policy(&policy)?;
+                    Ok(Output::ok(to_json(&p), policy_text(&p)))
+                }
                 PolicyCommand::List => {
                     let policies = kw.list_policies()?;
                     let text = policies
                         .iter()
-                        .map(|p| format!("{}  {}  {}\n", p.id, p.scheme.as_str(), p.name))
+                        .map(|p| {
+                            let scheme = if p.unsigned_key {
+                                "UNSIGNED"
+                            } else {
+                                p.scheme.as_str()
+                            };
+                            format!("{}  {}  {}\n", p.id, scheme, p.name)
+                        })
                         .collect();
                     Ok(Output::ok(json!({ "policies": policies }), text))
                 }
@@ -979,6 +1013,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     encrypt,
                     no_encrypt,
                     algorithm,
+                    include,
                 } => {
                     let encrypt = match (encrypt, no_encrypt) {
                         (true, _) => Some(true),
@@ -992,6 +1027,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             ttl,
                             encrypt,
                             algorithm,
+                            include,
                         },
                         now,
                     )?;
@@ -1269,4 +1305,34 @@ fn report_output(report: VerifyReport) -> Output {
         json: to_json(&report),
         text,
     }
+}
+
+/// `keywright policy show` as text.
+fn policy_text(p: &keywright_core::Policy) -> String {
+    let or = |v: Option<i64>, none: &str| v.map_or_else(|| none.to_owned(), |n| n.to_string());
+    let mut text = format!(
+        "Policy {:?} (id {})\n  product: {}\n",
+        p.name, p.id, p.product_id
+    );
+    if p.unsigned_key {
+        text.push_str(
+            "  key: unsigned human key (no scheme; checked online or through a license file only)\n",
+        );
+    } else {
+        text.push_str(&format!("  scheme: {}\n", p.scheme.as_str()));
+        match &p.key_template {
+            Some(t) => text.push_str(&format!("  key template: {t}\n")),
+            None => text.push_str("  key template: none (Keygen's default dataset)\n"),
+        }
+    }
+    text.push_str(&format!(
+        "  duration: {}\n  max machines: {}\n  floating: {}\n  file TTL: {}\n  encrypt: {}\n  entitlements: {}\n",
+        p.duration_seconds.map_or_else(|| "perpetual".to_owned(), |d| format!("{d} s")),
+        or(p.max_machines, "unlimited"),
+        p.floating,
+        p.file_ttl_seconds.map_or_else(|| "never expires".to_owned(), |d| format!("{d} s")),
+        p.encrypt,
+        if p.entitlements.is_empty() { "none".to_owned() } else { p.entitlements.join(", ") },
+    ));
+    text
 }

@@ -37,6 +37,9 @@ pub enum ErrorCode {
     Internal,
     /// The app lock is on: signing waits for its passphrase (or it was mistyped).
     SigningLocked,
+    /// A policy's key template names an unknown placeholder or renders a dataset its
+    /// scheme cannot carry; the message names the placeholder or the rule.
+    TemplateInvalid,
 }
 
 /// An application error: a code plus a message a person can act on.

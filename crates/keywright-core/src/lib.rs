@@ -13,6 +13,8 @@ mod dashboard;
 pub mod duration;
 pub mod error;
 mod files;
+mod included;
+mod key_options;
 mod keys;
 mod licenses;
 mod lifecycle;
@@ -30,6 +32,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 pub use error::{CommandError, Error, ErrorCode, Result};
+pub use included::INCLUDE_CHOICES;
 pub use model::*;
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};

@@ -4,18 +4,18 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::document::{LicenseDocument, LicenseStatus as DocumentStatus};
-use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
 use keywright_license::{
     keygen_expiry, parse_time, seal, sign_key_with, EncryptionSecret, FileAlgorithm, FileKind,
-    JwtClaims, KeyDataset,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
 use crate::audit::{self, sha256_hex, Event};
 use crate::duration::parse_file_ttl;
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorCode, Result};
+use crate::included::IncludeSet;
+use crate::key_options::{embedded_dataset, human_style, LicenseFacts};
 use crate::model::{
-    ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product, Scheme,
+    ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product,
 };
 use crate::{clean, stamp, Keywright};
 
@@ -110,7 +110,13 @@ impl Keywright {
         }
         let metadata = parse_metadata(input.metadata.as_deref())?;
 
-        let (key, private) = self.signer(&product.signing_key_id, now)?;
+        // Unsigned policies need no private key; signed ones read it before anything
+        // is written, so a keychain failure writes nothing.
+        let signer = if policy.unsigned_key {
+            None
+        } else {
+            Some(self.signer(&product.signing_key_id, now)?)
+        };
 
         let created_ts = parse_time(&stamp(now))?; // millisecond precision, as stored
         let expiry_ts = policy
@@ -141,56 +147,41 @@ impl Keywright {
             None => None,
         };
 
-        // Keygen's default dataset; its `user` is the customer when we know their email.
+        // Keygen's default dataset (or the policy's template); its `user` is the
+        // customer when we know their email.
         let dataset_email = match &existing_customer {
             Some((_, email)) => email.clone(),
             None => customer_email.clone(),
         };
-        let dataset = KeyDataset {
-            account: IdRef {
-                id: self.store.store_id().to_owned(),
-            },
-            product: IdRef {
-                id: product.id.clone(),
-            },
-            policy: PolicyRef {
-                id: policy.id.clone(),
-                duration: policy.duration_seconds,
-            },
-            user: customer_id
-                .clone()
-                .zip(dataset_email)
-                .map(|(id, email)| UserRef { id, email }),
-            license: LicenseRef {
-                id: id.clone(),
-                created: created_ts,
-                expiry: expiry_ts,
-            },
-        };
-        // Each scheme embeds Keygen's default for it: the full dataset, the JWT claims,
-        // or (RSA_2048_PKCS1_ENCRYPT, at most 245 bytes) the short one.
-        let embedded = match policy.scheme {
-            Scheme::RsaJwtRs256 => JwtClaims::for_license(
-                &uuid::Uuid::new_v4().to_string(),
-                self.store.store_id(),
-                &dataset.license,
-            )
-            .to_json(),
-            Scheme::RsaEncrypt => EncryptDataset {
-                id: id.clone(),
-                created: created_ts,
-                expiry: expiry_ts,
-                duration: policy.duration_seconds,
+        let (license_key, signing_key_id, kid) = match &signer {
+            None => (
+                self.unique_human_key(&product.code)?,
+                product.signing_key_id.clone(),
+                None,
+            ),
+            Some((key, private)) => {
+                let facts = LicenseFacts {
+                    account: self.store.store_id(),
+                    product: &product.id,
+                    policy: &policy.id,
+                    duration: policy.duration_seconds,
+                    customer_id: customer_id.clone(),
+                    email: dataset_email,
+                    id: id.clone(),
+                    created: created_ts,
+                    expiry: expiry_ts,
+                };
+                let embedded =
+                    embedded_dataset(policy.scheme, policy.key_template.as_deref(), &facts)?;
+                let license_key = sign_key_with(
+                    policy.scheme.to_format(),
+                    embedded.as_bytes(),
+                    private,
+                    &mut rand_core::OsRng,
+                )?;
+                (license_key, key.id.clone(), Some(key.kid.clone()))
             }
-            .to_json(),
-            _ => dataset.to_json(),
         };
-        let license_key = sign_key_with(
-            policy.scheme.to_format(),
-            &embedded,
-            &private,
-            &mut rand_core::OsRng,
-        )?;
 
         let tx = self.store.conn.transaction()?;
         if new_customer {
@@ -221,7 +212,7 @@ impl Keywright {
                 license_key,
                 policy.id,
                 customer_id,
-                key.id,
+                signing_key_id,
                 expiry,
                 serde_json::Value::Object(metadata).to_string(),
                 created
@@ -235,16 +226,42 @@ impl Keywright {
                 action: "license.issue",
                 subject_type: Some("license"),
                 subject_id: Some(&id),
-                signing_key_kid: Some(&key.kid),
+                signing_key_kid: kid.as_deref(),
                 artifact_sha256: Some(sha256_hex(license_key.as_bytes())),
                 detail: serde_json::json!({
-                    "scheme": policy.scheme.as_str(), "policy": policy.id, "product": product.code,
+                    "scheme": (!policy.unsigned_key).then(|| policy.scheme.as_str()),
+                    "policy": policy.id, "product": product.code,
                     "customer": customer_id, "expiry": expiry,
+                    "unsignedKey": policy.unsigned_key,
+                    "keyTemplate": policy.key_template.is_some(),
                 }),
             },
         )?;
         tx.commit()?;
         self.find_license(&id)
+    }
+
+    /// A random human-typable key (see [`human_style`]) that no license has yet.
+    fn unique_human_key(&self, product_code: &str) -> Result<String> {
+        let style = human_style(product_code);
+        // 120 random bits: a clash is practically impossible; a few tries prove it.
+        for _ in 0..8 {
+            let key = keywright_license::human_key(&style, &mut rand_core::OsRng)?;
+            let taken: Option<i64> = self
+                .store
+                .conn
+                .query_row("SELECT 1 FROM licenses WHERE key = ?1", [&key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            if taken.is_none() {
+                return Ok(key);
+            }
+        }
+        Err(Error::new(
+            ErrorCode::Internal,
+            "could not draw an unused license key in 8 tries; the random source is broken",
+        ))
     }
 
     /// Every license, newest first.
@@ -299,7 +316,8 @@ impl Keywright {
                 LicenseStatus::Suspended => DocumentStatus::Suspended,
                 LicenseStatus::Revoked => DocumentStatus::Banned,
             },
-            scheme: Some(policy.scheme.to_format()),
+            // An unsigned key has no scheme (Keygen writes `null`).
+            scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
             encrypted: false,
             strict: false,
             floating: policy.floating,
@@ -330,6 +348,7 @@ impl Keywright {
             Some(text) => parse_file_ttl(Some(text))?,
         };
         let encrypt = input.encrypt.unwrap_or(policy.encrypt);
+        let include = IncludeSet::parse(&input.include)?;
         let path = Path::new(input.path.trim());
         if input.path.trim().is_empty() {
             return Err(Error::bad_input("choose where to save the license file"));
@@ -337,8 +356,16 @@ impl Keywright {
 
         let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
-        let document = self.license_document(&license, &policy, &product)?;
-        let payload = document.to_payload(issued, ttl)?;
+        let mut document = self.license_document(&license, &policy, &product)?;
+        let included = match include {
+            Some(set) => Some(self.included_for(set, &license, &policy, &product)?),
+            None => None,
+        };
+        if let Some(included) = &included {
+            // Included entitlements are linked from the license too, as Keygen does.
+            document.entitlement_ids = included.entitlements.iter().map(|e| e.id.clone()).collect();
+        }
+        let payload = document.to_payload_with(issued, ttl, included.as_ref())?;
         let alg = match input
             .algorithm
             .as_deref()
@@ -378,6 +405,7 @@ impl Keywright {
             signing_key_kid: Some(&key.kid),
             detail: serde_json::json!({
                 "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
+                "include": include.map(IncludeSet::names),
             }),
             ..Event::default()
         };

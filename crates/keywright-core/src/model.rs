@@ -275,6 +275,12 @@ pub struct Policy {
     pub encrypt: bool,
     /// Entitlement codes granted.
     pub entitlements: Vec<String>,
+    /// Keygen-style key template (`{{id}}`, `{{expiry}}`...): the dataset its signed
+    /// keys embed instead of Keygen's default one; `None` = the default dataset.
+    pub key_template: Option<String>,
+    /// License keys are random, human-typable and unsigned (no scheme): such licenses
+    /// are checked online or through a (signed) license file only.
+    pub unsigned_key: bool,
     /// When it was made.
     pub created_at: String,
 }
@@ -302,6 +308,29 @@ pub struct NewPolicy {
     pub encrypt: bool,
     /// Entitlement codes.
     pub entitlements: Vec<String>,
+    /// Keygen-style key template for the signed key's dataset; absent or blank =
+    /// Keygen's default dataset. Checked on creation: unknown placeholders and
+    /// renderings the scheme cannot carry are refused (`TEMPLATE_INVALID`).
+    pub key_template: Option<String>,
+    /// Issue random, human-typable, unsigned keys instead of signed ones (no scheme,
+    /// no template).
+    pub unsigned_key: bool,
+}
+
+/// What a policy's keys would embed, for a sample license (nothing is signed).
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct KeyTemplatePreview {
+    /// The dataset a signed key would embed (the rendered template, or Keygen's
+    /// default dataset); for an unsigned policy, a sample key of its format.
+    pub dataset: String,
+    /// Size of `dataset` in bytes.
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// Whether the policy's keys are unsigned human keys.
+    pub unsigned: bool,
+    /// The scheme the keys would be signed with; `None` when unsigned.
+    pub scheme: Option<Scheme>,
 }
 
 /// A license's state.
@@ -477,6 +506,9 @@ pub struct ExportLicenseFile {
     /// Keygen's file algorithm (`aes-256-gcm+rsa-pss-sha256`...); absent = the one
     /// Keygen derives from the policy's scheme and the encryption setting.
     pub algorithm: Option<String>,
+    /// Related objects to write in the file's `included`, as Keygen's `include=`:
+    /// any of `product`, `policy`, `owner`, `entitlements` (empty = none).
+    pub include: Vec<String>,
 }
 
 /// What an export wrote.

@@ -12,7 +12,7 @@ use crate::{clean, required, stamp, Keywright};
 const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key_id, created_at";
 const POLICY_COLUMNS: &str =
     "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
-     file_ttl_seconds, encrypt, entitlements, created_at";
+     file_ttl_seconds, encrypt, entitlements, created_at, key_template, unsigned_key";
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
@@ -41,6 +41,8 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         encrypt: r.get(8)?,
         entitlements: serde_json::from_str(&entitlements).unwrap_or_default(),
         created_at: r.get(10)?,
+        key_template: r.get(11)?,
+        unsigned_key: r.get(12)?,
     })
 }
 
@@ -204,21 +206,9 @@ impl Keywright {
     pub fn create_policy(&mut self, input: &NewPolicy, now: Timestamp) -> Result<Policy> {
         let product = self.find_product(&input.product_id)?;
         let name = required("policy name", &input.name, 200)?;
-        let key = self.find_signing_key(&product.signing_key_id)?;
-        let scheme = input
-            .scheme
-            .unwrap_or_else(|| Scheme::default_for(key.algorithm));
-        if scheme.key_algorithm() != key.algorithm {
-            return Err(Error::bad_input(format!(
-                "scheme {} needs a {} signing key, but product {} is signed by {} ({})",
-                scheme.as_str(),
-                scheme.key_algorithm().as_str(),
-                product.name,
-                key.name,
-                key.algorithm.as_str()
-            )));
-        }
         let duration = parse_optional_duration(input.duration.as_deref())?;
+        let options = self.key_options(input, &product, duration, now)?;
+        let scheme = options.scheme;
         if let Some(n) = input.max_machines {
             if n < 1 {
                 return Err(Error::bad_input(format!(
@@ -257,8 +247,9 @@ impl Keywright {
         let tx = self.store.conn.transaction()?;
         tx.execute(
             "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
-                                   file_ttl_seconds, encrypt, entitlements, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+                                   file_ttl_seconds, encrypt, entitlements, created_at, key_template,
+                                   unsigned_key)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
             params![
                 id,
                 product.id,
@@ -270,7 +261,9 @@ impl Keywright {
                 ttl,
                 input.encrypt,
                 entitlements_json,
-                at
+                at,
+                options.template,
+                options.unsigned
             ],
         )?;
         audit::append(
@@ -282,7 +275,9 @@ impl Keywright {
                 subject_type: Some("policy"),
                 subject_id: Some(&id),
                 detail: serde_json::json!({
-                    "name": name, "product": product.code, "scheme": scheme.as_str(),
+                    "name": name, "product": product.code,
+                    "scheme": (!options.unsigned).then(|| scheme.as_str()),
+                    "keyTemplate": options.template, "unsignedKey": options.unsigned,
                     "durationSeconds": duration, "maxMachines": input.max_machines,
                     "floating": input.floating, "fileTtlSeconds": ttl, "encrypt": input.encrypt,
                     "entitlements": entitlements,

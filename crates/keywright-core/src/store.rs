@@ -225,6 +225,13 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'active';
     CREATE INDEX machines_license ON machines (license_id, status);
     "#,
+    // Policy key options: a Keygen-style key template for the dataset of signed keys,
+    // and unsigned human-typable keys (no scheme).
+    r#"
+    ALTER TABLE policies ADD COLUMN key_template TEXT;
+    ALTER TABLE policies ADD COLUMN unsigned_key INTEGER NOT NULL DEFAULT 0
+        CHECK (unsigned_key IN (0, 1));
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {

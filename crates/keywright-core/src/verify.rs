@@ -186,9 +186,11 @@ fn verify_file(
                 (FileKind::Machine, Some(fp)) => EncryptionSecret::for_machine(k, fp),
                 _ => EncryptionSecret::for_license(k),
             });
+    // A kind this version does not know goes to the license file check, which
+    // refuses it (FileKind is non-exhaustive).
     let verification = match kind {
-        FileKind::License => verify_license_file(text, public, pinned, secret.as_ref(), now),
         FileKind::Machine => verify_machine_file(text, public, pinned, secret.as_ref(), now),
+        _ => verify_license_file(text, public, pinned, secret.as_ref(), now),
     };
     let mut detail = verification.error.as_ref().map(|e| e.to_string());
     if verification.code == ValidationCode::AlgorithmMismatch
@@ -203,8 +205,8 @@ fn verify_file(
         message: verification.code.message().to_owned(),
         detail,
         artifact: match kind {
-            FileKind::License => "license-file",
             FileKind::Machine => "machine-file",
+            _ => "license-file",
         },
         algorithm: claimed,
         kid,

@@ -20,6 +20,7 @@ fn generated() -> String {
         Scheme::decl(),
         Policy::decl(),
         NewPolicy::decl(),
+        KeyTemplatePreview::decl(),
         LicenseStatus::decl(),
         License::decl(),
         RenewLicense::decl(),

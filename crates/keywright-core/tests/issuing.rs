@@ -238,6 +238,7 @@ fn unencrypted_export_and_reused_customer() {
                 ttl: Some("none".into()),
                 encrypt: None,
                 algorithm: None,
+                include: Vec::new(),
             },
             now(),
         )

@@ -2,14 +2,16 @@
 //!
 //! The shape follows the newest Keygen vectors (2025): the attribute set and order of
 //! `keygen-relay.license.rev2025-12`, relationships `account, environment, product,
-//! policy, group, owner, users, machines, tokens, entitlements`. No `included` is
-//! written; entitlement linkage (`relationships.entitlements.data`) is written when
-//! the license has entitlements.
+//! policy, group, owner, users, machines, tokens, entitlements`. `included` is
+//! written only when asked for ([`LicenseDocument::to_payload_with`] and
+//! [`crate::included::Included`]); entitlement linkage
+//! (`relationships.entitlements.data`) is written when the license has entitlements.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FormatError;
+use crate::included::{Included, IncludedResource, Resource};
 use crate::license_key::Scheme;
 use crate::time::{format_time, keygen_expiry, truncate_to_millis};
 
@@ -60,6 +62,7 @@ const LICENSE_PERMISSIONS: [&str; 37] = [
 /// A license's status, as Keygen names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum LicenseStatus {
     /// In use.
     Active,
@@ -126,10 +129,23 @@ impl LicenseDocument {
     /// [`keygen_expiry`]`(issued, ttl)`. A TTL below [`MIN_TTL`] is rejected, as
     /// Keygen does.
     pub fn to_payload(&self, issued: Timestamp, ttl: Option<i64>) -> Result<Vec<u8>, FormatError> {
+        self.to_payload_with(issued, ttl, None)
+    }
+
+    /// [`LicenseDocument::to_payload`] with Keygen's `included` related objects
+    /// (`include=product,policy,owner,entitlements`) between `data` and `meta`, as
+    /// Keygen writes them; `None` writes no `included`, like `to_payload`.
+    pub fn to_payload_with(
+        &self,
+        issued: Timestamp,
+        ttl: Option<i64>,
+        included: Option<&Included>,
+    ) -> Result<Vec<u8>, FormatError> {
         let issued = truncate_to_millis(issued);
         let meta = Meta::new(issued, ttl)?;
         let doc = Payload {
             data: self.data(issued),
+            included: included.map(|i| i.resources(&self.account_id)),
             meta,
         };
         serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
@@ -246,6 +262,8 @@ impl LicenseDocument {
 #[derive(Serialize)]
 struct Payload<'a> {
     data: Data<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    included: Option<Vec<Resource>>,
     meta: Meta,
 }
 
@@ -566,13 +584,19 @@ pub struct LicenseDocumentView {
     pub product_id: Option<String>,
     /// Entitlement ids linked from the license.
     pub entitlement_ids: Vec<String>,
+    /// The document's `included` objects (product, policy, users, entitlements...),
+    /// empty when it has none.
+    pub included: Vec<IncludedResource>,
 }
 
 impl LicenseDocumentView {
     /// Reads the view out of a decrypted license file payload.
     pub fn from_payload(payload: &[u8]) -> Result<Self, FormatError> {
-        let doc: ViewDoc =
+        let value: serde_json::Value =
             serde_json::from_slice(payload).map_err(|e| FormatError::Json(e.to_string()))?;
+        let included = IncludedResource::from_document(&value);
+        let doc: ViewDoc =
+            serde_json::from_value(value).map_err(|e| FormatError::Json(e.to_string()))?;
         let data = doc.data;
         if data.kind != "licenses" {
             return Err(FormatError::MissingField("data.type"));
@@ -600,6 +624,7 @@ impl LicenseDocumentView {
                 .into_iter()
                 .map(|d| d.id)
                 .collect(),
+            included,
         })
     }
 }

@@ -28,6 +28,7 @@ const TAG_LEN: usize = 16;
 /// Whether a certificate is a license file or a machine file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum FileKind {
     /// `-----BEGIN LICENSE FILE-----`, signed with the `license/` prefix.
     License,

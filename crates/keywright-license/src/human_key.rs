@@ -28,6 +28,7 @@ const MAX_CHARS: usize = 256;
 
 /// How a human-typable key looks.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum HumanKeyStyle {
     /// Keygen's format: `XXXXXX-XXXXXX-XXXXXX-XXXXXX-XXXXXX-V3`, uppercase hex.
     Keygen,

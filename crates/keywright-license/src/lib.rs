@@ -2,7 +2,10 @@
 //! `ED25519_SIGN`, the `RSA_2048_…` schemes, `ECDSA_P256_SIGN`) and license / machine
 //! files (`base64+…` / `aes-256-gcm+…` with `ed25519`, `rsa-pss-sha256`, `rsa-sha256`,
 //! `ecdsa-p256`), plus [`TrustedKeys`] for verifying across rotated keys and
-//! [`validate_license_file`] for the checks beyond the signature.
+//! [`validate_license_file`] for the checks beyond the signature. License files can
+//! carry Keygen's `included` related objects (product, policy, owner, entitlements:
+//! [`Included`] writes them, [`IncludedResource`] and [`LicenseView::included`] read
+//! them back).
 //!
 //! The crate is pure: it reads no files, clock or environment; "now" and the random
 //! number generator are passed in (only the convenience `sign_key` takes its RSA-PSS
@@ -130,6 +133,40 @@
 //! assert_eq!(grace_remaining(&opened.meta, grace, too_late), None);
 //! # Ok::<(), keywright_license::FormatError>(())
 //! ```
+//!
+//! # Matching on codes and kinds: the enums are `#[non_exhaustive]`
+//!
+//! [`ValidationCode`], [`FormatError`], [`FileKind`], [`FileAlgorithm`], [`Scheme`],
+//! [`KeyAlgorithm`], [`Pin`], [`document::LicenseStatus`], [`ExpirationStrategy`],
+//! [`HumanKeyStyle`], [`Verifier`] and [`activation::ActivationError`] are marked
+//! `#[non_exhaustive]`. Keygen adds validation codes, schemes, file algorithms and
+//! statuses over time, and this crate follows it: with the attribute, a new variant
+//! is not a breaking change for an application that embeds the verifier. The price
+//! is a wildcard arm in every `match` outside this crate; make it the safe answer
+//! (refuse, or ask the user to update), never "valid":
+//!
+//! ```
+//! use keywright_license::ValidationCode;
+//!
+//! fn may_run(code: ValidationCode) -> bool {
+//!     match code {
+//!         ValidationCode::Valid => true,
+//!         ValidationCode::FileExpired => false, // check out a new file
+//!         // Every other code, including ones a newer version adds, refuses.
+//!         _ => false,
+//!     }
+//! }
+//! assert!(may_run(ValidationCode::Valid));
+//! assert!(!may_run(ValidationCode::SignatureInvalid));
+//! ```
+//!
+//! # The verify-only build links no random number generator
+//!
+//! `default-features = false` compiles neither signing nor `rand_core`'s OS source:
+//! `cargo tree -p keywright-license --no-default-features -e normal` lists no
+//! `getrandom` (ed25519-dalek is used without its `std` feature, which would turn on
+//! `rand_core/std` and with it `getrandom`). Only the `sign` feature brings
+//! `rand_core` with `getrandom`.
 
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
@@ -141,6 +178,7 @@ pub mod file;
 #[cfg(feature = "fingerprint")]
 pub mod fingerprint;
 pub mod human_key;
+pub mod included;
 pub mod keys;
 pub mod license_key;
 mod rsa_ops;
@@ -164,6 +202,9 @@ pub use fingerprint::{fingerprint_of, machine_fingerprint};
 #[cfg(feature = "sign")]
 pub use human_key::human_key;
 pub use human_key::{normalize_human_key, HumanKeyStyle, HUMAN_ALPHABET, MIN_ENTROPY_BITS};
+pub use included::{
+    Included, IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedResource, IncludedUser,
+};
 #[cfg(feature = "sign")]
 pub use keys::SigningKey;
 pub use keys::{KeyAlgorithm, PublicKey, MAX_KEY_TEXT, RSA_BITS};

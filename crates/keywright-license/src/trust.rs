@@ -15,6 +15,7 @@ use crate::validation::{ValidationCode, Verification, DEFAULT_CLOCK_DRIFT};
 
 /// What a trusted key is pinned to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Pin {
     /// License keys made with this scheme.
     Scheme(Scheme),

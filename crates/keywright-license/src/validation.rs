@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::error::FormatError;
 use crate::file::{open, EncryptionSecret, FileAlgorithm, FileKind, FileMeta, OpenedFile};
+use crate::included::IncludedResource;
 use crate::keys::PublicKey;
 use crate::time::parse_time;
 use crate::trust::TrustedKeys;
@@ -21,6 +22,7 @@ pub const DEFAULT_CLOCK_DRIFT: SignedDuration = SignedDuration::from_secs(5 * 60
 /// The outcome of checking a license key or file, as stored and shown to users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ValidationCode {
     /// Authentic and within its validity window.
     Valid,
@@ -196,6 +198,7 @@ fn verify_file(
 /// [`LicenseView::expired`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[non_exhaustive]
 pub enum ExpirationStrategy {
     /// Keygen's default: an expired license validates as `EXPIRED`.
     #[default]
@@ -268,6 +271,7 @@ impl Default for LicenseExpectations {
 /// Which key(s) verify the file: a [`TrustedKeys`] set, or one public key pinned to
 /// one algorithm. Built with `From` from `&TrustedKeys` or `(&PublicKey, FileAlgorithm)`.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub enum Verifier<'a> {
     /// Every key of the set pinned to the file's algorithm.
     Trusted(&'a TrustedKeys),
@@ -339,6 +343,9 @@ pub struct LicenseView {
     pub machine_id: Option<String>,
     /// The machine's fingerprint (machine files).
     pub fingerprint: Option<String>,
+    /// Every object of the document's `included` (product, policy, owner,
+    /// entitlements, machines, the license of a machine file...), as written.
+    pub included: Vec<IncludedResource>,
 }
 
 /// The result of [`validate_license_file`] / [`validate_machine_file`].
@@ -635,6 +642,7 @@ impl LicenseView {
             fingerprint: machine
                 .and_then(|m| str_at(m, &["attributes", "fingerprint"]))
                 .map(str::to_owned),
+            included: IncludedResource::from_document(&doc),
         })
     }
 

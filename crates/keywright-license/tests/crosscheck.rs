@@ -90,6 +90,7 @@ fn python_verifies_ours() {
             let (secret_text, secret) = match kind {
                 FileKind::License => ("KEY-1", EncryptionSecret::for_license("KEY-1")),
                 FileKind::Machine => ("KEY-1fp", EncryptionSecret::for_machine("KEY-1", "fp")),
+                other => panic!("no {other:?} files here"),
             };
             let text = seal(kind, &payload, alg, key, Some(&secret), &mut OsRng).unwrap();
             let id = format!("file:{kind}:{alg}");
@@ -157,6 +158,7 @@ fn we_verify_python() {
                     FileKind::Machine => {
                         EncryptionSecret::for_machine(&s("license_key"), &s("fingerprint"))
                     }
+                    other => panic!("no {other:?} files here"),
                 };
                 let opened = open(&s("text"), kind, &public, alg, Some(&secret))
                     .unwrap_or_else(|e| panic!("{id}: {e}"));

@@ -58,6 +58,7 @@ fn assert_keygen_layout(text: &str, kind: FileKind) {
     let word = match kind {
         FileKind::License => "LICENSE",
         FileKind::Machine => "MACHINE",
+        other => panic!("no {other:?} files here"),
     };
     let header = format!("-----BEGIN {word} FILE-----\n");
     let footer = format!("\n-----END {word} FILE-----\n");
@@ -89,6 +90,7 @@ fn seal_then_open_every_algorithm_and_kind() {
         let secret = match kind {
             FileKind::License => EncryptionSecret::for_license("KEY-1"),
             FileKind::Machine => EncryptionSecret::for_machine("KEY-1", "fp-1"),
+            other => panic!("no {other:?} files here"),
         };
         for alg in ALGS {
             let text = seal(kind, &payload, alg, &key, Some(&secret), &mut OsRng).unwrap();

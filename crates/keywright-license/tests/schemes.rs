@@ -288,11 +288,10 @@ fn every_file_algorithm_seals_and_opens() {
     for alg in FILE_ALGORITHMS {
         let [key, other] = keys(alg.key_algorithm());
         let public = key.public_key();
-        for kind in [FileKind::License, FileKind::Machine] {
-            let secret = match kind {
-                FileKind::License => &secret_l,
-                FileKind::Machine => &secret_m,
-            };
+        for (kind, secret) in [
+            (FileKind::License, &secret_l),
+            (FileKind::Machine, &secret_m),
+        ] {
             let body = payload("Ünïcødé ✓");
             let text = seal(kind, &body, alg, key, Some(secret), &mut OsRng).unwrap();
             let opened = open(&text, kind, &public, alg, Some(secret)).unwrap();

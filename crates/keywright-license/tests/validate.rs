@@ -85,6 +85,7 @@ fn sealed(kind: FileKind, doc: &Value) -> String {
     let secret = match kind {
         FileKind::License => EncryptionSecret::for_license(KEY),
         FileKind::Machine => EncryptionSecret::for_machine(KEY, FP),
+        other => panic!("no {other:?} files here"),
     };
     let payload = serde_json::to_vec(doc).unwrap();
     seal(kind, &payload, ALG, &signer(), Some(&secret), &mut OsRng).unwrap()

@@ -66,6 +66,7 @@ fn secret_of(v: &Value) -> EncryptionSecret {
     match kind_of(v) {
         FileKind::License => EncryptionSecret::for_license(key),
         FileKind::Machine => EncryptionSecret::for_machine(key, str_of(v, "fingerprint")),
+        other => panic!("no vector is a {other:?} file"),
     }
 }
 
@@ -137,6 +138,7 @@ fn every_file_vector_opens_to_its_exact_payload() {
         let verify = match kind_of(&v) {
             FileKind::License => verify_license_file,
             FileKind::Machine => verify_machine_file,
+            other => panic!("no vector is a {other:?} file"),
         };
         let result = verify(&text, &public_of(&v), AES, Some(&secret_of(&v)), valid_at);
         assert_eq!(result.code, ValidationCode::Valid, "{id}");
@@ -396,6 +398,7 @@ fn tampered_files_are_rejected() {
                 str_of(&v, "license_key"),
                 &format!("{}x", str_of(&v, "fingerprint")),
             ),
+            other => panic!("no vector is a {other:?} file"),
         };
         assert_eq!(
             open(&text, kind, &public, AES, Some(&wrong)),
@@ -439,6 +442,7 @@ fn tampered_files_are_rejected() {
         let other = match kind {
             FileKind::License => FileKind::Machine,
             FileKind::Machine => FileKind::License,
+            other => panic!("no vector is a {other:?} file"),
         };
         let swapped = Certificate {
             kind: other,

@@ -45,7 +45,7 @@ describe('Email it', () => {
     const { container } = render(LicenseEmail, { license: license() });
     await userEvent.click(screen.getByTestId('license-email'));
 
-    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/out/Jane Roe.lic', ttl: null, encrypt: null, algorithm: null });
+    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/out/Jane Roe.lic', ttl: null, encrypt: null, algorithm: null, include: [] });
     const url = p.openMailDraft.mock.calls[0][0];
     expect(url.startsWith('mailto:jane@example.com?')).toBe(true);
     expect(decodeURIComponent(url)).toContain('attached license file (Jane Roe.lic)');

@@ -21,4 +21,6 @@ export const ADVICE: Record<ErrorCode, string> = {
   FORMAT: 'A file or value is not in the expected format.',
   INTERNAL: 'Something went wrong inside Keywright. Try again; if it keeps happening, restart the app.',
   SIGNING_LOCKED: 'Signing is locked. Enter the app lock passphrase to sign (Settings → App lock).',
+  TEMPLATE_INVALID:
+    'The key template cannot be used: fix the placeholder or the rule named below. Placeholders are {{account}} {{product}} {{policy}} {{user}} {{email}} {{created}} {{expiry}} {{duration}} {{id}}.',
 };

@@ -1,4 +1,4 @@
-import type { KeyAlgorithm, Scheme } from '../bindings';
+import type { KeyAlgorithm, Policy, Scheme } from '../bindings';
 
 /** Signing key algorithms, as the key form offers them (the first is the default). */
 export const KEY_ALGORITHMS: ReadonlyArray<{ value: KeyAlgorithm; label: string; hint: string }> = [
@@ -30,4 +30,28 @@ export function schemeLabel(value: Scheme): string {
 /** The schemes a key of `algorithm` can sign; the first is the recommended one. */
 export function schemesFor(algorithm: KeyAlgorithm | undefined): ReadonlyArray<(typeof SCHEMES)[number]> {
   return algorithm === undefined ? SCHEMES : SCHEMES.filter((s) => s.algorithm === algorithm);
+}
+
+/** Keygen's key template placeholders, in its documentation's order. */
+export const TEMPLATE_PLACEHOLDERS: ReadonlyArray<string> = [
+  '{{account}}',
+  '{{product}}',
+  '{{policy}}',
+  '{{user}}',
+  '{{email}}',
+  '{{created}}',
+  '{{expiry}}',
+  '{{duration}}',
+  '{{id}}',
+];
+
+/** What choosing an unsigned human key means. */
+export const UNSIGNED_KEY_HINT =
+  'Keys become random codes people can type, like ZAPPER-A3K2P-X9M4Q-R7T2W-Y5N8H, and are not signed: an application cannot check one offline on its own. Such licenses are checked online or through a license file (.lic), which is still signed.';
+
+/** The badge for a policy's keys: its scheme, or that they are unsigned. */
+export function policyKeyLabel(policy: Pick<Policy, 'scheme' | 'unsignedKey' | 'keyTemplate'>): string {
+  if (policy.unsignedKey) return 'Unsigned human key';
+  const label = schemeLabel(policy.scheme);
+  return policy.keyTemplate ? `${label}, custom template` : label;
 }

@@ -16,6 +16,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'FORMAT',
   'INTERNAL',
   'SIGNING_LOCKED',
+  'TEMPLATE_INVALID',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

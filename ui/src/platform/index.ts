@@ -16,6 +16,7 @@ import type {
   ExportedFile,
   ExportLicenseFile,
   IssueLicense,
+  KeyTemplatePreview,
   License,
   LicensePage,
   LicenseQuery,
@@ -81,6 +82,11 @@ export function listPolicies(): Promise<Policy[]> {
 
 export function createPolicy(input: NewPolicy): Promise<Policy> {
   return call<Policy>('create_policy', { input });
+}
+
+/** What a policy draft's keys would embed for a sample license; signs nothing. */
+export function previewKeyTemplate(input: NewPolicy): Promise<KeyTemplatePreview> {
+  return call<KeyTemplatePreview>('preview_key_template', { input });
 }
 
 export function listLicenses(): Promise<License[]> {

@@ -66,7 +66,7 @@ describe('platform layer', () => {
     invoke.mockResolvedValue([]);
     await listLicenses();
     expect(invoke).toHaveBeenLastCalledWith('list_licenses', undefined);
-    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null, algorithm: null };
+    const input = { licenseId: 'l', path: '/p.lic', ttl: null, encrypt: null, algorithm: null, include: ['entitlements'] };
     await exportLicenseFile(input);
     expect(invoke).toHaveBeenLastCalledWith('export_license_file', { input });
   });
@@ -112,7 +112,7 @@ describe('platform layer', () => {
     expect(err).toMatchObject({ code: 'STORE_TOO_NEW', message: 'store version 9 > 3' });
 
     invoke.mockRejectedValueOnce('thread panicked at core.rs');
-    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [] };
+    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false };
     await expect(createPolicy(bad)).rejects.toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });
 
     expect(toAppError({ code: 'NOPE', message: 'x' })).toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });

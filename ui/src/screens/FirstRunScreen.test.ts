@@ -65,6 +65,8 @@ describe('First run', () => {
       fileTtl: '30d',
       encrypt: true,
       entitlements: [],
+      keyTemplate: null,
+      unsignedKey: false,
     });
 
     // Done: where things live, and the way on.

@@ -114,8 +114,24 @@ describe('Licenses screen', () => {
     expect(screen.queryByTestId('license-export-result')).toBeNull();
 
     await userEvent.click(screen.getByTestId('license-export'));
-    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/tmp/jane.lic', ttl: null, encrypt: null, algorithm: null });
+    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/tmp/jane.lic', ttl: null, encrypt: null, algorithm: null, include: [] });
     expect(await screen.findByTestId('license-export-result')).toHaveTextContent('Saved to /tmp/jane.lic (sha256 ab12cd34)');
+  });
+
+  it('writes the ticked related objects into the file, in Keygen order', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license()]));
+    p.saveDialog.mockResolvedValue('/tmp/with-included.lic');
+    p.exportLicenseFile.mockResolvedValue({ path: '/tmp/with-included.lic', sha256: 'ab12cd34', bytes: 2048, algorithm: 'aes-256-gcm+ed25519' });
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+    expect(screen.getByRole('group', { name: 'Include in the file' })).toBeInTheDocument();
+    await userEvent.click(screen.getByTestId('license-export-include-entitlements'));
+    await userEvent.click(screen.getByTestId('license-export-include-product'));
+    await userEvent.click(screen.getByTestId('license-export-include-owner'));
+    await userEvent.click(screen.getByTestId('license-export-include-owner')); // and off again
+    await userEvent.click(screen.getByTestId('license-export'));
+    expect(p.exportLicenseFile).toHaveBeenCalledWith(expect.objectContaining({ include: ['product', 'entitlements'] }));
   });
 
   it('shows an export failure with its advice, and hostile customer names stay text', async () => {
@@ -373,6 +389,7 @@ describe('Licenses screen', () => {
         ttl: '1y',
         encrypt: null,
         algorithm: 'base64+ed25519',
+        include: [],
       });
       expect(await screen.findByTestId('license-export-result')).toHaveTextContent('Saved to /tmp/jane.lic');
 

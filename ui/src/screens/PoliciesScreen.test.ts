@@ -98,6 +98,8 @@ describe('Policies screen', () => {
       fileTtl: 'none',
       encrypt: true,
       entitlements: ['EXPORT_PDF', 'TEAM_SYNC'],
+      keyTemplate: null,
+      unsignedKey: false,
     });
     expect(await screen.findAllByTestId('policy-row')).toHaveLength(1);
   });
@@ -143,6 +145,99 @@ describe('Policies screen', () => {
     expect(banner).toHaveTextContent(ADVICE.BAD_INPUT);
     expect(banner).toHaveTextContent('duration "1 fortnight" is not understood; use e.g. 30d or 1y');
   });
+  it('previews the key template live and sends it with the policy', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy({ keyTemplate: '{"license":"{{id}}"}' }));
+    p.previewKeyTemplate.mockImplementation(async (draft) => {
+      if (draft.keyTemplate === null) {
+        return { dataset: '{"account":{"id":"store-1"},"license":{"id":"sample"}}', bytes: 52, unsigned: false, scheme: 'ED25519_SIGN' };
+      }
+      const dataset = draft.keyTemplate.replaceAll('{{id}}', '00000000-0000-4000-8000-000000000002');
+      return { dataset, bytes: dataset.length, unsigned: false, scheme: 'ED25519_SIGN' };
+    });
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    // Without a template: Keygen's default dataset, as the backend renders it.
+    expect(await screen.findByTestId('policy-preview-text')).toHaveTextContent('"account":{"id":"store-1"}');
+
+    const template = screen.getByTestId('policy-template');
+    await userEvent.type(template, '{{"license":"{{{{id}}"}');
+    await vi.waitFor(() =>
+      expect(screen.getByTestId('policy-preview-text')).toHaveTextContent('{"license":"00000000-0000-4000-8000-000000000002"}'),
+    );
+    const calls = p.previewKeyTemplate.mock.calls;
+    const lastDraft = calls[calls.length - 1][0];
+    expect(lastDraft).toMatchObject({ productId: 'prod-1', scheme: 'ED25519_SIGN', keyTemplate: '{"license":"{{id}}"}', unsignedKey: false });
+
+    await userEvent.type(screen.getByTestId('policy-name'), 'Templated');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(
+      expect.objectContaining({ scheme: 'ED25519_SIGN', keyTemplate: '{"license":"{{id}}"}', unsignedKey: false }),
+    );
+  });
+
+  it('names the bad placeholder under the template, from the backend', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.previewKeyTemplate.mockImplementation(async (draft) => {
+      if (draft.keyTemplate?.includes('{{licence}}')) {
+        throw commandError('TEMPLATE_INVALID', 'the key template has an unknown placeholder {{licence}}; use one of {{account}} …');
+      }
+      return { dataset: 'ok', bytes: 2, unsigned: false, scheme: 'ED25519_SIGN' };
+    });
+    p.createPolicy.mockRejectedValue(commandError('TEMPLATE_INVALID', 'the key template has an unknown placeholder {{licence}}'));
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('policy-preview-text');
+    await userEvent.type(screen.getByTestId('policy-template'), '{{{{licence}}');
+    const error = await screen.findByTestId('policy-preview-error');
+    expect(error).toHaveAttribute('data-code', 'TEMPLATE_INVALID');
+    expect(error).toHaveTextContent('unknown placeholder {{licence}}');
+    expect(screen.queryByTestId('policy-preview-text')).not.toBeInTheDocument();
+
+    await userEvent.type(screen.getByTestId('policy-name'), 'Typo');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    const banner = await screen.findByTestId('error-banner');
+    expect(banner).toHaveAttribute('data-code', 'TEMPLATE_INVALID');
+    expect(banner).toHaveTextContent(ADVICE.TEMPLATE_INVALID);
+  });
+
+  it('offers unsigned human keys with an explanation, without scheme or template', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy({ unsignedKey: true }));
+    p.previewKeyTemplate.mockImplementation(async (draft) =>
+      draft.unsignedKey
+        ? { dataset: 'ACME-A3K2P-X9M4Q-R7T2W-Y5N8H-CDEFG', bytes: 34, unsigned: true, scheme: null }
+        : { dataset: '{}', bytes: 2, unsigned: false, scheme: 'ED25519_SIGN' },
+    );
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('policy-preview-text');
+    expect(screen.getByText(/cannot check one offline on its own/)).toBeInTheDocument();
+    expect(screen.getByText(/checked online or through a license file/)).toBeInTheDocument();
+
+    await userEvent.type(screen.getByTestId('policy-template'), 'leftover');
+    await userEvent.click(screen.getByTestId('policy-unsigned'));
+    expect(screen.getByTestId('policy-scheme')).toBeDisabled();
+    expect(screen.queryByTestId('policy-template')).not.toBeInTheDocument();
+    await vi.waitFor(() => expect(screen.getByTestId('policy-preview-text')).toHaveTextContent('ACME-A3K2P-X9M4Q'));
+    expect(screen.getByTestId('policy-preview')).toHaveTextContent('nothing is signed');
+
+    await userEvent.type(screen.getByTestId('policy-name'), 'Human');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(expect.objectContaining({ scheme: null, keyTemplate: null, unsignedKey: true }));
+  });
+
+  it('marks unsigned and templated policies in the list', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([
+      policy({ id: 'a', name: 'Human', unsignedKey: true }),
+      policy({ id: 'b', name: 'Templated', keyTemplate: '{"license":"{{id}}"}', createdAt: '2024-01-01T00:00:00Z' }),
+    ]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const rows = await screen.findAllByTestId('policy-row');
+    expect(rows[0]).toHaveTextContent('Unsigned human key');
+    expect(within(rows[0]).getByTestId('policy-unsigned-note')).toHaveTextContent('checked online or through a license file only');
+    expect(rows[1]).toHaveTextContent('custom template');
+    expect(within(rows[1]).getByTestId('policy-template-shown')).toHaveTextContent('{"license":"{{id}}"}');
+  });
+
   it('has no accessibility violations (axe)', async () => {
     p.listSigningKeys.mockResolvedValue([key()]);
     p.listProducts.mockResolvedValue([product()]);

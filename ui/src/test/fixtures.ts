@@ -15,6 +15,7 @@ export function resetPlatform() {
   p.listSigningKeys.mockResolvedValue([]);
   p.listProducts.mockResolvedValue([]);
   p.listPolicies.mockResolvedValue([]);
+  p.previewKeyTemplate.mockResolvedValue({ dataset: '{"license":"sample"}', bytes: 20, unsigned: false, scheme: 'ED25519_SIGN' });
   p.listLicenses.mockResolvedValue([]);
   p.searchLicenses.mockResolvedValue({ items: [], total: 0, nextCursor: null });
   p.copyText.mockResolvedValue(undefined);
@@ -70,6 +71,8 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     fileTtlSeconds: 30 * 86400,
     encrypt: true,
     entitlements: ['EXPORT_PDF'],
+    keyTemplate: null,
+    unsignedKey: false,
     createdAt: '2025-01-03T10:00:00Z',
     ...overrides,
   };

@@ -15,6 +15,7 @@ export function createPlatformMock() {
     createProduct: vi.fn(),
     listPolicies: vi.fn(),
     createPolicy: vi.fn(),
+    previewKeyTemplate: vi.fn(),
     listLicenses: vi.fn(),
     issueLicense: vi.fn(),
     exportLicenseFile: vi.fn(),

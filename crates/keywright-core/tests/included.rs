@@ -1,0 +1,181 @@
+//! License files with Keygen's `included` (product, policy, owner, entitlements),
+//! exported from a real store and checked with the SDK's validation.
+
+use jiff::Timestamp;
+use keywright_core::*;
+use keywright_license::{
+    validate_license_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, PublicKey,
+    ValidationCode,
+};
+
+fn now() -> Timestamp {
+    "2026-11-23T10:00:00.123Z".parse().unwrap()
+}
+
+fn count(kw: &Keywright, table: &str) -> i64 {
+    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
+    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn export_writes_the_asked_related_objects_and_validation_reads_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
+    let key = kw
+        .create_signing_key(
+            &NewSigningKey {
+                name: "Main".into(),
+                algorithm: KeyAlgorithm::Ed25519,
+            },
+            now(),
+        )
+        .unwrap();
+    let product = kw
+        .create_product(
+            &NewProduct {
+                name: "Zapper Pro".into(),
+                url: Some("https://zapper.example".into()),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    let policy = kw
+        .create_policy(
+            &NewPolicy {
+                product_id: product.id.clone(),
+                name: "Pro".into(),
+                duration: Some("1y".into()),
+                max_machines: Some(2),
+                encrypt: true,
+                entitlements: vec!["EXPORT_PDF".into(), "TEAM_SYNC".into()],
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    let license = kw
+        .issue_license(
+            &IssueLicense {
+                policy_id: policy.id.clone(),
+                customer_name: Some("Ada Lovelace".into()),
+                customer_email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    let public = PublicKey::from_hex(&key.public_key_hex).unwrap();
+    let secret = EncryptionSecret::for_license(&license.key);
+    let alg = FileAlgorithm::Aes256GcmEd25519;
+    let expect = |codes: &[&str]| LicenseExpectations {
+        product_id: Some(product.id.clone()),
+        required_entitlements: codes.iter().map(|c| (*c).to_owned()).collect(),
+        ..LicenseExpectations::default()
+    };
+    let export = |kw: &mut Keywright, name: &str, include: Vec<String>| {
+        let path = dir.path().join(name);
+        kw.export_license_file(
+            &ExportLicenseFile {
+                license_id: license.id.clone(),
+                path: path.display().to_string(),
+                include,
+                ..Default::default()
+            },
+            now(),
+        )
+        .map(|_| std::fs::read_to_string(&path).unwrap())
+    };
+
+    // Without includes, the application cannot see entitlements offline.
+    let plain = export(&mut kw, "plain.lic", vec![]).unwrap();
+    let result = validate_license_file(
+        &plain,
+        (&public, alg),
+        Some(&secret),
+        &expect(&["EXPORT_PDF"]),
+        now(),
+    );
+    assert_eq!(result.code, ValidationCode::EntitlementsMissing);
+    assert!(result.license.unwrap().included.is_empty());
+
+    let text = export(
+        &mut kw,
+        "full.lic",
+        vec![
+            "entitlements,product".into(),
+            "owner".into(),
+            " policy ".into(),
+        ],
+    )
+    .unwrap();
+    let result = validate_license_file(
+        &text,
+        (&public, alg),
+        Some(&secret),
+        &expect(&["EXPORT_PDF", "TEAM_SYNC"]),
+        now(),
+    );
+    assert_eq!(result.code, ValidationCode::Valid, "{}", result.message);
+    let view = result.license.unwrap();
+    let kinds: Vec<&str> = view.included.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "products",
+            "policies",
+            "users",
+            "entitlements",
+            "entitlements"
+        ],
+        "Keygen's order, whatever order they were asked in"
+    );
+    assert_eq!(view.included[0].id, product.id);
+    assert_eq!(view.included[0].attribute_str("code"), Some("ZAPPER-PRO"));
+    assert_eq!(view.included[1].attributes["maxMachines"], 2);
+    assert_eq!(
+        view.included[2].attribute_str("email"),
+        Some("ada@example.com")
+    );
+    assert_eq!(view.entitlements, ["EXPORT_PDF", "TEAM_SYNC"]);
+    let missing = validate_license_file(
+        &text,
+        (&public, alg),
+        Some(&secret),
+        &expect(&["SSO"]),
+        now(),
+    );
+    assert_eq!(missing.code, ValidationCode::EntitlementsMissing);
+
+    // Entitlement ids are stable across exports.
+    let again = export(&mut kw, "again.lic", vec!["entitlements".into()]).unwrap();
+    let again = validate_license_file(&again, (&public, alg), Some(&secret), &expect(&[]), now());
+    let ids = |v: &keywright_license::LicenseView| -> Vec<String> {
+        v.included
+            .iter()
+            .filter(|r| r.kind == "entitlements")
+            .map(|r| r.id.clone())
+            .collect()
+    };
+    assert_eq!(ids(again.license.as_ref().unwrap()), ids(&view));
+
+    let signed = kw.audit_events().unwrap().pop().unwrap();
+    assert_eq!(signed.action, "license_file.sign");
+    let detail: serde_json::Value = serde_json::from_str(&signed.detail).unwrap();
+    assert_eq!(detail["include"], serde_json::json!(["entitlements"]));
+
+    // What Keywright does not have is refused, naming what it has; nothing written.
+    let audit = count(&kw, "audit_events");
+    for (bad, needle) in [
+        ("group", "no license groups"),
+        ("machines", "product, policy, owner, entitlements"),
+    ] {
+        let err = export(&mut kw, "bad.lic", vec![bad.into()]).unwrap_err();
+        assert_eq!(err.code, ErrorCode::BadInput, "{err}");
+        assert!(err.message.contains(needle), "{err}");
+    }
+    assert!(!dir.path().join("bad.lic").exists());
+    assert_eq!(count(&kw, "audit_events"), audit);
+}

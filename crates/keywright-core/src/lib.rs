@@ -17,6 +17,7 @@ mod licenses;
 mod lifecycle;
 mod machines;
 pub mod model;
+pub mod online;
 mod products;
 mod search;
 pub mod store;

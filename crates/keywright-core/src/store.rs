@@ -225,6 +225,26 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'active';
     CREATE INDEX machines_license ON machines (license_id, status);
     "#,
+    // Online activation server: one row per request to /api/check, /api/activate and
+    // /api/validate (what was asked, by whom, and the answer). Not part of the audit
+    // chain: checks are frequent and say nothing about who changed what.
+    r#"
+    CREATE TABLE server_events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        endpoint    TEXT NOT NULL,
+        license_id  TEXT,
+        machine_id  TEXT,
+        product_id  TEXT,
+        machine     TEXT,
+        user        TEXT,
+        hwid        TEXT,
+        ip          TEXT,
+        status      INTEGER NOT NULL,
+        result      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX server_events_license ON server_events (license_id, seq);
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {

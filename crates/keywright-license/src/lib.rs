@@ -143,6 +143,7 @@ pub mod fingerprint;
 pub mod human_key;
 pub mod keys;
 pub mod license_key;
+pub mod response;
 mod rsa_ops;
 #[cfg(feature = "sign")]
 pub mod template;

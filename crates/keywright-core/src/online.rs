@@ -103,6 +103,8 @@ pub struct OnlineActivation {
 }
 
 /// The result of an online activation.
+// Returned once per request and matched at once: boxing would only add allocations.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum ActivationOutcome {
     /// Activated (or already active: no second seat was taken).

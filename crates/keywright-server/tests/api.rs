@@ -392,7 +392,9 @@ async fn malformed_requests_get_a_json_4xx_never_a_500() {
 
     let long = "x".repeat(300);
     let huge = "y".repeat(5000);
-    let cases: Vec<(&str, String, Option<&str>, Vec<u8>, u16, &str)> = vec![
+    // (method, target, content type, body, status, words of the error)
+    type Case<'a> = (&'a str, String, Option<&'a str>, Vec<u8>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "GET",
             "/api/check".into(),
@@ -718,7 +720,7 @@ async fn rotating_the_product_key_while_running_signs_with_the_new_key() {
     let old_public = f.public.clone();
     let mut run = f.serve(roomy()).await;
     let r = run.get(&run.check_target(&license.key, None)).await;
-    r.assert_signed(&[old_public.clone()]);
+    r.assert_signed(std::slice::from_ref(&old_public));
 
     let mut admin = keywright_core::Keywright::with_vault(
         keywright_core::Store::open(run.observer.store().path()).unwrap(),
@@ -741,7 +743,7 @@ async fn rotating_the_product_key_while_running_signs_with_the_new_key() {
 
     let r = run.get(&run.check_target(&license.key, None)).await;
     assert_eq!(r.status, 201);
-    r.assert_signed(&[new_public.clone()]);
+    r.assert_signed(std::slice::from_ref(&new_public));
     assert!(matches!(
         r.verify_body(&r.body, &[old_public]),
         Err(ResponseError::UnknownKey(_))

@@ -103,9 +103,15 @@ fn serve_answers_signed_and_server_log_lists_the_requests() {
     assert_eq!(status, 404);
     assert!(text.contains("\"support_message\":\"Call us\""), "{text}");
 
-    // Stop the server we started (by its own handle, not by name).
-    child.kill().unwrap();
-    child.wait().unwrap();
+    // Ctrl-C (SIGINT to the process we started, by its id): requests in flight
+    // finish, the request log is written, exit 0.
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
 
     let log = cli.json(&["server", "log", "--limit", "10"], 0);
     let events = log["events"].as_array().unwrap();

@@ -174,6 +174,8 @@ pub struct ServerEvent {
 /// A request to record (see [`ServerEvent`]).
 #[derive(Debug, Clone, Default)]
 pub struct NewServerEvent {
+    /// When the request was answered.
+    pub at: Timestamp,
     /// `check`, `activate` or `validate`.
     pub endpoint: String,
     /// The license, when the key was known.
@@ -431,28 +433,35 @@ impl Keywright {
         })
     }
 
-    /// Records one request the server answered. Text the client sent is trimmed and
-    /// cut to 255 characters.
-    pub fn record_server_event(&self, event: &NewServerEvent, now: Timestamp) -> Result<i64> {
-        self.store.conn.execute(
-            "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
-                                        machine, user, hwid, ip, status, result)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            params![
-                stamp(now),
-                event.endpoint,
-                event.license_id,
-                event.machine_id,
-                event.product_id,
-                cut(event.machine.as_deref()),
-                cut(event.user.as_deref()),
-                cut(event.hwid.as_deref()),
-                cut(event.ip.as_deref()),
-                event.status,
-                event.result,
-            ],
-        )?;
-        Ok(self.store.conn.last_insert_rowid())
+    /// Records requests the server answered, in one transaction (the server batches
+    /// them off the request path). Text the client sent is trimmed and cut to 255
+    /// characters. Returns how many rows were written.
+    pub fn record_server_events(&self, events: &[NewServerEvent]) -> Result<usize> {
+        let tx = Transaction::new_unchecked(&self.store.conn, TransactionBehavior::Immediate)?;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
+                                            machine, user, hwid, ip, status, result)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            )?;
+            for event in events {
+                insert.execute(params![
+                    stamp(event.at),
+                    event.endpoint,
+                    event.license_id,
+                    event.machine_id,
+                    event.product_id,
+                    cut(event.machine.as_deref()),
+                    cut(event.user.as_deref()),
+                    cut(event.hwid.as_deref()),
+                    cut(event.ip.as_deref()),
+                    event.status,
+                    event.result,
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(events.len())
     }
 
     /// The most recent requests the server answered, newest first (at most `limit`).

@@ -176,19 +176,17 @@ fn connections_racing_for_seats_never_oversell() {
     );
 
     // The server log keeps the newest first and cuts what clients send.
-    for i in 0..3 {
-        kw.record_server_event(
-            &NewServerEvent {
-                endpoint: "check".into(),
-                hwid: Some(format!("{}{i}", "h".repeat(400))),
-                status: 201,
-                result: "ok".into(),
-                ..Default::default()
-            },
-            Timestamp::now(),
-        )
-        .unwrap();
-    }
+    let batch: Vec<_> = (0..3)
+        .map(|i| NewServerEvent {
+            at: Timestamp::now(),
+            endpoint: "check".into(),
+            hwid: Some(format!("{}{i}", "h".repeat(400))),
+            status: 201,
+            result: "ok".into(),
+            ..Default::default()
+        })
+        .collect();
+    assert_eq!(kw.record_server_events(&batch).unwrap(), 3);
     let events = kw.server_events(2).unwrap();
     assert_eq!(events.len(), 2);
     assert!(events[0].seq > events[1].seq);

@@ -127,6 +127,87 @@ struct AppState {
     inner: Mutex<Inner>,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     config: ServerConfig,
+    events: EventLog,
+}
+
+/// A message to the request-log writer.
+enum LogMessage {
+    Event(Box<NewServerEvent>),
+    /// Answered once every event sent before it is committed.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// The request log, written off the request path: a thread with a connection of its
+/// own commits whatever has queued up in one transaction (group commit), so a check
+/// costs no fsync and the log keeps up with the server. The queue is bounded: when
+/// the disk falls behind, requests wait rather than events being dropped.
+#[derive(Clone)]
+struct EventLog {
+    tx: std::sync::mpsc::SyncSender<LogMessage>,
+}
+
+/// Events queued before requests wait for the writer.
+const EVENT_QUEUE: usize = 8192;
+/// Most events committed in one transaction.
+const EVENT_BATCH: usize = 1024;
+
+impl EventLog {
+    fn start(store: &Path) -> Result<Self, ServerError> {
+        // This connection only appends to `server_events`: it never signs, so it
+        // needs no keychain.
+        let kw = Keywright::with_vault(
+            keywright_core::Store::open(store)?,
+            Box::new(keywright_core::MemoryVault::default()),
+            "keywright-server",
+        );
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(EVENT_QUEUE);
+        std::thread::Builder::new()
+            .name("keywright-server-log".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = Vec::new();
+                    let mut flushes = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(m) = next.take() {
+                        match m {
+                            LogMessage::Event(e) => batch.push(*e),
+                            LogMessage::Flush(done) => flushes.push(done),
+                        }
+                        if batch.len() < EVENT_BATCH {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = kw.record_server_events(&batch) {
+                            eprintln!(
+                                "keywright-server: could not record {} requests: {e}",
+                                batch.len()
+                            );
+                        }
+                    }
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
+                }
+            })?;
+        Ok(EventLog { tx })
+    }
+
+    fn record(&self, event: NewServerEvent) {
+        let _ = self.tx.send(LogMessage::Event(Box::new(event)));
+    }
+
+    /// Waits until every event recorded so far is committed.
+    async fn flush(&self) {
+        let tx = self.tx.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let (done, wait) = std::sync::mpsc::channel();
+            if tx.send(LogMessage::Flush(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        })
+        .await;
+    }
 }
 
 impl AppState {
@@ -165,6 +246,7 @@ pub struct ServerHandle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
+    events: EventLog,
 }
 
 impl std::fmt::Debug for ServerHandle {
@@ -181,8 +263,14 @@ impl ServerHandle {
         self.addr
     }
 
-    /// Stops accepting connections, lets requests in flight finish, and returns once
-    /// the server has stopped.
+    /// Returns once every request answered so far is in the request log
+    /// ([`Keywright::server_events`]); the log is written a few milliseconds behind.
+    pub async fn flush_events(&self) {
+        self.events.flush().await;
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, writes the
+    /// request log, and returns once the server has stopped.
     pub async fn stop(mut self) -> std::io::Result<()> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
@@ -213,6 +301,7 @@ pub async fn start(
     let listener = TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     let state = prepare(kw, config)?;
+    let events = state.events.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_state(listener, state, async {
         let _ = rx.await;
@@ -221,6 +310,7 @@ pub async fn start(
         addr,
         shutdown: Some(tx),
         task,
+        events,
     })
 }
 
@@ -237,6 +327,7 @@ pub async fn serve(
 
 fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
     let now = Timestamp::now();
+    let events = EventLog::start(kw.store().path())?;
     let mut inner = Inner {
         kw,
         signers: HashMap::new(),
@@ -250,6 +341,7 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         inner: Mutex::new(inner),
         limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
         config,
+        events,
     }))
 }
 
@@ -270,6 +362,7 @@ async fn serve_state(
             }
         })
     };
+    let events = state.events.clone();
     let app = router(state);
     let result = axum::serve(
         listener,
@@ -278,6 +371,7 @@ async fn serve_state(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    events.flush().await;
     result
 }
 
@@ -483,15 +577,14 @@ async fn answer(
         let now = Timestamp::now();
         let mut inner = state.lock();
         let mut answer = work(&mut inner, now)?;
-        answer.event.ip = Some(exchange.ip.to_string());
-        if let Err(e) = inner.kw.record_server_event(&answer.event, now) {
-            eprintln!("keywright-server: could not record a request: {e}");
-        }
         let signer = match &answer.product {
             Some(product) => Some(inner.signer(product, now)?),
             None => None,
         };
         drop(inner);
+        answer.event.ip = Some(exchange.ip.to_string());
+        answer.event.at = now;
+        state.events.record(answer.event);
         let body = serde_json::to_vec(&answer.body).unwrap_or_default();
         let mut response = (answer.status, body.clone()).into_response();
         let headers = response.headers_mut();

@@ -260,7 +260,7 @@ async fn activate_counts_seats_and_is_idempotent_per_hwid() {
     run.observer.verify_audit().unwrap();
 
     // And every request is in the server log, newest first.
-    let events = run.observer.server_events(100).unwrap();
+    let events = run.events(100).await;
     assert_eq!(events.len(), 3 + 2 + 4 + 2 + 2);
     assert!(events.windows(2).all(|w| w[0].seq > w[1].seq));
     let last = &events[0];
@@ -280,7 +280,7 @@ async fn activate_counts_seats_and_is_idempotent_per_hwid() {
     assert_eq!(first.machine_id.as_deref(), Some(machine_id.as_str()));
     let out_of_seats = events.iter().find(|e| e.status == 410).unwrap();
     assert_eq!(out_of_seats.result, "OUT_OF_ACTIVATIONS");
-    assert_eq!(run.observer.server_events(2).unwrap().len(), 2);
+    assert_eq!(run.events(2).await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -371,9 +371,8 @@ async fn validate_gives_the_reason() {
     r.assert_unsigned();
 
     let validations = run
-        .observer
-        .server_events(100)
-        .unwrap()
+        .events(100)
+        .await
         .into_iter()
         .filter(|e| e.endpoint == "validate")
         .count();
@@ -561,6 +560,7 @@ async fn malformed_requests_get_a_json_4xx_never_a_500() {
         r.assert_unsigned();
     }
     // Nothing was activated or recorded by any of them.
+    run.flush().await;
     assert_eq!(count(&store, "SELECT count(*) FROM machines"), 0);
     assert_eq!(count(&store, "SELECT count(*) FROM server_events"), 0);
     // And the server still answers.
@@ -599,7 +599,7 @@ async fn clients_over_the_rate_get_429() {
     assert_eq!(passed + statuses.iter().filter(|s| **s == 429).count(), 12);
     assert_eq!(&statuses[..5], &[201; 5]);
     // Refused requests are not recorded.
-    assert_eq!(run.observer.server_events(100).unwrap().len(), passed);
+    assert_eq!(run.events(100).await.len(), passed);
 
     // After a pause the client may ask again.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
@@ -637,9 +637,8 @@ async fn behind_a_proxy_each_forwarded_client_has_its_own_budget() {
     assert_eq!(status("203.0.113.5").await, 429);
     assert_eq!(status("203.0.113.6").await, 201);
     let ips: Vec<_> = run
-        .observer
-        .server_events(10)
-        .unwrap()
+        .events(10)
+        .await
         .into_iter()
         .map(|e| e.ip.unwrap())
         .collect();

@@ -310,6 +310,16 @@ impl Running {
         .await
     }
 
+    /// The request log, once everything answered so far is written.
+    pub async fn events(&self, limit: usize) -> Vec<keywright_server::ServerEvent> {
+        self.flush().await;
+        self.observer.server_events(limit).unwrap()
+    }
+
+    pub async fn flush(&self) {
+        self.handle.as_ref().unwrap().flush_events().await;
+    }
+
     pub async fn stop(&mut self) {
         if let Some(h) = self.handle.take() {
             h.stop().await.unwrap();

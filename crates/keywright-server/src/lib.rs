@@ -25,6 +25,7 @@ use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -117,17 +118,29 @@ struct CachedSigner {
     private: SigningKey,
 }
 
-struct Inner {
-    kw: Keywright,
-    signers: HashMap<String, Arc<CachedSigner>>,
-}
-
 /// What every handler shares.
 struct AppState {
-    inner: Mutex<Inner>,
+    /// The connection that activates and reads keys from the keychain.
+    writer: Mutex<Keywright>,
+    /// Connections for checks and validations (reads only; they never sign, so
+    /// they need no keychain): a check does not wait for an activation's fsync.
+    readers: Vec<Mutex<Keywright>>,
+    next_reader: AtomicUsize,
+    /// Product id → its signer.
+    signers: Mutex<HashMap<String, Arc<CachedSigner>>>,
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     config: ServerConfig,
     events: EventLog,
+}
+
+/// Read connections besides the writer.
+const READERS: usize = 2;
+
+/// Which connection a request uses.
+#[derive(Clone, Copy)]
+enum Role {
+    Read,
+    Write,
 }
 
 /// A message to the request-log writer.
@@ -210,33 +223,45 @@ impl EventLog {
     }
 }
 
-impl AppState {
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // A panic in one request must not take the server down with it; the store's
-        // transactions roll back on their own.
-        self.inner.lock().unwrap_or_else(|p| p.into_inner())
-    }
+/// Locks `m`; a panic in one request must not take the server down with it (the
+/// store's transactions roll back on their own).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-impl Inner {
+impl AppState {
+    /// A connection for `role`: the writer, or a free reader (else the next one).
+    fn connection(&self, role: Role) -> MutexGuard<'_, Keywright> {
+        if let Role::Write = role {
+            return lock(&self.writer);
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return guard;
+            }
+        }
+        lock(&self.readers[start % self.readers.len()])
+    }
+
     /// The product's signer, read from the keychain the first time (or after the
     /// product moved to another key).
     fn signer(
-        &mut self,
+        &self,
         product: &Product,
         now: Timestamp,
     ) -> keywright_core::Result<Arc<CachedSigner>> {
-        if let Some(s) = self.signers.get(&product.id) {
+        if let Some(s) = lock(&self.signers).get(&product.id) {
             if s.key_id == product.signing_key_id {
                 return Ok(s.clone());
             }
         }
-        let (product, key, private) = self.kw.product_signer(&product.id, now)?;
+        let (product, key, private) = lock(&self.writer).product_signer(&product.id, now)?;
         let cached = Arc::new(CachedSigner {
             key_id: key.id,
             private,
         });
-        self.signers.insert(product.id, cached.clone());
+        lock(&self.signers).insert(product.id, cached.clone());
         Ok(cached)
     }
 }
@@ -327,22 +352,33 @@ pub async fn serve(
 
 fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
     let now = Timestamp::now();
-    let events = EventLog::start(kw.store().path())?;
-    let mut inner = Inner {
-        kw,
-        signers: HashMap::new(),
-    };
-    for product in inner.kw.list_products()? {
-        inner.signer(&product, now)?;
-    }
+    let path = kw.store().path().to_owned();
+    let events = EventLog::start(&path)?;
+    let readers = (0..READERS)
+        .map(|i| {
+            Ok(Mutex::new(Keywright::with_vault(
+                keywright_core::Store::open(&path)?,
+                Box::new(keywright_core::MemoryVault::default()),
+                format!("keywright-server-reader-{i}"),
+            )))
+        })
+        .collect::<keywright_core::Result<Vec<_>>>()?;
+    let products = kw.list_products()?;
     let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    Ok(Arc::new(AppState {
-        inner: Mutex::new(inner),
+    let state = AppState {
+        writer: Mutex::new(kw),
+        readers,
+        next_reader: AtomicUsize::new(0),
+        signers: Mutex::new(HashMap::new()),
         limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
         config,
         events,
-    }))
+    };
+    for product in &products {
+        state.signer(product, now)?;
+    }
+    Ok(Arc::new(state))
 }
 
 async fn serve_state(
@@ -571,17 +607,16 @@ fn with_support(mut body: Value, product: Option<&Product>) -> Value {
 async fn answer(
     state: Arc<AppState>,
     exchange: Exchange,
-    work: impl FnOnce(&mut Inner, Timestamp) -> keywright_core::Result<Answer> + Send + 'static,
+    role: Role,
+    work: impl FnOnce(&Keywright, Timestamp) -> keywright_core::Result<Answer> + Send + 'static,
 ) -> Response {
     let joined = tokio::task::spawn_blocking(move || {
         let now = Timestamp::now();
-        let mut inner = state.lock();
-        let mut answer = work(&mut inner, now)?;
+        let mut answer = work(&state.connection(role), now)?;
         let signer = match &answer.product {
-            Some(product) => Some(inner.signer(product, now)?),
+            Some(product) => Some(state.signer(product, now)?),
             None => None,
         };
-        drop(inner);
         answer.event.ip = Some(exchange.ip.to_string());
         answer.event.at = now;
         state.events.record(answer.event);
@@ -683,8 +718,8 @@ async fn check(
         Ok(args) => args,
         Err(bad) => return *bad,
     };
-    answer(state, exchange, move |inner, now| {
-        let verdict = inner.kw.online_check(
+    answer(state, exchange, Role::Read, move |kw, now| {
+        let verdict = kw.online_check(
             args.token.as_deref().unwrap_or_default(),
             args.app_id.as_deref(),
             args.hwid.as_deref(),
@@ -735,8 +770,8 @@ async fn activate(
         Err(bad) => return *bad,
     };
     let ip = exchange.ip.to_string();
-    answer(state, exchange, move |inner, now| {
-        let outcome = inner.kw.online_activate(
+    answer(state, exchange, Role::Write, move |kw, now| {
+        let outcome = kw.online_activate(
             &OnlineActivation {
                 token: args.token.clone().unwrap_or_default(),
                 app_id: args.app_id.clone(),
@@ -833,8 +868,8 @@ async fn validate(
         Ok(args) => args,
         Err(bad) => return *bad,
     };
-    answer(state, exchange, move |inner, now| {
-        let verdict = inner.kw.online_check(
+    answer(state, exchange, Role::Read, move |kw, now| {
+        let verdict = kw.online_check(
             args.key.as_deref().unwrap_or_default(),
             args.app_id.as_deref(),
             args.machine_id.as_deref(),

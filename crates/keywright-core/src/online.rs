@@ -13,7 +13,7 @@
 
 use jiff::Timestamp;
 use keywright_license::{SigningKey as PrivateKey, ValidationCode};
-use rusqlite::{params, Row, Transaction, TransactionBehavior};
+use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
 use ts_rs::TS;
 
@@ -303,33 +303,39 @@ impl Keywright {
         let Some(machine) = clean(machine) else {
             return Ok(verdict(state, Some(license), Some(product), None));
         };
-        let found: Option<(String, String)> = self
-            .store
-            .conn
+        let conn = &self.store.conn;
+        let mine: Option<String> = conn
             .query_row(
-                "SELECT id, license_id FROM machines
-                 WHERE (fingerprint = ?1 OR id = ?1) AND status = 'active'
-                 ORDER BY license_id = ?2 DESC LIMIT 1",
+                // Two indexed lookups (the partial unique index, the primary key).
+                "SELECT id FROM machines
+                     WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
+                 UNION ALL
+                 SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
+                 LIMIT 1",
                 params![machine, license.id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
-            .map(Some)
-            .or_else(|e| match e {
-                rusqlite::Error::QueryReturnedNoRows => Ok(None),
-                e => Err(e),
-            })?;
-        Ok(match found {
-            Some((id, owner)) if owner == license.id => {
-                verdict(OnlineReason::Valid, Some(license), Some(product), Some(id))
-            }
-            Some(_) => verdict(
-                OnlineReason::FingerprintMismatch,
+            .optional()?;
+        if let Some(id) = mine {
+            return Ok(verdict(
+                OnlineReason::Valid,
                 Some(license),
                 Some(product),
-                None,
-            ),
-            None => verdict(OnlineReason::NoMachine, Some(license), Some(product), None),
-        })
+                Some(id),
+            ));
+        }
+        let elsewhere: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM machines WHERE fingerprint = ?1 AND status = 'active')
+                 OR EXISTS (SELECT 1 FROM machines WHERE id = ?1 AND status = 'active')",
+            [&machine],
+            |r| r.get(0),
+        )?;
+        let reason = if elsewhere {
+            OnlineReason::FingerprintMismatch
+        } else {
+            OnlineReason::NoMachine
+        };
+        Ok(verdict(reason, Some(license), Some(product), None))
     }
 
     /// Activates a machine online (mini-key-server's `/api/activate`). The seat count

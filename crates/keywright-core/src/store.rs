@@ -244,6 +244,9 @@ const MIGRATIONS: &[&str] = &[
         result      TEXT NOT NULL
     ) STRICT;
     CREATE INDEX server_events_license ON server_events (license_id, seq);
+    -- The server asks "is this hwid active on another license?" on every failed check.
+    CREATE INDEX machines_active_by_fingerprint ON machines (fingerprint)
+        WHERE status = 'active';
     "#,
 ];
 

@@ -1,8 +1,9 @@
 //! A bounded load test of the activation server on loopback: N concurrent clients
 //! (keep-alive connections) for a few seconds against `GET /api/check` and then
-//! `POST /api/activate` (a new hwid per request, on an unlimited floating license),
+//! `POST /api/activate` (a new hwid per request, spread over 100 licenses of an
+//! unlimited floating policy, so no license grows unrealistically many machines),
 //! over a real SQLite file (WAL, synchronous=FULL) and signed responses. Prints
-//! requests/s and latency percentiles.
+//! requests/s and latency percentiles; then both at once (half the clients each).
 //!
 //! `cargo bench -p keywright-server --bench load` runs 32 clients for 5 s per endpoint;
 //! `-- --clients N --seconds S` changes that. Under `cargo test` (no `--bench`
@@ -14,6 +15,9 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use keywright_core::*;
 use keywright_server::ServerConfig;
+
+/// Licenses the activations are spread over.
+const LICENSES: usize = 100;
 
 struct Args {
     clients: usize,
@@ -52,7 +56,7 @@ fn report(name: &str, mut o: Outcome) {
     o.latencies.sort_unstable();
     let rps = o.requests as f64 / o.elapsed.as_secs_f64();
     println!(
-        "{name:<14} {:>7} requests in {:.2} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
+        "{name:<18} {:>7} requests in {:.2} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
         o.requests,
         o.elapsed.as_secs_f64(),
         rps,
@@ -145,15 +149,20 @@ async fn run(args: Args) {
             now,
         )
         .unwrap();
-    let license = kw
-        .issue_license(
-            &IssueLicense {
-                policy_id: policy.id,
-                ..Default::default()
-            },
-            now,
-        )
-        .unwrap();
+    let licenses: Vec<License> = (0..LICENSES)
+        .map(|_| {
+            kw.issue_license(
+                &IssueLicense {
+                    policy_id: policy.id.clone(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap()
+        })
+        .collect();
+    let license = licenses[0].clone();
+    let keys: Arc<Vec<String>> = Arc::new(licenses.iter().map(|l| l.key.clone()).collect());
     let config = ServerConfig {
         rate_per_second: u32::MAX,
         burst: u32::MAX,
@@ -199,10 +208,11 @@ async fn run(args: Args) {
     report("GET /api/check", check);
 
     let activate_url = format!("{base}/api/activate");
-    let key = license.key.clone();
     let app = product.id.clone();
+    let all = keys.clone();
     let activate = drive(args.clients, args.seconds, 201, move |client, n| {
         let url = activate_url.clone();
+        let key = &all[n % LICENSES];
         let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=hw-{n}");
         async move {
             client
@@ -215,8 +225,40 @@ async fn run(args: Args) {
         }
     })
     .await;
-    let activations = activate.requests;
+    let mut activations = activate.requests;
     report("POST /api/activate", activate);
+
+    // Both at once: half the clients check while the other half activate.
+    let half = (args.clients / 2).max(1);
+    let check_url = format!(
+        "{base}/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
+        license.key, product.id
+    );
+    let mixed_checks = drive(half, args.seconds, 201, move |client, _| {
+        let url = check_url.clone();
+        async move { client.get(url).send().await.unwrap() }
+    });
+    let activate_url = format!("{base}/api/activate");
+    let app = product.id.clone();
+    let all = keys.clone();
+    let mixed_activations = drive(half, args.seconds, 201, move |client, n| {
+        let url = activate_url.clone();
+        let key = &all[n % LICENSES];
+        let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=mixed-{n}");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let (checks, activated) = tokio::join!(mixed_checks, mixed_activations);
+    activations += activated.requests;
+    report("mixed: check", checks);
+    report("mixed: activate", activated);
     server.stop().await.unwrap();
 
     // Every activation landed, once.
@@ -225,8 +267,9 @@ async fn run(args: Args) {
         Box::new(MemoryVault::default()),
         "bench",
     );
-    assert_eq!(
-        kw.list_machines(&license.id).unwrap().len(),
-        activations + 1
-    );
+    let machines: usize = licenses
+        .iter()
+        .map(|l| kw.list_machines(&l.id).unwrap().len())
+        .sum();
+    assert_eq!(machines, activations + 1);
 }

@@ -120,8 +120,9 @@ struct CachedSigner {
 
 /// What every handler shares.
 struct AppState {
-    /// The connection that activates and reads keys from the keychain.
-    writer: Mutex<Keywright>,
+    /// The connection that activates, writes the request log and reads keys from
+    /// the keychain.
+    writer: Arc<Mutex<Keywright>>,
     /// Connections for checks and validations (reads only; they never sign, so
     /// they need no keychain): a check does not wait for an activation's fsync.
     readers: Vec<Mutex<Keywright>>,
@@ -165,14 +166,10 @@ const EVENT_QUEUE: usize = 8192;
 const EVENT_BATCH: usize = 1024;
 
 impl EventLog {
-    fn start(store: &Path) -> Result<Self, ServerError> {
-        // This connection only appends to `server_events`: it never signs, so it
-        // needs no keychain.
-        let kw = Keywright::with_vault(
-            keywright_core::Store::open(store)?,
-            Box::new(keywright_core::MemoryVault::default()),
-            "keywright-server",
-        );
+    /// Starts the writer thread over the server's write connection: sharing it (rather
+    /// than a connection of its own) keeps activations and log batches from waiting on
+    /// each other in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    fn start(writer: Arc<Mutex<Keywright>>) -> Result<Self, ServerError> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(EVENT_QUEUE);
         std::thread::Builder::new()
             .name("keywright-server-log".into())
@@ -191,7 +188,7 @@ impl EventLog {
                         }
                     }
                     if !batch.is_empty() {
-                        if let Err(e) = kw.record_server_events(&batch) {
+                        if let Err(e) = lock(&writer).record_server_events(&batch) {
                             eprintln!(
                                 "keywright-server: could not record {} requests: {e}",
                                 batch.len()
@@ -353,7 +350,6 @@ pub async fn serve(
 fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
     let now = Timestamp::now();
     let path = kw.store().path().to_owned();
-    let events = EventLog::start(&path)?;
     let readers = (0..READERS)
         .map(|i| {
             Ok(Mutex::new(Keywright::with_vault(
@@ -364,10 +360,12 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         })
         .collect::<keywright_core::Result<Vec<_>>>()?;
     let products = kw.list_products()?;
+    let writer = Arc::new(Mutex::new(kw));
+    let events = EventLog::start(writer.clone())?;
     let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
     let state = AppState {
-        writer: Mutex::new(kw),
+        writer,
         readers,
         next_reader: AtomicUsize::new(0),
         signers: Mutex::new(HashMap::new()),

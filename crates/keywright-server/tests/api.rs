@@ -700,6 +700,7 @@ async fn two_hundred_simultaneous_activations_on_ten_seats() {
         count(&store, "SELECT count(DISTINCT fingerprint) FROM machines"),
         10
     );
+    run.flush().await;
     assert_eq!(
         count(
             &store,
@@ -765,5 +766,45 @@ async fn a_server_that_cannot_read_its_keys_does_not_start() {
     match err {
         ServerError::Core(e) => assert_eq!(e.code, keywright_core::ErrorCode::KeychainEntryMissing),
         other => panic!("{other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_answer_carries_private_key_material() {
+    use base64::Engine as _;
+    let mut f = Fixture::new();
+    let policy = f.policy("One seat", false, None);
+    let license = f.issue(&policy);
+    let seed = f.vault.get(&f.public.kid()).unwrap();
+    let needles = [
+        hex::encode(&*seed),
+        base64::engine::general_purpose::STANDARD.encode(&*seed),
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&*seed),
+    ];
+    let run = f.serve(roomy()).await;
+    let replies = [
+        run.activate(&license.key, "hw-1").await,
+        run.activate(&license.key, "hw-2").await,
+        run.activate("NO-SUCH-KEY", "hw-3").await,
+        run.get(&run.check_target(&license.key, Some("hw-1"))).await,
+        run.get(&run.check_target(&license.key, Some("hw-9"))).await,
+        run.post_json(
+            "/api/validate",
+            &json!({ "key": license.key, "machine_id": "hw-1" }),
+        )
+        .await,
+        run.post_json("/api/validate", &json!({ "key": 1 })).await,
+        run.get("/api/check").await,
+    ];
+    assert_eq!(
+        replies.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [201, 410, 404, 201, 404, 200, 400, 400]
+    );
+    for r in &replies {
+        let text = format!("{}{}", r.all_headers, String::from_utf8_lossy(&r.body));
+        assert!(text.len() > 20);
+        for needle in &needles {
+            assert!(!text.contains(needle.as_str()), "key material in {text}");
+        }
     }
 }

@@ -182,6 +182,8 @@ pub struct Reply {
     pub signature: Option<String>,
     pub retry_after: Option<String>,
     pub content_type: Option<String>,
+    /// Every header, as text (for leak checks).
+    pub all_headers: String,
     pub body: Vec<u8>,
 }
 
@@ -341,6 +343,9 @@ pub async fn send(
         req = req.header("content-type", ct);
     }
     let resp = req.body(body).send().await.unwrap();
+    // One Date header: the signed one (hyper adds its own only when none is set).
+    assert!(resp.headers().get_all("date").iter().count() <= 1);
+    let all_headers = format!("{:?}", resp.headers());
     let h = |name: &str| {
         resp.headers()
             .get(name)
@@ -365,6 +370,7 @@ pub async fn send(
         signature,
         retry_after,
         content_type,
+        all_headers,
         body,
     }
 }

@@ -168,6 +168,20 @@ fn answer_save_dialog(title: &str, path: &Path) {
     xdotool(&["key", "--window", &window, "Return"]);
 }
 
+/// A plain HTTP/1.1 GET on loopback, as a customer's app would send; the raw reply.
+fn http_get(host: &str, target: &str) -> String {
+    use std::io::{Read, Write};
+    let mut stream = TcpStream::connect(host).expect("connect to the window's server");
+    write!(
+        stream,
+        "GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).unwrap();
+    reply
+}
+
 /// Waits until the element `id` says `text`; returns what it said.
 async fn wait_for_text(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<String> {
     let deadline = Instant::now() + Duration::from_secs(10);
@@ -231,6 +245,8 @@ struct Seen {
     conflict_code: String,
     store_path: String,
     export_result: String,
+    /// Host, request target, raw HTTP reply, the event row shown, the state after Stop.
+    server: (String, String, String, String, String),
     locked_code: String,
     unlocked_issue: String,
     carol_shown: bool,
@@ -242,6 +258,7 @@ struct Seen {
 
 async fn drive(
     driver: &WebDriver,
+    store: &Path,
     shots: &Path,
     lic: &Path,
     other_store: &Path,
@@ -412,6 +429,49 @@ async fn drive(
         .text()
         .await?;
 
+    // The activation server, started from the window: the customer's app checks Ada's
+    // key over HTTP from the machine activated above and gets a signed 201; the
+    // request shows in the window.
+    click(driver, "nav-server").await?;
+    type_into(driver, "server-listen", "127.0.0.1:0").await?;
+    click(driver, "server-start").await?;
+    let server_address = driver
+        .query(tid("server-address"))
+        .first()
+        .await?
+        .text()
+        .await?;
+    let product_id = Keywright::open(store, "e2e")
+        .and_then(|kw| kw.list_products())
+        .map(|products| products[0].id.clone())
+        .unwrap_or_default();
+    let target = format!(
+        "/api/check?token={}&app_id={product_id}&machine=ada-box&user=ada&hwid={FINGERPRINT}",
+        license_key.trim().replace('/', "%2F")
+    );
+    let host = server_address
+        .trim()
+        .trim_start_matches("http://")
+        .to_owned();
+    let (h, t) = (host.clone(), target.clone());
+    let check_reply = tokio::task::spawn_blocking(move || http_get(&h, &t))
+        .await
+        .expect("HTTP client");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let server_event = loop {
+        let rows = driver.find_all(tid("server-event")).await?;
+        if let Some(row) = rows.first() {
+            break row.text().await?;
+        }
+        if Instant::now() > deadline {
+            break String::new();
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    driver.screenshot(&shots.join("server.png")).await?;
+    click(driver, "server-stop").await?;
+    let server_stopped = wait_for_text(driver, "server-state", "Stopped.").await?;
+
     // Retire the key in the window: it shows as retired.
     click(driver, "nav-keys").await?;
     click(driver, "key-retire").await?;
@@ -449,6 +509,7 @@ async fn drive(
         .await?;
 
     Ok(Seen {
+        server: (host, target, check_reply, server_event, server_stopped),
         locked_code,
         unlocked_issue,
         carol_shown: carol.contains("Carol Shared"),
@@ -495,7 +556,7 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
     let other_store = dir.path().join("second").join("other.db");
     std::fs::create_dir_all(other_store.parent().unwrap()).unwrap();
-    let seen = drive(&driver, &shots, &lic, &other_store).await;
+    let seen = drive(&driver, &store, &shots, &lic, &other_store).await;
     // Quit before asserting: a failed assert with an open session hangs until timeout.
     driver.quit().await.expect("quit the session");
     let seen = seen.expect("drive the window");
@@ -595,6 +656,42 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         check_machine("another-machine"),
         ValidationCode::DecryptionFailed
     );
+
+    // The window's activation server answered Ada's check with a signed 201 that
+    // verifies with the product's public key, and listed the request.
+    let (host, target, reply, event, stopped) = &seen.server;
+    let (head, body) = reply.split_once("\r\n\r\n").expect("an HTTP reply");
+    assert!(head.starts_with("HTTP/1.1 201"), "{head}\n\n{body}");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                l.split_once(':')
+                    .filter(|(k, _)| k.eq_ignore_ascii_case(name))
+                    .map(|(_, v)| v.trim())
+            })
+            .unwrap_or_else(|| panic!("no {name} header in {head}"))
+    };
+    let body_json: serde_json::Value = serde_json::from_str(body).expect("JSON body");
+    assert_eq!(body_json["result"], "ok", "{body}");
+    let public = keywright_license::PublicKey::from_hex(&seen.public_key_hex).unwrap();
+    keywright_license::response::verify_response(
+        &keywright_license::response::SignedResponse {
+            method: "GET",
+            target,
+            host,
+            date: Some(header("Date")),
+            digest: Some(header("Digest")),
+            signature: Some(header("Keygen-Signature")),
+            body: body.as_bytes(),
+        },
+        std::slice::from_ref(&public),
+        Timestamp::now(),
+        keywright_license::response::DEFAULT_DATE_TOLERANCE,
+    )
+    .expect("the window's server signs with the product's key");
+    assert!(event.contains("201 ok"), "{event}");
+    assert!(event.contains(FINGERPRINT), "{event}");
+    assert_eq!(stopped, "Stopped.");
 
     // The locked window refused to sign; unlocked, it issued Carol's license.
     assert_eq!(seen.locked_code, "SIGNING_LOCKED");

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use jiff::Timestamp;
 use keywright_core::applock::AppLockState;
 use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keywright_core::online::{ServerEvent, ServerStatus};
 use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
     CommandError, CustomerQuery, CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile,
@@ -16,6 +17,7 @@ use keywright_core::{
     RenewLicense, Settings, SettingsView, SigningKey, SimulateValidation, SimulatedValidation,
     StoreInfo, TransferMachine,
 };
+use keywright_server::{ServerConfig, ServerError, ServerHandle};
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
@@ -396,6 +398,87 @@ fn open_store(desk: State<'_, Desk>, path: Option<String>) -> Reply<StoreInfo> {
     Ok(info)
 }
 
+/// The activation server the Server page started, with its address and start time.
+#[derive(Default)]
+pub struct Server(tauri::async_runtime::Mutex<Option<(ServerHandle, ServerStatus)>>);
+
+#[tauri::command]
+async fn server_status(server: State<'_, Server>) -> Reply<ServerStatus> {
+    Ok(server
+        .0
+        .lock()
+        .await
+        .as_ref()
+        .map(|(_, status)| status.clone())
+        .unwrap_or_default())
+}
+
+/// Serves the open store on `listen` (mini-key-server's API). Reads every product's
+/// key now, so it needs the app lock unlocked like any signature.
+#[tauri::command]
+async fn server_start(
+    desk: State<'_, Desk>,
+    server: State<'_, Server>,
+    listen: String,
+) -> Reply<ServerStatus> {
+    let addr: std::net::SocketAddr = listen.trim().parse().map_err(|_| {
+        Error::bad_input(format!(
+            "{listen:?} is not an address to listen on; use IP:port, like 127.0.0.1:8080"
+        ))
+    })?;
+    let (path, lock) = desk.with(|kw| Ok((kw.store_info().path, kw.app_lock_state()?)))?;
+    if !lock.unlocked {
+        return Err(Error::new(
+            ErrorCode::SigningLocked,
+            "the server signs its answers: unlock signing first",
+        )
+        .into());
+    }
+    let mut running = server.0.lock().await;
+    if let Some((_, status)) = running.as_ref() {
+        return Err(Error::conflict(format!(
+            "the server is already running on {}",
+            status.address.as_deref().unwrap_or("?")
+        ))
+        .into());
+    }
+    let handle =
+        keywright_server::start_store(std::path::Path::new(&path), addr, ServerConfig::default())
+            .await
+            .map_err(|e| match e {
+                ServerError::Core(e) => CommandError::from(e),
+                ServerError::Io(e) => {
+                    Error::new(ErrorCode::Io, format!("cannot listen on {addr}: {e}")).into()
+                }
+            })?;
+    let status = ServerStatus {
+        running: true,
+        address: Some(format!("http://{}", handle.local_addr())),
+        started_at: Some(Timestamp::now().to_string()),
+    };
+    log::info!("activation server listening on {}", handle.local_addr());
+    *running = Some((handle, status.clone()));
+    Ok(status)
+}
+
+#[tauri::command]
+async fn server_stop(server: State<'_, Server>) -> Reply<ServerStatus> {
+    if let Some((handle, _)) = server.0.lock().await.take() {
+        handle
+            .stop()
+            .await
+            .map_err(|e| Error::new(ErrorCode::Io, format!("stopping the server: {e}")))?;
+    }
+    Ok(ServerStatus::default())
+}
+
+/// The newest requests the server answered (from the store, so also those of a
+/// `keywright serve` on the same store).
+#[tauri::command(async)]
+fn server_events(desk: State<'_, Desk>, limit: u32) -> Reply<Vec<ServerEvent>> {
+    desk.with(|kw| kw.server_events(limit.clamp(1, 500) as usize))
+}
+
 /// Opens the user's mail client on a `mailto:` draft (nothing else: no web links,
 /// no files), for "Email it".
 #[tauri::command(async)]
@@ -458,6 +541,7 @@ pub fn run() {
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Desk::open_default())
+        .manage(Server::default())
         .invoke_handler(tauri::generate_handler![
             store_info,
             list_signing_keys,
@@ -501,6 +585,10 @@ pub fn run() {
             remove_app_lock,
             unlock_app,
             lock_app,
+            server_status,
+            server_start,
+            server_stop,
+            server_events,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

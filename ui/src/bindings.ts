@@ -900,3 +900,67 @@ unlocked: boolean,
  * Minutes without a signature after which signing locks again.
  */
 idleMinutes: number, };
+
+export type ServerEvent = { 
+/**
+ * Position, from 1.
+ */
+seq: number, 
+/**
+ * When (RFC 3339, UTC, milliseconds).
+ */
+at: string, 
+/**
+ * `check`, `activate` or `validate`.
+ */
+endpoint: string, 
+/**
+ * The license, when the key was known.
+ */
+licenseId: string | null, 
+/**
+ * The machine row involved, if any.
+ */
+machineId: string | null, 
+/**
+ * The product that answered, if known.
+ */
+productId: string | null, 
+/**
+ * The machine name the client sent.
+ */
+machine: string | null, 
+/**
+ * The user the client sent.
+ */
+user: string | null, 
+/**
+ * The hwid / machine id the client sent.
+ */
+hwid: string | null, 
+/**
+ * The client's address.
+ */
+ip: string | null, 
+/**
+ * The HTTP status answered.
+ */
+status: number, 
+/**
+ * `ok`, or the reason (`NOT_FOUND`, `OUT_OF_ACTIVATIONS`, ...).
+ */
+result: string, };
+
+export type ServerStatus = { 
+/**
+ * It is listening.
+ */
+running: boolean, 
+/**
+ * `http://host:port` it listens on, when running.
+ */
+address: string | null, 
+/**
+ * When it was started (RFC 3339), when running.
+ */
+startedAt: string | null, };

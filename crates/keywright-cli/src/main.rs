@@ -82,6 +82,41 @@ enum Command {
     /// Deactivation receipts written by customers' apps.
     #[command(subcommand)]
     Deactivation(DeactivationCommand),
+    /// Serve the online activation API (mini-key-server's /api/check and
+    /// /api/activate, plus /api/validate) from the store, until Ctrl-C.
+    Serve(ServeArgs),
+    /// The online activation server's request log.
+    #[command(subcommand)]
+    Server(ServerCommand),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address and port to listen on (put a TLS reverse proxy in front of it).
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]
+    listen: std::net::SocketAddr,
+    /// Largest request body accepted, in bytes (larger: 413).
+    #[arg(long, default_value_t = 16 * 1024, value_name = "BYTES")]
+    body_limit: usize,
+    /// Requests per second allowed from one IP address (more: 429).
+    #[arg(long, default_value_t = 10)]
+    rate: u32,
+    /// Requests one IP address may send at once before --rate applies.
+    #[arg(long, default_value_t = 30)]
+    burst: u32,
+    /// Take the client address from X-Forwarded-For (only behind a proxy that sets it).
+    #[arg(long)]
+    trust_forwarded_for: bool,
+}
+
+#[derive(Subcommand)]
+enum ServerCommand {
+    /// Recent requests the server answered, newest first.
+    Log {
+        /// How many.
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+    },
 }
 
 #[derive(Subcommand)]
@@ -1144,6 +1179,30 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                 }
             }
         }
+        Command::Serve(args) => run_serve(cli.store, args),
+        Command::Server(ServerCommand::Log { limit }) => {
+            let kw = open_store(cli.store)?;
+            let events = kw.server_events(limit)?;
+            let text = events
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{:>6}  {}  {:<8}  {}  {:<18}  {}  hwid={}  machine={}  user={}  ip={}\n",
+                        e.seq,
+                        e.at,
+                        e.endpoint,
+                        e.status,
+                        e.result,
+                        e.license_id.as_deref().unwrap_or("-"),
+                        e.hwid.as_deref().unwrap_or("-"),
+                        e.machine.as_deref().unwrap_or("-"),
+                        e.user.as_deref().unwrap_or("-"),
+                        e.ip.as_deref().unwrap_or("-"),
+                    )
+                })
+                .collect();
+            Ok(Output::ok(json!({ "events": events }), text))
+        }
         Command::Audit(cmd) => {
             let mut kw = open_store(cli.store)?;
             match cmd {
@@ -1196,6 +1255,34 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             }
         }
     }
+}
+
+fn run_serve(store: Option<PathBuf>, args: ServeArgs) -> Result<Output, Failure> {
+    let path = match store {
+        Some(p) => p,
+        None => default_store_path()?,
+    };
+    let config = keywright_server::ServerConfig {
+        body_limit: args.body_limit,
+        rate_per_second: args.rate,
+        burst: args.burst,
+        trust_forwarded_for: args.trust_forwarded_for,
+    };
+    let shown = path.display().to_string();
+    keywright_server::run_until_ctrl_c(&path, args.listen, config, |addr| {
+        eprintln!("keywright: serving {shown} on http://{addr} (Ctrl-C stops)");
+    })
+    .map_err(|e| match e {
+        keywright_server::ServerError::Core(e) => Failure::from(e),
+        keywright_server::ServerError::Io(e) => Failure::from(Error::new(
+            ErrorCode::Io,
+            format!("cannot listen on {}: {e}", args.listen),
+        )),
+    })?;
+    Ok(Output::ok(
+        json!({ "stopped": true }),
+        "keywright: server stopped\n".into(),
+    ))
 }
 
 fn machine_output(m: &Machine, done: &str) -> Output {

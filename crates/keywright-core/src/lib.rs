@@ -20,6 +20,7 @@ mod licenses;
 mod lifecycle;
 mod machines;
 pub mod model;
+pub mod online;
 mod products;
 mod search;
 pub mod settings;

@@ -68,7 +68,7 @@ fn format_error(what: &str, e: ActivationError) -> Error {
     Error::new(ErrorCode::Format, format!("{what}: {e}"))
 }
 
-fn check_fingerprint(fingerprint: &str) -> Result<String> {
+pub(crate) fn check_fingerprint(fingerprint: &str) -> Result<String> {
     let fp = crate::required("fingerprint", fingerprint, MAX_FINGERPRINT)?;
     if fp.chars().any(char::is_control) {
         return Err(Error::bad_input("fingerprint contains control characters"));
@@ -77,7 +77,7 @@ fn check_fingerprint(fingerprint: &str) -> Result<String> {
 }
 
 /// Seats a policy allows: node-locked = 1, floating = max machines; `None` = unlimited.
-fn seats_allowed(policy: &Policy) -> Option<i64> {
+pub(crate) fn seats_allowed(policy: &Policy) -> Option<i64> {
     if policy.floating {
         policy.max_machines
     } else {
@@ -93,7 +93,7 @@ fn with_support(product: &Product, message: String) -> String {
     }
 }
 
-fn is_expired(license: &License, now: Timestamp) -> Result<bool> {
+pub(crate) fn is_expired(license: &License, now: Timestamp) -> Result<bool> {
     Ok(match license.expiry.as_deref() {
         Some(expiry) => parse_time(expiry)? < now,
         None => false,
@@ -135,7 +135,7 @@ fn refusal(
     Ok(reason.map(|r| with_support(product, r)))
 }
 
-fn active_with_fingerprint(
+pub(crate) fn active_with_fingerprint(
     conn: &Connection,
     license_id: &str,
     fingerprint: &str,
@@ -152,7 +152,7 @@ fn active_with_fingerprint(
         .optional()?)
 }
 
-fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
+pub(crate) fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
         [license_id],
@@ -296,7 +296,7 @@ impl Keywright {
     }
 
     /// The license a request or receipt names, by its key (never by row id).
-    fn license_for_key(&self, key: &str) -> Result<License> {
+    pub(crate) fn license_for_key(&self, key: &str) -> Result<License> {
         let unknown = || {
             Error::not_found(
                 "the request names a license key this store did not issue (another store, \

@@ -232,6 +232,29 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE policies ADD COLUMN unsigned_key INTEGER NOT NULL DEFAULT 0
         CHECK (unsigned_key IN (0, 1));
     "#,
+    // Online activation server: one row per request to /api/check, /api/activate and
+    // /api/validate (what was asked, by whom, and the answer). Not part of the audit
+    // chain: checks are frequent and say nothing about who changed what.
+    r#"
+    CREATE TABLE server_events (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          TEXT NOT NULL,
+        endpoint    TEXT NOT NULL,
+        license_id  TEXT,
+        machine_id  TEXT,
+        product_id  TEXT,
+        machine     TEXT,
+        user        TEXT,
+        hwid        TEXT,
+        ip          TEXT,
+        status      INTEGER NOT NULL,
+        result      TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX server_events_license ON server_events (license_id, seq);
+    -- The server asks "is this hwid active on another license?" on every failed check.
+    CREATE INDEX machines_active_by_fingerprint ON machines (fingerprint)
+        WHERE status = 'active';
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -181,6 +181,7 @@ pub mod human_key;
 pub mod included;
 pub mod keys;
 pub mod license_key;
+pub mod response;
 mod rsa_ops;
 #[cfg(feature = "sign")]
 pub mod template;

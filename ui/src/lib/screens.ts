@@ -1,1 +1,1 @@
-export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'activation' | 'customers' | 'audit' | 'settings';
+export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'activation' | 'customers' | 'audit' | 'server' | 'settings';

@@ -27,6 +27,8 @@ import type {
   Policy,
   Product,
   RenewLicense,
+  ServerEvent,
+  ServerStatus,
   Settings,
   SettingsView,
   SigningKey,
@@ -269,4 +271,22 @@ export function unlockApp(passphrase: string): Promise<AppLockState> {
 
 export function lockApp(): Promise<AppLockState> {
   return call<AppLockState>('lock_app');
+}
+
+export function serverStatus(): Promise<ServerStatus> {
+  return call<ServerStatus>('server_status');
+}
+
+/** Starts the activation server on `listen` (IP:port) over the open store. */
+export function serverStart(listen: string): Promise<ServerStatus> {
+  return call<ServerStatus>('server_start', { listen });
+}
+
+export function serverStop(): Promise<ServerStatus> {
+  return call<ServerStatus>('server_stop');
+}
+
+/** The newest requests the activation server answered, newest first. */
+export function serverEvents(limit: number): Promise<ServerEvent[]> {
+  return call<ServerEvent[]>('server_events', { limit });
 }

@@ -28,6 +28,8 @@ export function resetPlatform() {
     storeFromEnv: false,
     problem: null,
   });
+  p.serverStatus.mockResolvedValue({ running: false, address: null, startedAt: null });
+  p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
   p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
 }

@@ -1,0 +1,275 @@
+//! A bounded load test of the activation server on loopback: N concurrent clients
+//! (keep-alive connections) for a few seconds against `GET /api/check` and then
+//! `POST /api/activate` (a new hwid per request, spread over 100 licenses of an
+//! unlimited floating policy, so no license grows unrealistically many machines),
+//! over a real SQLite file (WAL, synchronous=FULL) and signed responses. Prints
+//! requests/s and latency percentiles; then both at once (half the clients each).
+//!
+//! `cargo bench -p keywright-server --bench load` runs 32 clients for 5 s per endpoint;
+//! `-- --clients N --seconds S` changes that. Under `cargo test` (no `--bench`
+//! argument) it runs a short smoke (4 clients, 0.5 s) that checks every answer.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use jiff::Timestamp;
+use keywright_core::*;
+use keywright_server::ServerConfig;
+
+/// Licenses the activations are spread over.
+const LICENSES: usize = 100;
+
+struct Args {
+    clients: usize,
+    seconds: f64,
+    full: bool,
+}
+
+fn args() -> Args {
+    let argv: Vec<String> = std::env::args().collect();
+    let full = argv.iter().any(|a| a == "--bench");
+    let value = |name: &str| {
+        argv.iter()
+            .position(|a| a == name)
+            .and_then(|i| argv.get(i + 1))
+            .map(|v| v.parse::<f64>().expect("a number"))
+    };
+    Args {
+        clients: value("--clients").map_or(if full { 32 } else { 4 }, |v| v as usize),
+        seconds: value("--seconds").unwrap_or(if full { 5.0 } else { 0.5 }),
+        full,
+    }
+}
+
+struct Outcome {
+    requests: usize,
+    elapsed: Duration,
+    latencies: Vec<Duration>,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn report(name: &str, mut o: Outcome) {
+    o.latencies.sort_unstable();
+    let rps = o.requests as f64 / o.elapsed.as_secs_f64();
+    println!(
+        "{name:<18} {:>7} requests in {:.2} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
+        o.requests,
+        o.elapsed.as_secs_f64(),
+        rps,
+        percentile(&o.latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&o.latencies, 0.99).as_secs_f64() * 1e3,
+        o.latencies.last().unwrap().as_secs_f64() * 1e3,
+    );
+}
+
+/// Runs `clients` loops for `seconds`; each calls `request(client, n)` and expects
+/// `status`.
+async fn drive<F, Fut>(clients: usize, seconds: f64, status: u16, request: F) -> Outcome
+where
+    F: Fn(reqwest::Client, usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = reqwest::Response> + Send,
+{
+    let request = Arc::new(request);
+    let deadline = Instant::now() + Duration::from_secs_f64(seconds);
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let request = request.clone();
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut latencies = Vec::new();
+            let mut n = 0usize;
+            while Instant::now() < deadline {
+                let t = Instant::now();
+                let response = request(client.clone(), c * 1_000_000 + n).await;
+                let got = response.status().as_u16();
+                let body = response.bytes().await.unwrap();
+                assert_eq!(got, status, "{}", String::from_utf8_lossy(&body));
+                latencies.push(t.elapsed());
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut latencies = Vec::new();
+    for t in tasks {
+        latencies.extend(t.await.unwrap());
+    }
+    Outcome {
+        requests: latencies.len(),
+        elapsed: started.elapsed(),
+        latencies,
+    }
+}
+
+fn main() {
+    let args = args();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(run(args));
+}
+
+async fn run(args: Args) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let now = Timestamp::now();
+    let vault = Arc::<MemoryVault>::default();
+    let mut kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault), "bench");
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        now,
+    )
+    .unwrap();
+    let product = kw
+        .create_product(
+            &NewProduct {
+                name: "Zapper Pro".into(),
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    let policy = kw
+        .create_policy(
+            &NewPolicy {
+                product_id: product.id.clone(),
+                name: "Unlimited".into(),
+                floating: true,
+                ..Default::default()
+            },
+            now,
+        )
+        .unwrap();
+    let licenses: Vec<License> = (0..LICENSES)
+        .map(|_| {
+            kw.issue_license(
+                &IssueLicense {
+                    policy_id: policy.id.clone(),
+                    ..Default::default()
+                },
+                now,
+            )
+            .unwrap()
+        })
+        .collect();
+    let license = licenses[0].clone();
+    let keys: Arc<Vec<String>> = Arc::new(licenses.iter().map(|l| l.key.clone()).collect());
+    let config = ServerConfig {
+        rate_per_second: u32::MAX,
+        burst: u32::MAX,
+        ..ServerConfig::default()
+    };
+    let server = keywright_server::start(kw, "127.0.0.1:0".parse().unwrap(), config)
+        .await
+        .unwrap();
+    let base = format!("http://{}", server.local_addr());
+    println!(
+        "activation server load test: {} clients, {:.1} s per endpoint, {}",
+        args.clients,
+        args.seconds,
+        if args.full { "release" } else { "smoke" }
+    );
+
+    // One activated machine for the checks.
+    let client = reqwest::Client::new();
+    let form = |hwid: &str| {
+        format!(
+            "token={}&app_id={}&machine=BENCH&user=bench&hwid={hwid}",
+            license.key, product.id
+        )
+    };
+    let r = client
+        .post(format!("{base}/api/activate"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(form("bench-check"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+
+    let check_url = format!(
+        "{base}/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
+        license.key, product.id
+    );
+    let check = drive(args.clients, args.seconds, 201, move |client, _| {
+        let url = check_url.clone();
+        async move { client.get(url).send().await.unwrap() }
+    })
+    .await;
+    report("GET /api/check", check);
+
+    let activate_url = format!("{base}/api/activate");
+    let app = product.id.clone();
+    let all = keys.clone();
+    let activate = drive(args.clients, args.seconds, 201, move |client, n| {
+        let url = activate_url.clone();
+        let key = &all[n % LICENSES];
+        let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=hw-{n}");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let mut activations = activate.requests;
+    report("POST /api/activate", activate);
+
+    // Both at once: half the clients check while the other half activate.
+    let half = (args.clients / 2).max(1);
+    let check_url = format!(
+        "{base}/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
+        license.key, product.id
+    );
+    let mixed_checks = drive(half, args.seconds, 201, move |client, _| {
+        let url = check_url.clone();
+        async move { client.get(url).send().await.unwrap() }
+    });
+    let activate_url = format!("{base}/api/activate");
+    let app = product.id.clone();
+    let all = keys.clone();
+    let mixed_activations = drive(half, args.seconds, 201, move |client, n| {
+        let url = activate_url.clone();
+        let key = &all[n % LICENSES];
+        let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=mixed-{n}");
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    });
+    let (checks, activated) = tokio::join!(mixed_checks, mixed_activations);
+    activations += activated.requests;
+    report("mixed: check", checks);
+    report("mixed: activate", activated);
+    server.stop().await.unwrap();
+
+    // Every activation landed, once.
+    let kw = Keywright::with_vault(
+        Store::open(&path).unwrap(),
+        Box::new(MemoryVault::default()),
+        "bench",
+    );
+    let machines: usize = licenses
+        .iter()
+        .map(|l| kw.list_machines(&l.id).unwrap().len())
+        .sum();
+    assert_eq!(machines, activations + 1);
+}

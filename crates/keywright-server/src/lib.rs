@@ -1,0 +1,912 @@
+//! Keywright's online activation server: mini-key-server's API over the Keywright
+//! store, for customers whose machines can reach the vendor.
+//!
+//! - `GET /api/check` (`token`, `app_id`, `machine`, `user`, `hwid`): 201
+//!   `{"result":"ok"}`; 404 `{"result":"failure","error":"invalid key",...}`.
+//! - `POST /api/activate` (form or JSON; same fields): 201 `{"result":"ok",
+//!   "remainingActivations":N}` (−1 = unlimited); 404 invalid activation token; 410
+//!   key is out of activations.
+//! - `POST /api/validate` (`{key, machine_id}`): 200 `{"valid":bool,"reason":"..."}`.
+//!
+//! A product plays mini-key-server's "application" (`app_id` = its id or code), a
+//! license its "key" (`token` = the license key), an activation is a machine whose
+//! fingerprint is the `hwid`. Every answer that names a product is signed with that
+//! product's active signing key as Keygen signs its responses
+//! ([`keywright_license::response`]); the key is read from the keychain once per
+//! product and kept in memory. There are no write endpoints besides activation.
+//!
+//! Bodies over [`ServerConfig::body_limit`] get 413, clients over the per-IP rate 429,
+//! malformed input 400 and unsupported content types 415, each with a JSON error.
+
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use jiff::Timestamp;
+use keywright_core::online::{
+    ActivationOutcome, NewServerEvent, OnlineActivation, OnlineReason, OnlineVerdict,
+};
+use keywright_core::{ErrorCode, Keywright, Product};
+use keywright_license::response::{sign_response, SIGNATURE_HEADER};
+use keywright_license::SigningKey;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+pub use keywright_core::online::ServerEvent;
+
+/// Limits of a running server.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest request body accepted, in bytes (larger: 413).
+    pub body_limit: usize,
+    /// Sustained requests per second allowed from one IP address (more: 429).
+    pub rate_per_second: u32,
+    /// Requests one IP address may send at once before the rate applies.
+    pub burst: u32,
+    /// Take the client's address from the last `X-Forwarded-For` entry (set this
+    /// only behind a reverse proxy that writes that header; otherwise clients could
+    /// pick their own address and escape the rate limit).
+    pub trust_forwarded_for: bool,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            body_limit: 16 * 1024,
+            rate_per_second: 10,
+            burst: 30,
+            trust_forwarded_for: false,
+        }
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum ServerError {
+    /// The store could not be opened (or a product's key read).
+    Core(keywright_core::Error),
+    /// The address could not be bound.
+    Io(std::io::Error),
+}
+
+impl std::error::Error for ServerError {}
+
+impl std::fmt::Display for ServerError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ServerError::Core(e) => write!(f, "{e}"),
+            ServerError::Io(e) => write!(f, "cannot listen: {e}"),
+        }
+    }
+}
+
+impl From<keywright_core::Error> for ServerError {
+    fn from(e: keywright_core::Error) -> Self {
+        ServerError::Core(e)
+    }
+}
+
+impl From<std::io::Error> for ServerError {
+    fn from(e: std::io::Error) -> Self {
+        ServerError::Io(e)
+    }
+}
+
+/// A product's signing key as the server keeps it (never serialized, never logged).
+struct CachedSigner {
+    /// The signing key row it was read for: a product rotated to another key is
+    /// reloaded.
+    key_id: String,
+    private: SigningKey,
+}
+
+/// What every handler shares.
+struct AppState {
+    /// The connection that activates, writes the request log and reads keys from
+    /// the keychain.
+    writer: Arc<Mutex<Keywright>>,
+    /// Connections for checks and validations (reads only; they never sign, so
+    /// they need no keychain): a check does not wait for an activation's fsync.
+    readers: Vec<Mutex<Keywright>>,
+    next_reader: AtomicUsize,
+    /// Product id → its signer.
+    signers: Mutex<HashMap<String, Arc<CachedSigner>>>,
+    limiter: DefaultKeyedRateLimiter<IpAddr>,
+    config: ServerConfig,
+    events: EventLog,
+}
+
+/// Read connections besides the writer.
+const READERS: usize = 2;
+
+/// Which connection a request uses.
+#[derive(Clone, Copy)]
+enum Role {
+    Read,
+    Write,
+}
+
+/// A message to the request-log writer.
+enum LogMessage {
+    Event(Box<NewServerEvent>),
+    /// Answered once every event sent before it is committed.
+    Flush(std::sync::mpsc::Sender<()>),
+}
+
+/// The request log, written off the request path: a thread with a connection of its
+/// own commits whatever has queued up in one transaction (group commit), so a check
+/// costs no fsync and the log keeps up with the server. The queue is bounded: when
+/// the disk falls behind, requests wait rather than events being dropped.
+#[derive(Clone)]
+struct EventLog {
+    tx: std::sync::mpsc::SyncSender<LogMessage>,
+}
+
+/// Events queued before requests wait for the writer.
+const EVENT_QUEUE: usize = 8192;
+/// Most events committed in one transaction.
+const EVENT_BATCH: usize = 1024;
+
+impl EventLog {
+    /// Starts the writer thread over the server's write connection: sharing it (rather
+    /// than a connection of its own) keeps activations and log batches from waiting on
+    /// each other in SQLite's busy handler, which sleeps in steps of up to 100 ms.
+    fn start(writer: Arc<Mutex<Keywright>>) -> Result<Self, ServerError> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<LogMessage>(EVENT_QUEUE);
+        std::thread::Builder::new()
+            .name("keywright-server-log".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = Vec::new();
+                    let mut flushes = Vec::new();
+                    let mut next = Some(first);
+                    while let Some(m) = next.take() {
+                        match m {
+                            LogMessage::Event(e) => batch.push(*e),
+                            LogMessage::Flush(done) => flushes.push(done),
+                        }
+                        if batch.len() < EVENT_BATCH {
+                            next = rx.try_recv().ok();
+                        }
+                    }
+                    if !batch.is_empty() {
+                        if let Err(e) = lock(&writer).record_server_events(&batch) {
+                            eprintln!(
+                                "keywright-server: could not record {} requests: {e}",
+                                batch.len()
+                            );
+                        }
+                    }
+                    for done in flushes {
+                        let _ = done.send(());
+                    }
+                }
+            })?;
+        Ok(EventLog { tx })
+    }
+
+    fn record(&self, event: NewServerEvent) {
+        let _ = self.tx.send(LogMessage::Event(Box::new(event)));
+    }
+
+    /// Waits until every event recorded so far is committed.
+    async fn flush(&self) {
+        let tx = self.tx.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            let (done, wait) = std::sync::mpsc::channel();
+            if tx.send(LogMessage::Flush(done)).is_ok() {
+                let _ = wait.recv();
+            }
+        })
+        .await;
+    }
+}
+
+/// Locks `m`; a panic in one request must not take the server down with it (the
+/// store's transactions roll back on their own).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl AppState {
+    /// A connection for `role`: the writer, or a free reader (else the next one).
+    fn connection(&self, role: Role) -> MutexGuard<'_, Keywright> {
+        if let Role::Write = role {
+            return lock(&self.writer);
+        }
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        for i in 0..self.readers.len() {
+            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                return guard;
+            }
+        }
+        lock(&self.readers[start % self.readers.len()])
+    }
+
+    /// The product's signer, read from the keychain the first time (or after the
+    /// product moved to another key).
+    fn signer(
+        &self,
+        product: &Product,
+        now: Timestamp,
+    ) -> keywright_core::Result<Arc<CachedSigner>> {
+        if let Some(s) = lock(&self.signers).get(&product.id) {
+            if s.key_id == product.signing_key_id {
+                return Ok(s.clone());
+            }
+        }
+        let (product, key, private) = lock(&self.writer).product_signer(&product.id, now)?;
+        let cached = Arc::new(CachedSigner {
+            key_id: key.id,
+            private,
+        });
+        lock(&self.signers).insert(product.id, cached.clone());
+        Ok(cached)
+    }
+}
+
+/// A running server: its address, and how to stop it.
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+    events: EventLog,
+}
+
+impl std::fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerHandle")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl ServerHandle {
+    /// The address it listens on (with the port the OS chose for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Returns once every request answered so far is in the request log
+    /// ([`Keywright::server_events`]); the log is written a few milliseconds behind.
+    pub async fn flush_events(&self) {
+        self.events.flush().await;
+    }
+
+    /// Stops accepting connections, lets requests in flight finish, writes the
+    /// request log, and returns once the server has stopped.
+    pub async fn stop(mut self) -> std::io::Result<()> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        self.task.await.map_err(std::io::Error::other)?
+    }
+}
+
+/// Opens the store at `path` with its keys in the OS keychain and starts serving on
+/// `addr` (see [`start`]).
+pub async fn start_store(
+    path: &Path,
+    addr: SocketAddr,
+    config: ServerConfig,
+) -> Result<ServerHandle, ServerError> {
+    let kw = Keywright::open(path, keywright_core::os_user())?;
+    start(kw, addr, config).await
+}
+
+/// Binds `addr` and serves `kw` on the current tokio runtime until
+/// [`ServerHandle::stop`]. Every product's signing key is read from the keychain
+/// now, so a keychain that cannot sign is reported before the first customer asks.
+pub async fn start(
+    kw: Keywright,
+    addr: SocketAddr,
+    config: ServerConfig,
+) -> Result<ServerHandle, ServerError> {
+    let listener = TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    let state = prepare(kw, config)?;
+    let events = state.events.clone();
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(serve_state(listener, state, async {
+        let _ = rx.await;
+    }));
+    Ok(ServerHandle {
+        addr,
+        shutdown: Some(tx),
+        task,
+        events,
+    })
+}
+
+/// Serves `kw` on `listener` until `shutdown` completes (e.g. `tokio::signal::ctrl_c`).
+pub async fn serve(
+    listener: TcpListener,
+    kw: Keywright,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let state = prepare(kw, config)?;
+    Ok(serve_state(listener, state, shutdown).await?)
+}
+
+fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
+    let now = Timestamp::now();
+    let path = kw.store().path().to_owned();
+    let readers = (0..READERS)
+        .map(|i| {
+            Ok(Mutex::new(Keywright::with_vault(
+                keywright_core::Store::open(&path)?,
+                Box::new(keywright_core::MemoryVault::default()),
+                format!("keywright-server-reader-{i}"),
+            )))
+        })
+        .collect::<keywright_core::Result<Vec<_>>>()?;
+    let products = kw.list_products()?;
+    let writer = Arc::new(Mutex::new(kw));
+    let events = EventLog::start(writer.clone())?;
+    let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
+    let state = AppState {
+        writer,
+        readers,
+        next_reader: AtomicUsize::new(0),
+        signers: Mutex::new(HashMap::new()),
+        limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
+        config,
+        events,
+    };
+    for product in &products {
+        state.signer(product, now)?;
+    }
+    Ok(Arc::new(state))
+}
+
+async fn serve_state(
+    listener: TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    // Forget idle clients so the limiter's table stays small.
+    let sweeper = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                every.tick().await;
+                state.limiter.retain_recent();
+                state.limiter.shrink_to_fit();
+            }
+        })
+    };
+    let events = state.events.clone();
+    let app = router(state);
+    let result = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await;
+    sweeper.abort();
+    events.flush().await;
+    result
+}
+
+fn router(state: Arc<AppState>) -> Router {
+    let limit = state.config.body_limit;
+    Router::new()
+        .route("/api/check", get(check))
+        .route("/api/activate", post(activate))
+        .route("/api/validate", post(validate))
+        .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
+        .method_not_allowed_fallback(|| async {
+            failure(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
+        })
+        .layer(DefaultBodyLimit::max(limit))
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .with_state(state)
+}
+
+/// The client's address: the peer, or behind a trusted proxy the last
+/// `X-Forwarded-For` entry.
+fn client_ip(config: &ServerConfig, peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+    if config.trust_forwarded_for {
+        // The proxy appends what it saw: only the very last entry is trustworthy.
+        let forwarded = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .next_back()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok());
+        if let Some(ip) = forwarded {
+            return ip;
+        }
+    }
+    peer.ip()
+}
+
+async fn rate_limit(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let ip = client_ip(&state.config, peer, request.headers());
+    if state.limiter.check_key(&ip).is_err() {
+        let mut response = failure(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many requests; slow down",
+        );
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return response;
+    }
+    next.run(request).await
+}
+
+/// An unsigned JSON error (nothing product-specific is known yet).
+fn failure(status: StatusCode, error: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({ "result": "failure", "error": error })),
+    )
+        .into_response()
+}
+
+/// mini-key-server's arguments (every endpoint takes a subset).
+/// Unknown arguments are ignored, as Flask does.
+#[derive(Debug, Default, Deserialize)]
+struct Args {
+    token: Option<String>,
+    app_id: Option<String>,
+    machine: Option<String>,
+    user: Option<String>,
+    hwid: Option<String>,
+    // `/api/validate`.
+    key: Option<String>,
+    machine_id: Option<String>,
+}
+
+/// A request after parsing: what to sign the answer over, and from whom it came.
+struct Exchange {
+    method: Method,
+    target: String,
+    host: String,
+    ip: IpAddr,
+}
+
+impl Exchange {
+    fn new(
+        state: &AppState,
+        peer: SocketAddr,
+        method: Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Self {
+        Exchange {
+            target: uri
+                .path_and_query()
+                .map(|p| p.as_str().to_owned())
+                .unwrap_or_else(|| uri.path().to_owned()),
+            host: headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .unwrap_or_default()
+                .to_owned(),
+            ip: client_ip(&state.config, peer, headers),
+            method,
+        }
+    }
+}
+
+type Bad = Box<Response>;
+
+fn bad_request(message: impl std::fmt::Display) -> Bad {
+    Box::new(failure(StatusCode::BAD_REQUEST, &message.to_string()))
+}
+
+/// Reads a form or JSON body (any other content type: 415).
+fn parse_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Result<Args, Bad> {
+    let body = body.map_err(|rejection| {
+        let status = rejection.status();
+        if status == StatusCode::PAYLOAD_TOO_LARGE {
+            Box::new(failure(status, "request body too large"))
+        } else {
+            bad_request("could not read the request body")
+        }
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/x-www-form-urlencoded");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    match mime.as_str() {
+        "application/json" => serde_json::from_slice::<Args>(&body)
+            .map_err(|e| bad_request(format!("malformed JSON body: {e}"))),
+        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes::<Args>(&body)
+            .map_err(|e| bad_request(format!("malformed form body: {e}"))),
+        _ => Err(Box::new(failure(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "send application/x-www-form-urlencoded or application/json",
+        ))),
+    }
+}
+
+fn parse_query(uri: &Uri) -> Result<Args, Bad> {
+    axum::extract::Query::<Args>::try_from_uri(uri)
+        .map(|q| q.0)
+        .map_err(|e| bad_request(format!("malformed query: {}", e.body_text())))
+}
+
+/// A required, non-blank argument of at most 4096 bytes.
+fn required<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, Bad> {
+    match value.as_deref().map(str::trim) {
+        None | Some("") => Err(bad_request(format!("{name} is required"))),
+        Some(v) if v.len() > 4096 => Err(bad_request(format!("{name} is too long"))),
+        Some(v) => Ok(v),
+    }
+}
+
+fn optional(name: &str, value: &Option<String>) -> Result<(), Bad> {
+    if value.as_ref().is_some_and(|v| v.len() > 4096) {
+        return Err(bad_request(format!("{name} is too long")));
+    }
+    Ok(())
+}
+
+/// An answer before signing.
+struct Answer {
+    status: StatusCode,
+    body: Value,
+    product: Option<Product>,
+    event: NewServerEvent,
+}
+
+fn with_support(mut body: Value, product: Option<&Product>) -> Value {
+    if let Some(message) = product
+        .and_then(|p| p.support_message.as_deref())
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+    {
+        body["support_message"] = Value::String(message.to_owned());
+    }
+    body
+}
+
+/// Runs `work` against the store on the blocking pool, records the event, signs the
+/// answer with the product's key, and turns it into a response.
+async fn answer(
+    state: Arc<AppState>,
+    exchange: Exchange,
+    role: Role,
+    work: impl FnOnce(&Keywright, Timestamp) -> keywright_core::Result<Answer> + Send + 'static,
+) -> Response {
+    let joined = tokio::task::spawn_blocking(move || {
+        let now = Timestamp::now();
+        let mut answer = work(&state.connection(role), now)?;
+        let signer = match &answer.product {
+            Some(product) => Some(state.signer(product, now)?),
+            None => None,
+        };
+        answer.event.ip = Some(exchange.ip.to_string());
+        answer.event.at = now;
+        state.events.record(answer.event);
+        let body = serde_json::to_vec(&answer.body).unwrap_or_default();
+        let mut response = (answer.status, body.clone()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        if let Some(signer) = signer {
+            let signed = sign_response(
+                &signer.private,
+                exchange.method.as_str(),
+                &exchange.target,
+                &exchange.host,
+                now,
+                &body,
+                &mut rand_core::OsRng,
+            )?;
+            for (name, value) in [
+                ("date", signed.date),
+                ("digest", signed.digest),
+                (SIGNATURE_HEADER, signed.signature),
+            ] {
+                if let Ok(value) = HeaderValue::from_str(&value) {
+                    headers.insert(name, value);
+                }
+            }
+        }
+        Ok::<_, keywright_core::Error>(response)
+    })
+    .await;
+    match joined {
+        Ok(Ok(response)) => response,
+        Ok(Err(e)) if e.code == ErrorCode::BadInput => failure(StatusCode::BAD_REQUEST, &e.message),
+        Ok(Err(e)) => {
+            // Not the client's fault: the store or keychain. Say so without details.
+            eprintln!("keywright-server: {e}");
+            failure(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the license server cannot answer right now; try again later",
+            )
+        }
+        Err(_) => failure(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the license server cannot answer right now; try again later",
+        ),
+    }
+}
+
+fn event(endpoint: &str, args: &Args) -> NewServerEvent {
+    NewServerEvent {
+        endpoint: endpoint.to_owned(),
+        machine: args.machine.clone(),
+        user: args.user.clone(),
+        hwid: args.hwid.clone().or_else(|| args.machine_id.clone()),
+        ..NewServerEvent::default()
+    }
+}
+
+fn verdict_event(
+    mut event: NewServerEvent,
+    verdict: &OnlineVerdict,
+    status: StatusCode,
+) -> NewServerEvent {
+    event.license_id = verdict.license.as_ref().map(|l| l.id.clone());
+    event.product_id = verdict.product.as_ref().map(|p| p.id.clone());
+    event.machine_id = verdict.machine_id.clone();
+    event.status = status.as_u16();
+    event.result = if verdict.reason.is_valid() {
+        "ok".into()
+    } else {
+        verdict.reason.as_str().into()
+    };
+    event
+}
+
+async fn check(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Response {
+    let exchange = Exchange::new(&state, peer, method, &uri, &headers);
+    let args = match parse_query(&uri).and_then(|args| {
+        required("token", &args.token)?;
+        required("app_id", &args.app_id)?;
+        for (name, v) in [
+            ("machine", &args.machine),
+            ("user", &args.user),
+            ("hwid", &args.hwid),
+        ] {
+            optional(name, v)?;
+        }
+        Ok(args)
+    }) {
+        Ok(args) => args,
+        Err(bad) => return *bad,
+    };
+    answer(state, exchange, Role::Read, move |kw, now| {
+        let verdict = kw.online_check(
+            args.token.as_deref().unwrap_or_default(),
+            args.app_id.as_deref(),
+            args.hwid.as_deref(),
+            now,
+        )?;
+        let (status, body) = if verdict.reason.is_valid() {
+            (StatusCode::CREATED, json!({ "result": "ok" }))
+        } else {
+            (
+                StatusCode::NOT_FOUND,
+                with_support(
+                    json!({
+                        "result": "failure", "error": "invalid key",
+                        "reason": verdict.reason.as_str(),
+                    }),
+                    verdict.product.as_ref(),
+                ),
+            )
+        };
+        Ok(Answer {
+            status,
+            event: verdict_event(event("check", &args), &verdict, status),
+            product: verdict.product,
+            body,
+        })
+    })
+    .await
+}
+
+async fn activate(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let exchange = Exchange::new(&state, peer, method, &uri, &headers);
+    let args = match parse_body(&headers, body).and_then(|args| {
+        required("token", &args.token)?;
+        required("app_id", &args.app_id)?;
+        required("hwid", &args.hwid)?;
+        optional("machine", &args.machine)?;
+        optional("user", &args.user)?;
+        Ok(args)
+    }) {
+        Ok(args) => args,
+        Err(bad) => return *bad,
+    };
+    let ip = exchange.ip.to_string();
+    answer(state, exchange, Role::Write, move |kw, now| {
+        let outcome = kw.online_activate(
+            &OnlineActivation {
+                token: args.token.clone().unwrap_or_default(),
+                app_id: args.app_id.clone(),
+                machine: args.machine.clone(),
+                user: args.user.clone(),
+                hwid: args.hwid.clone().unwrap_or_default(),
+                ip: Some(ip),
+            },
+            now,
+        )?;
+        let mut event = event("activate", &args);
+        let (status, body, product) = match outcome {
+            ActivationOutcome::Activated {
+                machine,
+                remaining,
+                product,
+                license,
+                ..
+            } => {
+                event.license_id = Some(license.id);
+                event.machine_id = Some(machine.id.clone());
+                event.result = "ok".into();
+                (
+                    StatusCode::CREATED,
+                    json!({
+                        "result": "ok",
+                        "remainingActivations": remaining.unwrap_or(-1),
+                        "machineId": machine.id,
+                    }),
+                    Some(product),
+                )
+            }
+            ActivationOutcome::OutOfSeats {
+                product, license, ..
+            } => {
+                event.license_id = Some(license.id);
+                event.result = "OUT_OF_ACTIVATIONS".into();
+                (
+                    StatusCode::GONE,
+                    with_support(
+                        json!({ "result": "failure", "error": "key is out of activations" }),
+                        Some(&product),
+                    ),
+                    Some(product),
+                )
+            }
+            ActivationOutcome::Refused {
+                reason,
+                product,
+                license,
+            } => {
+                event.license_id = license.map(|l| l.id);
+                event.result = reason.as_str().into();
+                (
+                    StatusCode::NOT_FOUND,
+                    with_support(
+                        json!({
+                            "result": "failure", "error": "invalid activation token",
+                            "reason": reason.as_str(),
+                        }),
+                        product.as_ref(),
+                    ),
+                    product,
+                )
+            }
+        };
+        event.product_id = product.as_ref().map(|p| p.id.clone());
+        event.status = status.as_u16();
+        Ok(Answer {
+            status,
+            body,
+            product,
+            event,
+        })
+    })
+    .await
+}
+
+async fn validate(
+    State(state): State<Arc<AppState>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let exchange = Exchange::new(&state, peer, method, &uri, &headers);
+    let args = match parse_body(&headers, body).and_then(|args| {
+        required("key", &args.key)?;
+        optional("machine_id", &args.machine_id)?;
+        optional("app_id", &args.app_id)?;
+        Ok(args)
+    }) {
+        Ok(args) => args,
+        Err(bad) => return *bad,
+    };
+    answer(state, exchange, Role::Read, move |kw, now| {
+        let verdict = kw.online_check(
+            args.key.as_deref().unwrap_or_default(),
+            args.app_id.as_deref(),
+            args.machine_id.as_deref(),
+            now,
+        )?;
+        let valid = verdict.reason == OnlineReason::Valid;
+        let mut body = json!({ "valid": valid, "reason": verdict.reason.as_str() });
+        if !valid {
+            body = with_support(body, verdict.product.as_ref());
+        }
+        let status = StatusCode::OK;
+        Ok(Answer {
+            status,
+            event: verdict_event(event("validate", &args), &verdict, status),
+            product: verdict.product,
+            body,
+        })
+    })
+    .await
+}
+
+/// Runs a server on `listen` over the store at `store` until Ctrl-C: what
+/// `keywright serve` does. `ready` is called with the bound address.
+pub fn run_until_ctrl_c(
+    store: &Path,
+    listen: SocketAddr,
+    config: ServerConfig,
+    ready: impl FnOnce(SocketAddr),
+) -> Result<(), ServerError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let kw = Keywright::open(store, keywright_core::os_user())?;
+        let listener = TcpListener::bind(listen).await?;
+        ready(listener.local_addr()?);
+        serve(listener, kw, config, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    })
+}

@@ -35,6 +35,15 @@ pub enum ErrorCode {
     Format,
     /// A bug: something that should not happen did.
     Internal,
+    /// The backup passphrase is too easy to guess; nothing was written.
+    WeakPassphrase,
+    /// The backup could not be opened with this passphrase; nothing was changed.
+    BackupPassphrase,
+    /// The backup file is damaged, truncated or not a Keywright backup; nothing was
+    /// changed.
+    BackupDamaged,
+    /// A restore would overwrite an existing store; nothing was changed.
+    StoreExists,
 }
 
 /// An application error: a code plus a message a person can act on.

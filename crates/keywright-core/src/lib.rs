@@ -7,6 +7,7 @@
 
 pub mod audit;
 mod audit_log;
+pub mod backup;
 mod customers;
 mod dashboard;
 pub mod duration;
@@ -27,6 +28,9 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
+pub use backup::{
+    restore_backup, restore_backup_to_keychain, BackupCreated, BackupRestored, KdfParams,
+};
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use model::*;
 pub use store::{default_store_path, Store};

@@ -386,7 +386,7 @@ fn ensure_store_id(conn: &Connection) -> Result<String> {
 }
 
 /// Creates `dir` (and parents) readable by the owner only on Unix.
-fn create_private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     if dir.is_dir() {
         return Ok(());
     }

@@ -20,4 +20,12 @@ export const ADVICE: Record<ErrorCode, string> = {
   IO: 'A file could not be read or written. Check the location and permissions, then try again.',
   FORMAT: 'A file or value is not in the expected format.',
   INTERNAL: 'Something went wrong inside Keywright. Try again; if it keeps happening, restart the app.',
+  WEAK_PASSPHRASE:
+    'The passphrase is too easy to guess. Use four or more unrelated words, or a longer mix of words, numbers and symbols.',
+  BACKUP_PASSPHRASE:
+    'The backup could not be opened with this passphrase. Check it (it is case-sensitive) and try again; nothing was changed.',
+  BACKUP_DAMAGED:
+    'The backup file is damaged, incomplete or not a Keywright backup. Try another copy of it; nothing was changed.',
+  STORE_EXISTS:
+    'A store already exists at that location, and a restore never overwrites one. Choose a new location.',
 };

@@ -15,6 +15,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'IO',
   'FORMAT',
   'INTERNAL',
+  'WEAK_PASSPHRASE',
+  'BACKUP_PASSPHRASE',
+  'BACKUP_DAMAGED',
+  'STORE_EXISTS',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

@@ -46,6 +46,8 @@ fn generated() -> String {
         TransferMachine::decl(),
         SimulateValidation::decl(),
         SimulatedValidation::decl(),
+        BackupCreated::decl(),
+        BackupRestored::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

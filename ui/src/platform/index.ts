@@ -1,10 +1,12 @@
 // The only module that talks to Tauri. Everything else imports from here, and
 // component tests replace this module with vi.mock('…/platform').
 import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
-import { save } from '@tauri-apps/plugin-dialog';
+import { open, save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
   ActivateMachine,
+  BackupCreated,
+  BackupRestored,
   ActivationPreview,
   AuditEvent,
   AuditQuery,
@@ -186,6 +188,36 @@ export async function saveDialog(options: SaveDialogOptions): Promise<string | n
   } catch (err) {
     throw toAppError(err, 'The save dialog could not be opened.');
   }
+}
+
+export type OpenDialogOptions = {
+  title?: string;
+  filters?: FileFilter[];
+};
+
+/** Opens the native open dialog for one file; resolves to its path, or null if cancelled. */
+export async function openDialog(options: OpenDialogOptions): Promise<string | null> {
+  try {
+    const chosen = await open({ ...options, multiple: false, directory: false });
+    return typeof chosen === 'string' ? chosen : null;
+  } catch (err) {
+    throw toAppError(err, 'The open dialog could not be opened.');
+  }
+}
+
+/** Writes an encrypted backup of the store and its private keys to `path`. */
+export function createBackup(path: string, passphrase: string): Promise<BackupCreated> {
+  return call<BackupCreated>('create_backup', { path, passphrase });
+}
+
+/** Rejects with WEAK_PASSPHRASE (and a hint) when the passphrase is too easy to guess. */
+export function checkBackupPassphrase(passphrase: string): Promise<void> {
+  return call<void>('check_backup_passphrase', { passphrase });
+}
+
+/** Restores a backup into a new store at `storePath`, its keys into this machine's keychain. */
+export function restoreBackup(path: string, passphrase: string, storePath: string): Promise<BackupRestored> {
+  return call<BackupRestored>('restore_backup', { path, passphrase, storePath });
 }
 
 export async function copyText(text: string): Promise<void> {

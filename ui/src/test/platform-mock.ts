@@ -38,6 +38,10 @@ export function createPlatformMock() {
     importDeactivationReceipt: vi.fn(),
     simulateValidation: vi.fn(),
     saveDialog: vi.fn(),
+    openDialog: vi.fn(),
+    createBackup: vi.fn(),
+    checkBackupPassphrase: vi.fn(),
+    restoreBackup: vi.fn(),
     copyText: vi.fn(),
   };
 }

@@ -327,7 +327,8 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header> {
     })
 }
 
-fn encode_payload(keys: &[PayloadKey], store: &[u8]) -> Zeroizing<Vec<u8>> {
+/// Frames keys and snapshot as a payload (before encryption).
+pub fn encode_payload(keys: &[PayloadKey], store: &[u8]) -> Zeroizing<Vec<u8>> {
     let len = 8
         + 4
         + keys

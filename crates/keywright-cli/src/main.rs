@@ -474,6 +474,8 @@ enum AuditCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum AuditFormat {
     Csv,
+    /// JSON Lines: one event object per line.
+    Jsonl,
 }
 
 #[derive(Args)]
@@ -1163,7 +1165,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     Ok(Output::ok(json!({ "events": events }), text))
                 }
                 AuditCommand::Export {
-                    format: AuditFormat::Csv,
+                    format,
                     out,
                     action,
                     subject,
@@ -1177,7 +1179,11 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         until,
                         ..Default::default()
                     };
-                    let f = kw.export_audit_csv(&out.display().to_string(), &query, now)?;
+                    let path = out.display().to_string();
+                    let f = match format {
+                        AuditFormat::Csv => kw.export_audit_csv(&path, &query, now)?,
+                        AuditFormat::Jsonl => kw.export_audit_jsonl(&path, &query, now)?,
+                    };
                     let text = format!(
                         "Wrote {} ({} bytes, sha256 {})\n",
                         f.path, f.bytes, f.sha256

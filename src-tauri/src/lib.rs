@@ -515,6 +515,42 @@ fn reveal_file(app: AppHandle, path: String) -> Reply<()> {
         .map_err(|e| Error::new(ErrorCode::Io, format!("could not open the folder: {e}")).into())
 }
 
+/// Writes an encrypted backup (store snapshot + private keys) to `path`. The
+/// passphrase comes from the user; the keys never leave the core.
+#[tauri::command(async)]
+fn create_backup(
+    desk: State<'_, Desk>,
+    path: String,
+    passphrase: String,
+) -> Reply<keywright_core::BackupCreated> {
+    desk.with(|kw| kw.create_backup(std::path::Path::new(&path), &passphrase, Timestamp::now()))
+}
+
+/// Live strength feedback: `WEAK_PASSPHRASE` with a hint, or nothing.
+#[tauri::command(async)]
+fn check_backup_passphrase(passphrase: String) -> Reply<()> {
+    keywright_core::backup::check_passphrase(&passphrase).map_err(CommandError::from)
+}
+
+/// Restores a backup into a NEW store at `store_path` (never over an existing one),
+/// its keys into this machine's keychain. The open store is left as it is: the user
+/// reopens Keywright on the restored store.
+#[tauri::command(async)]
+fn restore_backup(
+    path: String,
+    passphrase: String,
+    store_path: String,
+) -> Reply<keywright_core::BackupRestored> {
+    keywright_core::restore_backup_to_keychain(
+        std::path::Path::new(&path),
+        &passphrase,
+        std::path::Path::new(&store_path),
+        &os_user(),
+        Timestamp::now(),
+    )
+    .map_err(CommandError::from)
+}
+
 /// Builds and runs the app.
 pub fn run() {
     tauri::Builder::default()
@@ -589,6 +625,9 @@ pub fn run() {
             server_start,
             server_stop,
             server_events,
+            create_backup,
+            check_backup_passphrase,
+            restore_backup,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

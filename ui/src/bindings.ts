@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS";
 
 export type CommandError = { 
 /**
@@ -964,3 +964,43 @@ address: string | null,
  * When it was started (RFC 3339), when running.
  */
 startedAt: string | null, };
+
+export type BackupCreated = { 
+/**
+ * The backup file (its SHA-256 is in the `backup.created` audit row).
+ */
+file: ExportedFile, 
+/**
+ * The store it holds.
+ */
+storeId: string, 
+/**
+ * Private keys it holds.
+ */
+keys: number, 
+/**
+ * Licenses in the snapshot.
+ */
+licenses: number, };
+
+export type BackupRestored = { 
+/**
+ * The new store file.
+ */
+storePath: string, 
+/**
+ * Its id (the same as the backed-up store's).
+ */
+storeId: string, 
+/**
+ * The keychain service the keys were written under.
+ */
+keychainService: string, 
+/**
+ * Private keys restored into the keychain.
+ */
+keys: number, 
+/**
+ * Licenses in the restored store.
+ */
+licenses: number, };

@@ -35,10 +35,14 @@ Exit status:
   13  verify: DECRYPTION_FAILED (wrong license key or fingerprint)
   14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
   15  signing refused: this computer's clock is earlier than the audit log's newest entry
+  16  backup restore: wrong passphrase (nothing was changed)
 
 Activation refusals (license suspended, revoked, expired or out of activations)
 exit 4; a mistyped or damaged activation request or receipt exits 9; a license
-key this store did not issue exits 3.";
+key this store did not issue exits 3.
+
+Backups: a weak passphrase exits 2, a damaged or truncated backup 9, a restore
+onto an existing store 4 (nothing is overwritten).";
 
 /// Keywright: issue and verify Keygen-compatible license keys and files offline.
 #[derive(Parser)]
@@ -88,6 +92,10 @@ enum Command {
     /// The online activation server's request log.
     #[command(subcommand)]
     Server(ServerCommand),
+    /// Encrypted backups of the store and its private keys (passphrase from
+    /// KEYWRIGHT_PASSPHRASE or a prompt).
+    #[command(subcommand)]
+    Backup(BackupCommand),
 }
 
 #[derive(Args)]
@@ -116,6 +124,22 @@ enum ServerCommand {
         /// How many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+    },
+}
+
+#[derive(Subcommand)]
+enum BackupCommand {
+    /// Write one encrypted file holding a snapshot of the store and every private key.
+    Create {
+        /// The backup file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Restore a backup onto this machine: the keys into the OS keychain, the store to
+    /// --store (default: the per-user store location), which must not exist yet.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
     },
 }
 
@@ -506,6 +530,8 @@ enum AuditCommand {
 #[derive(Clone, Copy, ValueEnum)]
 enum AuditFormat {
     Csv,
+    /// JSON Lines: one event object per line.
+    Jsonl,
 }
 
 #[derive(Args)]
@@ -559,6 +585,10 @@ impl From<Error> for Failure {
             ErrorCode::Internal => 1,
             // Only the window enforces the app lock; kept in the "refused" class.
             ErrorCode::SigningLocked => 4,
+            ErrorCode::WeakPassphrase => 2,
+            ErrorCode::BackupPassphrase => 16,
+            ErrorCode::BackupDamaged => 9,
+            ErrorCode::StoreExists => 4,
         };
         let code = serde_json::to_value(e.code)
             .ok()
@@ -642,6 +672,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
     let now = Timestamp::now();
     match cli.command {
         Command::Verify(args) => run_verify(args),
+        Command::Backup(cmd) => run_backup(cmd, cli.store, now),
         Command::Activation(ActivationCommand::Request {
             license_key,
             fingerprint,
@@ -1231,7 +1262,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     Ok(Output::ok(json!({ "events": events }), text))
                 }
                 AuditCommand::Export {
-                    format: AuditFormat::Csv,
+                    format,
                     out,
                     action,
                     subject,
@@ -1245,7 +1276,11 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         until,
                         ..Default::default()
                     };
-                    let f = kw.export_audit_csv(&out.display().to_string(), &query, now)?;
+                    let path = out.display().to_string();
+                    let f = match format {
+                        AuditFormat::Csv => kw.export_audit_csv(&path, &query, now)?,
+                        AuditFormat::Jsonl => kw.export_audit_jsonl(&path, &query, now)?,
+                    };
                     let text = format!(
                         "Wrote {} ({} bytes, sha256 {})\n",
                         f.path, f.bytes, f.sha256
@@ -1283,6 +1318,64 @@ fn run_serve(store: Option<PathBuf>, args: ServeArgs) -> Result<Output, Failure>
         json!({ "stopped": true }),
         "keywright: server stopped\n".into(),
     ))
+}
+
+/// The backup passphrase: `KEYWRIGHT_PASSPHRASE`, else asked on the terminal without
+/// echo (twice when creating, so a typo does not lock the backup away).
+fn passphrase(confirm: bool) -> Result<String, Failure> {
+    if let Ok(p) = std::env::var("KEYWRIGHT_PASSPHRASE") {
+        return Ok(p);
+    }
+    let ask = |prompt: &str| {
+        rpassword::prompt_password(prompt).map_err(|e| {
+            Failure::from(Error::bad_input(format!(
+                "cannot read the passphrase from the terminal ({e}); set KEYWRIGHT_PASSPHRASE"
+            )))
+        })
+    };
+    let first = ask("Backup passphrase: ")?;
+    if confirm && ask("Repeat the passphrase: ")? != first {
+        return Err(Error::bad_input("the two passphrases differ; nothing was written").into());
+    }
+    Ok(first)
+}
+
+fn run_backup(
+    cmd: BackupCommand,
+    store: Option<PathBuf>,
+    now: Timestamp,
+) -> Result<Output, Failure> {
+    match cmd {
+        BackupCommand::Create { out } => {
+            let mut kw = open_store(store)?;
+            let pass = passphrase(true)?;
+            let b = kw.create_backup(&out, &pass, now)?;
+            let text = format!(
+                "Wrote backup {} ({} bytes, sha256 {})
+  store {}: {} licenses, {} private keys
+  Keep the passphrase safe: without it the backup cannot be opened.
+",
+                b.file.path, b.file.bytes, b.file.sha256, b.store_id, b.licenses, b.keys
+            );
+            Ok(Output::ok(to_json(&b), text))
+        }
+        BackupCommand::Restore { file } => {
+            let target = match store {
+                Some(p) => p,
+                None => default_store_path()?,
+            };
+            let pass = passphrase(false)?;
+            let r =
+                keywright_core::restore_backup_to_keychain(&file, &pass, &target, &os_user(), now)?;
+            let text = format!(
+                "Restored store {} to {}
+  {} licenses; {} private keys in the keychain ({})
+",
+                r.store_id, r.store_path, r.licenses, r.keys, r.keychain_service
+            );
+            Ok(Output::ok(to_json(&r), text))
+        }
+    }
 }
 
 fn machine_output(m: &Machine, done: &str) -> Output {

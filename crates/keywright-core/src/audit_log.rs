@@ -1,4 +1,5 @@
-//! Reading the audit log: pages for the screen, a CSV export, the chain check.
+//! Reading the audit log: pages for the screen, CSV and JSON Lines exports, the chain
+//! check.
 
 use std::path::Path;
 
@@ -49,6 +50,17 @@ fn csv_text(events: &[AuditEvent]) -> Result<Vec<u8>> {
         .map_err(|e| Error::new(crate::ErrorCode::Internal, format!("CSV: {e}")))
 }
 
+/// One JSON object per line (the [`AuditEvent`] fields, camelCase), each ending in LF.
+fn jsonl_text(events: &[AuditEvent]) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    for e in events {
+        serde_json::to_writer(&mut out, e)
+            .map_err(|e| Error::new(crate::ErrorCode::Internal, format!("JSON: {e}")))?;
+        out.push(b'\n');
+    }
+    Ok(out)
+}
+
 impl Keywright {
     /// Audit events matching `query`, newest first, one page (100 by default).
     pub fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
@@ -72,8 +84,32 @@ impl Keywright {
         query: &AuditQuery,
         now: Timestamp,
     ) -> Result<ExportedFile> {
+        self.export_audit(path, query, now, "csv")
+    }
+
+    /// [`Keywright::export_audit_csv`] as JSON Lines: one event object per line, with
+    /// every stored field (the chain can be re-verified from it).
+    pub fn export_audit_jsonl(
+        &mut self,
+        path: &str,
+        query: &AuditQuery,
+        now: Timestamp,
+    ) -> Result<ExportedFile> {
+        self.export_audit(path, query, now, "jsonl")
+    }
+
+    fn export_audit(
+        &mut self,
+        path: &str,
+        query: &AuditQuery,
+        now: Timestamp,
+        format: &'static str,
+    ) -> Result<ExportedFile> {
         if path.trim().is_empty() {
-            return Err(Error::bad_input("choose where to save the CSV file"));
+            return Err(Error::bad_input(format!(
+                "choose where to save the {} file",
+                format.to_uppercase()
+            )));
         }
         if let Some(limit) = query.limit {
             if limit < 1 {
@@ -85,17 +121,20 @@ impl Keywright {
         let path = Path::new(path.trim());
         let mut events = audit::query(&self.store.conn, query, query.limit)?;
         events.reverse(); // a log reads oldest first
-        let bytes = csv_text(&events)?;
+        let bytes = match format {
+            "jsonl" => jsonl_text(&events)?,
+            _ => csv_text(&events)?,
+        };
         let event = Event {
             action: "audit.export",
             detail: serde_json::json!({
-                "format": "csv", "rows": events.len(), "path": path.display().to_string(),
+                "format": format, "rows": events.len(), "path": path.display().to_string(),
                 "action": query.action, "subjectId": query.subject_id,
                 "since": query.since, "until": query.until,
             }),
             ..Event::default()
         };
-        self.write_audited_file(path, &bytes, &stamp(now), event, "csv")
+        self.write_audited_file(path, &bytes, &stamp(now), event, format)
     }
 
     /// Checks the audit chain and reports where it breaks, if it does (a broken chain

@@ -40,6 +40,15 @@ pub enum ErrorCode {
     /// A policy's key template names an unknown placeholder or renders a dataset its
     /// scheme cannot carry; the message names the placeholder or the rule.
     TemplateInvalid,
+    /// The backup passphrase is too easy to guess; nothing was written.
+    WeakPassphrase,
+    /// The backup could not be opened with this passphrase; nothing was changed.
+    BackupPassphrase,
+    /// The backup file is damaged, truncated or not a Keywright backup; nothing was
+    /// changed.
+    BackupDamaged,
+    /// A restore would overwrite an existing store; nothing was changed.
+    StoreExists,
 }
 
 /// An application error: a code plus a message a person can act on.

@@ -12,7 +12,7 @@ use crate::{required, stamp, Keywright};
 const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
 
 /// The public key as the store keeps it: raw 32 bytes for Ed25519, SPKI DER otherwise.
-fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<PublicKey> {
+pub(crate) fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<PublicKey> {
     Ok(match algorithm {
         KeyAlgorithm::Ed25519 => PublicKey::from_ed25519_bytes(bytes)?,
         KeyAlgorithm::Rsa2048 | KeyAlgorithm::EcdsaP256 => PublicKey::from_spki_der(bytes)?,

@@ -8,6 +8,7 @@
 pub mod applock;
 pub mod audit;
 mod audit_log;
+pub mod backup;
 mod customers;
 mod dashboard;
 pub mod duration;
@@ -32,6 +33,9 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
+pub use backup::{
+    restore_backup, restore_backup_to_keychain, BackupCreated, BackupRestored, KdfParams,
+};
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use included::INCLUDE_CHOICES;
 pub use model::*;

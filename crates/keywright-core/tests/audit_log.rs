@@ -221,6 +221,69 @@ fn csv_export_round_trips_and_is_audited() {
 }
 
 #[test]
+fn jsonl_export_holds_every_field_one_event_per_line() {
+    let (dir, mut kw, _) = store();
+    let path = dir.path().join("audit.jsonl");
+    let now = at("2026-11-08T10:00:00Z");
+    let exported = kw
+        .export_audit_jsonl(&path.display().to_string(), &AuditQuery::default(), now)
+        .unwrap();
+    assert_eq!(exported.algorithm, "jsonl");
+    let bytes = std::fs::read(&path).unwrap();
+    assert_eq!(exported.sha256, audit::sha256_hex(&bytes));
+    let text = String::from_utf8(bytes).unwrap();
+    assert!(text.ends_with('\n'));
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let stored = kw.audit_events().unwrap();
+    // The 11 rows, oldest first, every stored field (newlines in details stay escaped
+    // inside their line).
+    assert_eq!(lines.len(), 11);
+    for (line, e) in lines.iter().zip(&stored) {
+        assert_eq!(line["seq"], e.seq);
+        assert_eq!(line["at"], e.at.as_str());
+        assert_eq!(line["action"], e.action.as_str());
+        assert_eq!(line["detail"], e.detail.as_str());
+        assert_eq!(line["prevHash"], e.prev_hash.as_str());
+        assert_eq!(line["hash"], e.hash.as_str());
+    }
+    // Each row chains to the one before it in the file, as in the store.
+    for pair in lines.windows(2) {
+        assert_eq!(pair[1]["prevHash"], pair[0]["hash"]);
+    }
+    let last = stored.last().unwrap();
+    assert_eq!(last.action, "audit.export");
+    assert!(
+        last.detail.contains("\"format\":\"jsonl\""),
+        "{}",
+        last.detail
+    );
+    assert_eq!(
+        last.artifact_sha256.as_deref(),
+        Some(exported.sha256.as_str())
+    );
+    assert_eq!(kw.verify_audit().unwrap(), 12);
+
+    let only = dir.path().join("issues.jsonl");
+    kw.export_audit_jsonl(
+        &only.display().to_string(),
+        &AuditQuery {
+            action: Some("license.issue".into()),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    assert_eq!(std::fs::read_to_string(&only).unwrap().lines().count(), 3);
+    let err = kw
+        .export_audit_jsonl(" ", &AuditQuery::default(), now)
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadInput);
+}
+
+#[test]
 fn check_reports_the_broken_row_instead_of_failing() {
     let (_dir, kw, _) = store();
     let ok: AuditVerification = kw.check_audit().unwrap();

@@ -52,6 +52,8 @@ fn generated() -> String {
         applock::AppLockState::decl(),
         online::ServerEvent::decl(),
         online::ServerStatus::decl(),
+        BackupCreated::decl(),
+        BackupRestored::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -23,4 +23,12 @@ export const ADVICE: Record<ErrorCode, string> = {
   SIGNING_LOCKED: 'Signing is locked. Enter the app lock passphrase to sign (Settings → App lock).',
   TEMPLATE_INVALID:
     'The key template cannot be used: fix the placeholder or the rule named below. Placeholders are {{account}} {{product}} {{policy}} {{user}} {{email}} {{created}} {{expiry}} {{duration}} {{id}}.',
+  WEAK_PASSPHRASE:
+    'The passphrase is too easy to guess. Use four or more unrelated words, or a longer mix of words, numbers and symbols.',
+  BACKUP_PASSPHRASE:
+    'The backup could not be opened with this passphrase. Check it (it is case-sensitive) and try again; nothing was changed.',
+  BACKUP_DAMAGED:
+    'The backup file is damaged, incomplete or not a Keywright backup. Try another copy of it; nothing was changed.',
+  STORE_EXISTS:
+    'A store already exists at that location, and a restore never overwrites one. Choose a new location.',
 };

@@ -17,6 +17,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'INTERNAL',
   'SIGNING_LOCKED',
   'TEMPLATE_INVALID',
+  'WEAK_PASSPHRASE',
+  'BACKUP_PASSPHRASE',
+  'BACKUP_DAMAGED',
+  'STORE_EXISTS',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

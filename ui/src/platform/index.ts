@@ -5,6 +5,8 @@ import { open, save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
   ActivateMachine,
+  BackupCreated,
+  BackupRestored,
   ActivationPreview,
   AppLockState,
   AuditEvent,
@@ -199,6 +201,37 @@ export async function saveDialog(options: SaveDialogOptions): Promise<string | n
   }
 }
 
+export type OpenDialogOptions = {
+  title?: string;
+  defaultPath?: string;
+  filters?: FileFilter[];
+};
+
+/** Opens the native open dialog for one file; resolves to its path, or null if cancelled. */
+export async function openDialog(options: OpenDialogOptions): Promise<string | null> {
+  try {
+    const chosen = await open({ ...options, multiple: false, directory: false });
+    return typeof chosen === 'string' ? chosen : null;
+  } catch (err) {
+    throw toAppError(err, 'The open dialog could not be opened.');
+  }
+}
+
+/** Writes an encrypted backup of the store and its private keys to `path`. */
+export function createBackup(path: string, passphrase: string): Promise<BackupCreated> {
+  return call<BackupCreated>('create_backup', { path, passphrase });
+}
+
+/** Rejects with WEAK_PASSPHRASE (and a hint) when the passphrase is too easy to guess. */
+export function checkBackupPassphrase(passphrase: string): Promise<void> {
+  return call<void>('check_backup_passphrase', { passphrase });
+}
+
+/** Restores a backup into a new store at `storePath`, its keys into this machine's keychain. */
+export function restoreBackup(path: string, passphrase: string, storePath: string): Promise<BackupRestored> {
+  return call<BackupRestored>('restore_backup', { path, passphrase, storePath });
+}
+
 export async function copyText(text: string): Promise<void> {
   try {
     await writeText(text);
@@ -229,22 +262,6 @@ export function saveSettings(settings: Settings): Promise<SettingsView> {
 /** Opens or creates the store at `path` (null = the default location) and remembers it. */
 export function openStore(path: string | null): Promise<StoreInfo> {
   return call<StoreInfo>('open_store', { path });
-}
-
-export type OpenDialogOptions = {
-  title?: string;
-  defaultPath?: string;
-  filters?: FileFilter[];
-};
-
-/** Opens the native open-file dialog for one file; resolves to its path, or null if cancelled. */
-export async function openDialog(options: OpenDialogOptions): Promise<string | null> {
-  try {
-    const chosen = await open({ ...options, multiple: false, directory: false });
-    return typeof chosen === 'string' ? chosen : null;
-  } catch (err) {
-    throw toAppError(err, 'The open dialog could not be opened.');
-  }
 }
 
 /** Reloads the window (after switching stores, every screen starts over). */

@@ -4,10 +4,13 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const invoke = vi.fn();
 vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
-vi.mock('@tauri-apps/plugin-dialog', () => ({ save: vi.fn() }));
+vi.mock('@tauri-apps/plugin-dialog', () => ({ save: vi.fn(), open: vi.fn() }));
 vi.mock('@tauri-apps/plugin-clipboard-manager', () => ({ writeText: vi.fn() }));
 
 import {
+  checkBackupPassphrase,
+  createBackup,
+  restoreBackup,
   activateFromRequest,
   activateMachine,
   deactivateMachine,
@@ -60,6 +63,20 @@ describe('platform layer', () => {
     const sim = { licenseId: 'l', machineId: null, fingerprint: null, at: '2027-01-01' };
     await simulateValidation(sim);
     expect(invoke).toHaveBeenLastCalledWith('simulate_validation', { input: sim });
+  });
+
+  it('sends the backup commands with the argument names the backend expects', async () => {
+    invoke.mockResolvedValue({});
+    await createBackup('/b.kwbackup', 'pass words');
+    expect(invoke).toHaveBeenLastCalledWith('create_backup', { path: '/b.kwbackup', passphrase: 'pass words' });
+    await checkBackupPassphrase('pass words');
+    expect(invoke).toHaveBeenLastCalledWith('check_backup_passphrase', { passphrase: 'pass words' });
+    await restoreBackup('/b.kwbackup', 'pass words', '/new.db');
+    expect(invoke).toHaveBeenLastCalledWith('restore_backup', {
+      path: '/b.kwbackup',
+      passphrase: 'pass words',
+      storePath: '/new.db',
+    });
   });
 
   it('calls commands by name, wrapping input under `input`', async () => {

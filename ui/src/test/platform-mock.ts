@@ -55,6 +55,9 @@ export function createPlatformMock() {
     openDialog: vi.fn(),
     reloadWindow: vi.fn(),
     saveDialog: vi.fn(),
+    createBackup: vi.fn(),
+    checkBackupPassphrase: vi.fn(),
+    restoreBackup: vi.fn(),
     copyText: vi.fn(),
   };
 }

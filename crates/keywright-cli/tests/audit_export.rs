@@ -1,0 +1,50 @@
+//! `keywright audit export --format jsonl` beside csv: one JSON object per line, every
+//! stored field, and the export itself on record.
+
+mod common;
+
+use common::Cli;
+use serde_json::Value;
+
+#[test]
+fn audit_export_as_json_lines() {
+    let cli = Cli::new();
+    cli.json(&["key", "create", "--name", "Main key"], 0);
+    cli.json(&["product", "create", "--name", "Zapper"], 0);
+    let out = cli.path("audit.jsonl");
+    let f = cli.json(
+        &[
+            "audit",
+            "export",
+            "--format",
+            "jsonl",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(f["algorithm"], "jsonl");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["action"], "key.create");
+    assert_eq!(lines[1]["action"], "product.create");
+    assert_eq!(lines[1]["prevHash"], lines[0]["hash"]);
+    let list = cli.json(&["audit", "list"], 0);
+    let last = list["events"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(last["action"], "audit.export");
+    assert_eq!(last["artifactSha256"], f["sha256"]);
+    // An unknown format is a usage error.
+    let bad = cli.run(&[
+        "audit",
+        "export",
+        "--format",
+        "xml",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(bad.status.code(), Some(2));
+}

@@ -959,6 +959,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             customer_name: name,
                             customer_email: email,
                             metadata,
+                            ..Default::default()
                         },
                         now,
                     )?;

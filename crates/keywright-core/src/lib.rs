@@ -7,15 +7,18 @@
 
 pub mod audit;
 mod audit_log;
+pub mod batch;
 mod customers;
 mod dashboard;
 pub mod duration;
 pub mod error;
 mod files;
 mod keys;
+mod license_export;
 mod licenses;
 mod lifecycle;
 mod machines;
+mod mail;
 pub mod model;
 mod products;
 mod search;
@@ -28,6 +31,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 pub use error::{CommandError, Error, ErrorCode, Result};
+pub use license_export::defuse_cell;
 pub use model::*;
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};

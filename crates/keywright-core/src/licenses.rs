@@ -7,7 +7,7 @@ use keywright_license::document::{LicenseDocument, LicenseStatus as DocumentStat
 use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
 use keywright_license::{
     keygen_expiry, parse_time, seal, sign_key_with, EncryptionSecret, FileAlgorithm, FileKind,
-    JwtClaims, KeyDataset,
+    JwtClaims, KeyDataset, SigningKey as PrivateKey,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -16,6 +16,7 @@ use crate::duration::parse_file_ttl;
 use crate::error::{Error, Result};
 use crate::model::{
     ExportLicenseFile, ExportedFile, IssueLicense, License, LicenseStatus, Policy, Product, Scheme,
+    SigningKey,
 };
 use crate::{clean, stamp, Keywright};
 
@@ -61,7 +62,7 @@ pub(crate) fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
     })
 }
 
-fn check_email(email: &str) -> Result<()> {
+pub(crate) fn check_email(email: &str) -> Result<()> {
     let ok = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain))
@@ -76,7 +77,9 @@ fn check_email(email: &str) -> Result<()> {
     }
 }
 
-fn parse_metadata(text: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn parse_metadata(
+    text: Option<&str>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
     match clean(text) {
         None => Ok(serde_json::Map::new()),
         Some(t) => match serde_json::from_str::<serde_json::Value>(&t) {
@@ -89,6 +92,274 @@ fn parse_metadata(text: Option<&str>) -> Result<serde_json::Map<String, serde_js
     }
 }
 
+/// Refuses an overlong name or company and a malformed email; empty text is absent.
+pub(crate) fn check_customer(
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    let name = clean(name);
+    let email = clean(email);
+    let company = clean(company);
+    for (field, text) in [("customer name", &name), ("company", &company)] {
+        if let Some(text) = text {
+            if text.chars().count() > 200 {
+                return Err(Error::bad_input(format!(
+                    "{field} is too long (at most 200 characters)"
+                )));
+            }
+        }
+    }
+    if let Some(email) = &email {
+        check_email(email)?;
+    }
+    Ok((name, email, company))
+}
+
+/// The customer with this email, oldest first: `(id, email)`.
+pub(crate) fn customer_by_email(
+    conn: &rusqlite::Connection,
+    email: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .query_row(
+            "SELECT id, email FROM customers WHERE email = ?1 ORDER BY created_at LIMIT 1",
+            [email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?)
+}
+
+/// When a license issued at `now` under `policy` is created and expires, at the
+/// millisecond precision the store keeps.
+pub(crate) fn issue_times(
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<(Timestamp, Option<Timestamp>)> {
+    let created_ts = parse_time(&stamp(now))?;
+    let expiry_ts = policy
+        .duration_seconds
+        .map(|d| keygen_expiry(created_ts, d))
+        .transpose()?;
+    Ok((created_ts, expiry_ts))
+}
+
+/// What a license key embeds and who it is for.
+pub(crate) struct KeyInput<'a> {
+    pub store_id: &'a str,
+    pub policy: &'a Policy,
+    pub product: &'a Product,
+    pub license_id: &'a str,
+    /// The customer's id and email, when the license has a customer with an email
+    /// (Keygen's dataset then names them as its `user`).
+    pub user: Option<(String, String)>,
+    pub created: Timestamp,
+    pub expiry: Option<Timestamp>,
+}
+
+/// Signs a license key: Keygen's default dataset for the policy's scheme.
+pub(crate) fn sign_license_key(input: &KeyInput<'_>, private: &PrivateKey) -> Result<String> {
+    let dataset = KeyDataset {
+        account: IdRef {
+            id: input.store_id.to_owned(),
+        },
+        product: IdRef {
+            id: input.product.id.clone(),
+        },
+        policy: PolicyRef {
+            id: input.policy.id.clone(),
+            duration: input.policy.duration_seconds,
+        },
+        user: input.user.clone().map(|(id, email)| UserRef { id, email }),
+        license: LicenseRef {
+            id: input.license_id.to_owned(),
+            created: input.created,
+            expiry: input.expiry,
+        },
+    };
+    // Each scheme embeds Keygen's default for it: the full dataset, the JWT claims,
+    // or (RSA_2048_PKCS1_ENCRYPT, at most 245 bytes) the short one.
+    let embedded = match input.policy.scheme {
+        Scheme::RsaJwtRs256 => JwtClaims::for_license(
+            &uuid::Uuid::new_v4().to_string(),
+            input.store_id,
+            &dataset.license,
+        )
+        .to_json(),
+        Scheme::RsaEncrypt => EncryptDataset {
+            id: input.license_id.to_owned(),
+            created: input.created,
+            expiry: input.expiry,
+            duration: input.policy.duration_seconds,
+        }
+        .to_json(),
+        _ => dataset.to_json(),
+    };
+    Ok(sign_key_with(
+        input.policy.scheme.to_format(),
+        &embedded,
+        private,
+        &mut rand_core::OsRng,
+    )?)
+}
+
+/// Inserts a new customer and its audit row, inside the caller's transaction.
+pub(crate) fn insert_customer(
+    conn: &rusqlite::Connection,
+    actor: &str,
+    at: &str,
+    id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO customers (id, name, email, company, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, name, email, company, at])?;
+    let mut detail = serde_json::json!({ "name": name, "email": email });
+    if let Some(company) = company {
+        detail["company"] = company.into();
+    }
+    audit::append(
+        conn,
+        at,
+        actor,
+        &Event {
+            action: "customer.create",
+            subject_type: Some("customer"),
+            subject_id: Some(id),
+            detail,
+            ..Event::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// A license row about to be stored.
+pub(crate) struct LicenseRow<'a> {
+    pub id: &'a str,
+    pub key: &'a str,
+    pub policy: &'a Policy,
+    pub product: &'a Product,
+    pub customer_id: Option<&'a str>,
+    pub signing_key: &'a SigningKey,
+    pub expiry: Option<&'a str>,
+    /// JSON object text.
+    pub metadata: &'a str,
+    pub created: &'a str,
+    /// (order id, position 1..quantity) for licenses issued from a batch.
+    pub order: Option<(&'a str, i64)>,
+}
+
+/// Inserts a license and its `license.issue` audit row, inside the caller's transaction.
+pub(crate) fn insert_license(
+    conn: &rusqlite::Connection,
+    actor: &str,
+    row: &LicenseRow<'_>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, status, expiry,
+                               metadata, created_at, updated_at, order_id, order_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        row.id,
+        row.key,
+        row.policy.id,
+        row.customer_id,
+        row.signing_key.id,
+        row.expiry,
+        row.metadata,
+        row.created,
+        row.order.map(|o| o.0),
+        row.order.map(|o| o.1),
+    ])?;
+    let mut detail = serde_json::json!({
+        "scheme": row.policy.scheme.as_str(), "policy": row.policy.id, "product": row.product.code,
+        "customer": row.customer_id, "expiry": row.expiry,
+    });
+    if let Some((order, seq)) = row.order {
+        detail["order"] = order.into();
+        detail["seq"] = seq.into();
+    }
+    audit::append(
+        conn,
+        row.created,
+        actor,
+        &Event {
+            action: "license.issue",
+            subject_type: Some("license"),
+            subject_id: Some(row.id),
+            signing_key_kid: Some(&row.signing_key.kid),
+            artifact_sha256: Some(sha256_hex(row.key.as_bytes())),
+            detail,
+        },
+    )?;
+    Ok(())
+}
+
+/// Keygen's license document for a license from its parts: the `data` of its license
+/// files and the `included` license of its machine files.
+pub(crate) fn build_document(
+    store_id: &str,
+    license: &License,
+    policy: &Policy,
+    product: &Product,
+    metadata: serde_json::Map<String, serde_json::Value>,
+    updated: &str,
+) -> Result<LicenseDocument> {
+    Ok(LicenseDocument {
+        id: license.id.clone(),
+        account_id: store_id.to_owned(),
+        product_id: product.id.clone(),
+        policy_id: policy.id.clone(),
+        user_id: license.customer_id.clone(),
+        name: license.customer_name.clone(),
+        key: license.key.clone(),
+        expiry: license.expiry.as_deref().map(parse_time).transpose()?,
+        status: match license.status {
+            LicenseStatus::Active => DocumentStatus::Active,
+            LicenseStatus::Suspended => DocumentStatus::Suspended,
+            LicenseStatus::Revoked => DocumentStatus::Banned,
+        },
+        scheme: Some(policy.scheme.to_format()),
+        encrypted: false,
+        strict: false,
+        floating: policy.floating,
+        protected: true,
+        max_machines: policy.max_machines,
+        metadata,
+        created: parse_time(&license.created_at)?,
+        updated: parse_time(updated)?,
+        // What the store says now; find_license counts active machines.
+        machines_count: license.machines_count.unwrap_or(0),
+        entitlement_ids: Vec::new(),
+    })
+}
+
+/// Seals a license file for `document` with Keygen's file algorithm `alg`.
+pub(crate) fn seal_license_file(
+    document: &LicenseDocument,
+    issued: Timestamp,
+    ttl: Option<i64>,
+    alg: FileAlgorithm,
+    private: &PrivateKey,
+) -> Result<String> {
+    let payload = document.to_payload(issued, ttl)?;
+    let secret = alg
+        .is_encrypted()
+        .then(|| EncryptionSecret::for_license(&document.key));
+    Ok(seal(
+        FileKind::License,
+        &payload,
+        alg,
+        private,
+        secret.as_ref(),
+        &mut rand_core::OsRng,
+    )?)
+}
+
 impl Keywright {
     /// Issues a license under a policy: signs its key with the product's key (read from
     /// the vault first, so a keychain failure writes nothing), then stores the license,
@@ -96,41 +367,22 @@ impl Keywright {
     pub fn issue_license(&mut self, input: &IssueLicense, now: Timestamp) -> Result<License> {
         let policy = self.find_policy(&input.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let customer_name = clean(input.customer_name.as_deref());
-        let customer_email = clean(input.customer_email.as_deref());
-        if let Some(name) = &customer_name {
-            if name.chars().count() > 200 {
-                return Err(Error::bad_input(
-                    "customer name is too long (at most 200 characters)",
-                ));
-            }
-        }
-        if let Some(email) = &customer_email {
-            check_email(email)?;
-        }
+        let (customer_name, customer_email, customer_company) = check_customer(
+            input.customer_name.as_deref(),
+            input.customer_email.as_deref(),
+            input.customer_company.as_deref(),
+        )?;
         let metadata = parse_metadata(input.metadata.as_deref())?;
 
         let (key, private) = self.signer(&product.signing_key_id, now)?;
 
-        let created_ts = parse_time(&stamp(now))?; // millisecond precision, as stored
-        let expiry_ts = policy
-            .duration_seconds
-            .map(|d| keygen_expiry(created_ts, d))
-            .transpose()?;
+        let (created_ts, expiry_ts) = issue_times(now, &policy)?;
         let created = stamp(created_ts);
         let expiry = expiry_ts.map(stamp);
         let id = uuid::Uuid::new_v4().to_string();
 
-        let existing_customer: Option<(String, Option<String>)> = match &customer_email {
-            Some(email) => self
-                .store
-                .conn
-                .query_row(
-                    "SELECT id, email FROM customers WHERE email = ?1 ORDER BY created_at LIMIT 1",
-                    [email],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?,
+        let existing_customer = match &customer_email {
+            Some(email) => customer_by_email(&self.store.conn, email)?,
             None => None,
         };
         let new_customer =
@@ -146,101 +398,45 @@ impl Keywright {
             Some((_, email)) => email.clone(),
             None => customer_email.clone(),
         };
-        let dataset = KeyDataset {
-            account: IdRef {
-                id: self.store.store_id().to_owned(),
-            },
-            product: IdRef {
-                id: product.id.clone(),
-            },
-            policy: PolicyRef {
-                id: policy.id.clone(),
-                duration: policy.duration_seconds,
-            },
-            user: customer_id
-                .clone()
-                .zip(dataset_email)
-                .map(|(id, email)| UserRef { id, email }),
-            license: LicenseRef {
-                id: id.clone(),
+        let license_key = sign_license_key(
+            &KeyInput {
+                store_id: self.store.store_id(),
+                policy: &policy,
+                product: &product,
+                license_id: &id,
+                user: customer_id.clone().zip(dataset_email),
                 created: created_ts,
                 expiry: expiry_ts,
             },
-        };
-        // Each scheme embeds Keygen's default for it: the full dataset, the JWT claims,
-        // or (RSA_2048_PKCS1_ENCRYPT, at most 245 bytes) the short one.
-        let embedded = match policy.scheme {
-            Scheme::RsaJwtRs256 => JwtClaims::for_license(
-                &uuid::Uuid::new_v4().to_string(),
-                self.store.store_id(),
-                &dataset.license,
-            )
-            .to_json(),
-            Scheme::RsaEncrypt => EncryptDataset {
-                id: id.clone(),
-                created: created_ts,
-                expiry: expiry_ts,
-                duration: policy.duration_seconds,
-            }
-            .to_json(),
-            _ => dataset.to_json(),
-        };
-        let license_key = sign_key_with(
-            policy.scheme.to_format(),
-            &embedded,
             &private,
-            &mut rand_core::OsRng,
         )?;
 
         let tx = self.store.conn.transaction()?;
         if new_customer {
-            let cid = customer_id.as_deref().unwrap_or_default();
-            tx.execute(
-                "INSERT INTO customers (id, name, email, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![cid, customer_name, customer_email, created],
-            )?;
-            audit::append(
+            insert_customer(
                 &tx,
-                &created,
                 &self.actor,
-                &Event {
-                    action: "customer.create",
-                    subject_type: Some("customer"),
-                    subject_id: Some(cid),
-                    detail: serde_json::json!({ "name": customer_name, "email": customer_email }),
-                    ..Event::default()
-                },
+                &created,
+                customer_id.as_deref().unwrap_or_default(),
+                customer_name.as_deref(),
+                customer_email.as_deref(),
+                customer_company.as_deref(),
             )?;
         }
-        tx.execute(
-            "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, status, expiry,
-                                   metadata, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8)",
-            params![
-                id,
-                license_key,
-                policy.id,
-                customer_id,
-                key.id,
-                expiry,
-                serde_json::Value::Object(metadata).to_string(),
-                created
-            ],
-        )?;
-        audit::append(
+        insert_license(
             &tx,
-            &created,
             &self.actor,
-            &Event {
-                action: "license.issue",
-                subject_type: Some("license"),
-                subject_id: Some(&id),
-                signing_key_kid: Some(&key.kid),
-                artifact_sha256: Some(sha256_hex(license_key.as_bytes())),
-                detail: serde_json::json!({
-                    "scheme": policy.scheme.as_str(), "policy": policy.id, "product": product.code,
-                    "customer": customer_id, "expiry": expiry,
-                }),
+            &LicenseRow {
+                id: &id,
+                key: &license_key,
+                policy: &policy,
+                product: &product,
+                customer_id: customer_id.as_deref(),
+                signing_key: &key,
+                expiry: expiry.as_deref(),
+                metadata: &serde_json::Value::Object(metadata).to_string(),
+                created: &created,
+                order: None,
             },
         )?;
         tx.commit()?;
@@ -285,33 +481,14 @@ impl Keywright {
             [&license.id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok(LicenseDocument {
-            id: license.id.clone(),
-            account_id: self.store.store_id().to_owned(),
-            product_id: product.id.clone(),
-            policy_id: policy.id.clone(),
-            user_id: license.customer_id.clone(),
-            name: license.customer_name.clone(),
-            key: license.key.clone(),
-            expiry: license.expiry.as_deref().map(parse_time).transpose()?,
-            status: match license.status {
-                LicenseStatus::Active => DocumentStatus::Active,
-                LicenseStatus::Suspended => DocumentStatus::Suspended,
-                LicenseStatus::Revoked => DocumentStatus::Banned,
-            },
-            scheme: Some(policy.scheme.to_format()),
-            encrypted: false,
-            strict: false,
-            floating: policy.floating,
-            protected: true,
-            max_machines: policy.max_machines,
-            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-            created: parse_time(&license.created_at)?,
-            updated: parse_time(&updated)?,
-            // What the store says now; find_license counts active machines.
-            machines_count: license.machines_count.unwrap_or(0),
-            entitlement_ids: Vec::new(),
-        })
+        build_document(
+            self.store.store_id(),
+            license,
+            policy,
+            product,
+            serde_json::from_str(&metadata).unwrap_or_default(),
+            &updated,
+        )
     }
 
     /// Signs a license file (Keygen's format) for a license and writes it atomically to
@@ -338,7 +515,6 @@ impl Keywright {
         let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
         let document = self.license_document(&license, &policy, &product)?;
-        let payload = document.to_payload(issued, ttl)?;
         let alg = match input
             .algorithm
             .as_deref()
@@ -361,16 +537,7 @@ impl Keywright {
                 alg
             }
         };
-        let encrypt = alg.is_encrypted();
-        let secret = encrypt.then(|| EncryptionSecret::for_license(&license.key));
-        let text = seal(
-            FileKind::License,
-            &payload,
-            alg,
-            &private,
-            secret.as_ref(),
-            &mut rand_core::OsRng,
-        )?;
+        let text = seal_license_file(&document, issued, ttl, alg, &private)?;
         let event = Event {
             action: "license_file.sign",
             subject_type: Some("license"),

@@ -46,6 +46,12 @@ fn generated() -> String {
         TransferMachine::decl(),
         SimulateValidation::decl(),
         SimulatedValidation::decl(),
+        batch::BatchRow::decl(),
+        batch::BatchPreview::decl(),
+        batch::BatchOptions::decl(),
+        batch::BatchProgress::decl(),
+        batch::BatchIssued::decl(),
+        batch::BatchOutcome::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -1,1 +1,1 @@
-export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'activation' | 'customers' | 'audit';
+export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'activation' | 'customers' | 'audit' | 'batch';

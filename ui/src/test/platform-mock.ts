@@ -37,6 +37,12 @@ export function createPlatformMock() {
     listMachines: vi.fn(),
     importDeactivationReceipt: vi.fn(),
     simulateValidation: vi.fn(),
+    previewBatch: vi.fn(),
+    issueBatch: vi.fn(),
+    cancelBatch: vi.fn(),
+    exportLicensesCsv: vi.fn(),
+    openFileDialog: vi.fn(),
+    openFolderDialog: vi.fn(),
     saveDialog: vi.fn(),
     copyText: vi.fn(),
   };

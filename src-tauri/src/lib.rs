@@ -219,9 +219,8 @@ fn simulate_validation(
 pub struct BatchCancel(AtomicBool);
 
 fn read_csv(path: &str) -> Result<Vec<u8>, CommandError> {
-    std::fs::read(path).map_err(|e| {
-        Error::new(ErrorCode::Io, format!("cannot read the CSV {path}: {e}")).into()
-    })
+    std::fs::read(path)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read the CSV {path}: {e}")).into())
 }
 
 #[tauri::command(async)]

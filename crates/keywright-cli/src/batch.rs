@@ -194,6 +194,9 @@ pub(crate) fn export_csv(
         &path.display().to_string(),
         now,
     )?;
-    let text = format!("Wrote {} ({} bytes, sha256 {})\n", f.path, f.bytes, f.sha256);
+    let text = format!(
+        "Wrote {} ({} bytes, sha256 {})\n",
+        f.path, f.bytes, f.sha256
+    );
     Ok(Output::ok(to_json(&f), text))
 }

@@ -1008,7 +1008,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     ..
                 } => {
                     let (Some(license), Some(out)) = (license, out) else {
-                        return Err(Error::bad_input("name the license and --out, or give --csv FILE").into());
+                        return Err(Error::bad_input(
+                            "name the license and --out, or give --csv FILE",
+                        )
+                        .into());
                     };
                     let encrypt = match (encrypt, no_encrypt) {
                         (true, _) => Some(true),

@@ -349,20 +349,25 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<Column>, Vec<RawRow>)> {
         )));
     }
     let mut rows = Vec::new();
+    // Lines are counted from byte offsets (the reader's own count skips blank lines),
+    // carried forward from one record to the next.
+    let (mut counted_to, mut newlines) = (0usize, 0u64);
     for record in records {
         let record = record.map_err(bad)?;
-        // From the byte offset: the reader's own line count skips blank lines.
         let line = record.position().map_or(0, |p| {
             let mut at = (p.byte() as usize).min(text.len());
             // The position is taken before the blank lines the reader skips.
             while matches!(text.as_bytes().get(at), Some(b'\n' | b'\r')) {
                 at += 1;
             }
-            text.as_bytes()[..at]
-                .iter()
-                .filter(|&&b| b == b'\n')
-                .count() as u64
-                + 1
+            if at >= counted_to {
+                newlines += text.as_bytes()[counted_to..at]
+                    .iter()
+                    .filter(|&&b| b == b'\n')
+                    .count() as u64;
+                counted_to = at;
+            }
+            newlines + 1
         });
         if record.iter().all(|f| f.trim().is_empty()) {
             continue;
@@ -1113,7 +1118,7 @@ impl Keywright {
         let issued = parse_time(&stamp(now))?;
         let at = stamp(issued);
         let mut docs: HashMap<&str, Vec<(i64, License, String, String)>> = HashMap::new();
-        let mut files: Vec<(PathBuf, String, String, String, String)> = Vec::new();
+        let mut jobs: Vec<FileJob<'_>> = Vec::with_capacity(chunk.len());
         for &(i, seq) in chunk {
             let order_id = preview.rows[i].order_id.as_str();
             if !docs.contains_key(order_id) {
@@ -1141,16 +1146,30 @@ impl Keywright {
                 updated,
             )?;
             let alg = FileAlgorithm::default_for(Some(policy.scheme.to_format()), policy.encrypt);
-            let text = seal_license_file(&document, issued, policy.file_ttl_seconds, alg, private)?;
-            let path = license_file_path(dir, order_id, seq);
-            files.push((
-                path,
-                text,
-                license.id.clone(),
-                key.kid.clone(),
-                alg.as_str().to_owned(),
-            ));
+            jobs.push(FileJob {
+                path: license_file_path(dir, order_id, seq),
+                document,
+                ttl: policy.file_ttl_seconds,
+                alg,
+                private,
+                license_id: license.id.clone(),
+                kid: key.kid.clone(),
+                text: String::new(),
+            });
         }
+        seal_all(&mut jobs, issued)?;
+        let files: Vec<(PathBuf, String, String, String, String)> = jobs
+            .into_iter()
+            .map(|j| {
+                (
+                    j.path,
+                    j.text,
+                    j.license_id,
+                    j.kid,
+                    j.alg.as_str().to_owned(),
+                )
+            })
+            .collect();
         let tx = self.store.conn.transaction()?;
         for (path, text, license_id, kid, alg) in &files {
             audit::append(
@@ -1169,16 +1188,11 @@ impl Keywright {
                 },
             )?;
         }
-        let mut written: Vec<&Path> = Vec::with_capacity(files.len());
-        for (path, text, ..) in &files {
-            if let Err(e) = write_atomically(path, text.as_bytes()) {
-                for p in written {
-                    let _ = std::fs::remove_file(p);
-                }
-                return Err(e);
-            }
-            written.push(path);
-        }
+        let pairs: Vec<(&Path, &[u8])> = files
+            .iter()
+            .map(|(path, text, ..)| (path.as_path(), text.as_bytes()))
+            .collect();
+        let written = write_files_atomically(dir, &pairs)?;
         if let Err(e) = tx.commit() {
             for p in written {
                 let _ = std::fs::remove_file(p);
@@ -1251,6 +1265,119 @@ impl Keywright {
     }
 }
 
+/// One license file to seal and write.
+struct FileJob<'a> {
+    path: PathBuf,
+    document: keywright_license::document::LicenseDocument,
+    ttl: Option<i64>,
+    alg: FileAlgorithm,
+    private: &'a PrivateKey,
+    license_id: String,
+    kid: String,
+    text: String,
+}
+
+/// How many threads the CPU-bound steps use.
+fn threads() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8)
+}
+
+/// Seals every file of a chunk, spread over the machine's cores.
+fn seal_all(jobs: &mut [FileJob<'_>], issued: Timestamp) -> Result<()> {
+    let seal = |part: &mut [FileJob<'_>]| -> Result<()> {
+        for j in part {
+            j.text = seal_license_file(&j.document, issued, j.ttl, j.alg, j.private)?;
+        }
+        Ok(())
+    };
+    in_parallel(jobs, seal)
+}
+
+/// Runs `f` over `items` split into one slice per core.
+fn in_parallel<T: Send>(items: &mut [T], f: impl Fn(&mut [T]) -> Result<()> + Sync) -> Result<()> {
+    in_threads(items, threads(), f)
+}
+
+/// Runs `f` over `items` split into `threads` slices, side by side.
+fn in_threads<T: Send>(
+    items: &mut [T],
+    threads: usize,
+    f: impl Fn(&mut [T]) -> Result<()> + Sync,
+) -> Result<()> {
+    if threads <= 1 || items.len() < 16 {
+        return f(items);
+    }
+    let per = items.len().div_ceil(threads).max(1);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
+            .chunks_mut(per)
+            .map(|part| scope.spawn(move || f(part)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(Error::new(ErrorCode::Internal, "a worker thread panicked"))
+                })
+            })
+            .collect::<Result<Vec<()>>>()
+            .map(|_| ())
+    })
+}
+
+/// Writes many files atomically (each a temp file, flushed, renamed), with the
+/// flushes running side by side so the file system can group them, and one flush
+/// of the folder at the end. On failure, the files already written are removed.
+fn write_files_atomically<'p>(dir: &Path, files: &[(&'p Path, &[u8])]) -> Result<Vec<&'p Path>> {
+    let io = |what: &str, path: &Path, e: std::io::Error| {
+        Error::new(
+            ErrorCode::Io,
+            format!("cannot {what} {}: {e}", path.display()),
+        )
+    };
+    let mut slots: Vec<(&Path, &[u8], Option<tempfile::NamedTempFile>)> =
+        files.iter().map(|(p, b)| (*p, *b, None)).collect();
+    // Waiting on the disk, not the CPU: more writers than cores let the file system
+    // commit many flushes at once.
+    let staged = in_threads(&mut slots, 16, |part| {
+        for (path, bytes, tmp) in part {
+            let mut file = tempfile::Builder::new()
+                .prefix(".keywright-")
+                .suffix(".tmp")
+                .tempfile_in(dir)
+                .map_err(|e| io("create a temporary file next to", path, e))?;
+            std::io::Write::write_all(&mut file, bytes).map_err(|e| io("write", path, e))?;
+            file.as_file()
+                .sync_all()
+                .map_err(|e| io("flush", path, e))?;
+            *tmp = Some(file);
+        }
+        Ok(())
+    });
+    // Temporary files not persisted are deleted when dropped.
+    staged?;
+    let mut written = Vec::with_capacity(slots.len());
+    for (path, _, tmp) in slots {
+        let Some(tmp) = tmp else { continue };
+        if let Err(e) = tmp.persist(path) {
+            for p in written {
+                let _ = std::fs::remove_file(p);
+            }
+            return Err(io("replace", path, e.error));
+        }
+        written.push(path);
+    }
+    #[cfg(unix)]
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(written)
+}
+
 /// One license to sign and store.
 struct Work<'a> {
     row: usize,
@@ -1271,12 +1398,7 @@ fn sign_all(
     created: Timestamp,
     signers: &HashMap<String, (SigningKey, PrivateKey)>,
 ) -> Result<()> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, 8);
-    let per = work.len().div_ceil(threads).max(1);
-    let sign = |part: &mut [Work<'_>]| -> Result<()> {
+    in_parallel(work, |part: &mut [Work<'_>]| -> Result<()> {
         for w in part {
             let (_, private) = signers.get(&w.product.signing_key_id).ok_or_else(|| {
                 Error::new(ErrorCode::Internal, "no signer read for a product's key")
@@ -1295,24 +1417,6 @@ fn sign_all(
             )?;
         }
         Ok(())
-    };
-    if threads == 1 || work.len() < 16 {
-        return sign(work);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = work
-            .chunks_mut(per)
-            .map(|part| scope.spawn(move || sign(part)))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join().unwrap_or_else(|_| {
-                    Err(Error::new(ErrorCode::Internal, "a signing thread panicked"))
-                })
-            })
-            .collect::<Result<Vec<()>>>()
-            .map(|_| ())
     })
 }
 

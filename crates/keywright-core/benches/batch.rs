@@ -144,11 +144,18 @@ fn main() {
     let n = if bench { 10_000 } else { 300 };
 
     let (raw, raw_t) = raw_rate(n);
-    let keys = run(n, "keys + store rows + audit rows", false);
+    let keys = run(n, "keys + store rows + audit rows", false, true);
     let files = run(
         n,
-        "keys + aes-256-gcm+ed25519 .lic files + .eml drafts",
+        "keys + rows + aes-256-gcm+ed25519 .lic files + .eml drafts",
         true,
+        true,
+    );
+    let unindexed = run(
+        n,
+        "keys + rows, search-index trigger dropped (diagnosis only)",
+        false,
+        false,
     );
     let (raw_after, _) = raw_rate(n);
     let raw = raw.max(raw_after);

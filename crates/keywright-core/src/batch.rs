@@ -21,7 +21,6 @@ use ts_rs::TS;
 
 use crate::audit::{self, Event};
 use crate::error::{Error, ErrorCode, Result};
-use crate::files::write_atomically;
 use crate::licenses::{
     build_document, check_customer, customer_by_email, insert_customer, insert_license,
     issue_times, seal_license_file, sign_license_key, KeyInput, LicenseRow,
@@ -893,10 +892,7 @@ impl Keywright {
         let mut issued: Vec<BatchIssued> = Vec::with_capacity(jobs.len());
         let mut cancelled = false;
         // Customers met in this batch: by email, else by (name, company).
-        let mut customers: HashMap<
-            (Option<String>, Option<String>, Option<String>),
-            (String, Option<String>, bool),
-        > = HashMap::new();
+        let mut customers: HashMap<CustomerKey, (String, Option<String>, bool)> = HashMap::new();
         let (created_ts, _) = match rows.iter().find_map(|p| p.policy.as_ref()) {
             Some(p) => issue_times(now, p)?,
             None => (parse_time(&stamp(now))?, None),
@@ -1249,19 +1245,25 @@ impl Keywright {
                 });
             }
         }
-        let mut written = 0;
-        for (_, (name, email, items)) in by_customer {
-            if items.is_empty() {
-                continue;
-            }
-            let message = crate::mail::draft(name.as_deref(), &email, &items, now);
-            write_atomically(
-                &dir.join(format!("{}.eml", file_stem(&email))),
-                message.as_bytes(),
-            )?;
-            written += 1;
+        let drafts: Vec<(PathBuf, String)> = by_customer
+            .into_values()
+            .filter(|(_, _, items)| !items.is_empty())
+            .map(|(name, email, items)| {
+                (
+                    dir.join(format!("{}.eml", file_stem(&email))),
+                    crate::mail::draft(name.as_deref(), &email, &items, now),
+                )
+            })
+            .collect();
+        // Drafts hold no new signature (their files were audited when signed).
+        for chunk in drafts.chunks(CHUNK) {
+            let pairs: Vec<(&Path, &[u8])> = chunk
+                .iter()
+                .map(|(p, m)| (p.as_path(), m.as_bytes()))
+                .collect();
+            write_files_atomically(dir, &pairs)?;
         }
-        Ok(written)
+        Ok(drafts.len() as u64)
     }
 }
 
@@ -1378,6 +1380,9 @@ fn write_files_atomically<'p>(dir: &Path, files: &[(&'p Path, &[u8])]) -> Result
     Ok(written)
 }
 
+/// A customer met in a batch: (email lowercased) or, without one, (name, company).
+type CustomerKey = (Option<String>, Option<String>, Option<String>);
+
 /// One license to sign and store.
 struct Work<'a> {
     row: usize,
@@ -1385,7 +1390,7 @@ struct Work<'a> {
     license_id: String,
     policy: &'a Policy,
     product: &'a Product,
-    customer: Option<(Option<String>, Option<String>, Option<String>)>,
+    customer: Option<CustomerKey>,
     user: Option<(String, String)>,
     expiry: Option<Timestamp>,
     key: String,

@@ -122,11 +122,10 @@ pub(crate) fn customer_by_email(
     email: &str,
 ) -> Result<Option<(String, Option<String>)>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             "SELECT id, email FROM customers WHERE email = ?1 ORDER BY created_at LIMIT 1",
-            [email],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
+        )?
+        .query_row([email], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
 

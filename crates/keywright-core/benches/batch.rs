@@ -182,12 +182,13 @@ fn main() {
     let license_phase = n as f64 / files.licenses_phase.as_secs_f64();
     let date = Timestamp::now().strftime("%Y-%m-%d");
     let section = format!(
-        "Measured {date} on {} ({cores} cores), release build, {n} licenses (1 per CSV row, \
+        "Measured {date} on {} ({cores} cores), {} build, {n} licenses (1 per CSV row, \
          each a new customer), fresh store per run, real SQLite file (WAL, synchronous=FULL), \
          in-memory vault (read once per batch).\n\n{table}\n\
          In the run with files, the keys and rows phase alone took {:.1} ms ({:.0} licenses/s); \
          the rest is sealing, auditing and writing {n} `.lic` files (each fsync'd) and the drafts.\n",
         std::env::consts::ARCH,
+        if cfg!(debug_assertions) { "debug (smoke)" } else { "release" },
         files.licenses_phase.as_secs_f64() * 1e3,
         license_phase,
     );

@@ -775,7 +775,10 @@ impl Keywright {
         }
         for (row, plan) in rows.iter_mut().zip(planned.iter_mut()) {
             if !row.errors.is_empty() {
+                // A bad row gets nothing: no licenses, no files, no draft (its order
+                // may belong to someone else).
                 row.to_issue = 0;
+                plan.policy = None;
                 plan.missing.clear();
                 plan.existing.clear();
             }
@@ -1215,6 +1218,9 @@ impl Keywright {
             let (Some(email), Some(policy)) = (&row.customer_email, &plan.policy) else {
                 continue;
             };
+            if !row.errors.is_empty() {
+                continue;
+            }
             let product = catalog.product(&policy.product_id);
             let entry = by_customer
                 .entry(email.to_lowercase())

@@ -632,6 +632,18 @@ print(json.dumps(out))
     let again = issue(&mut f, csv.as_bytes(), &options);
     assert_eq!((again.issued.len(), again.license_files), (0, 1));
     assert!(out_dir.join("A-3-1.lic").exists());
+
+    // A row naming someone else's order gets no draft with that order's keys.
+    let other = "email,policy,product,order id\nmallory@example.com,Yearly,ZAP,A-1\n";
+    let out = issue(&mut f, other.as_bytes(), &options);
+    assert_eq!(out.preview.bad_rows, 1);
+    assert_eq!(out.email_drafts, 0);
+    let drafts: Vec<String> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".eml"))
+        .collect();
+    assert!(drafts.iter().all(|n| !n.contains("mallory")), "{drafts:?}");
 }
 
 #[test]

@@ -42,6 +42,7 @@ XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
 
 echo "==> benchmark smoke (each bench binary once, small)"
 cargo test -p keywright-core --bench license_list
+cargo test -p keywright-core --bench batch
 
 echo "==> fuzz smoke (every parser, seeded with Keygen's files)"
 bash scripts/fuzz-smoke.sh 15

@@ -3,11 +3,13 @@
 //! (the core's types cannot hold it).
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
 
 use jiff::Timestamp;
 use keywright_core::applock::AppLockState;
 use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keywright_core::batch::{BatchOptions, BatchOutcome, BatchPreview, BatchProgress};
 use keywright_core::online::{ServerEvent, ServerStatus};
 use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
@@ -18,6 +20,7 @@ use keywright_core::{
     StoreInfo, TransferMachine,
 };
 use keywright_server::{ServerConfig, ServerError, ServerHandle};
+use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
@@ -551,6 +554,60 @@ fn restore_backup(
     .map_err(CommandError::from)
 }
 
+/// Set by `batch_cancel`; the running batch stops after the chunk it is committing.
+/// Kept outside the store's mutex, which the batch holds while it runs.
+#[derive(Default)]
+pub struct BatchCancel(AtomicBool);
+
+fn read_csv(path: &str) -> Result<Vec<u8>, CommandError> {
+    std::fs::read(path)
+        .map_err(|e| Error::new(ErrorCode::Io, format!("cannot read the CSV {path}: {e}")).into())
+}
+
+#[tauri::command(async)]
+fn batch_preview(desk: State<'_, Desk>, path: String) -> Reply<BatchPreview> {
+    let csv = read_csv(&path)?;
+    desk.with(|kw| kw.preview_batch(&csv))
+}
+
+#[tauri::command(async)]
+fn batch_issue(
+    desk: State<'_, Desk>,
+    cancel: State<'_, BatchCancel>,
+    path: String,
+    options: BatchOptions,
+    on_progress: Channel<BatchProgress>,
+) -> Reply<BatchOutcome> {
+    let csv = read_csv(&path)?;
+    cancel.0.store(false, Ordering::SeqCst);
+    desk.with(|kw| {
+        kw.issue_batch(
+            &csv,
+            &options,
+            Timestamp::now(),
+            &mut |p| {
+                // A closed window only stops the bar, not the batch.
+                let _ = on_progress.send(p);
+            },
+            &cancel.0,
+        )
+    })
+}
+
+#[tauri::command(async)]
+fn batch_cancel(cancel: State<'_, BatchCancel>) {
+    cancel.0.store(true, Ordering::SeqCst);
+}
+
+#[tauri::command(async)]
+fn export_licenses_csv(
+    desk: State<'_, Desk>,
+    query: LicenseQuery,
+    path: String,
+) -> Reply<ExportedFile> {
+    desk.with(|kw| kw.export_licenses_csv(&query, &path, Timestamp::now()))
+}
+
 /// Builds and runs the app.
 pub fn run() {
     tauri::Builder::default()
@@ -578,6 +635,7 @@ pub fn run() {
         .plugin(tauri_plugin_clipboard_manager::init())
         .manage(Desk::open_default())
         .manage(Server::default())
+        .manage(BatchCancel::default())
         .invoke_handler(tauri::generate_handler![
             store_info,
             list_signing_keys,
@@ -628,6 +686,10 @@ pub fn run() {
             create_backup,
             check_backup_passphrase,
             restore_backup,
+            batch_preview,
+            batch_issue,
+            batch_cancel,
+            export_licenses_csv,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

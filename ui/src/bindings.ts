@@ -393,6 +393,10 @@ customerName: string | null,
  */
 customerEmail: string | null, 
 /**
+ * Customer's company (kept when a new customer is created).
+ */
+customerCompany: string | null, 
+/**
  * A JSON object, as text.
  */
 metadata: string | null, };
@@ -610,6 +614,10 @@ name: string | null,
  * Email, if given.
  */
 email: string | null, 
+/**
+ * Company, if given.
+ */
+company: string | null, 
 /**
  * When they were first issued a license.
  */
@@ -1004,3 +1012,159 @@ keys: number,
  * Licenses in the restored store.
  */
 licenses: number, };
+
+export type BatchRow = { 
+/**
+ * Its line in the file (the header is line 1).
+ */
+line: number, 
+/**
+ * The order id.
+ */
+orderId: string, 
+/**
+ * Customer's name.
+ */
+customerName: string | null, 
+/**
+ * Customer's email.
+ */
+customerEmail: string | null, 
+/**
+ * Customer's company.
+ */
+customerCompany: string | null, 
+/**
+ * The policy the licenses are issued under, when it resolved.
+ */
+policyId: string | null, 
+/**
+ * Its name.
+ */
+policyName: string | null, 
+/**
+ * Its product's name.
+ */
+productName: string | null, 
+/**
+ * Licenses ordered.
+ */
+quantity: number, 
+/**
+ * Of those, how many the store already holds (an earlier run).
+ */
+alreadyIssued: number, 
+/**
+ * How many issuing would add now.
+ */
+toIssue: number, 
+/**
+ * The other columns, as license metadata.
+ */
+metadata: { [key in string]?: string }, 
+/**
+ * Why the row cannot be issued; empty when it can.
+ */
+errors: Array<string>, 
+/**
+ * Something worth knowing that is not an error (a repeated row).
+ */
+note: string | null, };
+
+export type BatchPreview = { 
+/**
+ * Every row, in file order.
+ */
+rows: Array<BatchRow>, 
+/**
+ * The columns that become metadata.
+ */
+metadataColumns: Array<string>, 
+/**
+ * Rows with at least one error.
+ */
+badRows: number, 
+/**
+ * Licenses issuing would add.
+ */
+toIssue: number, 
+/**
+ * Licenses of these orders the store already holds.
+ */
+alreadyIssued: number, };
+
+export type BatchOptions = { 
+/**
+ * A folder for one `.lic` file per license and one `.eml` draft per customer email.
+ */
+outDir: string | null, 
+/**
+ * Issue nothing if any row is bad.
+ */
+allOrNothing: boolean, };
+
+export type BatchProgress = { 
+/**
+ * Steps done (licenses issued, then license files written).
+ */
+done: number, 
+/**
+ * Steps in all.
+ */
+total: number, };
+
+export type BatchIssued = { 
+/**
+ * The CSV line it came from.
+ */
+line: number, 
+/**
+ * The order id.
+ */
+orderId: string, 
+/**
+ * Its position in the order, 1..quantity.
+ */
+seq: number, 
+/**
+ * The license.
+ */
+licenseId: string, 
+/**
+ * Its key.
+ */
+key: string, };
+
+export type BatchOutcome = { 
+/**
+ * The rows as validated before issuing.
+ */
+preview: BatchPreview, 
+/**
+ * Licenses issued by this run.
+ */
+issued: Array<BatchIssued>, 
+/**
+ * Licenses the store already held (not issued again).
+ */
+alreadyIssued: number, 
+/**
+ * Stopped by a cancel: what was committed stays, a re-run issues the rest.
+ */
+cancelled: boolean, 
+/**
+ * Nothing was issued because a row is bad and all-or-nothing was asked.
+ */
+refused: boolean, 
+/**
+ * `.lic` files written (missing ones only; existing files are kept).
+ */
+licenseFiles: number, 
+/**
+ * `.eml` drafts written.
+ */
+emailDrafts: number, 
+/**
+ * In words.
+ */
+message: string, };

@@ -17,6 +17,8 @@ use keywright_core::{
 use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
 
+mod batch;
+
 const EXIT_CODES: &str = "\
 Exit status:
    0  success; for verify: VALID
@@ -36,6 +38,9 @@ Exit status:
   14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
   15  signing refused: this computer's clock is earlier than the audit log's newest entry
   16  backup restore: wrong passphrase (nothing was changed)
+
+license batch exits 2 when any row of the CSV is bad (every bad row is listed with
+its line; the good rows are issued unless --all-or-nothing, which then issues nothing).
 
 Activation refusals (license suspended, revoked, expired or out of activations)
 exit 4; a mistyped or damaged activation request or receipt exits 9; a license
@@ -411,16 +416,26 @@ enum LicenseCommand {
         /// Customer's email.
         #[arg(long)]
         email: Option<String>,
+        /// Customer's company (kept when the customer is new).
+        #[arg(long)]
+        company: Option<String>,
         /// A JSON object.
         #[arg(long)]
         metadata: Option<String>,
     },
-    /// Export a signed license file (Keygen's format).
+    /// Export a signed license file (Keygen's format), or with --csv every license
+    /// matching the filters as CSV.
     Export {
         /// License id or key.
-        license: String,
-        #[arg(long)]
-        out: PathBuf,
+        #[arg(required_unless_present = "csv")]
+        license: Option<String>,
+        #[arg(long, required_unless_present = "csv")]
+        out: Option<PathBuf>,
+        /// Write the licenses matching the filters below to this CSV file instead.
+        #[arg(long, value_name = "FILE", conflicts_with_all = ["license", "out", "ttl", "encrypt", "no_encrypt", "algorithm"])]
+        csv: Option<PathBuf>,
+        #[command(flatten)]
+        filter: batch::ExportFilter,
         /// File TTL like 30d, or `none`; default: the policy's.
         #[arg(long)]
         ttl: Option<String>,
@@ -459,6 +474,11 @@ enum LicenseCommand {
         #[arg(long)]
         cursor: Option<String>,
     },
+    /// Issue licenses from a CSV (columns: name, email, company, policy or product,
+    /// quantity, order id; others become metadata). Re-running a file issues only what
+    /// is missing. Exits 2 when any row is bad (good rows are still issued unless
+    /// --all-or-nothing).
+    Batch(batch::BatchArgs),
     /// Suspend an active license (it stops validating until reinstated).
     Suspend {
         /// License id or key.
@@ -1053,6 +1073,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     policy,
                     name,
                     email,
+                    company,
                     metadata,
                 } => {
                     let l = kw.issue_license(
@@ -1060,6 +1081,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             policy_id: policy,
                             customer_name: name,
                             customer_email: email,
+                            customer_company: company,
                             metadata,
                         },
                         now,
@@ -1073,6 +1095,12 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     Ok(Output::ok(to_json(&l), text))
                 }
                 LicenseCommand::Export {
+                    csv: Some(csv),
+                    filter,
+                    ..
+                } => batch::export_csv(&mut kw, &csv, filter, now),
+                LicenseCommand::Batch(args) => batch::run(&mut kw, args, now),
+                LicenseCommand::Export {
                     license,
                     out,
                     ttl,
@@ -1080,7 +1108,14 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     no_encrypt,
                     algorithm,
                     include,
+                    ..
                 } => {
+                    let (Some(license), Some(out)) = (license, out) else {
+                        return Err(Error::bad_input(
+                            "name the license and --out, or give --csv FILE",
+                        )
+                        .into());
+                    };
                     let encrypt = match (encrypt, no_encrypt) {
                         (true, _) => Some(true),
                         (_, true) => Some(false),

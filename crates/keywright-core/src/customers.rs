@@ -13,7 +13,7 @@ const DEFAULT_LIMIT: i64 = 100;
 const MAX_LIMIT: i64 = 500;
 
 impl Keywright {
-    /// Customers whose name or email contains `query.text` (any case), A to Z by
+    /// Customers whose name, email or company contains `query.text` (any case), A to Z by
     /// name (else email), with how many licenses each holds.
     pub fn list_customers(&self, query: &CustomerQuery) -> Result<Vec<CustomerSummary>> {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
@@ -31,12 +31,12 @@ impl Keywright {
             }
             Some(text) => {
                 args.push(Value::Text(like_pattern(&text)));
-                "WHERE c.name LIKE ?1 ESCAPE '\\' OR c.email LIKE ?1 ESCAPE '\\'"
+                "WHERE c.name LIKE ?1 ESCAPE '\\' OR c.email LIKE ?1 ESCAPE '\\' OR c.company LIKE ?1 ESCAPE '\\'"
             }
             None => "",
         };
         let mut stmt = self.store.conn.prepare(&format!(
-            "SELECT c.id, c.name, c.email, c.created_at, count(l.id),
+            "SELECT c.id, c.name, c.email, c.company, c.created_at, count(l.id),
                     coalesce(sum(l.status = 'active'), 0)
              FROM customers c LEFT JOIN licenses l ON l.customer_id = c.id
              {filter}
@@ -49,9 +49,10 @@ impl Keywright {
                 id: r.get(0)?,
                 name: r.get(1)?,
                 email: r.get(2)?,
-                created_at: r.get(3)?,
-                licenses: r.get(4)?,
-                active_licenses: r.get(5)?,
+                company: r.get(3)?,
+                created_at: r.get(4)?,
+                licenses: r.get(5)?,
+                active_licenses: r.get(6)?,
             })
         })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)

@@ -4,8 +4,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::document::{LicenseDocument, LicenseStatus as DocumentStatus};
+use keywright_license::included::Included;
 use keywright_license::{
     keygen_expiry, parse_time, seal, sign_key_with, EncryptionSecret, FileAlgorithm, FileKind,
+    SigningKey as PrivateKey,
 };
 use rusqlite::{params, OptionalExtension, Row};
 
@@ -61,7 +63,7 @@ pub(crate) fn license_row(r: &Row<'_>) -> rusqlite::Result<License> {
     })
 }
 
-fn check_email(email: &str) -> Result<()> {
+pub(crate) fn check_email(email: &str) -> Result<()> {
     let ok = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
         && matches!(email.split_once('@'), Some((local, domain))
@@ -76,7 +78,9 @@ fn check_email(email: &str) -> Result<()> {
     }
 }
 
-fn parse_metadata(text: Option<&str>) -> Result<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn parse_metadata(
+    text: Option<&str>,
+) -> Result<serde_json::Map<String, serde_json::Value>> {
     match clean(text) {
         None => Ok(serde_json::Map::new()),
         Some(t) => match serde_json::from_str::<serde_json::Value>(&t) {
@@ -89,6 +93,274 @@ fn parse_metadata(text: Option<&str>) -> Result<serde_json::Map<String, serde_js
     }
 }
 
+/// Refuses an overlong name or company and a malformed email; empty text is absent.
+pub(crate) fn check_customer(
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+) -> Result<(Option<String>, Option<String>, Option<String>)> {
+    let name = clean(name);
+    let email = clean(email);
+    let company = clean(company);
+    for (field, text) in [("customer name", &name), ("company", &company)] {
+        if let Some(text) = text {
+            if text.chars().count() > 200 {
+                return Err(Error::bad_input(format!(
+                    "{field} is too long (at most 200 characters)"
+                )));
+            }
+        }
+    }
+    if let Some(email) = &email {
+        check_email(email)?;
+    }
+    Ok((name, email, company))
+}
+
+/// The customer with this email, oldest first: `(id, email)`.
+pub(crate) fn customer_by_email(
+    conn: &rusqlite::Connection,
+    email: &str,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id, email FROM customers WHERE email = ?1 ORDER BY created_at LIMIT 1",
+        )?
+        .query_row([email], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// When a license issued at `now` under `policy` is created and expires, at the
+/// millisecond precision the store keeps.
+pub(crate) fn issue_times(
+    now: Timestamp,
+    policy: &Policy,
+) -> Result<(Timestamp, Option<Timestamp>)> {
+    let created_ts = parse_time(&stamp(now))?;
+    let expiry_ts = policy
+        .duration_seconds
+        .map(|d| keygen_expiry(created_ts, d))
+        .transpose()?;
+    Ok((created_ts, expiry_ts))
+}
+
+/// What a license key embeds and who it is for.
+pub(crate) struct KeyInput<'a> {
+    pub store_id: &'a str,
+    pub policy: &'a Policy,
+    pub product: &'a Product,
+    pub license_id: &'a str,
+    /// The customer's id, if the license has a customer.
+    pub customer_id: Option<String>,
+    /// The customer's email (Keygen's default dataset names the customer as its `user`
+    /// only when it has one).
+    pub email: Option<String>,
+    pub created: Timestamp,
+    pub expiry: Option<Timestamp>,
+}
+
+/// Signs a license key: the policy's key template rendered for this license, or
+/// Keygen's default dataset for the policy's scheme (the full dataset, the JWT claims,
+/// or for RSA_2048_PKCS1_ENCRYPT the short one).
+pub(crate) fn sign_license_key(input: &KeyInput<'_>, private: &PrivateKey) -> Result<String> {
+    let facts = LicenseFacts {
+        account: input.store_id,
+        product: &input.product.id,
+        policy: &input.policy.id,
+        duration: input.policy.duration_seconds,
+        customer_id: input.customer_id.clone(),
+        email: input.email.clone(),
+        id: input.license_id.to_owned(),
+        created: input.created,
+        expiry: input.expiry,
+    };
+    let embedded = embedded_dataset(
+        input.policy.scheme,
+        input.policy.key_template.as_deref(),
+        &facts,
+    )?;
+    Ok(sign_key_with(
+        input.policy.scheme.to_format(),
+        embedded.as_bytes(),
+        private,
+        &mut rand_core::OsRng,
+    )?)
+}
+
+/// A random human-typable key for an unsigned policy's license (≈ 120 bits; see
+/// [`human_style`]). Callers that can, check it is unused.
+pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
+    Ok(keywright_license::human_key(
+        &human_style(&product.code),
+        &mut rand_core::OsRng,
+    )?)
+}
+
+/// Inserts a new customer and its audit row, inside the caller's transaction.
+pub(crate) fn insert_customer(
+    conn: &rusqlite::Connection,
+    actor: &str,
+    at: &str,
+    id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO customers (id, name, email, company, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![id, name, email, company, at])?;
+    let mut detail = serde_json::json!({ "name": name, "email": email });
+    if let Some(company) = company {
+        detail["company"] = company.into();
+    }
+    audit::append(
+        conn,
+        at,
+        actor,
+        &Event {
+            action: "customer.create",
+            subject_type: Some("customer"),
+            subject_id: Some(id),
+            detail,
+            ..Event::default()
+        },
+    )?;
+    Ok(())
+}
+
+/// A license row about to be stored.
+pub(crate) struct LicenseRow<'a> {
+    pub id: &'a str,
+    pub key: &'a str,
+    pub policy: &'a Policy,
+    pub product: &'a Product,
+    pub customer_id: Option<&'a str>,
+    /// The product's signing key row (for an unsigned key: the key its files use).
+    pub signing_key_id: &'a str,
+    /// The key id that signed the license key; `None` for an unsigned key.
+    pub kid: Option<&'a str>,
+    pub expiry: Option<&'a str>,
+    /// JSON object text.
+    pub metadata: &'a str,
+    pub created: &'a str,
+    /// (order id, position 1..quantity) for licenses issued from a batch.
+    pub order: Option<(&'a str, i64)>,
+}
+
+/// Inserts a license and its `license.issue` audit row, inside the caller's transaction.
+pub(crate) fn insert_license(
+    conn: &rusqlite::Connection,
+    actor: &str,
+    row: &LicenseRow<'_>,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, status, expiry,
+                               metadata, created_at, updated_at, order_id, order_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8, ?9, ?10)",
+    )?
+    .execute(params![
+        row.id,
+        row.key,
+        row.policy.id,
+        row.customer_id,
+        row.signing_key_id,
+        row.expiry,
+        row.metadata,
+        row.created,
+        row.order.map(|o| o.0),
+        row.order.map(|o| o.1),
+    ])?;
+    let mut detail = serde_json::json!({
+        "scheme": (!row.policy.unsigned_key).then(|| row.policy.scheme.as_str()),
+        "policy": row.policy.id, "product": row.product.code,
+        "customer": row.customer_id, "expiry": row.expiry,
+        "unsignedKey": row.policy.unsigned_key,
+        "keyTemplate": row.policy.key_template.is_some(),
+    });
+    if let Some((order, seq)) = row.order {
+        detail["order"] = order.into();
+        detail["seq"] = seq.into();
+    }
+    audit::append(
+        conn,
+        row.created,
+        actor,
+        &Event {
+            action: "license.issue",
+            subject_type: Some("license"),
+            subject_id: Some(row.id),
+            signing_key_kid: row.kid,
+            artifact_sha256: Some(sha256_hex(row.key.as_bytes())),
+            detail,
+        },
+    )?;
+    Ok(())
+}
+
+/// Keygen's license document for a license from its parts: the `data` of its license
+/// files and the `included` license of its machine files.
+pub(crate) fn build_document(
+    store_id: &str,
+    license: &License,
+    policy: &Policy,
+    product: &Product,
+    metadata: serde_json::Map<String, serde_json::Value>,
+    updated: &str,
+) -> Result<LicenseDocument> {
+    Ok(LicenseDocument {
+        id: license.id.clone(),
+        account_id: store_id.to_owned(),
+        product_id: product.id.clone(),
+        policy_id: policy.id.clone(),
+        user_id: license.customer_id.clone(),
+        name: license.customer_name.clone(),
+        key: license.key.clone(),
+        expiry: license.expiry.as_deref().map(parse_time).transpose()?,
+        status: match license.status {
+            LicenseStatus::Active => DocumentStatus::Active,
+            LicenseStatus::Suspended => DocumentStatus::Suspended,
+            LicenseStatus::Revoked => DocumentStatus::Banned,
+        },
+        // An unsigned key has no scheme (Keygen writes `null`).
+        scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
+        encrypted: false,
+        strict: false,
+        floating: policy.floating,
+        protected: true,
+        max_machines: policy.max_machines,
+        metadata,
+        created: parse_time(&license.created_at)?,
+        updated: parse_time(updated)?,
+        // What the store says now; find_license counts active machines.
+        machines_count: license.machines_count.unwrap_or(0),
+        entitlement_ids: Vec::new(),
+    })
+}
+
+/// Seals a license file for `document` with Keygen's file algorithm `alg`.
+pub(crate) fn seal_license_file(
+    document: &LicenseDocument,
+    included: Option<&Included>,
+    issued: Timestamp,
+    ttl: Option<i64>,
+    alg: FileAlgorithm,
+    private: &PrivateKey,
+) -> Result<String> {
+    let payload = document.to_payload_with(issued, ttl, included)?;
+    let secret = alg
+        .is_encrypted()
+        .then(|| EncryptionSecret::for_license(&document.key));
+    Ok(seal(
+        FileKind::License,
+        &payload,
+        alg,
+        private,
+        secret.as_ref(),
+        &mut rand_core::OsRng,
+    )?)
+}
+
 impl Keywright {
     /// Issues a license under a policy: signs its key with the product's key (read from
     /// the vault first, so a keychain failure writes nothing), then stores the license,
@@ -96,18 +368,11 @@ impl Keywright {
     pub fn issue_license(&mut self, input: &IssueLicense, now: Timestamp) -> Result<License> {
         let policy = self.find_policy(&input.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let customer_name = clean(input.customer_name.as_deref());
-        let customer_email = clean(input.customer_email.as_deref());
-        if let Some(name) = &customer_name {
-            if name.chars().count() > 200 {
-                return Err(Error::bad_input(
-                    "customer name is too long (at most 200 characters)",
-                ));
-            }
-        }
-        if let Some(email) = &customer_email {
-            check_email(email)?;
-        }
+        let (customer_name, customer_email, customer_company) = check_customer(
+            input.customer_name.as_deref(),
+            input.customer_email.as_deref(),
+            input.customer_company.as_deref(),
+        )?;
         let metadata = parse_metadata(input.metadata.as_deref())?;
 
         // Unsigned policies need no private key; signed ones read it before anything
@@ -118,25 +383,13 @@ impl Keywright {
             Some(self.signer(&product.signing_key_id, now)?)
         };
 
-        let created_ts = parse_time(&stamp(now))?; // millisecond precision, as stored
-        let expiry_ts = policy
-            .duration_seconds
-            .map(|d| keygen_expiry(created_ts, d))
-            .transpose()?;
+        let (created_ts, expiry_ts) = issue_times(now, &policy)?;
         let created = stamp(created_ts);
         let expiry = expiry_ts.map(stamp);
         let id = uuid::Uuid::new_v4().to_string();
 
-        let existing_customer: Option<(String, Option<String>)> = match &customer_email {
-            Some(email) => self
-                .store
-                .conn
-                .query_row(
-                    "SELECT id, email FROM customers WHERE email = ?1 ORDER BY created_at LIMIT 1",
-                    [email],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
-                .optional()?,
+        let existing_customer = match &customer_email {
+            Some(email) => customer_by_email(&self.store.conn, email)?,
             None => None,
         };
         let new_customer =
@@ -153,88 +406,53 @@ impl Keywright {
             Some((_, email)) => email.clone(),
             None => customer_email.clone(),
         };
-        let (license_key, signing_key_id, kid) = match &signer {
-            None => (
-                self.unique_human_key(&product.code)?,
-                product.signing_key_id.clone(),
-                None,
-            ),
-            Some((key, private)) => {
-                let facts = LicenseFacts {
-                    account: self.store.store_id(),
-                    product: &product.id,
-                    policy: &policy.id,
-                    duration: policy.duration_seconds,
-                    customer_id: customer_id.clone(),
-                    email: dataset_email,
-                    id: id.clone(),
-                    created: created_ts,
-                    expiry: expiry_ts,
-                };
-                let embedded =
-                    embedded_dataset(policy.scheme, policy.key_template.as_deref(), &facts)?;
-                let license_key = sign_key_with(
-                    policy.scheme.to_format(),
-                    embedded.as_bytes(),
+        let (license_key, kid) = match &signer {
+            None => (self.unique_human_key(&product)?, None),
+            Some((key, private)) => (
+                sign_license_key(
+                    &KeyInput {
+                        store_id: self.store.store_id(),
+                        policy: &policy,
+                        product: &product,
+                        license_id: &id,
+                        customer_id: customer_id.clone(),
+                        email: dataset_email,
+                        created: created_ts,
+                        expiry: expiry_ts,
+                    },
                     private,
-                    &mut rand_core::OsRng,
-                )?;
-                (license_key, key.id.clone(), Some(key.kid.clone()))
-            }
+                )?,
+                Some(key.kid.clone()),
+            ),
         };
 
         let tx = self.store.conn.transaction()?;
         if new_customer {
-            let cid = customer_id.as_deref().unwrap_or_default();
-            tx.execute(
-                "INSERT INTO customers (id, name, email, created_at) VALUES (?1, ?2, ?3, ?4)",
-                params![cid, customer_name, customer_email, created],
-            )?;
-            audit::append(
+            insert_customer(
                 &tx,
-                &created,
                 &self.actor,
-                &Event {
-                    action: "customer.create",
-                    subject_type: Some("customer"),
-                    subject_id: Some(cid),
-                    detail: serde_json::json!({ "name": customer_name, "email": customer_email }),
-                    ..Event::default()
-                },
+                &created,
+                customer_id.as_deref().unwrap_or_default(),
+                customer_name.as_deref(),
+                customer_email.as_deref(),
+                customer_company.as_deref(),
             )?;
         }
-        tx.execute(
-            "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, status, expiry,
-                                   metadata, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8)",
-            params![
-                id,
-                license_key,
-                policy.id,
-                customer_id,
-                signing_key_id,
-                expiry,
-                serde_json::Value::Object(metadata).to_string(),
-                created
-            ],
-        )?;
-        audit::append(
+        insert_license(
             &tx,
-            &created,
             &self.actor,
-            &Event {
-                action: "license.issue",
-                subject_type: Some("license"),
-                subject_id: Some(&id),
-                signing_key_kid: kid.as_deref(),
-                artifact_sha256: Some(sha256_hex(license_key.as_bytes())),
-                detail: serde_json::json!({
-                    "scheme": (!policy.unsigned_key).then(|| policy.scheme.as_str()),
-                    "policy": policy.id, "product": product.code,
-                    "customer": customer_id, "expiry": expiry,
-                    "unsignedKey": policy.unsigned_key,
-                    "keyTemplate": policy.key_template.is_some(),
-                }),
+            &LicenseRow {
+                id: &id,
+                key: &license_key,
+                policy: &policy,
+                product: &product,
+                customer_id: customer_id.as_deref(),
+                signing_key_id: &product.signing_key_id,
+                kid: kid.as_deref(),
+                expiry: expiry.as_deref(),
+                metadata: &serde_json::Value::Object(metadata).to_string(),
+                created: &created,
+                order: None,
             },
         )?;
         tx.commit()?;
@@ -242,11 +460,10 @@ impl Keywright {
     }
 
     /// A random human-typable key (see [`human_style`]) that no license has yet.
-    fn unique_human_key(&self, product_code: &str) -> Result<String> {
-        let style = human_style(product_code);
+    fn unique_human_key(&self, product: &Product) -> Result<String> {
         // 120 random bits: a clash is practically impossible; a few tries prove it.
         for _ in 0..8 {
-            let key = keywright_license::human_key(&style, &mut rand_core::OsRng)?;
+            let key = draw_human_key(product)?;
             let taken: Option<i64> = self
                 .store
                 .conn
@@ -302,34 +519,14 @@ impl Keywright {
             [&license.id],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
-        Ok(LicenseDocument {
-            id: license.id.clone(),
-            account_id: self.store.store_id().to_owned(),
-            product_id: product.id.clone(),
-            policy_id: policy.id.clone(),
-            user_id: license.customer_id.clone(),
-            name: license.customer_name.clone(),
-            key: license.key.clone(),
-            expiry: license.expiry.as_deref().map(parse_time).transpose()?,
-            status: match license.status {
-                LicenseStatus::Active => DocumentStatus::Active,
-                LicenseStatus::Suspended => DocumentStatus::Suspended,
-                LicenseStatus::Revoked => DocumentStatus::Banned,
-            },
-            // An unsigned key has no scheme (Keygen writes `null`).
-            scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
-            encrypted: false,
-            strict: false,
-            floating: policy.floating,
-            protected: true,
-            max_machines: policy.max_machines,
-            metadata: serde_json::from_str(&metadata).unwrap_or_default(),
-            created: parse_time(&license.created_at)?,
-            updated: parse_time(&updated)?,
-            // What the store says now; find_license counts active machines.
-            machines_count: license.machines_count.unwrap_or(0),
-            entitlement_ids: Vec::new(),
-        })
+        build_document(
+            self.store.store_id(),
+            license,
+            policy,
+            product,
+            serde_json::from_str(&metadata).unwrap_or_default(),
+            &updated,
+        )
     }
 
     /// Signs a license file (Keygen's format) for a license and writes it atomically to
@@ -365,7 +562,6 @@ impl Keywright {
             // Included entitlements are linked from the license too, as Keygen does.
             document.entitlement_ids = included.entitlements.iter().map(|e| e.id.clone()).collect();
         }
-        let payload = document.to_payload_with(issued, ttl, included.as_ref())?;
         let alg = match input
             .algorithm
             .as_deref()
@@ -388,16 +584,7 @@ impl Keywright {
                 alg
             }
         };
-        let encrypt = alg.is_encrypted();
-        let secret = encrypt.then(|| EncryptionSecret::for_license(&license.key));
-        let text = seal(
-            FileKind::License,
-            &payload,
-            alg,
-            &private,
-            secret.as_ref(),
-            &mut rand_core::OsRng,
-        )?;
+        let text = seal_license_file(&document, included.as_ref(), issued, ttl, alg, &private)?;
         let event = Event {
             action: "license_file.sign",
             subject_type: Some("license"),

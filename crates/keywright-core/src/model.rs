@@ -487,6 +487,8 @@ pub struct IssueLicense {
     pub customer_name: Option<String>,
     /// Customer's email; an existing customer with this email is reused.
     pub customer_email: Option<String>,
+    /// Customer's company (kept when a new customer is created).
+    pub customer_company: Option<String>,
     /// A JSON object, as text.
     pub metadata: Option<String>,
 }
@@ -595,6 +597,8 @@ pub struct CustomerSummary {
     pub name: Option<String>,
     /// Email, if given.
     pub email: Option<String>,
+    /// Company, if given.
+    pub company: Option<String>,
     /// When they were first issued a license.
     pub created_at: String,
     /// Licenses ever issued to them.

@@ -255,6 +255,16 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX machines_active_by_fingerprint ON machines (fingerprint)
         WHERE status = 'active';
     "#,
+    // batch issuance (issue 7): a customer's company; and each license issued from a
+    // CSV order remembers (order id, position 1..quantity), unique, so a re-run after a
+    // crash or a cancel issues only what is missing.
+    r#"
+    ALTER TABLE customers ADD COLUMN company TEXT;
+    ALTER TABLE licenses ADD COLUMN order_id TEXT;
+    ALTER TABLE licenses ADD COLUMN order_seq INTEGER CHECK (order_seq >= 1);
+    CREATE UNIQUE INDEX licenses_order ON licenses (order_id, order_seq)
+        WHERE order_id IS NOT NULL;
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -54,6 +54,12 @@ fn generated() -> String {
         online::ServerStatus::decl(),
         BackupCreated::decl(),
         BackupRestored::decl(),
+        batch::BatchRow::decl(),
+        batch::BatchPreview::decl(),
+        batch::BatchOptions::decl(),
+        batch::BatchProgress::decl(),
+        batch::BatchIssued::decl(),
+        batch::BatchOutcome::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -79,6 +79,7 @@ fn crash_child() {
                     customer_name: email.as_ref().map(|_| format!("Customer {n}")),
                     customer_email: email,
                     metadata: Some(format!(r#"{{"n":{n}}}"#)),
+                    ..Default::default()
                 },
                 Timestamp::now(),
             )

@@ -93,6 +93,7 @@ fn issue_and_export_verify_with_the_public_key() {
                 customer_name: Some("Ada Lovelace".into()),
                 customer_email: Some("ada@example.com".into()),
                 metadata: Some(r#"{"order":"1234"}"#.into()),
+                ..Default::default()
             },
             now(),
         )

@@ -250,6 +250,7 @@ fn no_private_key_bytes_leave_the_vault() {
                         customer_name: Some(format!("Customer {i}-{j}")),
                         customer_email: Some(format!("c{i}{j}@example.com")),
                         metadata: Some(r#"{"order":"42"}"#.into()),
+                        ..Default::default()
                     },
                     now(),
                 )

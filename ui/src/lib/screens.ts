@@ -1,1 +1,1 @@
-export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'activation' | 'customers' | 'audit' | 'backup' | 'server' | 'settings';
+export type Screen = 'dashboard' | 'keys' | 'products' | 'policies' | 'licenses' | 'batch' | 'activation' | 'customers' | 'audit' | 'backup' | 'server' | 'settings';

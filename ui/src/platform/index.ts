@@ -1,6 +1,6 @@
 // The only module that talks to Tauri. Everything else imports from here, and
 // component tests replace this module with vi.mock('…/platform').
-import { invoke, type InvokeArgs } from '@tauri-apps/api/core';
+import { Channel, invoke, type InvokeArgs } from '@tauri-apps/api/core';
 import { open, save } from '@tauri-apps/plugin-dialog';
 import { writeText } from '@tauri-apps/plugin-clipboard-manager';
 import type {
@@ -12,6 +12,10 @@ import type {
   AuditEvent,
   AuditQuery,
   AuditVerification,
+  BatchOptions,
+  BatchOutcome,
+  BatchPreview,
+  BatchProgress,
   CustomerQuery,
   CustomerSummary,
   Dashboard,
@@ -184,7 +188,43 @@ export function simulateValidation(input: SimulateValidation): Promise<Simulated
   return call<SimulatedValidation>('simulate_validation', { input });
 }
 
+/** Reads a CSV file (by path) and says row by row what issuing it would do; writes nothing. */
+export function previewBatch(path: string): Promise<BatchPreview> {
+  return call<BatchPreview>('batch_preview', { path });
+}
+
+/** Issues what a CSV orders that the store does not hold yet; reports progress as it goes. */
+export function issueBatch(
+  path: string,
+  options: BatchOptions,
+  onProgress: (progress: BatchProgress) => void,
+): Promise<BatchOutcome> {
+  const channel = new Channel<BatchProgress>();
+  channel.onmessage = onProgress;
+  return call<BatchOutcome>('batch_issue', { path, options, onProgress: channel });
+}
+
+/** Asks the running batch to stop after the chunk it is committing. */
+export function cancelBatch(): Promise<void> {
+  return call<void>('batch_cancel');
+}
+
+/** Writes every license matching the query's filters as CSV. */
+export function exportLicensesCsv(query: LicenseQuery, path: string): Promise<ExportedFile> {
+  return call<ExportedFile>('export_licenses_csv', { query, path });
+}
+
 export type FileFilter = { name: string; extensions: string[] };
+
+/** Opens the native folder picker; resolves to the folder, or null if cancelled. */
+export async function openFolderDialog(options: { title?: string }): Promise<string | null> {
+  try {
+    const chosen = await open({ ...options, multiple: false, directory: true });
+    return typeof chosen === 'string' ? chosen : null;
+  } catch (err) {
+    throw toAppError(err, 'The folder dialog could not be opened.');
+  }
+}
 
 export type SaveDialogOptions = {
   title?: string;

@@ -3,7 +3,12 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 
 const invoke = vi.fn();
-vi.mock('@tauri-apps/api/core', () => ({ invoke: (...args: unknown[]) => invoke(...args) }));
+vi.mock('@tauri-apps/api/core', () => ({
+  invoke: (...args: unknown[]) => invoke(...args),
+  Channel: class {
+    onmessage: (message: unknown) => void = () => {};
+  },
+}));
 vi.mock('@tauri-apps/plugin-dialog', () => ({ save: vi.fn(), open: vi.fn() }));
 vi.mock('@tauri-apps/plugin-clipboard-manager', () => ({ writeText: vi.fn() }));
 
@@ -11,6 +16,10 @@ import {
   checkBackupPassphrase,
   createBackup,
   restoreBackup,
+  cancelBatch,
+  exportLicensesCsv,
+  issueBatch,
+  previewBatch,
   activateFromRequest,
   activateMachine,
   deactivateMachine,
@@ -38,6 +47,25 @@ import {
 
 describe('platform layer', () => {
   beforeEach(() => invoke.mockReset());
+
+  it('sends the batch commands, with progress over a channel', async () => {
+    invoke.mockResolvedValue({});
+    await previewBatch('/tmp/orders.csv');
+    expect(invoke).toHaveBeenLastCalledWith('batch_preview', { path: '/tmp/orders.csv' });
+    const seen: unknown[] = [];
+    await issueBatch('/tmp/orders.csv', { outDir: null, allOrNothing: true }, (p) => seen.push(p));
+    const [command, args] = invoke.mock.lastCall as [string, { path: string; options: unknown; onProgress: { onmessage: (m: unknown) => void } }];
+    expect(command).toBe('batch_issue');
+    expect(args.path).toBe('/tmp/orders.csv');
+    expect(args.options).toEqual({ outDir: null, allOrNothing: true });
+    args.onProgress.onmessage({ done: 500, total: 1000 });
+    expect(seen).toEqual([{ done: 500, total: 1000 }]);
+    await cancelBatch();
+    expect(invoke).toHaveBeenLastCalledWith('batch_cancel', undefined);
+    const q = { text: null, productId: null, policyId: null, customerId: null, status: null, expiringWithinDays: null, sort: 'created_desc' as const, limit: null, cursor: null };
+    await exportLicensesCsv(q, '/tmp/l.csv');
+    expect(invoke).toHaveBeenLastCalledWith('export_licenses_csv', { query: q, path: '/tmp/l.csv' });
+  });
 
   it('sends the machine commands with the argument names the backend expects', async () => {
     invoke.mockResolvedValue({});

@@ -15,6 +15,7 @@ function customer(overrides: Partial<CustomerSummary> = {}): CustomerSummary {
     id: 'cust-1',
     name: 'Jane Roe',
     email: 'jane@example.com',
+    company: 'Roe Instruments',
     createdAt: '2025-01-04T10:00:00Z',
     licenses: 2,
     activeLicenses: 1,
@@ -38,12 +39,14 @@ describe('Customers screen', () => {
     const rows = await screen.findAllByTestId('customer-row');
     expect(rows[0]).toHaveTextContent('Jane Roe');
     expect(rows[0]).toHaveTextContent('jane@example.com');
+    expect(rows[0]).toHaveTextContent('Roe Instruments');
     expect(rows[0]).toHaveTextContent('21');
 
     await userEvent.click(rows[0]);
     expect(p.searchLicenses).toHaveBeenCalledWith(expect.objectContaining({ customerId: 'cust-1', cursor: null }));
     const detail = await screen.findByTestId('customer-detail');
     expect(within(detail).getByRole('heading')).toHaveTextContent('Licenses of Jane Roe');
+    expect(within(detail).getByTestId('customer-company')).toHaveTextContent('Roe Instruments');
     const licenseRows = within(detail).getAllByTestId('customer-license-row');
     expect(licenseRows).toHaveLength(2);
     expect(licenseRows[1]).toHaveTextContent('revoked');

@@ -78,6 +78,7 @@ describe('Licenses screen', () => {
       policyId: 'pol-2',
       customerName: 'Bob',
       customerEmail: 'bob@corp.test',
+      customerCompany: null,
       metadata: null,
     });
     const detail = await screen.findByTestId('license-detail');
@@ -132,6 +133,23 @@ describe('Licenses screen', () => {
     await userEvent.click(screen.getByTestId('license-export-include-owner')); // and off again
     await userEvent.click(screen.getByTestId('license-export'));
     expect(p.exportLicenseFile).toHaveBeenCalledWith(expect.objectContaining({ include: ['product', 'entitlements'] }));
+  });
+
+  it('exports the licenses the current filter matches as CSV', async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license()], 120));
+    p.saveDialog.mockResolvedValueOnce('/tmp/licenses.csv');
+    p.exportLicensesCsv.mockResolvedValue({ path: '/tmp/licenses.csv', sha256: 'ff00', bytes: 4096, algorithm: 'csv' });
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('license-row');
+    await userEvent.selectOptions(screen.getByTestId('license-filter-status'), 'suspended');
+    await userEvent.click(screen.getByTestId('license-export-csv'));
+    expect(p.saveDialog).toHaveBeenCalledWith(expect.objectContaining({ filters: [{ name: 'CSV', extensions: ['csv'] }] }));
+    expect(p.exportLicensesCsv).toHaveBeenCalledWith(
+      expect.objectContaining({ status: 'suspended', productId: null, text: null, cursor: null }),
+      '/tmp/licenses.csv',
+    );
+    expect(await screen.findByTestId('license-csv-exported')).toHaveTextContent('Saved /tmp/licenses.csv (4096 bytes)');
   });
 
   it('shows an export failure with its advice, and hostile customer names stay text', async () => {

@@ -15,6 +15,8 @@ use keywright_core::{
 };
 use tauri::State;
 
+mod startup;
+
 /// The open store, or why it could not be opened (every command then reports that).
 pub struct Desk(Mutex<Result<Keywright, Error>>);
 
@@ -212,10 +214,14 @@ fn simulate_validation(
 
 /// Builds and runs the app.
 pub fn run() {
+    startup::mark_start();
+    let opening = std::time::Instant::now();
+    let desk = Desk::open_default();
+    startup::mark("store_open", opening);
     tauri::Builder::default()
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .manage(Desk::open_default())
+        .manage(desk)
         .invoke_handler(tauri::generate_handler![
             store_info,
             list_signing_keys,
@@ -248,6 +254,7 @@ pub fn run() {
             list_machines,
             import_deactivation_receipt,
             simulate_validation,
+            startup::ui_ready,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

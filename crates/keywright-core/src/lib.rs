@@ -29,6 +29,7 @@ use jiff::Timestamp;
 
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use model::*;
+pub use search::COUNT_CAP;
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};
 

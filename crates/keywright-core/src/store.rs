@@ -225,6 +225,17 @@ const MIGRATIONS: &[&str] = &[
         WHERE status = 'active';
     CREATE INDEX machines_license ON machines (license_id, status);
     "#,
+    // Large-store reads (issue 7): with a million audit rows, a subject's history (the
+    // license and machine panels), an action filter and a time range each read one
+    // index range instead of the whole log, and the signer's "clock behind the log"
+    // check (`max(at)`) is one index probe; the Customers screen walks its order.
+    r#"
+    CREATE INDEX audit_events_subject ON audit_events (subject_id, seq);
+    CREATE INDEX audit_events_action ON audit_events (action, seq);
+    CREATE INDEX audit_events_at ON audit_events (at);
+    -- The Customers screen's order (A to Z by name, else email).
+    CREATE INDEX customers_sort ON customers (lower(coalesce(name, email, '')), id);
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {

@@ -80,6 +80,14 @@ export function createPolicy(input: NewPolicy): Promise<Policy> {
   return call<Policy>('create_policy', { input });
 }
 
+/**
+ * Tells the shell the first screen is on display. It only logs the startup time, and
+ * only when Keywright runs with KEYWRIGHT_TRACE_STARTUP=1 (scripts/bench-app.sh).
+ */
+export function uiReady(): Promise<void> {
+  return call<void>('ui_ready');
+}
+
 export function listLicenses(): Promise<License[]> {
   return call<License[]>('list_licenses');
 }

@@ -16,8 +16,9 @@ export function resetPlatform() {
   p.listProducts.mockResolvedValue([]);
   p.listPolicies.mockResolvedValue([]);
   p.listLicenses.mockResolvedValue([]);
-  p.searchLicenses.mockResolvedValue({ items: [], total: 0, nextCursor: null });
+  p.searchLicenses.mockResolvedValue({ items: [], total: 0, totalExact: true, nextCursor: null });
   p.copyText.mockResolvedValue(undefined);
+  p.uiReady.mockResolvedValue(undefined);
   p.listAudit.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
   p.listMachines.mockResolvedValue([]);
@@ -106,8 +107,13 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 /** One page holding `items`, the last unless `nextCursor` is given. */
-export function page(items: License[], total = items.length, nextCursor: string | null = null) {
-  return { items, total, nextCursor };
+export function page(
+  items: License[],
+  total = items.length,
+  nextCursor: string | null = null,
+  totalExact = true,
+) {
+  return { items, total, totalExact, nextCursor };
 }
 
 /** A rejection exactly as the backend sends it. */

@@ -39,5 +39,6 @@ export function createPlatformMock() {
     simulateValidation: vi.fn(),
     saveDialog: vi.fn(),
     copyText: vi.fn(),
+    uiReady: vi.fn().mockResolvedValue(undefined),
   };
 }

@@ -95,6 +95,7 @@ descendants() {
 starts=() pss_totals=() rss_totals=() counted=""
 for run in $(seq "$runs"); do
   err="$work/run$run.err"
+  : >"$err"
   launched=$(date +%s%3N)
   DISPLAY="$display" KEYWRIGHT_STORE="$work/store.db" KEYWRIGHT_TRACE_STARTUP=1 \
     "$app" 2>"$err" >/dev/null &

@@ -441,7 +441,7 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
     // The default page is 50, newest first.
     let page = search(&f.kw, LicenseQuery::default());
     assert_eq!(page.items.len(), 50);
-    assert_eq!(page.total, 2_000);
+    assert_eq!((page.total, page.total_exact), (COUNT_CAP, false), "2,000 match");
     assert!(page.next_cursor.is_some());
 }
 
@@ -630,6 +630,8 @@ fn totals_are_exact_up_to_the_cap_and_pages_still_reach_every_match() {
             .filter(|i| i % 5 != 0 && (i % 97 == 7 || (70..80).contains(&(i % 97))))
             .count() as i64
     );
+    // A filter with exactly the cap (1,000 forever licenses) is still exact; 2,000
+    // active ones are not.
     let policy = search(
         &f.kw,
         LicenseQuery {
@@ -637,8 +639,16 @@ fn totals_are_exact_up_to_the_cap_and_pages_still_reach_every_match() {
             ..Default::default()
         },
     );
-    assert_eq!((policy.total, policy.total_exact), (COUNT_CAP, false));
-    assert_eq!(policy.items.len(), 50);
+    assert_eq!((policy.total, policy.total_exact), (1_000, true));
+    let active = search(
+        &f.kw,
+        LicenseQuery {
+            status: Some(LicenseStatus::Active),
+            ..Default::default()
+        },
+    );
+    assert_eq!((active.total, active.total_exact), (COUNT_CAP, false));
+    assert_eq!(active.items.len(), 50);
 }
 
 /// The index guard: no license query shape the window sends reads the whole
@@ -712,17 +722,21 @@ fn every_filter_and_sort_is_served_by_an_index() {
             }
         }
     }
+    let scans_licenses = |plan: &[String]| {
+        plan.iter().any(|line| {
+            (line.ends_with("SCAN l") || line.contains("SCAN l ")) && !line.contains("SCAN l USING")
+        })
+    };
     for q in &shapes {
         let plan = f.kw.explain_license_search(q, now()).unwrap();
         assert!(!plan.is_empty());
-        for line in &plan {
-            let scans_table = line.ends_with("SCAN l") || line.contains("SCAN l ");
-            let walks_index = line.contains("SCAN l USING");
-            assert!(
-                !scans_table || walks_index,
-                "full scan of licenses for {q:?}:\n{}",
-                plan.join("\n")
-            );
-        }
+        assert!(
+            !scans_licenses(&plan),
+            "full scan of licenses for {q:?}:\n{}",
+            plan.join("\n")
+        );
     }
+    // The guard does see a table scan: a 1-character substring without a letter.
+    let plan = f.kw.explain_license_search(&text("@"), now()).unwrap();
+    assert!(scans_licenses(&plan), "{}", plan.join("\n"));
 }

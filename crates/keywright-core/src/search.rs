@@ -308,7 +308,14 @@ impl Keywright {
         if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             let (after_key, after_id) = decode_cursor(query.sort, cursor)?;
             let n = args.len();
-            filters.push(format!("({key}, l.id) {cmp} (?{}, ?{})", n + 1, n + 2));
+            // The scalar bound on the sort key lets SQLite seek into the sort index
+            // (it does not seek on a row value over an expression index, such as
+            // the expiry order's): without it every page scanned from the start.
+            filters.push(format!(
+                "{key} {cmp}= ?{a} AND ({key}, l.id) {cmp} (?{a}, ?{b})",
+                a = n + 1,
+                b = n + 2
+            ));
             args.push(Value::Text(after_key));
             args.push(Value::Text(after_id));
         }

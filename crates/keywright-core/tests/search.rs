@@ -441,7 +441,11 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
     // The default page is 50, newest first.
     let page = search(&f.kw, LicenseQuery::default());
     assert_eq!(page.items.len(), 50);
-    assert_eq!((page.total, page.total_exact), (COUNT_CAP, false), "2,000 match");
+    assert_eq!(
+        (page.total, page.total_exact),
+        (COUNT_CAP, false),
+        "2,000 match"
+    );
     assert!(page.next_cursor.is_some());
 }
 
@@ -735,6 +739,14 @@ fn every_filter_and_sort_is_served_by_an_index() {
             "full scan of licenses for {q:?}:\n{}",
             plan.join("\n")
         );
+        // A later page seeks to its cursor: it does not walk the index from the start.
+        if q.cursor.is_some() {
+            assert!(
+                !plan.iter().any(|l| l.starts_with("page: SCAN l")),
+                "page from a cursor does not seek for {q:?}:\n{}",
+                plan.join("\n")
+            );
+        }
     }
     // The guard does see a table scan: a 1-character substring without a letter.
     let plan = f.kw.explain_license_search(&text("@"), now()).unwrap();

@@ -332,8 +332,8 @@ export type LicensePage = {
 items: Array<License>, 
 /**
  * How many licenses match the query across all pages, counted up to
- * 1,000 (`search::COUNT_CAP`): when more match, this is 1,000 and
- * `total_exact` is false ("1,000+").
+ * 10,000 (`search::COUNT_CAP`): when more match, this is 10,000 and
+ * `total_exact` is false ("10,000+").
  */
 total: number, 
 /**

@@ -442,8 +442,8 @@ pub struct LicensePage {
     /// The licenses on this page, in the order asked for.
     pub items: Vec<License>,
     /// How many licenses match the query across all pages, counted up to
-    /// 1,000 (`search::COUNT_CAP`): when more match, this is 1,000 and
-    /// `total_exact` is false ("1,000+").
+    /// 10,000 (`search::COUNT_CAP`): when more match, this is 10,000 and
+    /// `total_exact` is false ("10,000+").
     #[ts(type = "number")]
     pub total: i64,
     /// Whether `total` is the exact count (false: at least `total` match).

@@ -34,9 +34,10 @@ pub const MAX_LIMIT: i64 = 500;
 const MAX_TEXT: usize = 200;
 /// The furthest "expiring within" reaches (ten years).
 const MAX_EXPIRING_DAYS: i64 = 3_650;
-/// Matches are counted up to this many; past it the total reads "1,000+". An exact
+/// Matches are counted up to this many; past it the total reads "10,000+". An exact
 /// count of a broad search ("cu" matching 80,000 licenses) costs more than the page.
-pub const COUNT_CAP: i64 = 1_000;
+/// Up to the cap the count also chooses the page's plan (see `walk_sort_index`).
+pub const COUNT_CAP: i64 = 10_000;
 
 impl LicenseSort {
     /// The SQL sort key (never NULL, so keyset comparisons work) and whether it

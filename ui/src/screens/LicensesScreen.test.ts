@@ -165,12 +165,12 @@ describe('Licenses screen', () => {
     expect(screen.getByTestId('license-total')).toHaveTextContent('Showing 3 of 3 licenses');
   });
 
-  it('says 1,000+ when the core stopped counting, and "more match" once past it', async () => {
+  it('says 10,000+ when the core stopped counting, and "more match" once past it', async () => {
     withPolicies();
     const first = Array.from({ length: 50 }, (_, i) => license({ id: `lic-${i}` }));
-    p.searchLicenses.mockResolvedValueOnce(page(first, 1000, 'cursor-1', false));
+    p.searchLicenses.mockResolvedValueOnce(page(first, 10000, 'cursor-1', false));
     render(LicensesScreen, { onnavigate: vi.fn() });
-    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 50 of 1,000+ licenses');
+    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 50 of 10,000+ licenses');
     cleanup();
 
     // Paged past the cap (a cap of 40 here keeps the table small).

@@ -24,6 +24,8 @@ use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
 
+mod startup;
+
 /// The open store (or why it could not be opened: every command then reports that),
 /// and the settings that chose it.
 pub struct Desk {
@@ -610,6 +612,10 @@ fn export_licenses_csv(
 
 /// Builds and runs the app.
 pub fn run() {
+    startup::mark_start();
+    let opening = std::time::Instant::now();
+    let desk = Desk::open_default();
+    startup::mark("store_open", opening);
     tauri::Builder::default()
         // First, so a second launch hands over before anything else starts.
         .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
@@ -633,7 +639,7 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
-        .manage(Desk::open_default())
+        .manage(desk)
         .manage(Server::default())
         .manage(BatchCancel::default())
         .invoke_handler(tauri::generate_handler![
@@ -690,6 +696,7 @@ pub fn run() {
             batch_issue,
             batch_cancel,
             export_licenses_csv,
+            startup::ui_ready,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

@@ -371,9 +371,15 @@ export type LicensePage = {
  */
 items: Array<License>, 
 /**
- * How many licenses match the query across all pages.
+ * How many licenses match the query across all pages, counted up to
+ * 10,000 (`search::COUNT_CAP`): when more match, this is 10,000 and
+ * `total_exact` is false ("10,000+").
  */
 total: number, 
+/**
+ * Whether `total` is the exact count (false: at least `total` match).
+ */
+totalExact: boolean, 
 /**
  * Pass as `cursor` for the next page; `None` on the last page.
  */

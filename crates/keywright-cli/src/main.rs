@@ -1211,9 +1211,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         })
                         .collect();
                     text.push_str(&format!(
-                        "{} of {} licenses{}\n",
+                        "{} of {}{} licenses{}\n",
                         page.items.len(),
                         page.total,
+                        if page.total_exact { "" } else { "+" },
                         page.next_cursor
                             .as_deref()
                             .map(|c| format!("; next page: --cursor {c}"))

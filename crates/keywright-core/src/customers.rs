@@ -35,14 +35,19 @@ impl Keywright {
             }
             None => "",
         };
+        // The page of customers first (walking `customers_sort`, the index of this
+        // order), then license counts for those rows only: counting for every
+        // customer before sorting read the whole store.
         let mut stmt = self.store.conn.prepare(&format!(
             "SELECT c.id, c.name, c.email, c.company, c.created_at, count(l.id),
                     coalesce(sum(l.status = 'active'), 0)
-             FROM customers c LEFT JOIN licenses l ON l.customer_id = c.id
-             {filter}
+             FROM (SELECT c.id, c.name, c.email, c.company, c.created_at FROM customers c
+                   {filter}
+                   ORDER BY lower(coalesce(c.name, c.email, '')), c.id
+                   LIMIT {limit}) c
+             LEFT JOIN licenses l ON l.customer_id = c.id
              GROUP BY c.id
-             ORDER BY lower(coalesce(c.name, c.email, '')), c.id
-             LIMIT {limit}"
+             ORDER BY lower(coalesce(c.name, c.email, '')), c.id"
         ))?;
         let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), |r| {
             Ok(CustomerSummary {

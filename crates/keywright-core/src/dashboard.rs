@@ -20,17 +20,30 @@ impl Keywright {
         let soon = now
             .checked_add(SignedDuration::from_hours(30 * 24))
             .map_err(|_| Error::bad_input("the clock is too far in the future"))?;
+        // Counts per (status, policy) come from the covering index `licenses_status_policy`
+        // and the expiring ones from a range of `licenses_expiry` (the same expression),
+        // so no license row is read except the few expiring soon; joining every
+        // license to its policy and product read the whole table.
         let mut stmt = conn.prepare(
-            "SELECT pr.id, pr.name,
-                    count(l.id),
-                    coalesce(sum(l.status = 'active'), 0),
-                    coalesce(sum(l.status = 'suspended'), 0),
-                    coalesce(sum(l.status = 'revoked'), 0),
-                    coalesce(sum(l.status <> 'revoked' AND l.expiry > ?1 AND l.expiry <= ?2), 0)
+            "WITH counts AS MATERIALIZED (
+                 SELECT p.product_id, l.status, sum(l.n) AS n
+                 FROM (SELECT status, policy_id, count(*) AS n FROM licenses
+                       GROUP BY status, policy_id) l
+                 JOIN policies p ON p.id = l.policy_id
+                 GROUP BY p.product_id, l.status),
+             soon AS MATERIALIZED (
+                 SELECT p.product_id, count(*) AS n
+                 FROM licenses l JOIN policies p ON p.id = l.policy_id
+                 WHERE coalesce(l.expiry, '~') > ?1 AND coalesce(l.expiry, '~') <= ?2
+                   AND l.status <> 'revoked'
+                 GROUP BY p.product_id)
+             SELECT pr.id, pr.name,
+                    coalesce((SELECT sum(n) FROM counts WHERE product_id = pr.id), 0),
+                    coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'active'), 0),
+                    coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'suspended'), 0),
+                    coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'revoked'), 0),
+                    coalesce((SELECT n FROM soon WHERE product_id = pr.id), 0)
              FROM products pr
-             LEFT JOIN policies p ON p.product_id = pr.id
-             LEFT JOIN licenses l ON l.policy_id = p.id
-             GROUP BY pr.id
              ORDER BY pr.name COLLATE NOCASE, pr.id",
         )?;
         let per_product = stmt

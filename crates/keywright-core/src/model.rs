@@ -470,9 +470,13 @@ pub struct LicenseQuery {
 pub struct LicensePage {
     /// The licenses on this page, in the order asked for.
     pub items: Vec<License>,
-    /// How many licenses match the query across all pages.
+    /// How many licenses match the query across all pages, counted up to
+    /// 10,000 (`search::COUNT_CAP`): when more match, this is 10,000 and
+    /// `total_exact` is false ("10,000+").
     #[ts(type = "number")]
     pub total: i64,
+    /// Whether `total` is the exact count (false: at least `total` match).
+    pub total_exact: bool,
     /// Pass as `cursor` for the next page; `None` on the last page.
     pub next_cursor: Option<String>,
 }

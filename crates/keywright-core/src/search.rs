@@ -15,7 +15,8 @@
 //! over key, name and email.
 //!
 //! Pages continue from an opaque cursor holding the last row's sort key and id, so a
-//! page costs the same wherever it is.
+//! page costs the same wherever it is. Matches are counted up to [`COUNT_CAP`]
+//! (`total_exact` false beyond it), so a count costs at most that many rows too.
 
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::types::Value;
@@ -33,6 +34,10 @@ pub const MAX_LIMIT: i64 = 500;
 const MAX_TEXT: usize = 200;
 /// The furthest "expiring within" reaches (ten years).
 const MAX_EXPIRING_DAYS: i64 = 3_650;
+/// Matches are counted up to this many; past it the total reads "10,000+". An exact
+/// count of a broad search ("cu" matching 80,000 licenses) costs more than the page.
+/// Up to the cap the count also chooses the page's plan (see `walk_sort_index`).
+pub const COUNT_CAP: i64 = 10_000;
 
 impl LicenseSort {
     /// The SQL sort key (never NULL, so keyset comparisons work) and whether it
@@ -92,9 +97,74 @@ fn decode_cursor(sort: LicenseSort, cursor: &str) -> Result<(String, String)> {
     Ok((key, id))
 }
 
+/// A search turned into SQL: the count (already run) and the page query.
+struct Planned {
+    count_sql: String,
+    count_args: usize,
+    page_sql: String,
+    args: Vec<Value>,
+    total: i64,
+    total_exact: bool,
+}
+
 impl Keywright {
-    /// Licenses matching `query`, one page at a time, with the total across pages.
+    /// Licenses matching `query`, one page at a time, with the total across pages
+    /// (exact up to [`COUNT_CAP`]).
     pub fn search_licenses(&self, query: &LicenseQuery, now: Timestamp) -> Result<LicensePage> {
+        let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+        let planned = self.plan_search(query, now)?;
+        let mut stmt = self.store.conn.prepare(&planned.page_sql)?;
+        let mut rows: Vec<(String, License)> = stmt
+            .query_map(rusqlite::params_from_iter(planned.args.iter()), |r| {
+                Ok((r.get(13)?, license_row(r)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let next_cursor = if rows.len() as i64 > limit {
+            rows.truncate(limit as usize);
+            rows.last()
+                .map(|(k, l)| encode_cursor(query.sort, k, &l.id))
+        } else {
+            None
+        };
+        Ok(LicensePage {
+            items: rows.into_iter().map(|(_, l)| l).collect(),
+            total: planned.total,
+            total_exact: planned.total_exact,
+            next_cursor,
+        })
+    }
+
+    /// SQLite's plan (`EXPLAIN QUERY PLAN` detail lines) for the count and the page
+    /// of `query`: what the index guard test reads. Not for applications.
+    #[doc(hidden)]
+    pub fn explain_license_search(
+        &self,
+        query: &LicenseQuery,
+        now: Timestamp,
+    ) -> Result<Vec<String>> {
+        let planned = self.plan_search(query, now)?;
+        let conn = &self.store.conn;
+        let mut lines = Vec::new();
+        for (label, sql, args) in [
+            (
+                "count",
+                &planned.count_sql,
+                &planned.args[..planned.count_args],
+            ),
+            ("page", &planned.page_sql, &planned.args[..]),
+        ] {
+            let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+            let details = stmt
+                .query_map(rusqlite::params_from_iter(args.iter()), |r| {
+                    r.get::<_, String>(3)
+                })?
+                .collect::<rusqlite::Result<Vec<_>>>()?;
+            lines.extend(details.into_iter().map(|d| format!("{label}: {d}")));
+        }
+        Ok(lines)
+    }
+
+    fn plan_search(&self, query: &LicenseQuery, now: Timestamp) -> Result<Planned> {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::bad_input(format!(
@@ -186,30 +256,38 @@ impl Keywright {
         };
         // Every filter reads only `licenses` columns, so counting needs no joins; the
         // composite indexes of migration 4 cover the policy, status and expiry filters.
-        let total: i64 = conn.query_row(
-            &format!("SELECT count(*) FROM licenses l{matching}"),
-            rusqlite::params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?;
+        // Counting stops past `COUNT_CAP`: the cost of a count is then bounded too.
+        let count_sql = format!(
+            "SELECT count(*) FROM (SELECT 1 FROM licenses l{matching} LIMIT {})",
+            COUNT_CAP + 1
+        );
+        let count_args = args.len();
+        let counted: i64 =
+            conn.query_row(&count_sql, rusqlite::params_from_iter(args.iter()), |r| {
+                r.get(0)
+            })?;
+        let total_exact = counted <= COUNT_CAP;
+        let total = counted.min(COUNT_CAP);
 
         // A page can come two ways: read every match through a filter's index and
         // sort them (cost ~ total), or walk the sort order's index and skip rows until
         // the page is full (cost ~ page × licenses / total). SQLite, without
         // statistics, always takes the first, which sorts tens of thousands of rows
         // when a filter is broad ("this policy, expiring within a year"). With the
-        // exact total in hand, choose: when walking is cheaper, the filter columns
-        // are written `+l.column`, which hides their indexes from the planner. Text
-        // searches keep their own plan (the match list is built first either way).
+        // count in hand, choose: when walking is cheaper, the filter columns are
+        // written `+l.column`, which hides their indexes from the planner. A count
+        // that reached the cap means a broad filter: walk. Text searches keep their
+        // own plan (the match list is built first either way).
         let walk_sort_index = query.text.as_deref().is_none_or(|t| t.trim().is_empty())
             && filters.iter().any(|f| f.contains("#l."))
-            && {
+            && (!total_exact || {
                 // rowids are assigned upwards, so the largest is close to the count.
                 let licenses: i64 =
                     conn.query_row("SELECT coalesce(max(rowid), 0) FROM licenses", [], |r| {
                         r.get(0)
                     })?;
                 total.saturating_mul(total) > (limit + 1).saturating_mul(licenses)
-            };
+            });
         let column = if walk_sort_index { "+l." } else { "l." };
         for f in &mut filters {
             *f = f.replace("#l.", column);
@@ -231,7 +309,14 @@ impl Keywright {
         if let Some(cursor) = query.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             let (after_key, after_id) = decode_cursor(query.sort, cursor)?;
             let n = args.len();
-            filters.push(format!("({key}, l.id) {cmp} (?{}, ?{})", n + 1, n + 2));
+            // The scalar bound on the sort key lets SQLite seek into the sort index
+            // (it does not seek on a row value over an expression index, such as
+            // the expiry order's): without it every page scanned from the start.
+            filters.push(format!(
+                "{key} {cmp}= ?{a} AND ({key}, l.id) {cmp} (?{a}, ?{b})",
+                a = n + 1,
+                b = n + 2
+            ));
             args.push(Value::Text(after_key));
             args.push(Value::Text(after_id));
         }
@@ -246,23 +331,13 @@ impl Keywright {
             "{select}{page_filter} ORDER BY {key} {dir}, l.id {dir} LIMIT {}",
             limit + 1
         );
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows: Vec<(String, License)> = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-                Ok((r.get(13)?, license_row(r)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
-        let next_cursor = if rows.len() as i64 > limit {
-            rows.truncate(limit as usize);
-            rows.last()
-                .map(|(k, l)| encode_cursor(query.sort, k, &l.id))
-        } else {
-            None
-        };
-        Ok(LicensePage {
-            items: rows.into_iter().map(|(_, l)| l).collect(),
+        Ok(Planned {
+            count_sql,
+            count_args,
+            page_sql: sql,
+            args,
             total,
-            next_cursor,
+            total_exact,
         })
     }
 }

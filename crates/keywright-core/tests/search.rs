@@ -375,7 +375,8 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
         .enumerate()
         .filter(|(i, r)| i % 2 == 0 && r.3.is_some())
         .count() as i64;
-    assert_eq!(first.total, expected);
+    assert_eq!(first.total, expected.min(COUNT_CAP));
+    assert_eq!(first.total_exact, expected <= COUNT_CAP);
     let paged = all_pages(
         &f.kw,
         LicenseQuery {
@@ -440,7 +441,7 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
     // The default page is 50, newest first.
     let page = search(&f.kw, LicenseQuery::default());
     assert_eq!(page.items.len(), 50);
-    assert_eq!(page.total, 2_000);
+    assert_eq!((page.total, page.total_exact), (2_000, true));
     assert!(page.next_cursor.is_some());
 }
 
@@ -601,4 +602,146 @@ fn customer_sort_follows_renames_and_reassignments() {
     )
     .unwrap();
     assert_eq!(by_customer(&f.kw), [nobody.id, a.id, b.id]);
+}
+
+#[test]
+fn totals_are_exact_up_to_the_cap_and_pages_still_reach_every_match() {
+    let f = fixture();
+    fill_n(&f, 12_000); // 9,600 with a customer at bulk.example, 6,000 forever
+    let every = search(&f.kw, LicenseQuery::default());
+    assert_eq!((every.total, every.total_exact), (COUNT_CAP, false));
+    // "cu": the start of "Customer" in 9,600 names: under the cap, exact.
+    let broad = search(&f.kw, text("cu"));
+    assert_eq!((broad.total, broad.total_exact), (9_600, true));
+    // "bulk" (trigram) matches every key: past the cap, yet every page is there.
+    let keys = search(&f.kw, text("bulk"));
+    assert_eq!((keys.total, keys.total_exact), (COUNT_CAP, false));
+    let all = all_pages(
+        &f.kw,
+        LicenseQuery {
+            limit: Some(500),
+            ..text("bulk")
+        },
+    );
+    assert_eq!(all.len(), 12_000);
+    assert_eq!(
+        all.iter().map(|l| &l.id).collect::<HashSet<_>>().len(),
+        12_000
+    );
+    // Filters: exact under the cap, capped over it.
+    let policy = search(
+        &f.kw,
+        LicenseQuery {
+            policy_id: Some(f.forever.id.clone()),
+            ..Default::default()
+        },
+    );
+    assert_eq!((policy.total, policy.total_exact), (6_000, true));
+    let active = search(
+        &f.kw,
+        LicenseQuery {
+            status: Some(LicenseStatus::Active),
+            ..Default::default()
+        },
+    );
+    assert_eq!((active.total, active.total_exact), (COUNT_CAP, false));
+    assert_eq!(active.items.len(), 50);
+}
+
+/// The index guard: no license query shape the window sends reads the whole
+/// `licenses` table. SQLite's plan says `SCAN l` for a table scan and
+/// `SCAN l USING [COVERING] INDEX …` for walking an index in order (keyset paging
+/// along the sort order, which stops when the page is full).
+#[test]
+fn every_filter_and_sort_is_served_by_an_index() {
+    let f = fixture();
+    fill(&f);
+    let cursor = |q: &LicenseQuery| search(&f.kw, q.clone()).next_cursor;
+    let mut shapes: Vec<LicenseQuery> = Vec::new();
+    let sorts = [
+        LicenseSort::CreatedDesc,
+        LicenseSort::CreatedAsc,
+        LicenseSort::ExpiryAsc,
+        LicenseSort::CustomerAsc,
+    ];
+    for sort in sorts {
+        let filters = [
+            LicenseQuery::default(),
+            LicenseQuery {
+                status: Some(LicenseStatus::Active),
+                ..Default::default()
+            },
+            LicenseQuery {
+                status: Some(LicenseStatus::Suspended),
+                ..Default::default()
+            },
+            LicenseQuery {
+                product_id: Some(f.product.id.clone()),
+                ..Default::default()
+            },
+            LicenseQuery {
+                policy_id: Some(f.yearly.id.clone()),
+                ..Default::default()
+            },
+            LicenseQuery {
+                product_id: Some(f.product.id.clone()),
+                status: Some(LicenseStatus::Revoked),
+                ..Default::default()
+            },
+            LicenseQuery {
+                policy_id: Some(f.yearly.id.clone()),
+                status: Some(LicenseStatus::Active),
+                expiring_within_days: Some(365),
+                ..Default::default()
+            },
+            LicenseQuery {
+                expiring_within_days: Some(30),
+                ..Default::default()
+            },
+            LicenseQuery {
+                customer_id: Some("cust-00007".into()),
+                ..Default::default()
+            },
+            text("bulk-0001"),
+            text("cu"),
+            text("c1"),
+            // Not here: 1-2 characters without a letter or digit ("@"), a LIKE over
+            // every key (no index can answer a substring that short); the page and the
+            // capped count stop as soon as they have enough matches.
+        ];
+        for q in filters {
+            let q = LicenseQuery { sort, ..q };
+            // The first page, and a later one from its cursor.
+            let next = cursor(&q);
+            shapes.push(q.clone());
+            if next.is_some() {
+                shapes.push(LicenseQuery { cursor: next, ..q });
+            }
+        }
+    }
+    let scans_licenses = |plan: &[String]| {
+        plan.iter().any(|line| {
+            (line.ends_with("SCAN l") || line.contains("SCAN l ")) && !line.contains("SCAN l USING")
+        })
+    };
+    for q in &shapes {
+        let plan = f.kw.explain_license_search(q, now()).unwrap();
+        assert!(!plan.is_empty());
+        assert!(
+            !scans_licenses(&plan),
+            "full scan of licenses for {q:?}:\n{}",
+            plan.join("\n")
+        );
+        // A later page seeks to its cursor: it does not walk the index from the start.
+        if q.cursor.is_some() {
+            assert!(
+                !plan.iter().any(|l| l.starts_with("page: SCAN l")),
+                "page from a cursor does not seek for {q:?}:\n{}",
+                plan.join("\n")
+            );
+        }
+    }
+    // The guard does see a table scan: a 1-character substring without a letter.
+    let plan = f.kw.explain_license_search(&text("@"), now()).unwrap();
+    assert!(scans_licenses(&plan), "{}", plan.join("\n"));
 }

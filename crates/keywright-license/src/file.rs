@@ -243,22 +243,17 @@ impl Certificate {
         let json = STANDARD.decode(&body).map_err(|_| FormatError::Base64 {
             field: "certificate",
         })?;
-        let value: serde_json::Value =
-            serde_json::from_slice(&json).map_err(|e| FormatError::Json(e.to_string()))?;
-        let obj = value
-            .as_object()
+        let [enc, sig, alg] = top_level_fields(&json, ["enc", "sig", "alg"])?
             .ok_or_else(|| FormatError::Json("the certificate is not a JSON object".into()))?;
-        let field = |name: &'static str| {
-            obj.get(name)
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned)
-                .ok_or(FormatError::MissingField(name))
+        let field = |value: Option<serde_json::Value>, name: &'static str| match value {
+            Some(serde_json::Value::String(s)) => Ok(s),
+            _ => Err(FormatError::MissingField(name)),
         };
         Ok(Certificate {
             kind,
-            enc: field("enc")?,
-            sig: field("sig")?,
-            alg: field("alg")?,
+            enc: field(enc, "enc")?,
+            sig: field(sig, "sig")?,
+            alg: field(alg, "alg")?,
         })
     }
 
@@ -295,6 +290,77 @@ impl Certificate {
         data.extend_from_slice(self.enc.as_bytes());
         data
     }
+}
+
+/// Reads the named top-level fields of a JSON document without building the rest of
+/// it (a license document is kilobytes of `included` resources; building it as a
+/// `serde_json::Value` cost more than the signature check). `Ok(None)` when the
+/// document is JSON but not an object. Everything else is still read and must be
+/// valid JSON in UTF-8; a repeated key keeps its last value, as `serde_json::Value`
+/// does.
+fn top_level_fields<const N: usize>(
+    json: &[u8],
+    names: [&'static str; N],
+) -> Result<Option<[Option<serde_json::Value>; N]>, FormatError> {
+    use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+    struct Pick<const N: usize>([&'static str; N]);
+
+    impl<'de, const N: usize> DeserializeSeed<'de> for Pick<N> {
+        type Value = Option<[Option<serde_json::Value>; N]>;
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+
+    impl<'de, const N: usize> Visitor<'de> for Pick<N> {
+        type Value = Option<[Option<serde_json::Value>; N]>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a JSON document")
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut out: [Option<serde_json::Value>; N] = std::array::from_fn(|_| None);
+            while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+                match self.0.iter().position(|name| *name == key) {
+                    Some(i) => out[i] = Some(map.next_value()?),
+                    None => {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+            }
+            Ok(Some(out))
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+    }
+
+    let json_error = |e: serde_json::Error| FormatError::Json(e.to_string());
+    // Skipped strings are not decoded, so check the encoding of the whole document.
+    std::str::from_utf8(json).map_err(|e| FormatError::Json(format!("not UTF-8: {e}")))?;
+    let mut de = serde_json::Deserializer::from_slice(json);
+    let fields = Pick(names).deserialize(&mut de).map_err(json_error)?;
+    de.end().map_err(json_error)?;
+    Ok(fields)
 }
 
 /// The AES-256-GCM key of an encrypted file. Wiped on drop; Debug is redacted.
@@ -342,10 +408,9 @@ impl FileMeta {
     /// Reads `meta.issued`, `meta.expiry` and `meta.ttl` from a payload. All three
     /// keys must be present; `expiry` and `ttl` may be `null`.
     pub fn from_payload(payload: &[u8]) -> Result<Self, FormatError> {
-        let doc: serde_json::Value =
-            serde_json::from_slice(payload).map_err(|e| FormatError::Json(e.to_string()))?;
-        let meta = doc
-            .get("meta")
+        let [meta] = top_level_fields(payload, ["meta"])?.unwrap_or_default();
+        let meta = meta
+            .as_ref()
             .and_then(serde_json::Value::as_object)
             .ok_or(FormatError::MissingField("meta"))?;
         let issued = meta

@@ -97,6 +97,14 @@ export function previewKeyTemplate(input: NewPolicy): Promise<KeyTemplatePreview
   return call<KeyTemplatePreview>('preview_key_template', { input });
 }
 
+/**
+ * Tells the shell the first screen is on display. It only logs the startup time, and
+ * only when Keywright runs with KEYWRIGHT_TRACE_STARTUP=1 (scripts/bench-app.sh).
+ */
+export function uiReady(): Promise<void> {
+  return call<void>('ui_ready');
+}
+
 export function listLicenses(): Promise<License[]> {
   return call<License[]>('list_licenses');
 }

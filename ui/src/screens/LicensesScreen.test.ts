@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { render, screen, within } from '@testing-library/svelte';
+import { cleanup, render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
@@ -197,6 +197,21 @@ describe('Licenses screen', () => {
     expect(rows.map((r) => r.getAttribute('data-license-id'))).toEqual(['lic-1', 'lic-2', 'lic-3']);
     expect(screen.queryByTestId('license-next')).toBeNull();
     expect(screen.getByTestId('license-total')).toHaveTextContent('Showing 3 of 3 licenses');
+  });
+
+  it('says 10,000+ when the core stopped counting, and "more match" once past it', async () => {
+    withPolicies();
+    const first = Array.from({ length: 50 }, (_, i) => license({ id: `lic-${i}` }));
+    p.searchLicenses.mockResolvedValueOnce(page(first, 10000, 'cursor-1', false));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 50 of 10,000+ licenses');
+    cleanup();
+
+    // Paged past the cap (a cap of 40 here keeps the table small).
+    const more = Array.from({ length: 60 }, (_, i) => license({ id: `lic-${i}` }));
+    p.searchLicenses.mockResolvedValueOnce(page(more, 40, 'cursor-2', false));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 60 licenses; more match');
   });
 
   it('searches after typing stops, filters and sorts, and says when nothing matches', async () => {

@@ -17,8 +17,9 @@ export function resetPlatform() {
   p.listPolicies.mockResolvedValue([]);
   p.previewKeyTemplate.mockResolvedValue({ dataset: '{"license":"sample"}', bytes: 20, unsigned: false, scheme: 'ED25519_SIGN' });
   p.listLicenses.mockResolvedValue([]);
-  p.searchLicenses.mockResolvedValue({ items: [], total: 0, nextCursor: null });
+  p.searchLicenses.mockResolvedValue({ items: [], total: 0, totalExact: true, nextCursor: null });
   p.copyText.mockResolvedValue(undefined);
+  p.uiReady.mockResolvedValue(undefined);
   p.listAudit.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
   p.listMachines.mockResolvedValue([]);
@@ -118,8 +119,13 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
 }
 
 /** One page holding `items`, the last unless `nextCursor` is given. */
-export function page(items: License[], total = items.length, nextCursor: string | null = null) {
-  return { items, total, nextCursor };
+export function page(
+  items: License[],
+  total = items.length,
+  nextCursor: string | null = null,
+  totalExact = true,
+) {
+  return { items, total, totalExact, nextCursor };
 }
 
 /** A rejection exactly as the backend sends it. */

@@ -64,5 +64,6 @@ export function createPlatformMock() {
     checkBackupPassphrase: vi.fn(),
     restoreBackup: vi.fn(),
     copyText: vi.fn(),
+    uiReady: vi.fn().mockResolvedValue(undefined),
   };
 }

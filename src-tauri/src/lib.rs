@@ -12,9 +12,9 @@ use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
     CommandError, CustomerQuery, CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile,
     ExportMachineFile, ExportedFile, IssueLicense, KeyTemplatePreview, Keywright, License,
-    LicensePage, LicenseQuery, Machine, NewPolicy, NewProduct, NewSigningKey, Policy, Product,
-    RenewLicense, Settings, SettingsView, SigningKey, SimulateValidation, SimulatedValidation,
-    StoreInfo, TransferMachine,
+    LicenseEntitlements, LicensePage, LicenseQuery, Machine, NewPolicy, NewProduct, NewSigningKey,
+    Policy, Product, RenewLicense, SetLicenseEntitlements, Settings, SettingsView, SigningKey,
+    SimulateValidation, SimulatedValidation, StoreInfo, TransferMachine,
 };
 use tauri::{AppHandle, Manager, State};
 use tauri_plugin_opener::OpenerExt;
@@ -309,6 +309,19 @@ fn simulate_validation(
 }
 
 #[tauri::command(async)]
+fn license_entitlements(desk: State<'_, Desk>, license_id: String) -> Reply<LicenseEntitlements> {
+    desk.with(|kw| kw.license_entitlements(&license_id))
+}
+
+#[tauri::command(async)]
+fn set_license_entitlements(
+    desk: State<'_, Desk>,
+    input: SetLicenseEntitlements,
+) -> Reply<LicenseEntitlements> {
+    desk.with(|kw| kw.set_license_entitlements(&input, Timestamp::now()))
+}
+
+#[tauri::command(async)]
 fn get_settings(desk: State<'_, Desk>) -> Reply<SettingsView> {
     desk.settings_view()
 }
@@ -501,6 +514,8 @@ pub fn run() {
             remove_app_lock,
             unlock_app,
             lock_app,
+            license_entitlements,
+            set_license_entitlements,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

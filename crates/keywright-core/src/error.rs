@@ -40,6 +40,9 @@ pub enum ErrorCode {
     /// A policy's key template names an unknown placeholder or renders a dataset its
     /// scheme cannot carry; the message names the placeholder or the rule.
     TemplateInvalid,
+    /// The machine's policy does not allow transferring a seat to another fingerprint;
+    /// deactivate the machine and activate the new one instead (if seats allow).
+    TransferNotAllowed,
 }
 
 /// An application error: a code plus a message a person can act on.

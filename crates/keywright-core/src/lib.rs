@@ -20,6 +20,7 @@ mod licenses;
 mod lifecycle;
 mod machines;
 pub mod model;
+mod policy_options;
 mod products;
 mod search;
 pub mod settings;

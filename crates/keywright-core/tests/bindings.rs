@@ -50,6 +50,9 @@ fn generated() -> String {
         Settings::decl(),
         SettingsView::decl(),
         applock::AppLockState::decl(),
+        ExpirationStrategy::decl(),
+        LicenseEntitlements::decl(),
+        SetLicenseEntitlements::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

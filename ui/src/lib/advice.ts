@@ -23,4 +23,6 @@ export const ADVICE: Record<ErrorCode, string> = {
   SIGNING_LOCKED: 'Signing is locked. Enter the app lock passphrase to sign (Settings → App lock).',
   TEMPLATE_INVALID:
     'The key template cannot be used: fix the placeholder or the rule named below. Placeholders are {{account}} {{product}} {{policy}} {{user}} {{email}} {{created}} {{expiry}} {{duration}} {{id}}.',
+  TRANSFER_NOT_ALLOWED:
+    "This license's policy does not allow moving a machine to another computer. Deactivate the old machine and activate the new one instead, if a seat is free.",
 };

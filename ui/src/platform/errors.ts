@@ -17,6 +17,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'INTERNAL',
   'SIGNING_LOCKED',
   'TEMPLATE_INVALID',
+  'TRANSFER_NOT_ALLOWED',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

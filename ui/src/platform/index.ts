@@ -18,6 +18,8 @@ import type {
   IssueLicense,
   KeyTemplatePreview,
   License,
+  LicenseEntitlements,
+  SetLicenseEntitlements,
   LicensePage,
   LicenseQuery,
   Machine,
@@ -178,6 +180,14 @@ export function importDeactivationReceipt(text: string): Promise<Machine> {
 
 export function simulateValidation(input: SimulateValidation): Promise<SimulatedValidation> {
   return call<SimulatedValidation>('simulate_validation', { input });
+}
+
+export function licenseEntitlements(licenseId: string): Promise<LicenseEntitlements> {
+  return call<LicenseEntitlements>('license_entitlements', { licenseId });
+}
+
+export function setLicenseEntitlements(input: SetLicenseEntitlements): Promise<LicenseEntitlements> {
+  return call<LicenseEntitlements>('set_license_entitlements', { input });
 }
 
 export type FileFilter = { name: string; extensions: string[] };

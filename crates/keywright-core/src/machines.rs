@@ -503,7 +503,9 @@ impl Keywright {
             updated: activated,
             license: self.license_document(license, policy, product)?,
         };
-        let payload = document.to_payload(issued, ttl)?;
+        // The policy rides along when its options must reach the application.
+        let extra = self.with_policy_options(None, policy, product)?;
+        let payload = document.to_payload_with(issued, ttl, extra.as_ref())?;
         let secret = alg
             .is_encrypted()
             .then(|| EncryptionSecret::for_machine(&license.key, &machine.fingerprint));

@@ -486,7 +486,7 @@ pub struct License {
     /// When it last changed (issue, suspend, reinstate, revoke, renew).
     pub updated_at: String,
     /// Machines activated on it now (seats used); `None` where a listing does not
-    /// count them (search pages).
+    /// count them (`list_licenses`). Search pages count them.
     #[ts(type = "number | null")]
     pub machines_count: Option<i64>,
 }

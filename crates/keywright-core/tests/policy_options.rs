@@ -301,6 +301,28 @@ fn expiration_strategy_reaches_the_sdk_and_the_simulator() {
 
     assert_eq!(f.simulate(&restricted, "2026-11-25", None), "EXPIRED");
     assert_eq!(f.simulate(&maintained, "2026-11-25", None), "VALID");
+    // Machine files carry the policy too.
+    for (license, code) in [(&restricted, "EXPIRED"), (&maintained, "VALID")] {
+        let machine =
+            f.kw.activate_machine(
+                &ActivateMachine {
+                    license_id: license.id.clone(),
+                    fingerprint: FP1.into(),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap();
+        let v =
+            f.kw.simulate_validation(&SimulateValidation {
+                license_id: license.id.clone(),
+                machine_id: Some(machine.id.clone()),
+                at: "2026-11-25".into(),
+                ..Default::default()
+            })
+            .unwrap();
+        assert_eq!(v.code, code, "{}", v.message);
+    }
     assert_eq!(
         f.simulate(&restricted, "2026-11-23T12:00:00Z", None),
         "VALID"
@@ -457,4 +479,41 @@ fn license_entitlements_change_and_travel_in_files() {
         )
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::NotFound);
+}
+
+#[test]
+fn search_pages_count_active_machines() {
+    let mut f = fixture();
+    let policy = f.policy("Seats", |p| p.max_machines = Some(5));
+    let busy = f.issue(&policy);
+    let idle = f.issue(&policy);
+    for fp in [FP1, FP2, "fp-3"] {
+        f.kw.activate_machine(
+            &ActivateMachine {
+                license_id: busy.id.clone(),
+                fingerprint: fp.into(),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap();
+    }
+    let gone = f.kw.list_machines(&busy.id).unwrap()[0].id.clone();
+    f.kw.deactivate_machine(&gone, now()).unwrap();
+    let page =
+        f.kw.search_licenses(&LicenseQuery::default(), now())
+            .unwrap();
+    let count = |id: &str| {
+        page.items
+            .iter()
+            .find(|l| l.id == id)
+            .unwrap()
+            .machines_count
+    };
+    assert_eq!(
+        count(&busy.id),
+        Some(2),
+        "deactivated machines do not count"
+    );
+    assert_eq!(count(&idle.id), Some(0));
 }

@@ -37,7 +37,7 @@ Exit status:
   15  signing refused: this computer's clock is earlier than the audit log's newest entry
 
 Activation refusals (license suspended, revoked, expired or out of activations)
-exit 4; a mistyped or damaged activation request or receipt exits 9; a license
+and transfers the policy forbids (TRANSFER_NOT_ALLOWED) exit 4; a mistyped or damaged activation request or receipt exits 9; a license
 key this store did not issue exits 3.";
 
 /// Keywright: issue and verify Keygen-compatible license keys and files offline.

@@ -290,7 +290,7 @@ enum ProductCommand {
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Create a policy for a product.
-    Create(PolicyCreate),
+    Create(Box<PolicyCreate>),
     /// List policies.
     List,
     /// Show one policy, with its key template or unsigned-key setting.

@@ -344,7 +344,7 @@ createdAt: string,
 updatedAt: string, 
 /**
  * Machines activated on it now (seats used); `None` where a listing does not
- * count them (search pages).
+ * count them (`list_licenses`). Search pages count them.
  */
 machinesCount: number | null, };
 

@@ -15,9 +15,9 @@ use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
     CommandError, CustomerQuery, CustomerSummary, Dashboard, Error, ErrorCode, ExportLicenseFile,
     ExportMachineFile, ExportedFile, IssueLicense, KeyTemplatePreview, Keywright, License,
-    LicensePage, LicenseQuery, Machine, NewPolicy, NewProduct, NewSigningKey, Policy, Product,
-    RenewLicense, Settings, SettingsView, SigningKey, SimulateValidation, SimulatedValidation,
-    StoreInfo, TransferMachine,
+    LicenseEntitlements, LicensePage, LicenseQuery, Machine, NewPolicy, NewProduct, NewSigningKey,
+    Policy, Product, RenewLicense, SetLicenseEntitlements, Settings, SettingsView, SigningKey,
+    SimulateValidation, SimulatedValidation, StoreInfo, TransferMachine,
 };
 use keywright_server::{ServerConfig, ServerError, ServerHandle};
 use tauri::ipc::Channel;
@@ -313,6 +313,19 @@ fn simulate_validation(
     input: SimulateValidation,
 ) -> Reply<SimulatedValidation> {
     desk.with(|kw| kw.simulate_validation(&input))
+}
+
+#[tauri::command(async)]
+fn license_entitlements(desk: State<'_, Desk>, license_id: String) -> Reply<LicenseEntitlements> {
+    desk.with(|kw| kw.license_entitlements(&license_id))
+}
+
+#[tauri::command(async)]
+fn set_license_entitlements(
+    desk: State<'_, Desk>,
+    input: SetLicenseEntitlements,
+) -> Reply<LicenseEntitlements> {
+    desk.with(|kw| kw.set_license_entitlements(&input, Timestamp::now()))
 }
 
 #[tauri::command(async)]
@@ -697,6 +710,8 @@ pub fn run() {
             batch_cancel,
             export_licenses_csv,
             startup::ui_ready,
+            license_entitlements,
+            set_license_entitlements,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED";
 
 export type CommandError = { 
 /**
@@ -181,6 +181,24 @@ keyTemplate: string | null,
  */
 unsignedKey: boolean, 
 /**
+ * What an expired license may still do (Keygen's `expirationStrategy`).
+ */
+expirationStrategy: ExpirationStrategy, 
+/**
+ * Keygen's `strict`: a license file reporting more machines than allowed fails
+ * validation (`TOO_MANY_MACHINES`); activation limits seats either way.
+ */
+strict: boolean, 
+/**
+ * How long a license or machine file keeps validating after its TTL, in seconds;
+ * `None` = no grace.
+ */
+offlineGraceSeconds: number | null, 
+/**
+ * Whether a machine's seat may be transferred to another fingerprint.
+ */
+allowTransfer: boolean, 
+/**
  * When it was made.
  */
 createdAt: string, };
@@ -232,7 +250,23 @@ keyTemplate: string | null,
  * Issue random, human-typable, unsigned keys instead of signed ones (no scheme,
  * no template).
  */
-unsignedKey: boolean, };
+unsignedKey: boolean, 
+/**
+ * What an expired license may still do; absent = `RESTRICT_ACCESS`.
+ */
+expirationStrategy: ExpirationStrategy | null, 
+/**
+ * Fail validation of files reporting more machines than allowed.
+ */
+strict: boolean, 
+/**
+ * Offline grace after a file's TTL, like `7d`; absent, empty or `none` = none.
+ */
+offlineGrace: string | null, 
+/**
+ * Whether machines may be transferred to another fingerprint; absent = yes.
+ */
+allowTransfer: boolean | null, };
 
 export type KeyTemplatePreview = { 
 /**
@@ -310,7 +344,7 @@ createdAt: string,
 updatedAt: string, 
 /**
  * Machines activated on it now (seats used); `None` where a listing does not
- * count them (search pages).
+ * count them (`list_licenses`). Search pages count them.
  */
 machinesCount: number | null, };
 
@@ -845,7 +879,17 @@ fingerprint: string | null,
 /**
  * The date, RFC 3339 (`2027-01-01T00:00:00Z`) or a day (`2027-01-01`, its start, UTC).
  */
-at: string, };
+at: string, 
+/**
+ * When the customer's file was exported (same forms as `at`), with the policy's
+ * TTL; absent = on `at` (a fresh file).
+ */
+fileIssuedAt: string | null, 
+/**
+ * Entitlement codes the application requires (`ENTITLEMENTS_MISSING` when the
+ * license lacks one); empty = none.
+ */
+requiredEntitlements: Array<string>, };
 
 export type SimulatedValidation = { 
 /**
@@ -1174,3 +1218,33 @@ emailDrafts: number,
  * In words.
  */
 message: string, };
+
+export type ExpirationStrategy = "RESTRICT_ACCESS" | "REVOKE_ACCESS" | "MAINTAIN_ACCESS" | "ALLOW_ACCESS";
+
+export type LicenseEntitlements = { 
+/**
+ * The license.
+ */
+licenseId: string, 
+/**
+ * The license's own list; `None` = it inherits the policy's.
+ */
+own: Array<string> | null, 
+/**
+ * The policy's list.
+ */
+policy: Array<string>, 
+/**
+ * What the license has: `own`, else `policy`. Exported files carry these.
+ */
+effective: Array<string>, };
+
+export type SetLicenseEntitlements = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * The new codes; `None` = inherit the policy's again.
+ */
+codes: Array<string> | null, };

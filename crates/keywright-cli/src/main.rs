@@ -9,10 +9,10 @@ use jiff::Timestamp;
 use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyReport, VerifyRequest};
 use keywright_core::{
-    default_store_path, os_user, ActivateMachine, Error, ErrorCode, ExportLicenseFile,
-    ExportMachineFile, IssueLicense, KeyAlgorithm, Keywright, License, LicenseQuery, LicenseSort,
-    LicenseStatus, Machine, NewPolicy, NewProduct, NewSigningKey, RenewLicense, Scheme,
-    SimulateValidation, TransferMachine,
+    default_store_path, os_user, ActivateMachine, Error, ErrorCode, ExpirationStrategy,
+    ExportLicenseFile, ExportMachineFile, IssueLicense, KeyAlgorithm, Keywright, License,
+    LicenseQuery, LicenseSort, LicenseStatus, Machine, NewPolicy, NewProduct, NewSigningKey,
+    RenewLicense, Scheme, SetLicenseEntitlements, SimulateValidation, TransferMachine,
 };
 use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
@@ -43,7 +43,7 @@ license batch exits 2 when any row of the CSV is bad (every bad row is listed wi
 its line; the good rows are issued unless --all-or-nothing, which then issues nothing).
 
 Activation refusals (license suspended, revoked, expired or out of activations)
-exit 4; a mistyped or damaged activation request or receipt exits 9; a license
+and transfers the policy forbids (TRANSFER_NOT_ALLOWED) exit 4; a mistyped or damaged activation request or receipt exits 9; a license
 key this store did not issue exits 3.
 
 Backups: a weak passphrase exits 2, a damaged or truncated backup 9, a restore
@@ -254,6 +254,12 @@ enum MachineCommand {
         /// The date: 2027-01-01 or RFC 3339.
         #[arg(long)]
         at: String,
+        /// When the customer's file was exported (default: on --at), with the policy's TTL.
+        #[arg(long)]
+        file_issued_at: Option<String>,
+        /// Entitlement codes the app requires, comma-separated.
+        #[arg(long, value_delimiter = ',')]
+        require: Vec<String>,
     },
 }
 
@@ -348,7 +354,7 @@ enum ProductCommand {
 #[derive(Subcommand)]
 enum PolicyCommand {
     /// Create a policy for a product.
-    Create(PolicyCreate),
+    Create(Box<PolicyCreate>),
     /// List policies.
     List,
     /// Show one policy, with its key template or unsigned-key setting.
@@ -401,6 +407,22 @@ struct PolicyCreate {
     /// Entitlement code (repeatable).
     #[arg(long = "entitlement", value_name = "CODE")]
     entitlements: Vec<String>,
+    /// What an expired license may still do: RESTRICT_ACCESS (default) or
+    /// REVOKE_ACCESS fail validation (EXPIRED); MAINTAIN_ACCESS or ALLOW_ACCESS keep
+    /// it validating, flagged expired.
+    #[arg(long, value_name = "STRATEGY")]
+    expiration_strategy: Option<String>,
+    /// Strict: a license file reporting more machines than allowed fails validation
+    /// (TOO_MANY_MACHINES).
+    #[arg(long)]
+    strict: bool,
+    /// Offline grace after a file's TTL, like 7d, or `none` (the default): the file
+    /// keeps validating that long after it expires.
+    #[arg(long, value_name = "DURATION")]
+    grace: Option<String>,
+    /// Forbid transferring a machine's seat to another fingerprint.
+    #[arg(long)]
+    no_transfer: bool,
 }
 
 #[derive(Subcommand)]
@@ -503,6 +525,17 @@ enum LicenseCommand {
         #[arg(long)]
         by: String,
     },
+    /// Show or change a license's entitlements (its own list, or its policy's).
+    Entitlements {
+        /// License id or key.
+        license: String,
+        /// Give the license its own list, comma-separated (an empty value = none).
+        #[arg(long, value_name = "CODES", conflicts_with = "inherit")]
+        set: Option<String>,
+        /// Inherit the policy's entitlements again.
+        #[arg(long)]
+        inherit: bool,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -595,7 +628,7 @@ impl From<Error> for Failure {
         let status = match e.code {
             ErrorCode::BadInput | ErrorCode::TemplateInvalid => 2,
             ErrorCode::NotFound => 3,
-            ErrorCode::Conflict => 4,
+            ErrorCode::Conflict | ErrorCode::TransferNotAllowed => 4,
             ErrorCode::KeychainUnavailable => 5,
             ErrorCode::KeychainEntryMissing | ErrorCode::KeychainMismatch => 6,
             ErrorCode::Store | ErrorCode::StoreTooNew => 7,
@@ -889,12 +922,16 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     machine,
                     fingerprint,
                     at,
+                    file_issued_at,
+                    require,
                 } => {
                     let v = kw.simulate_validation(&SimulateValidation {
                         license_id: license,
                         machine_id: machine,
                         fingerprint,
                         at,
+                        file_issued_at,
+                        required_entitlements: require,
                     })?;
                     let mut text = format!("{}: {}\n", v.code, v.message);
                     if let Some(s) = &v.support_message {
@@ -1018,6 +1055,20 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             })
                         })
                         .transpose()?;
+                    let expiration_strategy = a
+                        .expiration_strategy
+                        .as_deref()
+                        .map(|name| {
+                            ExpirationStrategy::parse(name).ok_or_else(|| {
+                                Error::bad_input(format!(
+                                    "unknown expiration strategy {name:?}; use one of {}",
+                                    ExpirationStrategy::ALL
+                                        .map(ExpirationStrategy::as_str)
+                                        .join(", ")
+                                ))
+                            })
+                        })
+                        .transpose()?;
                     let max_machines = match a.max_machines.trim() {
                         m if m.eq_ignore_ascii_case("unlimited") => None,
                         m => Some(m.parse::<i64>().map_err(|_| {
@@ -1039,6 +1090,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             entitlements: a.entitlements,
                             key_template: a.template,
                             unsigned_key: a.unsigned_key,
+                            expiration_strategy,
+                            strict: a.strict,
+                            offline_grace: a.grace,
+                            allow_transfer: Some(!a.no_transfer),
                         },
                         now,
                     )?;
@@ -1243,6 +1298,41 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                         now,
                     )?;
                     Ok(license_output(&l, "Renewed"))
+                }
+                LicenseCommand::Entitlements {
+                    license,
+                    set,
+                    inherit,
+                } => {
+                    let e = if set.is_some() || inherit {
+                        kw.set_license_entitlements(
+                            &SetLicenseEntitlements {
+                                license_id: license,
+                                codes: set.map(|s| vec![s]),
+                            },
+                            now,
+                        )?
+                    } else {
+                        kw.license_entitlements(&license)?
+                    };
+                    let list = |v: &[String]| {
+                        if v.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            v.join(", ")
+                        }
+                    };
+                    let text = format!(
+                        "entitlements: {}\n  source: {}\n  policy's: {}\n",
+                        list(&e.effective),
+                        if e.own.is_some() {
+                            "the license's own"
+                        } else {
+                            "inherited from the policy"
+                        },
+                        list(&e.policy)
+                    );
+                    Ok(Output::ok(to_json(&e), text))
                 }
             }
         }
@@ -1549,6 +1639,18 @@ fn policy_text(p: &keywright_core::Policy) -> String {
         p.file_ttl_seconds.map_or_else(|| "never expires".to_owned(), |d| format!("{d} s")),
         p.encrypt,
         if p.entitlements.is_empty() { "none".to_owned() } else { p.entitlements.join(", ") },
+    ));
+    text.push_str(&format!(
+        "  expiration strategy: {}\n  strict: {}\n  offline grace: {}\n  transfer: {}\n",
+        p.expiration_strategy.as_str(),
+        p.strict,
+        p.offline_grace_seconds
+            .map_or_else(|| "none".to_owned(), |d| format!("{d} s")),
+        if p.allow_transfer {
+            "allowed"
+        } else {
+            "not allowed"
+        },
     ));
     text
 }

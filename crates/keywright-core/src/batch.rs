@@ -1147,9 +1147,12 @@ impl Keywright {
                 updated,
             )?;
             let alg = FileAlgorithm::default_for(Some(policy.scheme.to_format()), policy.encrypt);
+            // The policy's expiration strategy and grace reach the customer's app.
+            let included = self.with_policy_options(None, policy, product)?;
             jobs.push(FileJob {
                 path: license_file_path(dir, order_id, seq),
                 document,
+                included,
                 ttl: policy.file_ttl_seconds,
                 alg,
                 private,
@@ -1279,6 +1282,7 @@ impl Keywright {
 struct FileJob<'a> {
     path: PathBuf,
     document: keywright_license::document::LicenseDocument,
+    included: Option<keywright_license::included::Included>,
     ttl: Option<i64>,
     alg: FileAlgorithm,
     private: &'a PrivateKey,
@@ -1299,7 +1303,14 @@ fn threads() -> usize {
 fn seal_all(jobs: &mut [FileJob<'_>], issued: Timestamp) -> Result<()> {
     let seal = |part: &mut [FileJob<'_>]| -> Result<()> {
         for j in part {
-            j.text = seal_license_file(&j.document, None, issued, j.ttl, j.alg, j.private)?;
+            j.text = seal_license_file(
+                &j.document,
+                j.included.as_ref(),
+                issued,
+                j.ttl,
+                j.alg,
+                j.private,
+            )?;
         }
         Ok(())
     };

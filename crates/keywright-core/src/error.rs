@@ -49,6 +49,9 @@ pub enum ErrorCode {
     BackupDamaged,
     /// A restore would overwrite an existing store; nothing was changed.
     StoreExists,
+    /// The machine's policy does not allow transferring a seat to another fingerprint;
+    /// deactivate the machine and activate the new one instead (if seats allow).
+    TransferNotAllowed,
 }
 
 /// An application error: a code plus a message a person can act on.

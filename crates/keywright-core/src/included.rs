@@ -1,9 +1,7 @@
 //! Related objects in exported license files (Keygen's `include=`): the product, the
-//! policy, the owner (customer) and the policy's entitlements, as the store has them.
+//! policy, the owner (customer) and the license's entitlements (its own, else the policy's), as the store has them.
 
-use keywright_license::{
-    parse_time, Included, IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedUser,
-};
+use keywright_license::{parse_time, Included, IncludedEntitlement, IncludedProduct, IncludedUser};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
@@ -101,18 +99,7 @@ impl Keywright {
             });
         }
         if set.policy {
-            let created = parse_time(&policy.created_at)?;
-            included.policy = Some(IncludedPolicy {
-                id: policy.id.clone(),
-                product_id: product.id.clone(),
-                name: policy.name.clone(),
-                duration: policy.duration_seconds,
-                floating: policy.floating,
-                max_machines: policy.max_machines,
-                scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
-                created,
-                updated: created,
-            });
+            included.policy = Some(crate::policy_options::included_policy(policy, product)?);
         }
         if set.owner {
             if let Some(customer_id) = &license.customer_id {
@@ -133,8 +120,8 @@ impl Keywright {
         }
         if set.entitlements {
             let created = parse_time(&policy.created_at)?;
-            included.entitlements = policy
-                .entitlements
+            included.entitlements = self
+                .effective_entitlements(license, policy)?
                 .iter()
                 .map(|code| IncludedEntitlement {
                     id: entitlement_id(self.store.store_id(), code),

@@ -25,6 +25,7 @@ mod machines;
 mod mail;
 pub mod model;
 pub mod online;
+mod policy_options;
 mod products;
 mod search;
 pub mod settings;

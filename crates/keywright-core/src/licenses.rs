@@ -325,7 +325,7 @@ pub(crate) fn build_document(
         // An unsigned key has no scheme (Keygen writes `null`).
         scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
         encrypted: false,
-        strict: false,
+        strict: policy.strict,
         floating: policy.floating,
         protected: true,
         max_machines: policy.max_machines,
@@ -558,6 +558,7 @@ impl Keywright {
             Some(set) => Some(self.included_for(set, &license, &policy, &product)?),
             None => None,
         };
+        let included = self.with_policy_options(included, &policy, &product)?;
         if let Some(included) = &included {
             // Included entitlements are linked from the license too, as Keygen does.
             document.entitlement_ids = included.entitlements.iter().map(|e| e.id.clone()).collect();

@@ -503,7 +503,9 @@ impl Keywright {
             updated: activated,
             license: self.license_document(license, policy, product)?,
         };
-        let payload = document.to_payload(issued, ttl)?;
+        // The policy rides along when its options must reach the application.
+        let extra = self.with_policy_options(None, policy, product)?;
+        let payload = document.to_payload_with(issued, ttl, extra.as_ref())?;
         let secret = alg
             .is_encrypted()
             .then(|| EncryptionSecret::for_machine(&license.key, &machine.fingerprint));
@@ -567,6 +569,7 @@ impl Keywright {
 
     /// Moves a machine's seat to another fingerprint in one transaction: the old
     /// machine is deactivated and the new one activated (same seat count). Refused
+    /// with `TRANSFER_NOT_ALLOWED` when the policy's transfer rule forbids it, and
     /// when the license is suspended, revoked or expired, or already has the new
     /// fingerprint. Returns the new machine; export its file next.
     pub fn transfer_machine(&mut self, input: &TransferMachine, now: Timestamp) -> Result<Machine> {
@@ -586,6 +589,19 @@ impl Keywright {
         let license = self.find_license(&old.license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
+        if !policy.allow_transfer {
+            return Err(Error::new(
+                ErrorCode::TransferNotAllowed,
+                with_support(
+                    &product,
+                    format!(
+                        "Policy {} does not allow transferring machines: deactivate {} and \
+                         activate the new machine instead.",
+                        policy.name, old.fingerprint
+                    ),
+                ),
+            ));
+        }
         self.signer(&product.signing_key_id, now)?;
         let name = clean(input.name.as_deref()).or_else(|| old.name.clone());
         let hostname = clean(input.hostname.as_deref());
@@ -682,8 +698,9 @@ impl Keywright {
     }
 
     /// What the customer's application would get validating this license (or one of
-    /// its machines) on `input.at`, with a file exported on that date from the store
-    /// as it is now.
+    /// its machines) on `input.at`, with a file exported from the store as it is now
+    /// on `input.file_issued_at` (absent: on `input.at`) with the policy's TTL, so a
+    /// date past issue + TTL (and any offline grace) gives `FILE_EXPIRED`.
     ///
     /// The product's private key is not used: the file is sealed in memory with a
     /// throwaway key and checked by the SDK's own `validate_license_file` /
@@ -691,6 +708,10 @@ impl Keywright {
     /// messages are exactly the SDK's.
     pub fn simulate_validation(&self, input: &SimulateValidation) -> Result<SimulatedValidation> {
         let at = parse_time(&stamp(parse_at(&input.at)?))?;
+        let issued = match clean(input.file_issued_at.as_deref()) {
+            None => at,
+            Some(text) => parse_time(&stamp(parse_at(&text)?))?,
+        };
         let license = self.find_license(&input.license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
@@ -699,15 +720,38 @@ impl Keywright {
         let alg = FileAlgorithm::Aes256GcmEd25519;
         let mut expect = LicenseExpectations {
             product_id: Some(product.id.clone()),
+            required_entitlements: input
+                .required_entitlements
+                .iter()
+                .flat_map(|c| c.split(','))
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_owned)
+                .collect(),
             ..LicenseExpectations::default()
         };
         let ttl = policy.file_ttl_seconds;
         let machine_id = clean(input.machine_id.as_deref());
         let validation = match machine_id {
             None => {
-                let payload = self
-                    .license_document(&license, &policy, &product)?
-                    .to_payload(at, ttl)?;
+                let mut document = self.license_document(&license, &policy, &product)?;
+                let included = self.with_policy_options(None, &policy, &product)?;
+                // Entitlements travel as they would in an export that includes them.
+                let entitlements = self.included_for(
+                    crate::included::IncludeSet {
+                        entitlements: true,
+                        ..Default::default()
+                    },
+                    &license,
+                    &policy,
+                    &product,
+                )?;
+                let mut included = included.unwrap_or_default();
+                included.entitlements = entitlements.entitlements;
+                document.entitlement_ids =
+                    included.entitlements.iter().map(|e| e.id.clone()).collect();
+                let included = Some(included);
+                let payload = document.to_payload_with(issued, ttl, included.as_ref())?;
                 let secret = EncryptionSecret::for_license(&license.key);
                 let text = seal(
                     FileKind::License,
@@ -736,7 +780,7 @@ impl Keywright {
                     )));
                 }
                 let text = self.seal_machine_file(
-                    &machine, &license, &policy, &product, at, ttl, alg, &throwaway,
+                    &machine, &license, &policy, &product, issued, ttl, alg, &throwaway,
                 )?;
                 let runs_on =
                     clean(input.fingerprint.as_deref()).unwrap_or(machine.fingerprint.clone());

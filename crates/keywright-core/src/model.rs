@@ -281,8 +281,91 @@ pub struct Policy {
     /// License keys are random, human-typable and unsigned (no scheme): such licenses
     /// are checked online or through a (signed) license file only.
     pub unsigned_key: bool,
+    /// What an expired license may still do (Keygen's `expirationStrategy`).
+    pub expiration_strategy: ExpirationStrategy,
+    /// Keygen's `strict`: a license file reporting more machines than allowed fails
+    /// validation (`TOO_MANY_MACHINES`); activation limits seats either way.
+    pub strict: bool,
+    /// How long a license or machine file keeps validating after its TTL, in seconds;
+    /// `None` = no grace.
+    #[ts(type = "number | null")]
+    pub offline_grace_seconds: Option<i64>,
+    /// Whether a machine's seat may be transferred to another fingerprint.
+    pub allow_transfer: bool,
     /// When it was made.
     pub created_at: String,
+}
+
+/// What an expired license may still do, as Keygen names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExpirationStrategy {
+    /// Keygen's default: an expired license fails validation (`EXPIRED`).
+    #[default]
+    RestrictAccess,
+    /// An expired license fails validation (`EXPIRED`).
+    RevokeAccess,
+    /// An expired license keeps validating (flagged expired): it keeps the versions
+    /// it has.
+    MaintainAccess,
+    /// An expired license keeps validating (flagged expired).
+    AllowAccess,
+}
+
+impl ExpirationStrategy {
+    /// Every strategy, Keygen's default first.
+    pub const ALL: [Self; 4] = [
+        Self::RestrictAccess,
+        Self::RevokeAccess,
+        Self::MaintainAccess,
+        Self::AllowAccess,
+    ];
+
+    /// The format crate's strategy.
+    pub fn to_format(self) -> keywright_license::ExpirationStrategy {
+        use keywright_license::ExpirationStrategy as F;
+        match self {
+            Self::RestrictAccess => F::RestrictAccess,
+            Self::RevokeAccess => F::RevokeAccess,
+            Self::MaintainAccess => F::MaintainAccess,
+            Self::AllowAccess => F::AllowAccess,
+        }
+    }
+
+    /// Keygen's name, e.g. `RESTRICT_ACCESS`.
+    pub fn as_str(self) -> &'static str {
+        self.to_format().as_str()
+    }
+
+    /// Reads Keygen's name (any case, `-` for `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_uppercase().replace('-', "_");
+        Self::ALL.into_iter().find(|s| s.as_str() == t)
+    }
+}
+
+/// A license's entitlements: its own list, or the policy's when it has none.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct LicenseEntitlements {
+    /// The license.
+    pub license_id: String,
+    /// The license's own list; `None` = it inherits the policy's.
+    pub own: Option<Vec<String>>,
+    /// The policy's list.
+    pub policy: Vec<String>,
+    /// What the license has: `own`, else `policy`. Exported files carry these.
+    pub effective: Vec<String>,
+}
+
+/// Input for changing a license's entitlements.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetLicenseEntitlements {
+    /// Id or key of the license.
+    pub license_id: String,
+    /// The new codes; `None` = inherit the policy's again.
+    pub codes: Option<Vec<String>>,
 }
 
 /// Input for a new policy. Durations are text like `30d`, `1y`, `3600s`.
@@ -315,6 +398,14 @@ pub struct NewPolicy {
     /// Issue random, human-typable, unsigned keys instead of signed ones (no scheme,
     /// no template).
     pub unsigned_key: bool,
+    /// What an expired license may still do; absent = `RESTRICT_ACCESS`.
+    pub expiration_strategy: Option<ExpirationStrategy>,
+    /// Fail validation of files reporting more machines than allowed.
+    pub strict: bool,
+    /// Offline grace after a file's TTL, like `7d`; absent, empty or `none` = none.
+    pub offline_grace: Option<String>,
+    /// Whether machines may be transferred to another fingerprint; absent = yes.
+    pub allow_transfer: Option<bool>,
 }
 
 /// What a policy's keys would embed, for a sample license (nothing is signed).
@@ -395,7 +486,7 @@ pub struct License {
     /// When it last changed (issue, suspend, reinstate, revoke, renew).
     pub updated_at: String,
     /// Machines activated on it now (seats used); `None` where a listing does not
-    /// count them (search pages).
+    /// count them (`list_licenses`). Search pages count them.
     #[ts(type = "number | null")]
     pub machines_count: Option<i64>,
 }
@@ -780,6 +871,12 @@ pub struct SimulateValidation {
     pub fingerprint: Option<String>,
     /// The date, RFC 3339 (`2027-01-01T00:00:00Z`) or a day (`2027-01-01`, its start, UTC).
     pub at: String,
+    /// When the customer's file was exported (same forms as `at`), with the policy's
+    /// TTL; absent = on `at` (a fresh file).
+    pub file_issued_at: Option<String>,
+    /// Entitlement codes the application requires (`ENTITLEMENTS_MISSING` when the
+    /// license lacks one); empty = none.
+    pub required_entitlements: Vec<String>,
 }
 
 /// The validation result the customer's application would get.

@@ -6,13 +6,14 @@ use rusqlite::{params, OptionalExtension, Row};
 use crate::audit::{self, Event};
 use crate::duration::{parse_file_ttl, parse_optional_duration};
 use crate::error::{Error, Result};
-use crate::model::{KeyStatus, NewPolicy, NewProduct, Policy, Product, Scheme};
+use crate::model::{ExpirationStrategy, KeyStatus, NewPolicy, NewProduct, Policy, Product, Scheme};
 use crate::{clean, required, stamp, Keywright};
 
 const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key_id, created_at";
 const POLICY_COLUMNS: &str =
     "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
-     file_ttl_seconds, encrypt, entitlements, created_at, key_template, unsigned_key";
+     file_ttl_seconds, encrypt, entitlements, created_at, key_template, unsigned_key, \
+     expiration_strategy, strict, offline_grace_seconds, allow_transfer";
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
@@ -43,6 +44,11 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         created_at: r.get(10)?,
         key_template: r.get(11)?,
         unsigned_key: r.get(12)?,
+        expiration_strategy: ExpirationStrategy::parse(&r.get::<_, String>(13)?)
+            .unwrap_or_default(),
+        strict: r.get(14)?,
+        offline_grace_seconds: r.get(15)?,
+        allow_transfer: r.get(16)?,
     })
 }
 
@@ -83,7 +89,7 @@ fn check_code(code: &str) -> Result<String> {
     Ok(code)
 }
 
-fn check_entitlement(code: &str) -> Result<String> {
+pub(crate) fn check_entitlement(code: &str) -> Result<String> {
     let code = code.trim();
     if code.is_empty()
         || code.len() > 64
@@ -217,6 +223,10 @@ impl Keywright {
             }
         }
         let ttl = parse_file_ttl(input.file_ttl.as_deref())?;
+        let grace = parse_optional_duration(input.offline_grace.as_deref())
+            .map_err(|e| Error::bad_input(format!("offline grace: {}", e.message)))?;
+        let strategy = input.expiration_strategy.unwrap_or_default();
+        let allow_transfer = input.allow_transfer.unwrap_or(true);
         let mut entitlements = Vec::new();
         for e in &input.entitlements {
             let e = check_entitlement(e)?;
@@ -248,8 +258,9 @@ impl Keywright {
         tx.execute(
             "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
                                    file_ttl_seconds, encrypt, entitlements, created_at, key_template,
-                                   unsigned_key)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                                   unsigned_key, expiration_strategy, strict, offline_grace_seconds,
+                                   allow_transfer)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
             params![
                 id,
                 product.id,
@@ -263,7 +274,11 @@ impl Keywright {
                 entitlements_json,
                 at,
                 options.template,
-                options.unsigned
+                options.unsigned,
+                strategy.as_str(),
+                input.strict,
+                grace,
+                allow_transfer
             ],
         )?;
         audit::append(
@@ -281,6 +296,8 @@ impl Keywright {
                     "durationSeconds": duration, "maxMachines": input.max_machines,
                     "floating": input.floating, "fileTtlSeconds": ttl, "encrypt": input.encrypt,
                     "entitlements": entitlements,
+                    "expirationStrategy": strategy.as_str(), "strict": input.strict,
+                    "offlineGraceSeconds": grace, "allowTransfer": allow_transfer,
                 }),
                 ..Event::default()
             },

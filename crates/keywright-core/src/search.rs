@@ -126,8 +126,10 @@ impl Keywright {
         } else {
             None
         };
+        let mut items: Vec<License> = rows.into_iter().map(|(_, l)| l).collect();
+        fill_machine_counts(&self.store.conn, &mut items)?;
         Ok(LicensePage {
-            items: rows.into_iter().map(|(_, l)| l).collect(),
+            items,
             total: planned.total,
             total_exact: planned.total_exact,
             next_cursor,
@@ -340,4 +342,28 @@ impl Keywright {
             total_exact,
         })
     }
+}
+
+/// Fills `machines_count` for a page in one query over the page's ids (the
+/// `machines_license (license_id, status)` index answers each), so the cost follows
+/// the page size, never the number of matches.
+fn fill_machine_counts(conn: &rusqlite::Connection, items: &mut [License]) -> Result<()> {
+    if items.is_empty() {
+        return Ok(());
+    }
+    let marks = vec!["?"; items.len()].join(", ");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT license_id, count(*) FROM machines
+         WHERE status = 'active' AND license_id IN ({marks}) GROUP BY license_id"
+    ))?;
+    let counts: std::collections::HashMap<String, i64> = stmt
+        .query_map(
+            rusqlite::params_from_iter(items.iter().map(|l| l.id.as_str())),
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    for item in items {
+        item.machines_count = Some(counts.get(&item.id).copied().unwrap_or(0));
+    }
+    Ok(())
 }

@@ -544,6 +544,7 @@ fn simulator_gives_the_sdks_codes_without_the_private_key() {
             machine_id: machine.map(str::to_owned),
             fingerprint: fp.map(str::to_owned),
             at: when.into(),
+            ..Default::default()
         })
         .unwrap()
     };

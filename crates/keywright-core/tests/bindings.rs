@@ -60,6 +60,9 @@ fn generated() -> String {
         batch::BatchProgress::decl(),
         batch::BatchIssued::decl(),
         batch::BatchOutcome::decl(),
+        ExpirationStrategy::decl(),
+        LicenseEntitlements::decl(),
+        SetLicenseEntitlements::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

@@ -435,9 +435,30 @@ impl MachineDocument {
     /// The compact JSON payload of a machine file issued at `issued` with `ttl`
     /// seconds (`None`: never expires), as [`LicenseDocument::to_payload`].
     pub fn to_payload(&self, issued: Timestamp, ttl: Option<i64>) -> Result<Vec<u8>, FormatError> {
+        self.to_payload_with(issued, ttl, None)
+    }
+
+    /// [`MachineDocument::to_payload`] with more related objects in `included`, after
+    /// the license (e.g. its policy, so a verifier reads its `expirationStrategy`);
+    /// `None` writes the license only, like `to_payload`.
+    pub fn to_payload_with(
+        &self,
+        issued: Timestamp,
+        ttl: Option<i64>,
+        extra: Option<&Included>,
+    ) -> Result<Vec<u8>, FormatError> {
         let issued = truncate_to_millis(issued);
         let meta = Meta::new(issued, ttl)?;
         let lic = &self.license;
+        let mut included = vec![MachineIncluded::License(Box::new(lic.data(issued)))];
+        if let Some(extra) = extra {
+            included.extend(
+                extra
+                    .resources(&lic.account_id)
+                    .into_iter()
+                    .map(MachineIncluded::Other),
+            );
+        }
         let base = format!("/v1/accounts/{}", lic.account_id);
         let path = format!("{base}/machines/{}", self.id);
         let related = |what: &str| Links {
@@ -507,7 +528,7 @@ impl MachineDocument {
                     self_: path.clone(),
                 },
             },
-            included: [lic.data(issued)],
+            included,
             meta,
         };
         serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
@@ -517,8 +538,15 @@ impl MachineDocument {
 #[derive(Serialize)]
 struct MachinePayload<'a> {
     data: MachineData<'a>,
-    included: [Data<'a>; 1],
+    included: Vec<MachineIncluded<'a>>,
     meta: Meta,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum MachineIncluded<'a> {
+    License(Box<Data<'a>>),
+    Other(Resource),
 }
 
 #[derive(Serialize)]

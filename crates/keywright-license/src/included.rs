@@ -15,6 +15,7 @@ use serde_json::Value;
 use crate::error::FormatError;
 use crate::license_key::Scheme;
 use crate::time::format_time;
+use crate::validation::ExpirationStrategy;
 
 /// A product to include.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,7 +35,7 @@ pub struct IncludedProduct {
 }
 
 /// A policy to include. Strategies Keywright does not configure are written with
-/// Keygen's defaults (`RESTRICT_ACCESS`, `NO_OVERAGE`, ...).
+/// Keygen's defaults (`NO_OVERAGE`, `KEEP_EXPIRY`, ...).
 #[derive(Debug, Clone, PartialEq)]
 pub struct IncludedPolicy {
     /// Policy id.
@@ -51,6 +52,14 @@ pub struct IncludedPolicy {
     pub max_machines: Option<i64>,
     /// Key scheme; `None` for unsigned keys.
     pub scheme: Option<Scheme>,
+    /// Keygen's `strict`: machine limits are enforced on validation.
+    pub strict: bool,
+    /// Keygen's `expirationStrategy`.
+    pub expiration_strategy: ExpirationStrategy,
+    /// Offline grace period in seconds after a file's TTL, written as the policy's
+    /// `metadata.offlineGracePeriod` (a Keywright extension; Keygen has no such
+    /// attribute and ignores metadata); `None` writes no metadata key.
+    pub offline_grace: Option<i64>,
     /// Creation time.
     pub created: Timestamp,
     /// Last update time.
@@ -431,7 +440,7 @@ impl Included {
                 attributes: PolicyAttributes {
                     name: p.name.clone(),
                     duration: p.duration,
-                    strict: false,
+                    strict: p.strict,
                     floating: p.floating,
                     use_pool: false,
                     max_machines: p.max_machines,
@@ -443,7 +452,7 @@ impl Included {
                     machine_matching_strategy: "MATCH_ANY",
                     component_uniqueness_strategy: "UNIQUE_PER_MACHINE",
                     component_matching_strategy: "MATCH_ANY",
-                    expiration_strategy: "RESTRICT_ACCESS",
+                    expiration_strategy: p.expiration_strategy.as_str(),
                     expiration_basis: "FROM_CREATION",
                     renewal_basis: "FROM_EXPIRY",
                     transfer_strategy: "KEEP_EXPIRY",
@@ -470,7 +479,15 @@ impl Included {
                     heartbeat_resurrection_strategy: "NO_REVIVE",
                     heartbeat_basis: "FROM_FIRST_PING",
                     require_heartbeat: false,
-                    metadata: serde_json::Map::new(),
+                    metadata: p
+                        .offline_grace
+                        .map(|g| {
+                            serde_json::Map::from_iter([(
+                                "offlineGracePeriod".to_owned(),
+                                Value::from(g),
+                            )])
+                        })
+                        .unwrap_or_default(),
                     created: format_time(p.created),
                     updated: format_time(p.updated),
                 },

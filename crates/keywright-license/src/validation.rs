@@ -346,6 +346,20 @@ pub struct LicenseView {
     /// Every object of the document's `included` (product, policy, owner,
     /// entitlements, machines, the license of a machine file...), as written.
     pub included: Vec<IncludedResource>,
+    /// The license's `strict` attribute: `Some(false)` (Keygen's non-strict policy)
+    /// skips the machine-count check (`TOO_MANY_MACHINES`); absent, it applies.
+    pub strict: Option<bool>,
+    /// The included policy's `expirationStrategy`, when the file includes its policy;
+    /// it takes precedence over [`LicenseExpectations::expiration_strategy`] (it is
+    /// the vendor's signed rule).
+    pub expiration_strategy: Option<ExpirationStrategy>,
+    /// The offline grace period the vendor granted (a Keywright extension: the
+    /// included policy's `metadata.offlineGracePeriod`, in seconds): how long after
+    /// the file's `meta.expiry` it still validates.
+    pub offline_grace: Option<SignedDuration>,
+    /// Whether the result relies on the grace period: `now` is past `meta.expiry` but
+    /// within [`LicenseView::offline_grace`].
+    pub in_grace: bool,
 }
 
 /// The result of [`validate_license_file`] / [`validate_machine_file`].
@@ -440,6 +454,10 @@ fn validate_file(
         Err(e) => return Validation::failed(e),
     };
     view.expired = view.expiry.is_some_and(|expiry| now > expiry);
+    view.in_grace = view.meta.check(now, expect.clock_drift) == ValidationCode::FileExpired
+        && view
+            .offline_grace
+            .is_some_and(|grace| grace_remaining(&view.meta, grace, now).is_some());
     let (code, message) = judge(&view, expect, now);
     Validation {
         code,
@@ -470,7 +488,8 @@ fn judge(
         );
     }
     let window = view.meta.check(now, drift);
-    if window != C::Valid {
+    let in_grace = window == C::FileExpired && view.in_grace;
+    if window != C::Valid && !in_grace {
         return (window, None);
     }
     match view.status.as_deref() {
@@ -478,7 +497,10 @@ fn judge(
         Some("SUSPENDED") => return (C::Suspended, None),
         _ => {}
     }
-    if view.expired && !expect.expiration_strategy.keeps_access() {
+    let strategy = view
+        .expiration_strategy
+        .unwrap_or(expect.expiration_strategy);
+    if view.expired && !strategy.keeps_access() {
         return (C::Expired, None);
     }
     if let Some(product) = &expect.product_id {
@@ -514,8 +536,22 @@ fn judge(
             )),
         );
     }
-    if view.too_many_machines() {
+    if view.strict != Some(false) && view.too_many_machines() {
         return (C::TooManyMachines, None);
+    }
+    if in_grace {
+        let left = view
+            .offline_grace
+            .and_then(|grace| grace_remaining(&view.meta, grace, now))
+            .unwrap_or(SignedDuration::ZERO);
+        return (
+            C::Valid,
+            Some(format!(
+                "The license file's TTL has passed; it is valid within its offline grace \
+                 period for {} more hour(s).",
+                left.as_secs() / 3600
+            )),
+        );
     }
     (C::Valid, None)
 }
@@ -604,10 +640,31 @@ impl LicenseView {
             (a, b) => a.or(b),
         };
         let policy_id = license.and_then(|l| linked_id(l, "policy"));
-        let overage_strategy = of_type("policies")
-            .find(|r| policy_id.is_none() || str_at(r, &["id"]) == policy_id)
+        let policy =
+            of_type("policies").find(|r| policy_id.is_none() || str_at(r, &["id"]) == policy_id);
+        let overage_strategy = policy
             .and_then(|r| str_at(r, &["attributes", "overageStrategy"]))
             .map(str::to_owned);
+        let expiration_strategy =
+            match policy.and_then(|r| r.get("attributes")?.get("expirationStrategy")) {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    serde_json::from_value::<ExpirationStrategy>(v.clone())
+                        .map_err(|_| FormatError::MissingField("attributes.expirationStrategy"))?,
+                ),
+            };
+        let offline_grace = match policy.and_then(|r| {
+            r.get("attributes")?
+                .get("metadata")?
+                .get("offlineGracePeriod")
+        }) {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(SignedDuration::from_secs(
+                v.as_i64()
+                    .filter(|s| *s >= 0)
+                    .ok_or(FormatError::MissingField("metadata.offlineGracePeriod"))?,
+            )),
+        };
         let product_id = license
             .and_then(|l| linked_id(l, "product"))
             .or_else(|| machine.and_then(|m| linked_id(m, "product")));
@@ -643,6 +700,10 @@ impl LicenseView {
                 .and_then(|m| str_at(m, &["attributes", "fingerprint"]))
                 .map(str::to_owned),
             included: IncludedResource::from_document(&doc),
+            strict: lic_attr("strict").and_then(Value::as_bool),
+            expiration_strategy,
+            offline_grace,
+            in_grace: false,
         })
     }
 

@@ -81,9 +81,9 @@ mod ours {
     use jiff::Timestamp;
     use keywright_license::document::{LicenseDocument, LicenseStatus};
     use keywright_license::{
-        open, parse_time, seal, validate_license_file, EncryptionSecret, FileAlgorithm, FileKind,
-        Included, IncludedEntitlement, IncludedPolicy, IncludedProduct, IncludedUser,
-        LicenseExpectations, LicenseView, SigningKey, ValidationCode,
+        open, parse_time, seal, validate_license_file, EncryptionSecret, ExpirationStrategy,
+        FileAlgorithm, FileKind, Included, IncludedEntitlement, IncludedPolicy, IncludedProduct,
+        IncludedUser, LicenseExpectations, LicenseView, SigningKey, ValidationCode,
     };
     use rand_core::OsRng;
 
@@ -143,6 +143,9 @@ mod ours {
                 floating: false,
                 max_machines: Some(1),
                 scheme: None,
+                strict: false,
+                expiration_strategy: ExpirationStrategy::RestrictAccess,
+                offline_grace: None,
                 created: time("2024-09-06T21:55:28.177Z"),
                 updated: time("2024-09-06T21:55:28.177Z"),
             }),

@@ -468,3 +468,79 @@ fn unreadable_documents_are_malformed() {
         assert!(v.error.is_some());
     }
 }
+
+/// The included policy's options come from the file: its expiration strategy wins over
+/// the caller's default, `strict: false` skips the machine count, and the grace period
+/// in its metadata keeps a file valid after its TTL for exactly that long.
+#[test]
+fn policy_options_from_the_file() {
+    let with_policy = |attributes: Value, edit: fn(&mut Value)| {
+        let mut doc = license_doc(|d| {
+            d["included"]
+                .as_array_mut()
+                .unwrap()
+                .push(json!({"type": "policies", "id": "pol-1", "attributes": attributes}));
+        });
+        edit(&mut doc);
+        doc
+    };
+    let expired =
+        |d: &mut Value| d["data"]["attributes"]["expiry"] = json!("2025-01-05T00:00:00.000Z");
+    let maintain = with_policy(json!({"expirationStrategy": "MAINTAIN_ACCESS"}), expired);
+    assert_eq!(check(&maintain, &plain(), now()), C::Valid);
+    let restrict = with_policy(json!({"expirationStrategy": "RESTRICT_ACCESS"}), expired);
+    let lenient = LicenseExpectations {
+        expiration_strategy: ExpirationStrategy::AllowAccess,
+        ..plain()
+    };
+    assert_eq!(check(&restrict, &lenient, now()), C::Expired);
+    let bogus = with_policy(json!({"expirationStrategy": "SOMETIMES"}), expired);
+    assert_eq!(check(&bogus, &plain(), now()), C::Malformed);
+
+    // strict: false skips TOO_MANY_MACHINES; strict: true (or absent) keeps it.
+    let over = |strict: bool| {
+        license_doc(move |d| {
+            d["data"]["attributes"]["strict"] = json!(strict);
+            d["data"]["relationships"]["machines"]["meta"]["count"] = json!(5);
+        })
+    };
+    assert_eq!(check(&over(false), &plain(), now()), C::Valid);
+    assert_eq!(check(&over(true), &plain(), now()), C::TooManyMachines);
+
+    // Grace: 7 days after meta.expiry (2025-02-01).
+    let grace = with_policy(
+        json!({"metadata": {"offlineGracePeriod": 7 * 86_400}}),
+        |_| {},
+    );
+    assert_eq!(
+        check(&grace, &plain(), time("2025-02-05T00:00:00Z")),
+        C::Valid
+    );
+    assert_eq!(
+        check(&grace, &plain(), time("2025-02-08T00:00:00Z")),
+        C::Valid
+    );
+    assert_eq!(
+        check(&grace, &plain(), time("2025-02-08T00:00:01Z")),
+        C::FileExpired
+    );
+    let text = sealed(FileKind::License, &grace);
+    let secret = EncryptionSecret::for_license(KEY);
+    let public = public();
+    let v = validate_license_file(
+        &text,
+        (&public, ALG),
+        Some(&secret),
+        &plain(),
+        time("2025-02-05T00:00:00Z"),
+    );
+    let view = v.license.unwrap();
+    assert!(view.in_grace);
+    assert_eq!(view.offline_grace, Some(SignedDuration::from_hours(7 * 24)));
+    assert!(v.message.contains("grace"), "{}", v.message);
+    let no_grace = license_doc(|_| {});
+    assert_eq!(
+        check(&no_grace, &plain(), time("2025-02-05T00:00:00Z")),
+        C::FileExpired
+    );
+}

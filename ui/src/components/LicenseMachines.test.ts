@@ -135,7 +135,7 @@ describe('Machines in the license detail', () => {
     expect(at.value).toBe(`${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, '0')}-${String(d.getDate()).padStart(2, '0')}`);
 
     await userEvent.click(screen.getByTestId('license-simulate-run'));
-    expect(p.simulateValidation).toHaveBeenLastCalledWith({ licenseId: 'lic-1', machineId: null, fingerprint: null, at: at.value });
+    expect(p.simulateValidation).toHaveBeenLastCalledWith({ licenseId: 'lic-1', machineId: null, fingerprint: null, at: at.value, fileIssuedAt: null, requiredEntitlements: [] });
     let result = await screen.findByTestId('license-simulate-result');
     expect(result).toHaveTextContent('VALID is valid');
     expect(result).not.toHaveTextContent('Call us');
@@ -144,10 +144,27 @@ describe('Machines in the license detail', () => {
     await userEvent.clear(at);
     await userEvent.type(at, '2030-01-01');
     await userEvent.click(screen.getByTestId('license-simulate-run'));
-    expect(p.simulateValidation).toHaveBeenLastCalledWith({ licenseId: 'lic-1', machineId: 'mach-1', fingerprint: null, at: '2030-01-01' });
+    expect(p.simulateValidation).toHaveBeenLastCalledWith({ licenseId: 'lic-1', machineId: 'mach-1', fingerprint: null, at: '2030-01-01', fileIssuedAt: null, requiredEntitlements: [] });
     result = await screen.findByTestId('license-simulate-result');
     expect(result).toHaveTextContent('EXPIRED is expired');
     expect(result).toHaveTextContent('Renew at acme.test');
+  });
+
+  it('simulates a file exported on a given day, and hides Transfer when the policy forbids it', async () => {
+    p.listMachines.mockResolvedValue([machine()]);
+    p.simulateValidation.mockResolvedValue({ code: 'FILE_EXPIRED', message: 'file expired', supportMessage: null });
+    render(LicenseMachines, { license: license(), policy: { ...floating, allowTransfer: false } });
+    await screen.findByTestId('machine-row');
+    expect(screen.queryByTestId('machine-transfer')).toBeNull();
+    const at = screen.getByTestId('license-simulate-at') as HTMLInputElement;
+    await userEvent.clear(at);
+    await userEvent.type(at, '2030-03-01');
+    await userEvent.type(screen.getByTestId('license-simulate-issued'), '2030-01-01');
+    await userEvent.click(screen.getByTestId('license-simulate-run'));
+    expect(p.simulateValidation).toHaveBeenLastCalledWith(
+      expect.objectContaining({ at: '2030-03-01', fileIssuedAt: '2030-01-01' }),
+    );
+    expect(await screen.findByTestId('license-simulate-result')).toHaveTextContent('FILE_EXPIRED');
   });
 
   it('keeps hostile machine details inert', async () => {

@@ -31,4 +31,6 @@ export const ADVICE: Record<ErrorCode, string> = {
     'The backup file is damaged, incomplete or not a Keywright backup. Try another copy of it; nothing was changed.',
   STORE_EXISTS:
     'A store already exists at that location, and a restore never overwrites one. Choose a new location.',
+  TRANSFER_NOT_ALLOWED:
+    "This license's policy does not allow moving a machine to another computer. Deactivate the old machine and activate the new one instead, if a seat is free.",
 };

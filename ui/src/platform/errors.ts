@@ -21,6 +21,7 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'BACKUP_PASSPHRASE',
   'BACKUP_DAMAGED',
   'STORE_EXISTS',
+  'TRANSFER_NOT_ALLOWED',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

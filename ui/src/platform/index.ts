@@ -24,6 +24,8 @@ import type {
   IssueLicense,
   KeyTemplatePreview,
   License,
+  LicenseEntitlements,
+  SetLicenseEntitlements,
   LicensePage,
   LicenseQuery,
   Machine,
@@ -220,6 +222,14 @@ export function cancelBatch(): Promise<void> {
 /** Writes every license matching the query's filters as CSV. */
 export function exportLicensesCsv(query: LicenseQuery, path: string): Promise<ExportedFile> {
   return call<ExportedFile>('export_licenses_csv', { query, path });
+}
+
+export function licenseEntitlements(licenseId: string): Promise<LicenseEntitlements> {
+  return call<LicenseEntitlements>('license_entitlements', { licenseId });
+}
+
+export function setLicenseEntitlements(input: SetLicenseEntitlements): Promise<LicenseEntitlements> {
+  return call<LicenseEntitlements>('set_license_entitlements', { input });
 }
 
 export type FileFilter = { name: string; extensions: string[] };

@@ -88,7 +88,7 @@ describe('platform layer', () => {
     expect(invoke).toHaveBeenLastCalledWith('list_machines', { licenseId: 'l' });
     await importDeactivationReceipt('RCPT');
     expect(invoke).toHaveBeenLastCalledWith('import_deactivation_receipt', { text: 'RCPT' });
-    const sim = { licenseId: 'l', machineId: null, fingerprint: null, at: '2027-01-01' };
+    const sim = { licenseId: 'l', machineId: null, fingerprint: null, at: '2027-01-01', fileIssuedAt: null, requiredEntitlements: [] };
     await simulateValidation(sim);
     expect(invoke).toHaveBeenLastCalledWith('simulate_validation', { input: sim });
   });
@@ -157,7 +157,7 @@ describe('platform layer', () => {
     expect(err).toMatchObject({ code: 'STORE_TOO_NEW', message: 'store version 9 > 3' });
 
     invoke.mockRejectedValueOnce('thread panicked at core.rs');
-    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false };
+    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false, expirationStrategy: null, strict: false, offlineGrace: null, allowTransfer: null };
     await expect(createPolicy(bad)).rejects.toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });
 
     expect(toAppError({ code: 'NOPE', message: 'x' })).toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });

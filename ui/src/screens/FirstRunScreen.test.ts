@@ -67,6 +67,10 @@ describe('First run', () => {
       entitlements: [],
       keyTemplate: null,
       unsignedKey: false,
+      expirationStrategy: null,
+      strict: false,
+      offlineGrace: null,
+      allowTransfer: null,
     });
 
     // Done: where things live, and the way on.

@@ -100,8 +100,46 @@ describe('Policies screen', () => {
       entitlements: ['EXPORT_PDF', 'TEAM_SYNC'],
       keyTemplate: null,
       unsignedKey: false,
+      expirationStrategy: 'RESTRICT_ACCESS',
+      strict: false,
+      offlineGrace: null,
+      allowTransfer: true,
     });
     expect(await screen.findAllByTestId('policy-row')).toHaveLength(1);
+  });
+
+  it('sets the expiration strategy, strict, offline grace and transfer rule, each explained', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy());
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    const hint = screen.getByTestId('policy-expiration-hint');
+    expect(hint).toHaveTextContent('stops validating (EXPIRED)');
+    await userEvent.selectOptions(screen.getByTestId('policy-expiration'), 'MAINTAIN_ACCESS');
+    expect(hint).toHaveTextContent('keeps validating, flagged as expired');
+    expect(screen.getByLabelText('Strict')).toHaveAccessibleDescription(/more machines than allowed/);
+    expect(screen.getByTestId('policy-grace')).toHaveAccessibleDescription(/after a license file's lifetime ends/);
+    expect(screen.getByTestId('policy-transfer')).toBeChecked();
+    await userEvent.type(screen.getByTestId('policy-name'), 'Lenient');
+    await userEvent.click(screen.getByTestId('policy-strict'));
+    await userEvent.type(screen.getByTestId('policy-grace'), ' 7d ');
+    await userEvent.click(screen.getByTestId('policy-transfer'));
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(
+      expect.objectContaining({ expirationStrategy: 'MAINTAIN_ACCESS', strict: true, offlineGrace: '7d', allowTransfer: false }),
+    );
+  });
+
+  it('shows each policy option in the list', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([
+      policy({ expirationStrategy: 'ALLOW_ACCESS', strict: true, offlineGraceSeconds: 7 * 86400, allowTransfer: false }),
+    ]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const row = await screen.findByTestId('policy-row');
+    expect(within(row).getByTestId('policy-expiration-shown')).toHaveTextContent('Allow access');
+    expect(within(row).getByTestId('policy-grace-shown')).toHaveTextContent('1 week');
+    expect(row).toHaveTextContent('Not allowed');
   });
 
   it('sends null for unlimited machines and an empty duration', async () => {

@@ -23,6 +23,7 @@ export function resetPlatform() {
   p.listAudit.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
   p.listMachines.mockResolvedValue([]);
+  p.licenseEntitlements.mockResolvedValue({ licenseId: 'lic-1', own: null, policy: [], effective: [] });
   p.getSettings.mockResolvedValue({
     settings: { storePath: null, defaultKeyAlgorithm: 'ed25519', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15 },
     defaultStorePath: '/home/vendor/.local/share/keywright/keywright.db',
@@ -76,6 +77,10 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     entitlements: ['EXPORT_PDF'],
     keyTemplate: null,
     unsignedKey: false,
+    expirationStrategy: 'RESTRICT_ACCESS',
+    strict: false,
+    offlineGraceSeconds: null,
+    allowTransfer: true,
     createdAt: '2025-01-03T10:00:00Z',
     ...overrides,
   };

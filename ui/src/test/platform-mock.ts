@@ -38,6 +38,8 @@ export function createPlatformMock() {
     listMachines: vi.fn(),
     importDeactivationReceipt: vi.fn(),
     simulateValidation: vi.fn(),
+    licenseEntitlements: vi.fn(),
+    setLicenseEntitlements: vi.fn(),
     openMailDraft: vi.fn(),
     revealFile: vi.fn(),
     appLockState: vi.fn(),

@@ -43,6 +43,9 @@ XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
 echo "==> benchmark smoke (each bench binary once, small)"
 cargo test -p keywright-core --bench license_list
 cargo test -p keywright-core --bench batch
+cargo test -p keywright-core --bench large_store
+cargo test -p keywright-license --bench formats
+cargo test -p keywright-server --bench load
 
 echo "==> fuzz smoke (every parser, seeded with Keygen's files)"
 bash scripts/fuzz-smoke.sh 15

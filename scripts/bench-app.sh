@@ -42,6 +42,11 @@ log() { printf '%s\n' "$*" >&2; }
 if [ "$build" = 1 ]; then
   log "building the UI and the release .deb (slow on 2 cores)…"
   npm --prefix ui run build >&2
+  # The Tauri CLI (for bundling only) is installed on demand, not in package.json:
+  # its lockfile entry names a binary package per platform, and a registry that
+  # carries only this platform's would make `npm ci` fail everywhere.
+  [ -x ui/node_modules/.bin/tauri ] ||
+    npm --prefix ui install --no-save --no-audit --no-fund @tauri-apps/cli@2.12.5 >&2
   # beforeBuildCommand in tauri.conf.json is written for `tauri dev`/`tauri build`
   # started from ui/; the UI was just built, so skip it here.
   ui/node_modules/.bin/tauri build --bundles deb \

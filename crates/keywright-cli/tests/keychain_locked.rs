@@ -36,6 +36,10 @@ echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
         .env("OUT", out)
         .env("KEYWRIGHT_STORE", out.join("store.db"))
         .env_remove("KEYWRIGHT_PASSPHRASE")
+        // No display: nobody can be prompted to unlock (under xvfb-run gnome-keyring
+        // would otherwise open an unlock prompt there and wait for it forever).
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
         .output()
         .expect("dbus-run-session and gnome-keyring are installed by scripts/test.sh")
 }

@@ -116,14 +116,68 @@ async fn type_into(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<
     }
 }
 
+/// How often a read or a click is tried again when the screen re-rendered the
+/// element between finding it and using it (a stale element reference).
+const STALE_RETRIES: usize = 5;
+
 async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
-    driver
-        .query(tid(id))
-        .and_clickable()
-        .first()
-        .await?
-        .click()
-        .await
+    let mut attempts = 0;
+    loop {
+        let clicked = driver
+            .query(tid(id))
+            .and_clickable()
+            .first()
+            .await?
+            .click()
+            .await;
+        match clicked {
+            Err(e) if stale(&e) && attempts < STALE_RETRIES => attempts += 1,
+            other => return other,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The text of the first element `by` finds, found again if it went stale.
+async fn text_of(driver: &WebDriver, by: By) -> WebDriverResult<String> {
+    let mut attempts = 0;
+    loop {
+        let read = async { driver.query(by.clone()).first().await?.text().await }.await;
+        match read {
+            Err(e) if stale(&e) && attempts < STALE_RETRIES => attempts += 1,
+            other => return other,
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// The attribute `name` of the first element `by` finds, found again if it went stale.
+async fn attr_of(driver: &WebDriver, by: By, name: &str) -> WebDriverResult<String> {
+    let mut attempts = 0;
+    loop {
+        let read = async { driver.query(by.clone()).first().await?.attr(name).await }.await;
+        match read {
+            Err(e) if stale(&e) && attempts < STALE_RETRIES => attempts += 1,
+            other => return other.map(Option::unwrap_or_default),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Waits until the element `id` contains `part`; returns its whole text.
+async fn wait_for_text_containing(
+    driver: &WebDriver,
+    id: &str,
+    part: &str,
+) -> WebDriverResult<String> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = text_of(driver, tid(id)).await?;
+        if now.contains(part) || Instant::now() > deadline {
+            return Ok(now);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 /// Answers the native GTK save dialog the way a person would: waits for it, types the
@@ -205,10 +259,18 @@ async fn wait_for_rows(driver: &WebDriver, n: usize) -> WebDriverResult<Vec<Stri
         let rows = driver.find_all(tid("license-row")).await?;
         if rows.len() == n || Instant::now() > deadline {
             let mut ids = Vec::new();
+            let mut re_rendered = false;
             for row in rows {
-                ids.push(row.attr("data-license-id").await?.unwrap_or_default());
+                match row.attr("data-license-id").await {
+                    Ok(id) => ids.push(id.unwrap_or_default()),
+                    // The list changed under us: read it again.
+                    Err(e) if stale(&e) => re_rendered = true,
+                    Err(e) => return Err(e),
+                }
             }
-            return Ok(ids);
+            if !re_rendered || Instant::now() > deadline {
+                return Ok(ids);
+            }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
@@ -220,8 +282,11 @@ async fn wait_for_row_other_than(driver: &WebDriver, id: &str) -> WebDriverResul
     while Instant::now() < deadline {
         let rows = driver.find_all(tid("license-row")).await?;
         if let Some(first) = rows.first() {
-            if first.attr("data-license-id").await?.as_deref() != Some(id) {
-                break;
+            match first.attr("data-license-id").await {
+                Ok(shown) if shown.as_deref() != Some(id) => break,
+                Ok(_) => {}
+                Err(e) if stale(&e) => {}
+                Err(e) => return Err(e),
             }
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -263,12 +328,7 @@ async fn drive(
     lic: &Path,
     other_store: &Path,
 ) -> WebDriverResult<Seen> {
-    let store_path = driver
-        .query(tid("store-path"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let store_path = text_of(driver, tid("store-path")).await?;
 
     // A fresh store opens the guided start: key, product, policy, and where things live.
     driver.query(tid("firstrun")).first().await?;
@@ -287,41 +347,35 @@ async fn drive(
     type_into(driver, "firstrun-policy-max-machines", "2").await?;
     type_into(driver, "firstrun-policy-ttl", "30d").await?;
     click(driver, "firstrun-policy-create").await?;
-    let firstrun_store = driver
-        .query(tid("firstrun-store-path"))
-        .first()
-        .await?
-        .text()
-        .await?;
-    let firstrun_keychain = driver
-        .query(tid("firstrun-keychain"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let firstrun_store = text_of(driver, tid("firstrun-store-path")).await?;
+    let firstrun_keychain = text_of(driver, tid("firstrun-keychain")).await?;
     driver.screenshot(&shots.join("firstrun.png")).await?;
     click(driver, "firstrun-done").await?;
 
     click(driver, "nav-keys").await?;
-    let row = driver.query(tid("key-row")).first().await?;
-    let public_key_hex = row.find(tid("key-public-hex")).await?.text().await?;
+    let public_key_hex = text_of(
+        driver,
+        By::Css("[data-testid='key-row'] [data-testid='key-public-hex']"),
+    )
+    .await?;
 
     // A second product with the same code: the backend's {code, message} reaches the UI.
     click(driver, "nav-products").await?;
     driver.query(tid("product-row")).first().await?;
     type_into(driver, "product-name", "Zapper Pro").await?;
     click(driver, "product-create").await?;
-    let banner = driver.query(tid("error-banner")).first().await?;
-    let conflict_code = banner.attr("data-code").await?.unwrap_or_default();
+    let conflict_code = attr_of(driver, tid("error-banner"), "data-code").await?;
 
     click(driver, "nav-licenses").await?;
     type_into(driver, "license-customer-name", "Ada Lovelace").await?;
     type_into(driver, "license-customer-email", "ada@example.com").await?;
     click(driver, "license-issue").await?;
-    let detail = driver.query(tid("license-detail")).first().await?;
-    let license_key = detail.find(tid("license-key")).await?.text().await?;
-    let row = driver.query(tid("license-row")).first().await?;
-    let license_id = row.attr("data-license-id").await?.unwrap_or_default();
+    let license_key = text_of(
+        driver,
+        By::Css("[data-testid='license-detail'] [data-testid='license-key']"),
+    )
+    .await?;
+    let license_id = attr_of(driver, tid("license-row"), "data-license-id").await?;
     driver.screenshot(&shots.join("licenses.png")).await?;
 
     // Export through the native save dialog.
@@ -330,12 +384,7 @@ async fn drive(
     tokio::task::spawn_blocking(move || answer_save_dialog("Export license file", &target))
         .await
         .expect("save dialog helper");
-    let export_result = driver
-        .query(tid("license-export-result"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let export_result = text_of(driver, tid("license-export-result")).await?;
 
     // Suspend and reinstate: the status badge follows.
     click(driver, "license-suspend").await?;
@@ -367,28 +416,14 @@ async fn drive(
     click(driver, "nav-activation").await?;
     type_into(driver, "activation-request", &request).await?;
     click(driver, "activation-preview").await?;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    driver
-        .screenshot(&shots.join("activation-debug.png"))
-        .await?;
-    let preview = driver
-        .query(tid("activation-preview-panel"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let preview = wait_for_text_containing(driver, "activation-preview-panel", FINGERPRINT).await?;
     click(driver, "activation-activate").await?;
     let machine_file = lic.with_file_name("machine.lic");
     let target = machine_file.clone();
     tokio::task::spawn_blocking(move || answer_save_dialog("Save machine file", &target))
         .await
         .expect("save dialog helper");
-    let activation_result = driver
-        .query(tid("activation-result"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let activation_result = text_of(driver, tid("activation-result")).await?;
     driver.screenshot(&shots.join("activation.png")).await?;
 
     // The dashboard counts what was issued (and is the README's screenshot).
@@ -408,26 +443,18 @@ async fn drive(
     click(driver, "nav-licenses").await?;
     type_into(driver, "license-customer-name", "Carol Shared").await?;
     click(driver, "license-issue").await?;
-    let locked_code = driver
-        .query(By::Css(
-            "[data-testid='error-banner'][data-code='SIGNING_LOCKED']",
-        ))
-        .first()
-        .await?
-        .attr("data-code")
-        .await?
-        .unwrap_or_default();
+    let locked_code = attr_of(
+        driver,
+        By::Css("[data-testid='error-banner'][data-code='SIGNING_LOCKED']"),
+        "data-code",
+    )
+    .await?;
     type_into(driver, "unlock-passphrase", LOCK_PASSPHRASE).await?;
     click(driver, "unlock-submit").await?;
     wait_for_text(driver, "unlock-message", "Unlocked. Try again.").await?;
     click(driver, "license-issue").await?;
     let unlocked_issue = wait_for_text(driver, "license-status", "active").await?;
-    let carol = driver
-        .query(tid("license-detail"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let carol = text_of(driver, tid("license-detail")).await?;
 
     // The activation server, started from the window: the customer's app checks Ada's
     // key over HTTP from the machine activated above and gets a signed 201; the
@@ -435,12 +462,7 @@ async fn drive(
     click(driver, "nav-server").await?;
     type_into(driver, "server-listen", "127.0.0.1:0").await?;
     click(driver, "server-start").await?;
-    let server_address = driver
-        .query(tid("server-address"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let server_address = text_of(driver, tid("server-address")).await?;
     let product_id = Keywright::open(store, "e2e")
         .and_then(|kw| kw.list_products())
         .map(|products| products[0].id.clone())
@@ -461,7 +483,11 @@ async fn drive(
     let server_event = loop {
         let rows = driver.find_all(tid("server-event")).await?;
         if let Some(row) = rows.first() {
-            break row.text().await?;
+            match row.text().await {
+                Ok(text) => break text,
+                Err(e) if stale(&e) => {}
+                Err(e) => return Err(e),
+            }
         }
         if Instant::now() > deadline {
             break String::new();
@@ -476,24 +502,16 @@ async fn drive(
     click(driver, "nav-keys").await?;
     click(driver, "key-retire").await?;
     click(driver, "key-retire-confirm").await?;
-    let key_status = driver
-        .query(By::Css(
-            "[data-testid='key-row'] .badge[data-status='retired']",
-        ))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let key_status = text_of(
+        driver,
+        By::Css("[data-testid='key-row'] .badge[data-status='retired']"),
+    )
+    .await?;
 
     // Settings: create another store; the window reloads onto it (a fresh store, so
     // the guided start again) and remembers it.
     click(driver, "nav-settings").await?;
-    let settings_store = driver
-        .query(tid("settings-store-path"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let settings_store = text_of(driver, tid("settings-store-path")).await?;
     driver.screenshot(&shots.join("settings.png")).await?;
     click(driver, "settings-new-store").await?;
     let other = other_store.to_path_buf();
@@ -501,12 +519,7 @@ async fn drive(
         .await
         .expect("save dialog helper");
     driver.query(tid("firstrun")).first().await?;
-    let switched_store = driver
-        .query(tid("store-path"))
-        .first()
-        .await?
-        .text()
-        .await?;
+    let switched_store = text_of(driver, tid("store-path")).await?;
 
     Ok(Seen {
         server: (host, target, check_reply, server_event, server_stopped),

@@ -61,7 +61,9 @@ bin_bytes=$(stat -c %s "$app")
 installed_kb=$(dpkg-deb -f "$deb" Installed-Size 2>/dev/null || echo "?")
 
 # 2. The large store.
-store_src="$CARGO_TARGET_DIR/tmp/large-store-v1-100000-100000-1000000.db"
+# The bench's data version names the cached file (bumped when the data changes).
+data_version=$(sed -n 's/^const DATA_VERSION: u32 = \([0-9]*\);/\1/p' crates/keywright-core/benches/large_store.rs)
+store_src="$CARGO_TARGET_DIR/tmp/large-store-v$data_version-100000-100000-1000000.db"
 if [ ! -f "$store_src" ]; then
   log "building the large store (first time only)…"
   cargo bench -p keywright-core --bench large_store >&2

@@ -362,8 +362,10 @@ export type LicenseSort = "created_desc" | "created_asc" | "expiry_asc" | "custo
 
 export type LicenseQuery = { 
 /**
- * 3 characters or more: a substring of the license key, customer name or email
- * (any case). 1–2 characters: the start of a word in the customer's name or email.
+ * 3 characters or more: a substring of the customer's name or email, or of the
+ * last 128 characters of the license key (its signature), in any case; or a
+ * whole key or license id, exactly. 1–2 characters: the start of a word in the
+ * customer's name or email.
  */
 text: string | null, 
 /**
@@ -407,7 +409,9 @@ items: Array<License>,
 /**
  * How many licenses match the query across all pages, counted up to
  * 10,000 (`search::COUNT_CAP`): when more match, this is 10,000 and
- * `total_exact` is false ("10,000+").
+ * `total_exact` is false ("10,000+"). A broad text search (more than
+ * `search::BROAD_TEXT` index matches) is not counted: then this is the number
+ * on this page, `total_exact` false while more pages follow.
  */
 total: number, 
 /**

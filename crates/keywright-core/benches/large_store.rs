@@ -29,7 +29,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 /// Bump when the generated data changes, so cached stores are rebuilt.
-const DATA_VERSION: u32 = 1;
+const DATA_VERSION: u32 = 3;
 
 fn now() -> Timestamp {
     "2026-11-23T10:00:00.123Z".parse().unwrap()
@@ -59,6 +59,31 @@ fn hex_of(x: u64) -> String {
 
 fn uuid_like(i: usize, tag: char) -> String {
     format!("{tag}{i:07}-0000-4000-8000-000000000000")
+}
+
+/// A key of a signed key's shape and length (about 700 characters): `key/`, the
+/// base64url of a dataset like Keygen's default one, `.`, 64 bytes of "signature"
+/// (base64url, distinct per license). Not signed: signing is not what is measured.
+fn key_like(i: usize, policy: &str, email: Option<&str>, created: &str) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let dataset = serde_json::json!({
+        "account": {"id": "a0000000-0000-4000-8000-000000000000"},
+        "product": {"id": "p0000000-0000-4000-8000-000000000000"},
+        "policy": {"id": policy, "duration": 31_556_952},
+        "user": email.map(|e| serde_json::json!({"id": uuid_like(i, 'c'), "email": e})),
+        "license": {"id": uuid_like(i, 'l'), "created": created, "expiry": null},
+    });
+    format!("key/{}.{}", b64.encode(dataset.to_string()), sig_like(i))
+}
+
+/// The "signature" part of license `i`'s key.
+fn sig_like(i: usize) -> String {
+    use base64::Engine;
+    let sig: Vec<u8> = (0..4u64)
+        .flat_map(|j| hex::decode(hex_of((i as u64) << 2 | j)).unwrap_or_default())
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(sig)
 }
 
 fn store_path(size: &Size) -> PathBuf {
@@ -159,12 +184,15 @@ fn build(path: &Path, size: &Size) {
                 )
             });
             let customer_id = (i % 5 != 0).then(|| uuid_like(i, 'c'));
+            let email = customer_id
+                .as_ref()
+                .map(|_| format!("buyer{i}@company{}.example", i % 311));
             if let Some(cid) = &customer_id {
                 customer
                     .execute(params![
                         cid,
                         format!("Customer {} {}", i % 997, i),
-                        format!("buyer{i}@company{}.example", i % 311),
+                        email,
                         created
                     ])
                     .unwrap();
@@ -177,11 +205,7 @@ fn build(path: &Path, size: &Size) {
             license
                 .execute(params![
                     uuid_like(i, 'l'),
-                    format!(
-                        "key/{}.{}",
-                        hex_of(i as u64 * 7919),
-                        hex_of(i as u64 * 104_729)
-                    ),
+                    key_like(i, &policy.id, email.as_deref(), &created),
                     policy.id,
                     customer_id,
                     key_id,
@@ -378,14 +402,28 @@ fn main() {
     let mut rows: Vec<(String, Vec<Duration>)> = Vec::new();
     let mut row = |label: &str, times: Vec<Duration>| rows.push((label.to_owned(), times));
 
-    // License list: text search.
+    // License list: text search. The key fragment comes from the signature at the
+    // end of the key (what the index holds).
+    for i in [0, n / 2, n - 1] {
+        let page = search(
+            &bench,
+            LicenseQuery {
+                text: Some(sig_like(i)[10..22].to_owned()),
+                ..Default::default()
+            },
+        );
+        assert!(
+            page.items.iter().any(|l| l.id == uuid_like(i, 'l')),
+            "key fragment of license {i}"
+        );
+    }
     row(
         "search: key fragment (trigram)",
         time(runs, |i| {
             search(
                 &bench,
                 LicenseQuery {
-                    text: Some(hex_of((i * 37 % n) as u64 * 7919)[4..12].to_owned()),
+                    text: Some(sig_like(i * 37 % n)[10..22].to_owned()),
                     ..Default::default()
                 },
             )
@@ -449,6 +487,90 @@ fn main() {
                     ..Default::default()
                 },
             )
+        }),
+    );
+
+    // Broad text with a sort or another filter: walks the sort order, probing the
+    // text index per license.
+    let broad: Vec<(&str, LicenseQuery)> = vec![
+        (
+            "search: broad \"cus\", by customer",
+            LicenseQuery {
+                text: Some("cus".into()),
+                sort: LicenseSort::CustomerAsc,
+                ..Default::default()
+            },
+        ),
+        (
+            "search: broad \"cus\" + status active (90 %)",
+            LicenseQuery {
+                text: Some("cus".into()),
+                status: Some(LicenseStatus::Active),
+                ..Default::default()
+            },
+        ),
+        (
+            "search: broad \"cu\" + status revoked (5 %)",
+            LicenseQuery {
+                text: Some("cu".into()),
+                status: Some(LicenseStatus::Revoked),
+                ..Default::default()
+            },
+        ),
+        (
+            "search: broad \"b\" + product (33 %)",
+            LicenseQuery {
+                text: Some("b".into()),
+                product_id: Some(bench.product.clone()),
+                ..Default::default()
+            },
+        ),
+    ];
+    for (label, query) in broad {
+        assert!(!search(&bench, query.clone()).items.is_empty(), "{label}");
+        row(label, time(runs, |_| search(&bench, query.clone())));
+    }
+
+    // Exact matches: a license id, and a whole key pasted in.
+    let ids: Vec<String> = (0..runs).map(|i| uuid_like(i * 53 % n, 'l')).collect();
+    let keys: Vec<String> = ids
+        .iter()
+        .map(|id| {
+            let page = search(
+                &bench,
+                LicenseQuery {
+                    text: Some(id.clone()),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(page.items.len(), 1, "license id {id}");
+            page.items[0].key.clone()
+        })
+        .collect();
+    row(
+        "search: a license id (exact)",
+        time(runs, |i| {
+            search(
+                &bench,
+                LicenseQuery {
+                    text: Some(ids[i].clone()),
+                    ..Default::default()
+                },
+            )
+        }),
+    );
+    row(
+        "search: a whole key pasted (exact, ~700 characters)",
+        time(runs, |i| {
+            let page = search(
+                &bench,
+                LicenseQuery {
+                    text: Some(keys[i].clone()),
+                    ..Default::default()
+                },
+            );
+            assert_eq!(page.items.len(), 1);
+            page
         }),
     );
 

@@ -44,7 +44,7 @@ pub use error::{CommandError, Error, ErrorCode, Result};
 pub use included::INCLUDE_CHOICES;
 pub use license_export::defuse_cell;
 pub use model::*;
-pub use search::COUNT_CAP;
+pub use search::{BROAD_TEXT, COUNT_CAP, KEY_TAIL};
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};

@@ -29,6 +29,13 @@ pub(crate) const SELECT: &str =
      JOIN products pr ON pr.id = p.product_id
      LEFT JOIN customers c ON c.id = l.customer_id";
 
+/// SQL that license `l` has exactly the key in parameter `param`. Keys are indexed by
+/// their last 64 characters (`licenses_key_tail`, unique), so the lookup goes through
+/// that index and then compares the whole key.
+pub(crate) fn key_is(param: &str) -> String {
+    format!("(substr(l.key, -64) = substr({param}, -64) AND l.key = {param})")
+}
+
 /// [`SELECT`] with the number of active machines, as column `machines_count`.
 fn select_counted() -> String {
     SELECT.replacen(
@@ -467,9 +474,11 @@ impl Keywright {
             let taken: Option<i64> = self
                 .store
                 .conn
-                .query_row("SELECT 1 FROM licenses WHERE key = ?1", [&key], |r| {
-                    r.get(0)
-                })
+                .query_row(
+                    &format!("SELECT 1 FROM licenses l WHERE {}", key_is("?1")),
+                    [&key],
+                    |r| r.get(0),
+                )
                 .optional()?;
             if taken.is_none() {
                 return Ok(key);
@@ -497,7 +506,7 @@ impl Keywright {
         self.store
             .conn
             .query_row(
-                &format!("{} WHERE l.id = ?1 OR l.key = ?1", select_counted()),
+                &format!("{} WHERE l.id = ?1 OR {}", select_counted(), key_is("?1")),
                 [reference],
                 license_row,
             )

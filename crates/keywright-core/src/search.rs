@@ -2,17 +2,27 @@
 //! pagination, fast on stores of 100,000 licenses.
 //!
 //! Text of three characters or more goes through the trigram FTS5 index
-//! (`license_search`, migration 2): a substring of the key, the customer's name or
-//! the customer's email, in any case.
+//! (`license_search`): a substring of the customer's name or email, or of the last
+//! [`KEY_TAIL`] characters of the key (its signature, which is what tells keys apart;
+//! the whole key when it is shorter, as unsigned keys are), in any case. A whole key
+//! (spaces and line breaks from an email ignored) or a license id matches exactly.
 //!
 //! A trigram index cannot answer one or two characters, and a substring scan of every
 //! key, name and email is too slow on a large store, so shorter text matches
 //! differently: **the start of any word of the customer's name or email** (any case,
-//! accents ignored), through the word index `customer_words` (migration 4). "Al"
-//! finds "Alice Smith", "Bob Alder" and "al@example.com", but not "Sally"; license
-//! keys are not searched (two characters of a key match nearly every key). Short text
-//! with no letter or digit at all (say "@") is still a plain substring match (`LIKE`)
-//! over key, name and email.
+//! accents ignored), through the word index `customer_words`. "Al" finds "Alice
+//! Smith", "Bob Alder" and "al@example.com", but not "Sally"; license keys are not
+//! searched (two characters of a key match nearly every key). Short text with no
+//! letter or digit at all (say "@") is still a plain substring match (`LIKE`) over
+//! key, name and email.
+//!
+//! Both indexes are keyed by the stable integer primary key of each license or
+//! customer (`seq`), so the matches of a text are counted from the index alone. A
+//! narrow text (up to [`BROAD_TEXT`] matches) lists its matches and sorts them; a
+//! broad one ("cu") walks the sort order instead and asks the index about each
+//! license it passes (`MATCH ? AND rowid = ?`), so the page costs about the same
+//! whatever the text. The total of a broad text is not counted: the page says more
+//! match.
 //!
 //! Pages continue from an opaque cursor holding the last row's sort key and id, so a
 //! page costs the same wherever it is. Matches are counted up to [`COUNT_CAP`]
@@ -22,7 +32,7 @@ use jiff::{SignedDuration, Timestamp};
 use rusqlite::types::Value;
 
 use crate::error::{Error, Result};
-use crate::licenses::{license_row, SELECT};
+use crate::licenses::{key_is, license_row, SELECT};
 use crate::model::{License, LicensePage, LicenseQuery, LicenseSort};
 use crate::{stamp, Keywright};
 
@@ -30,8 +40,20 @@ use crate::{stamp, Keywright};
 pub const DEFAULT_LIMIT: i64 = 50;
 /// The largest page a query may ask for.
 pub const MAX_LIMIT: i64 = 500;
-/// The longest search text accepted.
-const MAX_TEXT: usize = 200;
+/// The longest search text accepted: long enough for a whole license key pasted in.
+const MAX_TEXT: usize = 8_192;
+/// How many trailing characters of each key the trigram index holds (a signed key's
+/// signature, or all of a shorter key). Kept in step with the migration that builds
+/// `license_search`.
+pub const KEY_TAIL: usize = 128;
+/// A text matching more licenses (or customers, for 1–2 characters) than this is
+/// broad: its page walks the sort order rather than sorting every match. Where the
+/// two plans cost the same on 100,000 licenses (see docs/benchmarks.md).
+pub const BROAD_TEXT: i64 = 20_000;
+/// With a broad text, other filters matching at most this many licenses are read
+/// through their index (each match then costs one probe of the text index); broader
+/// ones walk the sort order.
+const NARROW_FILTER: i64 = 500;
 /// The furthest "expiring within" reaches (ten years).
 const MAX_EXPIRING_DAYS: i64 = 3_650;
 /// Matches are counted up to this many; past it the total reads "10,000+". An exact
@@ -80,6 +102,19 @@ fn fts_prefix(text: &str) -> String {
     format!("\"{}\" *", text.replace('"', "\"\""))
 }
 
+/// How many rows of the FTS `table` match `expression`, counted from the index alone
+/// and only up to one past [`BROAD_TEXT`].
+fn index_matches(conn: &rusqlite::Connection, table: &str, expression: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        &format!(
+            "SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+            BROAD_TEXT + 1
+        ),
+        [expression],
+        |r| r.get(0),
+    )?)
+}
+
 fn encode_cursor(sort: LicenseSort, key: &str, id: &str) -> String {
     hex::encode(serde_json::json!([sort.as_str(), key, id]).to_string())
 }
@@ -103,8 +138,19 @@ struct Planned {
     count_args: usize,
     page_sql: String,
     args: Vec<Value>,
-    total: i64,
-    total_exact: bool,
+    total: Total,
+}
+
+/// What is known of the number of matches before reading the page.
+#[derive(Clone, Copy)]
+enum Total {
+    /// Counted up to `COUNT_CAP + 1`.
+    Counted(i64),
+    /// Not counted (a broad text), but more than `COUNT_CAP` match.
+    OverCap,
+    /// Not counted (a broad text with other filters, or short text: the index
+    /// counts customers, not licenses).
+    Unknown,
 }
 
 impl Keywright {
@@ -128,10 +174,18 @@ impl Keywright {
         };
         let mut items: Vec<License> = rows.into_iter().map(|(_, l)| l).collect();
         fill_machine_counts(&self.store.conn, &mut items)?;
+        let first_page = query.cursor.as_deref().is_none_or(|c| c.trim().is_empty());
+        let (total, total_exact) = match planned.total {
+            Total::Counted(counted) => (counted.min(COUNT_CAP), counted <= COUNT_CAP),
+            // The only page: every match is on it.
+            _ if first_page && next_cursor.is_none() => (items.len() as i64, true),
+            Total::OverCap => (COUNT_CAP, false),
+            Total::Unknown => (items.len() as i64, false),
+        };
         Ok(LicensePage {
             items,
-            total: planned.total,
-            total_exact: planned.total_exact,
+            total,
+            total_exact,
             next_cursor,
         })
     }
@@ -155,6 +209,9 @@ impl Keywright {
             ),
             ("page", &planned.page_sql, &planned.args[..]),
         ] {
+            if sql.is_empty() {
+                continue; // not counted
+            }
             let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
             let details = stmt
                 .query_map(rusqlite::params_from_iter(args.iter()), |r| {
@@ -173,8 +230,13 @@ impl Keywright {
                 "a page holds 1 to {MAX_LIMIT} licenses; got {limit}"
             )));
         }
+        let conn = &self.store.conn;
         let mut filters: Vec<String> = Vec::new();
         let mut args: Vec<Value> = Vec::new();
+        // Whether the text matches more than `BROAD_TEXT` (see the module docs), and
+        // whether it went to the trigram index (whose rows are licenses).
+        let mut broad_text = false;
+        let mut trigram_text = false;
 
         if let Some(text) = query
             .text
@@ -188,24 +250,60 @@ impl Keywright {
                     "search text is too long ({chars} characters; at most {MAX_TEXT})"
                 )));
             }
+            let n = args.len();
             if chars >= 3 {
-                filters.push(
-                    "l.id IN (SELECT license_id FROM license_search WHERE license_search MATCH ?)"
-                        .into(),
-                );
-                args.push(Value::Text(fts_phrase(text)));
-            } else if text.chars().any(char::is_alphanumeric) {
+                let phrase = fts_phrase(text);
+                let matches = index_matches(conn, "license_search", &phrase)?;
+                broad_text = matches > BROAD_TEXT;
+                trigram_text = true;
+                let indexed = if broad_text {
+                    format!(
+                        "EXISTS (SELECT 1 FROM license_search WHERE license_search MATCH ?{a} \
+                         AND rowid = l.seq)",
+                        a = n + 1
+                    )
+                } else {
+                    format!(
+                        "l.seq IN (SELECT rowid FROM license_search \
+                         WHERE license_search MATCH ?{a})",
+                        a = n + 1
+                    )
+                };
+                // A whole key (an email may have wrapped it) or a license id.
+                let exact = format!("?{}", n + 2);
                 filters.push(format!(
-                    "l.customer_id IN (SELECT customer_id FROM customer_words \
-                     WHERE customer_words MATCH ?{})",
-                    args.len() + 1
+                    "({indexed} OR {} OR l.id = {exact})",
+                    key_is(&exact)
                 ));
-                args.push(Value::Text(fts_prefix(text)));
+                args.push(Value::Text(phrase));
+                args.push(Value::Text(text.split_whitespace().collect()));
+            } else if text.chars().any(char::is_alphanumeric) {
+                let prefix = fts_prefix(text);
+                let matches = index_matches(conn, "customer_words", &prefix)?;
+                broad_text = matches > BROAD_TEXT;
+                filters.push(if broad_text {
+                    // CROSS JOIN keeps the order: the customer row first, then one
+                    // probe of the index at its rowid. (A scalar subquery for the rowid
+                    // made SQLite 3.50 run each probe some 50 times slower.)
+                    format!(
+                        "EXISTS (SELECT 1 FROM customers c CROSS JOIN customer_words w \
+                         WHERE c.id = l.customer_id AND w.rowid = c.seq \
+                         AND w.customer_words MATCH ?{a})",
+                        a = n + 1
+                    )
+                } else {
+                    format!(
+                        "l.customer_id IN (SELECT id FROM customers WHERE seq IN \
+                         (SELECT rowid FROM customer_words WHERE customer_words MATCH ?{a}))",
+                        a = n + 1
+                    )
+                });
+                args.push(Value::Text(prefix));
             } else {
                 filters.push(
                     "(l.key LIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
                      WHERE name LIKE ?1 ESCAPE '\\' OR email LIKE ?1 ESCAPE '\\'))"
-                        .replace("?1", &format!("?{}", args.len() + 1)),
+                        .replace("?1", &format!("?{}", n + 1)),
                 );
                 args.push(Value::Text(like_pattern(text)));
             }
@@ -250,26 +348,39 @@ impl Keywright {
             args.push(Value::Text(stamp(until)));
         }
 
-        let conn = &self.store.conn;
-        let matching = if filters.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", filters.join(" AND ").replace("#l.", "l."))
+        let has_text = query.text.as_deref().is_some_and(|t| !t.trim().is_empty());
+        let where_of = |filters: &[String]| {
+            if filters.is_empty() {
+                String::new()
+            } else {
+                format!(" WHERE {}", filters.join(" AND ").replace("#l.", "l."))
+            }
         };
         // Every filter reads only `licenses` columns, so counting needs no joins; the
         // composite indexes of migration 4 cover the policy, status and expiry filters.
         // Counting stops past `COUNT_CAP`: the cost of a count is then bounded too.
-        let count_sql = format!(
-            "SELECT count(*) FROM (SELECT 1 FROM licenses l{matching} LIMIT {})",
-            COUNT_CAP + 1
-        );
+        let count_of = |filters: &[String]| -> Result<(String, i64)> {
+            let sql = format!(
+                "SELECT count(*) FROM (SELECT 1 FROM licenses l{} LIMIT {})",
+                where_of(filters),
+                COUNT_CAP + 1
+            );
+            let counted =
+                conn.query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+            Ok((sql, counted))
+        };
         let count_args = args.len();
-        let counted: i64 =
-            conn.query_row(&count_sql, rusqlite::params_from_iter(args.iter()), |r| {
-                r.get(0)
-            })?;
-        let total_exact = counted <= COUNT_CAP;
-        let total = counted.min(COUNT_CAP);
+        // A broad text is not counted: walking every match costs more than the page.
+        // Its index matches are licenses (trigram text), so with no other filter more
+        // than `BROAD_TEXT` licenses match.
+        let (count_sql, total) = match (broad_text, trigram_text) {
+            (true, true) if filters.len() == 1 => (String::new(), Total::OverCap),
+            (true, _) => (String::new(), Total::Unknown),
+            (false, _) => {
+                let (sql, counted) = count_of(&filters)?;
+                (sql, Total::Counted(counted))
+            }
+        };
 
         // A page can come two ways: read every match through a filter's index and
         // sort them (cost ~ total), or walk the sort order's index and skip rows until
@@ -278,18 +389,25 @@ impl Keywright {
         // when a filter is broad ("this policy, expiring within a year"). With the
         // count in hand, choose: when walking is cheaper, the filter columns are
         // written `+l.column`, which hides their indexes from the planner. A count
-        // that reached the cap means a broad filter: walk. Text searches keep their
-        // own plan (the match list is built first either way).
-        let walk_sort_index = query.text.as_deref().is_none_or(|t| t.trim().is_empty())
-            && filters.iter().any(|f| f.contains("#l."))
-            && (!total_exact || {
+        // that reached the cap means a broad filter: walk. A narrow text keeps its own
+        // plan (its match list is read first either way); a broad text walks unless
+        // the other filters alone are narrow, since each license it passes costs an
+        // index probe.
+        let has_filters = filters.iter().any(|f| f.contains("#l."));
+        let walk_sort_index = match total {
+            _ if !has_filters => false,
+            Total::OverCap | Total::Unknown => count_of(&filters[1..])?.1 > NARROW_FILTER,
+            Total::Counted(_) if has_text => false,
+            Total::Counted(counted) if counted > COUNT_CAP => true,
+            Total::Counted(counted) => {
                 // rowids are assigned upwards, so the largest is close to the count.
                 let licenses: i64 =
                     conn.query_row("SELECT coalesce(max(rowid), 0) FROM licenses", [], |r| {
                         r.get(0)
                     })?;
-                total.saturating_mul(total) > (limit + 1).saturating_mul(licenses)
-            });
+                counted.saturating_mul(counted) > (limit + 1).saturating_mul(licenses)
+            }
+        };
         let column = if walk_sort_index { "+l." } else { "l." };
         for f in &mut filters {
             *f = f.replace("#l.", column);
@@ -339,7 +457,6 @@ impl Keywright {
             page_sql: sql,
             args,
             total,
-            total_exact,
         })
     }
 }

@@ -765,7 +765,7 @@ fn snapshot_is_consistent_while_another_instance_writes() {
         assert_eq!(issues as u64, r.licenses, "every license has its audit row");
         let unindexed: i64 = conn
             .query_row(
-                "SELECT count(*) FROM licenses WHERE id NOT IN (SELECT license_id FROM license_search)",
+                "SELECT count(*) FROM licenses WHERE seq NOT IN (SELECT rowid FROM license_search)",
                 [],
                 |row| row.get(0),
             )

@@ -119,11 +119,32 @@ fn text_search_finds_key_fragments_emails_and_renamed_customers() {
         "2026-02-01T00:00:00Z",
     );
 
-    // Six characters from the middle of the signed key.
-    let fragment = &ada.key[20..26];
-    let page = search(&f.kw, text(fragment));
-    assert!(ids(&page).contains(&ada.id.as_str()), "{fragment}");
-    assert!(page.items.iter().all(|l| l.key.contains(fragment)));
+    // Six characters from the signature at the end of the signed key.
+    let tail = &ada.key[ada.key.len() - KEY_TAIL..];
+    assert!(
+        ada.key.len() > 2 * KEY_TAIL,
+        "a signed key is long: {}",
+        ada.key
+    );
+    for fragment in [&tail[..6], &tail[60..66], &ada.key[ada.key.len() - 6..]] {
+        let page = search(&f.kw, text(fragment));
+        assert!(ids(&page).contains(&ada.id.as_str()), "{fragment}");
+        assert!(page.items.iter().all(|l| l.key.contains(fragment)));
+    }
+    // The start of a key is the same for every key of a store: not indexed.
+    let head = &ada.key[20..26];
+    assert!(bob.key.contains(head), "{head}");
+    assert_eq!(search(&f.kw, text(head)).total, 0, "{head}");
+    // The whole key, as an email wraps it, and the license id find it exactly.
+    let wrapped: String = ada
+        .key
+        .as_bytes()
+        .chunks(76)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect::<Vec<_>>()
+        .join("\r\n");
+    assert_eq!(ids(&search(&f.kw, text(&wrapped))), [ada.id.as_str()]);
+    assert_eq!(ids(&search(&f.kw, text(&ada.id))), [ada.id.as_str()]);
 
     let page = search(&f.kw, text("ANALYTICAL"));
     assert_eq!(ids(&page), [ada.id.as_str()]);
@@ -231,7 +252,7 @@ fn filters_narrow_and_bad_queries_are_refused() {
             cursor: Some("not-a-cursor".into()),
             ..Default::default()
         },
-        text(&"x".repeat(201)),
+        text(&"x".repeat(8_193)),
     ] {
         let err = f.kw.search_licenses(&bad, now()).unwrap_err();
         assert_eq!(err.code, ErrorCode::BadInput, "{bad:?}: {err}");
@@ -443,6 +464,136 @@ fn paging_returns_every_row_once_in_order_for_each_sort() {
     assert_eq!(page.items.len(), 50);
     assert_eq!((page.total, page.total_exact), (2_000, true));
     assert!(page.next_cursor.is_some());
+}
+
+/// A text matching more than `BROAD_TEXT` licenses (or customers) pages along the
+/// sort order, probing the text index per license, and is not counted: every match
+/// still comes once, in order, alone or with other filters, and the totals say what
+/// is known.
+#[test]
+fn broad_text_walks_the_sort_order_and_still_reaches_every_match() {
+    let f = fixture();
+    let n = 26_000; // 20,800 with a customer named "Customer …": broad for "cu" too
+    let rows = fill_n(&f, n);
+    let conn = rusqlite::Connection::open(f.kw.store().path()).unwrap();
+    // Every 97th license suspended: a narrow filter beside a broad text.
+    conn.execute(
+        "UPDATE licenses SET status = 'suspended' WHERE CAST(substr(id, 5) AS INTEGER) % 97 = 0",
+        [],
+    )
+    .unwrap();
+    let suspended = |i: usize| i % 97 == 0;
+    let cases: Vec<(LicenseQuery, HashSet<&str>)> = vec![
+        // Trigram: every key holds "bulk".
+        (text("bulk"), rows.iter().map(|r| r.0.as_str()).collect()),
+        // Word prefix: every customer is "Customer …".
+        (
+            text("cu"),
+            rows.iter()
+                .filter(|r| r.3.is_some())
+                .map(|r| r.0.as_str())
+                .collect(),
+        ),
+        // A broad text and a narrow filter (read through the filter's index).
+        (
+            LicenseQuery {
+                status: Some(LicenseStatus::Suspended),
+                ..text("cu")
+            },
+            rows.iter()
+                .enumerate()
+                .filter(|(i, r)| r.3.is_some() && suspended(*i))
+                .map(|(_, r)| r.0.as_str())
+                .collect(),
+        ),
+        // A broad text and a broad filter (walks the sort order).
+        (
+            LicenseQuery {
+                policy_id: Some(f.yearly.id.clone()),
+                ..text("bulk")
+            },
+            rows.iter()
+                .enumerate()
+                .filter(|(i, _)| i % 2 == 0)
+                .map(|(_, r)| r.0.as_str())
+                .collect(),
+        ),
+    ];
+    for (query, want) in &cases {
+        for sort in [LicenseSort::CreatedDesc, LicenseSort::CustomerAsc] {
+            let query = LicenseQuery {
+                sort,
+                limit: Some(500),
+                ..query.clone()
+            };
+            let plan = f.kw.explain_license_search(&query, now()).unwrap();
+            assert!(
+                plan.iter().any(|l| l.contains("CORRELATED")),
+                "a broad text probes the index per license: {query:?}\n{}",
+                plan.join("\n")
+            );
+            let first = search(&f.kw, query.clone());
+            // The expected order, from the rows as they were written.
+            let mut expected: Vec<&(String, String, Option<String>, Option<String>)> = rows
+                .iter()
+                .filter(|r| want.contains(r.0.as_str()))
+                .collect();
+            let row_key = |r: &(String, String, Option<String>, Option<String>)| match sort {
+                LicenseSort::CustomerAsc => {
+                    r.3.as_ref()
+                        .map(|n| n.to_lowercase())
+                        .unwrap_or_else(|| "\u{10FFFF}".into())
+                }
+                _ => r.1.clone(),
+            };
+            expected.sort_by(|a, b| (row_key(a), &a.0).cmp(&(row_key(b), &b.0)));
+            if sort == LicenseSort::CreatedDesc {
+                expected.reverse();
+            }
+            // Every page of the newest-first order (walking all of them probes every
+            // license: seconds, so once per case); the first two pages of the other.
+            let paged: Vec<License> = if sort == LicenseSort::CreatedDesc {
+                all_pages(&f.kw, query.clone())
+            } else {
+                let mut pages = first.items.clone();
+                if let Some(cursor) = &first.next_cursor {
+                    let cursor = Some(cursor.clone());
+                    pages.extend(
+                        search(
+                            &f.kw,
+                            LicenseQuery {
+                                cursor,
+                                ..query.clone()
+                            },
+                        )
+                        .items,
+                    );
+                }
+                pages
+            };
+            if sort == LicenseSort::CreatedDesc {
+                let got: HashSet<&str> = paged.iter().map(|l| l.id.as_str()).collect();
+                assert_eq!(paged.len(), want.len(), "{query:?}: no duplicates");
+                assert_eq!(&got, want, "{query:?}");
+            }
+            assert!(
+                paged
+                    .iter()
+                    .map(|l| l.id.as_str())
+                    .eq(expected.iter().take(paged.len()).map(|r| r.0.as_str())),
+                "{query:?}: in order"
+            );
+            // What the first page says of the total.
+            let only_text = query.status.is_none() && query.policy_id.is_none();
+            if want.len() <= 500 {
+                assert_eq!((first.total, first.total_exact), (want.len() as i64, true));
+            } else if only_text && query.text.as_deref() == Some("bulk") {
+                assert_eq!((first.total, first.total_exact), (COUNT_CAP, false));
+            } else {
+                assert_eq!((first.total, first.total_exact), (500, false), "{query:?}");
+            }
+        }
+    }
 }
 
 #[test]

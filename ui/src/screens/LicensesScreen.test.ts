@@ -212,6 +212,12 @@ describe('Licenses screen', () => {
     p.searchLicenses.mockResolvedValueOnce(page(more, 40, 'cursor-2', false));
     render(LicensesScreen, { onnavigate: vi.fn() });
     expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing 60 licenses; more match');
+    cleanup();
+
+    // A broad text is not counted: its last page says every match is shown.
+    p.searchLicenses.mockResolvedValueOnce(page(more, 60, null, false));
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    expect(await screen.findByTestId('license-total')).toHaveTextContent('Showing all 60 matching licenses');
   });
 
   it('searches after typing stops, filters and sorts, and says when nothing matches', async () => {

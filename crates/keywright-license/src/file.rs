@@ -17,6 +17,13 @@ use crate::keys::{KeyAlgorithm, PublicKey, SigAlg};
 use crate::license_key::Scheme;
 use crate::time::parse_time;
 
+/// Standard base64 with padding, strictly (canonical trailing bits): what every field
+/// of a file is. Decoded with SIMD, since verifying a file is mostly decoding it (see
+/// the `base64-simd` line of the workspace manifest); encoding stays with `base64`.
+pub(crate) fn decode_standard(text: impl AsRef<[u8]>) -> Option<Vec<u8>> {
+    base64_simd::STANDARD.decode_to_vec(text).ok()
+}
+
 /// Largest license or machine file accepted (1 MiB), checked before any decoding.
 pub const MAX_FILE_SIZE: usize = 1024 * 1024;
 
@@ -215,34 +222,33 @@ impl Certificate {
     /// whose `enc`, `sig` and `alg` are strings.
     pub fn parse(text: &str) -> Result<Self, FormatError> {
         check_size(text.len(), MAX_FILE_SIZE)?;
-        let mut lines = text.trim().lines().map(str::trim);
-        let header = lines.next().ok_or(FormatError::MissingHeader)?;
+        let text = text.trim();
+        let (header, rest) = text.split_once('\n').unwrap_or((text, ""));
+        let header = header.trim();
         let kind = [FileKind::License, FileKind::Machine]
             .into_iter()
             .find(|k| header == k.header())
             .ok_or(FormatError::MissingHeader)?;
-        let footer = kind.footer();
-        let mut body = String::with_capacity(text.len());
-        let mut closed = false;
-        for line in lines {
-            if closed {
-                // Anything after the footer is not part of this format.
-                return Err(FormatError::MissingFooter);
-            }
-            if line == footer {
-                closed = true;
-            } else if line.starts_with("-----") {
-                return Err(FormatError::MissingFooter);
-            } else {
-                body.push_str(line);
-            }
+        // Fast path for Keygen's layout: while a line is exactly `LINE_WIDTH`
+        // characters, copy it without looking inside. If the result does not decode,
+        // read the whole body again the general way, so the outcome is always the
+        // general reader's (a copied line that decodes holds only base64 characters:
+        // nothing to trim, no line break inside, not a header or footer).
+        let mut body = String::with_capacity(rest.len());
+        let mut tail = rest;
+        while tail.len() > LINE_WIDTH
+            && tail.as_bytes()[LINE_WIDTH] == b'\n'
+            && tail.is_char_boundary(LINE_WIDTH)
+        {
+            body.push_str(&tail[..LINE_WIDTH]);
+            tail = &tail[LINE_WIDTH + 1..];
         }
-        if !closed {
-            return Err(FormatError::MissingFooter);
-        }
-        let json = STANDARD.decode(&body).map_err(|_| FormatError::Base64 {
-            field: "certificate",
-        })?;
+        let json = match decode_body(kind, body, tail) {
+            Err(_) if tail.len() < rest.len() => {
+                decode_body(kind, String::with_capacity(rest.len()), rest)?
+            }
+            other => other?,
+        };
         let [enc, sig, alg] = top_level_fields(&json, ["enc", "sig", "alg"])?
             .ok_or_else(|| FormatError::Json("the certificate is not a JSON object".into()))?;
         let field = |value: Option<serde_json::Value>, name: &'static str| match value {
@@ -290,6 +296,33 @@ impl Certificate {
         data.extend_from_slice(self.enc.as_bytes());
         data
     }
+}
+
+/// Appends the base64 lines of `lines` (each trimmed) to `body` up to the footer of
+/// `kind`, which must end the text, and decodes the whole. Tolerates CRLF and any line
+/// width; another `-----` line, or anything after the footer, is an error.
+fn decode_body(kind: FileKind, mut body: String, lines: &str) -> Result<Vec<u8>, FormatError> {
+    let footer = kind.footer();
+    let mut closed = false;
+    for line in lines.lines().map(str::trim) {
+        if closed {
+            // Anything after the footer is not part of this format.
+            return Err(FormatError::MissingFooter);
+        }
+        if line == footer {
+            closed = true;
+        } else if line.starts_with("-----") {
+            return Err(FormatError::MissingFooter);
+        } else {
+            body.push_str(line);
+        }
+    }
+    if !closed {
+        return Err(FormatError::MissingFooter);
+    }
+    decode_standard(&body).ok_or(FormatError::Base64 {
+        field: "certificate",
+    })
 }
 
 /// Reads the named top-level fields of a JSON document without building the rest of
@@ -482,18 +515,14 @@ pub fn open(
             found: format!("{:?} key", public.algorithm()),
         });
     }
-    let sig = STANDARD
-        .decode(&cert.sig)
-        .map_err(|_| FormatError::Base64 { field: "sig" })?;
+    let sig = decode_standard(&cert.sig).ok_or(FormatError::Base64 { field: "sig" })?;
     public.verify_sig(pinned.sig_alg(), &cert.signed_data(), &sig)?;
 
     let payload = if pinned.is_encrypted() {
         let secret = secret.ok_or(FormatError::KeyRequired)?;
         decrypt(&cert.enc, secret)?
     } else {
-        STANDARD
-            .decode(&cert.enc)
-            .map_err(|_| FormatError::Base64 { field: "enc" })?
+        decode_standard(&cert.enc).ok_or(FormatError::Base64 { field: "enc" })?
     };
     let meta = FileMeta::from_payload(&payload)?;
     Ok(OpenedFile {
@@ -512,7 +541,7 @@ fn decrypt(enc: &str, secret: &EncryptionSecret) -> Result<Vec<u8>, FormatError>
     else {
         return Err(FormatError::MalformedEnc);
     };
-    let decode = |s: &str| STANDARD.decode(s).map_err(|_| FormatError::MalformedEnc);
+    let decode = |s: &str| decode_standard(s).ok_or(FormatError::MalformedEnc);
     let mut buf = decode(ct)?;
     let iv = decode(iv)?;
     let tag = decode(tag)?;
@@ -711,5 +740,82 @@ mod tests {
             FileMeta::from_payload(bad_time),
             Err(FormatError::BadTimestamp(_))
         ));
+    }
+
+    /// The reader before its fast path: every line through the general loop.
+    fn general_parse(text: &str) -> Result<(FileKind, Vec<u8>), FormatError> {
+        let text = text.trim();
+        let (header, rest) = text.split_once('\n').unwrap_or((text, ""));
+        let kind = [FileKind::License, FileKind::Machine]
+            .into_iter()
+            .find(|k| header.trim() == k.header())
+            .ok_or(FormatError::MissingHeader)?;
+        Ok((kind, decode_body(kind, String::new(), rest)?))
+    }
+
+    const FILE: &str = include_str!("../tests/vectors/files/keygen-go.license.lic");
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// The SIMD decoder is exactly as strict as `base64`'s STANDARD engine.
+        #[test]
+        fn simd_decoding_agrees_with_the_base64_crate(
+            text in "[A-Za-z0-9+/=]{0,40}|[A-Za-z0-9+/= \n\r_.-]{0,40}|\\PC{0,12}"
+        ) {
+            use base64::Engine as _;
+            let reference = base64::engine::general_purpose::STANDARD.decode(&text).ok();
+            proptest::prop_assert_eq!(decode_standard(&text), reference, "{:?}", text);
+        }
+
+        /// Whatever a file's lines look like (rewrapped at any width, CRLF, spaces,
+        /// a character inserted or removed anywhere), the fast path reads it exactly
+        /// as the general reader does.
+        #[test]
+        fn the_fast_path_reads_what_the_general_reader_reads(
+            // Mostly Keygen's own width, where the fast path runs.
+            width in proptest::prop_oneof![3 => proptest::strategy::Just(LINE_WIDTH), 1 => 1usize..100],
+            crlf in proptest::bool::ANY,
+            pad in proptest::bool::ANY,
+            edit in proptest::option::of((0usize..4000, proptest::sample::select(
+                vec!['\n', ' ', '-', 'A', '=', '\r', 'é']))),
+            delete in proptest::option::of(0usize..4000),
+        ) {
+            let lines: Vec<&str> = FILE.trim().lines().collect();
+            let body: String = lines[1..lines.len() - 1].concat();
+            let eol = if crlf { "\r\n" } else { "\n" };
+            let mut text = format!("{}{eol}", lines[0]);
+            for chunk in body.as_bytes().chunks(width) {
+                let chunk = std::str::from_utf8(chunk).unwrap();
+                text.push_str(if pad { " " } else { "" });
+                text.push_str(chunk);
+                text.push_str(eol);
+            }
+            text.push_str(lines[lines.len() - 1]);
+            text.push_str(eol);
+            if let Some((at, c)) = edit {
+                let at = at % text.len();
+                if text.is_char_boundary(at) {
+                    text.insert(at, c);
+                }
+            }
+            if let Some(at) = delete {
+                let at = at % text.len();
+                if text.is_char_boundary(at) && text.is_char_boundary(at + 1) {
+                    text.remove(at);
+                }
+            }
+            let fast = Certificate::parse(&text).map(|c| (c.kind, c.enc, c.sig, c.alg));
+            let general = general_parse(&text).and_then(|(kind, json)| {
+                let [enc, sig, alg] = top_level_fields(&json, ["enc", "sig", "alg"])?
+                    .ok_or_else(|| FormatError::Json("the certificate is not a JSON object".into()))?;
+                let field = |v: Option<serde_json::Value>, name| match v {
+                    Some(serde_json::Value::String(s)) => Ok(s),
+                    _ => Err(FormatError::MissingField(name)),
+                };
+                Ok((kind, field(enc, "enc")?, field(sig, "sig")?, field(alg, "alg")?))
+            });
+            proptest::prop_assert_eq!(fast, general);
+        }
     }
 }

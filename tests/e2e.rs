@@ -59,7 +59,7 @@ fn wait_for_port(port: u16) {
     }
 }
 
-fn start_driver(store: &Path, settings: &Path, log: &Path) -> Driver {
+fn start_driver(store: &Path, settings: &Path, data: &Path, log: &Path) -> Driver {
     assert!(
         std::env::var_os("DISPLAY").is_some(),
         "the end-to-end test needs a display: run it through scripts/test.sh (xvfb-run)"
@@ -76,6 +76,13 @@ fn start_driver(store: &Path, settings: &Path, log: &Path) -> Driver {
         ])
         .env("KEYWRIGHT_STORE", store)
         .env("KEYWRIGHT_SETTINGS", settings)
+        // The app's own folders (its log among them) in the test's temporary folder,
+        // and everything logged: the log is searched for the private key afterwards.
+        .env("XDG_DATA_HOME", data)
+        .env("KEYWRIGHT_LOG", "trace")
+        // Without a GPU the app turns WebKit's DMA-BUF renderer off (less memory), but
+        // then WebKitWebDriver's screenshots hang: keep it on for the test.
+        .env("WEBKIT_DISABLE_DMABUF_RENDERER", "0")
         .stdout(Stdio::from(log.try_clone().unwrap()))
         .stderr(Stdio::from(log))
         .process_group(0)
@@ -554,7 +561,13 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e");
     std::fs::create_dir_all(&shots).unwrap();
     let settings = dir.path().join("config").join("settings.json");
-    let _driver = start_driver(&store, &settings, &shots.join("tauri-driver.log"));
+    let app_data = dir.path().join("app-data");
+    let _driver = start_driver(
+        &store,
+        &settings,
+        &app_data,
+        &shots.join("tauri-driver.log"),
+    );
 
     let mut caps = serde_json::Map::new();
     caps.insert("browserName".into(), "wry".into());
@@ -767,4 +780,70 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         ]
     );
     assert_eq!(kw.verify_audit().unwrap(), 16);
+
+    // The app logged everything it did at trace level; the private key it used all
+    // along (read back from the keychain) is in no file of its data folder, in any
+    // encoding, and not in the store either.
+    let key = &kw.list_signing_keys().unwrap()[0];
+    use keywright_core::Vault as _;
+    let seed = keywright_core::Keychain::for_store(&kw.store_info().store_id)
+        .get(&key.kid)
+        .expect("the window's key is in the keychain");
+    let needles = encodings(&seed);
+    let mut files = Vec::new();
+    // The test's folder: the app's data folder, the store and its WAL, the exports.
+    collect_files(dir.path(), &mut files);
+    let logs: Vec<&PathBuf> = files
+        .iter()
+        .filter(|f| f.extension().is_some_and(|e| e == "log"))
+        .collect();
+    assert!(
+        !logs.is_empty(),
+        "the app wrote a log under {}",
+        app_data.display()
+    );
+    let logged: usize = logs
+        .iter()
+        .map(|f| std::fs::metadata(f).unwrap().len() as usize)
+        .sum();
+    assert!(
+        logged > 10_000,
+        "a trace-level log of the whole run: {logged} bytes"
+    );
+    for file in &files {
+        let bytes = std::fs::read(file).unwrap();
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "private key material in {}",
+                file.display()
+            );
+        }
+    }
+}
+
+/// The private key as bytes, hex and base64 (standard and URL-safe, padded or not).
+fn encodings(secret: &[u8]) -> Vec<Vec<u8>> {
+    use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    use base64::Engine as _;
+    let mut out = vec![
+        secret.to_vec(),
+        hex::encode(secret).into_bytes(),
+        hex::encode_upper(secret).into_bytes(),
+    ];
+    for engine in [STANDARD, STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD] {
+        out.push(engine.encode(secret).into_bytes());
+    }
+    out
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else {
+            out.push(path);
+        }
+    }
 }

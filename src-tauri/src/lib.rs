@@ -623,9 +623,29 @@ fn export_licenses_csv(
     desk.with(|kw| kw.export_licenses_csv(&query, &path, Timestamp::now()))
 }
 
+/// Whether the machine has a GPU render node (`/dev/dri/renderD*`).
+#[cfg(target_os = "linux")]
+fn has_render_node() -> bool {
+    std::fs::read_dir("/dev/dri").is_ok_and(|entries| {
+        entries
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("renderD"))
+    })
+}
+
 /// Builds and runs the app.
 pub fn run() {
     startup::mark_start();
+    // WebKitGTK's DMA-BUF renderer, on a machine without a GPU render node (a VM, a
+    // remote desktop, Xvfb), draws into software buffers that made its web process
+    // 191 MB instead of 113 (PSS, docs/benchmarks.md); shared memory is plenty for
+    // this window's forms and tables. With a GPU, WebKit's default stays. An explicit
+    // WEBKIT_DISABLE_DMABUF_RENDERER (0 or 1) always wins.
+    #[cfg(target_os = "linux")]
+    if std::env::var_os("WEBKIT_DISABLE_DMABUF_RENDERER").is_none() && !has_render_node() {
+        // Before GTK starts, while this is the only thread.
+        std::env::set_var("WEBKIT_DISABLE_DMABUF_RENDERER", "1");
+    }
     let opening = std::time::Instant::now();
     let desk = Desk::open_default();
     startup::mark("store_open", opening);
@@ -640,7 +660,14 @@ pub fn run() {
         }))
         .plugin(
             tauri_plugin_log::Builder::new()
-                .level(log::LevelFilter::Info)
+                // KEYWRIGHT_LOG=debug|trace for more (the end-to-end test runs at trace
+                // and searches the log for the private key).
+                .level(
+                    std::env::var("KEYWRIGHT_LOG")
+                        .ok()
+                        .and_then(|level| level.parse().ok())
+                        .unwrap_or(log::LevelFilter::Info),
+                )
                 .target(tauri_plugin_log::Target::new(
                     tauri_plugin_log::TargetKind::LogDir { file_name: None },
                 ))

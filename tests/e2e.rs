@@ -310,6 +310,7 @@ struct Seen {
     reinstated: String,
     by_key: Vec<String>,
     by_email: Vec<String>,
+    by_whole_key: Vec<String>,
     key_status: String,
     public_key_hex: String,
     license_key: String,
@@ -412,7 +413,16 @@ async fn drive(
     type_into(driver, "license-search", "bob@exam").await?;
     wait_for_row_other_than(driver, &license_id).await?;
     let by_email = wait_for_rows(driver, 1).await?;
+    // The row found, in view, for the README's screenshot.
+    if let Ok(row) = driver.query(tid("license-row")).first().await {
+        let _ = row.scroll_into_view().await;
+    }
     driver.screenshot(&shots.join("search.png")).await?;
+    // A whole key pasted in finds its license exactly.
+    type_into(driver, "license-search", license_key.trim()).await?;
+    let bob_id = by_email.first().cloned().unwrap_or_default();
+    wait_for_row_other_than(driver, &bob_id).await?;
+    let by_whole_key = wait_for_rows(driver, 1).await?;
 
     // Air-gapped activation: the customer's app (our SDK) writes a request for Ada's
     // license; the vendor pastes it, checks it, activates, and saves the machine file
@@ -544,6 +554,7 @@ async fn drive(
         reinstated,
         by_key,
         by_email,
+        by_whole_key,
         key_status,
         export_result,
         public_key_hex,
@@ -734,6 +745,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     );
     assert_eq!(seen.by_email.len(), 1, "search by email");
     assert_ne!(seen.by_email[0], seen.license_id);
+    assert_eq!(
+        seen.by_whole_key.as_slice(),
+        std::slice::from_ref(&seen.license_id),
+        "search by the whole key"
+    );
     // The key was retired in the window after the file was saved: the old file above
     // still verified; signing anything new is refused and writes nothing.
     assert_eq!(seen.key_status, "retired");

@@ -41,9 +41,11 @@ if [ "$mode" != "--run" ]; then
     echo "==> cargo install cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet
   fi
-  if ! python3 -c "import cryptography" 2>/dev/null; then
-    echo "==> pip install cryptography"
-    python3 -m pip install --quiet cryptography
+  # pyca/cryptography re-implements the formats in the cross-checks; PyJWT checks the
+  # RS256 keys a second way.
+  if ! python3 -c "import cryptography, jwt" 2>/dev/null; then
+    echo "==> pip install cryptography pyjwt"
+    python3 -m pip install --quiet cryptography pyjwt
   fi
 fi
 

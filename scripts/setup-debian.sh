@@ -14,7 +14,7 @@ sudo=""
 
 run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev gnome-keyring)
-test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool)
+test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

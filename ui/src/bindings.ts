@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED" | "AUDIT_TAMPERED" | "OUTPUT_IS_STORE";
 
 export type CommandError = { 
 /**
@@ -25,7 +25,11 @@ storeId: string,
 /**
  * The keychain service name under which this store's private keys live.
  */
-keychainService: string, };
+keychainService: string, 
+/**
+ * Whether the audit log matched its anchor in the keychain when the store opened.
+ */
+audit: AuditStatus, };
 
 export type KeyAlgorithm = "ed25519" | "rsa-2048" | "ecdsa-p256";
 
@@ -529,13 +533,22 @@ artifactSha256: string | null,
  */
 detail: string, 
 /**
+ * The concerned row's state right after the event (JSON text), for the rows the
+ * log tracks; absent in rows written before the log was anchored.
+ */
+state: string | null, 
+/**
  * The previous row's hash.
  */
 prevHash: string, 
 /**
  * This row's hash.
  */
-hash: string, };
+hash: string, 
+/**
+ * HMAC-SHA256 of the row's position and hash under the store's audit key.
+ */
+mac: string | null, };
 
 export type AuditQuery = { 
 /**
@@ -565,7 +578,8 @@ beforeSeq: number | null, };
 
 export type AuditVerification = { 
 /**
- * Every row is present, in order, and unedited.
+ * Every row is present, in order, unedited, and the log's replay gives the
+ * store's current state.
  */
 intact: boolean, 
 /**
@@ -573,13 +587,72 @@ intact: boolean,
  */
 rows: number, 
 /**
- * The first row that is missing or edited, when broken.
+ * The first row that is missing or edited, when the chain itself is broken.
  */
 brokenAt: number | null, 
 /**
  * What was found, in words.
  */
+message: string, 
+/**
+ * Whether the MACs and the keychain's anchor were checked (false when the log was
+ * never anchored or the audit key could not be read: then only the hash chain
+ * and the replay were checked, which someone with write access to the file could
+ * have recomputed).
+ */
+anchored: boolean, 
+/**
+ * Every difference found, one sentence each (at most [`MAX_PROBLEMS`]).
+ */
+problems: Array<string>, 
+/**
+ * How many differences there are in all (may exceed the list).
+ */
+problemCount: number, };
+
+export type AnchorState = "anchored" | "unverified" | "unanchored" | "tampered" | "key_missing";
+
+export type AuditStatus = { 
+/**
+ * What was found at open.
+ */
+state: AnchorState, 
+/**
+ * In words, with what to do.
+ */
 message: string, };
+
+export type ClockRow = { 
+/**
+ * Its position in the log.
+ */
+seq: number, 
+/**
+ * Its time.
+ */
+at: string, 
+/**
+ * What it recorded.
+ */
+action: string, 
+/**
+ * Who.
+ */
+actor: string, };
+
+export type ClockAccepted = { 
+/**
+ * The `clock.accept` row.
+ */
+seq: number, 
+/**
+ * The row dated in the future that no longer counts.
+ */
+futureRow: ClockRow, 
+/**
+ * The clock's time when it was accepted.
+ */
+clock: string, };
 
 export type ProductSummary = { 
 /**

@@ -20,7 +20,7 @@ pub(crate) struct BatchArgs {
     out: Option<PathBuf>,
     /// Validate and show what would be issued; write nothing.
     #[arg(long)]
-    dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Issue nothing if any row is bad.
     #[arg(long)]
     all_or_nothing: bool,

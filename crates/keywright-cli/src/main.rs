@@ -1,11 +1,12 @@
 //! `keywright`: the command line over keywright-core. Parsing and printing only.
 
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use jiff::Timestamp;
+use keywright_core::audit::anchor::AnchorState;
 use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyReport, VerifyRequest};
 use keywright_core::{
@@ -18,6 +19,7 @@ use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
 
 mod batch;
+mod output;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -37,7 +39,16 @@ Exit status:
   13  verify: DECRYPTION_FAILED (wrong license key or fingerprint)
   14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
   15  signing refused: this computer's clock is earlier than the audit log's newest entry
+      (if that entry was written while the clock ran ahead: audit accept-clock)
   16  backup restore: wrong passphrase (nothing was changed)
+  17  the output file is the store itself (or its -wal, -shm, -journal, by any
+      path), or another database: nothing was written
+  18  the command succeeded and its changes are saved, but its output could not be
+      written (a full disk, a closed pipe): standard error says what was saved;
+      do not run it again. (A closed pipe after a command that saves nothing exits
+      quietly with the command's own status.)
+  19  the audit log does not match its anchor in the OS keychain or the store
+      (audit verify says what differs); nothing is changed until it is restored
 
 license batch exits 2 when any row of the CSV is bad (every bad row is listed with
 its line; the good rows are issued unless --all-or-nothing, which then issues nothing).
@@ -555,8 +566,19 @@ enum SortArg {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Check the audit log's hash chain.
+    /// Check the audit log: its hash chain, every row's MAC under the store's audit
+    /// key, the anchor kept in the OS keychain, and that replaying it gives the
+    /// store's current licenses, machines, keys, products and policies (exit 19 and
+    /// every difference when it does not).
     Verify,
+    /// Accept this computer's clock although the audit log has a newer row (one
+    /// written while the clock ran ahead): appends a `clock.accept` row with the
+    /// reason; signing then compares the clock with rows from it on.
+    AcceptClock {
+        /// Why (recorded in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
     /// Print the audit log.
     List,
     /// Write the audit log (or part of it) to a file, oldest first.
@@ -642,6 +664,8 @@ impl From<Error> for Failure {
             ErrorCode::BackupPassphrase => 16,
             ErrorCode::BackupDamaged => 9,
             ErrorCode::StoreExists => 4,
+            ErrorCode::OutputIsStore => 17,
+            ErrorCode::AuditTampered => 19,
         };
         let code = serde_json::to_value(e.code)
             .ok()
@@ -683,30 +707,76 @@ impl Output {
     }
 }
 
+/// The exit status when a command's changes were saved but its output could not be
+/// written.
+const EXIT_OUTPUT_LOST: u8 = 18;
+
 fn main() -> ExitCode {
+    // clap prints help and usage errors itself and ignores a closed pipe.
     let cli = Cli::parse();
     let as_json = cli.json;
+    let saves = saves(&cli.command);
     match run(cli) {
         Ok(out) => {
-            if as_json {
-                println!("{}", out.json);
+            let text = if as_json {
+                format!("{}\n", output::json_safe(&out.json.to_string()))
             } else {
-                print!("{}", out.text);
+                output::terminal_safe(&out.text).into_owned()
+            };
+            match output::write_stdout(&text) {
+                Ok(()) => ExitCode::from(out.status),
+                // `keywright license list | head -1`: the reader has what it wanted.
+                Err(e) if !saves && e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    ExitCode::from(out.status)
+                }
+                Err(e) if !saves => {
+                    output::warn(&format!(
+                        "keywright: cannot write the output to standard output: {e}"
+                    ));
+                    ExitCode::from(EXIT_OUTPUT_LOST)
+                }
+                Err(e) => {
+                    output::warn(&format!(
+                        "keywright: done and saved, but the output could not be written to standard output ({e}). \
+                         Do not run the command again. What was saved: {}",
+                        output::summary(&out.text, &out.json)
+                    ));
+                    ExitCode::from(EXIT_OUTPUT_LOST)
+                }
             }
-            ExitCode::from(out.status)
         }
         Err(f) => {
             if as_json {
-                println!(
-                    "{}",
-                    json!({ "error": { "code": f.code, "message": f.message } })
-                );
+                let text = json!({ "error": { "code": f.code, "message": f.message } });
+                let _ = output::write_stdout(&format!("{}\n", output::json_safe(&text.to_string())));
             } else {
-                eprintln!("error: {}", f.message);
+                output::warn(&format!("error: {}", f.message));
             }
             ExitCode::from(f.status)
         }
     }
+}
+
+/// Whether a command saves something (store rows or a file), so that a failure to
+/// print its result afterwards must say what was saved.
+fn saves(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Verify(_)
+            | Command::Serve(_)
+            | Command::Server(_)
+            | Command::Key(KeyCommand::Public { .. } | KeyCommand::List)
+            | Command::Product(ProductCommand::List)
+            | Command::Policy(PolicyCommand::Show { .. } | PolicyCommand::List)
+            | Command::License(LicenseCommand::List { .. })
+            | Command::Audit(AuditCommand::Verify | AuditCommand::List)
+            | Command::Machine(
+                MachineCommand::List { .. }
+                    | MachineCommand::History { .. }
+                    | MachineCommand::Simulate { .. }
+            )
+            | Command::Activation(ActivationCommand::Preview { .. })
+    ) && !matches!(command, Command::License(LicenseCommand::Batch(a)) if a.dry_run)
 }
 
 fn open_store(path: Option<PathBuf>) -> Result<Keywright, Failure> {
@@ -714,7 +784,13 @@ fn open_store(path: Option<PathBuf>) -> Result<Keywright, Failure> {
         Some(p) => p,
         None => default_store_path()?,
     };
-    Ok(Keywright::open(&path, os_user())?)
+    let kw = Keywright::open(&path, os_user())?;
+    // Reading works whatever the anchor check found; say it before the answer.
+    let audit = kw.audit_status();
+    if audit.state != AnchorState::Anchored && audit.state != AnchorState::Unanchored {
+        output::warn(&format!("keywright: warning: {}", audit.message));
+    }
+    Ok(kw)
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
@@ -740,7 +816,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             request.platform = platform;
             request.os_user = user;
             request.app_version = app_version;
-            write_text(&out, &request.to_text())?;
+            write_text(&out, &request.to_text(), cli.store.as_deref())?;
             let text = format!(
                 "Wrote activation request {} (fingerprint {}, nonce {})\n",
                 out.display(),
@@ -759,7 +835,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             out,
         }) => {
             let receipt = DeactivationReceipt::new(license_key, fingerprint, nonce(), now);
-            write_text(&out, &receipt.to_text())?;
+            write_text(&out, &receipt.to_text(), cli.store.as_deref())?;
             Ok(Output::ok(
                 json!({ "path": out.display().to_string(), "nonce": receipt.nonce }),
                 format!("Wrote deactivation receipt {}\n", out.display()),
@@ -1364,11 +1440,44 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             let mut kw = open_store(cli.store)?;
             match cmd {
                 AuditCommand::Verify => {
-                    let n = kw.verify_audit()?;
-                    Ok(Output::ok(
-                        json!({ "ok": true, "rows": n }),
-                        format!("Audit chain intact: {n} rows\n"),
-                    ))
+                    let report = kw.check_audit()?;
+                    let mut text = format!("{}\n", report.message);
+                    if !report.intact {
+                        text = format!(
+                            "The audit log does not prove this store: {} problem(s)\n",
+                            report.problem_count
+                        );
+                        for p in &report.problems {
+                            text.push_str(&format!("  - {p}\n"));
+                        }
+                        if report.problem_count > report.problems.len() as i64 {
+                            text.push_str(&format!(
+                                "  … and {} more\n",
+                                report.problem_count - report.problems.len() as i64
+                            ));
+                        }
+                    }
+                    let mut json = to_json(&report);
+                    json["ok"] = report.intact.into();
+                    Ok(Output {
+                        status: if report.intact { 0 } else { 19 },
+                        json,
+                        text,
+                    })
+                }
+                AuditCommand::AcceptClock { reason } => {
+                    let accepted = kw.accept_clock(&reason, now)?;
+                    let text = format!(
+                        "Accepted this computer's clock ({}) as audit row {}\n  \
+                         row {} ({} by {}, dated {}) no longer holds signing back\n",
+                        accepted.clock,
+                        accepted.seq,
+                        accepted.future_row.seq,
+                        accepted.future_row.action,
+                        accepted.future_row.actor,
+                        accepted.future_row.at
+                    );
+                    Ok(Output::ok(to_json(&accepted), text))
                 }
                 AuditCommand::List => {
                     let events = kw.audit_events()?;
@@ -1431,7 +1540,9 @@ fn run_serve(store: Option<PathBuf>, args: ServeArgs) -> Result<Output, Failure>
     };
     let shown = path.display().to_string();
     keywright_server::run_until_ctrl_c(&path, args.listen, config, |addr| {
-        eprintln!("keywright: serving {shown} on http://{addr} (Ctrl-C stops)");
+        output::warn(&format!(
+            "keywright: serving {shown} on http://{addr} (Ctrl-C stops)"
+        ));
     })
     .map_err(|e| match e {
         keywright_server::ServerError::Core(e) => Failure::from(e),
@@ -1523,14 +1634,15 @@ fn nonce() -> [u8; 16] {
     nonce
 }
 
-fn write_text(path: &PathBuf, text: &str) -> Result<(), Failure> {
-    std::fs::write(path, text).map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot write {}: {e}", path.display()),
-        )
-        .into()
-    })
+/// Writes a file the command produced without opening the store, with the core's
+/// checks (never the store the command would use, nor a device) and atomically.
+fn write_text(path: &Path, text: &str, store: Option<&Path>) -> Result<(), Failure> {
+    let store = match store {
+        Some(p) => p.to_path_buf(),
+        None => default_store_path()?,
+    };
+    keywright_core::files::write_output(path, text.as_bytes(), &store)?;
+    Ok(())
 }
 
 fn license_output(l: &License, done: &str) -> Output {

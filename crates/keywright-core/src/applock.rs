@@ -214,9 +214,11 @@ impl Keywright {
         };
         // The audit row and the keychain entry: the row commits only if the entry was
         // written; a failed commit puts the previous entry back.
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         audit::append(
             &tx,
+            &audit_key,
             &stamp(now),
             &self.actor,
             &Event {
@@ -233,6 +235,7 @@ impl Keywright {
             }
             return Err(e.into());
         }
+        self.committed();
         if let Some(gate) = &self.gate {
             gate.last_use.set(Some(Instant::now()));
         }
@@ -247,9 +250,11 @@ impl Keywright {
         if !matches(&record, current)? {
             return Err(wrong_passphrase());
         }
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         audit::append(
             &tx,
+            &audit_key,
             &stamp(now),
             &self.actor,
             &Event {
@@ -263,6 +268,7 @@ impl Keywright {
             self.vault.put(LOCK_ACCOUNT, &record)?;
             return Err(e.into());
         }
+        self.committed();
         Ok(())
     }
 }

@@ -5,13 +5,13 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use crate::audit::{self, AuditEvent, AuditQuery, AuditVerification, Event};
+use crate::audit::{self, AuditEvent, AuditQuery, Event};
 use crate::error::{Error, Result};
 use crate::model::ExportedFile;
 use crate::{stamp, Keywright};
 
 /// The CSV's columns: every stored field, so the export can be re-verified.
-const HEADER: [&str; 11] = [
+const HEADER: [&str; 13] = [
     "seq",
     "at",
     "actor",
@@ -21,8 +21,10 @@ const HEADER: [&str; 11] = [
     "signing_key_kid",
     "artifact_sha256",
     "detail",
+    "state",
     "prev_hash",
     "hash",
+    "mac",
 ];
 
 fn csv_text(events: &[AuditEvent]) -> Result<Vec<u8>> {
@@ -41,8 +43,10 @@ fn csv_text(events: &[AuditEvent]) -> Result<Vec<u8>> {
             e.signing_key_kid.as_deref().unwrap_or(""),
             e.artifact_sha256.as_deref().unwrap_or(""),
             &e.detail,
+            e.state.as_deref().unwrap_or(""),
             &e.prev_hash,
             &e.hash,
+            e.mac.as_deref().unwrap_or(""),
         ])
         .map_err(failed)?;
     }
@@ -135,11 +139,5 @@ impl Keywright {
             ..Event::default()
         };
         self.write_audited_file(path, &bytes, &stamp(now), event, format)
-    }
-
-    /// Checks the audit chain and reports where it breaks, if it does (a broken chain
-    /// is a finding, not an error).
-    pub fn check_audit(&self) -> Result<AuditVerification> {
-        audit::check(&self.store.conn)
     }
 }

@@ -11,7 +11,7 @@
 //!
 //! ```text
 //!   0  8  magic "KWBACKUP"
-//!   8  2  format version (1)
+//!   8  2  format version (2; 1 = before the audit key was carried)
 //!  10  1  KDF: 1 = Argon2id v1.3
 //!  11  1  AEAD: 1 = XChaCha20-Poly1305
 //!  12  4  Argon2 memory, KiB
@@ -26,6 +26,9 @@
 //!
 //! Payload: `"KWPAYLD1"`, u32 key count, per key (u8 kid length, kid, u8 algorithm
 //! length, algorithm, u32 secret length, secret), u64 snapshot length, snapshot.
+//! From version 2 the store's audit key is one of the keys, under kid `audit-key` and
+//! algorithm `hmac-sha256` (see [`crate::audit::anchor`]): a restore re-anchors the
+//! log on the new machine with it.
 //!
 //! The header checksum catches accidental damage to the header before any work; the
 //! passphrase check tells a wrong passphrase (`BACKUP_PASSPHRASE`) from a damaged body
@@ -47,18 +50,21 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
-use crate::audit::{self, sha256_hex, Event};
+use crate::audit::anchor::{self, HEAD_ACCOUNT, KEY_ACCOUNT};
+use crate::audit::{self, sha256_hex, AuditKey, Anchoring, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::stored_public;
 use crate::model::{ExportedFile, KeyAlgorithm};
-use crate::store::{create_private_dir, Store};
+use crate::store::{create_private_dir, migrate_snapshot, Store};
 use crate::vault::{Keychain, Vault};
 use crate::{stamp, Keywright};
 
 /// The file's first bytes.
 pub const MAGIC: &[u8; 8] = b"KWBACKUP";
 /// The format version this build writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
+/// The audit key's algorithm name in a payload.
+const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
 /// Bytes before the ciphertext.
 pub const HEADER_LEN: usize = 104;
 const TAG_LEN: usize = 16;
@@ -303,7 +309,7 @@ pub fn parse_header(bytes: &[u8]) -> Result<Header> {
             ),
         ));
     }
-    if version != VERSION {
+    if version == 0 {
         return Err(damaged(format!("unknown format version {version}")));
     }
     if b[10] != 1 || b[11] != 1 {
@@ -588,13 +594,9 @@ impl Keywright {
         check_passphrase(passphrase)?;
         kdf.check()
             .map_err(|e| Error::bad_input(format!("KDF parameters: {}", e.message)))?;
-        if let (Ok(a), Ok(b)) = (out.canonicalize(), self.store.path().canonicalize()) {
-            if a == b {
-                return Err(Error::bad_input(
-                    "the backup file cannot be the store itself; choose another file",
-                ));
-            }
-        }
+        // Refused before the expensive part: the store, its WAL, a device...
+        crate::files::check_output(out, self.store.path())?;
+        let audit_key = self.audit_key()?;
         let image = snapshot(&self.store.conn)?;
         let snap = load(&image)?;
         let mut keys = Vec::new();
@@ -626,6 +628,12 @@ impl Keywright {
         }
         let licenses = count_licenses(&snap)?;
         drop(snap);
+        let signing_keys: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
+        keys.push(PayloadKey {
+            kid: KEY_ACCOUNT.to_owned(),
+            algorithm: AUDIT_KEY_ALGORITHM.to_owned(),
+            secret: Zeroizing::new(audit_key.secret().to_vec()),
+        });
         let bytes = seal(passphrase, kdf, &keys, &image)?;
         let at = stamp(now);
         let store_id = self.store.store_id().to_owned();
@@ -638,7 +646,8 @@ impl Keywright {
                 subject_type: Some("store"),
                 subject_id: Some(&store_id),
                 detail: serde_json::json!({
-                    "keys": keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+                    "keys": signing_keys,
+                    "auditKey": audit_key.id(),
                     "keysWithoutKeychainEntry": skipped,
                     "licenses": licenses,
                     "kdf": {
@@ -655,7 +664,7 @@ impl Keywright {
         Ok(BackupCreated {
             file,
             store_id,
-            keys: keys.len() as u32,
+            keys: signing_keys.len() as u32,
             licenses,
         })
     }
@@ -730,6 +739,10 @@ where
             ),
         ));
     }
+    // An older snapshot is brought to today's schema (in memory) before it is checked
+    // and the restore is recorded in it.
+    let mut conn = conn;
+    migrate_snapshot(&mut conn)?;
     let store_id: String = conn
         .query_row(
             "SELECT value FROM store_meta WHERE key = 'store_id'",
@@ -737,9 +750,36 @@ where
             |r| r.get(0),
         )
         .map_err(|_| damaged("its snapshot is not a Keywright store"))?;
-    audit::verify(&conn).map_err(|e| damaged(format!("its audit log does not verify: {e}")))?;
+    // The audit key travels as one of the keys (format 2); a store anchored before it
+    // was backed up must come with it, and its log must check out under it.
+    let (audit_keys, signing_keys): (Vec<&PayloadKey>, Vec<&PayloadKey>) = payload
+        .keys
+        .iter()
+        .partition(|k| k.kid == KEY_ACCOUNT && k.algorithm == AUDIT_KEY_ALGORITHM);
+    let carried = match audit_keys.as_slice() {
+        [] => None,
+        [one] => Some(AuditKey::from_bytes(&one.secret).map_err(|e| damaged(e.message))?),
+        _ => return Err(damaged("it holds more than one audit key")),
+    };
+    let recorded = anchor::recorded(&conn).map_err(|e| damaged(e.message))?;
+    if recorded.is_some() && carried.is_none() {
+        return Err(damaged("its store's audit log is anchored, but it holds no audit key"));
+    }
+    let report = audit::check(
+        &conn,
+        &Anchoring {
+            key: carried.as_ref(),
+            ..Anchoring::default()
+        },
+    )?;
+    if !report.intact {
+        return Err(damaged(format!(
+            "its audit log does not verify: {}",
+            report.message
+        )));
+    }
     let rows = key_rows(&conn).map_err(|e| damaged(e.message))?;
-    for key in &payload.keys {
+    for key in &signing_keys {
         let row = rows
             .iter()
             .find(|r| r.kid == key.kid && r.algorithm.as_str() == key.algorithm)
@@ -758,7 +798,7 @@ where
     }
     if let Some(row) = rows
         .iter()
-        .find(|r| r.active && !payload.keys.iter().any(|k| k.kid == r.kid))
+        .find(|r| r.active && !signing_keys.iter().any(|k| k.kid == r.kid))
     {
         return Err(damaged(format!(
             "it has no private key for active signing key {}",
@@ -769,8 +809,10 @@ where
 
     // Which keys the vault needs; a different key already there is a conflict.
     let vault = vault_for(&store_id);
+    // A backup from before logs were anchored gets a new audit key here.
+    let audit_key = carried.unwrap_or_else(AuditKey::generate);
     let mut to_write = Vec::new();
-    for key in &payload.keys {
+    for key in &signing_keys {
         match vault.get(&key.kid) {
             Ok(existing) if existing.as_slice() == key.secret.as_slice() => {}
             Ok(_) => {
@@ -784,13 +826,28 @@ where
             Err(e) => return Err(e),
         }
     }
+    let write_audit_key = match vault.get(KEY_ACCOUNT) {
+        Ok(existing) if existing.as_slice() == audit_key.secret() => false,
+        Ok(_) => {
+            return Err(Error::conflict(format!(
+                "the keychain ({}) already holds a different audit key for this store; nothing was changed",
+                vault.service()
+            )))
+        }
+        Err(e) if e.code == ErrorCode::KeychainEntryMissing => true,
+        Err(e) => return Err(e),
+    };
 
     // The restore is on record in the restored store itself.
     let at = stamp(now);
     {
         let tx = conn.unchecked_transaction()?;
+        if recorded.is_none() {
+            anchor::anchor_log(&tx, &audit_key, &at, actor)?;
+        }
         audit::append(
             &tx,
+            &audit_key,
             &at,
             actor,
             &Event {
@@ -799,14 +856,16 @@ where
                 subject_id: Some(&store_id),
                 artifact_sha256: Some(sha256_hex(&bytes)),
                 detail: serde_json::json!({
-                    "keys": payload.keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+                    "keys": signing_keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
                     "licenses": licenses,
+                    "auditKey": audit_key.id(),
                 }),
                 ..Event::default()
             },
         )?;
         tx.commit()?;
     }
+    let head = audit::head(&conn)?;
     let mut image = conn.serialize(MAIN_DB)?.to_vec();
     drop(conn);
     legacy_header(&mut image);
@@ -844,6 +903,13 @@ where
         }
         written.push(key.kid.as_str());
     }
+    if write_audit_key {
+        if let Err(e) = vault.put(KEY_ACCOUNT, audit_key.secret()) {
+            undo(&written);
+            return Err(e);
+        }
+        written.push(KEY_ACCOUNT);
+    }
     // Never over a store that appeared meanwhile.
     if let Err(e) = refuse_existing(target) {
         undo(&written);
@@ -857,11 +923,18 @@ where
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
+    // The restored log is the truth on this machine now: its head replaces whatever
+    // the keychain anchored for this store before. (If this write fails, the next open
+    // checks every row's MAC and writes it.)
+    let _ = vault.put(
+        HEAD_ACCOUNT,
+        &serde_json::to_vec(&head).expect("a head serializes"),
+    );
     Ok(BackupRestored {
         store_path: target.display().to_string(),
         store_id,
         keychain_service: vault.service().to_owned(),
-        keys: payload.keys.len() as u32,
+        keys: signing_keys.len() as u32,
         licenses,
     })
 }

@@ -972,6 +972,7 @@ impl Keywright {
             }
             sign_all(&mut work, self.store.store_id(), created_ts, &signers)?;
 
+            let audit_key = self.audit_key()?;
             let tx = self.store.conn.transaction()?;
             for w in &work {
                 let row = &preview.rows[w.row];
@@ -983,6 +984,7 @@ impl Keywright {
                         if entry.2 {
                             insert_customer(
                                 &tx,
+                                &audit_key,
                                 &self.actor,
                                 &created,
                                 &entry.0,
@@ -999,6 +1001,7 @@ impl Keywright {
                 let (signing_key, _) = &signers[&w.product.signing_key_id];
                 insert_license(
                     &tx,
+                    &audit_key,
                     &self.actor,
                     &LicenseRow {
                         id: &w.license_id,
@@ -1020,6 +1023,7 @@ impl Keywright {
                 // New customers of this chunk were rolled back with it.
                 return Err(e.into());
             }
+            self.committed();
             for w in work {
                 issued.push(BatchIssued {
                     line: preview.rows[w.row].line,
@@ -1174,10 +1178,13 @@ impl Keywright {
                 )
             })
             .collect();
+        let audit_key = self.audit_key()?;
+        let store = self.store.path().to_path_buf();
         let tx = self.store.conn.transaction()?;
         for (path, text, license_id, kid, alg) in &files {
             audit::append(
                 &tx,
+                &audit_key,
                 &at,
                 &self.actor,
                 &Event {
@@ -1196,13 +1203,14 @@ impl Keywright {
             .iter()
             .map(|(path, text, ..)| (path.as_path(), text.as_bytes()))
             .collect();
-        let written = write_files_atomically(dir, &pairs)?;
+        let written = write_files_atomically(dir, &store, &pairs)?;
         if let Err(e) = tx.commit() {
             for p in written {
                 let _ = std::fs::remove_file(p);
             }
             return Err(e.into());
         }
+        self.committed();
         Ok(files.len())
     }
 
@@ -1272,7 +1280,7 @@ impl Keywright {
                 .iter()
                 .map(|(p, m)| (p.as_path(), m.as_bytes()))
                 .collect();
-            write_files_atomically(dir, &pairs)?;
+            write_files_atomically(dir, self.store.path(), &pairs)?;
         }
         Ok(drafts.len() as u64)
     }
@@ -1353,13 +1361,21 @@ fn in_threads<T: Send>(
 /// Writes many files atomically (each a temp file, flushed, renamed), with the
 /// flushes running side by side so the file system can group them, and one flush
 /// of the folder at the end. On failure, the files already written are removed.
-fn write_files_atomically<'p>(dir: &Path, files: &[(&'p Path, &[u8])]) -> Result<Vec<&'p Path>> {
+fn write_files_atomically<'p>(
+    dir: &Path,
+    store: &Path,
+    files: &[(&'p Path, &[u8])],
+) -> Result<Vec<&'p Path>> {
     let io = |what: &str, path: &Path, e: std::io::Error| {
         Error::new(
             ErrorCode::Io,
             format!("cannot {what} {}: {e}", path.display()),
         )
     };
+    // Every name is checked first: none may be the store, a device or a dangling link.
+    for (path, _) in files {
+        crate::files::check_output(path, store)?;
+    }
     let mut slots: Vec<(&Path, &[u8], Option<tempfile::NamedTempFile>)> =
         files.iter().map(|(p, b)| (*p, *b, None)).collect();
     // Waiting on the disk, not the CPU: more writers than cores let the file system

@@ -52,6 +52,14 @@ pub enum ErrorCode {
     /// The machine's policy does not allow transferring a seat to another fingerprint;
     /// deactivate the machine and activate the new one instead (if seats allow).
     TransferNotAllowed,
+    /// The audit log does not match its anchor (the keychain's audit key and head) or
+    /// the store: rows were deleted, rewritten or added outside Keywright. Reading
+    /// works; changes and signatures are refused until the store is restored.
+    AuditTampered,
+    /// The output file named is the store itself (or its write-ahead log, shared
+    /// memory or journal, by any path: a link, `..`, a hard link) or another
+    /// database; writing there would destroy it. Nothing was written.
+    OutputIsStore,
 }
 
 /// An application error: a code plus a message a person can act on.

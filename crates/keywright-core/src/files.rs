@@ -1,32 +1,187 @@
-//! Writing exported files atomically: a temporary file in the same folder, flushed to
-//! disk, then renamed over the target. A reader never sees half a license file.
+//! Writing exported files: checked first, then written atomically (a temporary file in
+//! the same folder, flushed to disk, then renamed over the target). A reader never
+//! sees half a license file, and no export can land on the store.
+//!
+//! Before anything is written, [`check_output`] refuses:
+//! - the store itself, its `-wal`, `-shm` and `-journal`, by any path that reaches
+//!   them (a symbolic link, `..`, another spelling, or a hard link: existing files
+//!   are compared by device and inode), and any other SQLite database (another
+//!   store), with [`ErrorCode::OutputIsStore`];
+//! - anything at the path that is not a regular file (a folder, a device, a fifo, a
+//!   socket), which a rename would replace;
+//! - a symbolic link that leads nowhere.
+//!
+//! A symbolic link to a regular file is written through: the file it points to is
+//! replaced, the link stays.
 
-use std::io::Write;
-use std::path::Path;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
 
 use crate::audit::{self, sha256_hex, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::model::ExportedFile;
 use crate::Keywright;
 
-/// Writes `bytes` to `path` atomically (temp file + fsync + rename).
-pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+/// The files SQLite keeps beside a store.
+const SIDECARS: [(&str, &str); 4] = [
+    ("", "database"),
+    ("-wal", "write-ahead log"),
+    ("-shm", "shared-memory index"),
+    ("-journal", "rollback journal"),
+];
+
+/// The first bytes of every SQLite database file.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+fn refused(path: &Path, why: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorCode::OutputIsStore,
+        format!(
+            "{} is {why}; writing there would destroy it. Choose another file; nothing was written",
+            path.display()
+        ),
+    )
+}
+
+/// The same path with `suffix` appended to its file name.
+fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// `path` made absolute with every link and `..` resolved, as far as it exists: the
+/// folder is resolved and the name kept when the file itself does not exist yet.
+fn resolved(path: &Path) -> Option<PathBuf> {
+    if let Ok(p) = path.canonicalize() {
+        return Some(p);
+    }
+    let name = path.file_name()?;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    Some(dir.canonicalize().ok()?.join(name))
+}
+
+/// Two resolved paths name the same file (case-insensitively where the file system
+/// usually is).
+fn same_name(a: &Path, b: &Path) -> bool {
+    if cfg!(any(target_os = "macos", target_os = "windows")) {
+        a.to_string_lossy().to_lowercase() == b.to_string_lossy().to_lowercase()
+    } else {
+        a == b
+    }
+}
+
+fn kind_of(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a folder";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_fifo() {
+            return "a named pipe (fifo)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    "not a regular file"
+}
+
+/// Checks that an export may be written at `path` (see the module docs) without
+/// harming the store at `store`; returns the file to replace (through a symbolic
+/// link, the file it points to).
+pub fn check_output(path: &Path, store: &Path) -> Result<PathBuf> {
+    check(path, Some(store))
+}
+
+fn check(path: &Path, store: Option<&Path>) -> Result<PathBuf> {
+    if path.as_os_str().is_empty() {
+        return Err(Error::bad_input("no output file was named"));
+    }
+    let link = std::fs::symlink_metadata(path).ok();
+    let target = match &link {
+        Some(m) if m.file_type().is_symlink() => {
+            let Ok(meta) = std::fs::metadata(path) else {
+                return Err(Error::bad_input(format!(
+                    "{} is a symbolic link to {}, which does not exist; nothing was written",
+                    path.display(),
+                    std::fs::read_link(path)
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|_| "nothing".into())
+                )));
+            };
+            Some(meta)
+        }
+        other => other.clone(),
+    };
+    let real = resolved(path).ok_or_else(|| {
+        Error::new(
+            ErrorCode::Io,
+            format!(
+                "cannot write {}: its folder does not exist",
+                path.display()
+            ),
+        )
+    })?;
+    if let Some(store) = store {
+        for (suffix, what) in SIDECARS {
+            let protected = with_suffix(store, suffix);
+            let this_store = |why: &str| refused(path, format!("this store's {why}"));
+            if let Some(p) = resolved(&protected) {
+                if same_name(&real, &p) {
+                    return Err(this_store(what));
+                }
+            }
+            if target.is_some() && same_file::is_same_file(path, &protected).unwrap_or(false) {
+                return Err(this_store(&format!("{what} (another name for it)")));
+            }
+        }
+    }
+    match &target {
+        None => Ok(real),
+        Some(meta) if meta.is_file() => {
+            let mut head = [0u8; 16];
+            let starts = std::fs::File::open(path)
+                .and_then(|mut f| f.read_exact(&mut head))
+                .is_ok();
+            if starts && &head == SQLITE_MAGIC {
+                return Err(refused(path, "a database (perhaps another store)"));
+            }
+            Ok(real)
+        }
+        Some(meta) => Err(Error::bad_input(format!(
+            "{} is {}, not a regular file; nothing was written",
+            path.display(),
+            kind_of(meta)
+        ))),
+    }
+}
+
+/// Writes `bytes` to `path` atomically (temp file + fsync + rename) after
+/// [`check_output`] (with `store` when a store is open).
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8], store: Option<&Path>) -> Result<()> {
+    let real = check(path, store)?;
     let io = |what: &str, e: std::io::Error| {
         Error::new(
             ErrorCode::Io,
             format!("cannot {what} {}: {e}", path.display()),
         )
     };
-    let dir = match path.parent() {
+    let dir = match real.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
     };
-    if path.is_dir() {
-        return Err(Error::bad_input(format!(
-            "{} is a folder; give a file name",
-            path.display()
-        )));
-    }
     let mut tmp = tempfile::Builder::new()
         .prefix(".keywright-")
         .suffix(".tmp")
@@ -34,13 +189,20 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| io("create a temporary file next to", e))?;
     tmp.write_all(bytes).map_err(|e| io("write", e))?;
     tmp.as_file().sync_all().map_err(|e| io("flush", e))?;
-    tmp.persist(path).map_err(|e| io("replace", e.error))?;
+    tmp.persist(&real).map_err(|e| io("replace", e.error))?;
     // The rename itself must survive a crash too.
     #[cfg(unix)]
     if let Ok(d) = std::fs::File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// Writes a file a shell produced without a store open (an activation request, a
+/// deactivation receipt) with the same checks and atomic write, protecting the store
+/// at `store` (the one the command would use).
+pub fn write_output(path: &Path, bytes: &[u8], store: &Path) -> Result<()> {
+    write_atomically(path, bytes, Some(store))
 }
 
 impl Keywright {
@@ -56,15 +218,20 @@ impl Keywright {
         mut event: Event<'_>,
         algorithm: &str,
     ) -> Result<ExportedFile> {
+        // Checked before the audit key is asked for or a transaction begins.
+        let real = check(path, Some(self.store.path()))?;
         let sha = sha256_hex(bytes);
         event.artifact_sha256 = Some(sha.clone());
+        let audit_key = self.audit_key()?;
+        let store = self.store.path().to_path_buf();
         let tx = self.store.conn.transaction()?;
-        audit::append(&tx, at, &self.actor, &event)?;
-        write_atomically(path, bytes)?;
+        audit::append(&tx, &audit_key, at, &self.actor, &event)?;
+        write_atomically(path, bytes, Some(&store))?;
         if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(path);
+            let _ = std::fs::remove_file(&real);
             return Err(e.into());
         }
+        self.committed();
         Ok(ExportedFile {
             path: path.display().to_string(),
             sha256: sha,

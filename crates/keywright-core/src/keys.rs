@@ -68,6 +68,7 @@ impl Keywright {
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
         let written = (|| -> Result<()> {
+            let audit_key = self.audit_key()?;
             let tx = self.store.conn.transaction()?;
             tx.execute(
                 "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
@@ -76,6 +77,7 @@ impl Keywright {
             )?;
             audit::append(
                 &tx,
+                &audit_key,
                 &at,
                 &self.actor,
                 &Event {
@@ -88,6 +90,7 @@ impl Keywright {
                 },
             )?;
             tx.commit()?;
+            self.committed();
             Ok(())
         })();
         if let Err(e) = written {
@@ -111,6 +114,7 @@ impl Keywright {
             )));
         }
         let at = stamp(now);
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",
@@ -129,6 +133,7 @@ impl Keywright {
         };
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -141,6 +146,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_signing_key(&key.id)
     }
 
@@ -167,6 +173,7 @@ impl Keywright {
             return Ok(product);
         }
         let at = stamp(now);
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         tx.execute(
             "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
@@ -174,6 +181,7 @@ impl Keywright {
         )?;
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -186,6 +194,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_product(&product.id)
     }
 
@@ -241,31 +250,13 @@ impl Keywright {
     /// Loads the private half of an active key from the vault and checks it is the key
     /// on record (an entry swapped behind our back must not sign).
     ///
-    /// Refuses when `now` is earlier than the newest audit row: the computer's clock
-    /// was set back, and a signature dated before one already on record would make the
-    /// log (and `meta.issued` in files) lie.
+    /// Refuses when `now` is earlier than the newest audit row (see [`crate::clock`]).
     pub(crate) fn signer(
         &self,
         signing_key_id: &str,
         now: Timestamp,
     ) -> Result<(SigningKey, PrivateKey)> {
-        let newest: Option<String> =
-            self.store
-                .conn
-                .query_row("SELECT max(at) FROM audit_events", [], |r| r.get(0))?;
-        if let Some(newest) = newest {
-            // Both are `YYYY-MM-DDTHH:MM:SS.mmmZ`, so text order is time order.
-            if stamp(now) < newest {
-                return Err(Error::new(
-                    ErrorCode::ClockBehind,
-                    format!(
-                        "this computer's clock says {}, earlier than the last entry in the audit log ({newest}); \
-                         it was set back. Correct the date and time, then try again",
-                        stamp(now)
-                    ),
-                ));
-            }
-        }
+        crate::clock::check(&self.store.conn, now)?;
         self.check_app_lock()?;
         let key = self.find_signing_key(signing_key_id)?;
         if key.status != KeyStatus::Active {

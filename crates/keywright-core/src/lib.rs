@@ -10,11 +10,12 @@ pub mod audit;
 mod audit_log;
 pub mod backup;
 pub mod batch;
+pub mod clock;
 mod customers;
 mod dashboard;
 pub mod duration;
 pub mod error;
-mod files;
+pub mod files;
 mod included;
 mod key_options;
 mod keys;
@@ -56,6 +57,8 @@ pub struct Keywright {
     actor: String,
     /// The app lock, when the shell enforces it (see [`applock`]).
     gate: Option<applock::Gate>,
+    /// The audit log's key and anchor in the vault (see [`audit::anchor`]).
+    anchor: audit::anchor::Anchor,
 }
 
 impl std::fmt::Debug for Keywright {
@@ -77,12 +80,36 @@ impl Keywright {
     }
 
     /// An open store with a vault of the caller's choosing (tests use [`MemoryVault`]).
+    ///
+    /// Checks the audit log's anchor in the vault (or anchors a log that never was):
+    /// what it finds is [`Keywright::audit_status`]; reading works whatever it is, and
+    /// changes are refused unless the log matches its anchor.
     pub fn with_vault(store: Store, vault: Box<dyn Vault>, actor: impl Into<String>) -> Self {
-        Self {
+        let mut kw = Self {
             store,
             vault,
             actor: actor.into(),
             gate: None,
+            anchor: audit::anchor::Anchor::new(),
+        };
+        // The clock is read here, as in the shells: anchoring an older store dates the
+        // row that records it.
+        kw.open_anchor(Timestamp::now());
+        kw
+    }
+
+    /// The store opened for reading only, with no vault: nothing is signed or changed
+    /// through it, and its audit anchor is neither checked nor created (a second
+    /// connection of the activation server, beside the one that writes).
+    pub fn for_reading(store: Store, actor: impl Into<String>) -> Self {
+        let mut anchor = audit::anchor::Anchor::new();
+        anchor.reader();
+        Self {
+            store,
+            vault: Box::new(MemoryVault::default()),
+            actor: actor.into(),
+            gate: None,
+            anchor,
         }
     }
 
@@ -92,6 +119,7 @@ impl Keywright {
             path: self.store.path().display().to_string(),
             store_id: self.store.store_id().to_owned(),
             keychain_service: self.vault.service().to_owned(),
+            audit: self.audit_status(),
         }
     }
 
@@ -100,14 +128,18 @@ impl Keywright {
         audit::list(&self.store.conn)
     }
 
-    /// Checks the audit chain; returns how many rows it covers.
-    pub fn verify_audit(&self) -> Result<usize> {
-        audit::verify(&self.store.conn)
-    }
 
     /// The underlying store (read-only use: tests and diagnostics).
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+impl Drop for Keywright {
+    fn drop(&mut self) {
+        // The server writes the keychain's head at most once a second: the last one
+        // is written when the store closes.
+        self.flush_anchor();
     }
 }
 

@@ -11,7 +11,7 @@ use keywright_license::{
 };
 use rusqlite::{params, OptionalExtension, Row};
 
-use crate::audit::{self, sha256_hex, Event};
+use crate::audit::{self, sha256_hex, AuditKey, Event};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, ErrorCode, Result};
 use crate::included::IncludeSet;
@@ -206,6 +206,7 @@ pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
 /// Inserts a new customer and its audit row, inside the caller's transaction.
 pub(crate) fn insert_customer(
     conn: &rusqlite::Connection,
+    audit_key: &AuditKey,
     actor: &str,
     at: &str,
     id: &str,
@@ -223,6 +224,7 @@ pub(crate) fn insert_customer(
     }
     audit::append(
         conn,
+        audit_key,
         at,
         actor,
         &Event {
@@ -258,6 +260,7 @@ pub(crate) struct LicenseRow<'a> {
 /// Inserts a license and its `license.issue` audit row, inside the caller's transaction.
 pub(crate) fn insert_license(
     conn: &rusqlite::Connection,
+    audit_key: &AuditKey,
     actor: &str,
     row: &LicenseRow<'_>,
 ) -> Result<()> {
@@ -291,6 +294,7 @@ pub(crate) fn insert_license(
     }
     audit::append(
         conn,
+        audit_key,
         row.created,
         actor,
         &Event {
@@ -433,10 +437,12 @@ impl Keywright {
             ),
         };
 
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         if new_customer {
             insert_customer(
                 &tx,
+                &audit_key,
                 &self.actor,
                 &created,
                 customer_id.as_deref().unwrap_or_default(),
@@ -447,6 +453,7 @@ impl Keywright {
         }
         insert_license(
             &tx,
+            &audit_key,
             &self.actor,
             &LicenseRow {
                 id: &id,
@@ -463,6 +470,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_license(&id)
     }
 

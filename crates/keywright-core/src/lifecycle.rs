@@ -115,6 +115,7 @@ impl Keywright {
         let expiry = stamp(expiry);
         let at = stamp(now);
 
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE licenses SET expiry = ?1, updated_at = ?2
@@ -129,6 +130,7 @@ impl Keywright {
         }
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -143,6 +145,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_license(&license.id)
     }
 
@@ -155,6 +158,7 @@ impl Keywright {
     ) -> Result<License> {
         let at = stamp(now);
         let from = license.status.as_str();
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         // Guarded on the old status: a concurrent change makes this a conflict, not a
         // silent overwrite.
@@ -170,6 +174,7 @@ impl Keywright {
         }
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -183,6 +188,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_license(&license.id)
     }
 }

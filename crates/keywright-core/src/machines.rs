@@ -338,6 +338,7 @@ impl Keywright {
         let at = stamp(now);
         let actor = self.actor.clone();
         // IMMEDIATE: the seat count and the insert are one step for every writer.
+        let audit_key = self.audit_key()?;
         let tx = self
             .store
             .conn
@@ -367,6 +368,7 @@ impl Keywright {
                 )?;
                 audit::append(
                     &tx,
+                    &audit_key,
                     &at,
                     &actor,
                     &Event {
@@ -403,6 +405,7 @@ impl Keywright {
                 )?;
                 audit::append(
                     &tx,
+                    &audit_key,
                     &at,
                     &actor,
                     &Event {
@@ -422,6 +425,7 @@ impl Keywright {
             }
         };
         tx.commit()?;
+        self.committed();
         self.find_machine(&id)
     }
 
@@ -534,6 +538,7 @@ impl Keywright {
         now: Timestamp,
     ) -> Result<Machine> {
         let at = stamp(now);
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         let changed = tx.execute(
             "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
@@ -548,6 +553,7 @@ impl Keywright {
         }
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -564,6 +570,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_machine(&machine.id)
     }
 
@@ -608,6 +615,7 @@ impl Keywright {
         let platform = clean(input.platform.as_deref());
         let at = stamp(now);
         let actor = self.actor.clone();
+        let audit_key = self.audit_key()?;
         let tx = self
             .store
             .conn
@@ -651,6 +659,7 @@ impl Keywright {
         ] {
             audit::append(
                 &tx,
+                &audit_key,
                 &at,
                 &actor,
                 &Event {
@@ -666,6 +675,7 @@ impl Keywright {
             )?;
         }
         tx.commit()?;
+        self.committed();
         self.find_machine(&id)
     }
 

@@ -16,6 +16,8 @@ pub struct StoreInfo {
     pub store_id: String,
     /// The keychain service name under which this store's private keys live.
     pub keychain_service: String,
+    /// Whether the audit log matched its anchor in the keychain when the store opened.
+    pub audit: crate::audit::anchor::AuditStatus,
 }
 
 /// Signing key algorithms.

@@ -355,7 +355,7 @@ impl Keywright {
     /// IMMEDIATE transaction with the `machine.activate` audit row; the license is
     /// read inside it too, so a suspension committed meanwhile is seen.
     pub fn online_activate(
-        &self,
+        &mut self,
         input: &OnlineActivation,
         now: Timestamp,
     ) -> Result<ActivationOutcome> {
@@ -365,6 +365,7 @@ impl Keywright {
         let app = self.app(input.app_id.as_deref())?;
         let app_given = clean(input.app_id.as_deref()).is_some();
         let at = stamp(now);
+        let audit_key = self.audit_key()?;
         let tx = Transaction::new_unchecked(&self.store.conn, TransactionBehavior::Immediate)?;
         let refused = |reason, product, license| ActivationOutcome::Refused {
             reason,
@@ -429,6 +430,7 @@ impl Keywright {
         };
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -440,6 +442,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         let machine = self.find_machine(&id)?;
         debug_assert_eq!(machine.status, MachineStatus::Active);
         Ok(ActivationOutcome::Activated {

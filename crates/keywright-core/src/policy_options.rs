@@ -134,6 +134,7 @@ impl Keywright {
             .map_err(|e| Error::bad_input(e.to_string()))?;
         let at = stamp(now);
         let actor = self.actor.clone();
+        let audit_key = self.audit_key()?;
         let tx = self
             .store
             .conn
@@ -149,6 +150,7 @@ impl Keywright {
         )?;
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &actor,
             &Event {
@@ -164,6 +166,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.license_entitlements(&license.id)
     }
 }

@@ -151,6 +151,7 @@ impl Keywright {
 
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         tx.execute(
             "INSERT INTO products (id, name, code, url, support_message, signing_key_id, created_at)
@@ -159,6 +160,7 @@ impl Keywright {
         )?;
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -170,6 +172,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_product(&id)
     }
 
@@ -254,6 +257,7 @@ impl Keywright {
         let at = stamp(now);
         let entitlements_json =
             serde_json::to_string(&entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
+        let audit_key = self.audit_key()?;
         let tx = self.store.conn.transaction()?;
         tx.execute(
             "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
@@ -283,6 +287,7 @@ impl Keywright {
         )?;
         audit::append(
             &tx,
+            &audit_key,
             &at,
             &self.actor,
             &Event {
@@ -303,6 +308,7 @@ impl Keywright {
             },
         )?;
         tx.commit()?;
+        self.committed();
         self.find_policy(&id)
     }
 

@@ -109,7 +109,7 @@ impl Settings {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             crate::store::create_private_dir(dir)?;
         }
-        crate::files::write_atomically(path, &json)
+        crate::files::write_atomically(path, &json, None)
     }
 }
 

@@ -438,6 +438,21 @@ const MIGRATIONS: &[&str] = &[
         DELETE FROM customer_words WHERE rowid = old.seq;
     END;
     "#,
+    // The audit log proves the store, not just itself (issue 12): each row records the
+    // state of the row it changed (`state`, covered by its hash) and a MAC under the
+    // store's audit key from the OS keychain (`mac`). `audit_baseline` is the state of
+    // every tracked row when an older store's log was anchored; the anchoring row
+    // commits to it. Both are filled by the code that anchors (it needs the keychain).
+    r#"
+    ALTER TABLE audit_events ADD COLUMN state TEXT;
+    ALTER TABLE audit_events ADD COLUMN mac TEXT;
+    CREATE TABLE audit_baseline (
+        subject_type TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        state        TEXT NOT NULL,
+        PRIMARY KEY (subject_type, subject_id)
+    ) STRICT, WITHOUT ROWID;
+    "#,
 ];
 
 fn migrations() -> Migrations<'static> {
@@ -583,6 +598,29 @@ impl Store {
     pub fn schema_version() -> usize {
         MIGRATIONS.len()
     }
+}
+
+/// Brings a snapshot held in memory (a backup being restored) to this binary's
+/// schema, as opening a store file does, so the restore writes rows of today's shape.
+pub(crate) fn migrate_snapshot(conn: &mut Connection) -> Result<()> {
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    migrations().to_latest(conn).map_err(|e| {
+        Error::new(
+            ErrorCode::Store,
+            format!("cannot bring the backed-up store to this version's schema: {e}"),
+        )
+    })?;
+    let dangling: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+        r.get(0)
+    })?;
+    if dangling > 0 {
+        return Err(Error::new(
+            ErrorCode::BackupDamaged,
+            format!("the backed-up store has {dangling} broken references"),
+        ));
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {

@@ -161,8 +161,10 @@ fn csv_export_round_trips_and_is_audited() {
             "signing_key_kid",
             "artifact_sha256",
             "detail",
+            "state",
             "prev_hash",
-            "hash"
+            "hash",
+            "mac"
         ]
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
@@ -172,7 +174,9 @@ fn csv_export_round_trips_and_is_audited() {
     for (r, e) in records.iter().zip(&stored) {
         assert_eq!(r[0], e.seq.to_string());
         assert_eq!(&r[8], e.detail.as_str());
-        assert_eq!(&r[10], e.hash.as_str());
+        assert_eq!(&r[9], e.state.as_deref().unwrap_or(""));
+        assert_eq!(&r[11], e.hash.as_str());
+        assert_eq!(&r[12], e.mac.as_deref().unwrap_or(""));
     }
     assert!(records[3][8].contains("\\\"the\\\" Countess\\nof"));
 
@@ -298,5 +302,5 @@ fn check_reports_the_broken_row_instead_of_failing() {
     assert!(!broken.intact);
     assert_eq!(broken.broken_at, Some(7));
     assert!(broken.message.contains("row 7"), "{}", broken.message);
-    assert_eq!(kw.verify_audit().unwrap_err().code, ErrorCode::Store);
+    assert_eq!(kw.verify_audit().unwrap_err().code, ErrorCode::AuditTampered);
 }

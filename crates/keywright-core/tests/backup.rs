@@ -569,7 +569,9 @@ fn hostile_headers_are_refused_before_any_work() {
         ),
         (
             "a newer format",
-            forge_header(&good, |m| m[8..10].copy_from_slice(&2u16.to_le_bytes())),
+            forge_header(&good, |m| {
+                m[8..10].copy_from_slice(&(backup::VERSION + 1).to_le_bytes())
+            }),
             ErrorCode::StoreTooNew,
         ),
         (

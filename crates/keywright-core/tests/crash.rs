@@ -25,21 +25,55 @@ const CHILD_ENV: &str = "KEYWRIGHT_CRASH_CHILD";
 const STORE_ENV: &str = "KEYWRIGHT_CRASH_STORE";
 const POLICY_ENV: &str = "KEYWRIGHT_CRASH_POLICY";
 const SECRET_ENV: &str = "KEYWRIGHT_CRASH_SECRET";
+const AUDIT_ENV: &str = "KEYWRIGHT_CRASH_AUDIT_KEY";
 
 /// TEST HARNESS ONLY, never part of the product (which has no file or environment
-/// fallback for private keys): a vault whose single secret comes from an environment
-/// variable, so that every child process can sign with the key the parent created.
-struct EnvVault(Zeroizing<Vec<u8>>);
+/// fallback for private keys): a vault whose signing secret and audit key come from
+/// environment variables, so that every child process can sign with the key the
+/// parent created, and whose audit head is a file beside the store (written by
+/// rename), so the anchor survives the kills as a keychain entry would.
+struct EnvVault {
+    signing: Zeroizing<Vec<u8>>,
+    audit: Zeroizing<Vec<u8>>,
+    head: std::path::PathBuf,
+}
+
+impl EnvVault {
+    fn new(store: &std::path::Path, signing_hex: &str, audit_hex: &str) -> Self {
+        Self {
+            signing: Zeroizing::new(hex::decode(signing_hex).unwrap()),
+            audit: Zeroizing::new(hex::decode(audit_hex).unwrap()),
+            head: store.with_extension("head"),
+        }
+    }
+
+    fn from_env(store: &std::path::Path) -> Self {
+        let var = |name| std::env::var(name).unwrap();
+        Self::new(store, &var(SECRET_ENV), &var(AUDIT_ENV))
+    }
+}
 
 impl Vault for EnvVault {
-    fn put(&self, _: &str, _: &[u8]) -> Result<()> {
-        Err(Error::new(
-            ErrorCode::Internal,
-            "crash harness vault is read-only",
-        ))
+    fn put(&self, account: &str, secret: &[u8]) -> Result<()> {
+        if account != "audit-head" {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                "crash harness vault is read-only",
+            ));
+        }
+        let tmp = self.head.with_extension("head-tmp");
+        std::fs::write(&tmp, secret)?;
+        std::fs::rename(&tmp, &self.head)?;
+        Ok(())
     }
-    fn get(&self, _: &str) -> Result<Zeroizing<Vec<u8>>> {
-        Ok(self.0.clone())
+    fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>> {
+        match account {
+            "audit-key" => Ok(self.audit.clone()),
+            "audit-head" => std::fs::read(&self.head)
+                .map(Zeroizing::new)
+                .map_err(|_| Error::new(ErrorCode::KeychainEntryMissing, "no head yet")),
+            _ => Ok(self.signing.clone()),
+        }
     }
     fn remove(&self, _: &str) -> Result<()> {
         Ok(())
@@ -57,9 +91,15 @@ fn crash_child() {
     }
     let path = std::env::var(STORE_ENV).unwrap();
     let policy = std::env::var(POLICY_ENV).unwrap();
-    let secret = Zeroizing::new(hex::decode(std::env::var(SECRET_ENV).unwrap()).unwrap());
-    let store = Store::open(std::path::Path::new(&path)).unwrap();
-    let mut kw = Keywright::with_vault(store, Box::new(EnvVault(secret)), "crash-child");
+    let path = std::path::Path::new(&path);
+    let store = Store::open(path).unwrap();
+    let mut kw = Keywright::with_vault(store, Box::new(EnvVault::from_env(path)), "crash-child");
+    assert_eq!(
+        kw.audit_status().state,
+        keywright_core::audit::anchor::AnchorState::Anchored,
+        "{:?}",
+        kw.audit_status()
+    );
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY").unwrap();
     out.flush().unwrap();
@@ -109,7 +149,7 @@ struct Checked {
 }
 
 /// Everything that must hold after a crash, whatever the kill point.
-fn check_store(path: &std::path::Path, reported: &[String]) -> Checked {
+fn check_store(path: &std::path::Path, reported: &[String], vault: EnvVault) -> Checked {
     let conn = rusqlite::Connection::open(path).unwrap();
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -159,12 +199,20 @@ fn check_store(path: &std::path::Path, reported: &[String]) -> Checked {
     drop(conn);
     let kw = Keywright::with_vault(
         Store::open(path).unwrap(),
-        Box::new(MemoryVault::default()),
+        Box::new(vault),
         "checker",
     );
-    let audit_rows = kw
-        .verify_audit()
-        .expect("audit chain verifies after a crash");
+    // The anchor never leads the log: a kill between a commit and the head's write
+    // leaves the head one commit behind, and opening moves it up.
+    assert_eq!(
+        kw.audit_status().state,
+        keywright_core::audit::anchor::AnchorState::Anchored,
+        "{:?}",
+        kw.audit_status()
+    );
+    let report = kw.check_audit().unwrap();
+    assert!(report.intact && report.anchored, "{report:?}");
+    let audit_rows = report.rows as usize;
     Checked {
         licenses,
         audit_rows,
@@ -177,7 +225,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let vault = Arc::<MemoryVault>::default();
-    let (policy, secret) = {
+    let (policy, secret, audit_key) = {
         let now = Timestamp::now();
         let mut kw =
             Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault.clone()), "t");
@@ -210,9 +258,16 @@ fn killing_the_issuer_loses_no_reported_commit() {
                 now,
             )
             .unwrap();
+        // The parent's head goes where the children's vault keeps it.
+        std::fs::write(
+            path.with_extension("head"),
+            vault.get("audit-head").unwrap().as_slice(),
+        )
+        .unwrap();
         (
             policy.id,
             hex::encode(vault.get(&key.kid).unwrap().as_slice()),
+            hex::encode(vault.get("audit-key").unwrap().as_slice()),
         )
     };
 
@@ -231,6 +286,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
             .env(STORE_ENV, &path)
             .env(POLICY_ENV, &policy)
             .env(SECRET_ENV, &secret)
+            .env(AUDIT_ENV, &audit_key)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -284,7 +340,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
                 .filter_map(|l| l.strip_prefix("COMMITTED "))
                 .map(str::to_owned),
         );
-        last = check_store(&path, &reported);
+        last = check_store(&path, &reported, EnvVault::new(&path, &secret, &audit_key));
     }
     let elapsed = started.elapsed();
     println!(

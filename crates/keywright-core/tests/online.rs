@@ -63,10 +63,12 @@ fn connections_racing_for_seats_never_oversell() {
             let key = license.key.clone();
             let app = product.id.clone();
             let barrier = barrier.clone();
+            // The same keychain: each process of a real server reads the same one.
+            let vault = vault.clone();
             std::thread::spawn(move || {
-                let kw = Keywright::with_vault(
+                let mut kw = Keywright::with_vault(
                     Store::open(&path).unwrap(),
-                    Box::new(MemoryVault::default()),
+                    Box::new(vault),
                     format!("server-{t}"),
                 );
                 barrier.wait();

@@ -352,14 +352,17 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
     let path = kw.store().path().to_owned();
     let readers = (0..READERS)
         .map(|i| {
-            Ok(Mutex::new(Keywright::with_vault(
+            Ok(Mutex::new(Keywright::for_reading(
                 keywright_core::Store::open(&path)?,
-                Box::new(keywright_core::MemoryVault::default()),
                 format!("keywright-server-reader-{i}"),
             )))
         })
         .collect::<keywright_core::Result<Vec<_>>>()?;
     let products = kw.list_products()?;
+    let mut kw = kw;
+    // One keychain write per activation would be the server's bottleneck: the audit
+    // log's head is anchored at most once a second, and when the server stops.
+    kw.set_anchor_interval(std::time::Duration::from_secs(1));
     let writer = Arc::new(Mutex::new(kw));
     let events = EventLog::start(writer.clone())?;
     let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
@@ -606,11 +609,11 @@ async fn answer(
     state: Arc<AppState>,
     exchange: Exchange,
     role: Role,
-    work: impl FnOnce(&Keywright, Timestamp) -> keywright_core::Result<Answer> + Send + 'static,
+    work: impl FnOnce(&mut Keywright, Timestamp) -> keywright_core::Result<Answer> + Send + 'static,
 ) -> Response {
     let joined = tokio::task::spawn_blocking(move || {
         let now = Timestamp::now();
-        let mut answer = work(&state.connection(role), now)?;
+        let mut answer = work(&mut state.connection(role), now)?;
         let signer = match &answer.product {
             Some(product) => Some(state.signer(product, now)?),
             None => None,

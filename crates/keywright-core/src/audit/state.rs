@@ -1,0 +1,290 @@
+//! The state of the rows the audit log answers for, so that replaying the log gives
+//! the store's current licenses, machines, signing keys, products and policies.
+//!
+//! A row's state is a small JSON object of the columns that matter (sorted keys,
+//! written the same way by every build), with long or secret-looking values (a
+//! license key, its metadata, a public key) reduced to a SHA-256 prefix. Each audit
+//! row about a tracked row records its state right after the change; the newest
+//! record of every row must equal the row. Rows that existed before a store was
+//! anchored are covered by the baseline taken at anchoring (`audit_baseline`),
+//! committed to by the anchoring row.
+
+use std::collections::{BTreeMap, HashMap};
+
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+
+use super::anchor::Recorded as AnchorRecord;
+use super::Recorded;
+use crate::error::Result;
+
+/// A kind of row the log answers for.
+struct Tracked {
+    /// The audit rows' `subject_type`.
+    kind: &'static str,
+    /// Its table (keyed by `id`).
+    table: &'static str,
+    /// The columns that make up its state.
+    columns: &'static [&'static str],
+    /// Of those, the ones recorded as a hash.
+    digested: &'static [&'static str],
+}
+
+const TRACKED: &[Tracked] = &[
+    Tracked {
+        kind: "signing_key",
+        table: "signing_keys",
+        columns: &["kid", "algorithm", "public_key", "status"],
+        digested: &["public_key"],
+    },
+    Tracked {
+        kind: "product",
+        table: "products",
+        columns: &["code", "signing_key_id"],
+        digested: &[],
+    },
+    Tracked {
+        kind: "policy",
+        table: "policies",
+        columns: &[
+            "product_id",
+            "scheme",
+            "duration_seconds",
+            "max_machines",
+            "floating",
+            "file_ttl_seconds",
+            "encrypt",
+            "entitlements",
+            "key_template",
+            "unsigned_key",
+            "expiration_strategy",
+            "strict",
+            "offline_grace_seconds",
+            "allow_transfer",
+        ],
+        digested: &["key_template"],
+    },
+    Tracked {
+        kind: "license",
+        table: "licenses",
+        columns: &[
+            "key",
+            "policy_id",
+            "customer_id",
+            "signing_key_id",
+            "status",
+            "expiry",
+            "entitlements",
+            "metadata",
+        ],
+        digested: &["key", "metadata"],
+    },
+    Tracked {
+        kind: "machine",
+        table: "machines",
+        columns: &["license_id", "fingerprint", "status"],
+        digested: &[],
+    },
+];
+
+fn tracked(kind: &str) -> Option<&'static Tracked> {
+    TRACKED.iter().find(|t| t.kind == kind)
+}
+
+/// Whether the log answers for rows of this kind.
+pub fn is_tracked(kind: &str) -> bool {
+    tracked(kind).is_some()
+}
+
+fn digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", hex::encode(&Sha256::digest(bytes)[..16]))
+}
+
+fn state_of_row(t: &Tracked, row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
+    let mut state: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+    for (i, column) in t.columns.iter().enumerate() {
+        let value = match row.get_ref(first + i)? {
+            ValueRef::Null => serde_json::Value::Null,
+            ValueRef::Integer(n) => serde_json::Value::from(n),
+            ValueRef::Real(f) => serde_json::Value::from(f),
+            ValueRef::Text(bytes) | ValueRef::Blob(bytes) if t.digested.contains(column) => {
+                serde_json::Value::from(digest(bytes))
+            }
+            ValueRef::Text(bytes) => {
+                serde_json::Value::from(String::from_utf8_lossy(bytes).into_owned())
+            }
+            ValueRef::Blob(bytes) => serde_json::Value::from(digest(bytes)),
+        };
+        state.insert(column, value);
+    }
+    // A BTreeMap serializes in key order whatever serde_json's features are, so every
+    // build (the CLI's, the window's) writes the same text for the same row.
+    Ok(serde_json::to_string(&state).expect("a map of scalars serializes"))
+}
+
+/// The state of the row `kind`/`id` as `conn` sees it now; `None` for kinds the log
+/// does not track, or a row that does not exist.
+pub fn of(conn: &Connection, kind: &str, id: &str) -> Result<Option<String>> {
+    let Some(t) = tracked(kind) else {
+        return Ok(None);
+    };
+    let sql = format!("SELECT {} FROM {} WHERE id = ?1", t.columns.join(", "), t.table);
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id], |r| state_of_row(t, r, 0))
+        .optional()?)
+}
+
+/// Every tracked row of the store and its state, kind by kind.
+pub fn all(conn: &Connection, mut each: impl FnMut(&str, String, String)) -> Result<()> {
+    for t in TRACKED {
+        let sql = format!("SELECT id, {} FROM {}", t.columns.join(", "), t.table);
+        let mut stmt = conn.prepare(&sql)?;
+        let mut rows = stmt.query([])?;
+        while let Some(r) = rows.next()? {
+            let id: String = r.get(0)?;
+            each(t.kind, id, state_of_row(t, r, 1)?);
+        }
+    }
+    Ok(())
+}
+
+/// The baseline taken when the log was anchored: (kind, id, state), sorted.
+pub fn baseline(conn: &Connection) -> Result<Vec<(String, String, String)>> {
+    let mut stmt = conn.prepare(
+        "SELECT subject_type, subject_id, state FROM audit_baseline
+         ORDER BY subject_type, subject_id",
+    )?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The SHA-256 a baseline is committed to by: every (kind, id, state), sorted, one
+/// per line with NUL between the fields.
+pub fn baseline_digest(rows: &[(String, String, String)]) -> String {
+    let mut h = Sha256::new();
+    for (kind, id, state) in rows {
+        h.update(kind.as_bytes());
+        h.update(b"\0");
+        h.update(id.as_bytes());
+        h.update(b"\0");
+        h.update(state.as_bytes());
+        h.update(b"\n");
+    }
+    hex::encode(h.finalize())
+}
+
+/// Checks the baseline table against the anchoring row that committed to it.
+/// `row` is (seq, detail) of the `audit.anchor` row the log holds, if any.
+pub(super) fn check_baseline(
+    conn: &Connection,
+    anchor: &AnchorRecord,
+    row: Option<&(i64, String)>,
+) -> Result<Option<String>> {
+    let rows = baseline(conn)?;
+    let digest = baseline_digest(&rows);
+    let Some(seq) = anchor.anchor_seq else {
+        // Anchored when new: there was nothing to take a baseline of.
+        return Ok((!rows.is_empty()).then(|| {
+            format!(
+                "the audit baseline holds {} rows, but this store was anchored empty: rows were added to it outside Keywright",
+                rows.len()
+            )
+        }));
+    };
+    let Some((found_seq, detail)) = row else {
+        return Ok(Some(format!(
+            "the row that anchored the log (row {seq}) is missing"
+        )));
+    };
+    if *found_seq != seq {
+        return Ok(Some(format!(
+            "the log was anchored at row {seq}, but its anchoring row is row {found_seq}"
+        )));
+    }
+    let detail: serde_json::Value = serde_json::from_str(detail).unwrap_or_default();
+    let committed = detail["baselineSha256"].as_str().unwrap_or_default();
+    if committed != digest {
+        return Ok(Some(format!(
+            "the audit baseline (the state of every row when the log was anchored, row {seq}) was edited: \
+             it holds {} rows now, the anchoring row committed to {}",
+            rows.len(),
+            detail["baselineRows"]
+        )));
+    }
+    Ok(None)
+}
+
+fn describe(kind: &str) -> &str {
+    match kind {
+        "signing_key" => "signing key",
+        other => other,
+    }
+}
+
+/// Names the fields where the store and the log disagree.
+fn differences(store: &str, log: &str) -> String {
+    let parse = |s: &str| -> BTreeMap<String, serde_json::Value> {
+        serde_json::from_str(s).unwrap_or_default()
+    };
+    let (now, then) = (parse(store), parse(log));
+    let mut keys: Vec<&String> = now.keys().chain(then.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let null = serde_json::Value::Null;
+    keys.into_iter()
+        .filter(|k| now.get(*k).unwrap_or(&null) != then.get(*k).unwrap_or(&null))
+        .map(|k| {
+            format!(
+                "{k} is {} in the store but {} in the log",
+                now.get(k).unwrap_or(&null),
+                then.get(k).unwrap_or(&null)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Compares the replayed log with the store's rows; reports each difference.
+pub(super) fn compare_with_store(
+    conn: &Connection,
+    mut replay: HashMap<(String, String), Recorded>,
+    mut report: impl FnMut(String),
+) -> Result<()> {
+    all(conn, |kind, id, state| {
+        match replay.remove(&(kind.to_owned(), id.clone())) {
+            None => report(format!(
+                "{} {id} is in the store, but no audit row records it: it was added outside Keywright",
+                describe(kind)
+            )),
+            Some(rec) if rec.state != state => {
+                let at = if rec.seq == 0 {
+                    rec.action.clone()
+                } else {
+                    format!("row {}, {}", rec.seq, rec.action)
+                };
+                report(format!(
+                    "{} {id} was changed outside Keywright: {} (the log's last record of it: {at})",
+                    describe(kind),
+                    differences(&state, &rec.state)
+                ))
+            }
+            Some(_) => {}
+        }
+    })?;
+    let mut gone: Vec<_> = replay
+        .into_iter()
+        .filter(|((kind, _), _)| is_tracked(kind))
+        .collect();
+    gone.sort_by_key(|(_, rec)| rec.seq);
+    for ((kind, id), rec) in gone {
+        report(format!(
+            "{} {id} is recorded by the log (row {}, {}) but missing from the store: it was deleted outside Keywright",
+            describe(&kind),
+            rec.seq,
+            rec.action
+        ));
+    }
+    Ok(())
+}

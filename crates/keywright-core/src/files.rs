@@ -98,6 +98,23 @@ fn kind_of(meta: &std::fs::Metadata) -> &'static str {
     "not a regular file"
 }
 
+/// Whether two existing paths are one file (a hard link). On Unix by device and
+/// inode from the metadata: opening a fifo to ask would block.
+fn same_file(a: &Path, b: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (std::fs::metadata(a), std::fs::metadata(b)) {
+            (Ok(x), Ok(y)) => x.dev() == y.dev() && x.ino() == y.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        ::same_file::is_same_file(a, b).unwrap_or(false)
+    }
+}
+
 /// Checks that an export may be written at `path` (see the module docs) without
 /// harming the store at `store`; returns the file to replace (through a symbolic
 /// link, the file it points to).
@@ -143,7 +160,7 @@ fn check(path: &Path, store: Option<&Path>) -> Result<PathBuf> {
                     return Err(this_store(what));
                 }
             }
-            if target.is_some() && same_file::is_same_file(path, &protected).unwrap_or(false) {
+            if target.is_some() && same_file(path, &protected) {
                 return Err(this_store(&format!("{what} (another name for it)")));
             }
         }

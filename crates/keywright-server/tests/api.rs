@@ -288,6 +288,8 @@ async fn validate_gives_the_reason() {
     let mut f = Fixture::new();
     let policy = f.policy("Two seats", true, Some(2));
     let license = f.issue(&policy);
+    // The window's connection reads the same keychain (the store's audit key).
+    let vault = f.vault.clone();
     let neighbour = f.issue(&policy);
     let suspended = f.issue(&policy);
     let run = f.serve(roomy()).await;
@@ -299,7 +301,7 @@ async fn validate_gives_the_reason() {
         // Suspended while the server runs, from another connection (the window).
         let mut admin = keywright_core::Keywright::with_vault(
             keywright_core::Store::open(run.observer.store().path()).unwrap(),
-            Box::new(keywright_core::MemoryVault::default()),
+            Box::new(vault),
             "admin",
         );
         admin

@@ -111,7 +111,7 @@ pub fn parse_file_ttl(text: Option<&str>) -> Result<Option<i64>> {
     if let Some(t) = ttl {
         if t < MIN_FILE_TTL {
             return Err(Error::bad_input(format!(
-                "a license file TTL must be at least 1 hour (3600s); got {t}s"
+                "file TTL: a license or machine file must live at least 1 hour (3600s); got {t}s"
             )));
         }
     }

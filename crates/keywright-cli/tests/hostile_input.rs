@@ -377,10 +377,12 @@ fn durations_tell_months_from_minutes_and_stop_at_100_years() {
     );
 
     println!(
-        "durations: {} forms accepted with their seconds, {} unknown or ambiguous units and {} \
-         durations over 100 years refused at policy creation (exit 2), plus --ttl/--grace/ \
-         export --ttl/renew --by/activation import --ttl/machine export --ttl over the limit",
+        "durations: {} forms accepted with their exact seconds; {} refused with exit 2 and \
+         nothing written: {} unknown or ambiguous units and {} durations over 100 years \
+         (policy --duration), 4 policy --ttl/--grace over the limit, 4 license export --ttl, \
+         4 license renew --by, 2 activation import --ttl (no seat taken), 1 machine export --ttl",
         accepted.len(),
+        unknown.len() + too_long.len() + 4 + 4 + 4 + 2 + 1,
         unknown.len(),
         too_long.len()
     );

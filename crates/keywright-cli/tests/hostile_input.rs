@@ -714,7 +714,7 @@ fn control_characters_are_refused_at_every_entry_point() {
             if column == 5 && c == '\u{202e}' {
                 continue; // metadata values are free text: bidi marks are allowed
             }
-            let mut cells = vec![
+            let mut cells = [
                 "Ada".to_owned(),
                 "ada@example.com".to_owned(),
                 "Analytical".to_owned(),
@@ -832,7 +832,7 @@ fn serve_hostile(cli: &Cli, key: &str, app: &str) -> usize {
     let mut cases = 0;
     for (c, named) in ONE_LINE {
         for field in ["hwid", "machine", "user"] {
-            let mut args = vec![
+            let mut args = [
                 ("token", key.to_owned()),
                 ("app_id", app.to_owned()),
                 ("hwid", "hw-1".to_owned()),

@@ -155,7 +155,8 @@ scheme: Scheme,
  */
 durationSeconds: number | null, 
 /**
- * Machine limit; `None` = unlimited.
+ * Machine limit; `None` = unlimited. Always 1 for a node-locked policy (also one
+ * stored by an older version with another value, which it enforced as 1).
  */
 maxMachines: number | null, 
 /**
@@ -225,11 +226,12 @@ scheme: Scheme | null,
  */
 duration: string | null, 
 /**
- * Machine limit; absent = unlimited.
+ * Machine limit; absent = 1 when node-locked, unlimited when floating. A
+ * node-locked policy has exactly one machine: any other limit is refused.
  */
 maxMachines: number | null, 
 /**
- * Floating rather than node-locked.
+ * Floating (up to `max_machines`) rather than node-locked (exactly one machine).
  */
 floating: boolean, 
 /**

@@ -58,7 +58,18 @@ and transfers the policy forbids (TRANSFER_NOT_ALLOWED) exit 4; a mistyped or da
 key this store did not issue exits 3.
 
 Backups: a weak passphrase exits 2, a damaged or truncated backup 9, a restore
-onto an existing store 4 (nothing is overwritten).";
+onto an existing store 4 (nothing is overwritten).
+
+Durations (--duration, --ttl, --grace, --by) are a number and a unit, whose case
+matters: s; m or min (minutes); h; d; w; mo or M (months); y. For example 3600s,
+90m, 12h, 30d, 2w, 6mo, 1y; a bare number is seconds; at most 100 years. Anything
+else (1Mo, 1D, 1mins) exits 2.
+
+Text stored in the store (names, emails, codes, URLs, machine details, metadata,
+CSV cells) may not contain control characters (ESC, BEL, DEL, C1 controls...) or
+bidirectional overrides and isolates (U+202A-U+202E, U+2066-U+2069): exit 2, naming
+the field and the character. Line breaks and tabs are allowed only in a support
+message, a key template and metadata values.";
 
 /// Keywright: issue and verify Keygen-compatible license keys and files offline.
 #[derive(Parser)]
@@ -400,13 +411,14 @@ struct PolicyCreate {
     /// license file or online.
     #[arg(long)]
     unsigned_key: bool,
-    /// License duration like 30d, 1y; omitted = perpetual.
+    /// License duration like 30d, 6mo, 1y (at most 100y); omitted = perpetual.
     #[arg(long)]
     duration: Option<String>,
-    /// A number, or `unlimited` (the default).
-    #[arg(long, default_value = "unlimited")]
-    max_machines: String,
-    /// Floating: usable on several machines.
+    /// A number, or `unlimited`. Node-locked policies have exactly 1 machine (the
+    /// default); more, or unlimited (the default with --floating), needs --floating.
+    #[arg(long, value_name = "N|unlimited")]
+    max_machines: Option<String>,
+    /// Floating: usable on several machines (up to --max-machines).
     #[arg(long)]
     floating: bool,
     /// Encrypt license files with the license key.
@@ -889,6 +901,10 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                 }
                 ActivationCommand::Import { request, out, ttl } => {
                     let text = read_input(&request, "activation request")?;
+                    // A TTL the export would refuse must not leave a seat taken.
+                    if ttl.is_some() {
+                        keywright_core::duration::parse_file_ttl(ttl.as_deref())?;
+                    }
                     let m = kw.activate_from_request(&text, now)?;
                     let f = kw.export_machine_file(
                         &ExportMachineFile {
@@ -1145,9 +1161,19 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                             })
                         })
                         .transpose()?;
-                    let max_machines = match a.max_machines.trim() {
-                        m if m.eq_ignore_ascii_case("unlimited") => None,
-                        m => Some(m.parse::<i64>().map_err(|_| {
+                    let max_machines = match a.max_machines.as_deref().map(str::trim) {
+                        None => None,
+                        Some(m) if m.eq_ignore_ascii_case("unlimited") => {
+                            if !a.floating {
+                                return Err(Error::bad_input(
+                                    "a node-locked policy has exactly one machine, so unlimited \
+                                     machines need a floating policy: add --floating",
+                                )
+                                .into());
+                            }
+                            None
+                        }
+                        Some(m) => Some(m.parse::<i64>().map_err(|_| {
                             Error::bad_input(format!(
                                 "--max-machines takes a number or `unlimited`, not {m:?}"
                             ))

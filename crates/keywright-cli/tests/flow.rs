@@ -38,6 +38,7 @@ fn setup(cli: &Cli, encrypt: bool) -> (Value, String) {
         "Yearly",
         "--duration",
         "1y",
+        "--floating",
         "--max-machines",
         "2",
         "--ttl",

@@ -577,6 +577,10 @@ impl Keywright {
                 _ => None,
             })
             .collect();
+        // Column names become metadata keys: one line, no control characters.
+        for (_, name) in &metadata_columns {
+            crate::text::check_line("a CSV column name", name)?;
+        }
 
         let mut rows: Vec<BatchRow> = Vec::with_capacity(raw.len());
         let mut planned: Vec<PlannedRow> = Vec::with_capacity(raw.len());
@@ -623,6 +627,8 @@ impl Keywright {
             } else if row.order_id.chars().count() > 200 {
                 row.errors
                     .push("order id is too long (at most 200 characters)".into());
+            } else if let Err(e) = crate::text::check_line("order id", &row.order_id) {
+                row.errors.push(e.message);
             }
             match check_customer(
                 Some(cell(i_name)),
@@ -672,6 +678,12 @@ impl Keywright {
             }
             for (i, name) in &metadata_columns {
                 if !fields[*i].is_empty() {
+                    // A quoted cell may span lines; other controls are refused.
+                    if let Err(e) =
+                        crate::text::check_multiline(&format!("column {name:?}"), &fields[*i])
+                    {
+                        row.errors.push(e.message);
+                    }
                     row.metadata.insert(name.clone(), fields[*i].clone());
                 }
             }

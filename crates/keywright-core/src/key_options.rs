@@ -229,6 +229,7 @@ impl Keywright {
             )));
         }
         if let Some(t) = &template {
+            crate::text::check_multiline("key template", t)?;
             if t.len() > MAX_TEMPLATE_BYTES {
                 return Err(template_error(format!(
                     "the key template is {} bytes; at most {MAX_TEMPLATE_BYTES}",

@@ -31,6 +31,7 @@ mod products;
 mod search;
 pub mod settings;
 pub mod store;
+pub mod text;
 pub mod vault;
 pub mod verify;
 
@@ -170,12 +171,14 @@ pub(crate) fn clean(text: Option<&str>) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Refuses empty or overlong required text.
+/// Refuses empty or overlong required one-line text, and control characters in it
+/// ([`text::check_line`]).
 pub(crate) fn required(field: &str, text: &str, max: usize) -> Result<String> {
     let t = text.trim();
     if t.is_empty() {
         return Err(Error::bad_input(format!("{field} is required")));
     }
+    text::check_line(field, t)?;
     if t.chars().count() > max {
         return Err(Error::bad_input(format!(
             "{field} is too long ({} characters; at most {max})",

@@ -91,7 +91,14 @@ pub(crate) fn parse_metadata(
     match clean(text) {
         None => Ok(serde_json::Map::new()),
         Some(t) => match serde_json::from_str::<serde_json::Value>(&t) {
-            Ok(serde_json::Value::Object(map)) => Ok(map),
+            Ok(serde_json::Value::Object(map)) => {
+                // Keys are one line; string values may hold line breaks and tabs.
+                map.iter().try_for_each(|(k, v)| {
+                    crate::text::check_line("metadata key", k)?;
+                    crate::text::check_json(&format!("metadata.{k}"), v)
+                })?;
+                Ok(map)
+            }
             Ok(_) => Err(Error::bad_input(
                 "metadata must be a JSON object, like {\"order\":\"1234\"}",
             )),
@@ -100,16 +107,17 @@ pub(crate) fn parse_metadata(
     }
 }
 
-/// Refuses an overlong name or company and a malformed email; empty text is absent.
+/// Refuses an overlong name or company, a malformed email and control characters in
+/// any of them; empty text is absent.
 pub(crate) fn check_customer(
     name: Option<&str>,
     email: Option<&str>,
     company: Option<&str>,
 ) -> Result<(Option<String>, Option<String>, Option<String>)> {
-    let name = clean(name);
-    let email = clean(email);
-    let company = clean(company);
-    for (field, text) in [("customer name", &name), ("company", &company)] {
+    let name = crate::text::line("customer name", name)?;
+    let email = crate::text::line("customer email", email)?;
+    let company = crate::text::line("customer company", company)?;
+    for (field, text) in [("customer name", &name), ("customer company", &company)] {
         if let Some(text) = text {
             if text.chars().count() > 200 {
                 return Err(Error::bad_input(format!(
@@ -146,7 +154,16 @@ pub(crate) fn issue_times(
     let created_ts = parse_time(&stamp(now))?;
     let expiry_ts = policy
         .duration_seconds
-        .map(|d| keygen_expiry(created_ts, d))
+        .map(|d| {
+            // Only a policy stored before durations were capped can get here.
+            keygen_expiry(created_ts, d).map_err(|_| {
+                Error::bad_input(format!(
+                    "policy {:?} has a duration of {d} s, which puts the expiry past the year \
+                     9999; create a policy with a duration of at most 100 years",
+                    policy.name
+                ))
+            })
+        })
         .transpose()?;
     Ok((created_ts, expiry_ts))
 }

@@ -68,12 +68,32 @@ fn format_error(what: &str, e: ActivationError) -> Error {
     Error::new(ErrorCode::Format, format!("{what}: {e}"))
 }
 
+/// A fingerprint: required, at most 255 characters, one line without control
+/// characters ([`crate::text::check_line`]).
 pub(crate) fn check_fingerprint(fingerprint: &str) -> Result<String> {
-    let fp = crate::required("fingerprint", fingerprint, MAX_FINGERPRINT)?;
-    if fp.chars().any(char::is_control) {
-        return Err(Error::bad_input("fingerprint contains control characters"));
+    crate::required("fingerprint", fingerprint, MAX_FINGERPRINT)
+}
+
+impl Details {
+    /// Refuses overlong details and control characters in them.
+    fn check(&self) -> Result<()> {
+        for (field, value) in [
+            ("machine name", &self.name),
+            ("hostname", &self.hostname),
+            ("platform", &self.platform),
+            ("OS user", &self.os_user),
+            ("app version", &self.app_version),
+        ] {
+            let Some(value) = value else { continue };
+            if value.chars().count() > 255 {
+                return Err(Error::bad_input(format!(
+                    "{field} is too long (at most 255 characters)"
+                )));
+            }
+            crate::text::check_line(field, value)?;
+        }
+        Ok(())
     }
-    Ok(fp)
 }
 
 /// Seats a policy allows: node-locked = 1, floating = max machines; `None` = unlimited.
@@ -229,7 +249,26 @@ impl Keywright {
         let used = seats_used(&self.store.conn, &license.id)?;
         let existing =
             active_with_fingerprint(&self.store.conn, &license.id, &request.fingerprint)?;
-        let refusal = refusal(&license, &policy, &product, existing.is_some(), used, now)?;
+        // Text activation would refuse is the first reason to show.
+        let unfit = check_fingerprint(&request.fingerprint)
+            .and_then(|_| {
+                Details {
+                    fingerprint: request.fingerprint.clone(),
+                    name: None,
+                    hostname: request.hostname.clone(),
+                    platform: request.platform.clone(),
+                    os_user: request.os_user.clone(),
+                    app_version: request.app_version.clone(),
+                    nonce: None,
+                }
+                .check()
+            })
+            .err()
+            .map(|e| e.message);
+        let refusal = match unfit {
+            Some(message) => Some(message),
+            None => refusal(&license, &policy, &product, existing.is_some(), used, now)?,
+        };
         Ok(ActivationPreview {
             request: ActivationRequestInfo {
                 fingerprint: request.fingerprint,
@@ -318,19 +357,7 @@ impl Keywright {
         via: &str,
         now: Timestamp,
     ) -> Result<Machine> {
-        for (field, value) in [
-            ("name", &d.name),
-            ("hostname", &d.hostname),
-            ("platform", &d.platform),
-            ("OS user", &d.os_user),
-            ("app version", &d.app_version),
-        ] {
-            if value.as_ref().is_some_and(|v| v.chars().count() > 255) {
-                return Err(Error::bad_input(format!(
-                    "{field} is too long (at most 255 characters)"
-                )));
-            }
-        }
+        d.check()?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
         // A machine file follows: a keychain that cannot sign must not take a seat.
@@ -610,9 +637,10 @@ impl Keywright {
             ));
         }
         self.signer(&product.signing_key_id, now)?;
-        let name = clean(input.name.as_deref()).or_else(|| old.name.clone());
-        let hostname = clean(input.hostname.as_deref());
-        let platform = clean(input.platform.as_deref());
+        let name =
+            crate::text::line("machine name", input.name.as_deref())?.or_else(|| old.name.clone());
+        let hostname = crate::text::line("hostname", input.hostname.as_deref())?;
+        let platform = crate::text::line("platform", input.platform.as_deref())?;
         let at = stamp(now);
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;

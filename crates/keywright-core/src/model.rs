@@ -265,7 +265,8 @@ pub struct Policy {
     /// License duration in seconds; `None` = perpetual.
     #[ts(type = "number | null")]
     pub duration_seconds: Option<i64>,
-    /// Machine limit; `None` = unlimited.
+    /// Machine limit; `None` = unlimited. Always 1 for a node-locked policy (also one
+    /// stored by an older version with another value, which it enforced as 1).
     #[ts(type = "number | null")]
     pub max_machines: Option<i64>,
     /// Floating (several machines) rather than node-locked.
@@ -370,7 +371,8 @@ pub struct SetLicenseEntitlements {
     pub codes: Option<Vec<String>>,
 }
 
-/// Input for a new policy. Durations are text like `30d`, `1y`, `3600s`.
+/// Input for a new policy. Durations are text like `30d`, `1y`, `3600s` (see
+/// [`crate::duration`]: case-sensitive units, at most 100 years).
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct NewPolicy {
@@ -382,10 +384,11 @@ pub struct NewPolicy {
     pub scheme: Option<Scheme>,
     /// License duration; empty, absent or `none` = perpetual.
     pub duration: Option<String>,
-    /// Machine limit; absent = unlimited.
+    /// Machine limit; absent = 1 when node-locked, unlimited when floating. A
+    /// node-locked policy has exactly one machine: any other limit is refused.
     #[ts(type = "number | null")]
     pub max_machines: Option<i64>,
-    /// Floating rather than node-locked.
+    /// Floating (up to `max_machines`) rather than node-locked (exactly one machine).
     pub floating: bool,
     /// License file TTL; absent = Keygen's default (one month); `none` = never.
     pub file_ttl: Option<String>,

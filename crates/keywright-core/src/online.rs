@@ -213,8 +213,12 @@ pub struct NewServerEvent {
 /// Text the server stores from clients is cut to this many characters.
 const MAX_EVENT_TEXT: usize = 255;
 
+/// Client text as the request log keeps it: trimmed, cut, and with any control
+/// character replaced (the server refuses such requests before they are logged; this
+/// keeps a caller that did not from storing a terminal escape).
 fn cut(text: Option<&str>) -> Option<String> {
-    clean(text).map(|t| t.chars().take(MAX_EVENT_TEXT).collect())
+    clean(text)
+        .map(|t| crate::text::defuse_line(&t.chars().take(MAX_EVENT_TEXT).collect::<String>()))
 }
 
 fn event_row(r: &Row<'_>) -> rusqlite::Result<ServerEvent> {
@@ -359,9 +363,13 @@ impl Keywright {
         input: &OnlineActivation,
         now: Timestamp,
     ) -> Result<ActivationOutcome> {
+        // The names are mini-key-server's, as the client sent them.
+        crate::text::check_line("hwid", input.hwid.trim())?;
         let hwid = check_fingerprint(&input.hwid)?;
-        let hostname = cut(input.machine.as_deref());
-        let user = cut(input.user.as_deref());
+        let hostname = crate::text::line("machine", input.machine.as_deref())?;
+        let user = crate::text::line("user", input.user.as_deref())?;
+        let hostname = cut(hostname.as_deref());
+        let user = cut(user.as_deref());
         let app = self.app(input.app_id.as_deref())?;
         let app_given = clean(input.app_id.as_deref()).is_some();
         let at = stamp(now);
@@ -456,7 +464,7 @@ impl Keywright {
 
     /// Records requests the server answered, in one transaction (the server batches
     /// them off the request path). Text the client sent is trimmed and cut to 255
-    /// characters. Returns how many rows were written.
+    /// characters, control characters replaced by U+FFFD. Returns how many rows were written.
     pub fn record_server_events(&self, events: &[NewServerEvent]) -> Result<usize> {
         let tx = Transaction::new_unchecked(&self.store.conn, TransactionBehavior::Immediate)?;
         {

@@ -36,7 +36,7 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         name: r.get(2)?,
         scheme: Scheme::parse(&scheme).unwrap_or(Scheme::Ed25519Sign),
         duration_seconds: r.get(4)?,
-        max_machines: r.get(5)?,
+        max_machines: seats_on_record(r.get(6)?, r.get(5)?),
         floating: r.get(6)?,
         file_ttl_seconds: r.get(7)?,
         encrypt: r.get(8)?,
@@ -50,6 +50,38 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         offline_grace_seconds: r.get(15)?,
         allow_transfer: r.get(16)?,
     })
+}
+
+/// The machine limit a stored policy has: a node-locked policy has exactly one
+/// machine, as Keygen's. Stores written before this rule may hold a node-locked row
+/// with no limit or a limit above 1; activation always allowed it one seat, so it is
+/// read (and shown, and written into files) as 1, without rewriting the row.
+fn seats_on_record(floating: bool, max_machines: Option<i64>) -> Option<i64> {
+    if floating {
+        max_machines
+    } else {
+        Some(1)
+    }
+}
+
+/// A new policy's machine limit: node-locked = 1 (also when none is given); floating =
+/// the limit given, none = unlimited. Node-locked with any other limit is refused.
+fn seats_for_new(floating: bool, max_machines: Option<i64>) -> Result<Option<i64>> {
+    if let Some(n) = max_machines {
+        if n < 1 {
+            return Err(Error::bad_input(format!(
+                "max machines must be at least 1 (or unlimited); got {n}"
+            )));
+        }
+    }
+    match (floating, max_machines) {
+        (true, max) => Ok(max),
+        (false, None | Some(1)) => Ok(Some(1)),
+        (false, Some(n)) => Err(Error::bad_input(format!(
+            "a node-locked policy has exactly one machine, so max machines {n} needs a \
+             floating policy: add --floating (in the window: tick Floating)"
+        ))),
+    }
 }
 
 /// `Zapper Pro 2` → `ZAPPER-PRO-2`.
@@ -76,6 +108,7 @@ fn code_from_name(name: &str) -> String {
 
 fn check_code(code: &str) -> Result<String> {
     let code = code.trim().to_owned();
+    crate::text::check_line("product code", &code)?;
     if code.is_empty()
         || code.len() > 64
         || !code
@@ -91,6 +124,7 @@ fn check_code(code: &str) -> Result<String> {
 
 pub(crate) fn check_entitlement(code: &str) -> Result<String> {
     let code = code.trim();
+    crate::text::check_line("entitlement code", code)?;
     if code.is_empty()
         || code.len() > 64
         || !code
@@ -112,7 +146,7 @@ impl Keywright {
             Some(code) => check_code(&code)?,
             None => code_from_name(&name),
         };
-        let url = clean(input.url.as_deref());
+        let url = crate::text::line("product URL", input.url.as_deref())?;
         if let Some(u) = &url {
             if !(u.starts_with("https://") || u.starts_with("http://")) {
                 return Err(Error::bad_input(format!(
@@ -120,7 +154,8 @@ impl Keywright {
                 )));
             }
         }
-        let support_message = clean(input.support_message.as_deref());
+        let support_message =
+            crate::text::multiline("support message", input.support_message.as_deref())?;
         let key = match clean(input.signing_key_id.as_deref()) {
             Some(reference) => self.find_signing_key(&reference)?,
             None => self
@@ -218,13 +253,7 @@ impl Keywright {
         let duration = parse_optional_duration(input.duration.as_deref())?;
         let options = self.key_options(input, &product, duration, now)?;
         let scheme = options.scheme;
-        if let Some(n) = input.max_machines {
-            if n < 1 {
-                return Err(Error::bad_input(format!(
-                    "max machines must be at least 1 (or unlimited); got {n}"
-                )));
-            }
-        }
+        let max_machines = seats_for_new(input.floating, input.max_machines)?;
         let ttl = parse_file_ttl(input.file_ttl.as_deref())?;
         let grace = parse_optional_duration(input.offline_grace.as_deref())
             .map_err(|e| Error::bad_input(format!("offline grace: {}", e.message)))?;
@@ -271,7 +300,7 @@ impl Keywright {
                 name,
                 scheme.as_str(),
                 duration,
-                input.max_machines,
+                max_machines,
                 input.floating,
                 ttl,
                 input.encrypt,
@@ -298,7 +327,7 @@ impl Keywright {
                     "name": name, "product": product.code,
                     "scheme": (!options.unsigned).then(|| scheme.as_str()),
                     "keyTemplate": options.template, "unsignedKey": options.unsigned,
-                    "durationSeconds": duration, "maxMachines": input.max_machines,
+                    "durationSeconds": duration, "maxMachines": max_machines,
                     "floating": input.floating, "fileTtlSeconds": ttl, "encrypt": input.encrypt,
                     "entitlements": entitlements,
                     "expirationStrategy": strategy.as_str(), "strict": input.strict,
@@ -347,7 +376,32 @@ impl Keywright {
 
 #[cfg(test)]
 mod tests {
-    use super::code_from_name;
+    use super::{code_from_name, seats_for_new, seats_on_record};
+
+    #[test]
+    fn node_locked_means_one_machine() {
+        assert_eq!(seats_for_new(false, None).unwrap(), Some(1));
+        assert_eq!(seats_for_new(false, Some(1)).unwrap(), Some(1));
+        assert_eq!(seats_for_new(true, None).unwrap(), None);
+        assert_eq!(seats_for_new(true, Some(7)).unwrap(), Some(7));
+        for bad in [
+            (false, Some(2)),
+            (false, Some(i64::MAX)),
+            (true, Some(0)),
+            (false, Some(-1)),
+        ] {
+            assert!(seats_for_new(bad.0, bad.1).is_err(), "{bad:?}");
+        }
+        assert!(seats_for_new(false, Some(2))
+            .unwrap_err()
+            .message
+            .contains("--floating"));
+        // Rows written before the rule read as what activation enforced.
+        assert_eq!(seats_on_record(false, None), Some(1));
+        assert_eq!(seats_on_record(false, Some(3)), Some(1));
+        assert_eq!(seats_on_record(true, None), None);
+        assert_eq!(seats_on_record(true, Some(3)), Some(3));
+    }
 
     #[test]
     fn codes_from_names() {

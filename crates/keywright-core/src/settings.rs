@@ -92,12 +92,14 @@ impl Settings {
         }
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::new(ErrorCode::Io, format!("{}: {e}", path.display())))?;
-        let settings: Self = serde_json::from_str(&text).map_err(|e| {
+        let mut settings: Self = serde_json::from_str(&text).map_err(|e| {
             Error::bad_input(format!(
                 "{} is not a valid settings file: {e}",
                 path.display()
             ))
         })?;
+        settings.default_renew_by = case_folded(&settings.default_renew_by);
+        settings.default_export_ttl = settings.default_export_ttl.as_deref().map(case_folded);
         settings.validate()?;
         Ok(settings)
     }
@@ -110,6 +112,19 @@ impl Settings {
             crate::store::create_private_dir(dir)?;
         }
         crate::files::write_atomically(path, &json, None)
+    }
+}
+
+/// A duration saved when units were read in any case (`1Y`, `30D`, `6MO`), in the
+/// lower case it meant then, so the file (and the store location in it) still loads.
+/// Text that parses as it is (`1M`, now a month) is kept.
+fn case_folded(text: &str) -> String {
+    let lower = text.to_ascii_lowercase();
+    if parse_optional_duration(Some(text)).is_err() && parse_optional_duration(Some(&lower)).is_ok()
+    {
+        lower
+    } else {
+        text.to_owned()
     }
 }
 
@@ -182,6 +197,36 @@ mod tests {
             let err = bad.save(&path).unwrap_err();
             assert_eq!(err.code, ErrorCode::BadInput, "{bad:?}");
             assert_eq!(std::fs::read(&path).unwrap(), before);
+        }
+    }
+
+    #[test]
+    fn durations_saved_in_upper_case_still_load_and_the_limit_holds() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        let store = dir.path().join("other.db").display().to_string();
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"storePath":{store:?},"defaultKeyAlgorithm":"ed25519",
+                    "defaultRenewBy":"1Y","defaultExportTtl":"30D","lockIdleMinutes":15}}"#
+            ),
+        )
+        .unwrap();
+        let loaded = Settings::load(&path).unwrap();
+        assert_eq!(loaded.store_path.as_deref(), Some(store.as_str()));
+        assert_eq!(loaded.default_renew_by, "1y");
+        assert_eq!(loaded.default_export_ttl.as_deref(), Some("30d"));
+        // `1M` is a month now, and kept as typed.
+        assert_eq!(case_folded("1M"), "1M");
+        for bad in ["101y", "1Mo"] {
+            let err = Settings {
+                default_renew_by: bad.into(),
+                ..Settings::default()
+            }
+            .validate()
+            .unwrap_err();
+            assert_eq!(err.code, ErrorCode::BadInput, "{bad}");
         }
     }
 

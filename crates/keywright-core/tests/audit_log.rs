@@ -47,7 +47,7 @@ fn store() -> (tempfile::TempDir, Keywright, Vec<License>) {
             kw.issue_license(
                 &IssueLicense {
                     policy_id: policy.id.clone(),
-                    customer_name: Some("Ada, \"the\" Countess\nof Lovelace".into()),
+                    customer_name: Some("Ada, \"the\" Countess of Lovelace".into()),
                     customer_email: Some(format!("ada{i}@example.com")),
                     ..Default::default()
                 },
@@ -169,7 +169,7 @@ fn csv_export_round_trips_and_is_audited() {
     );
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     let stored = kw.audit_events().unwrap();
-    // The 11 rows, oldest first, byte-exact (commas, quotes and newlines survive).
+    // The 11 rows, oldest first, byte-exact (commas and quotes survive; customer names hold no line breaks since issue 12).
     assert_eq!(records.len(), 11);
     for (r, e) in records.iter().zip(&stored) {
         assert_eq!(r[0], e.seq.to_string());
@@ -178,7 +178,7 @@ fn csv_export_round_trips_and_is_audited() {
         assert_eq!(&r[11], e.hash.as_str());
         assert_eq!(&r[12], e.mac.as_deref().unwrap_or(""));
     }
-    assert!(records[3][8].contains("\\\"the\\\" Countess\\nof"));
+    assert!(records[3][8].contains("\\\"the\\\" Countess of"));
 
     // The export is the 12th row, with the file's digest; the chain still verifies.
     let last = stored.last().unwrap();

@@ -49,6 +49,7 @@ fn export_writes_the_asked_related_objects_and_validation_reads_them() {
                 name: "Pro".into(),
                 duration: Some("1y".into()),
                 max_machines: Some(2),
+                floating: true,
                 encrypt: true,
                 entitlements: vec!["EXPORT_PDF".into(), "TEAM_SYNC".into()],
                 ..Default::default()

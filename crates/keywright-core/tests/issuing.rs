@@ -59,6 +59,7 @@ fn setup(kw: &mut Keywright, encrypt: bool) -> (SigningKey, Product, Policy) {
                 name: "Yearly".into(),
                 duration: Some("1y".into()),
                 max_machines: Some(3),
+                floating: true,
                 file_ttl: Some("30d".into()),
                 encrypt,
                 entitlements: vec!["EXPORT_PDF".into()],

@@ -584,6 +584,28 @@ fn optional(name: &str, value: &Option<String>) -> Result<(), Bad> {
     Ok(())
 }
 
+/// Refuses text the server would store and print (`hwid`, `machine`, `user`,
+/// `machine_id`) holding control characters, with a 400 that names the field as
+/// mini-key-server's argument parser does (`{"message": {"hwid": "…"}}`), beside
+/// this server's `result` and `error`. Nothing reaches the store.
+fn plain_text(name: &str, value: &Option<String>) -> Result<(), Bad> {
+    let Some(Err(e)) = value
+        .as_deref()
+        .map(|v| keywright_core::text::check_line(name, v.trim()))
+    else {
+        return Ok(());
+    };
+    Err(Box::new(
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "result": "failure", "error": e.message, "message": { name: e.message },
+            })),
+        )
+            .into_response(),
+    ))
+}
+
 /// An answer before signing.
 struct Answer {
     status: StatusCode,
@@ -713,6 +735,7 @@ async fn check(
             ("hwid", &args.hwid),
         ] {
             optional(name, v)?;
+            plain_text(name, v)?;
         }
         Ok(args)
     }) {
@@ -765,6 +788,13 @@ async fn activate(
         required("hwid", &args.hwid)?;
         optional("machine", &args.machine)?;
         optional("user", &args.user)?;
+        for (name, v) in [
+            ("hwid", &args.hwid),
+            ("machine", &args.machine),
+            ("user", &args.user),
+        ] {
+            plain_text(name, v)?;
+        }
         Ok(args)
     }) {
         Ok(args) => args,
@@ -864,6 +894,7 @@ async fn validate(
         required("key", &args.key)?;
         optional("machine_id", &args.machine_id)?;
         optional("app_id", &args.app_id)?;
+        plain_text("machine_id", &args.machine_id)?;
         Ok(args)
     }) {
         Ok(args) => args,

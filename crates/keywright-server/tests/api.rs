@@ -482,7 +482,7 @@ async fn malformed_requests_get_a_json_4xx_never_a_500() {
             Some("application/x-www-form-urlencoded"),
             format!("token={}&app_id={app}&hwid=a%01b", enc(&key)).into_bytes(),
             400,
-            "fingerprint contains control characters",
+            "hwid contains a control character (U+0001 SOH)",
         ),
         (
             "POST",

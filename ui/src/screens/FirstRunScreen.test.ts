@@ -92,6 +92,22 @@ describe('First run', () => {
     expect(await screen.findByTestId('firstrun-product-name')).toBeInTheDocument();
   });
 
+  it('makes a policy for more than one machine floating (a node-locked one has exactly one)', async () => {
+    p.createSigningKey.mockResolvedValue(key({ id: 'key-new' }));
+    p.createProduct.mockResolvedValue(product({ id: 'prod-new' }));
+    p.createPolicy.mockResolvedValue(policy({ maxMachines: 3, floating: true }));
+    setup();
+    await userEvent.click(screen.getByTestId('firstrun-key-create'));
+    await userEvent.type(await screen.findByTestId('firstrun-product-name'), 'Acme');
+    await userEvent.click(screen.getByTestId('firstrun-product-create'));
+    const machines = await screen.findByTestId('firstrun-policy-max-machines');
+    expect(machines).toHaveAccessibleDescription(/1 locks each license to one machine \(node-locked\); more makes the licenses floating/);
+    await userEvent.clear(machines);
+    await userEvent.type(machines, '3');
+    await userEvent.click(screen.getByTestId('firstrun-policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(expect.objectContaining({ maxMachines: 3, floating: true }));
+  });
+
   it('checks required fields before calling the backend', async () => {
     p.createSigningKey.mockResolvedValue(key());
     setup();

@@ -332,7 +332,6 @@ describe('Licenses screen', () => {
     expect(screen.getByText(/the key's embedded expiry does not change/)).toBeInTheDocument();
     const by = screen.getByTestId('license-renew-by');
     await userEvent.clear(by);
-    await userEvent.type(by, 'soon');
     await userEvent.click(screen.getByTestId('license-renew'));
     expect(screen.getByText(/Enter a duration like 1y/)).toBeInTheDocument();
     expect(p.renewLicense).not.toHaveBeenCalled();
@@ -348,6 +347,38 @@ describe('Licenses screen', () => {
     expect(banner).toHaveAttribute('data-code', 'CONFLICT');
     expect(banner).toHaveTextContent('<img src=x onerror=alert(1)> is revoked');
     expect(container.querySelector('img')).toBeNull();
+  });
+
+  it("sends every period to the backend and shows its refusal under the field", async () => {
+    withPolicies();
+    p.searchLicenses.mockResolvedValue(page([license({ expiry: '2026-01-04T10:00:00Z' })]));
+    const refusal = 'duration "1Mo" has an unknown unit "Mo" (did you mean 1mo?); units are s, m or min (minutes), h, d, w, mo or M (months), y, and their case matters';
+    p.renewLicense.mockImplementation(async ({ by }) => {
+      if (by === '1Mo') throw commandError('BAD_INPUT', refusal);
+      return license({ expiry: '2026-02-04T10:00:00Z' });
+    });
+    render(LicensesScreen, { onnavigate: vi.fn() });
+    await userEvent.click(await screen.findByTestId('license-row'));
+    const by = screen.getByTestId('license-renew-by');
+    expect(screen.getByText(/mo or M = months, m or min = minutes/)).toBeInTheDocument();
+
+    // Every unit the backend reads reaches it, as typed (`90 min`, `1M` = a month).
+    for (const text of ['90 min', '1M', '2w']) {
+      await userEvent.clear(by);
+      await userEvent.type(by, text);
+      await userEvent.click(screen.getByTestId('license-renew'));
+      expect(p.renewLicense).toHaveBeenLastCalledWith({ licenseId: 'lic-1', by: text });
+      expect(by).not.toHaveAttribute('aria-invalid');
+    }
+
+    // The backend's own words, next to the field; no banner.
+    await userEvent.clear(by);
+    await userEvent.type(by, '1Mo');
+    await userEvent.click(screen.getByTestId('license-renew'));
+    expect(await screen.findByText(refusal)).toHaveAttribute('id', 'license-renew-error');
+    expect(by).toHaveAttribute('aria-invalid', 'true');
+    expect(by).toHaveAccessibleDescription(/did you mean 1mo\?/);
+    expect(screen.queryByTestId('error-banner')).toBeNull();
   });
 
   it('offers no renewal for a perpetual license', async () => {
@@ -439,17 +470,28 @@ describe('Licenses screen', () => {
       expect(p.exportLicenseFile).toHaveBeenLastCalledWith(expect.objectContaining({ ttl: 'none', algorithm: null }));
     });
 
-    it('rejects a malformed TTL without opening the save dialog', async () => {
+    it("sends the lifetime as typed and shows the backend's refusal under the field", async () => {
       withKeys('ed25519');
       p.searchLicenses.mockResolvedValue(page([license()]));
+      p.saveDialog.mockResolvedValue('/tmp/jane.lic');
+      const refusal = 'file TTL: duration "8000y" is longer than 100 years, the limit (100y = 3155695200s)';
+      p.exportLicenseFile.mockImplementation(async ({ ttl }) => {
+        if (ttl === '8000y') throw commandError('BAD_INPUT', refusal);
+        return { path: '/tmp/jane.lic', sha256: 'ab12', bytes: 800, algorithm: 'aes-256-gcm+ed25519' };
+      });
       render(LicensesScreen, { onnavigate: vi.fn() });
       await userEvent.click(await screen.findByTestId('license-row'));
-      await userEvent.type(screen.getByTestId('license-export-ttl'), 'forever');
+      const ttl = screen.getByTestId('license-export-ttl');
+      await userEvent.type(ttl, '90min');
       await userEvent.click(screen.getByTestId('license-export'));
-      expect(screen.getByTestId('license-export-ttl')).toHaveAttribute('aria-invalid', 'true');
-      expect(screen.getByText(/Enter a lifetime like 30d or 1y/)).toBeInTheDocument();
-      expect(p.saveDialog).not.toHaveBeenCalled();
-      expect(p.exportLicenseFile).not.toHaveBeenCalled();
+      expect(p.exportLicenseFile).toHaveBeenLastCalledWith(expect.objectContaining({ ttl: '90min' }));
+
+      await userEvent.clear(ttl);
+      await userEvent.type(ttl, '8000y');
+      await userEvent.click(screen.getByTestId('license-export'));
+      expect(await screen.findByText(refusal)).toHaveAttribute('id', 'license-export-ttl-error');
+      expect(ttl).toHaveAttribute('aria-invalid', 'true');
+      expect(screen.queryByTestId('error-banner')).toBeNull();
     });
 
     it('still exports with the policy default when the key list fails', async () => {

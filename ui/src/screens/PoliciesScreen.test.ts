@@ -35,7 +35,7 @@ describe('Policies screen', () => {
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveTextContent('Acme Editor — Pro annual');
     expect(rows[0]).toHaveTextContent('1 year');
-    expect(rows[0]).toHaveTextContent('Up to 3 machines, node-locked');
+    expect(rows[0]).toHaveTextContent('1 machine, node-locked');
     expect(rows[0]).toHaveTextContent('30 days');
     expect(within(rows[1]).getByText('Perpetual')).toBeInTheDocument();
     expect(rows[1]).toHaveTextContent('Unlimited machines, floating');
@@ -80,9 +80,9 @@ describe('Policies screen', () => {
 
     await userEvent.type(screen.getByTestId('policy-name'), 'Pro annual');
     await userEvent.type(screen.getByTestId('policy-duration'), '1y');
+    await userEvent.click(screen.getByTestId('policy-floating'));
     await userEvent.clear(screen.getByTestId('policy-max-machines'));
     await userEvent.type(screen.getByTestId('policy-max-machines'), '3');
-    await userEvent.click(screen.getByTestId('policy-floating'));
     await userEvent.clear(screen.getByTestId('policy-ttl'));
     await userEvent.type(screen.getByTestId('policy-ttl'), 'none');
     await userEvent.type(screen.getByTestId('policy-entitlements'), ' EXPORT_PDF, TEAM_SYNC,, ');
@@ -148,6 +148,7 @@ describe('Policies screen', () => {
     render(PoliciesScreen, { onnavigate: vi.fn() });
     await screen.findByText(/No policies yet/);
     await userEvent.type(screen.getByTestId('policy-name'), 'Perpetual');
+    await userEvent.click(screen.getByTestId('policy-floating'));
     await userEvent.click(screen.getByTestId('policy-unlimited'));
     expect(screen.getByTestId('policy-max-machines')).toBeDisabled();
     await userEvent.click(screen.getByTestId('policy-encrypt'));
@@ -157,10 +158,59 @@ describe('Policies screen', () => {
     );
   });
 
+  it('fixes max machines at 1 while the policy is node-locked, as the backend requires', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy());
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    const max = screen.getByTestId('policy-max-machines');
+    const unlimited = screen.getByTestId('policy-unlimited');
+    // Node-locked (the default): exactly one machine, nothing else on offer.
+    expect(screen.getByTestId('policy-floating')).not.toBeChecked();
+    expect(max).toBeDisabled();
+    expect(max).toHaveValue(1);
+    expect(unlimited).toBeDisabled();
+    expect(unlimited).not.toBeChecked();
+    expect(max).toHaveAccessibleDescription(/exactly one machine\. Tick Floating/);
+    await userEvent.type(screen.getByTestId('policy-name'), 'Locked');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenLastCalledWith(expect.objectContaining({ maxMachines: 1, floating: false }));
+
+    // Floating: a limit, or unlimited; back to node-locked: 1 again.
+    await userEvent.click(screen.getByTestId('policy-floating'));
+    expect(max).toBeEnabled();
+    await userEvent.clear(max);
+    await userEvent.type(max, '5');
+    await userEvent.click(unlimited);
+    expect(max).toBeDisabled();
+    await userEvent.click(screen.getByTestId('policy-floating'));
+    expect(max).toHaveValue(1);
+    expect(unlimited).not.toBeChecked();
+    await userEvent.type(screen.getByTestId('policy-name'), 'Locked again');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenLastCalledWith(expect.objectContaining({ maxMachines: 1, floating: false }));
+  });
+
+  it('shows a node-locked policy stored with another limit as the one machine it allows', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([
+      policy({ id: 'a', name: 'Old unlimited', floating: false, maxMachines: null }),
+      policy({ id: 'b', name: 'Old five', floating: false, maxMachines: 5, createdAt: '2024-01-01T00:00:00Z' }),
+    ]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const rows = await screen.findAllByTestId('policy-row');
+    for (const row of rows) {
+      expect(row).toHaveTextContent('1 machine, node-locked');
+      expect(row).not.toHaveTextContent('Unlimited');
+      expect(row).not.toHaveTextContent('Up to');
+    }
+  });
+
   it('validates required fields and max machines before calling the backend', async () => {
     p.listProducts.mockResolvedValue([product({ id: 'a' }), product({ id: 'b' })]);
     render(PoliciesScreen, { onnavigate: vi.fn() });
     await screen.findByText(/No policies yet/);
+    await userEvent.click(screen.getByTestId('policy-floating'));
     await userEvent.clear(screen.getByTestId('policy-max-machines'));
     await userEvent.type(screen.getByTestId('policy-max-machines'), '0');
     await userEvent.click(screen.getByTestId('policy-create'));

@@ -73,7 +73,6 @@ describe('SettingsScreen', () => {
     render(SettingsScreen, { onstorechanged: vi.fn() });
     const renew = await screen.findByTestId('settings-renew-by');
     await userEvent.clear(renew);
-    await userEvent.type(renew, 'soon');
     await userEvent.click(screen.getByTestId('settings-save'));
     expect(screen.getByText('Enter a period like 1y, 6mo or 30d.')).toBeInTheDocument();
     expect(p.saveSettings).not.toHaveBeenCalled();
@@ -91,6 +90,35 @@ describe('SettingsScreen', () => {
       lockIdleMinutes: 15,
     });
     expect(await screen.findByTestId('settings-status')).toHaveTextContent('Saved.');
+  });
+
+  it("leaves durations to the backend and shows its refusal under the field", async () => {
+    const refusal = 'default renewal period: duration "200y" is longer than 100 years, the limit (100y = 3155695200s)';
+    p.saveSettings.mockImplementation(async (settings) => {
+      if (settings.defaultRenewBy === '200y') throw commandError('BAD_INPUT', refusal);
+      if (settings.defaultExportTtl === '30D') throw commandError('BAD_INPUT', 'default file lifetime: duration "30D" has an unknown unit "D" (did you mean 30d?)');
+      return view({ settings });
+    });
+    render(SettingsScreen, { onstorechanged: vi.fn() });
+    const renew = await screen.findByTestId('settings-renew-by');
+    expect(renew).toHaveAccessibleDescription(/mo or M = months, m or min = minutes; at most 100y/);
+    await userEvent.clear(renew);
+    await userEvent.type(renew, '90 min');
+    await userEvent.click(screen.getByTestId('settings-save'));
+    expect(p.saveSettings).toHaveBeenLastCalledWith(expect.objectContaining({ defaultRenewBy: '90 min' }));
+
+    await userEvent.clear(renew);
+    await userEvent.type(renew, '200y');
+    await userEvent.click(screen.getByTestId('settings-save'));
+    expect(await screen.findByText(refusal)).toHaveAttribute('id', 'settings-renew-by-error');
+    expect(renew).toHaveAttribute('aria-invalid', 'true');
+
+    await userEvent.clear(renew);
+    await userEvent.type(renew, '1M');
+    await userEvent.type(screen.getByTestId('settings-export-ttl'), '30D');
+    await userEvent.click(screen.getByTestId('settings-save'));
+    expect(await screen.findByText(/did you mean 30d\?/)).toHaveAttribute('id', 'settings-export-ttl-error');
+    expect(screen.queryByTestId('error-banner')).toBeNull();
   });
 
   it('says so when the saved settings could not be read', async () => {

@@ -760,7 +760,8 @@ fn main() -> ExitCode {
         Err(f) => {
             if as_json {
                 let text = json!({ "error": { "code": f.code, "message": f.message } });
-                let _ = output::write_stdout(&format!("{}\n", output::json_safe(&text.to_string())));
+                let _ =
+                    output::write_stdout(&format!("{}\n", output::json_safe(&text.to_string())));
             } else {
                 output::warn(&format!("error: {}", f.message));
             }

@@ -68,7 +68,11 @@ pub(crate) fn warn(line: &str) {
 /// could not be written: the first line of its text, and the key or file when the
 /// result names one.
 pub(crate) fn summary(text: &str, json: &serde_json::Value) -> String {
-    let mut s = text.lines().next().unwrap_or("the command's changes").to_owned();
+    let mut s = text
+        .lines()
+        .next()
+        .unwrap_or("the command's changes")
+        .to_owned();
     for field in ["key", "path"] {
         if let Some(v) = json.get(field).and_then(|v| v.as_str()) {
             if !s.contains(v) {

@@ -18,7 +18,11 @@ fn sqlite(store: &Path, sql: &str) -> String {
         .arg(sql)
         .output()
         .expect("sqlite3 is installed by scripts/test.sh");
-    assert!(out.status.success(), "{sql}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
@@ -28,13 +32,29 @@ fn setup(cli: &Cli) -> (String, String, String) {
     cli.json(&["product", "create", "--name", "Zapper"], 0);
     cli.json(
         &[
-            "policy", "create", "--product", "ZAPPER", "--name", "Yearly", "--duration", "1y",
-            "--floating", "--max-machines", "3",
+            "policy",
+            "create",
+            "--product",
+            "ZAPPER",
+            "--name",
+            "Yearly",
+            "--duration",
+            "1y",
+            "--floating",
+            "--max-machines",
+            "3",
         ],
         0,
     );
     let license = cli.json(
-        &["license", "issue", "--policy", "Yearly", "--email", "ada@example.com"],
+        &[
+            "license",
+            "issue",
+            "--policy",
+            "Yearly",
+            "--email",
+            "ada@example.com",
+        ],
         0,
     );
     let machine = cli.json(
@@ -91,7 +111,10 @@ fn no_export_lands_on_the_store_by_any_path() {
     assert!(wal.exists(), "the store runs in WAL mode");
     std::fs::hard_link(&wal, dir.join("hard-link-to-wal.lic")).unwrap();
     // Another store (any SQLite database) is not an export target either.
-    sqlite(&dir.join("other.db"), "CREATE TABLE t (x); INSERT INTO t VALUES (1);");
+    sqlite(
+        &dir.join("other.db"),
+        "CREATE TABLE t (x); INSERT INTO t VALUES (1);",
+    );
 
     let targets = [
         store.display().to_string(),
@@ -115,12 +138,24 @@ fn no_export_lands_on_the_store_by_any_path() {
             vec!["license", "export", "--csv", target],
             vec!["backup", "create", "--out", target],
             vec![
-                "activation", "request", "--license-key", &key, "--fingerprint", "fp-9", "--out",
+                "activation",
+                "request",
+                "--license-key",
+                &key,
+                "--fingerprint",
+                "fp-9",
+                "--out",
                 target,
             ],
             vec![
-                "deactivation", "receipt", "--license-key", &key, "--fingerprint", "fp-1",
-                "--out", target,
+                "deactivation",
+                "receipt",
+                "--license-key",
+                &key,
+                "--fingerprint",
+                "fp-1",
+                "--out",
+                target,
             ],
         ];
         for args in commands {
@@ -132,11 +167,19 @@ fn no_export_lands_on_the_store_by_any_path() {
                 .output()
                 .unwrap();
             let text = String::from_utf8_lossy(&out.stdout);
-            assert_eq!(out.status.code(), Some(17), "{args:?}: {text}{}", stderr(&out));
+            assert_eq!(
+                out.status.code(),
+                Some(17),
+                "{args:?}: {text}{}",
+                stderr(&out)
+            );
             let v: Value = serde_json::from_str(&text).unwrap();
             assert_eq!(v["error"]["code"], "OUTPUT_IS_STORE", "{args:?}");
             assert!(
-                v["error"]["message"].as_str().unwrap().contains("nothing was written"),
+                v["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("nothing was written"),
                 "{v}"
             );
             refused += 1;
@@ -175,7 +218,13 @@ fn exports_write_through_links_and_never_replace_a_device() {
     std::fs::write(dir.join("real/ada.lic"), "old").unwrap();
     std::os::unix::fs::symlink(dir.join("real/ada.lic"), dir.join("ada.lic")).unwrap();
     cli.json(
-        &["license", "export", &license, "--out", &cli.arg_path("ada.lic")],
+        &[
+            "license",
+            "export",
+            &license,
+            "--out",
+            &cli.arg_path("ada.lic"),
+        ],
         0,
     );
     assert!(std::fs::symlink_metadata(dir.join("ada.lic"))
@@ -183,12 +232,19 @@ fn exports_write_through_links_and_never_replace_a_device() {
         .file_type()
         .is_symlink());
     let written = std::fs::read_to_string(dir.join("real/ada.lic")).unwrap();
-    assert!(written.starts_with("-----BEGIN LICENSE FILE-----"), "{written}");
+    assert!(
+        written.starts_with("-----BEGIN LICENSE FILE-----"),
+        "{written}"
+    );
 
     // A link to nothing, a fifo, a socket, a folder, a device: refused, left as they are.
     std::os::unix::fs::symlink(dir.join("missing/x.lic"), dir.join("dangling.lic")).unwrap();
     let fifo = dir.join("fifo.lic");
-    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let _socket = std::os::unix::net::UnixListener::bind(dir.join("socket.lic")).unwrap();
     std::fs::create_dir(dir.join("folder.lic")).unwrap();
     let mut targets = vec![
@@ -224,14 +280,21 @@ fn exports_write_through_links_and_never_replace_a_device() {
     use std::os::unix::fs::FileTypeExt;
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
     if made_device {
-        assert!(std::fs::metadata(&device).unwrap().file_type().is_char_device());
+        assert!(std::fs::metadata(&device)
+            .unwrap()
+            .file_type()
+            .is_char_device());
     }
     assert!(std::fs::symlink_metadata(dir.join("dangling.lic")).is_ok());
     assert!(!dir.join("missing").exists());
     println!(
         "devices: {} kinds refused (character device {})",
         targets.len(),
-        if made_device { "included" } else { "skipped: mknod needs root" }
+        if made_device {
+            "included"
+        } else {
+            "skipped: mknod needs root"
+        }
     );
 }
 
@@ -247,7 +310,12 @@ fn a_failed_print_after_a_commit_says_what_was_saved() {
         }
         let out = c
             .args(["license", "issue", "--policy", "Yearly", "--name", "Grace"])
-            .stdout(std::fs::OpenOptions::new().write(true).open("/dev/full").unwrap())
+            .stdout(
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .open("/dev/full")
+                    .unwrap(),
+            )
             .output()
             .unwrap();
         let err = stderr(&out);
@@ -260,7 +328,10 @@ fn a_failed_print_after_a_commit_says_what_was_saved() {
             "SELECT id || ' ' || key FROM licenses ORDER BY created_at DESC, seq DESC LIMIT 1",
         );
         let (id, key) = newest.split_once(' ').unwrap();
-        assert!(err.contains(id) && err.contains(key), "names the license and its key: {err}");
+        assert!(
+            err.contains(id) && err.contains(key),
+            "names the license and its key: {err}"
+        );
     }
     assert_eq!(cli.count("licenses"), 3);
 
@@ -333,7 +404,10 @@ fn a_clock_that_ran_ahead_once_has_an_audited_way_out() {
         "{message}"
     );
     assert!(message.contains(&future_at), "{message}");
-    assert!(message.contains("keywright audit accept-clock --reason"), "{message}");
+    assert!(
+        message.contains("keywright audit accept-clock --reason"),
+        "{message}"
+    );
 
     // The way out needs a reason, and is refused when there is nothing to accept.
     let out = cli.run(&["audit", "accept-clock"]);
@@ -352,17 +426,28 @@ fn a_clock_that_ran_ahead_once_has_an_audited_way_out() {
     assert_eq!(accepted["futureRow"]["seq"].to_string(), future_seq);
     cli.json(&["license", "issue", "--policy", "Yearly"], 0);
     let v = cli.json(&["audit", "accept-clock", "--reason", "again"], 2);
-    assert!(v["error"]["message"].as_str().unwrap().contains("not behind"));
+    assert!(v["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not behind"));
     // The acceptance is in the log with its reason; the log verifies.
     let row = sqlite(
         &cli.store(),
         "SELECT detail FROM audit_events WHERE action = 'clock.accept'",
     );
-    assert!(row.contains("ten years ahead") && row.contains(&future_at), "{row}");
+    assert!(
+        row.contains("ten years ahead") && row.contains(&future_at),
+        "{row}"
+    );
     cli.json(&["audit", "verify"], 0);
     // A clock set back behind the accepted row is still refused.
     let out = at_offset(&cli, "-1d", &["license", "issue", "--policy", "Yearly"]);
-    assert_eq!(out.status.code(), Some(15), "{}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(15),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 #[test]
@@ -373,8 +458,15 @@ fn a_tampered_store_reads_but_refuses_changes_and_verify_names_the_difference() 
     let store = cli.store();
 
     // Someone with the file sets the license active again, without an audit row.
-    sqlite(&store, &format!("UPDATE licenses SET status = 'active' WHERE id = '{license}'"));
-    let out = cli.command().args(["--json", "audit", "verify"]).output().unwrap();
+    sqlite(
+        &store,
+        &format!("UPDATE licenses SET status = 'active' WHERE id = '{license}'"),
+    );
+    let out = cli
+        .command()
+        .args(["--json", "audit", "verify"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["ok"], false);
@@ -388,13 +480,25 @@ fn a_tampered_store_reads_but_refuses_changes_and_verify_names_the_difference() 
     let text = cli.run(&["audit", "verify"]);
     assert_eq!(text.status.code(), Some(19));
     assert!(String::from_utf8_lossy(&text.stdout).contains("does not prove this store"));
-    sqlite(&store, &format!("UPDATE licenses SET status = 'suspended' WHERE id = '{license}'"));
+    sqlite(
+        &store,
+        &format!("UPDATE licenses SET status = 'suspended' WHERE id = '{license}'"),
+    );
     cli.json(&["audit", "verify"], 0);
 
     // Someone deletes the newest audit rows: seen at the next open.
-    let rows: i64 = sqlite(&store, "SELECT count(*) FROM audit_events").parse().unwrap();
-    sqlite(&store, &format!("DELETE FROM audit_events WHERE seq > {}", rows - 2));
-    let out = cli.command().args(["--json", "license", "list"]).output().unwrap();
+    let rows: i64 = sqlite(&store, "SELECT count(*) FROM audit_events")
+        .parse()
+        .unwrap();
+    sqlite(
+        &store,
+        &format!("DELETE FROM audit_events WHERE seq > {}", rows - 2),
+    );
+    let out = cli
+        .command()
+        .args(["--json", "license", "list"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "reading still works");
     assert!(
         stderr(&out).contains(&format!("rows {} to {rows} were deleted", rows - 1)),
@@ -408,7 +512,10 @@ fn a_tampered_store_reads_but_refuses_changes_and_verify_names_the_difference() 
         .unwrap()
         .contains("restored from a backup"));
     let v = cli.json(&["audit", "verify"], 19);
-    assert!(v["message"].as_str().unwrap().contains("were deleted"), "{v}");
+    assert!(
+        v["message"].as_str().unwrap().contains("were deleted"),
+        "{v}"
+    );
     // Nothing was written while refused.
     assert_eq!(
         sqlite(&store, "SELECT count(*) FROM audit_events"),
@@ -444,12 +551,17 @@ fn text_from_older_data_cannot_drive_the_terminal() {
             assert_eq!(out.status.code(), Some(0), "{args:?}");
             let text = String::from_utf8(out.stdout).unwrap();
             assert!(
-                !text.chars().any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
+                !text
+                    .chars()
+                    .any(|c| c.is_control() && c != '\n' || c == '\u{202e}'),
                 "{args:?} json={json}: {text:?}"
             );
             if json {
                 let v: Value = serde_json::from_str(&text).unwrap();
-                assert!(v.to_string().contains("ZXZpbA=="), "the data itself is kept");
+                assert!(
+                    v.to_string().contains("ZXZpbA=="),
+                    "the data itself is kept"
+                );
             } else {
                 assert!(text.contains("\\u{001B}]52;c;ZXZpbA=="), "{args:?}: {text}");
             }

@@ -29,7 +29,7 @@ use rusqlite::params;
 use serde::Serialize;
 
 /// Bump when the generated data changes, so cached stores are rebuilt.
-const DATA_VERSION: u32 = 3;
+const DATA_VERSION: u32 = 4;
 
 fn now() -> Timestamp {
     "2026-11-23T10:00:00.123Z".parse().unwrap()
@@ -100,7 +100,13 @@ fn build(path: &Path, size: &Size) {
         let _ = std::fs::remove_file(p);
     }
     let store = Store::open(&building).unwrap();
-    let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "bench");
+    // The store's audit key, known to the bench so its synthetic rows carry MACs: put
+    // in the vault before the store opens, which anchors the log with it.
+    let audit_secret = [7u8; 32];
+    let vault = MemoryVault::default();
+    vault.put("audit-key", &audit_secret).unwrap();
+    let audit_key = audit::AuditKey::from_bytes(&audit_secret).unwrap();
+    let mut kw = Keywright::with_vault(store, Box::new(vault), "bench");
     kw.create_signing_key(
         &NewSigningKey {
             name: "Main".into(),
@@ -253,19 +259,40 @@ fn build(path: &Path, size: &Size) {
         ];
         let start = Timestamp::from_second(1_600_000_000).unwrap();
         let span = now().as_second() - start.as_second() - 3600;
-        for a in 0..size.audit {
+        // First the row that records each license and machine (the log's replay must
+        // give every row of the store), then the round robin.
+        let firsts = (0..size.licenses)
+            .map(|i| ("license.issue", "license", uuid_like(i, 'l')))
+            .chain((0..size.machines).map(|m| ("machine.activate", "machine", uuid_like(m, 'm'))));
+        for (action, subject_type, subject) in firsts {
+            audit::append(
+                &tx,
+                &audit_key,
+                &start.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
+                "ana",
+                &Event {
+                    action,
+                    subject_type: Some(subject_type),
+                    subject_id: Some(&subject),
+                    ..Event::default()
+                },
+            )
+            .unwrap();
+        }
+        let rest = size.audit.saturating_sub(size.licenses + size.machines);
+        for a in 0..rest {
             let (action, subject_type) = actions[a % actions.len()];
             let subject = if subject_type == "license" {
                 uuid_like(a * 7 % size.licenses, 'l')
             } else {
                 uuid_like(a * 7 % size.machines.max(1), 'm')
             };
-            let at = Timestamp::from_second(
-                start.as_second() + span * a as i64 / size.audit.max(1) as i64,
-            )
-            .unwrap();
+            let at =
+                Timestamp::from_second(start.as_second() + span * a as i64 / rest.max(1) as i64)
+                    .unwrap();
             audit::append(
                 &tx,
+                &audit_key,
                 &at.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
                 "ana",
                 &Event {

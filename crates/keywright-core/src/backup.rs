@@ -51,7 +51,7 @@ use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::audit::anchor::{self, HEAD_ACCOUNT, KEY_ACCOUNT};
-use crate::audit::{self, sha256_hex, AuditKey, Anchoring, Event};
+use crate::audit::{self, sha256_hex, Anchoring, AuditKey, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::stored_public;
 use crate::model::{ExportedFile, KeyAlgorithm};
@@ -763,7 +763,9 @@ where
     };
     let recorded = anchor::recorded(&conn).map_err(|e| damaged(e.message))?;
     if recorded.is_some() && carried.is_none() {
-        return Err(damaged("its store's audit log is anchored, but it holds no audit key"));
+        return Err(damaged(
+            "its store's audit log is anchored, but it holds no audit key",
+        ));
     }
     let report = audit::check(
         &conn,

@@ -145,10 +145,7 @@ fn check(path: &Path, store: Option<&Path>) -> Result<PathBuf> {
     let real = resolved(path).ok_or_else(|| {
         Error::new(
             ErrorCode::Io,
-            format!(
-                "cannot write {}: its folder does not exist",
-                path.display()
-            ),
+            format!("cannot write {}: its folder does not exist", path.display()),
         )
     })?;
     if let Some(store) = store {

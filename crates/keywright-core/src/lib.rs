@@ -129,7 +129,6 @@ impl Keywright {
         audit::list(&self.store.conn)
     }
 
-
     /// The underlying store (read-only use: tests and diagnostics).
     pub fn store(&self) -> &Store {
         &self.store

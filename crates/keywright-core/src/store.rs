@@ -610,9 +610,10 @@ pub(crate) fn migrate_snapshot(conn: &mut Connection) -> Result<()> {
             format!("cannot bring the backed-up store to this version's schema: {e}"),
         )
     })?;
-    let dangling: i64 = conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
-        r.get(0)
-    })?;
+    let dangling: i64 =
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })?;
     if dangling > 0 {
         return Err(Error::new(
             ErrorCode::BackupDamaged,

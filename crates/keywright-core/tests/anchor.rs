@@ -211,7 +211,10 @@ fn an_intact_store_is_anchored_and_its_replay_matches() {
 fn deleting_the_last_rows_is_seen_at_open_and_by_verify() {
     let f = fixture();
     let rows = f.kw.audit_events().unwrap().len() as i64;
-    f.sql(&format!("DELETE FROM audit_events WHERE seq > {}", rows - 2));
+    f.sql(&format!(
+        "DELETE FROM audit_events WHERE seq > {}",
+        rows - 2
+    ));
     let mut kw = f.reopen();
     let status = kw.audit_status();
     assert_eq!(status.state, AnchorState::Tampered, "{status:?}");
@@ -242,7 +245,9 @@ fn deleting_every_row_is_not_an_empty_intact_log() {
     let report = kw.check_audit().unwrap();
     assert!(!report.intact, "{report:?}");
     assert!(
-        report.message.contains("every row of the audit log was deleted"),
+        report
+            .message
+            .contains("every row of the audit log was deleted"),
         "{}",
         report.message
     );
@@ -271,7 +276,9 @@ fn an_edited_row_with_the_chain_recomputed_fails_its_mac() {
     assert!(!report.intact);
     assert_eq!(report.broken_at, Some(seq), "{report:?}");
     assert!(
-        report.message.contains("does not carry this store's audit key"),
+        report
+            .message
+            .contains("does not carry this store's audit key"),
         "{}",
         report.message
     );
@@ -301,7 +308,9 @@ fn an_invented_row_appended_after_the_head_is_seen_at_open() {
     let kw = f.reopen();
     assert_eq!(kw.audit_status().state, AnchorState::Tampered);
     assert!(
-        kw.audit_status().message.contains("written outside Keywright"),
+        kw.audit_status()
+            .message
+            .contains("written outside Keywright"),
         "{:?}",
         kw.audit_status()
     );
@@ -310,11 +319,7 @@ fn an_invented_row_appended_after_the_head_is_seen_at_open() {
 #[test]
 fn data_rows_changed_without_their_audit_row_are_named() {
     let f = fixture();
-    let (l0, l1, l2) = (
-        &f.licenses[0].id,
-        &f.licenses[1].id,
-        &f.licenses[2].id,
-    );
+    let (l0, l1, l2) = (&f.licenses[0].id, &f.licenses[1].id, &f.licenses[2].id);
     let cases: Vec<(String, String)> = vec![
         (
             format!("UPDATE licenses SET status = 'active' WHERE id = '{l0}'"),
@@ -360,7 +365,10 @@ fn data_rows_changed_without_their_audit_row_are_named() {
             .unwrap()
             .execute("VACUUM INTO ?1", [path.display().to_string()])
             .unwrap();
-        Connection::open(&path).unwrap().execute_batch(&sql).unwrap();
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch(&sql)
+            .unwrap();
         let kw = Keywright::with_vault(
             Store::open(&path).unwrap(),
             Box::new(f.vault.clone()),
@@ -383,7 +391,10 @@ fn a_replaced_or_missing_audit_key_stops_changes() {
     f.vault.put("audit-key", &[7u8; 32]).unwrap();
     let mut kw = f.reopen();
     assert_eq!(kw.audit_status().state, AnchorState::Tampered);
-    assert!(kw.audit_status().message.contains("not the one this store was anchored with"));
+    assert!(kw
+        .audit_status()
+        .message
+        .contains("not the one this store was anchored with"));
     assert_refuses_changes(&mut kw, ErrorCode::AuditTampered);
 
     f.vault.remove("audit-key").unwrap();
@@ -498,12 +509,16 @@ fn an_older_store_is_checked_once_then_anchored_with_a_baseline() {
     // An edit after anchoring is named against the baseline.
     Connection::open(&path)
         .unwrap()
-        .execute("UPDATE licenses SET status = 'active' WHERE status = 'suspended'", [])
+        .execute(
+            "UPDATE licenses SET status = 'active' WHERE status = 'suspended'",
+            [],
+        )
         .unwrap();
     let kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault.clone()), "t");
     let report = kw.check_audit().unwrap();
     assert!(
-        report.problems.iter().any(|p| p.contains("status is \"active\" in the store but \"suspended\" in the log")
+        report.problems.iter().any(|p| p
+            .contains("status is \"active\" in the store but \"suspended\" in the log")
             && p.contains("the baseline recorded when the log was anchored")),
         "{report:?}"
     );
@@ -512,12 +527,18 @@ fn an_older_store_is_checked_once_then_anchored_with_a_baseline() {
     // And an edit of the baseline itself is seen.
     Connection::open(&path)
         .unwrap()
-        .execute("UPDATE audit_baseline SET state = replace(state, 'suspended', 'active')", [])
+        .execute(
+            "UPDATE audit_baseline SET state = replace(state, 'suspended', 'active')",
+            [],
+        )
         .unwrap();
     let kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault), "t");
     let report = kw.check_audit().unwrap();
     assert!(
-        report.problems.iter().any(|p| p.contains("audit baseline") && p.contains("was edited")),
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("audit baseline") && p.contains("was edited")),
         "{report:?}"
     );
 }
@@ -528,7 +549,10 @@ fn an_older_store_whose_chain_is_already_broken_is_not_anchored() {
     let path = old_store(dir.path());
     Connection::open(&path)
         .unwrap()
-        .execute("UPDATE audit_events SET actor = 'mallory' WHERE seq = 5", [])
+        .execute(
+            "UPDATE audit_events SET actor = 'mallory' WHERE seq = 5",
+            [],
+        )
         .unwrap();
     let mut kw = Keywright::with_vault(
         Store::open(&path).unwrap(),

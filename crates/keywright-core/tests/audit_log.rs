@@ -302,5 +302,8 @@ fn check_reports_the_broken_row_instead_of_failing() {
     assert!(!broken.intact);
     assert_eq!(broken.broken_at, Some(7));
     assert!(broken.message.contains("row 7"), "{}", broken.message);
-    assert_eq!(kw.verify_audit().unwrap_err().code, ErrorCode::AuditTampered);
+    assert_eq!(
+        kw.verify_audit().unwrap_err().code,
+        ErrorCode::AuditTampered
+    );
 }

@@ -197,11 +197,7 @@ fn check_store(path: &std::path::Path, reported: &[String], vault: EnvVault) -> 
         .unwrap();
     drop(exists);
     drop(conn);
-    let kw = Keywright::with_vault(
-        Store::open(path).unwrap(),
-        Box::new(vault),
-        "checker",
-    );
+    let kw = Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault), "checker");
     // The anchor never leads the log: a kill between a commit and the head's write
     // leaves the head one commit behind, and opening moves it up.
     assert_eq!(

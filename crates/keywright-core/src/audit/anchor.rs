@@ -22,7 +22,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{append, head, AuditKey, AuditVerification, Anchoring, Event, Head};
+use super::{append, head, Anchoring, AuditKey, AuditVerification, Event, Head};
 use crate::error::{Error, ErrorCode, Result};
 use crate::{stamp, Keywright};
 
@@ -182,7 +182,10 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
     };
     conn.execute(
         "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
-        params![META_KEY, serde_json::to_string(&record).expect("serializes")],
+        params![
+            META_KEY,
+            serde_json::to_string(&record).expect("serializes")
+        ],
     )?;
     Ok(())
 }
@@ -204,7 +207,11 @@ fn check_tail(conn: &Connection, key: &AuditKey, from: &Head) -> Result<Option<S
                 e.seq, prev.seq
             )));
         }
-        if !e.mac.as_deref().is_some_and(|m| key.mac_matches(e.seq, &e.hash, m)) {
+        if !e
+            .mac
+            .as_deref()
+            .is_some_and(|m| key.mac_matches(e.seq, &e.hash, m))
+        {
             return Ok(Some(format!(
                 "audit row {} ({} at {}) does not carry this store's audit key: it was written outside Keywright",
                 e.seq, e.action, e.at

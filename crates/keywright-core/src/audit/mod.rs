@@ -565,7 +565,10 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
                 let (Some(key), Some(mac)) = (key, e.mac.as_deref()) else {
                     found.add(
                         Some(e.seq),
-                        format!("row {} has no MAC: it was written or rewritten outside Keywright", e.seq),
+                        format!(
+                            "row {} has no MAC: it was written or rewritten outside Keywright",
+                            e.seq
+                        ),
                     );
                     chain_broken = true;
                     continue;
@@ -586,9 +589,11 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
             if e.action == anchor::ANCHOR_ACTION {
                 baseline_row = Some((e.seq, e.detail.clone()));
             }
-            if let (Some(kind), Some(id), Some(state)) =
-                (e.subject_type.clone(), e.subject_id.clone(), e.state.clone())
-            {
+            if let (Some(kind), Some(id), Some(state)) = (
+                e.subject_type.clone(),
+                e.subject_id.clone(),
+                e.state.clone(),
+            ) {
                 replay.insert(
                     (kind, id),
                     Recorded {

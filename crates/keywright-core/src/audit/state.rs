@@ -129,7 +129,11 @@ pub fn of(conn: &Connection, kind: &str, id: &str) -> Result<Option<String>> {
     let Some(t) = tracked(kind) else {
         return Ok(None);
     };
-    let sql = format!("SELECT {} FROM {} WHERE id = ?1", t.columns.join(", "), t.table);
+    let sql = format!(
+        "SELECT {} FROM {} WHERE id = ?1",
+        t.columns.join(", "),
+        t.table
+    );
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([id], |r| state_of_row(t, r, 0))

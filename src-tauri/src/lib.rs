@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use keywright_core::applock::AppLockState;
 use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchPreview, BatchProgress};
+use keywright_core::clock::ClockAccepted;
 use keywright_core::online::{ServerEvent, ServerStatus};
 use keywright_core::{
     default_settings_path, default_store_path, os_user, ActivateMachine, ActivationPreview,
@@ -255,6 +256,13 @@ fn export_audit_csv(desk: State<'_, Desk>, path: String, query: AuditQuery) -> R
 #[tauri::command(async)]
 fn verify_audit(desk: State<'_, Desk>) -> Reply<AuditVerification> {
     desk.with(|kw| kw.check_audit())
+}
+
+/// Accepts this computer's clock although the audit log has a newer row (one written
+/// while the clock ran ahead); audited with the reason, needs signing unlocked.
+#[tauri::command(async)]
+fn accept_clock(desk: State<'_, Desk>, reason: String) -> Reply<ClockAccepted> {
+    desk.with(|kw| kw.accept_clock(&reason, Timestamp::now()))
 }
 
 #[tauri::command(async)]
@@ -704,6 +712,7 @@ pub fn run() {
             list_audit,
             export_audit_csv,
             verify_audit,
+            accept_clock,
             dashboard,
             list_customers,
             preview_activation,

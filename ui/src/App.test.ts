@@ -172,3 +172,30 @@ describe('App shell', () => {
     });
   });
 });
+
+describe('the audit anchor found at open', () => {
+  beforeEach(resetPlatform);
+
+  it('says so above every screen when the log does not match its anchor, and can be dismissed', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.storeInfo.mockResolvedValue({
+      path: '/home/vendor/store.db',
+      storeId: 'store-1',
+      keychainService: 'keywright/store-1',
+      audit: { state: 'tampered', message: 'rows 40 to 42 were deleted from the end of the audit log' },
+    });
+    render(App);
+    const banner = await screen.findByTestId('audit-banner');
+    expect(banner).toHaveTextContent(ADVICE.AUDIT_TAMPERED);
+    expect(banner).toHaveTextContent('rows 40 to 42 were deleted');
+    await userEvent.click(screen.getByRole('button', { name: 'Dismiss error' }));
+    expect(screen.queryByTestId('audit-banner')).toBeNull();
+  });
+
+  it('shows nothing when the log matches its anchor', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    render(App);
+    await screen.findByTestId('store-path');
+    expect(screen.queryByTestId('audit-banner')).toBeNull();
+  });
+});

@@ -13,7 +13,7 @@ export const ADVICE: Record<ErrorCode, string> = {
   KEYCHAIN_MISMATCH:
     'The OS keychain holds a different private key than this store records, so Keywright refuses to sign with it. Restore the right key from a backup.',
   CLOCK_BEHIND:
-    "Your computer's date and time are earlier than the last entry in the audit log, so the clock was set back. Correct the date and time in the system settings, then try again.",
+    "Your computer's date and time are earlier than an entry in the audit log. If the clock was set back, correct it in the system settings and try again. If that entry was written while the clock ran ahead, accept this clock below, with a reason: it is recorded in the audit log.",
   STORE: 'The local database could not be read or written. Check disk space and file permissions, then try again.',
   STORE_TOO_NEW:
     'The store was written by a newer version of Keywright. Update Keywright to open it.',
@@ -31,6 +31,10 @@ export const ADVICE: Record<ErrorCode, string> = {
     'The backup file is damaged, incomplete or not a Keywright backup. Try another copy of it; nothing was changed.',
   STORE_EXISTS:
     'A store already exists at that location, and a restore never overwrites one. Choose a new location.',
+  AUDIT_TAMPERED:
+    'The audit log no longer proves this store: rows were deleted, rewritten or added outside Keywright. Everything can be read, but nothing is changed or signed until the store is restored from a backup. The Audit log screen lists what differs.',
+  OUTPUT_IS_STORE:
+    'That file is the store itself (or part of it), or another database: saving there would destroy it. Choose another file name; nothing was written.',
   TRANSFER_NOT_ALLOWED:
     "This license's policy does not allow moving a machine to another computer. Deactivate the old machine and activate the new one instead, if a seat is free.",
 };

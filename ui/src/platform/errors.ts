@@ -22,6 +22,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'BACKUP_DAMAGED',
   'STORE_EXISTS',
   'TRANSFER_NOT_ALLOWED',
+  'AUDIT_TAMPERED',
+  'OUTPUT_IS_STORE',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

@@ -16,6 +16,7 @@ import type {
   BatchOutcome,
   BatchPreview,
   BatchProgress,
+  ClockAccepted,
   CustomerQuery,
   CustomerSummary,
   Dashboard,
@@ -145,6 +146,11 @@ export function listAudit(query: AuditQuery): Promise<AuditEvent[]> {
 
 export function exportAuditCsv(path: string, query: AuditQuery): Promise<ExportedFile> {
   return call<ExportedFile>('export_audit_csv', { path, query });
+}
+
+/** Accepts this computer's clock although the audit log has a newer row; audited. */
+export function acceptClock(reason: string): Promise<ClockAccepted> {
+  return call('accept_clock', { reason });
 }
 
 export function verifyAudit(): Promise<AuditVerification> {

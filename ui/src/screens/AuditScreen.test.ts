@@ -54,18 +54,37 @@ describe('Audit log screen', () => {
 
   it('verifies the chain and shows OK with the row count, or the broken row', async () => {
     p.verifyAudit
-      .mockResolvedValueOnce({ intact: true, rows: 42, brokenAt: null, message: 'audit chain intact: 42 rows' })
+      .mockResolvedValueOnce({
+        intact: true,
+        rows: 42,
+        brokenAt: null,
+        message: 'audit chain intact: 42 rows',
+        anchored: true,
+        problems: [],
+        problemCount: 0,
+      })
       .mockResolvedValueOnce({
         intact: false,
         rows: 42,
         brokenAt: 7,
         message: 'audit chain broken at row 7: its contents were edited',
+        anchored: true,
+        problems: [
+          'audit chain broken at row 7: its contents were edited',
+          'license lic-1 was changed outside Keywright: status is "active" in the store but "suspended" in the log (the log\'s last record of it: row 5, license.suspend)',
+        ],
+        problemCount: 2,
       });
     render(AuditScreen);
     await userEvent.click(await screen.findByTestId('audit-verify'));
-    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Chain OK: all 42 rows');
+    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Log OK: all 42 rows');
+    expect(screen.getByTestId('audit-verify-result')).toHaveTextContent("carries this store's audit key");
     await userEvent.click(screen.getByTestId('audit-verify'));
-    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Chain broken at row 7');
+    expect(await screen.findByTestId('audit-verify-result')).toHaveTextContent('Broken at row 7');
+    expect(screen.getByTestId('audit-verify-result')).toHaveTextContent('2 problems');
+    const problems = screen.getByTestId('audit-problems');
+    expect(problems.querySelectorAll('li')).toHaveLength(2);
+    expect(problems).toHaveTextContent('status is "active" in the store but "suspended" in the log');
   });
 
   it('exports the filtered log as CSV through the save dialog, and not when cancelled', async () => {

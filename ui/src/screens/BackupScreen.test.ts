@@ -6,7 +6,7 @@ import { vi } from 'vitest';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import BackupScreen from './BackupScreen.svelte';
-import { commandError, p, resetPlatform } from '../test/fixtures';
+import { ANCHORED, commandError, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 
@@ -100,7 +100,7 @@ describe('Backup screen', () => {
     expect(result).toHaveTextContent('17 licenses');
     await expectNoAxeViolations(container);
     // One click moves the window onto the restored store.
-    p.openStore.mockResolvedValue({ path: '/home/vendor/restored.db', storeId: 'store-1', keychainService: 'keywright/store-1' });
+    p.openStore.mockResolvedValue({ path: '/home/vendor/restored.db', storeId: 'store-1', keychainService: 'keywright/store-1', audit: ANCHORED });
     await userEvent.click(screen.getByTestId('restore-open'));
     expect(p.openStore).toHaveBeenCalledWith('/home/vendor/restored.db');
     expect(p.reloadWindow).toHaveBeenCalledOnce();

@@ -6,7 +6,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 
 import SettingsScreen from './SettingsScreen.svelte';
 import KeysScreen from './KeysScreen.svelte';
-import { commandError, p, resetPlatform } from '../test/fixtures';
+import { ANCHORED, commandError, p, resetPlatform } from '../test/fixtures';
 import { expectNoAxeViolations } from '../test/axe';
 
 const DEFAULT_PATH = '/home/vendor/.local/share/keywright/keywright.db';
@@ -24,7 +24,7 @@ function view(overrides: Record<string, unknown> = {}) {
 describe('SettingsScreen', () => {
   beforeEach(() => {
     resetPlatform();
-    p.storeInfo.mockResolvedValue({ path: DEFAULT_PATH, storeId: 'store-1', keychainService: 'keywright/store-1' });
+    p.storeInfo.mockResolvedValue({ path: DEFAULT_PATH, storeId: 'store-1', keychainService: 'keywright/store-1', audit: ANCHORED });
   });
 
   it('shows where the store and its keys live, with no accessibility violations', async () => {
@@ -39,7 +39,7 @@ describe('SettingsScreen', () => {
   it('opens another store, remembers it, then reloads the window', async () => {
     const onstorechanged = vi.fn();
     p.openDialog.mockResolvedValue('/data/other.db');
-    p.openStore.mockResolvedValue({ path: '/data/other.db', storeId: 'store-2', keychainService: 'keywright/store-2' });
+    p.openStore.mockResolvedValue({ path: '/data/other.db', storeId: 'store-2', keychainService: 'keywright/store-2', audit: ANCHORED });
     render(SettingsScreen, { onstorechanged });
     await userEvent.click(await screen.findByTestId('settings-open-store'));
     expect(p.openStore).toHaveBeenCalledWith('/data/other.db');
@@ -57,9 +57,9 @@ describe('SettingsScreen', () => {
   });
 
   it('offers the default location when another store is open, and says when the environment chose it', async () => {
-    p.storeInfo.mockResolvedValue({ path: '/data/other.db', storeId: 'store-2', keychainService: 'keywright/store-2' });
+    p.storeInfo.mockResolvedValue({ path: '/data/other.db', storeId: 'store-2', keychainService: 'keywright/store-2', audit: ANCHORED });
     p.getSettings.mockResolvedValue(view({ storeFromEnv: true }));
-    p.openStore.mockResolvedValue({ path: DEFAULT_PATH, storeId: 'store-1', keychainService: 'keywright/store-1' });
+    p.openStore.mockResolvedValue({ path: DEFAULT_PATH, storeId: 'store-1', keychainService: 'keywright/store-1', audit: ANCHORED });
     const onstorechanged = vi.fn();
     render(SettingsScreen, { onstorechanged });
     expect(await screen.findByTestId('settings-store-env')).toHaveTextContent('KEYWRIGHT_STORE');

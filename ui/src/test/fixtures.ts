@@ -4,6 +4,12 @@ import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
 
+/** What storeInfo reports for a store whose audit log matches its anchor. */
+export const ANCHORED = {
+  state: 'anchored',
+  message: 'the audit log matches its anchor in the OS keychain',
+} as const;
+
 /** Every list empty, every action unanswered; tests override what they need. */
 export function resetPlatform() {
   vi.resetAllMocks();
@@ -11,6 +17,7 @@ export function resetPlatform() {
     path: '/home/vendor/.local/share/keywright/store.db',
     storeId: 'store-1',
     keychainService: 'keywright',
+    audit: { state: 'anchored', message: 'the audit log matches its anchor in the OS keychain' },
   });
   p.listSigningKeys.mockResolvedValue([]);
   p.listProducts.mockResolvedValue([]);
@@ -117,8 +124,10 @@ export function auditEvent(overrides: Partial<AuditEvent> = {}): AuditEvent {
     signingKeyKid: 'kid-aaaa',
     artifactSha256: 'ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12cd34ef56ab12',
     detail: '{}',
+    state: null,
     prevHash: '0'.repeat(64),
     hash: 'f'.repeat(64),
+    mac: null,
     ...overrides,
   };
 }

@@ -7,6 +7,7 @@ export function createPlatformMock() {
   return {
     ...errors,
     storeInfo: vi.fn(),
+    acceptClock: vi.fn(),
     listSigningKeys: vi.fn(),
     createSigningKey: vi.fn(),
     retireSigningKey: vi.fn(),

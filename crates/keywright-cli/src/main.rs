@@ -601,7 +601,8 @@ struct VerifyArgs {
     /// License key: decrypts encrypted files.
     #[arg(long)]
     license_key: Option<String>,
-    /// Machine fingerprint: decrypts encrypted machine files.
+    /// Machine fingerprint: decrypts encrypted machine files, and a machine file
+    /// must be this machine's.
     #[arg(long)]
     fingerprint: Option<String>,
     /// For --key: the key scheme to expect (default: the public key's usual one).

@@ -7,13 +7,13 @@ use std::sync::atomic::AtomicBool;
 use clap::Args;
 use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchPreview, BatchProgress};
-use keywright_core::{Error, ErrorCode, Keywright, LicenseQuery, LicenseStatus};
+use keywright_core::{Keywright, LicenseQuery, LicenseStatus};
 
 use super::{to_json, Failure, Output, StatusArg};
 
 #[derive(Args)]
 pub(crate) struct BatchArgs {
-    /// The CSV file (UTF-8, header row first).
+    /// The CSV file (UTF-8, header row first; `-` reads standard input; at most 64 MiB).
     file: PathBuf,
     /// Write one .lic file per license and one .eml draft per customer email here.
     #[arg(long, value_name = "DIR")]
@@ -47,13 +47,7 @@ pub(crate) struct ExportFilter {
 }
 
 fn read_csv(path: &PathBuf) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot read the CSV {}: {e}", path.display()),
-        )
-        .into()
-    })
+    Ok(crate::input::read_bytes(path, &crate::input::BATCH_CSV)?)
 }
 
 /// The bad rows, one per line: `line N (order X): reason; reason`.

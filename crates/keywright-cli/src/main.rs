@@ -1,6 +1,5 @@
 //! `keywright`: the command line over keywright-core. Parsing and printing only.
 
-use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -18,6 +17,7 @@ use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
 
 mod batch;
+mod input;
 
 const EXIT_CODES: &str = "\
 Exit status:
@@ -768,7 +768,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
         }
         Command::Deactivation(DeactivationCommand::Import { receipt }) => {
             let mut kw = open_store(cli.store)?;
-            let text = read_input(&receipt, "deactivation receipt")?;
+            let text = read_input(&receipt, &input::DEACTIVATION_RECEIPT)?;
             let m = kw.import_deactivation_receipt(&text, now)?;
             Ok(machine_output(&m, "Deactivated (customer's receipt)"))
         }
@@ -777,7 +777,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             match cmd {
                 ActivationCommand::Request { .. } => unreachable!("handled above"),
                 ActivationCommand::Preview { request } => {
-                    let text = read_input(&request, "activation request")?;
+                    let text = read_input(&request, &input::ACTIVATION_REQUEST)?;
                     let p = kw.preview_activation(&text, now)?;
                     let allowed = if p.seats_allowed < 0 {
                         "unlimited".to_owned()
@@ -813,7 +813,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     Ok(Output::ok(to_json(&p), out))
                 }
                 ActivationCommand::Import { request, out, ttl } => {
-                    let text = read_input(&request, "activation request")?;
+                    let text = read_input(&request, &input::ACTIVATION_REQUEST)?;
                     let m = kw.activate_from_request(&text, now)?;
                     let f = kw.export_machine_file(
                         &ExportMachineFile {
@@ -1544,20 +1544,9 @@ fn license_output(l: &License, done: &str) -> Output {
     Output::ok(to_json(l), text)
 }
 
-fn read_input(path: &PathBuf, what: &str) -> Result<String, Failure> {
-    let mut text = String::new();
-    let result = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(path).map(|t| text = t)
-    };
-    result.map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot read {what} {}: {e}", path.display()),
-        )
-    })?;
-    Ok(text)
+/// A file given on the command line (`-`: standard input), read up to its kind's limit.
+fn read_input(path: &PathBuf, kind: &input::Input) -> Result<String, Failure> {
+    Ok(input::read_text(path, kind)?)
 }
 
 fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
@@ -1567,11 +1556,11 @@ fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
         }
         None => Timestamp::now(),
     };
-    let public_key = read_input(&args.public_key, "public key file")?;
+    let public_key = read_input(&args.public_key, &input::PUBLIC_KEY)?;
     let file = args
         .file
         .as_ref()
-        .map(|p| read_input(p, "license file"))
+        .map(|p| read_input(p, &input::LICENSE_FILE))
         .transpose()?;
     let report = verify(
         &VerifyRequest {

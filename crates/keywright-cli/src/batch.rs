@@ -26,6 +26,13 @@ pub(crate) struct BatchArgs {
     all_or_nothing: bool,
 }
 
+impl BatchArgs {
+    /// A dry run only reads the store.
+    pub(crate) fn writes_store(&self) -> bool {
+        !self.dry_run
+    }
+}
+
 /// The filters of `license export --csv` (the same as `license list`).
 #[derive(Args)]
 pub(crate) struct ExportFilter {

@@ -724,6 +724,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 
 fn run(cli: Cli) -> Result<Output, Failure> {
     let now = Timestamp::now();
+    if writes_store(&cli.command) {
+        refuse_read_only(cli.store.as_deref())?;
+    }
     match cli.command {
         Command::Verify(args) => run_verify(args),
         Command::Backup(cmd) => run_backup(cmd, cli.store, now),
@@ -1542,6 +1545,82 @@ fn license_output(l: &License, done: &str) -> Output {
         l.expiry.as_deref().unwrap_or("never")
     );
     Output::ok(to_json(l), text)
+}
+
+/// Whether `command` writes the store (a row, or an audit row for a private-key use).
+/// Exports of CSV and audit files write a file elsewhere, not the store.
+fn writes_store(command: &Command) -> bool {
+    match command {
+        Command::Verify(_) | Command::Audit(_) | Command::Server(_) => false,
+        Command::Serve(_) => true,
+        Command::Key(c) => match c {
+            KeyCommand::Create { .. } | KeyCommand::Retire { .. } => true,
+            KeyCommand::Public { .. } | KeyCommand::List => false,
+        },
+        Command::Product(c) => match c {
+            ProductCommand::Create { .. } | ProductCommand::SetKey { .. } => true,
+            ProductCommand::List => false,
+        },
+        Command::Policy(c) => match c {
+            PolicyCommand::Create(_) => true,
+            PolicyCommand::List | PolicyCommand::Show { .. } => false,
+        },
+        Command::License(c) => match c {
+            LicenseCommand::List { .. } => false,
+            // A license file is signed, and its signing is an audit row.
+            LicenseCommand::Export { csv, .. } => csv.is_none(),
+            LicenseCommand::Batch(args) => args.writes_store(),
+            LicenseCommand::Entitlements { set, inherit, .. } => set.is_some() || *inherit,
+            LicenseCommand::Issue { .. }
+            | LicenseCommand::Suspend { .. }
+            | LicenseCommand::Reinstate { .. }
+            | LicenseCommand::Revoke { .. }
+            | LicenseCommand::Renew { .. } => true,
+        },
+        Command::Activation(c) => match c {
+            ActivationCommand::Import { .. } => true,
+            ActivationCommand::Request { .. } | ActivationCommand::Preview { .. } => false,
+        },
+        Command::Machine(c) => match c {
+            MachineCommand::Activate { .. }
+            | MachineCommand::Export { .. }
+            | MachineCommand::Deactivate { .. }
+            | MachineCommand::Transfer { .. } => true,
+            MachineCommand::List { .. }
+            | MachineCommand::History { .. }
+            | MachineCommand::Simulate { .. } => false,
+        },
+        Command::Deactivation(c) => match c {
+            DeactivationCommand::Import { .. } => true,
+            DeactivationCommand::Receipt { .. } => false,
+        },
+        Command::Backup(c) => match c {
+            // The backup is an audit row; a restore's target does not exist yet.
+            BackupCommand::Create { .. } => true,
+            BackupCommand::Restore { .. } => false,
+        },
+    }
+}
+
+/// A command that writes the store, on a store this user cannot write: refused before
+/// it starts, with the reason (the file's permissions, its folder, its disk). The
+/// store itself opens read-only for commands that only read it.
+fn refuse_read_only(store: Option<&std::path::Path>) -> Result<(), Failure> {
+    let path = match store {
+        Some(p) => p.to_path_buf(),
+        None => default_store_path()?,
+    };
+    match keywright_core::store::read_only_reason(&path) {
+        Some(why) => Err(Error::new(
+            ErrorCode::Store,
+            format!(
+                "the store at {} is read-only, so nothing was changed: {why}. Commands that only read it still work",
+                path.display()
+            ),
+        )
+        .into()),
+        None => Ok(()),
+    }
 }
 
 /// A file given on the command line (`-`: standard input), read up to its kind's limit.

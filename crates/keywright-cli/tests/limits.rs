@@ -106,7 +106,11 @@ fn endless_and_oversized_inputs_are_refused_at_their_limit() {
 
     // License and machine files: 1 MiB, as the format crate bounds them. A file, and
     // standard input.
-    let run = run_limited(&cli, &["verify", "/dev/zero", "--public-key", &public], None);
+    let run = run_limited(
+        &cli,
+        &["verify", "/dev/zero", "--public-key", &public],
+        None,
+    );
     assert_too_large(&run, 9, "FORMAT", &["/dev/zero", "license file"], "1 MiB");
     let run = run_limited(
         &cli,
@@ -164,7 +168,11 @@ fn endless_and_oversized_inputs_are_refused_at_their_limit() {
     // Batch CSVs: 64 MiB.
     let run = run_limited(&cli, &["license", "batch", "/dev/zero"], None);
     assert_too_large(&run, 2, "BAD_INPUT", &["/dev/zero", "CSV"], "64 MiB");
-    let run = run_limited(&cli, &["license", "batch", "-", "--dry-run"], Some("/dev/zero"));
+    let run = run_limited(
+        &cli,
+        &["license", "batch", "-", "--dry-run"],
+        Some("/dev/zero"),
+    );
     assert_too_large(&run, 2, "BAD_INPUT", &["standard input", "CSV"], "64 MiB");
     assert_eq!(cli.count("licenses"), 0);
 

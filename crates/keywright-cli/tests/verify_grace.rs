@@ -32,7 +32,15 @@ fn policy(cli: &Cli, name: &str, grace: Option<&str>) {
 fn verify(cli: &Cli, file: &str, extra: &[&str], at: Timestamp) -> (i32, String, String) {
     let at = at.to_string();
     let public = cli.arg_path("public.hex");
-    let mut args = vec!["--json", "verify", file, "--public-key", &public, "--now", &at];
+    let mut args = vec![
+        "--json",
+        "verify",
+        file,
+        "--public-key",
+        &public,
+        "--now",
+        &at,
+    ];
     args.extend_from_slice(extra);
     let out = cli.command().args(&args).output().unwrap();
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|_| {
@@ -115,7 +123,10 @@ fn verify_and_simulate_apply_the_same_offline_grace() {
             license["id"].as_str().unwrap().to_owned(),
             license["key"].as_str().unwrap().to_owned(),
         );
-        let machine = cli.json(&["machine", "activate", &id, "--fingerprint", "fp-lab-7"], 0);
+        let machine = cli.json(
+            &["machine", "activate", &id, "--fingerprint", "fp-lab-7"],
+            0,
+        );
         let machine_id = machine["id"].as_str().unwrap().to_owned();
 
         let lic = cli.arg_path(&format!("{policy}.lic"));
@@ -146,7 +157,11 @@ fn verify_and_simulate_apply_the_same_offline_grace() {
                 let (s_code, s_message) = simulate(&cli, &id, machine, &issued, at);
                 println!(
                     "{policy} {} +{after:#}: verify {v_code} (exit {status}), simulate {s_code}",
-                    if machine.is_some() { "machine file" } else { "license file" }
+                    if machine.is_some() {
+                        "machine file"
+                    } else {
+                        "license file"
+                    }
                 );
                 assert_eq!(v_code, expected, "verify {file} at {at}: {v_message}");
                 assert_eq!(s_code, expected, "simulate at {at}: {s_message}");

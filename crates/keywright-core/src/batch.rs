@@ -986,6 +986,24 @@ impl Keywright {
             sign_all(&mut work, self.store.store_id(), created_ts, &signers)?;
 
             let tx = self.store.conn.transaction()?;
+            // The plan was read before this transaction took the write lock: another
+            // run of the same file may have issued these positions since. Checked
+            // under the lock, so this chunk writes all of its rows or none.
+            {
+                let mut taken = tx.prepare_cached(
+                    "SELECT 1 FROM licenses WHERE order_id = ?1 AND order_seq = ?2",
+                )?;
+                for w in &work {
+                    let order = &preview.rows[w.row].order_id;
+                    if taken.exists(rusqlite::params![order, w.seq])? {
+                        return Err(Error::conflict(format!(
+                            "order {order:?} is being issued by another run of this file (its license #{} appeared after this run read the store); this run stopped before writing it. {} licenses were issued by this run. Run the file again once the other run has finished: it issues only what is missing",
+                            w.seq,
+                            issued.len()
+                        )));
+                    }
+                }
+            }
             for w in &work {
                 let row = &preview.rows[w.row];
                 let customer_id = match &w.customer {

@@ -63,7 +63,7 @@ fn size_text(bytes: usize) -> String {
 
 fn name(path: &Path) -> String {
     if path.as_os_str() == "-" {
-        "standard input".to_owned()
+        "on standard input".to_owned()
     } else {
         path.display().to_string()
     }
@@ -89,12 +89,12 @@ pub(crate) fn read_bytes(path: &Path, input: &Input) -> Result<Vec<u8>, Error> {
         return Err(Error::new(
             input.code,
             format!(
-                "the {} {} is larger than {} ({} bytes), the most a {} may hold; nothing past that was read",
+                "the {} {} is larger than the limit for {}s, {} ({} bytes); nothing past that was read",
                 input.what,
                 name(path),
+                input.what,
                 size_text(input.limit),
                 input.limit,
-                input.what
             ),
         ));
     }

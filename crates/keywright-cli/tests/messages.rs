@@ -134,6 +134,33 @@ fn populate(cli: &Cli) -> String {
 /// Reads work on a read-only store; writes are refused as writes to a read-only
 /// store; nothing in its folder changes.
 fn check_read_only(store: &Path, license: &str, out_dir: &Path, why: &str) {
+    check_read_only_with(&run_as_user, store, license, out_dir, why)
+}
+
+/// Runs `keywright --store store --json args` with the store's folder mounted
+/// read-only (a bind mount in a mount namespace of its own), as root.
+fn run_on_read_only_mount(store: &Path, args: &[&str]) -> Output {
+    let dir = store.parent().unwrap();
+    Command::new("unshare")
+        .args(["-m", "--propagation", "private", "bash", "-c"])
+        .arg(r#"mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && exec "$2" --store "$3" --json "${@:4}""#)
+        .arg("--")
+        .arg(dir)
+        .arg(env!("CARGO_BIN_EXE_keywright"))
+        .arg(store)
+        .args(args)
+        .env_remove("KEYWRIGHT_STORE")
+        .output()
+        .unwrap()
+}
+
+fn check_read_only_with(
+    run_as_user: &dyn Fn(&Path, &[&str]) -> Output,
+    store: &Path,
+    license: &str,
+    out_dir: &Path,
+    why: &str,
+) {
     let dir = store.parent().unwrap();
     let before = snapshot(dir);
     for args in [
@@ -169,6 +196,7 @@ fn check_read_only(store: &Path, license: &str, out_dir: &Path, why: &str) {
     ] {
         let err = json_of(&run_as_user(store, &args), &args, 7);
         let message = err["error"]["message"].as_str().unwrap();
+        println!("{args:?}: {message}");
         assert_eq!(err["error"]["code"], "STORE", "{err}");
         assert!(message.contains("read-only"), "{args:?}: {message}");
         assert!(message.contains(why), "{args:?}: {why:?} in {message}");
@@ -210,6 +238,26 @@ fn a_read_only_store_is_read_and_refuses_writes() {
     chmod(&folder_case, 0o555);
     check_read_only(&folder_case.join("store.db"), &license, &out_dir, "folder");
 
+    // A read-only mount (root too is refused there): needs a mount namespace.
+    let mounted = cli.path("ro-mount");
+    std::fs::create_dir(&mounted).unwrap();
+    std::fs::copy(cli.store(), mounted.join("store.db")).unwrap();
+    let probe = run_on_read_only_mount(&mounted.join("store.db"), &["key", "list"]);
+    if is_root() && probe.status.success() {
+        check_read_only_with(
+            &run_on_read_only_mount,
+            &mounted.join("store.db"),
+            &license,
+            &out_dir,
+            "the disk holding it is mounted read-only",
+        );
+    } else {
+        println!(
+            "read-only mount SKIPPED (needs root and unshare -m): {}",
+            String::from_utf8_lossy(&probe.stderr)
+        );
+    }
+
     // An older schema cannot be brought up to date while read-only: said so.
     let old = cli.path("ro-old");
     std::fs::create_dir(&old).unwrap();
@@ -229,6 +277,7 @@ fn a_read_only_store_is_read_and_refuses_writes() {
         7,
     );
     let message = err["error"]["message"].as_str().unwrap();
+    println!("older schema: {message}");
     assert_eq!(err["error"]["code"], "STORE");
     for word in ["schema 3", "read-only", "the store file is read-only"] {
         assert!(message.contains(word), "{word:?} in {message}");
@@ -367,6 +416,9 @@ fn two_runs_of_the_same_csv_at_once() {
                 Some(4) => {
                     conflicts += 1;
                     let message = v["error"]["message"].as_str().unwrap();
+                    if conflicts == 1 {
+                        println!("the second run: {message}");
+                    }
                     assert_eq!(v["error"]["code"], "CONFLICT");
                     assert!(
                         message.contains("another run") && message.contains(&format!("R{round}-")),

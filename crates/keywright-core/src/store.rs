@@ -613,7 +613,7 @@ impl Store {
                 Error::new(
                     ErrorCode::Store,
                     format!(
-                        "the store at {} is read-only ({why}) and has a write-ahead log (-wal) beside it that only a writer can merge; open it once where it can be written",
+                        "the store at {} has a write-ahead log (-wal) beside it that only a writer can merge, and it is read-only: {why}. Open it once where it can be written",
                         path.display()
                     ),
                 )
@@ -633,12 +633,12 @@ impl Store {
                 ErrorCode::Store,
                 if version == 0 {
                     format!(
-                        "the store at {} is empty and read-only ({why}): there is nothing in it to read, and it cannot be set up",
+                        "the store at {} is empty, so there is nothing in it to read, and it cannot be set up because it is read-only: {why}",
                         path.display()
                     )
                 } else {
                     format!(
-                        "the store at {} uses schema {version}; this Keywright needs schema {latest} and would upgrade it, which it cannot while the store is read-only ({why}). Open it once where it can be written, or use the Keywright that wrote it",
+                        "the store at {} uses schema {version}; this Keywright needs schema {latest} and would upgrade it, which it cannot while the store is read-only: {why}. Open it once where it can be written, or use the Keywright that wrote it",
                         path.display()
                     )
                 },
@@ -656,7 +656,7 @@ impl Store {
                 rusqlite::Error::QueryReturnedNoRows => Error::new(
                     ErrorCode::Store,
                     format!(
-                        "the store at {} has no store id (damaged?) and is read-only ({why}), so none can be given to it",
+                        "the store at {} has no store id (damaged?), and none can be given to it because it is read-only: {why}",
                         path.display()
                     ),
                 ),
@@ -924,7 +924,7 @@ pub fn read_only_reason(path: &Path) -> Option<String> {
             #[cfg(not(unix))]
             let mode = String::new();
             return Some(format!(
-                "the store file is read-only for this user (file permissions{mode})"
+                "the store file is read-only for this user (its permissions{mode})"
             ));
         }
         Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => return Some(read_only_disk()),

@@ -360,7 +360,7 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         return Err(ServerError::Core(keywright_core::Error::new(
             ErrorCode::Store,
             format!(
-                "the store at {} is read-only ({why}); the server records activations and requests in it, so it cannot serve from it",
+                "the store at {} is read-only, and the server records activations and requests in it, so it cannot serve from it: {why}",
                 path.display()
             ),
         )));

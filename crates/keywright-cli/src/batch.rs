@@ -53,7 +53,7 @@ pub(crate) struct ExportFilter {
     policy: Option<String>,
 }
 
-fn read_csv(path: &PathBuf) -> Result<Vec<u8>, Failure> {
+fn read_csv(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
     Ok(crate::input::read_bytes(path, &crate::input::BATCH_CSV)?)
 }
 

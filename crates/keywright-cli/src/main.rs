@@ -1624,7 +1624,7 @@ fn refuse_read_only(store: Option<&std::path::Path>) -> Result<(), Failure> {
 }
 
 /// A file given on the command line (`-`: standard input), read up to its kind's limit.
-fn read_input(path: &PathBuf, kind: &input::Input) -> Result<String, Failure> {
+fn read_input(path: &std::path::Path, kind: &input::Input) -> Result<String, Failure> {
     Ok(input::read_text(path, kind)?)
 }
 

@@ -7,13 +7,13 @@ use std::sync::atomic::AtomicBool;
 use clap::Args;
 use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchPreview, BatchProgress};
-use keywright_core::{Error, ErrorCode, Keywright, LicenseQuery, LicenseStatus};
+use keywright_core::{Keywright, LicenseQuery, LicenseStatus};
 
 use super::{to_json, Failure, Output, StatusArg};
 
 #[derive(Args)]
 pub(crate) struct BatchArgs {
-    /// The CSV file (UTF-8, header row first).
+    /// The CSV file (UTF-8, header row first; `-` reads standard input; at most 64 MiB).
     file: PathBuf,
     /// Write one .lic file per license and one .eml draft per customer email here.
     #[arg(long, value_name = "DIR")]
@@ -24,6 +24,13 @@ pub(crate) struct BatchArgs {
     /// Issue nothing if any row is bad.
     #[arg(long)]
     all_or_nothing: bool,
+}
+
+impl BatchArgs {
+    /// A dry run only reads the store.
+    pub(crate) fn writes_store(&self) -> bool {
+        !self.dry_run
+    }
 }
 
 /// The filters of `license export --csv` (the same as `license list`).
@@ -46,14 +53,8 @@ pub(crate) struct ExportFilter {
     policy: Option<String>,
 }
 
-fn read_csv(path: &PathBuf) -> Result<Vec<u8>, Failure> {
-    std::fs::read(path).map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot read the CSV {}: {e}", path.display()),
-        )
-        .into()
-    })
+fn read_csv(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
+    Ok(crate::input::read_bytes(path, &crate::input::BATCH_CSV)?)
 }
 
 /// The bad rows, one per line: `line N (order X): reason; reason`.

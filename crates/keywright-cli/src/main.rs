@@ -1,6 +1,5 @@
 //! `keywright`: the command line over keywright-core. Parsing and printing only.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -19,6 +18,7 @@ use keywright_license::{ActivationRequest, DeactivationReceipt, ValidationCode};
 use serde_json::json;
 
 mod batch;
+mod input;
 mod output;
 
 const EXIT_CODES: &str = "\
@@ -635,7 +635,8 @@ struct VerifyArgs {
     /// License key: decrypts encrypted files.
     #[arg(long)]
     license_key: Option<String>,
-    /// Machine fingerprint: decrypts encrypted machine files.
+    /// Machine fingerprint: decrypts encrypted machine files, and a machine file
+    /// must be this machine's.
     #[arg(long)]
     fingerprint: Option<String>,
     /// For --key: the key scheme to expect (default: the public key's usual one).
@@ -812,6 +813,9 @@ fn to_json<T: serde::Serialize>(value: &T) -> serde_json::Value {
 
 fn run(cli: Cli) -> Result<Output, Failure> {
     let now = Timestamp::now();
+    if writes_store(&cli.command) {
+        refuse_read_only(cli.store.as_deref())?;
+    }
     match cli.command {
         Command::Verify(args) => run_verify(args),
         Command::Backup(cmd) => run_backup(cmd, cli.store, now),
@@ -856,7 +860,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
         }
         Command::Deactivation(DeactivationCommand::Import { receipt }) => {
             let mut kw = open_store(cli.store)?;
-            let text = read_input(&receipt, "deactivation receipt")?;
+            let text = read_input(&receipt, &input::DEACTIVATION_RECEIPT)?;
             let m = kw.import_deactivation_receipt(&text, now)?;
             Ok(machine_output(&m, "Deactivated (customer's receipt)"))
         }
@@ -865,7 +869,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
             match cmd {
                 ActivationCommand::Request { .. } => unreachable!("handled above"),
                 ActivationCommand::Preview { request } => {
-                    let text = read_input(&request, "activation request")?;
+                    let text = read_input(&request, &input::ACTIVATION_REQUEST)?;
                     let p = kw.preview_activation(&text, now)?;
                     let allowed = if p.seats_allowed < 0 {
                         "unlimited".to_owned()
@@ -901,7 +905,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
                     Ok(Output::ok(to_json(&p), out))
                 }
                 ActivationCommand::Import { request, out, ttl } => {
-                    let text = read_input(&request, "activation request")?;
+                    let text = read_input(&request, &input::ACTIVATION_REQUEST)?;
                     // A TTL the export would refuse must not leave a seat taken.
                     if ttl.is_some() {
                         keywright_core::duration::parse_file_ttl(ttl.as_deref())?;
@@ -1682,20 +1686,85 @@ fn license_output(l: &License, done: &str) -> Output {
     Output::ok(to_json(l), text)
 }
 
-fn read_input(path: &PathBuf, what: &str) -> Result<String, Failure> {
-    let mut text = String::new();
-    let result = if path.as_os_str() == "-" {
-        std::io::stdin().read_to_string(&mut text).map(|_| ())
-    } else {
-        std::fs::read_to_string(path).map(|t| text = t)
+/// Whether `command` writes the store (a row, or an audit row for a private-key use).
+/// Exports of CSV and audit files write a file elsewhere, not the store.
+fn writes_store(command: &Command) -> bool {
+    match command {
+        Command::Verify(_) | Command::Audit(_) | Command::Server(_) => false,
+        Command::Serve(_) => true,
+        Command::Key(c) => match c {
+            KeyCommand::Create { .. } | KeyCommand::Retire { .. } => true,
+            KeyCommand::Public { .. } | KeyCommand::List => false,
+        },
+        Command::Product(c) => match c {
+            ProductCommand::Create { .. } | ProductCommand::SetKey { .. } => true,
+            ProductCommand::List => false,
+        },
+        Command::Policy(c) => match c {
+            PolicyCommand::Create(_) => true,
+            PolicyCommand::List | PolicyCommand::Show { .. } => false,
+        },
+        Command::License(c) => match c {
+            LicenseCommand::List { .. } => false,
+            // A license file is signed, and its signing is an audit row.
+            LicenseCommand::Export { csv, .. } => csv.is_none(),
+            LicenseCommand::Batch(args) => args.writes_store(),
+            LicenseCommand::Entitlements { set, inherit, .. } => set.is_some() || *inherit,
+            LicenseCommand::Issue { .. }
+            | LicenseCommand::Suspend { .. }
+            | LicenseCommand::Reinstate { .. }
+            | LicenseCommand::Revoke { .. }
+            | LicenseCommand::Renew { .. } => true,
+        },
+        Command::Activation(c) => match c {
+            ActivationCommand::Import { .. } => true,
+            ActivationCommand::Request { .. } | ActivationCommand::Preview { .. } => false,
+        },
+        Command::Machine(c) => match c {
+            MachineCommand::Activate { .. }
+            | MachineCommand::Export { .. }
+            | MachineCommand::Deactivate { .. }
+            | MachineCommand::Transfer { .. } => true,
+            MachineCommand::List { .. }
+            | MachineCommand::History { .. }
+            | MachineCommand::Simulate { .. } => false,
+        },
+        Command::Deactivation(c) => match c {
+            DeactivationCommand::Import { .. } => true,
+            DeactivationCommand::Receipt { .. } => false,
+        },
+        Command::Backup(c) => match c {
+            // The backup is an audit row; a restore's target does not exist yet.
+            BackupCommand::Create { .. } => true,
+            BackupCommand::Restore { .. } => false,
+        },
+    }
+}
+
+/// A command that writes the store, on a store this user cannot write: refused before
+/// it starts, with the reason (the file's permissions, its folder, its disk). The
+/// store itself opens read-only for commands that only read it.
+fn refuse_read_only(store: Option<&std::path::Path>) -> Result<(), Failure> {
+    let path = match store {
+        Some(p) => p.to_path_buf(),
+        None => default_store_path()?,
     };
-    result.map_err(|e| {
-        Error::new(
-            ErrorCode::Io,
-            format!("cannot read {what} {}: {e}", path.display()),
+    match keywright_core::store::read_only_reason(&path) {
+        Some(why) => Err(Error::new(
+            ErrorCode::Store,
+            format!(
+                "the store at {} is read-only, so nothing was changed: {why}. Commands that only read it still work",
+                path.display()
+            ),
         )
-    })?;
-    Ok(text)
+        .into()),
+        None => Ok(()),
+    }
+}
+
+/// A file given on the command line (`-`: standard input), read up to its kind's limit.
+fn read_input(path: &std::path::Path, kind: &input::Input) -> Result<String, Failure> {
+    Ok(input::read_text(path, kind)?)
 }
 
 fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
@@ -1705,11 +1774,11 @@ fn run_verify(args: VerifyArgs) -> Result<Output, Failure> {
         }
         None => Timestamp::now(),
     };
-    let public_key = read_input(&args.public_key, "public key file")?;
+    let public_key = read_input(&args.public_key, &input::PUBLIC_KEY)?;
     let file = args
         .file
         .as_ref()
-        .map(|p| read_input(p, "license file"))
+        .map(|p| read_input(p, &input::LICENSE_FILE))
         .transpose()?;
     let report = verify(
         &VerifyRequest {

@@ -81,7 +81,7 @@ impl Keywright {
     /// Writes the events matching `query` (all of them unless it sets a limit),
     /// oldest first, as CSV to `path`, atomically. The export is itself an audit row
     /// (`audit.export`, with the file's SHA-256); if the file cannot be written, that
-    /// row is rolled back.
+    /// row is rolled back. A read-only store is exported without that row.
     pub fn export_audit_csv(
         &mut self,
         path: &str,
@@ -138,6 +138,29 @@ impl Keywright {
             }),
             ..Event::default()
         };
-        self.write_audited_file(path, &bytes, &stamp(now), event, format)
+        self.write_export(path, &bytes, &stamp(now), event, format)
+    }
+
+    /// Writes an export (a CSV or JSON Lines file elsewhere, not the store) with its
+    /// audit row. A read-only store cannot record the row, and an export changes
+    /// nothing in it, so there the file is written alone (still atomically).
+    pub(crate) fn write_export(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        at: &str,
+        event: Event<'_>,
+        algorithm: &str,
+    ) -> Result<ExportedFile> {
+        if self.store.read_only().is_none() {
+            return self.write_audited_file(path, bytes, at, event, algorithm);
+        }
+        crate::files::write_atomically(path, bytes, Some(self.store.path()))?;
+        Ok(ExportedFile {
+            path: path.display().to_string(),
+            sha256: audit::sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+            algorithm: algorithm.to_owned(),
+        })
     }
 }

@@ -34,6 +34,9 @@ pub const MAX_QUANTITY: u32 = 1_000;
 pub const MAX_ROWS: usize = 100_000;
 /// The largest CSV file read (bytes).
 pub const MAX_FILE_BYTES: usize = 64 * 1024 * 1024;
+/// The most columns a CSV may have: the seven the batch knows plus metadata columns
+/// (each becomes a metadata key on every license of its row).
+pub const MAX_COLUMNS: usize = 256;
 /// Licenses committed per transaction.
 pub const CHUNK: usize = 500;
 
@@ -157,7 +160,7 @@ pub struct BatchOutcome {
 }
 
 /// What a column of the CSV holds.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 enum Column {
     Name,
     Email,
@@ -316,7 +319,16 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<Column>, Vec<RawRow>)> {
         None => return Err(Error::bad_input("the CSV is empty: it needs a header row")),
         Some(r) => r.map_err(bad)?,
     };
+    if header.len() > MAX_COLUMNS {
+        return Err(Error::bad_input(format!(
+            "line 1: the CSV has {} columns; at most {MAX_COLUMNS} are read (name, email, company, policy or product, quantity, order id, and metadata columns)",
+            header.len()
+        )));
+    }
     let columns: Vec<Column> = header.iter().map(Column::from_header).collect();
+    // Where each column was first seen: one lookup per column, not a scan of the
+    // columns before it.
+    let mut seen: HashMap<&Column, usize> = HashMap::with_capacity(columns.len());
     for (i, (column, name)) in columns.iter().zip(header.iter()).enumerate() {
         if name.trim().is_empty() {
             return Err(Error::bad_input(format!(
@@ -324,7 +336,7 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<Column>, Vec<RawRow>)> {
                 i + 1
             )));
         }
-        if let Some(j) = columns[..i].iter().position(|c| c == column) {
+        if let Some(&j) = seen.get(column) {
             return Err(Error::bad_input(format!(
                 "line 1: columns {} ({:?}) and {} ({:?}) both hold the {}",
                 j + 1,
@@ -334,6 +346,7 @@ fn read_csv(bytes: &[u8]) -> Result<(Vec<Column>, Vec<RawRow>)> {
                 column.describe()
             )));
         }
+        seen.insert(column, i);
     }
     if !columns.contains(&Column::OrderId) {
         return Err(Error::bad_input(format!(
@@ -986,6 +999,24 @@ impl Keywright {
 
             let audit_key = self.audit_key()?;
             let tx = self.store.conn.transaction()?;
+            // The plan was read before this transaction took the write lock: another
+            // run of the same file may have issued these positions since. Checked
+            // under the lock, so this chunk writes all of its rows or none.
+            {
+                let mut taken = tx.prepare_cached(
+                    "SELECT 1 FROM licenses WHERE order_id = ?1 AND order_seq = ?2",
+                )?;
+                for w in &work {
+                    let order = &preview.rows[w.row].order_id;
+                    if taken.exists(rusqlite::params![order, w.seq])? {
+                        return Err(Error::conflict(format!(
+                            "order {order:?} is being issued by another run of this file (its license #{} appeared after this run read the store); this run stopped before writing it. {} licenses were issued by this run. Run the file again once the other run has finished: it issues only what is missing",
+                            w.seq,
+                            issued.len()
+                        )));
+                    }
+                }
+            }
             for w in &work {
                 let row = &preview.rows[w.row];
                 let customer_id = match &w.customer {

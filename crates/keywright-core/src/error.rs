@@ -103,11 +103,24 @@ impl Error {
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
         use rusqlite::ffi::ErrorCode as Sql;
-        let code = match e.sqlite_error_code() {
-            Some(Sql::ConstraintViolation) => ErrorCode::Conflict,
-            _ => ErrorCode::Store,
+        // The class of trouble in words; SQLite's own text stays at the end.
+        let message = match e.sqlite_error_code() {
+            Some(Sql::ConstraintViolation) => return Self::conflict(format!("store: {e}")),
+            Some(Sql::ReadOnly) => format!(
+                "the store is read-only, so nothing was changed: this user cannot write its \
+                 file, its folder or its disk (SQLite: {e})"
+            ),
+            Some(Sql::DatabaseCorrupt | Sql::NotADatabase) => format!(
+                "the store is damaged, so nothing was changed; restore it from a backup \
+                 (SQLite: {e})"
+            ),
+            Some(Sql::SystemIoFailure) => format!(
+                "the store could not be read or written: an I/O error (is its disk full or \
+                 failing?) (SQLite: {e})"
+            ),
+            _ => format!("store: {e}"),
         };
-        Self::new(code, format!("store: {e}"))
+        Self::new(ErrorCode::Store, message)
     }
 }
 

@@ -40,7 +40,8 @@ impl Keywright {
     /// Writes every license matching `query`'s filters and text (its `limit` and
     /// `cursor` are ignored: all pages are written), in its sort order, as CSV to
     /// `path`, atomically. The export is an audit row (`license.export`, with the
-    /// file's SHA-256); if the file cannot be written, that row is rolled back.
+    /// file's SHA-256); if the file cannot be written, that row is rolled back. A
+    /// read-only store is exported without that row.
     pub fn export_licenses_csv(
         &mut self,
         query: &LicenseQuery,
@@ -112,6 +113,6 @@ impl Keywright {
             }),
             ..Event::default()
         };
-        self.write_audited_file(path, &bytes, &stamp(now), event, "csv")
+        self.write_export(path, &bytes, &stamp(now), event, "csv")
     }
 }

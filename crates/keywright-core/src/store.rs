@@ -464,6 +464,9 @@ pub struct Store {
     pub(crate) conn: Connection,
     path: PathBuf,
     store_id: String,
+    /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
+    /// writable.
+    read_only: Option<String>,
 }
 
 impl std::fmt::Debug for Store {
@@ -471,6 +474,7 @@ impl std::fmt::Debug for Store {
         f.debug_struct("Store")
             .field("path", &self.path)
             .field("store_id", &self.store_id)
+            .field("read_only", &self.read_only)
             .finish()
     }
 }
@@ -479,18 +483,40 @@ impl Store {
     /// Opens (creating if needed) the store at `path`, migrating it to this binary's
     /// schema. A store written by a newer binary is refused with
     /// [`ErrorCode::StoreTooNew`] and left untouched.
+    ///
+    /// A store this user cannot write (its file, its folder or its disk: see
+    /// [`read_only_reason`]) is opened read-only: every read works, every write fails
+    /// with a `STORE` error saying the store is read-only, and an older schema, which
+    /// cannot be migrated there, is refused with that reason. A folder, a file that is
+    /// not an SQLite database, a truncated or damaged store, a file this user may not
+    /// read and an I/O error each get their own message. An empty file is a new store.
     pub fn open(path: &Path) -> Result<Self> {
+        if path.is_dir() {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!(
+                    "{} is a folder, not a store file; give the path of the store file itself (for example {})",
+                    path.display(),
+                    path.join("keywright.db").display()
+                ),
+            ));
+        }
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)?;
         }
-        let mut conn = Connection::open(path).map_err(|e| {
-            Error::new(
-                ErrorCode::Store,
-                format!("cannot open the store at {}: {e}", path.display()),
-            )
-        })?;
+        inspect_file(path)?;
+        match read_only_reason(path) {
+            Some(why) => Self::open_read_only(path, why),
+            None => Self::open_read_write(path),
+        }
+    }
+
+    fn open_read_write(path: &Path) -> Result<Self> {
+        let sql = |e: rusqlite::Error| opening_error(path, e);
+        let mut conn = Connection::open(path).map_err(sql)?;
         // busy_timeout first: a second process may hold the write lock briefly.
-        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
         // Every transaction takes the write lock when it begins. A deferred one that
         // reads first (the newest audit hash, FTS configuration) would have to upgrade
         // to a writer later, and SQLite fails that at once instead of waiting out the
@@ -498,29 +524,10 @@ impl Store {
         conn.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         // A SQLite file that is not a Keywright store is refused before anything in it
         // changes (journal mode, migrations).
-        let (tables, ours): (i64, i64) = conn
-            .query_row(
-                "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'store_meta')
-                 FROM sqlite_master",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .map_err(|e| {
-                Error::new(
-                    ErrorCode::Store,
-                    format!("{} is not a Keywright store: {e}", path.display()),
-                )
-            })?;
-        if tables > 0 && ours == 0 {
-            return Err(Error::new(
-                ErrorCode::Store,
-                format!(
-                    "{} is an SQLite database of another program, not a Keywright store; nothing in it was changed",
-                    path.display()
-                ),
-            ));
-        }
-        let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
+        refuse_foreign(&conn, path)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(sql)?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::new(
                 ErrorCode::Store,
@@ -530,40 +537,40 @@ impl Store {
                 ),
             ));
         }
-        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(sql)?;
         // A 16 MiB page cache (SQLite's default is 2 MiB): a batch of licenses touches
         // many index pages per transaction, and re-reading them cost a tenth of its time.
-        conn.pragma_update(None, "cache_size", -16_384)?;
+        conn.pragma_update(None, "cache_size", -16_384)
+            .map_err(sql)?;
         // Foreign keys stay off while migrations rebuild tables (SQLite ignores the
         // pragma inside a transaction), then every reference is checked.
-        conn.pragma_update(None, "foreign_keys", "OFF")?;
+        conn.pragma_update(None, "foreign_keys", "OFF")
+            .map_err(sql)?;
         restrict_file(path);
 
         let migrations = migrations();
-        let version_before = user_version(&conn)?;
+        let version_before = user_version(&conn).map_err(sql)?;
         migrations.to_latest(&mut conn).map_err(|e| match e {
             rusqlite_migration::Error::MigrationDefinition(
                 rusqlite_migration::MigrationDefinitionError::DatabaseTooFarAhead,
-            ) => Error::new(
-                ErrorCode::StoreTooNew,
-                format!(
-                    "the store at {} was written by a newer Keywright (schema {}); this one knows schema {}. Update Keywright.",
-                    path.display(),
-                    user_version(&conn).unwrap_or(-1),
-                    MIGRATIONS.len()
-                ),
+            ) => too_new(path, user_version(&conn).unwrap_or(-1)),
+            rusqlite_migration::Error::RusqliteError { err, .. } => opening_error(path, err),
+            other => Error::new(
+                ErrorCode::Store,
+                format!("cannot migrate the store: {other}"),
             ),
-            other => Error::new(ErrorCode::Store, format!("cannot migrate the store: {other}")),
         })?;
         // Only migrations run with foreign keys off, so only after one ran can a
         // reference dangle; every other write is checked as it happens. (Checking on
         // every open read every license and machine: a tenth of a second at 100,000.)
-        let dangling: i64 = if user_version(&conn)? == version_before {
+        let dangling: i64 = if user_version(&conn).map_err(sql)? == version_before {
             0
         } else {
             conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
                 r.get(0)
-            })?
+            })
+            .map_err(sql)?
         };
         if dangling > 0 {
             return Err(Error::new(
@@ -574,13 +581,107 @@ impl Store {
                 ),
             ));
         }
-        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
 
-        let store_id = ensure_store_id(&conn)?;
+        let store_id = ensure_store_id(&conn).map_err(|e| match e.code {
+            ErrorCode::Store => Error::new(
+                ErrorCode::Store,
+                format!("cannot open the store at {}: {}", path.display(), e.message),
+            ),
+            _ => e,
+        })?;
         Ok(Self {
             conn,
             path: path.to_path_buf(),
             store_id,
+            read_only: None,
+        })
+    }
+
+    /// Opens a store this user cannot write, for reading. Without a write-ahead log
+    /// beside it the file alone holds the whole store, so it is opened `immutable`:
+    /// SQLite then creates no `-shm` / `-wal` files (a read-only folder refuses them,
+    /// and a writable one would keep them, owned by whoever looked). A store with a
+    /// log (in use by a writer, or not closed cleanly) is opened `mode=ro`, which reads
+    /// the log through its `-shm`.
+    fn open_read_only(path: &Path, why: String) -> Result<Self> {
+        let sql = |e: rusqlite::Error| opening_error(path, e);
+        let log_has_pages = std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0);
+        let uri = format!(
+            "{}?{}",
+            file_uri(path),
+            if log_has_pages || sibling(path, "-shm").exists() {
+                "mode=ro"
+            } else {
+                "immutable=1"
+            }
+        );
+        let conn = Connection::open_with_flags(
+            &uri,
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY
+                | rusqlite::OpenFlags::SQLITE_OPEN_URI
+                | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| match e.sqlite_error_code() {
+            Some(rusqlite::ffi::ErrorCode::ReadOnly | rusqlite::ffi::ErrorCode::CannotOpen) => {
+                Error::new(
+                    ErrorCode::Store,
+                    format!(
+                        "the store at {} has a write-ahead log (-wal) beside it that only a writer can merge, and it is read-only: {why}. Open it once where it can be written",
+                        path.display()
+                    ),
+                )
+            }
+            _ => opening_error(path, e),
+        })?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))
+            .map_err(sql)?;
+        refuse_foreign(&conn, path)?;
+        let version = user_version(&conn).map_err(sql)?;
+        let latest = MIGRATIONS.len() as i64;
+        if version > latest {
+            return Err(too_new(path, version));
+        }
+        if version < latest {
+            return Err(Error::new(
+                ErrorCode::Store,
+                if version == 0 {
+                    format!(
+                        "the store at {} is empty, so there is nothing in it to read, and it cannot be set up because it is read-only: {why}",
+                        path.display()
+                    )
+                } else {
+                    format!(
+                        "the store at {} uses schema {version}; this Keywright needs schema {latest} and would upgrade it, which it cannot while the store is read-only: {why}. Open it once where it can be written, or use the Keywright that wrote it",
+                        path.display()
+                    )
+                },
+            ));
+        }
+        conn.pragma_update(None, "foreign_keys", "ON")
+            .map_err(sql)?;
+        let store_id: String = conn
+            .query_row(
+                "SELECT value FROM store_meta WHERE key = 'store_id'",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Error::new(
+                    ErrorCode::Store,
+                    format!(
+                        "the store at {} has no store id (damaged?), and none can be given to it because it is read-only: {why}",
+                        path.display()
+                    ),
+                ),
+                e => opening_error(path, e),
+            })?;
+        Ok(Self {
+            conn,
+            path: path.to_path_buf(),
+            store_id,
+            read_only: Some(why),
         })
     }
 
@@ -592,6 +693,12 @@ impl Store {
     /// The store's random id (namespaces its keychain entries).
     pub fn store_id(&self) -> &str {
         &self.store_id
+    }
+
+    /// Why the store was opened read-only (its file, folder or disk cannot be
+    /// written); `None` when it is writable.
+    pub fn read_only(&self) -> Option<&str> {
+        self.read_only.as_deref()
     }
 
     /// The schema version this binary writes.
@@ -622,6 +729,271 @@ pub(crate) fn migrate_snapshot(conn: &mut Connection) -> Result<()> {
     }
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(())
+}
+
+/// Refuses a non-empty SQLite file without Keywright's `store_meta` table (another
+/// program's database) before anything in it changes.
+fn refuse_foreign(conn: &Connection, path: &Path) -> Result<()> {
+    let (tables, ours): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), count(*) FILTER (WHERE type = 'table' AND name = 'store_meta')
+             FROM sqlite_master",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .map_err(|e| opening_error(path, e))?;
+    if tables > 0 && ours == 0 {
+        return Err(Error::new(
+            ErrorCode::Store,
+            format!(
+                "{} is an SQLite database of another program, not a Keywright store; nothing in it was changed",
+                path.display()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn too_new(path: &Path, version: i64) -> Error {
+    Error::new(
+        ErrorCode::StoreTooNew,
+        format!(
+            "the store at {} was written by a newer Keywright (schema {version}); this one knows schema {}. Update Keywright.",
+            path.display(),
+            MIGRATIONS.len()
+        ),
+    )
+}
+
+/// `path` with `suffix` appended to its file name (`store.db-wal`).
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// An SQLite `file:` URI for `path` (query parameters follow it).
+fn file_uri(path: &Path) -> String {
+    let text = path.to_string_lossy();
+    #[cfg(windows)]
+    let text = {
+        let t = text.replace('\\', "/");
+        if t.as_bytes().get(1) == Some(&b':') {
+            format!("/{t}")
+        } else {
+            t
+        }
+    };
+    let mut uri = String::from("file:");
+    for b in text.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'/' => {
+                uri.push(b as char)
+            }
+            _ => uri.push_str(&format!("%{b:02X}")),
+        }
+    }
+    uri
+}
+
+/// SQLite's file header: the first 16 bytes of every database.
+const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
+
+/// Looks at an existing store file before SQLite does: whether this user may read it,
+/// whether it is an SQLite database at all, and whether it is shorter than its header
+/// says (truncated). Each gets its own message; nothing is written.
+fn inspect_file(path: &Path) -> Result<()> {
+    use std::io::Read as _;
+    let mut file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!(
+                    "cannot read the store at {}: permission denied (its owner or permissions do not let this user read it)",
+                    path.display()
+                ),
+            ))
+        }
+        Err(e) => {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!("cannot read the store at {}: {e}", path.display()),
+            ))
+        }
+    };
+    let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let mut header = Vec::with_capacity(100);
+    if let Err(e) = file.by_ref().take(100).read_to_end(&mut header) {
+        return Err(Error::new(
+            ErrorCode::Store,
+            format!(
+                "cannot read the store at {}: an I/O error ({e}); is its disk failing?",
+                path.display()
+            ),
+        ));
+    }
+    if header.is_empty() {
+        // SQLite makes an empty file a new database: a new store.
+        return Ok(());
+    }
+    let magic = &SQLITE_MAGIC[..header.len().min(16)];
+    if !header.starts_with(magic) {
+        return Err(not_a_database(path));
+    }
+    if header.len() < 100 {
+        return Err(damaged(
+            path,
+            &format!("it is truncated: {len} bytes, shorter than an SQLite header"),
+        ));
+    }
+    // The page count in the header is only meaningful when the change counter (24)
+    // matches its version-valid-for number (92). With a write-ahead log beside the
+    // file, pages may live in the log instead.
+    let be32 = |at: usize| {
+        u32::from_be_bytes([header[at], header[at + 1], header[at + 2], header[at + 3]])
+    };
+    let page_size = match u16::from_be_bytes([header[16], header[17]]) {
+        1 => 65_536u64,
+        n => u64::from(n),
+    };
+    let pages = u64::from(be32(28));
+    let log_has_pages = std::fs::metadata(sibling(path, "-wal")).is_ok_and(|m| m.len() > 0);
+    if be32(24) == be32(92) && pages > 0 && !log_has_pages && len < pages * page_size {
+        return Err(damaged(
+            path,
+            &format!(
+                "it is truncated: {len} bytes of the {} its header records",
+                pages * page_size
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn not_a_database(path: &Path) -> Error {
+    Error::new(
+        ErrorCode::Store,
+        format!(
+            "{} is not a Keywright store: it is not a database (no SQLite header); nothing in it was changed",
+            path.display()
+        ),
+    )
+}
+
+fn damaged(path: &Path, how: &str) -> Error {
+    Error::new(
+        ErrorCode::Store,
+        format!(
+            "the store at {} is damaged ({how}); nothing in it was changed. Restore it from a backup",
+            path.display()
+        ),
+    )
+}
+
+/// An SQLite error while opening the store at `path`, in words that say which kind of
+/// trouble it is.
+fn opening_error(path: &Path, e: rusqlite::Error) -> Error {
+    use rusqlite::ffi::ErrorCode as Sql;
+    match e.sqlite_error_code() {
+        Some(Sql::NotADatabase) => {
+            let sqlite = std::fs::File::open(path).ok().and_then(|mut f| {
+                use std::io::Read as _;
+                let mut magic = [0u8; 16];
+                f.read_exact(&mut magic)
+                    .ok()
+                    .map(|()| &magic == SQLITE_MAGIC)
+            });
+            if sqlite == Some(true) {
+                damaged(path, &format!("SQLite: {e}"))
+            } else {
+                not_a_database(path)
+            }
+        }
+        Some(Sql::DatabaseCorrupt) => damaged(path, &format!("SQLite: {e}")),
+        Some(Sql::SystemIoFailure) => Error::new(
+            ErrorCode::Store,
+            format!(
+                "cannot read the store at {}: an I/O error (SQLite: {e}); is its disk failing?",
+                path.display()
+            ),
+        ),
+        Some(Sql::PermissionDenied) => Error::new(
+            ErrorCode::Store,
+            format!(
+                "cannot open the store at {}: permission denied (SQLite: {e})",
+                path.display()
+            ),
+        ),
+        Some(Sql::ReadOnly) => Error::new(
+            ErrorCode::Store,
+            format!(
+                "the store at {} is read-only (SQLite: {e}); nothing was changed",
+                path.display()
+            ),
+        ),
+        _ => Error::new(
+            ErrorCode::Store,
+            format!("cannot open the store at {}: {e}", path.display()),
+        ),
+    }
+}
+
+/// Why this user cannot write the store at `path`, found on the file system (SQLite
+/// is not involved): the file is read-only for this user, its folder is (SQLite must
+/// create its `-wal` and `-shm` files there), or the disk is mounted read-only.
+/// `None` when it can be written, or when there is no regular file there yet.
+pub fn read_only_reason(path: &Path) -> Option<String> {
+    use std::io::ErrorKind;
+    let meta = std::fs::metadata(path).ok()?;
+    if !meta.is_file() {
+        return None;
+    }
+    let read_only_disk = || "the disk holding it is mounted read-only".to_owned();
+    // Opening for writing changes nothing (no truncation, no creation).
+    match std::fs::OpenOptions::new().write(true).open(path) {
+        Ok(_) => {}
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => {
+            #[cfg(unix)]
+            let mode = {
+                use std::os::unix::fs::PermissionsExt as _;
+                format!(", mode {:04o}", meta.permissions().mode() & 0o7777)
+            };
+            #[cfg(not(unix))]
+            let mode = String::new();
+            return Some(format!(
+                "the store file is read-only for this user (its permissions{mode})"
+            ));
+        }
+        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => return Some(read_only_disk()),
+        // Other trouble is SQLite's to report.
+        Err(_) => return None,
+    }
+    let journals_writable = ["-wal", "-shm"].iter().all(|suffix| {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(sibling(path, suffix))
+            .is_ok()
+    });
+    if journals_writable {
+        return None;
+    }
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    // An unnamed temporary file (O_TMPFILE where the OS has it): the folder is left
+    // as it was.
+    match tempfile::tempfile_in(dir) {
+        Ok(_) => None,
+        Err(e) if e.kind() == ErrorKind::PermissionDenied => Some(format!(
+            "its folder {} is read-only for this user, and SQLite must create its journal files (-wal, -shm) there",
+            dir.display()
+        )),
+        Err(e) if e.kind() == ErrorKind::ReadOnlyFilesystem => Some(read_only_disk()),
+        Err(_) => None,
+    }
 }
 
 fn user_version(conn: &Connection) -> rusqlite::Result<i64> {

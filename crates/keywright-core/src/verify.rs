@@ -3,8 +3,9 @@
 
 use jiff::Timestamp;
 use keywright_license::{
-    verify_key_with, verify_license_file, verify_machine_file, Certificate, EncryptionSecret,
-    FileAlgorithm, FileKind, PublicKey, Scheme, ValidationCode, FILE_ALGORITHMS,
+    validate_opened, verify_key_with, verify_license_file, verify_machine_file, Certificate,
+    EncryptionSecret, FileAlgorithm, FileKind, LicenseExpectations, PublicKey, Scheme,
+    ValidationCode, FILE_ALGORITHMS,
 };
 use serde::Serialize;
 
@@ -21,7 +22,8 @@ pub struct VerifyRequest {
     pub public_key: String,
     /// The license key (decrypts encrypted files).
     pub license_key: Option<String>,
-    /// The machine fingerprint (decrypts encrypted machine files).
+    /// The machine fingerprint: decrypts encrypted machine files, and a machine file
+    /// must be this machine's (`FINGERPRINT_MISMATCH` otherwise).
     pub fingerprint: Option<String>,
     /// The key scheme to expect (`RSA_2048_PKCS1_SIGN_V2`...); absent = the public
     /// key's usual one (ED25519_SIGN, RSA_2048_PKCS1_PSS_SIGN_V2, ECDSA_P256_SIGN).
@@ -78,6 +80,9 @@ fn decoded(bytes: &[u8]) -> serde_json::Value {
 
 /// Checks a file or key at `now`. Input that names nothing to check, or a public key
 /// that cannot be read, is an error; anything about the artifact itself is a report.
+/// A file that opens is judged by [`validate_opened`], as `machine simulate` judges
+/// its file: the license's status and expiry, and the file's TTL with its offline
+/// grace period.
 pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
     let public = PublicKey::parse(&request.public_key)
         .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
@@ -192,8 +197,26 @@ fn verify_file(
         FileKind::Machine => verify_machine_file(text, public, pinned, secret.as_ref(), now),
         _ => verify_license_file(text, public, pinned, secret.as_ref(), now),
     };
-    let mut detail = verification.error.as_ref().map(|e| e.to_string());
-    if verification.code == ValidationCode::AlgorithmMismatch
+    // An authentic file is judged by the SDK's validation, the same function
+    // `machine simulate` reaches: status, license expiry, and the file's TTL with the
+    // offline grace its included policy grants.
+    let (code, message, mut detail) = match &verification.file {
+        Some(file) => {
+            let expect = LicenseExpectations {
+                fingerprint: request.fingerprint.clone(),
+                ..LicenseExpectations::default()
+            };
+            let validation = validate_opened(file, &expect, now);
+            let detail = validation.error.as_ref().map(|e| e.to_string());
+            (validation.code, validation.message, detail)
+        }
+        None => (
+            verification.code,
+            verification.code.message().to_owned(),
+            verification.error.as_ref().map(|e| e.to_string()),
+        ),
+    };
+    if code == ValidationCode::AlgorithmMismatch
         && claimed.starts_with("aes-256-gcm+")
         && request.license_key.is_none()
     {
@@ -201,8 +224,8 @@ fn verify_file(
     }
     let file = verification.file.as_ref();
     VerifyReport {
-        code: verification.code,
-        message: verification.code.message().to_owned(),
+        code,
+        message,
         detail,
         artifact: match kind {
             FileKind::Machine => "machine-file",

@@ -219,7 +219,7 @@ pub use template::{render_template, TemplateVars, TEMPLATE_VARIABLES};
 pub use time::{format_time, keygen_expiry, parse_time};
 pub use trust::{Pin, TrustedKey, TrustedKeys};
 pub use validation::{
-    grace_remaining, validate_license_file, validate_machine_file, verify_license_file,
-    verify_machine_file, ExpirationStrategy, LicenseExpectations, LicenseView, Validation,
-    ValidationCode, Verification, Verifier, DEFAULT_CLOCK_DRIFT,
+    grace_remaining, validate_license_file, validate_machine_file, validate_opened,
+    verify_license_file, verify_machine_file, ExpirationStrategy, LicenseExpectations, LicenseView,
+    Validation, ValidationCode, Verification, Verifier, DEFAULT_CLOCK_DRIFT,
 };

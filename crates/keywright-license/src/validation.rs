@@ -445,11 +445,22 @@ fn validate_file(
     expect: &LicenseExpectations,
     now: Timestamp,
 ) -> Validation {
-    let file = match verifier.open(text, kind, secret) {
-        Ok(file) => file,
-        Err(e) => return Validation::failed(e),
-    };
-    let mut view = match LicenseView::read(&file) {
+    match verifier.open(text, kind, secret) {
+        Ok(file) => validate_opened(&file, expect, now),
+        Err(e) => Validation::failed(e),
+    }
+}
+
+/// The checks of [`validate_license_file`] after the signature and decryption, on a
+/// file already opened (by [`verify_license_file`], [`crate::open`]...): the one rule
+/// every validation goes through, so a verifier that opens files itself reaches the
+/// same verdict, offline grace period included.
+pub fn validate_opened(
+    file: &OpenedFile,
+    expect: &LicenseExpectations,
+    now: Timestamp,
+) -> Validation {
+    let mut view = match LicenseView::read(file) {
         Ok(view) => view,
         Err(e) => return Validation::failed(e),
     };

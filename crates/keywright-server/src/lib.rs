@@ -16,9 +16,14 @@
 //! product and kept in memory. There are no write endpoints besides activation.
 //!
 //! Bodies over [`ServerConfig::body_limit`] get 413, clients over the per-IP rate 429,
-//! malformed input 400 and unsupported content types 415, each with a JSON error.
+//! malformed input 400 and unsupported content types 415, each with a JSON error; so do
+//! the answers hyper writes by itself (414, 431, 400 for a request it cannot parse: see
+//! `connection`). Arguments are decoded strictly: bytes that are not UTF-8 in any
+//! field are refused by name, never replaced.
 
 #![forbid(unsafe_code)]
+
+mod connection;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -44,11 +49,12 @@ use keywright_core::online::{
 use keywright_core::{ErrorCode, Keywright, Product};
 use keywright_license::response::{sign_response, SIGNATURE_HEADER};
 use keywright_license::SigningKey;
-use serde::Deserialize;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+
+use connection::{JsonErrorListener, Peer};
 
 pub use keywright_core::online::ServerEvent;
 
@@ -350,6 +356,15 @@ pub async fn serve(
 fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerError> {
     let now = Timestamp::now();
     let path = kw.store().path().to_owned();
+    if let Some(why) = kw.store().read_only() {
+        return Err(ServerError::Core(keywright_core::Error::new(
+            ErrorCode::Store,
+            format!(
+                "the store at {} is read-only, and the server records activations and requests in it, so it cannot serve from it: {why}",
+                path.display()
+            ),
+        )));
+    }
     let readers = (0..READERS)
         .map(|i| {
             Ok(Mutex::new(Keywright::for_reading(
@@ -402,8 +417,8 @@ async fn serve_state(
     let events = state.events.clone();
     let app = router(state);
     let result = axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
+        JsonErrorListener(listener),
+        app.into_make_service_with_connect_info::<Peer>(),
     )
     .with_graceful_shutdown(shutdown)
     .await;
@@ -424,7 +439,37 @@ fn router(state: Arc<AppState>) -> Router {
         })
         .layer(DefaultBodyLimit::max(limit))
         .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn(json_errors))
         .with_state(state)
+}
+
+/// Any error answer without a JSON body (a rejection of axum's own, should one ever
+/// get through) gets one, with the status's reason as its `error`.
+async fn json_errors(request: Request, next: Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json || !(status.is_client_error() || status.is_server_error()) {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let fixed = failure(
+        status,
+        &status
+            .canonical_reason()
+            .unwrap_or("request failed")
+            .to_ascii_lowercase(),
+    );
+    parts.headers.remove(header::CONTENT_LENGTH);
+    parts.headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, fixed.into_body())
 }
 
 /// The client's address: the peer, or behind a trusted proxy the last
@@ -448,7 +493,7 @@ fn client_ip(config: &ServerConfig, peer: SocketAddr, headers: &HeaderMap) -> Ip
 
 async fn rate_limit(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -477,7 +522,7 @@ fn failure(status: StatusCode, error: &str) -> Response {
 
 /// mini-key-server's arguments (every endpoint takes a subset).
 /// Unknown arguments are ignored, as Flask does.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 struct Args {
     token: Option<String>,
     app_id: Option<String>,
@@ -487,6 +532,22 @@ struct Args {
     // `/api/validate`.
     key: Option<String>,
     machine_id: Option<String>,
+}
+
+impl Args {
+    /// Where the argument `name` goes; `None` for arguments no endpoint takes.
+    fn slot(&mut self, name: &str) -> Option<&mut Option<String>> {
+        Some(match name {
+            "token" => &mut self.token,
+            "app_id" => &mut self.app_id,
+            "machine" => &mut self.machine,
+            "user" => &mut self.user,
+            "hwid" => &mut self.hwid,
+            "key" => &mut self.key,
+            "machine_id" => &mut self.machine_id,
+            _ => return None,
+        })
+    }
 }
 
 /// A request after parsing: what to sign the answer over, and from whom it came.
@@ -527,6 +588,22 @@ fn bad_request(message: impl std::fmt::Display) -> Bad {
     Box::new(failure(StatusCode::BAD_REQUEST, &message.to_string()))
 }
 
+/// A 400 about one field: our `error`, plus mini-key-server's `{"message": {field:
+/// problem}}` for its clients.
+fn field_error(field: &str, error: impl std::fmt::Display, problem: &str) -> Bad {
+    Box::new(
+        (
+            StatusCode::BAD_REQUEST,
+            axum::Json(json!({
+                "result": "failure",
+                "error": error.to_string(),
+                "message": { field: problem },
+            })),
+        )
+            .into_response(),
+    )
+}
+
 /// Reads a form or JSON body (any other content type: 415).
 fn parse_body(
     headers: &HeaderMap,
@@ -551,10 +628,8 @@ fn parse_body(
         .trim()
         .to_ascii_lowercase();
     match mime.as_str() {
-        "application/json" => serde_json::from_slice::<Args>(&body)
-            .map_err(|e| bad_request(format!("malformed JSON body: {e}"))),
-        "application/x-www-form-urlencoded" => serde_urlencoded::from_bytes::<Args>(&body)
-            .map_err(|e| bad_request(format!("malformed form body: {e}"))),
+        "application/json" => decode_json(&body),
+        "application/x-www-form-urlencoded" => decode_form(&body, "malformed form body"),
         _ => Err(Box::new(failure(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "send application/x-www-form-urlencoded or application/json",
@@ -563,23 +638,156 @@ fn parse_body(
 }
 
 fn parse_query(uri: &Uri) -> Result<Args, Bad> {
-    axum::extract::Query::<Args>::try_from_uri(uri)
-        .map(|q| q.0)
-        .map_err(|e| bad_request(format!("malformed query: {}", e.body_text())))
+    decode_form(
+        uri.query().unwrap_or_default().as_bytes(),
+        "malformed query",
+    )
+}
+
+/// `%XX` and `+` decoded (a `%` not followed by two hex digits stays as it is, as in
+/// browsers' decoders).
+fn percent_decode(raw: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        match raw[i] {
+            b'+' => out.push(b' '),
+            b'%' => match (
+                raw.get(i + 1).and_then(|&b| hex(b)),
+                raw.get(i + 2).and_then(|&b| hex(b)),
+            ) {
+                (Some(hi), Some(lo)) => {
+                    out.push(hi << 4 | lo);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A field name as received, for messages: printable ASCII as is, any other byte
+/// percent-encoded.
+fn shown_name(raw: &[u8]) -> String {
+    raw.iter()
+        .map(|&b| match b {
+            0x21..=0x7e => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// An `application/x-www-form-urlencoded` query or body, strictly: every name and
+/// value must decode to UTF-8. A lossy decoder would turn different bytes into the
+/// same text (`%FF%FEx` and `%FE%FFx` both become `\u{FFFD}\u{FFFD}x`: one
+/// fingerprint, one machine), so such a field is refused by name instead. An argument
+/// given twice is refused too.
+fn decode_form(bytes: &[u8], source: &str) -> Result<Args, Bad> {
+    let mut args = Args::default();
+    for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let (raw_name, raw_value) = match pair.iter().position(|&b| b == b'=') {
+            Some(at) => (&pair[..at], &pair[at + 1..]),
+            None => (pair, &[][..]),
+        };
+        let Ok(name) = String::from_utf8(percent_decode(raw_name)) else {
+            let shown = shown_name(raw_name);
+            return Err(field_error(
+                &shown,
+                format!("{source}: the field name {shown} is not UTF-8"),
+                "is not UTF-8 (percent escapes must decode to UTF-8)",
+            ));
+        };
+        let value = String::from_utf8(percent_decode(raw_value)).map_err(|_| {
+            field_error(
+                &name,
+                format!("{source}: {name} is not UTF-8"),
+                "is not UTF-8 (percent escapes must decode to UTF-8)",
+            )
+        })?;
+        // Unknown arguments are ignored (after the UTF-8 check), as Flask does.
+        if let Some(slot) = args.slot(&name) {
+            if slot.is_some() {
+                return Err(field_error(
+                    &name,
+                    format!("{source}: {name} is given twice"),
+                    "is given twice",
+                ));
+            }
+            *slot = Some(value);
+        }
+    }
+    Ok(args)
+}
+
+/// A JSON object body. Every argument is a string (or null: absent), except `app_id`,
+/// which mini-key-server's clients send as a number: a whole number of 0 or more is
+/// taken as its decimal text; fractions, negatives, booleans and the like are refused.
+fn decode_json(body: &[u8]) -> Result<Args, Bad> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| bad_request(format!("malformed JSON body: {e}")))?;
+    let Value::Object(map) = value else {
+        return Err(bad_request("malformed JSON body: expected an object"));
+    };
+    let mut args = Args::default();
+    for (name, value) in map {
+        let Some(slot) = args.slot(&name) else {
+            continue;
+        };
+        *slot = match value {
+            Value::Null => None,
+            Value::String(text) => Some(text),
+            Value::Number(n) if name == "app_id" && n.as_u64().is_some() => {
+                n.as_u64().map(|id| id.to_string())
+            }
+            _ if name == "app_id" => {
+                return Err(field_error(
+                    &name,
+                    format!(
+                        "malformed JSON body: app_id must be a string or a whole number of 0 or more, not {value}"
+                    ),
+                    "must be a string or a whole number of 0 or more",
+                ))
+            }
+            _ => {
+                return Err(field_error(
+                    &name,
+                    format!("malformed JSON body: {name} must be a string"),
+                    "must be a string",
+                ))
+            }
+        };
+    }
+    Ok(args)
 }
 
 /// A required, non-blank argument of at most 4096 bytes.
 fn required<'a>(name: &str, value: &'a Option<String>) -> Result<&'a str, Bad> {
     match value.as_deref().map(str::trim) {
-        None | Some("") => Err(bad_request(format!("{name} is required"))),
-        Some(v) if v.len() > 4096 => Err(bad_request(format!("{name} is too long"))),
+        None | Some("") => Err(field_error(
+            name,
+            format!("{name} is required"),
+            "is required",
+        )),
+        Some(v) if v.len() > 4096 => Err(field_error(
+            name,
+            format!("{name} is too long"),
+            "is too long (at most 4096 bytes)",
+        )),
         Some(v) => Ok(v),
     }
 }
 
 fn optional(name: &str, value: &Option<String>) -> Result<(), Bad> {
     if value.as_ref().is_some_and(|v| v.len() > 4096) {
-        return Err(bad_request(format!("{name} is too long")));
+        return Err(field_error(
+            name,
+            format!("{name} is too long"),
+            "is too long (at most 4096 bytes)",
+        ));
     }
     Ok(())
 }
@@ -720,7 +928,7 @@ fn verdict_event(
 
 async fn check(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -775,7 +983,7 @@ async fn check(
 
 async fn activate(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -883,7 +1091,7 @@ async fn activate(
 
 async fn validate(
     State(state): State<Arc<AppState>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ConnectInfo(Peer(peer)): ConnectInfo<Peer>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,

@@ -498,7 +498,7 @@ async fn malformed_requests_get_a_json_4xx_never_a_500() {
             Some("application/x-www-form-urlencoded"),
             vec![0xff, 0xfe, b'=', 0x80],
             400,
-            "is required",
+            "the field name %FF%FE is not UTF-8",
         ),
         (
             "POST",
@@ -848,4 +848,271 @@ async fn a_chunked_body_without_length_is_cut_at_the_limit_too() {
         text.contains(r#""error":"request body too large""#),
         "{text}"
     );
+}
+
+/// Sends `raw` bytes as one HTTP/1.1 request over a fresh connection and returns
+/// (status, content type, body) of the answer.
+async fn raw_exchange(addr: std::net::SocketAddr, raw: Vec<u8>) -> (u16, String, Vec<u8>) {
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream
+            .set_read_timeout(Some(std::time::Duration::from_secs(20)))
+            .unwrap();
+        // The server may answer and close before it has read everything.
+        let _ = stream.write_all(&raw);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = text
+            .split_once("\r\n\r\n")
+            .unwrap_or_else(|| panic!("no answer head: {text:?}"));
+        let status: u16 = head
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("{head}"));
+        let content_type = head
+            .lines()
+            .find_map(|l| {
+                let (name, value) = l.split_once(':')?;
+                name.eq_ignore_ascii_case("content-type")
+                    .then(|| value.trim().to_owned())
+            })
+            .unwrap_or_default();
+        (status, content_type, body.as_bytes().to_vec())
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_body_is_json_even_from_the_http_layer() {
+    let mut f = Fixture::new();
+    let policy = f.policy("Ten seats", true, Some(10));
+    f.issue(&policy);
+    let run = f.serve(roomy()).await;
+    let host = run.addr.to_string();
+    let get = |target: &[u8], extra: &str| {
+        let mut raw = b"GET ".to_vec();
+        raw.extend_from_slice(target);
+        raw.extend_from_slice(
+            format!(" HTTP/1.1\r\nHost: {host}\r\n{extra}Connection: close\r\n\r\n").as_bytes(),
+        );
+        raw
+    };
+    let long_uri = format!("/api/check?token={}&app_id=x", "a".repeat(70_000));
+    let many_headers: String = (0..120).map(|i| format!("X-Filler-{i}: {i}\r\n")).collect();
+    let huge_header = format!("X-Huge: {}\r\n", "h".repeat(500_000));
+    // (what, request bytes, status)
+    let cases: Vec<(&str, Vec<u8>, u16)> = vec![
+        ("a 70,000-byte URI", get(long_uri.as_bytes(), ""), 414),
+        (
+            "a raw 0xFF byte in the query",
+            get(b"/api/check?token=\xff&app_id=x", ""),
+            400,
+        ),
+        ("120 headers", get(b"/api/check", &many_headers), 431),
+        ("a 500 KB header", get(b"/api/check", &huge_header), 431),
+        (
+            "a request line that is not HTTP",
+            b"HELLO THERE\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            "a header name with a space",
+            get(b"/api/check", "Bad Header: x\r\n"),
+            400,
+        ),
+        ("an unknown path", get(b"/nowhere", ""), 404),
+        (
+            "a percent escape that is not UTF-8 in the path",
+            get(b"/api/%FF", ""),
+            404,
+        ),
+        (
+            "an unknown method",
+            format!("BREW /api/check HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n")
+                .into_bytes(),
+            405,
+        ),
+    ];
+    for (what, raw, status) in cases {
+        let (got, content_type, body) = raw_exchange(run.addr, raw).await;
+        let text = String::from_utf8_lossy(&body).into_owned();
+        println!("{what}: {got} {text}");
+        assert_eq!(got, status, "{what}: {text}");
+        assert!(
+            content_type.starts_with("application/json"),
+            "{what}: {content_type:?}"
+        );
+        let json: Value = serde_json::from_slice(&body)
+            .unwrap_or_else(|e| panic!("{what}: not JSON ({e}): {text:?}"));
+        assert_eq!(json["result"], "failure", "{what}: {text}");
+        assert!(
+            !json["error"].as_str().unwrap().is_empty(),
+            "{what}: {text}"
+        );
+    }
+    // The server still answers.
+    assert_eq!(run.get("/api/check").await.status, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fields_that_are_not_utf8_are_refused_by_name() {
+    let mut f = Fixture::new();
+    let policy = f.policy("Ten seats", true, Some(10));
+    let license = f.issue(&policy);
+    let store = f.store_path();
+    let run = f.serve(roomy()).await;
+    let app = run.product.id.clone();
+    let key = enc(&license.key);
+    let form = |body: String| {
+        run.send(
+            "POST",
+            "/api/activate",
+            Some("application/x-www-form-urlencoded"),
+            body.into_bytes(),
+        )
+    };
+    // Two different byte strings that a lossy decoder makes the same fingerprint.
+    for hwid in ["%FF%FEx", "%FE%FFx"] {
+        let r = form(format!("token={key}&app_id={app}&hwid={hwid}")).await;
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        assert_eq!(r.status, 400, "{hwid}: {text}");
+        let json = r.json();
+        assert_eq!(json["result"], "failure");
+        assert!(json["error"].as_str().unwrap().contains("hwid"), "{text}");
+        assert!(json["error"].as_str().unwrap().contains("UTF-8"), "{text}");
+        assert!(
+            json["message"]["hwid"].as_str().unwrap().contains("UTF-8"),
+            "{text}"
+        );
+        r.assert_unsigned();
+    }
+    // In the query, and in a field name; and a `+` or a valid escape still decodes.
+    for (target, field) in [
+        (format!("/api/check?token=%C3%28&app_id={app}"), "token"),
+        (
+            format!("/api/check?token={key}&app_id={app}&user=a%80"),
+            "user",
+        ),
+        (format!("/api/check?token={key}&app_id={app}&%FF=1"), "%FF"),
+    ] {
+        let r = run.get(&target).await;
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        assert_eq!(r.status, 400, "{target}: {text}");
+        assert!(
+            r.json()["error"].as_str().unwrap().contains(field),
+            "{text}"
+        );
+        assert!(r.json()["message"][field].is_string(), "{text}");
+    }
+    let r = form(format!(
+        "token={key}&app_id={app}&hwid=caf%C3%A9+lab&user=%FF"
+    ))
+    .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"]["user"].is_string(), "{:?}", r.json());
+    let r = form(format!("token={key}&app_id={app}&hwid=caf%C3%A9+lab")).await;
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    run.flush().await;
+    let fingerprints: Vec<String> = {
+        let conn = rusqlite::Connection::open(&store).unwrap();
+        let mut stmt = conn.prepare("SELECT fingerprint FROM machines").unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(fingerprints, ["café lab"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn app_id_may_be_a_json_number_as_mini_key_server_clients_send_it() {
+    let mut f = Fixture::new();
+    let numbered =
+        f.kw.create_product(
+            &NewProduct {
+                name: "Numbered".into(),
+                code: Some("7".into()),
+                ..Default::default()
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    let policy =
+        f.kw.create_policy(
+            &keywright_core::NewPolicy {
+                product_id: numbered.id.clone(),
+                name: "Seats".into(),
+                floating: true,
+                max_machines: Some(5),
+                ..Default::default()
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    let license = f.issue(&policy);
+    let run = f.serve(roomy()).await;
+    let key = license.key.clone();
+
+    let r = run
+        .post_json(
+            "/api/activate",
+            &json!({ "token": key, "app_id": 7, "hwid": "hw-1" }),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{:?}", r.json());
+    r.assert_signed(&run.trusted);
+    let r = run
+        .post_json(
+            "/api/validate",
+            &json!({ "key": key, "app_id": 7, "machine_id": "hw-1" }),
+        )
+        .await;
+    assert_eq!(r.json()["valid"], true, "{:?}", r.json());
+    // A number that names another product is an ordinary mismatch, not a 400.
+    let r = run
+        .post_json(
+            "/api/activate",
+            &json!({ "token": key, "app_id": 8, "hwid": "hw-2" }),
+        )
+        .await;
+    assert_eq!(r.status, 404, "{:?}", r.json());
+
+    // Not ids: refused by name, in mini-key-server's shape too.
+    for (value, words) in [
+        (json!(7.5), "whole number"),
+        (json!(-7), "whole number"),
+        (json!(true), "string or a whole number"),
+        (json!([7]), "string or a whole number"),
+        (json!(1e300), "whole number"),
+    ] {
+        let r = run
+            .post_json(
+                "/api/activate",
+                &json!({ "token": key, "app_id": value, "hwid": "hw-3" }),
+            )
+            .await;
+        let text = String::from_utf8_lossy(&r.body).into_owned();
+        assert_eq!(r.status, 400, "{value}: {text}");
+        let json = r.json();
+        assert!(json["error"].as_str().unwrap().contains("app_id"), "{text}");
+        assert!(
+            json["error"].as_str().unwrap().contains(words),
+            "{value}: {text}"
+        );
+        assert!(json["message"]["app_id"].is_string(), "{text}");
+    }
+    // Other fields stay strings (a numeric token is a client bug).
+    let r = run
+        .post_json(
+            "/api/activate",
+            &json!({ "token": 12, "app_id": 7, "hwid": "hw-3" }),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert!(r.json()["message"]["token"].is_string(), "{:?}", r.json());
+    assert_eq!(machines(&run, &license.id), 1);
 }

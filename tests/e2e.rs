@@ -318,6 +318,8 @@ struct Seen {
     conflict_code: String,
     store_path: String,
     export_result: String,
+    /// The banner shown when the save dialog named the store's journal.
+    export_onto_store: String,
     /// Host, request target, raw HTTP reply, the event row shown, the state after Stop.
     server: (String, String, String, String, String),
     locked_code: String,
@@ -393,6 +395,24 @@ async fn drive(
         .await
         .expect("save dialog helper");
     let export_result = text_of(driver, tid("license-export-result")).await?;
+
+    // The same dialog aimed at one of the store's own files (its rollback journal,
+    // absent in WAL mode, so the dialog asks nothing): refused by name, nothing written.
+    click(driver, "license-export").await?;
+    let target = PathBuf::from(format!("{}-journal", store.display()));
+    tokio::task::spawn_blocking(move || answer_save_dialog("Export license file", &target))
+        .await
+        .expect("save dialog helper");
+    let onto_store = By::Css("[data-testid='error-banner'][data-code='OUTPUT_IS_STORE']");
+    let export_onto_store = text_of(driver, onto_store).await?;
+    driver
+        .query(By::Css(
+            "[data-testid='error-banner'][data-code='OUTPUT_IS_STORE'] button.dismiss",
+        ))
+        .first()
+        .await?
+        .click()
+        .await?;
 
     // Suspend and reinstate: the status badge follows.
     click(driver, "license-suspend").await?;
@@ -557,6 +577,7 @@ async fn drive(
         by_whole_key,
         key_status,
         export_result,
+        export_onto_store,
         public_key_hex,
         license_key: license_key.trim().to_owned(),
         license_id,
@@ -750,6 +771,13 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         std::slice::from_ref(&seen.license_id),
         "search by the whole key"
     );
+    assert!(
+        seen.export_onto_store.contains("this store's rollback journal")
+            && seen.export_onto_store.contains("nothing was written"),
+        "{}",
+        seen.export_onto_store
+    );
+    assert!(!PathBuf::from(format!("{}-journal", store.display())).exists());
     // The key was retired in the window after the file was saved: the old file above
     // still verified; signing anything new is refused and writes nothing.
     assert_eq!(seen.key_status, "retired");
@@ -805,7 +833,13 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     let seed = keywright_core::Keychain::for_store(&kw.store_info().store_id)
         .get(&key.kid)
         .expect("the window's key is in the keychain");
-    let needles = encodings(&seed);
+    let mut needles = encodings(&seed);
+    // And the store's audit key, which MACs every row of the log.
+    let audit_key = keywright_core::Keychain::for_store(&kw.store_info().store_id)
+        .get("audit-key")
+        .expect("the store's audit key is in the keychain");
+    assert_eq!(audit_key.len(), 32);
+    needles.extend(encodings(&audit_key));
     let mut files = Vec::new();
     // The test's folder: the app's data folder, the store and its WAL, the exports.
     collect_files(dir.path(), &mut files);

@@ -221,6 +221,7 @@ pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
 }
 
 /// Inserts a new customer and its audit row, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_customer(
     conn: &rusqlite::Connection,
     audit_key: &AuditKey,

@@ -146,6 +146,15 @@ fn private_keys_cannot_be_serialized_or_printed() {
     assert!(!(&Probe::<Keywright>(PhantomData)).serializable());
     assert!(!(&Probe::<MemoryVault>(PhantomData)).serializable());
     assert!(!(&Probe::<keywright_license::EncryptionSecret>(PhantomData)).serializable());
+    assert!(!(&Probe::<keywright_core::audit::AuditKey>(PhantomData)).serializable());
+    // The audit key's Debug names it by its public id only.
+    let secret = [0x5au8; 32];
+    let audit = keywright_core::audit::AuditKey::from_bytes(&secret).unwrap();
+    let debug = format!("{audit:?} {audit:#?}");
+    assert!(debug.contains("redacted") && debug.contains(&audit.id()), "{debug}");
+    for n in needles(&secret, &[]) {
+        assert!(!find(debug.as_bytes(), &n), "Debug leaks: {debug}");
+    }
     use rand_core::OsRng;
     for key in [
         keywright_license::SigningKey::generate(&mut OsRng),
@@ -368,8 +377,9 @@ fn no_private_key_bytes_leave_the_vault() {
         .unwrap_err(),
     );
     vault.fail_with(None);
-    // What we look for: every key's secret exactly as the vault holds it.
-    let secrets: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)> = keys
+    // What we look for: every key's secret exactly as the vault holds it, and the
+    // store's audit key (which MACs the log: it has no public half).
+    let mut secrets: Vec<(Zeroizing<Vec<u8>>, Vec<u8>)> = keys
         .iter()
         .map(|k| {
             (
@@ -378,6 +388,9 @@ fn no_private_key_bytes_leave_the_vault() {
             )
         })
         .collect();
+    secrets.push((vault.get("audit-key").unwrap(), Vec::new()));
+    reply!(&kw.store_info());
+    reply!(&kw.check_audit().unwrap());
     // A vault entry swapped for another key's: the mismatch message names kids only.
     let swapped = vault.get(&keys[2].kid).unwrap();
     vault.put(&keys[0].kid, &swapped).unwrap();
@@ -459,7 +472,7 @@ fn no_private_key_bytes_leave_the_vault() {
         );
     }
     println!(
-        "secrets: {} needles from {} keys, {} files ({} bytes) and {} replies clean",
+        "secrets: {} needles from {} keys and the audit key, {} files ({} bytes) and {} replies clean",
         index.count,
         keys.len(),
         files.len(),

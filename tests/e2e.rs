@@ -772,7 +772,8 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         "search by the whole key"
     );
     assert!(
-        seen.export_onto_store.contains("this store's rollback journal")
+        seen.export_onto_store
+            .contains("this store's rollback journal")
             && seen.export_onto_store.contains("nothing was written"),
         "{}",
         seen.export_onto_store
@@ -835,11 +836,12 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         .expect("the window's key is in the keychain");
     let mut needles = encodings(&seed);
     // And the store's audit key, which MACs every row of the log.
-    let audit_key = keywright_core::Keychain::for_store(&kw.store_info().store_id)
-        .get("audit-key")
-        .expect("the store's audit key is in the keychain");
-    assert_eq!(audit_key.len(), 32);
-    needles.extend(encodings(&audit_key));
+    // (Its keychain entry is `KWAUDIT1`, the 32-byte key, then the log's head.)
+    let anchor = keywright_core::Keychain::for_store(&kw.store_info().store_id)
+        .get(keywright_core::audit::anchor::ANCHOR_ACCOUNT)
+        .expect("the store's audit anchor is in the keychain");
+    assert!(anchor.len() > 40 && anchor.starts_with(b"KWAUDIT1"));
+    needles.extend(encodings(&anchor[8..40]));
     let mut files = Vec::new();
     // The test's folder: the app's data folder, the store and its WAL, the exports.
     collect_files(dir.path(), &mut files);

@@ -102,10 +102,14 @@ fn build(path: &Path, size: &Size) {
     let store = Store::open(&building).unwrap();
     // The store's audit key, known to the bench so its synthetic rows carry MACs: put
     // in the vault before the store opens, which anchors the log with it.
-    let audit_secret = [7u8; 32];
+    let audit_key = audit::AuditKey::from_bytes(&[7u8; 32]).unwrap();
     let vault = MemoryVault::default();
-    vault.put("audit-key", &audit_secret).unwrap();
-    let audit_key = audit::AuditKey::from_bytes(&audit_secret).unwrap();
+    vault
+        .put(
+            audit::anchor::ANCHOR_ACCOUNT,
+            &audit::anchor::encode_entry(&audit_key, None),
+        )
+        .unwrap();
     let mut kw = Keywright::with_vault(store, Box::new(vault), "bench");
     kw.create_signing_key(
         &NewSigningKey {
@@ -318,7 +322,6 @@ fn open(path: &Path) -> Bench {
     // The keychain as the vendor's machine has it: the audit key and the log's head
     // (read from the store, as the last commit would have written it).
     let vault = MemoryVault::default();
-    vault.put("audit-key", &[7u8; 32]).unwrap();
     let (seq, hash): (i64, String) = rusqlite::Connection::open(path)
         .unwrap()
         .query_row(
@@ -329,8 +332,11 @@ fn open(path: &Path) -> Bench {
         .unwrap();
     vault
         .put(
-            "audit-head",
-            serde_json::json!({ "seq": seq, "hash": hash }).to_string().as_bytes(),
+            audit::anchor::ANCHOR_ACCOUNT,
+            &audit::anchor::encode_entry(
+                &audit::AuditKey::from_bytes(&[7u8; 32]).unwrap(),
+                Some(&audit::Head { seq, hash }),
+            ),
         )
         .unwrap();
     let store = Store::open(path).unwrap();

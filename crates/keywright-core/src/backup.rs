@@ -50,7 +50,7 @@ use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
-use crate::audit::anchor::{self, HEAD_ACCOUNT, KEY_ACCOUNT};
+use crate::audit::anchor::{self, ANCHOR_ACCOUNT};
 use crate::audit::{self, sha256_hex, Anchoring, AuditKey, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::keys::stored_public;
@@ -63,7 +63,8 @@ use crate::{stamp, Keywright};
 pub const MAGIC: &[u8; 8] = b"KWBACKUP";
 /// The format version this build writes and reads.
 pub const VERSION: u16 = 2;
-/// The audit key's algorithm name in a payload.
+/// The audit key's key id and algorithm name in a payload.
+const AUDIT_KEY_KID: &str = "audit-key";
 const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
 /// Bytes before the ciphertext.
 pub const HEADER_LEN: usize = 104;
@@ -630,7 +631,7 @@ impl Keywright {
         drop(snap);
         let signing_keys: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         keys.push(PayloadKey {
-            kid: KEY_ACCOUNT.to_owned(),
+            kid: AUDIT_KEY_KID.to_owned(),
             algorithm: AUDIT_KEY_ALGORITHM.to_owned(),
             secret: Zeroizing::new(audit_key.secret().to_vec()),
         });
@@ -755,7 +756,7 @@ where
     let (audit_keys, signing_keys): (Vec<&PayloadKey>, Vec<&PayloadKey>) = payload
         .keys
         .iter()
-        .partition(|k| k.kid == KEY_ACCOUNT && k.algorithm == AUDIT_KEY_ALGORITHM);
+        .partition(|k| k.kid == AUDIT_KEY_KID && k.algorithm == AUDIT_KEY_ALGORITHM);
     let carried = match audit_keys.as_slice() {
         [] => None,
         [one] => Some(AuditKey::from_bytes(&one.secret).map_err(|e| damaged(e.message))?),
@@ -828,8 +829,8 @@ where
             Err(e) => return Err(e),
         }
     }
-    let write_audit_key = match vault.get(KEY_ACCOUNT) {
-        Ok(existing) if existing.as_slice() == audit_key.secret() => false,
+    let write_audit_key = match vault.get(ANCHOR_ACCOUNT).and_then(|b| anchor::decode_entry(&b)) {
+        Ok((existing, _)) if existing.secret() == audit_key.secret() => false,
         Ok(_) => {
             return Err(Error::conflict(format!(
                 "the keychain ({}) already holds a different audit key for this store; nothing was changed",
@@ -906,11 +907,11 @@ where
         written.push(key.kid.as_str());
     }
     if write_audit_key {
-        if let Err(e) = vault.put(KEY_ACCOUNT, audit_key.secret()) {
+        if let Err(e) = vault.put(ANCHOR_ACCOUNT, &anchor::encode_entry(&audit_key, None)) {
             undo(&written);
             return Err(e);
         }
-        written.push(KEY_ACCOUNT);
+        written.push(ANCHOR_ACCOUNT);
     }
     // Never over a store that appeared meanwhile.
     if let Err(e) = refuse_existing(target) {
@@ -929,8 +930,8 @@ where
     // the keychain anchored for this store before. (If this write fails, the next open
     // checks every row's MAC and writes it.)
     let _ = vault.put(
-        HEAD_ACCOUNT,
-        &serde_json::to_vec(&head).expect("a head serializes"),
+        ANCHOR_ACCOUNT,
+        &anchor::encode_entry(&audit_key, Some(&head)),
     );
     Ok(BackupRestored {
         store_path: target.display().to_string(),

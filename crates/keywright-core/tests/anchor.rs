@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use jiff::Timestamp;
-use keywright_core::audit::anchor::AnchorState;
+use keywright_core::audit::anchor::{self, AnchorState, ANCHOR_ACCOUNT};
 use keywright_core::*;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
@@ -172,6 +172,14 @@ fn rehash_from(conn: &Connection, from: i64) {
     }
 }
 
+/// The head the vault's anchor entry holds.
+fn head_of_vault(vault: &MemoryVault) -> audit::Head {
+    anchor::decode_entry(&vault.get(ANCHOR_ACCOUNT).unwrap())
+        .unwrap()
+        .1
+        .expect("a head was written")
+}
+
 fn assert_refuses_changes(kw: &mut Keywright, code: ErrorCode) {
     let err = kw
         .create_product(
@@ -202,9 +210,8 @@ fn an_intact_store_is_anchored_and_its_replay_matches() {
     let reopened = f.reopen();
     assert_eq!(reopened.audit_status().state, AnchorState::Anchored);
     // The head in the vault is the newest row.
-    let head: serde_json::Value =
-        serde_json::from_slice(&f.vault.get("audit-head").unwrap()).unwrap();
-    assert_eq!(head["seq"], events.last().unwrap().seq);
+    let head = head_of_vault(&f.vault);
+    assert_eq!(head.seq, events.last().unwrap().seq);
 }
 
 #[test]
@@ -388,7 +395,13 @@ fn data_rows_changed_without_their_audit_row_are_named() {
 #[test]
 fn a_replaced_or_missing_audit_key_stops_changes() {
     let f = fixture();
-    f.vault.put("audit-key", &[7u8; 32]).unwrap();
+    let other = audit::AuditKey::from_bytes(&[7u8; 32]).unwrap();
+    f.vault
+        .put(
+            ANCHOR_ACCOUNT,
+            &anchor::encode_entry(&other, Some(&head_of_vault(&f.vault))),
+        )
+        .unwrap();
     let mut kw = f.reopen();
     assert_eq!(kw.audit_status().state, AnchorState::Tampered);
     assert!(kw
@@ -397,7 +410,7 @@ fn a_replaced_or_missing_audit_key_stops_changes() {
         .contains("not the one this store was anchored with"));
     assert_refuses_changes(&mut kw, ErrorCode::AuditTampered);
 
-    f.vault.remove("audit-key").unwrap();
+    f.vault.remove(ANCHOR_ACCOUNT).unwrap();
     let mut kw = f.reopen();
     assert_eq!(kw.audit_status().state, AnchorState::KeyMissing);
     assert_refuses_changes(&mut kw, ErrorCode::KeychainEntryMissing);
@@ -424,7 +437,7 @@ struct NoHeadWrites(Arc<MemoryVault>);
 
 impl Vault for NoHeadWrites {
     fn put(&self, account: &str, secret: &[u8]) -> Result<()> {
-        if account == "audit-head" {
+        if account == ANCHOR_ACCOUNT {
             return Err(Error::new(ErrorCode::KeychainUnavailable, "simulated"));
         }
         self.0.put(account, secret)
@@ -443,8 +456,7 @@ impl Vault for NoHeadWrites {
 #[test]
 fn a_head_that_lags_after_a_crash_moves_up_at_open() {
     let f = fixture();
-    let before: serde_json::Value =
-        serde_json::from_slice(&f.vault.get("audit-head").unwrap()).unwrap();
+    let before = head_of_vault(&f.vault);
     let mut kw = Keywright::with_vault(
         Store::open(&f.path()).unwrap(),
         Box::new(NoHeadWrites(f.vault.clone())),
@@ -454,15 +466,13 @@ fn a_head_that_lags_after_a_crash_moves_up_at_open() {
     // The change commits; the head cannot be written after it.
     kw.suspend_license(&id, Timestamp::now()).unwrap();
     drop(kw);
-    let lagging: serde_json::Value =
-        serde_json::from_slice(&f.vault.get("audit-head").unwrap()).unwrap();
+    let lagging = head_of_vault(&f.vault);
     assert_eq!(lagging, before, "the head lags one commit behind");
     // The next open checks the rows after the head (their MACs) and moves it up.
     let kw = f.reopen();
     assert_eq!(kw.audit_status().state, AnchorState::Anchored);
-    let head: serde_json::Value =
-        serde_json::from_slice(&f.vault.get("audit-head").unwrap()).unwrap();
-    assert_eq!(head["seq"], kw.audit_events().unwrap().last().unwrap().seq);
+    let head = head_of_vault(&f.vault);
+    assert_eq!(head.seq, kw.audit_events().unwrap().last().unwrap().seq);
     assert_ne!(head, before);
 }
 
@@ -584,7 +594,10 @@ fn a_backup_carries_the_anchor_and_a_restore_re_anchors() {
     let pass = "plum velvet gravel anthem 42";
     kw.create_backup_with(&file, pass, KdfParams::TEST_ONLY_CHEAP, Timestamp::now())
         .unwrap();
-    let key_id = f.vault.get("audit-key").unwrap();
+    let key_id = anchor::decode_entry(&f.vault.get(ANCHOR_ACCOUNT).unwrap())
+        .unwrap()
+        .0
+        .id();
     let target = f.dir.path().join("restored.db");
     let elsewhere = Arc::<MemoryVault>::default();
     let v = elsewhere.clone();
@@ -592,7 +605,8 @@ fn a_backup_carries_the_anchor_and_a_restore_re_anchors() {
         Box::new(v)
     })
     .unwrap();
-    assert_eq!(elsewhere.get("audit-key").unwrap(), key_id, "the same key");
+    let (carried, _) = anchor::decode_entry(&elsewhere.get(ANCHOR_ACCOUNT).unwrap()).unwrap();
+    assert_eq!(carried.id(), key_id, "the same key");
     let restored = Keywright::with_vault(
         Store::open(&target).unwrap(),
         Box::new(elsewhere.clone()),

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use jiff::Timestamp;
 use std::sync::Arc;
 
+use keywright_core::audit::anchor::ANCHOR_ACCOUNT;
 use keywright_core::*;
 use zeroize::Zeroizing;
 
@@ -25,55 +26,50 @@ const CHILD_ENV: &str = "KEYWRIGHT_CRASH_CHILD";
 const STORE_ENV: &str = "KEYWRIGHT_CRASH_STORE";
 const POLICY_ENV: &str = "KEYWRIGHT_CRASH_POLICY";
 const SECRET_ENV: &str = "KEYWRIGHT_CRASH_SECRET";
-const AUDIT_ENV: &str = "KEYWRIGHT_CRASH_AUDIT_KEY";
 
 /// TEST HARNESS ONLY, never part of the product (which has no file or environment
-/// fallback for private keys): a vault whose signing secret and audit key come from
-/// environment variables, so that every child process can sign with the key the
-/// parent created, and whose audit head is a file beside the store (written by
-/// rename), so the anchor survives the kills as a keychain entry would.
+/// fallback for private keys): a vault whose signing secret comes from an environment
+/// variable, so that every child process can sign with the key the parent created,
+/// and whose audit anchor entry (the audit key and the head) is a file beside the
+/// store, written by rename, so it survives the kills as a keychain entry would.
 struct EnvVault {
     signing: Zeroizing<Vec<u8>>,
-    audit: Zeroizing<Vec<u8>>,
-    head: std::path::PathBuf,
+    anchor: std::path::PathBuf,
 }
 
 impl EnvVault {
-    fn new(store: &std::path::Path, signing_hex: &str, audit_hex: &str) -> Self {
+    fn new(store: &std::path::Path, signing_hex: &str) -> Self {
         Self {
             signing: Zeroizing::new(hex::decode(signing_hex).unwrap()),
-            audit: Zeroizing::new(hex::decode(audit_hex).unwrap()),
-            head: store.with_extension("head"),
+            anchor: store.with_extension("anchor"),
         }
     }
 
     fn from_env(store: &std::path::Path) -> Self {
-        let var = |name| std::env::var(name).unwrap();
-        Self::new(store, &var(SECRET_ENV), &var(AUDIT_ENV))
+        Self::new(store, &std::env::var(SECRET_ENV).unwrap())
     }
 }
 
 impl Vault for EnvVault {
     fn put(&self, account: &str, secret: &[u8]) -> Result<()> {
-        if account != "audit-head" {
+        if account != ANCHOR_ACCOUNT {
             return Err(Error::new(
                 ErrorCode::Internal,
                 "crash harness vault is read-only",
             ));
         }
-        let tmp = self.head.with_extension("head-tmp");
+        let tmp = self.anchor.with_extension("anchor-tmp");
         std::fs::write(&tmp, secret)?;
-        std::fs::rename(&tmp, &self.head)?;
+        std::fs::rename(&tmp, &self.anchor)?;
         Ok(())
     }
     fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>> {
-        match account {
-            "audit-key" => Ok(self.audit.clone()),
-            "audit-head" => std::fs::read(&self.head)
+        if account == ANCHOR_ACCOUNT {
+            return std::fs::read(&self.anchor)
                 .map(Zeroizing::new)
-                .map_err(|_| Error::new(ErrorCode::KeychainEntryMissing, "no head yet")),
-            _ => Ok(self.signing.clone()),
+                .map_err(|_| Error::new(ErrorCode::KeychainEntryMissing, "no anchor yet"));
         }
+        Ok(self.signing.clone())
     }
     fn remove(&self, _: &str) -> Result<()> {
         Ok(())
@@ -221,7 +217,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let vault = Arc::<MemoryVault>::default();
-    let (policy, secret, audit_key) = {
+    let (policy, secret) = {
         let now = Timestamp::now();
         let mut kw =
             Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault.clone()), "t");
@@ -254,16 +250,15 @@ fn killing_the_issuer_loses_no_reported_commit() {
                 now,
             )
             .unwrap();
-        // The parent's head goes where the children's vault keeps it.
+        // The parent's anchor entry goes where the children's vault keeps it.
         std::fs::write(
-            path.with_extension("head"),
-            vault.get("audit-head").unwrap().as_slice(),
+            path.with_extension("anchor"),
+            vault.get(ANCHOR_ACCOUNT).unwrap().as_slice(),
         )
         .unwrap();
         (
             policy.id,
             hex::encode(vault.get(&key.kid).unwrap().as_slice()),
-            hex::encode(vault.get("audit-key").unwrap().as_slice()),
         )
     };
 
@@ -282,7 +277,6 @@ fn killing_the_issuer_loses_no_reported_commit() {
             .env(STORE_ENV, &path)
             .env(POLICY_ENV, &policy)
             .env(SECRET_ENV, &secret)
-            .env(AUDIT_ENV, &audit_key)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -336,7 +330,7 @@ fn killing_the_issuer_loses_no_reported_commit() {
                 .filter_map(|l| l.strip_prefix("COMMITTED "))
                 .map(str::to_owned),
         );
-        last = check_store(&path, &reported, EnvVault::new(&path, &secret, &audit_key));
+        last = check_store(&path, &reported, EnvVault::new(&path, &secret));
     }
     let elapsed = started.elapsed();
     println!(

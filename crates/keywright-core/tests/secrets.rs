@@ -151,7 +151,10 @@ fn private_keys_cannot_be_serialized_or_printed() {
     let secret = [0x5au8; 32];
     let audit = keywright_core::audit::AuditKey::from_bytes(&secret).unwrap();
     let debug = format!("{audit:?} {audit:#?}");
-    assert!(debug.contains("redacted") && debug.contains(&audit.id()), "{debug}");
+    assert!(
+        debug.contains("redacted") && debug.contains(&audit.id()),
+        "{debug}"
+    );
     for n in needles(&secret, &[]) {
         assert!(!find(debug.as_bytes(), &n), "Debug leaks: {debug}");
     }
@@ -388,7 +391,11 @@ fn no_private_key_bytes_leave_the_vault() {
             )
         })
         .collect();
-    secrets.push((vault.get("audit-key").unwrap(), Vec::new()));
+    // (The anchor entry is `KWAUDIT1`, the 32-byte key, then the head.)
+    let entry = vault
+        .get(keywright_core::audit::anchor::ANCHOR_ACCOUNT)
+        .unwrap();
+    secrets.push((Zeroizing::new(entry[8..40].to_vec()), Vec::new()));
     reply!(&kw.store_info());
     reply!(&kw.check_audit().unwrap());
     // A vault entry swapped for another key's: the mismatch message names kids only.

@@ -1,8 +1,9 @@
 //! Anchoring the audit log outside the database.
 //!
-//! Two keychain entries beside the signing keys (service `keywright/<store id>`):
-//! `audit-key`, 32 random bytes that MAC every row, and `audit-head`, the position and
-//! hash of the newest row. The store records which key anchored it (`store_meta`
+//! One keychain entry beside the signing keys (service `keywright/<store id>`, account
+//! `audit-anchor`): the audit key, 32 random bytes that MAC every row, and the head, the
+//! position and hash of the newest row (one entry, so opening asks the keychain once
+//! and a commit writes it once). The store records which key anchored it (`store_meta`
 //! `audit_anchor`: the key's public id and, for a store that had rows before it was
 //! anchored, the anchoring row and its baseline).
 //!
@@ -26,10 +27,11 @@ use super::{append, head, Anchoring, AuditKey, AuditVerification, Event, Head};
 use crate::error::{Error, ErrorCode, Result};
 use crate::{stamp, Keywright};
 
-/// The keychain account of the audit key.
-pub const KEY_ACCOUNT: &str = "audit-key";
-/// The keychain account of the head.
-pub const HEAD_ACCOUNT: &str = "audit-head";
+/// The keychain account of the audit key and the head.
+pub const ANCHOR_ACCOUNT: &str = "audit-anchor";
+/// The first bytes of that entry: then the 32-byte key, then the head as JSON (absent
+/// until the first head is written).
+const ENTRY_MAGIC: &[u8; 8] = b"KWAUDIT1";
 /// The action of the row that anchors an older store's log.
 pub const ANCHOR_ACTION: &str = "audit.anchor";
 const META_KEY: &str = "audit_anchor";
@@ -105,17 +107,36 @@ pub fn compare_head(conn: &Connection, head: &Head, rows: i64) -> Result<Option<
     }
 }
 
-fn encode_head(head: &Head) -> Vec<u8> {
-    serde_json::to_vec(head).expect("a head serializes")
+/// The keychain entry holding `key` and `head`.
+pub fn encode_entry(key: &AuditKey, head: Option<&Head>) -> zeroize::Zeroizing<Vec<u8>> {
+    let mut out = zeroize::Zeroizing::new(Vec::with_capacity(8 + 32 + 100));
+    out.extend_from_slice(ENTRY_MAGIC);
+    out.extend_from_slice(key.secret());
+    if let Some(head) = head {
+        out.extend_from_slice(&serde_json::to_vec(head).expect("a head serializes"));
+    }
+    out
 }
 
-fn decode_head(bytes: &[u8]) -> Result<Head> {
-    serde_json::from_slice(bytes).map_err(|e| {
+/// Reads the keychain entry: the audit key and, once written, the head.
+pub fn decode_entry(bytes: &[u8]) -> Result<(AuditKey, Option<Head>)> {
+    if bytes.len() < 40 || &bytes[..8] != ENTRY_MAGIC {
+        return Err(Error::new(
+            ErrorCode::AuditTampered,
+            "the OS keychain's audit anchor entry is not one Keywright wrote",
+        ));
+    }
+    let key = AuditKey::from_bytes(&bytes[8..40])?;
+    if bytes.len() == 40 {
+        return Ok((key, None));
+    }
+    let head = serde_json::from_slice(&bytes[40..]).map_err(|e| {
         Error::new(
             ErrorCode::AuditTampered,
             format!("the OS keychain's audit anchor is damaged ({e})"),
         )
-    })
+    })?;
+    Ok((key, Some(head)))
 }
 
 /// Anchors the log of the store on `conn` (inside the caller's transaction): checks
@@ -318,17 +339,13 @@ impl Keywright {
         let conn = &self.store.conn;
         let read_only = conn.is_readonly(rusqlite::MAIN_DB)?;
         let record = recorded(conn)?;
-        let key = match self.vault.get(KEY_ACCOUNT) {
-            Ok(bytes) => Some(AuditKey::from_bytes(&bytes)?),
-            Err(e) if e.code == ErrorCode::KeychainEntryMissing => None,
-            Err(e) => return Err(e),
-        };
-        let head_in_vault = || -> Result<Option<Head>> {
-            match self.vault.get(HEAD_ACCOUNT) {
-                Ok(bytes) => decode_head(&bytes).map(Some),
-                Err(e) if e.code == ErrorCode::KeychainEntryMissing => Ok(None),
-                Err(e) => Err(e),
+        let (key, head_in_vault) = match self.vault.get(ANCHOR_ACCOUNT) {
+            Ok(bytes) => {
+                let (key, head) = decode_entry(&bytes)?;
+                (Some(key), head)
             }
+            Err(e) if e.code == ErrorCode::KeychainEntryMissing => (None, None),
+            Err(e) => return Err(e),
         };
         match (record, key) {
             (Some(record), Some(key)) => {
@@ -343,7 +360,7 @@ impl Keywright {
                         ),
                     ));
                 }
-                let in_vault = head_in_vault()?;
+                let in_vault = head_in_vault;
                 let from = match &in_vault {
                     Some(head) => {
                         let rows = head_of(conn)?.seq;
@@ -377,7 +394,7 @@ impl Keywright {
                 ),
             )),
             (None, key) => {
-                if head_in_vault()?.is_some() {
+                if head_in_vault.is_some() {
                     return Err(Error::new(
                         ErrorCode::AuditTampered,
                         "the OS keychain anchors this store's audit log, but the store's own record of it was removed",
@@ -395,7 +412,7 @@ impl Keywright {
                     Some(k) => k,
                     None => {
                         let k = AuditKey::generate();
-                        self.vault.put(KEY_ACCOUNT, k.secret())?;
+                        self.vault.put(ANCHOR_ACCOUNT, &encode_entry(&k, None))?;
                         k
                     }
                 };
@@ -463,7 +480,14 @@ impl Keywright {
         if self.anchor.written.as_ref() == Some(&now) {
             return;
         }
-        if self.vault.put(HEAD_ACCOUNT, &encode_head(&now)).is_ok() {
+        let Some(key) = &self.anchor.key else {
+            return;
+        };
+        if self
+            .vault
+            .put(ANCHOR_ACCOUNT, &encode_entry(key, Some(&now)))
+            .is_ok()
+        {
             self.anchor.written = Some(now);
             self.anchor.last_write = Some(Instant::now());
         }
@@ -495,21 +519,14 @@ impl Keywright {
     /// Checks the whole audit log: chain, MACs, the keychain's anchor, the baseline
     /// and the replay against the store (a broken log is a finding, not an error).
     pub fn check_audit(&self) -> Result<AuditVerification> {
-        let key = match &self.anchor.key {
-            Some(k) => Ok(k.clone()),
-            None => self
-                .vault
-                .get(KEY_ACCOUNT)
-                .and_then(|b| AuditKey::from_bytes(&b)),
-        };
-        let head = self
+        let entry = self
             .vault
-            .get(HEAD_ACCOUNT)
-            .ok()
-            .and_then(|b| decode_head(&b).ok());
-        let (key, unavailable) = match key {
-            Ok(k) => (Some(k), None),
+            .get(ANCHOR_ACCOUNT)
+            .and_then(|b| decode_entry(&b));
+        let (key, head, unavailable) = match entry {
+            Ok((k, head)) => (Some(k), head, None),
             Err(e) => (
+                None,
                 None,
                 Some(format!("the audit key could not be read ({})", e.message)),
             ),

@@ -236,9 +236,18 @@ pub struct Batch {
     cancel: AtomicBool,
     /// Set with `cancel` when signing was locked while a batch ran.
     locked: AtomicBool,
-    /// One batch at a time: a second waits for the first, as it did when a batch held
-    /// the store's mutex.
-    running: Mutex<()>,
+    /// A batch is running: a second is refused rather than left waiting (a window
+    /// reloaded mid-batch could otherwise start one behind it).
+    running: AtomicBool,
+}
+
+/// Clears [`Batch::running`] however the batch ends.
+struct Running<'a>(&'a AtomicBool);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
+    }
 }
 
 impl Batch {
@@ -251,8 +260,17 @@ impl Batch {
         options: &BatchOptions,
         progress: &mut dyn FnMut(BatchProgress),
     ) -> Reply<BatchOutcome> {
-        // A poisoned lock only means an earlier batch panicked; its flags are reset here.
-        let _one = self.running.lock().unwrap_or_else(|e| e.into_inner());
+        if self
+            .running
+            .compare_exchange(false, true, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+        {
+            return Err(Error::conflict(
+                "a batch is already running; wait for it to finish, or cancel it, before starting another",
+            )
+            .into());
+        }
+        let _running = Running(&self.running);
         self.cancel.store(false, Ordering::SeqCst);
         self.locked.store(false, Ordering::SeqCst);
         let mut outcome =

@@ -179,7 +179,13 @@ fn the_window_answers_while_a_batch_runs() {
 #[test]
 fn cancel_stops_the_batch_after_its_chunk() {
     let f = fixture();
-    let ((), at, outcome) = during_batch(&f, |_, batch| batch.cancel());
+    let (second, at, outcome) = during_batch(&f, |desk, batch| {
+        // One batch at a time: a second is refused at once, not queued.
+        let second = batch.issue(desk, b"name\n", &options(), &mut |_| {});
+        batch.cancel();
+        second
+    });
+    assert_eq!(second.unwrap_err().code, ErrorCode::Conflict);
     let outcome = outcome.unwrap();
     assert!(outcome.cancelled);
     assert_eq!(outcome.issued.len() as u64, at.done);

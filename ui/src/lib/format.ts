@@ -53,6 +53,11 @@ export function policyLabel(policy: Policy, products: Product[]): string {
   return `${product ? product.name : 'Unknown product'} — ${policy.name}`;
 }
 
+/** "Product — Policy" of a license, as the list and the detail show it. */
+export function licensePolicyLabel(license: License): string {
+  return `${license.productName} — ${license.policyName}`;
+}
+
 const FILE_NAME_UNSAFE = /[\\/:*?"<>|\u0000-\u001f\u007f]/g;
 
 /** Default name for an exported license file: the customer, else the license id. */

@@ -1,0 +1,76 @@
+//! Settings, the open store, and the app lock.
+
+use jiff::Timestamp;
+use keywright_core::applock::AppLockState;
+use keywright_core::{Settings, SettingsView, StoreInfo};
+use tauri::State;
+
+use crate::state::{Batch, Desk, Reply};
+
+#[tauri::command(async)]
+pub fn store_info(desk: State<'_, Desk>) -> Reply<StoreInfo> {
+    desk.with(|kw| Ok(kw.store_info()))
+}
+
+#[tauri::command(async)]
+pub fn get_settings(desk: State<'_, Desk>) -> Reply<SettingsView> {
+    desk.settings_view()
+}
+
+/// Saves the form defaults; the store location changes only through `open_store`.
+#[tauri::command(async)]
+pub fn save_settings(desk: State<'_, Desk>, settings: Settings) -> Reply<SettingsView> {
+    let store_path = desk.settings()?.current.store_path.clone();
+    desk.save_settings(Settings {
+        store_path,
+        ..settings
+    })?;
+    desk.settings_view()
+}
+
+/// Opens (or creates) the store at `path`, `None` = the default location, and makes it
+/// the one the window opens from now on. The current store stays open if this fails.
+#[tauri::command(async)]
+pub fn open_store(desk: State<'_, Desk>, path: Option<String>) -> Reply<StoreInfo> {
+    desk.open_store(path)
+}
+
+#[tauri::command(async)]
+pub fn app_lock_state(desk: State<'_, Desk>) -> Reply<AppLockState> {
+    desk.with(|kw| kw.app_lock_state())
+}
+
+/// Sets or changes the app lock passphrase (changing needs the current one).
+#[tauri::command(async)]
+pub fn set_app_lock(
+    desk: State<'_, Desk>,
+    current: Option<String>,
+    passphrase: String,
+) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.set_app_lock(current.as_deref(), &passphrase, Timestamp::now())?;
+        kw.app_lock_state()
+    })
+}
+
+#[tauri::command(async)]
+pub fn remove_app_lock(desk: State<'_, Desk>, current: String) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.remove_app_lock(&current, Timestamp::now())?;
+        kw.app_lock_state()
+    })
+}
+
+#[tauri::command(async)]
+pub fn unlock_app(desk: State<'_, Desk>, passphrase: String) -> Reply<AppLockState> {
+    desk.with(|kw| {
+        kw.unlock_app(&passphrase)?;
+        kw.app_lock_state()
+    })
+}
+
+/// Locks signing now, a running batch's too (it stops after the chunk it is committing).
+#[tauri::command(async)]
+pub fn lock_app(desk: State<'_, Desk>, batch: State<'_, Batch>) -> Reply<AppLockState> {
+    desk.lock_app(&batch)
+}

@@ -93,12 +93,7 @@ fn a_full_disk_mid_batch_is_a_clear_error_and_nothing_is_half_written() {
     // intact file and chain.
     assert_eq!(cli.count("licenses"), licenses);
     assert_eq!(cli.count("audit_events"), rows);
-    let check = Command::new("sqlite3")
-        .arg(cli.store())
-        .arg("PRAGMA integrity_check;")
-        .output()
-        .unwrap();
-    assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "ok");
+    assert_eq!(sqlite(&cli.store(), "PRAGMA integrity_check;"), "ok");
     let verified = cli.json(&["audit", "verify"], 0);
     assert_eq!(verified["rows"], rows, "{verified}");
 

@@ -406,14 +406,10 @@ fn missing_keychain_entry_fails_and_writes_no_license() {
     let cli = Cli::new();
     let (key, policy) = setup(&cli, true);
     let kid = key["kid"].as_str().unwrap();
-    let store_id = {
-        let out = Command::new("sqlite3")
-            .arg(cli.store())
-            .arg("SELECT value FROM store_meta WHERE key = 'store_id';")
-            .output()
-            .unwrap();
-        String::from_utf8(out.stdout).unwrap().trim().to_owned()
-    };
+    let store_id = sqlite(
+        &cli.store(),
+        "SELECT value FROM store_meta WHERE key = 'store_id';",
+    );
     let audit_before = cli.count("audit_events");
 
     // Delete the private key behind Keywright's back, with the Secret Service's own tool.

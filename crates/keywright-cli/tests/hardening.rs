@@ -9,22 +9,8 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::Cli;
+use common::{sqlite, Cli};
 use serde_json::Value;
-
-fn sqlite(store: &Path, sql: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg(store)
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is installed by scripts/test.sh");
-    assert!(
-        out.status.success(),
-        "{sql}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// A store with a key, product, floating policy, a license and a machine.
 fn setup(cli: &Cli) -> (String, String, String) {

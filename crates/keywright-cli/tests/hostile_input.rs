@@ -6,8 +6,7 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
 use common::*;
@@ -19,15 +18,6 @@ fn setup(cli: &Cli) {
         &["product", "create", "--name", "Zapper Pro", "--code", "ZAP"],
         0,
     );
-}
-
-fn sqlite(cli: &Cli, sql: &str) {
-    let out = Command::new("sqlite3")
-        .arg(cli.store())
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is installed by scripts/test.sh");
-    assert!(out.status.success(), "{out:?}");
 }
 
 /// Runs with `--json`, expects exit 2 (bad input) and returns the error message.
@@ -125,7 +115,7 @@ fn node_locked_policies_have_exactly_one_machine() {
     // A store written before: node-locked policies with no limit or a limit above 1.
     // They always enforced one seat; they are shown so, and keep working unchanged.
     sqlite(
-        &cli,
+        &cli.store(),
         "UPDATE policies SET max_machines = NULL WHERE name = 'Locked';
          UPDATE policies SET max_machines = 3 WHERE name = 'One';",
     );
@@ -778,17 +768,6 @@ fn control_characters_are_refused_at_every_entry_point() {
     );
 }
 
-/// One HTTP/1.1 exchange on a fresh connection; returns (status, body).
-fn http(addr: &str, request: &str) -> (u16, String) {
-    let mut stream = TcpStream::connect(addr).unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut raw = String::new();
-    stream.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
-}
-
 fn percent(text: &str) -> String {
     text.bytes()
         .map(|b| {
@@ -864,7 +843,7 @@ fn serve_hostile(cli: &Cli, key: &str, app: &str) -> usize {
                     "GET /api/check?{body} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
                 ),
             ] {
-                let (status, text) = http(&addr, &request);
+                let (status, _, text) = http(&addr, &request);
                 assert_eq!(status, 400, "{field} {named}: {text}");
                 let json: Value = serde_json::from_str(&text).unwrap();
                 let message = json["message"][field]
@@ -876,7 +855,7 @@ fn serve_hostile(cli: &Cli, key: &str, app: &str) -> usize {
             }
         }
         let body = json!({ "key": key, "machine_id": format!("hw{c}1") }).to_string();
-        let (status, text) = http(
+        let (status, _, text) = http(
             &addr,
             &format!(
                 "POST /api/validate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
@@ -900,7 +879,7 @@ fn serve_hostile(cli: &Cli, key: &str, app: &str) -> usize {
         "token={}&app_id={app}&hwid=hw-1&machine=LAB&user=ada",
         percent(key)
     );
-    let (status, text) = http(
+    let (status, _, text) = http(
         &addr,
         &format!(
             "POST /api/activate HTTP/1.1\r\nHost: {addr}\r\nContent-Type: \

@@ -8,17 +8,6 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 
-fn key_and_product(cli: &Cli) -> Value {
-    let key = cli.json(&["key", "create", "--name", "Main key"], 0);
-    std::fs::write(
-        cli.path("public.hex"),
-        key["publicKeyHex"].as_str().unwrap(),
-    )
-    .unwrap();
-    cli.json(&["product", "create", "--name", "Zapper Pro"], 0);
-    key
-}
-
 #[test]
 fn template_policy_signs_the_rendered_dataset() {
     let cli = Cli::new();

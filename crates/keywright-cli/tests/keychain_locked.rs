@@ -6,19 +6,13 @@
 //! The lock would disturb every other test sharing the Secret Service, so this test
 //! runs its own: a private `dbus-run-session` with its own gnome-keyring and data folder.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
+use common::sqlite;
 use serde_json::Value;
-
-fn sqlite(store: &Path, sql: &str) -> String {
-    let out = Command::new("sqlite3")
-        .arg(store)
-        .arg(sql)
-        .output()
-        .expect("sqlite3 is installed by scripts/test.sh");
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// Runs `steps` (bash) inside a private D-Bus session with an unlocked gnome-keyring;
 /// `$KW` is the keywright binary, `$OUT` the test's folder.

@@ -262,12 +262,7 @@ fn a_read_only_store_is_read_and_refuses_writes() {
     let old = cli.path("ro-old");
     std::fs::create_dir(&old).unwrap();
     std::fs::copy(cli.store(), old.join("store.db")).unwrap();
-    let status = Command::new("sqlite3")
-        .arg(old.join("store.db"))
-        .arg("PRAGMA user_version = 3;")
-        .status()
-        .unwrap();
-    assert!(status.success());
+    sqlite(&old.join("store.db"), "PRAGMA user_version = 3;");
     give(&old.join("store.db"));
     chmod(&old.join("store.db"), 0o444);
     give(&old);

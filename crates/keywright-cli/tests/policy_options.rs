@@ -8,16 +8,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn setup(cli: &Cli) {
-    let key = cli.json(&["key", "create", "--name", "Main key"], 0);
-    std::fs::write(
-        cli.path("public.hex"),
-        key["publicKeyHex"].as_str().unwrap(),
-    )
-    .unwrap();
-    cli.json(&["product", "create", "--name", "Zapper Pro"], 0);
-}
-
 fn issue(cli: &Cli, policy: &str) -> Value {
     cli.json(
         &[
@@ -41,7 +31,7 @@ fn simulate(cli: &Cli, license: &str, extra: &[&str]) -> String {
 #[test]
 fn policy_options_through_the_cli() {
     let cli = Cli::new();
-    setup(&cli);
+    key_and_product(&cli);
 
     // A typo in the strategy or the grace is refused by name, exit 2, nothing written.
     let policies = cli.count("policies");

@@ -3,6 +3,8 @@
 // Each test binary uses a different part of it.
 #![allow(dead_code)]
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -73,11 +75,49 @@ impl Cli {
     }
 }
 
-pub fn sqlite_count(store: &Path, table: &str) -> i64 {
+/// Runs `sql` on the store with the `sqlite3` shell (behind Keywright's back); it
+/// must succeed. Returns what it printed, trimmed.
+pub fn sqlite(store: &Path, sql: &str) -> String {
     let out = Command::new("sqlite3")
         .arg(store)
-        .arg(format!("SELECT count(*) FROM {table};"))
+        .arg(sql)
         .output()
         .expect("sqlite3 is installed by scripts/test.sh");
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+pub fn sqlite_count(store: &Path, table: &str) -> i64 {
+    sqlite(store, &format!("SELECT count(*) FROM {table};"))
+        .parse()
+        .unwrap()
+}
+
+/// A signing key "Main key", its public half in `public.hex`, and the product
+/// "Zapper Pro" (code ZAPPER-PRO); returns the key.
+pub fn key_and_product(cli: &Cli) -> Value {
+    let key = cli.json(&["key", "create", "--name", "Main key"], 0);
+    std::fs::write(
+        cli.path("public.hex"),
+        key["publicKeyHex"].as_str().unwrap(),
+    )
+    .unwrap();
+    cli.json(&["product", "create", "--name", "Zapper Pro"], 0);
+    key
+}
+
+/// One HTTP/1.1 exchange on a fresh connection (to `keywright serve`); returns
+/// (status, head in lower case, body).
+pub fn http(addr: &str, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(addr).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut raw = String::new();
+    stream.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_owned())
 }

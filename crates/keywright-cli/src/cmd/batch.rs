@@ -9,7 +9,9 @@ use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchPreview, BatchProgress};
 use keywright_core::{Keywright, LicenseQuery, LicenseStatus};
 
-use super::{to_json, Failure, Output, StatusArg};
+use super::license::StatusArg;
+use crate::input;
+use crate::output::{to_json, Failure, Output};
 
 #[derive(Args)]
 pub(crate) struct BatchArgs {
@@ -20,14 +22,14 @@ pub(crate) struct BatchArgs {
     out: Option<PathBuf>,
     /// Validate and show what would be issued; write nothing.
     #[arg(long)]
-    pub(crate) dry_run: bool,
+    dry_run: bool,
     /// Issue nothing if any row is bad.
     #[arg(long)]
     all_or_nothing: bool,
 }
 
 impl BatchArgs {
-    /// A dry run only reads the store.
+    /// A dry run only reads the store, and saves nothing.
     pub(crate) fn writes_store(&self) -> bool {
         !self.dry_run
     }
@@ -53,10 +55,6 @@ pub(crate) struct ExportFilter {
     policy: Option<String>,
 }
 
-fn read_csv(path: &std::path::Path) -> Result<Vec<u8>, Failure> {
-    Ok(crate::input::read_bytes(path, &crate::input::BATCH_CSV)?)
-}
-
 /// The bad rows, one per line: `line N (order X): reason; reason`.
 fn bad_rows_text(preview: &BatchPreview) -> String {
     preview
@@ -75,7 +73,7 @@ fn bad_rows_text(preview: &BatchPreview) -> String {
 }
 
 pub(crate) fn run(kw: &mut Keywright, args: BatchArgs, now: Timestamp) -> Result<Output, Failure> {
-    let csv = read_csv(&args.file)?;
+    let csv = input::read_bytes(&args.file, &input::BATCH_CSV)?;
     let status = |bad: u64| if bad > 0 { 2 } else { 0 };
     if args.dry_run {
         let preview = kw.preview_batch(&csv)?;
@@ -182,11 +180,7 @@ pub(crate) fn export_csv(
     let f = kw.export_licenses_csv(
         &LicenseQuery {
             text: filter.search,
-            status: filter.status.map(|s| match s {
-                StatusArg::Active => LicenseStatus::Active,
-                StatusArg::Suspended => LicenseStatus::Suspended,
-                StatusArg::Revoked => LicenseStatus::Revoked,
-            }),
+            status: filter.status.map(LicenseStatus::from),
             expiring_within_days: filter.expiring_within,
             product_id,
             policy_id,

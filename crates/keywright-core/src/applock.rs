@@ -215,7 +215,7 @@ impl Keywright {
         // The audit row and the keychain entry: the row commits only if the entry was
         // written; a failed commit puts the previous entry back.
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         audit::append(
             &tx,
             &audit_key,
@@ -251,7 +251,7 @@ impl Keywright {
             return Err(wrong_passphrase());
         }
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         audit::append(
             &tx,
             &audit_key,

@@ -75,7 +75,7 @@ impl Keywright {
                 audit::MAX_LIMIT
             )));
         }
-        audit::query(&self.store.conn, query, Some(limit))
+        audit::query(self.store.conn(), query, Some(limit))
     }
 
     /// Writes the events matching `query` (all of them unless it sets a limit),
@@ -123,7 +123,7 @@ impl Keywright {
             }
         }
         let path = Path::new(path.trim());
-        let mut events = audit::query(&self.store.conn, query, query.limit)?;
+        let mut events = audit::query(self.store.conn(), query, query.limit)?;
         events.reverse(); // a log reads oldest first
         let bytes = match format {
             "jsonl" => jsonl_text(&events)?,

@@ -598,7 +598,7 @@ impl Keywright {
         // Refused before the expensive part: the store, its WAL, a device...
         crate::files::check_output(out, self.store.path())?;
         let audit_key = self.audit_key()?;
-        let image = snapshot(&self.store.conn)?;
+        let image = snapshot(self.store.conn())?;
         let snap = load(&image)?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();

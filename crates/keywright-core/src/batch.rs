@@ -560,7 +560,7 @@ impl Keywright {
 
     /// `(seq, policy id, customer email)` of the licenses an order already has.
     fn order_licenses(&self, order_id: &str) -> Result<Vec<(i64, String, Option<String>)>> {
-        let mut stmt = self.store.conn.prepare_cached(
+        let mut stmt = self.store.conn().prepare_cached(
             "SELECT l.order_seq, l.policy_id, c.email FROM licenses l
              LEFT JOIN customers c ON c.id = l.customer_id
              WHERE l.order_id = ?1 ORDER BY l.order_seq",
@@ -960,7 +960,7 @@ impl Keywright {
                 } else {
                     if !customers.contains_key(&customer_key) {
                         let found = match &row.customer_email {
-                            Some(email) => customer_by_email(&self.store.conn, email)?,
+                            Some(email) => customer_by_email(self.store.conn(), email)?,
                             None => None,
                         };
                         let entry = match found {
@@ -998,7 +998,7 @@ impl Keywright {
             sign_all(&mut work, self.store.store_id(), created_ts, &signers)?;
 
             let audit_key = self.audit_key()?;
-            let tx = self.store.conn.transaction()?;
+            let tx = self.store.transaction()?;
             // The plan was read before this transaction took the write lock: another
             // run of the same file may have issued these positions since. Checked
             // under the lock, so this chunk writes all of its rows or none.
@@ -1137,7 +1137,7 @@ impl Keywright {
             ", l.order_seq, l.metadata, l.updated_at FROM licenses l",
             1,
         ) + " WHERE l.order_id = ?1 ORDER BY l.order_seq";
-        let mut stmt = self.store.conn.prepare_cached(&sql)?;
+        let mut stmt = self.store.conn().prepare_cached(&sql)?;
         let rows = stmt.query_map([order_id], |r| {
             Ok((
                 r.get(13)?,
@@ -1223,7 +1223,7 @@ impl Keywright {
             .collect();
         let audit_key = self.audit_key()?;
         let store = self.store.path().to_path_buf();
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         for (path, text, license_id, kid, alg) in &files {
             audit::append(
                 &tx,

@@ -98,7 +98,7 @@ impl Keywright {
     /// The audit row signing is compared with, when this clock is behind it (the
     /// window offers [`Keywright::accept_clock`] then).
     pub fn clock_behind(&self, now: Timestamp) -> Result<Option<ClockRow>> {
-        Ok(newest_row(&self.store.conn)?.filter(|row| stamp(now) < row.at))
+        Ok(newest_row(self.store.conn())?.filter(|row| stamp(now) < row.at))
     }
 
     /// Accepts this computer's clock although the audit log has a newer row: appends
@@ -116,7 +116,7 @@ impl Keywright {
         };
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         let seq = audit::append(
             &tx,
             &audit_key,

@@ -38,7 +38,7 @@ impl Keywright {
         // The page of customers first (walking `customers_sort`, the index of this
         // order), then license counts for those rows only: counting for every
         // customer before sorting read the whole store.
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT c.id, c.name, c.email, c.company, c.created_at, count(l.id),
                     coalesce(sum(l.status = 'active'), 0)
              FROM (SELECT c.id, c.name, c.email, c.company, c.created_at FROM customers c

@@ -16,7 +16,7 @@ impl Keywright {
     /// Licenses per product and state, licenses issued per day over the last 30 days
     /// (UTC), and the 10 newest audit events.
     pub fn dashboard(&self, now: Timestamp) -> Result<Dashboard> {
-        let conn = &self.store.conn;
+        let conn = self.store.conn();
         let soon = now
             .checked_add(SignedDuration::from_hours(30 * 24))
             .map_err(|_| Error::bad_input("the clock is too far in the future"))?;

@@ -238,7 +238,7 @@ impl Keywright {
         event.artifact_sha256 = Some(sha.clone());
         let audit_key = self.audit_key()?;
         let store = self.store.path().to_path_buf();
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         audit::append(&tx, &audit_key, at, &self.actor, &event)?;
         write_atomically(path, bytes, Some(&store))?;
         if let Err(e) = tx.commit() {

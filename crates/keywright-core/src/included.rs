@@ -103,7 +103,7 @@ impl Keywright {
         }
         if set.owner {
             if let Some(customer_id) = &license.customer_id {
-                let created: String = self.store.conn.query_row(
+                let created: String = self.store.conn().query_row(
                     "SELECT created_at FROM customers WHERE id = ?1",
                     [customer_id],
                     |r| r.get(0),

@@ -69,7 +69,7 @@ impl Keywright {
         let at = stamp(now);
         let written = (|| -> Result<()> {
             let audit_key = self.audit_key()?;
-            let tx = self.store.conn.transaction()?;
+            let tx = self.store.transaction()?;
             tx.execute(
                 "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
@@ -115,7 +115,7 @@ impl Keywright {
         }
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         let changed = tx.execute(
             "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",
             [&key.id],
@@ -174,7 +174,7 @@ impl Keywright {
         }
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         tx.execute(
             "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
             params![new_key.id, product.id],
@@ -200,7 +200,7 @@ impl Keywright {
 
     /// Every signing key, newest first.
     pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC"
         ))?;
         let rows = stmt.query_map([], from_row)?;
@@ -212,7 +212,7 @@ impl Keywright {
         let reference = reference.trim();
         let by_id = self
             .store
-            .conn
+            .conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM signing_keys WHERE id = ?1 OR kid = ?1"),
                 [reference],
@@ -222,7 +222,7 @@ impl Keywright {
         if let Some(row) = by_id {
             return finish(row);
         }
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"
         ))?;
         let mut rows: Vec<_> = stmt
@@ -256,7 +256,7 @@ impl Keywright {
         signing_key_id: &str,
         now: Timestamp,
     ) -> Result<(SigningKey, PrivateKey)> {
-        crate::clock::check(&self.store.conn, now)?;
+        crate::clock::check(self.store.conn(), now)?;
         self.check_app_lock()?;
         let key = self.find_signing_key(signing_key_id)?;
         if key.status != KeyStatus::Active {

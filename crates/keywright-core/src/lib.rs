@@ -126,7 +126,7 @@ impl Keywright {
 
     /// Every audit event, oldest first.
     pub fn audit_events(&self) -> Result<Vec<audit::AuditEvent>> {
-        audit::list(&self.store.conn)
+        audit::list(self.store.conn())
     }
 
     /// The underlying store (read-only use: tests and diagnostics).

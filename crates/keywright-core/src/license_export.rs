@@ -59,7 +59,7 @@ impl Keywright {
         page_query.limit = Some(crate::search::MAX_LIMIT);
         page_query.cursor = None;
         let mut rows = 0u64;
-        let mut extra = self.store.conn.prepare_cached(
+        let mut extra = self.store.conn().prepare_cached(
             "SELECT c.company, l.order_id, l.order_seq, l.metadata FROM licenses l
              LEFT JOIN customers c ON c.id = l.customer_id WHERE l.id = ?1",
         )?;

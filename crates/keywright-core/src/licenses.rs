@@ -418,7 +418,7 @@ impl Keywright {
         let id = uuid::Uuid::new_v4().to_string();
 
         let existing_customer = match &customer_email {
-            Some(email) => customer_by_email(&self.store.conn, email)?,
+            Some(email) => customer_by_email(self.store.conn(), email)?,
             None => None,
         };
         let new_customer =
@@ -456,7 +456,7 @@ impl Keywright {
         };
 
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         if new_customer {
             insert_customer(
                 &tx,
@@ -499,7 +499,7 @@ impl Keywright {
             let key = draw_human_key(product)?;
             let taken: Option<i64> = self
                 .store
-                .conn
+                .conn()
                 .query_row(
                     &format!("SELECT 1 FROM licenses l WHERE {}", key_is("?1")),
                     [&key],
@@ -518,7 +518,7 @@ impl Keywright {
 
     /// Every license, newest first.
     pub fn list_licenses(&self) -> Result<Vec<License>> {
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "{} ORDER BY l.created_at DESC, l.rowid DESC",
             select_counted()
         ))?;
@@ -530,7 +530,7 @@ impl Keywright {
     pub fn find_license(&self, reference: &str) -> Result<License> {
         let reference = reference.trim();
         self.store
-            .conn
+            .conn()
             .query_row(
                 &format!("{} WHERE l.id = ?1 OR {}", select_counted(), key_is("?1")),
                 [reference],
@@ -549,7 +549,7 @@ impl Keywright {
         policy: &Policy,
         product: &Product,
     ) -> Result<LicenseDocument> {
-        let (metadata, updated): (String, String) = self.store.conn.query_row(
+        let (metadata, updated): (String, String) = self.store.conn().query_row(
             "SELECT metadata, updated_at FROM licenses WHERE id = ?1",
             [&license.id],
             |r| Ok((r.get(0)?, r.get(1)?)),

@@ -116,7 +116,7 @@ impl Keywright {
         let at = stamp(now);
 
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         let changed = tx.execute(
             "UPDATE licenses SET expiry = ?1, updated_at = ?2
              WHERE id = ?3 AND status <> 'revoked' AND expiry = ?4",
@@ -159,7 +159,7 @@ impl Keywright {
         let at = stamp(now);
         let from = license.status.as_str();
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         // Guarded on the old status: a concurrent change makes this a conflict, not a
         // silent overwrite.
         let changed = tx.execute(

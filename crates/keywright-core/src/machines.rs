@@ -203,7 +203,7 @@ impl Keywright {
     pub fn find_machine(&self, id: &str) -> Result<Machine> {
         let id = id.trim();
         self.store
-            .conn
+            .conn()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
                 [id],
@@ -216,7 +216,7 @@ impl Keywright {
     /// A license's machines (id or key): active ones first, newest first.
     pub fn list_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
         let license = self.find_license(license_id)?;
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
              ORDER BY status = 'active' DESC, activated_at DESC, rowid DESC"
         ))?;
@@ -229,7 +229,7 @@ impl Keywright {
     pub fn machine_history(&self, machine_id: &str) -> Result<Vec<AuditEvent>> {
         let machine = self.find_machine(machine_id)?;
         audit::query(
-            &self.store.conn,
+            self.store.conn(),
             &AuditQuery {
                 subject_id: Some(machine.id),
                 ..AuditQuery::default()
@@ -246,9 +246,9 @@ impl Keywright {
         let license = self.license_for_key(&request.license_key)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let used = seats_used(&self.store.conn, &license.id)?;
+        let used = seats_used(self.store.conn(), &license.id)?;
         let existing =
-            active_with_fingerprint(&self.store.conn, &license.id, &request.fingerprint)?;
+            active_with_fingerprint(self.store.conn(), &license.id, &request.fingerprint)?;
         // Text activation would refuse is the first reason to show.
         let unfit = check_fingerprint(&request.fingerprint)
             .and_then(|_| {
@@ -366,10 +366,7 @@ impl Keywright {
         let actor = self.actor.clone();
         // IMMEDIATE: the seat count and the insert are one step for every writer.
         let audit_key = self.audit_key()?;
-        let tx = self
-            .store
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.store.immediate_transaction()?;
         let existing = active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
         let used = seats_used(&tx, &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, existing.is_some(), used, now)? {
@@ -566,7 +563,7 @@ impl Keywright {
     ) -> Result<Machine> {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         let changed = tx.execute(
             "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
              WHERE id = ?1 AND status = 'active'",
@@ -644,10 +641,7 @@ impl Keywright {
         let at = stamp(now);
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
-        let tx = self
-            .store
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.store.immediate_transaction()?;
         if active_with_fingerprint(&tx, &license.id, &fingerprint)?.is_some() {
             return Err(Error::conflict(format!(
                 "{fingerprint} is already active on this license; deactivate {} instead",
@@ -714,7 +708,7 @@ impl Keywright {
         let receipt = DeactivationReceipt::parse(text)
             .map_err(|e| format_error("deactivation receipt", e))?;
         let license = self.license_for_key(&receipt.license_key)?;
-        let used: bool = self.store.conn.query_row(
+        let used: bool = self.store.conn().query_row(
             "SELECT EXISTS (SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2)",
             params![license.id, receipt.nonce],
             |r| r.get(0),
@@ -725,7 +719,7 @@ impl Keywright {
             ));
         }
         let Some(machine) =
-            active_with_fingerprint(&self.store.conn, &license.id, &receipt.fingerprint)?
+            active_with_fingerprint(self.store.conn(), &license.id, &receipt.fingerprint)?
         else {
             return Err(Error::not_found(format!(
                 "no active machine with fingerprint {} on this license (already deactivated?)",

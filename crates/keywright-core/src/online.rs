@@ -319,7 +319,7 @@ impl Keywright {
         let Some(machine) = clean(machine) else {
             return Ok(verdict(state, Some(license), Some(product), None));
         };
-        let conn = &self.store.conn;
+        let conn = self.store.conn();
         let mine: Option<String> = conn
             .query_row(
                 // Two indexed lookups (the partial unique index, the primary key).
@@ -374,7 +374,7 @@ impl Keywright {
         let app_given = clean(input.app_id.as_deref()).is_some();
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = Transaction::new_unchecked(&self.store.conn, TransactionBehavior::Immediate)?;
+        let tx = self.store.shared_transaction()?;
         let refused = |reason, product, license| ActivationOutcome::Refused {
             reason,
             product,
@@ -466,7 +466,7 @@ impl Keywright {
     /// them off the request path). Text the client sent is trimmed and cut to 255
     /// characters, control characters replaced by U+FFFD. Returns how many rows were written.
     pub fn record_server_events(&self, events: &[NewServerEvent]) -> Result<usize> {
-        let tx = Transaction::new_unchecked(&self.store.conn, TransactionBehavior::Immediate)?;
+        let tx = self.store.shared_transaction()?;
         {
             let mut insert = tx.prepare_cached(
                 "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
@@ -495,7 +495,7 @@ impl Keywright {
 
     /// The most recent requests the server answered, newest first (at most `limit`).
     pub fn server_events(&self, limit: usize) -> Result<Vec<ServerEvent>> {
-        let mut stmt = self.store.conn.prepare(
+        let mut stmt = self.store.conn().prepare(
             "SELECT seq, at, endpoint, license_id, machine_id, product_id, machine, user, hwid,
                     ip, status, result
              FROM server_events ORDER BY seq DESC LIMIT ?1",

@@ -63,7 +63,7 @@ impl Keywright {
 
     /// A license's own entitlement list (`None` = it inherits its policy's).
     pub(crate) fn own_entitlements(&self, license_id: &str) -> Result<Option<Vec<String>>> {
-        let own: Option<String> = self.store.conn.query_row(
+        let own: Option<String> = self.store.conn().query_row(
             "SELECT entitlements FROM licenses WHERE id = ?1",
             [license_id],
             |r| r.get(0),
@@ -135,10 +135,7 @@ impl Keywright {
         let at = stamp(now);
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
-        let tx = self
-            .store
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let tx = self.store.immediate_transaction()?;
         let before: Option<String> = tx.query_row(
             "SELECT entitlements FROM licenses WHERE id = ?1",
             [&license.id],

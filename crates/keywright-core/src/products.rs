@@ -173,7 +173,7 @@ impl Keywright {
         }
         let exists: Option<String> = self
             .store
-            .conn
+            .conn()
             .query_row("SELECT id FROM products WHERE code = ?1", [&code], |r| {
                 r.get(0)
             })
@@ -187,7 +187,7 @@ impl Keywright {
         let id = uuid::Uuid::new_v4().to_string();
         let at = stamp(now);
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         tx.execute(
             "INSERT INTO products (id, name, code, url, support_message, signing_key_id, created_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -213,7 +213,7 @@ impl Keywright {
 
     /// Every product, by name.
     pub fn list_products(&self) -> Result<Vec<Product>> {
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"
         ))?;
         let rows = stmt.query_map([], product_row)?;
@@ -223,7 +223,7 @@ impl Keywright {
     /// A product by id, code or unique name.
     pub fn find_product(&self, reference: &str) -> Result<Product> {
         let reference = reference.trim();
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"
         ))?;
         let mut rows: Vec<Product> = stmt
@@ -268,7 +268,7 @@ impl Keywright {
         }
         let taken: Option<String> = self
             .store
-            .conn
+            .conn()
             .query_row(
                 "SELECT id FROM policies WHERE product_id = ?1 AND name = ?2",
                 params![product.id, name],
@@ -287,7 +287,7 @@ impl Keywright {
         let entitlements_json =
             serde_json::to_string(&entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
         let audit_key = self.audit_key()?;
-        let tx = self.store.conn.transaction()?;
+        let tx = self.store.transaction()?;
         tx.execute(
             "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
                                    file_ttl_seconds, encrypt, entitlements, created_at, key_template,
@@ -343,7 +343,7 @@ impl Keywright {
 
     /// Every policy, by product then name.
     pub fn list_policies(&self) -> Result<Vec<Policy>> {
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {POLICY_COLUMNS} FROM policies ORDER BY product_id, name"
         ))?;
         let rows = stmt.query_map([], policy_row)?;
@@ -353,7 +353,7 @@ impl Keywright {
     /// A policy by id or unique name.
     pub fn find_policy(&self, reference: &str) -> Result<Policy> {
         let reference = reference.trim();
-        let mut stmt = self.store.conn.prepare(&format!(
+        let mut stmt = self.store.conn().prepare(&format!(
             "SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"
         ))?;
         let mut rows: Vec<Policy> = stmt

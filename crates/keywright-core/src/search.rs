@@ -159,7 +159,7 @@ impl Keywright {
     pub fn search_licenses(&self, query: &LicenseQuery, now: Timestamp) -> Result<LicensePage> {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         let planned = self.plan_search(query, now)?;
-        let mut stmt = self.store.conn.prepare(&planned.page_sql)?;
+        let mut stmt = self.store.conn().prepare(&planned.page_sql)?;
         let mut rows: Vec<(String, License)> = stmt
             .query_map(rusqlite::params_from_iter(planned.args.iter()), |r| {
                 Ok((r.get(13)?, license_row(r)?))
@@ -173,7 +173,7 @@ impl Keywright {
             None
         };
         let mut items: Vec<License> = rows.into_iter().map(|(_, l)| l).collect();
-        fill_machine_counts(&self.store.conn, &mut items)?;
+        fill_machine_counts(self.store.conn(), &mut items)?;
         let first_page = query.cursor.as_deref().is_none_or(|c| c.trim().is_empty());
         let (total, total_exact) = match planned.total {
             Total::Counted(counted) => (counted.min(COUNT_CAP), counted <= COUNT_CAP),
@@ -199,7 +199,7 @@ impl Keywright {
         now: Timestamp,
     ) -> Result<Vec<String>> {
         let planned = self.plan_search(query, now)?;
-        let conn = &self.store.conn;
+        let conn = self.store.conn();
         let mut lines = Vec::new();
         for (label, sql, args) in [
             (
@@ -230,7 +230,7 @@ impl Keywright {
                 "a page holds 1 to {MAX_LIMIT} licenses; got {limit}"
             )));
         }
-        let conn = &self.store.conn;
+        let conn = self.store.conn();
         let mut filters: Vec<String> = Vec::new();
         let mut args: Vec<Value> = Vec::new();
         // Whether the text matches more than `BROAD_TEXT` (see the module docs), and

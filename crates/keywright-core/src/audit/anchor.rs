@@ -336,7 +336,7 @@ impl Keywright {
     }
 
     fn try_open_anchor(&mut self, now: Timestamp) -> Result<AuditStatus> {
-        let conn = &self.store.conn;
+        let conn = self.store.conn();
         let read_only = conn.is_readonly(rusqlite::MAIN_DB)?;
         let record = recorded(conn)?;
         let (key, head_in_vault) = match self.vault.get(ANCHOR_ACCOUNT) {
@@ -416,7 +416,7 @@ impl Keywright {
                         k
                     }
                 };
-                let tx = self.store.conn.transaction()?;
+                let tx = self.store.transaction()?;
                 anchor_log(&tx, &key, &stamp(now), &self.actor)?;
                 tx.commit()?;
                 self.anchor.key = Some(key);
@@ -474,7 +474,7 @@ impl Keywright {
                 }
             }
         }
-        let Ok(now) = head_of(&self.store.conn) else {
+        let Ok(now) = head_of(self.store.conn()) else {
             return;
         };
         if self.anchor.written.as_ref() == Some(&now) {
@@ -532,7 +532,7 @@ impl Keywright {
             ),
         };
         super::check(
-            &self.store.conn,
+            self.store.conn(),
             &Anchoring {
                 key: key.as_ref(),
                 head: head.as_ref(),

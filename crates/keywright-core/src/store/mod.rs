@@ -10,6 +10,8 @@ mod migrations;
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior};
+use serde::Serialize;
+use ts_rs::TS;
 
 use crate::error::{Error, ErrorCode, Result};
 use file::{file_uri, inspect_file, opening_error, restrict_file, sibling};
@@ -18,6 +20,20 @@ use migrations::{migrations, MIGRATIONS};
 pub(crate) use file::create_private_dir;
 pub use file::{default_store_path, read_only_reason};
 pub(crate) use migrations::migrate_snapshot;
+
+/// Where the store lives and which keychain service holds its keys.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreInfo {
+    /// The SQLite file.
+    pub path: String,
+    /// The store's random id; it namespaces the keychain entries.
+    pub store_id: String,
+    /// The keychain service name under which this store's private keys live.
+    pub keychain_service: String,
+    /// Whether the audit log matched its anchor in the keychain when the store opened.
+    pub audit: crate::audit::anchor::AuditStatus,
+}
 
 /// An open store.
 pub struct Store {
@@ -278,6 +294,11 @@ impl Store {
             .transaction_with_behavior(TransactionBehavior::Immediate)
     }
 
+    /// Whether SQLite opened the connection read-only.
+    pub(crate) fn connection_read_only(&self) -> rusqlite::Result<bool> {
+        self.conn.is_readonly(rusqlite::MAIN_DB)
+    }
+
     /// An IMMEDIATE transaction begun through a shared borrow, so that reads made
     /// through `&self` while it is open see (and are part of) it: the activation
     /// server reads the license inside the transaction that takes the seat.
@@ -350,6 +371,20 @@ fn ensure_store_id(conn: &Connection) -> Result<String> {
         [&id],
     )?;
     Ok(id)
+}
+
+/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
+pub(crate) fn like_pattern(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
 }
 
 #[cfg(test)]

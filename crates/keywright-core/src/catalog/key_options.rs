@@ -15,9 +15,9 @@ use keywright_license::{
     TemplateVars, MAX_ENCRYPT_DATASET, TEMPLATE_VARIABLES,
 };
 
+use super::model::{KeyTemplatePreview, NewPolicy, Product, Scheme};
 use crate::duration::parse_optional_duration;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{KeyTemplatePreview, NewPolicy, Product, Scheme};
 use crate::{stamp, Keywright};
 
 /// Longest key template accepted, in bytes.

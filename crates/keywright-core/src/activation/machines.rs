@@ -14,44 +14,24 @@ use jiff::Timestamp;
 use keywright_license::activation::{ActivationError, ActivationRequest, DeactivationReceipt};
 use keywright_license::document::MachineDocument;
 use keywright_license::{
-    parse_time, seal, validate_license_file, validate_machine_file, EncryptionSecret,
-    FileAlgorithm, FileKind, LicenseExpectations, SigningKey as FormatSigningKey,
+    parse_time, seal, EncryptionSecret, FileAlgorithm, FileKind, SigningKey as FormatSigningKey,
 };
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 
-use crate::audit::{self, AuditEvent, AuditQuery, Event};
+use super::model::{
+    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, Machine,
+    MachineStatus, TransferMachine,
+};
+use super::sql::{self, MachineFacts};
+use crate::audit::{self, AuditEvent, Event};
+use crate::catalog::{Policy, Product};
 use crate::duration::parse_file_ttl;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{
-    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, ExportedFile,
-    License, LicenseStatus, Machine, MachineStatus, Policy, Product, SimulateValidation,
-    SimulatedValidation, TransferMachine,
-};
+use crate::files::ExportedFile;
+use crate::issuing::{License, LicenseStatus};
 use crate::{clean, stamp, Keywright};
-
-const COLUMNS: &str = "id, license_id, fingerprint, name, hostname, platform, os_user, \
-                       app_version, status, activated_at, deactivated_at, request_nonce";
 
 /// Keygen's fingerprint limit.
 const MAX_FINGERPRINT: usize = 255;
-
-fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
-    let status: String = r.get(8)?;
-    Ok(Machine {
-        id: r.get(0)?,
-        license_id: r.get(1)?,
-        fingerprint: r.get(2)?,
-        name: r.get(3)?,
-        hostname: r.get(4)?,
-        platform: r.get(5)?,
-        os_user: r.get(6)?,
-        app_version: r.get(7)?,
-        status: MachineStatus::parse(&status),
-        activated_at: r.get(9)?,
-        deactivated_at: r.get(10)?,
-        request_nonce: r.get(11)?,
-    })
-}
 
 /// What a machine says about itself when it is activated.
 struct Details {
@@ -75,6 +55,18 @@ pub(crate) fn check_fingerprint(fingerprint: &str) -> Result<String> {
 }
 
 impl Details {
+    /// The details as a machine row holds them.
+    fn facts(&self) -> MachineFacts<'_> {
+        MachineFacts {
+            name: self.name.as_deref(),
+            hostname: self.hostname.as_deref(),
+            platform: self.platform.as_deref(),
+            os_user: self.os_user.as_deref(),
+            app_version: self.app_version.as_deref(),
+            request_nonce: self.nonce.as_deref(),
+        }
+    }
+
     /// Refuses overlong details and control characters in them.
     fn check(&self) -> Result<()> {
         for (field, value) in [
@@ -155,87 +147,25 @@ fn refusal(
     Ok(reason.map(|r| with_support(product, r)))
 }
 
-pub(crate) fn active_with_fingerprint(
-    conn: &Connection,
-    license_id: &str,
-    fingerprint: &str,
-) -> Result<Option<Machine>> {
-    Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM machines
-                 WHERE license_id = ?1 AND fingerprint = ?2 AND status = 'active'"
-            ),
-            params![license_id, fingerprint],
-            machine_row,
-        )
-        .optional()?)
-}
-
-pub(crate) fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
-        [license_id],
-        |r| r.get(0),
-    )?)
-}
-
-/// A date as typed: RFC 3339, or a day meaning its start (UTC).
-fn parse_at(text: &str) -> Result<Timestamp> {
-    let t = text.trim();
-    t.parse::<Timestamp>()
-        .ok()
-        .or_else(|| {
-            t.parse::<jiff::civil::Date>()
-                .ok()
-                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp())
-        })
-        .ok_or_else(|| {
-            Error::bad_input(format!(
-                "{t:?} is not a date; use 2027-01-01 or 2027-01-01T09:00:00Z"
-            ))
-        })
-}
-
 impl Keywright {
     /// A machine by id.
     pub fn find_machine(&self, id: &str) -> Result<Machine> {
         let id = id.trim();
-        self.store
-            .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
-                [id],
-                machine_row,
-            )
-            .optional()?
+        sql::find(self.store.conn(), id)?
             .ok_or_else(|| Error::not_found(format!("no machine with id {id:?}")))
     }
 
     /// A license's machines (id or key): active ones first, newest first.
     pub fn list_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
         let license = self.find_license(license_id)?;
-        let mut stmt = self.store.conn().prepare(&format!(
-            "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
-             ORDER BY status = 'active' DESC, activated_at DESC, rowid DESC"
-        ))?;
-        let rows = stmt.query_map([&license.id], machine_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        sql::of_license(self.store.conn(), &license.id)
     }
 
     /// A machine's history from the audit log (activation, files, deactivation,
     /// transfer), newest first.
     pub fn machine_history(&self, machine_id: &str) -> Result<Vec<AuditEvent>> {
         let machine = self.find_machine(machine_id)?;
-        audit::query(
-            self.store.conn(),
-            &AuditQuery {
-                subject_id: Some(machine.id),
-                ..AuditQuery::default()
-            },
-            None,
-        )
+        self.audit_history(machine.id)
     }
 
     /// Reads an activation request and says who asks, the license's state, and
@@ -246,9 +176,9 @@ impl Keywright {
         let license = self.license_for_key(&request.license_key)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let used = seats_used(self.store.conn(), &license.id)?;
+        let used = sql::seats_used(self.store.conn(), &license.id)?;
         let existing =
-            active_with_fingerprint(self.store.conn(), &license.id, &request.fingerprint)?;
+            sql::active_with_fingerprint(self.store.conn(), &license.id, &request.fingerprint)?;
         // Text activation would refuse is the first reason to show.
         let unfit = check_fingerprint(&request.fingerprint)
             .and_then(|_| {
@@ -367,29 +297,14 @@ impl Keywright {
         // IMMEDIATE: the seat count and the insert are one step for every writer.
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        let existing = active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
-        let used = seats_used(&tx, &license.id)?;
+        let existing = sql::active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
+        let used = sql::seats_used(&tx, &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, existing.is_some(), used, now)? {
             return Err(Error::conflict(reason));
         }
         let id = match existing {
             Some(machine) => {
-                tx.execute(
-                    "UPDATE machines SET name = coalesce(?2, name), hostname = coalesce(?3, hostname),
-                         platform = coalesce(?4, platform), os_user = coalesce(?5, os_user),
-                         app_version = coalesce(?6, app_version),
-                         request_nonce = coalesce(?7, request_nonce)
-                     WHERE id = ?1",
-                    params![
-                        machine.id,
-                        d.name,
-                        d.hostname,
-                        d.platform,
-                        d.os_user,
-                        d.app_version,
-                        d.nonce
-                    ],
-                )?;
+                sql::refresh(&tx, &machine.id, &d.facts())?;
                 audit::append(
                     &tx,
                     &audit_key,
@@ -410,23 +325,7 @@ impl Keywright {
             }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                tx.execute(
-                    "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
-                                           os_user, app_version, status, activated_at, request_nonce)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, ?10)",
-                    params![
-                        id,
-                        license.id,
-                        d.fingerprint,
-                        d.name,
-                        d.hostname,
-                        d.platform,
-                        d.os_user,
-                        d.app_version,
-                        at,
-                        d.nonce
-                    ],
-                )?;
+                sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
                 audit::append(
                     &tx,
                     &audit_key,
@@ -508,7 +407,7 @@ impl Keywright {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn seal_machine_file(
+    pub(super) fn seal_machine_file(
         &self,
         machine: &Machine,
         license: &License,
@@ -564,11 +463,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = tx.execute(
-            "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
-             WHERE id = ?1 AND status = 'active'",
-            params![machine.id, at, receipt.map(|r| r.nonce.as_str())],
-        )?;
+        let changed = sql::deactivate(&tx, &machine.id, &at, receipt.map(|r| r.nonce.as_str()))?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "machine {} is already deactivated",
@@ -642,22 +537,18 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        if active_with_fingerprint(&tx, &license.id, &fingerprint)?.is_some() {
+        if sql::active_with_fingerprint(&tx, &license.id, &fingerprint)?.is_some() {
             return Err(Error::conflict(format!(
                 "{fingerprint} is already active on this license; deactivate {} instead",
                 old.fingerprint
             )));
         }
         // The seat moves, so the count does not matter; status and expiry do.
-        let used = seats_used(&tx, &license.id)?;
+        let used = sql::seats_used(&tx, &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, true, used, now)? {
             return Err(Error::conflict(reason));
         }
-        let changed = tx.execute(
-            "UPDATE machines SET status = 'deactivated', deactivated_at = ?2
-             WHERE id = ?1 AND status = 'active'",
-            params![old.id, at],
-        )?;
+        let changed = sql::deactivate(&tx, &old.id, &at, None)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "machine {} changed meanwhile; reload and try again",
@@ -665,12 +556,13 @@ impl Keywright {
             )));
         }
         let id = uuid::Uuid::new_v4().to_string();
-        tx.execute(
-            "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
-                                   status, activated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'active', ?7)",
-            params![id, license.id, fingerprint, name, hostname, platform, at],
-        )?;
+        let facts = MachineFacts {
+            name: name.as_deref(),
+            hostname: hostname.as_deref(),
+            platform: platform.as_deref(),
+            ..MachineFacts::default()
+        };
+        sql::insert(&tx, &id, &license.id, &fingerprint, &facts, &at)?;
         for (action, subject, fp) in [
             (
                 "machine.deactivate",
@@ -708,18 +600,13 @@ impl Keywright {
         let receipt = DeactivationReceipt::parse(text)
             .map_err(|e| format_error("deactivation receipt", e))?;
         let license = self.license_for_key(&receipt.license_key)?;
-        let used: bool = self.store.conn().query_row(
-            "SELECT EXISTS (SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2)",
-            params![license.id, receipt.nonce],
-            |r| r.get(0),
-        )?;
-        if used {
+        if sql::receipt_used(self.store.conn(), &license.id, &receipt.nonce)? {
             return Err(Error::conflict(
                 "this deactivation receipt was already imported",
             ));
         }
         let Some(machine) =
-            active_with_fingerprint(self.store.conn(), &license.id, &receipt.fingerprint)?
+            sql::active_with_fingerprint(self.store.conn(), &license.id, &receipt.fingerprint)?
         else {
             return Err(Error::not_found(format!(
                 "no active machine with fingerprint {} on this license (already deactivated?)",
@@ -727,106 +614,5 @@ impl Keywright {
             )));
         };
         self.deactivate(&machine, "receipt", Some(&receipt), now)
-    }
-
-    /// What the customer's application would get validating this license (or one of
-    /// its machines) on `input.at`, with a file exported from the store as it is now
-    /// on `input.file_issued_at` (absent: on `input.at`) with the policy's TTL, so a
-    /// date past issue + TTL (and any offline grace) gives `FILE_EXPIRED`.
-    ///
-    /// The product's private key is not used: the file is sealed in memory with a
-    /// throwaway key and checked by the SDK's own `validate_license_file` /
-    /// `validate_machine_file`, pinned to that throwaway key, so the codes and
-    /// messages are exactly the SDK's.
-    pub fn simulate_validation(&self, input: &SimulateValidation) -> Result<SimulatedValidation> {
-        let at = parse_time(&stamp(parse_at(&input.at)?))?;
-        let issued = match clean(input.file_issued_at.as_deref()) {
-            None => at,
-            Some(text) => parse_time(&stamp(parse_at(&text)?))?,
-        };
-        let license = self.find_license(&input.license_id)?;
-        let policy = self.find_policy(&license.policy_id)?;
-        let product = self.find_product(&policy.product_id)?;
-        let throwaway = FormatSigningKey::generate(&mut rand_core::OsRng);
-        let public = throwaway.public_key();
-        let alg = FileAlgorithm::Aes256GcmEd25519;
-        let mut expect = LicenseExpectations {
-            product_id: Some(product.id.clone()),
-            required_entitlements: input
-                .required_entitlements
-                .iter()
-                .flat_map(|c| c.split(','))
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            ..LicenseExpectations::default()
-        };
-        let ttl = policy.file_ttl_seconds;
-        let machine_id = clean(input.machine_id.as_deref());
-        let validation = match machine_id {
-            None => {
-                let mut document = self.license_document(&license, &policy, &product)?;
-                let included = self.with_policy_options(None, &policy, &product)?;
-                // Entitlements travel as they would in an export that includes them.
-                let entitlements = self.included_for(
-                    crate::included::IncludeSet {
-                        entitlements: true,
-                        ..Default::default()
-                    },
-                    &license,
-                    &policy,
-                    &product,
-                )?;
-                let mut included = included.unwrap_or_default();
-                included.entitlements = entitlements.entitlements;
-                document.entitlement_ids =
-                    included.entitlements.iter().map(|e| e.id.clone()).collect();
-                let included = Some(included);
-                let payload = document.to_payload_with(issued, ttl, included.as_ref())?;
-                let secret = EncryptionSecret::for_license(&license.key);
-                let text = seal(
-                    FileKind::License,
-                    &payload,
-                    alg,
-                    &throwaway,
-                    Some(&secret),
-                    &mut rand_core::OsRng,
-                )?;
-                expect.fingerprint = clean(input.fingerprint.as_deref());
-                validate_license_file(&text, (&public, alg), Some(&secret), &expect, at)
-            }
-            Some(id) => {
-                let machine = self.find_machine(&id)?;
-                if machine.license_id != license.id {
-                    return Err(Error::bad_input(format!(
-                        "machine {} belongs to another license",
-                        machine.fingerprint
-                    )));
-                }
-                if machine.status != MachineStatus::Active {
-                    return Err(Error::conflict(format!(
-                        "machine {} is deactivated: no machine file is exported for it (files \
-                         sent before keep validating until their TTL ends)",
-                        machine.fingerprint
-                    )));
-                }
-                let text = self.seal_machine_file(
-                    &machine, &license, &policy, &product, issued, ttl, alg, &throwaway,
-                )?;
-                let runs_on =
-                    clean(input.fingerprint.as_deref()).unwrap_or(machine.fingerprint.clone());
-                let secret = EncryptionSecret::for_machine(&license.key, &runs_on);
-                expect.fingerprint = Some(runs_on);
-                validate_machine_file(&text, (&public, alg), Some(&secret), &expect, at)
-            }
-        };
-        Ok(SimulatedValidation {
-            code: validation.code.as_str().to_owned(),
-            support_message: (!validation.is_valid())
-                .then(|| product.support_message.clone())
-                .flatten(),
-            message: validation.message,
-        })
     }
 }

@@ -5,9 +5,11 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
+use super::model::LicenseQuery;
+use super::sql;
 use crate::audit::Event;
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{ExportedFile, LicenseQuery};
+use crate::files::ExportedFile;
 use crate::{stamp, Keywright};
 
 const HEADER: [&str; 13] = [
@@ -56,24 +58,18 @@ impl Keywright {
         let mut out = csv::Writer::from_writer(Vec::new());
         out.write_record(HEADER).map_err(failed)?;
         let mut page_query = query.clone();
-        page_query.limit = Some(crate::search::MAX_LIMIT);
+        page_query.limit = Some(super::search::MAX_LIMIT);
         page_query.cursor = None;
         let mut rows = 0u64;
-        let mut extra = self.store.conn().prepare_cached(
-            "SELECT c.company, l.order_id, l.order_seq, l.metadata FROM licenses l
-             LEFT JOIN customers c ON c.id = l.customer_id WHERE l.id = ?1",
-        )?;
         loop {
             let page = self.search_licenses(&page_query, now)?;
             for l in &page.items {
-                let (company, order_id, order_seq, metadata): (
-                    Option<String>,
-                    Option<String>,
-                    Option<i64>,
-                    String,
-                ) = extra.query_row([&l.id], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })?;
+                let sql::ExportColumns {
+                    company,
+                    order_id,
+                    order_seq,
+                    metadata,
+                } = sql::export_columns(self.store.conn(), &l.id)?;
                 let seq = order_seq.map(|s| s.to_string()).unwrap_or_default();
                 let cells = [
                     l.id.as_str(),
@@ -99,7 +95,6 @@ impl Keywright {
                 None => break,
             }
         }
-        drop(extra);
         let bytes = out
             .into_inner()
             .map_err(|e| Error::new(ErrorCode::Internal, format!("CSV: {e}")))?;

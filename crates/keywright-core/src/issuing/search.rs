@@ -31,9 +31,10 @@
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::types::Value;
 
+use super::model::{License, LicensePage, LicenseQuery, LicenseSort};
+use super::sql::{key_is, license_row, SELECT};
 use crate::error::{Error, Result};
-use crate::licenses::{key_is, license_row, SELECT};
-use crate::model::{License, LicensePage, LicenseQuery, LicenseSort};
+use crate::store::like_pattern;
 use crate::{stamp, Keywright};
 
 /// Page size when the query names none.
@@ -76,20 +77,6 @@ impl LicenseSort {
             Self::CustomerAsc => ("l.customer_sort", false),
         }
     }
-}
-
-/// Escapes `%`, `_` and `\` for `LIKE … ESCAPE '\'`.
-pub(crate) fn like_pattern(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('%');
-    for c in text.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('%');
-    out
 }
 
 /// One FTS5 phrase: matches the text as a substring (trigram tokenizer).

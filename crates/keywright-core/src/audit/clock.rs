@@ -9,11 +9,10 @@
 //! before it no longer count for the rule.
 
 use jiff::Timestamp;
-use rusqlite::{Connection, OptionalExtension};
 use serde::Serialize;
 use ts_rs::TS;
 
-use crate::audit::{self, Event};
+use super::{append, sql, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::{stamp, Keywright};
 
@@ -35,29 +34,9 @@ pub struct ClockRow {
     pub actor: String,
 }
 
-/// The newest row since the clock was last accepted (by time, not position).
-pub(crate) fn newest_row(conn: &Connection) -> Result<Option<ClockRow>> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT seq, at, action, actor FROM audit_events
-             WHERE seq >= coalesce(
-                 (SELECT max(seq) FROM audit_events WHERE action = 'clock.accept'), 0)
-             ORDER BY at DESC, seq DESC LIMIT 1",
-        )?
-        .query_row([], |r| {
-            Ok(ClockRow {
-                seq: r.get(0)?,
-                at: r.get(1)?,
-                action: r.get(2)?,
-                actor: r.get(3)?,
-            })
-        })
-        .optional()?)
-}
-
 /// Refuses `now` when it is earlier than the newest row (see the module docs).
-pub(crate) fn check(conn: &Connection, now: Timestamp) -> Result<()> {
-    let Some(row) = newest_row(conn)? else {
+fn check(newest: Option<ClockRow>, now: Timestamp) -> Result<()> {
+    let Some(row) = newest else {
         return Ok(());
     };
     // Both are `YYYY-MM-DDTHH:MM:SS.mmmZ`, so text order is time order.
@@ -95,10 +74,16 @@ pub struct ClockAccepted {
 }
 
 impl Keywright {
+    /// Refuses to sign at `now` when it is earlier than the newest audit row since the
+    /// clock was last accepted (the signer asks before every signature).
+    pub(crate) fn check_clock(&self, now: Timestamp) -> Result<()> {
+        check(sql::newest_since_clock_accept(self.store.conn())?, now)
+    }
+
     /// The audit row signing is compared with, when this clock is behind it (the
     /// window offers [`Keywright::accept_clock`] then).
     pub fn clock_behind(&self, now: Timestamp) -> Result<Option<ClockRow>> {
-        Ok(newest_row(self.store.conn())?.filter(|row| stamp(now) < row.at))
+        Ok(sql::newest_since_clock_accept(self.store.conn())?.filter(|row| stamp(now) < row.at))
     }
 
     /// Accepts this computer's clock although the audit log has a newer row: appends
@@ -117,7 +102,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let seq = audit::append(
+        let seq = append(
             &tx,
             &audit_key,
             &at,

@@ -4,8 +4,9 @@
 use keywright_license::{parse_time, Included, IncludedEntitlement, IncludedProduct, IncludedUser};
 use sha2::{Digest, Sha256};
 
+use super::model::{Policy, Product};
 use crate::error::{Error, Result};
-use crate::model::{License, Policy, Product};
+use crate::issuing::License;
 use crate::Keywright;
 
 /// The related objects a license file can include, in the order they are written.
@@ -99,15 +100,11 @@ impl Keywright {
             });
         }
         if set.policy {
-            included.policy = Some(crate::policy_options::included_policy(policy, product)?);
+            included.policy = Some(super::policy_options::included_policy(policy, product)?);
         }
         if set.owner {
             if let Some(customer_id) = &license.customer_id {
-                let created: String = self.store.conn().query_row(
-                    "SELECT created_at FROM customers WHERE id = ?1",
-                    [customer_id],
-                    |r| r.get(0),
-                )?;
+                let created = self.customer_created_at(customer_id)?;
                 let created = parse_time(&created)?;
                 included.owner = Some(IncludedUser {
                     id: customer_id.clone(),

@@ -1,73 +1,19 @@
-//! Policy options that travel in license files (expiration strategy, strict, offline
-//! grace) and a license's own entitlements.
-//!
-//! Files carry what the SDK needs to apply the vendor's rules offline: the license's
-//! `strict` attribute always, and the policy object in `included` (Keygen's
-//! `expirationStrategy`, and the grace period as the Keywright extension
-//! `metadata.offlineGracePeriod`) whenever the policy departs from Keygen's defaults,
-//! even when the export did not ask to include the policy.
+//! A license's own entitlements: a list that replaces its policy's (`None` = it
+//! inherits them). Exported files and the simulator use the effective list.
 
 use jiff::Timestamp;
-use keywright_license::{parse_time, Included, IncludedPolicy};
-use rusqlite::{params, TransactionBehavior};
 
+use super::model::{License, LicenseEntitlements, SetLicenseEntitlements};
+use super::sql;
 use crate::audit::{self, Event};
+use crate::catalog::{check_entitlement, Policy};
 use crate::error::{Error, Result};
-use crate::model::{
-    ExpirationStrategy, License, LicenseEntitlements, Policy, Product, SetLicenseEntitlements,
-};
-use crate::products::check_entitlement;
 use crate::{stamp, Keywright};
 
-/// The policy as a license file includes it.
-pub(crate) fn included_policy(policy: &Policy, product: &Product) -> Result<IncludedPolicy> {
-    let created = parse_time(&policy.created_at)?;
-    Ok(IncludedPolicy {
-        id: policy.id.clone(),
-        product_id: product.id.clone(),
-        name: policy.name.clone(),
-        duration: policy.duration_seconds,
-        floating: policy.floating,
-        max_machines: policy.max_machines,
-        scheme: (!policy.unsigned_key).then(|| policy.scheme.to_format()),
-        strict: policy.strict,
-        expiration_strategy: policy.expiration_strategy.to_format(),
-        offline_grace: policy.offline_grace_seconds,
-        created,
-        updated: created,
-    })
-}
-
-/// Whether a file must include the policy for the SDK to apply its options.
-fn needs_policy(policy: &Policy) -> bool {
-    policy.expiration_strategy != ExpirationStrategy::RestrictAccess
-        || policy.offline_grace_seconds.is_some()
-}
-
 impl Keywright {
-    /// `included` with the policy added when its options must reach the customer's
-    /// application (see the module docs); unchanged otherwise.
-    pub(crate) fn with_policy_options(
-        &self,
-        included: Option<Included>,
-        policy: &Policy,
-        product: &Product,
-    ) -> Result<Option<Included>> {
-        if !needs_policy(policy) || included.as_ref().is_some_and(|i| i.policy.is_some()) {
-            return Ok(included);
-        }
-        let mut included = included.unwrap_or_default();
-        included.policy = Some(included_policy(policy, product)?);
-        Ok(Some(included))
-    }
-
     /// A license's own entitlement list (`None` = it inherits its policy's).
     pub(crate) fn own_entitlements(&self, license_id: &str) -> Result<Option<Vec<String>>> {
-        let own: Option<String> = self.store.conn().query_row(
-            "SELECT entitlements FROM licenses WHERE id = ?1",
-            [license_id],
-            |r| r.get(0),
-        )?;
+        let own = sql::entitlements(self.store.conn(), license_id)?;
         Ok(own.map(|text| serde_json::from_str(&text).unwrap_or_default()))
     }
 
@@ -136,15 +82,8 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        let before: Option<String> = tx.query_row(
-            "SELECT entitlements FROM licenses WHERE id = ?1",
-            [&license.id],
-            |r| r.get(0),
-        )?;
-        tx.execute(
-            "UPDATE licenses SET entitlements = ?2, updated_at = ?3 WHERE id = ?1",
-            params![license.id, json, at],
-        )?;
+        let before = sql::entitlements(&tx, &license.id)?;
+        sql::set_entitlements(&tx, &license.id, json.as_deref(), &at)?;
         audit::append(
             &tx,
             &audit_key,

@@ -1,13 +1,14 @@
-//! Reading the audit log: pages for the screen, CSV and JSON Lines exports, the chain
-//! check.
+//! Reading the audit log (pages for the screen, a subject's history) and writing with
+//! it: CSV and JSON Lines exports of the log, and every exported file written together
+//! with its audit row.
 
 use std::path::Path;
 
 use jiff::Timestamp;
 
-use crate::audit::{self, AuditEvent, AuditQuery, Event};
+use super::{sha256_hex, sql, AuditEvent, AuditQuery, Event, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{Error, Result};
-use crate::model::ExportedFile;
+use crate::files::{check, write_atomically, ExportedFile};
 use crate::{stamp, Keywright};
 
 /// The CSV's columns: every stored field, so the export can be re-verified.
@@ -68,14 +69,36 @@ fn jsonl_text(events: &[AuditEvent]) -> Result<Vec<u8>> {
 impl Keywright {
     /// Audit events matching `query`, newest first, one page (100 by default).
     pub fn list_audit(&self, query: &AuditQuery) -> Result<Vec<AuditEvent>> {
-        let limit = query.limit.unwrap_or(audit::DEFAULT_LIMIT);
-        if !(1..=audit::MAX_LIMIT).contains(&limit) {
+        let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
+        if !(1..=MAX_LIMIT).contains(&limit) {
             return Err(Error::bad_input(format!(
                 "an audit page holds 1 to {} events; got {limit}",
-                audit::MAX_LIMIT
+                MAX_LIMIT
             )));
         }
-        audit::query(self.store.conn(), query, Some(limit))
+        sql::query(self.store.conn(), query, Some(limit))
+    }
+
+    /// Every audit event, oldest first.
+    pub fn audit_events(&self) -> Result<Vec<AuditEvent>> {
+        sql::list(self.store.conn())
+    }
+
+    /// Every audit event about row `subject_id` (a license, a machine...), newest first.
+    pub(crate) fn audit_history(&self, subject_id: String) -> Result<Vec<AuditEvent>> {
+        sql::query(
+            self.store.conn(),
+            &AuditQuery {
+                subject_id: Some(subject_id),
+                ..AuditQuery::default()
+            },
+            None,
+        )
+    }
+
+    /// The `n` newest audit events, newest first.
+    pub(crate) fn newest_audit(&self, n: i64) -> Result<Vec<AuditEvent>> {
+        sql::query(self.store.conn(), &AuditQuery::default(), Some(n))
     }
 
     /// Writes the events matching `query` (all of them unless it sets a limit),
@@ -123,7 +146,7 @@ impl Keywright {
             }
         }
         let path = Path::new(path.trim());
-        let mut events = audit::query(self.store.conn(), query, query.limit)?;
+        let mut events = sql::query(self.store.conn(), query, query.limit)?;
         events.reverse(); // a log reads oldest first
         let bytes = match format {
             "jsonl" => jsonl_text(&events)?,
@@ -155,10 +178,44 @@ impl Keywright {
         if self.store.read_only().is_none() {
             return self.write_audited_file(path, bytes, at, event, algorithm);
         }
-        crate::files::write_atomically(path, bytes, Some(self.store.path()))?;
+        write_atomically(path, bytes, Some(self.store.path()))?;
         Ok(ExportedFile {
             path: path.display().to_string(),
-            sha256: audit::sha256_hex(bytes),
+            sha256: sha256_hex(bytes),
+            bytes: bytes.len() as u64,
+            algorithm: algorithm.to_owned(),
+        })
+    }
+
+    /// Writes an exported artifact and its audit row together: the row (with the
+    /// artifact's SHA-256) is appended, the file written atomically, and only then the
+    /// transaction committed; if the commit fails the file is removed. Either both
+    /// exist or neither does.
+    pub(crate) fn write_audited_file(
+        &mut self,
+        path: &Path,
+        bytes: &[u8],
+        at: &str,
+        mut event: Event<'_>,
+        algorithm: &str,
+    ) -> Result<ExportedFile> {
+        // Checked before the audit key is asked for or a transaction begins.
+        let real = check(path, Some(self.store.path()))?;
+        let sha = sha256_hex(bytes);
+        event.artifact_sha256 = Some(sha.clone());
+        let audit_key = self.audit_key()?;
+        let store = self.store.path().to_path_buf();
+        let tx = self.store.transaction()?;
+        super::append(&tx, &audit_key, at, &self.actor, &event)?;
+        write_atomically(path, bytes, Some(&store))?;
+        if let Err(e) = tx.commit() {
+            let _ = std::fs::remove_file(&real);
+            return Err(e.into());
+        }
+        self.committed();
+        Ok(ExportedFile {
+            path: path.display().to_string(),
+            sha256: sha,
             bytes: bytes.len() as u64,
             algorithm: algorithm.to_owned(),
         })

@@ -2,7 +2,7 @@
 //! store. A product plays mini-key-server's "application", a license its "key", an
 //! activation is a machine row on the license (the hwid is its fingerprint).
 //!
-//! The seat rules are the air-gapped ones ([`crate::machines`]): node-locked = 1 seat,
+//! The seat rules are the air-gapped ones (`activation/machines.rs`): node-locked = 1 seat,
 //! floating = max machines, none = unlimited; suspended, revoked or expired licenses
 //! activate nothing; an hwid already active takes no second seat. The seat count and
 //! the insert happen in one IMMEDIATE transaction with the audit row, so concurrent
@@ -13,16 +13,17 @@
 
 use jiff::Timestamp;
 use keywright_license::{SigningKey as PrivateKey, ValidationCode};
-use rusqlite::{params, OptionalExtension, Row, Transaction, TransactionBehavior};
 use serde::Serialize;
 use ts_rs::TS;
 
+use super::machines::{check_fingerprint, is_expired, seats_allowed};
+use super::model::{Machine, MachineStatus};
+use super::sql::{self, MachineFacts};
 use crate::audit::{self, Event};
+use crate::catalog::Product;
 use crate::error::{ErrorCode, Result};
-use crate::machines::{
-    active_with_fingerprint, check_fingerprint, is_expired, seats_allowed, seats_used,
-};
-use crate::model::{License, LicenseStatus, Machine, MachineStatus, Product, SigningKey};
+use crate::issuing::{License, LicenseStatus};
+use crate::keys::SigningKey;
 use crate::{clean, stamp, Keywright};
 
 /// Why a license is or is not good online. The names are the verifier's
@@ -221,23 +222,6 @@ fn cut(text: Option<&str>) -> Option<String> {
         .map(|t| crate::text::defuse_line(&t.chars().take(MAX_EVENT_TEXT).collect::<String>()))
 }
 
-fn event_row(r: &Row<'_>) -> rusqlite::Result<ServerEvent> {
-    Ok(ServerEvent {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        endpoint: r.get(2)?,
-        license_id: r.get(3)?,
-        machine_id: r.get(4)?,
-        product_id: r.get(5)?,
-        machine: r.get(6)?,
-        user: r.get(7)?,
-        hwid: r.get(8)?,
-        ip: r.get(9)?,
-        status: r.get(10)?,
-        result: r.get(11)?,
-    })
-}
-
 /// The license's state as a reason: suspended, revoked, expired or valid.
 fn license_state(license: &License, now: Timestamp) -> Result<OnlineReason> {
     Ok(match license.status {
@@ -320,19 +304,7 @@ impl Keywright {
             return Ok(verdict(state, Some(license), Some(product), None));
         };
         let conn = self.store.conn();
-        let mine: Option<String> = conn
-            .query_row(
-                // Two indexed lookups (the partial unique index, the primary key).
-                "SELECT id FROM machines
-                     WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
-                 UNION ALL
-                 SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
-                 LIMIT 1",
-                params![machine, license.id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        if let Some(id) = mine {
+        if let Some(id) = sql::active_on_license(conn, &machine, &license.id)? {
             return Ok(verdict(
                 OnlineReason::Valid,
                 Some(license),
@@ -340,13 +312,7 @@ impl Keywright {
                 Some(id),
             ));
         }
-        let elsewhere: bool = conn.query_row(
-            "SELECT EXISTS (SELECT 1 FROM machines WHERE fingerprint = ?1 AND status = 'active')
-                 OR EXISTS (SELECT 1 FROM machines WHERE id = ?1 AND status = 'active')",
-            [&machine],
-            |r| r.get(0),
-        )?;
-        let reason = if elsewhere {
+        let reason = if sql::active_anywhere(conn, &machine)? {
             OnlineReason::FingerprintMismatch
         } else {
             OnlineReason::NoMachine
@@ -396,8 +362,8 @@ impl Keywright {
             return Ok(refused(state, Some(product), Some(license)));
         }
         let allowed = seats_allowed(&policy);
-        let existing = active_with_fingerprint(&tx, &license.id, &hwid)?;
-        let used = seats_used(&tx, &license.id)?;
+        let existing = sql::active_with_fingerprint(&tx, &license.id, &hwid)?;
+        let used = sql::seats_used(&tx, &license.id)?;
         let already_active = existing.is_some();
         if let (Some(max), false) = (allowed, already_active) {
             if used >= max {
@@ -415,24 +381,19 @@ impl Keywright {
                 "seats": { "used": seats_used, "allowed": allowed },
             })
         };
+        let facts = MachineFacts {
+            hostname: hostname.as_deref(),
+            os_user: user.as_deref(),
+            ..MachineFacts::default()
+        };
         let (id, action, now_used) = match existing {
             Some(machine) => {
-                tx.execute(
-                    "UPDATE machines SET hostname = coalesce(?2, hostname),
-                         os_user = coalesce(?3, os_user)
-                     WHERE id = ?1",
-                    params![machine.id, hostname, user],
-                )?;
+                sql::refresh(&tx, &machine.id, &facts)?;
                 (machine.id, "machine.reactivate", used)
             }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                tx.execute(
-                    "INSERT INTO machines (id, license_id, fingerprint, hostname, os_user,
-                                           status, activated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
-                    params![id, license.id, hwid, hostname, user, at],
-                )?;
+                sql::insert(&tx, &id, &license.id, &hwid, &facts, &at)?;
                 (id, "machine.activate", used + 1)
             }
         };
@@ -466,42 +427,25 @@ impl Keywright {
     /// them off the request path). Text the client sent is trimmed and cut to 255
     /// characters, control characters replaced by U+FFFD. Returns how many rows were written.
     pub fn record_server_events(&self, events: &[NewServerEvent]) -> Result<usize> {
+        let events: Vec<NewServerEvent> = events
+            .iter()
+            .map(|event| NewServerEvent {
+                machine: cut(event.machine.as_deref()),
+                user: cut(event.user.as_deref()),
+                hwid: cut(event.hwid.as_deref()),
+                ip: cut(event.ip.as_deref()),
+                ..event.clone()
+            })
+            .collect();
         let tx = self.store.shared_transaction()?;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
-                                            machine, user, hwid, ip, status, result)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-            )?;
-            for event in events {
-                insert.execute(params![
-                    stamp(event.at),
-                    event.endpoint,
-                    event.license_id,
-                    event.machine_id,
-                    event.product_id,
-                    cut(event.machine.as_deref()),
-                    cut(event.user.as_deref()),
-                    cut(event.hwid.as_deref()),
-                    cut(event.ip.as_deref()),
-                    event.status,
-                    event.result,
-                ])?;
-            }
-        }
+        sql::insert_server_events(&tx, &events)?;
         tx.commit()?;
         Ok(events.len())
     }
 
     /// The most recent requests the server answered, newest first (at most `limit`).
     pub fn server_events(&self, limit: usize) -> Result<Vec<ServerEvent>> {
-        let mut stmt = self.store.conn().prepare(
-            "SELECT seq, at, endpoint, license_id, machine_id, product_id, machine, user, hwid,
-                    ip, status, result
-             FROM server_events ORDER BY seq DESC LIMIT ?1",
-        )?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map([limit], event_row)?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+        sql::server_events(self.store.conn(), limit)
     }
 }

@@ -2,14 +2,12 @@
 
 use jiff::Timestamp;
 use keywright_license::{PublicKey, SigningKey as PrivateKey};
-use rusqlite::{params, OptionalExtension, Row};
 
+use super::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
+use super::sql::{self, KeyRow};
 use crate::audit::{self, Event};
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
 use crate::{required, stamp, Keywright};
-
-const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
 
 /// The public key as the store keeps it: raw 32 bytes for Ed25519, SPKI DER otherwise.
 pub(crate) fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<PublicKey> {
@@ -19,26 +17,7 @@ pub(crate) fn stored_public(algorithm: KeyAlgorithm, bytes: &[u8]) -> Result<Pub
     })
 }
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(SigningKey, Vec<u8>)> {
-    let raw: Vec<u8> = r.get(4)?;
-    let algorithm: String = r.get(3)?;
-    let status: String = r.get(5)?;
-    Ok((
-        SigningKey {
-            id: r.get(0)?,
-            kid: r.get(1)?,
-            name: r.get(2)?,
-            algorithm: KeyAlgorithm::parse(&algorithm).unwrap_or(KeyAlgorithm::Ed25519),
-            public_key_hex: String::new(),
-            public_key_pem: String::new(),
-            status: KeyStatus::parse(&status),
-            created_at: r.get(6)?,
-        },
-        raw,
-    ))
-}
-
-fn finish((mut key, raw): (SigningKey, Vec<u8>)) -> Result<SigningKey> {
+fn finish((mut key, raw): KeyRow) -> Result<SigningKey> {
     let public = stored_public(key.algorithm, &raw)?;
     key.public_key_hex = public.to_hex();
     key.public_key_pem = public.to_pem();
@@ -70,10 +49,14 @@ impl Keywright {
         let written = (|| -> Result<()> {
             let audit_key = self.audit_key()?;
             let tx = self.store.transaction()?;
-            tx.execute(
-                "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
-                params![id, kid, name, input.algorithm.as_str(), public.to_bytes().as_slice(), at],
+            sql::insert(
+                &tx,
+                &id,
+                &kid,
+                &name,
+                input.algorithm,
+                public.to_bytes().as_slice(),
+                &at,
             )?;
             audit::append(
                 &tx,
@@ -116,21 +99,14 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = tx.execute(
-            "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",
-            [&key.id],
-        )?;
+        let changed = sql::retire(&tx, &key.id)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "signing key {} changed meanwhile; reload and try again",
                 key.name
             )));
         }
-        let products: Vec<String> = {
-            let mut stmt = tx.prepare("SELECT code FROM products WHERE signing_key_id = ?1")?;
-            let rows = stmt.query_map([&key.id], |r| r.get(0))?;
-            rows.collect::<rusqlite::Result<_>>()?
-        };
+        let products = crate::catalog::sql::codes_signed_by(&tx, &key.id)?;
         audit::append(
             &tx,
             &audit_key,
@@ -150,84 +126,21 @@ impl Keywright {
         self.find_signing_key(&key.id)
     }
 
-    /// Points a product at another active signing key (key rotation): new licenses and
-    /// files are signed with it; licenses signed before keep verifying with the old
-    /// public key.
-    pub fn set_product_signing_key(
-        &mut self,
-        product: &str,
-        key: &str,
-        now: Timestamp,
-    ) -> Result<crate::model::Product> {
-        let product = self.find_product(product)?;
-        let new_key = self.find_signing_key(key)?;
-        if new_key.status != KeyStatus::Active {
-            return Err(Error::conflict(format!(
-                "signing key {} is {}; choose an active key",
-                new_key.name,
-                new_key.status.as_str()
-            )));
-        }
-        let old_key = self.find_signing_key(&product.signing_key_id)?;
-        if old_key.id == new_key.id {
-            return Ok(product);
-        }
-        let at = stamp(now);
-        let audit_key = self.audit_key()?;
-        let tx = self.store.transaction()?;
-        tx.execute(
-            "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
-            params![new_key.id, product.id],
-        )?;
-        audit::append(
-            &tx,
-            &audit_key,
-            &at,
-            &self.actor,
-            &Event {
-                action: "product.set_key",
-                subject_type: Some("product"),
-                subject_id: Some(&product.id),
-                signing_key_kid: Some(&new_key.kid),
-                detail: serde_json::json!({ "from": old_key.kid, "to": new_key.kid }),
-                ..Event::default()
-            },
-        )?;
-        tx.commit()?;
-        self.committed();
-        self.find_product(&product.id)
-    }
-
     /// Every signing key, newest first.
     pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
-        let mut stmt = self.store.conn().prepare(&format!(
-            "SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC"
-        ))?;
-        let rows = stmt.query_map([], from_row)?;
-        rows.map(|r| finish(r?)).collect()
+        sql::list(self.store.conn())?
+            .into_iter()
+            .map(finish)
+            .collect()
     }
 
     /// A signing key by id, kid or unique name.
     pub fn find_signing_key(&self, reference: &str) -> Result<SigningKey> {
         let reference = reference.trim();
-        let by_id = self
-            .store
-            .conn()
-            .query_row(
-                &format!("SELECT {COLUMNS} FROM signing_keys WHERE id = ?1 OR kid = ?1"),
-                [reference],
-                from_row,
-            )
-            .optional()?;
-        if let Some(row) = by_id {
+        if let Some(row) = sql::by_id_or_kid(self.store.conn(), reference)? {
             return finish(row);
         }
-        let mut stmt = self.store.conn().prepare(&format!(
-            "SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"
-        ))?;
-        let mut rows: Vec<_> = stmt
-            .query_map([reference], from_row)?
-            .collect::<rusqlite::Result<_>>()?;
+        let mut rows = sql::by_name(self.store.conn(), reference)?;
         match rows.len() {
             0 => Err(Error::not_found(format!(
                 "no signing key with id, kid or name {reference:?}"
@@ -256,7 +169,7 @@ impl Keywright {
         signing_key_id: &str,
         now: Timestamp,
     ) -> Result<(SigningKey, PrivateKey)> {
-        crate::clock::check(self.store.conn(), now)?;
+        self.check_clock(now)?;
         self.check_app_lock()?;
         let key = self.find_signing_key(signing_key_id)?;
         if key.status != KeyStatus::Active {

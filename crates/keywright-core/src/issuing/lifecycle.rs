@@ -7,12 +7,12 @@
 
 use jiff::Timestamp;
 use keywright_license::{keygen_expiry, parse_time};
-use rusqlite::params;
 
+use super::model::{License, LicenseStatus, RenewLicense};
+use super::sql;
 use crate::audit::{self, Event};
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
-use crate::model::{License, LicenseStatus, RenewLicense};
 use crate::{stamp, Keywright};
 
 /// Who a license is for, in messages.
@@ -117,11 +117,7 @@ impl Keywright {
 
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = tx.execute(
-            "UPDATE licenses SET expiry = ?1, updated_at = ?2
-             WHERE id = ?3 AND status <> 'revoked' AND expiry = ?4",
-            params![expiry, at, license.id, current],
-        )?;
+        let changed = sql::set_expiry(&tx, &license.id, &current, &expiry, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed while renewing; reload and try again",
@@ -162,10 +158,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         // Guarded on the old status: a concurrent change makes this a conflict, not a
         // silent overwrite.
-        let changed = tx.execute(
-            "UPDATE licenses SET status = ?1, updated_at = ?2 WHERE id = ?3 AND status = ?4",
-            params![to.as_str(), at, license.id, from],
-        )?;
+        let changed = sql::set_status(&tx, &license.id, license.status, to, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed meanwhile; reload and try again",

@@ -5,12 +5,14 @@
 //!   input and answer.
 //! - `machines`: air-gapped activation (request files in, machine files out),
 //!   deactivation, transfer, deactivation receipts; the seat rules.
+//! - `machine_file`: a machine's signed (and by default encrypted) machine file.
 //! - `simulate`: the validation simulator (the SDK's own checks on a file sealed in
 //!   memory with a throwaway key).
 //! - [`online`]: what the activation server asks of the store, and its request log.
 //! - [`verify`]: `keywright verify`'s report on a key or file (no store).
 //! - `sql`: tables `machines` and `server_events`.
 
+mod machine_file;
 mod machines;
 mod model;
 pub mod online;

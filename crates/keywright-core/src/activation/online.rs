@@ -9,7 +9,7 @@
 //! activations (in this process or another one on the same store) never oversell.
 //!
 //! Every request the server answers is also recorded in `server_events`
-//! ([`Keywright::record_server_event`], [`Keywright::server_events`]).
+//! ([`Keywright::record_server_events`], [`Keywright::server_events`]).
 
 use jiff::Timestamp;
 use keywright_license::{SigningKey as PrivateKey, ValidationCode};

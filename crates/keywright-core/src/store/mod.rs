@@ -2,7 +2,7 @@
 //! schema versioned by `user_version` (an older binary refuses a newer store).
 //!
 //! This folder is the only place that opens a connection. The domains run their SQL
-//! through [`Store::conn`] and the transactions begun here; nothing else holds one.
+//! through `Store::conn` and the transactions begun here; nothing else holds one.
 
 mod file;
 mod migrations;

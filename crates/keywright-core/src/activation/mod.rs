@@ -17,7 +17,7 @@ mod machines;
 mod model;
 pub mod online;
 mod simulate;
-pub(crate) mod sql;
+mod sql;
 pub mod verify;
 
 pub use model::{

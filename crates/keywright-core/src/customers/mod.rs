@@ -10,7 +10,7 @@ use crate::audit::{self, AuditKey, Event};
 use crate::error::{Error, Result};
 use crate::Keywright;
 
-pub(crate) mod sql;
+mod sql;
 
 /// Customers listed when the query names no limit.
 const DEFAULT_LIMIT: i64 = 100;

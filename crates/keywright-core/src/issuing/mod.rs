@@ -14,8 +14,8 @@
 pub mod batch;
 mod csv_export;
 mod entitlements;
-pub(crate) mod export;
-pub(crate) mod issue;
+mod export;
+mod issue;
 mod lifecycle;
 mod mail;
 mod model;

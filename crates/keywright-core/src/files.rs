@@ -17,10 +17,25 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::audit::{self, sha256_hex, Event};
+use serde::Serialize;
+use ts_rs::TS;
+
 use crate::error::{Error, ErrorCode, Result};
-use crate::model::ExportedFile;
-use crate::Keywright;
+
+/// What an export wrote.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct ExportedFile {
+    /// The file written.
+    pub path: String,
+    /// SHA-256 of its bytes, hex.
+    pub sha256: String,
+    /// Its size.
+    #[ts(type = "number")]
+    pub bytes: u64,
+    /// Keygen's algorithm name (`aes-256-gcm+ed25519`); `csv` for an audit export.
+    pub algorithm: String,
+}
 
 /// The files SQLite keeps beside a store.
 const SIDECARS: [(&str, &str); 4] = [
@@ -122,7 +137,7 @@ pub fn check_output(path: &Path, store: &Path) -> Result<PathBuf> {
     check(path, Some(store))
 }
 
-fn check(path: &Path, store: Option<&Path>) -> Result<PathBuf> {
+pub(crate) fn check(path: &Path, store: Option<&Path>) -> Result<PathBuf> {
     if path.as_os_str().is_empty() {
         return Err(Error::bad_input("no output file was named"));
     }
@@ -217,40 +232,4 @@ pub(crate) fn write_atomically(path: &Path, bytes: &[u8], store: Option<&Path>) 
 /// at `store` (the one the command would use).
 pub fn write_output(path: &Path, bytes: &[u8], store: &Path) -> Result<()> {
     write_atomically(path, bytes, Some(store))
-}
-
-impl Keywright {
-    /// Writes an exported artifact and its audit row together: the row (with the
-    /// artifact's SHA-256) is appended, the file written atomically, and only then the
-    /// transaction committed; if the commit fails the file is removed. Either both
-    /// exist or neither does.
-    pub(crate) fn write_audited_file(
-        &mut self,
-        path: &Path,
-        bytes: &[u8],
-        at: &str,
-        mut event: Event<'_>,
-        algorithm: &str,
-    ) -> Result<ExportedFile> {
-        // Checked before the audit key is asked for or a transaction begins.
-        let real = check(path, Some(self.store.path()))?;
-        let sha = sha256_hex(bytes);
-        event.artifact_sha256 = Some(sha.clone());
-        let audit_key = self.audit_key()?;
-        let store = self.store.path().to_path_buf();
-        let tx = self.store.conn.transaction()?;
-        audit::append(&tx, &audit_key, at, &self.actor, &event)?;
-        write_atomically(path, bytes, Some(&store))?;
-        if let Err(e) = tx.commit() {
-            let _ = std::fs::remove_file(&real);
-            return Err(e.into());
-        }
-        self.committed();
-        Ok(ExportedFile {
-            path: path.display().to_string(),
-            sha256: sha,
-            bytes: bytes.len() as u64,
-            algorithm: algorithm.to_owned(),
-        })
-    }
 }

@@ -2,51 +2,46 @@
 //! and the audit log. The desktop shell and the CLI are thin layers over [`Keywright`].
 //!
 //! Business logic takes "now" as an argument; only the shells read the clock.
+//!
+//! The crate is folded by domain (`store`, `keys`, `catalog`, `customers`, `issuing`,
+//! `activation`, `audit`, `backup`, `dashboard`): each owns its types and all of its
+//! SQL (a `sql.rs` of functions over a connection), and only `store` opens one. The
+//! public paths are the ones the shells have always used: every type at the root and
+//! in [`model`], and the modules [`audit`], [`batch`], [`online`], [`verify`] and the
+//! others below.
 
 #![forbid(unsafe_code)]
 
-pub mod applock;
+mod activation;
 pub mod audit;
-mod audit_log;
 pub mod backup;
-pub mod batch;
-pub mod clock;
+mod catalog;
 mod customers;
 mod dashboard;
 pub mod duration;
 pub mod error;
 pub mod files;
-mod included;
-mod key_options;
+mod issuing;
 mod keys;
-mod license_export;
-mod licenses;
-mod lifecycle;
-mod machines;
-mod mail;
 pub mod model;
-pub mod online;
-mod policy_options;
-mod products;
-mod search;
 pub mod settings;
 pub mod store;
 pub mod text;
-pub mod vault;
-pub mod verify;
 
 use std::path::Path;
 
 use jiff::Timestamp;
 
+pub use activation::{online, verify};
+pub use audit::clock;
 pub use backup::{
     restore_backup, restore_backup_to_keychain, BackupCreated, BackupRestored, KdfParams,
 };
+pub use catalog::INCLUDE_CHOICES;
 pub use error::{CommandError, Error, ErrorCode, Result};
-pub use included::INCLUDE_CHOICES;
-pub use license_export::defuse_cell;
+pub use issuing::{batch, defuse_cell, BROAD_TEXT, COUNT_CAP, KEY_TAIL};
+pub use keys::{applock, vault};
 pub use model::*;
-pub use search::{BROAD_TEXT, COUNT_CAP, KEY_TAIL};
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};
 pub use vault::{Keychain, MemoryVault, Vault};
@@ -122,11 +117,6 @@ impl Keywright {
             keychain_service: self.vault.service().to_owned(),
             audit: self.audit_status(),
         }
-    }
-
-    /// Every audit event, oldest first.
-    pub fn audit_events(&self) -> Result<Vec<audit::AuditEvent>> {
-        audit::list(&self.store.conn)
     }
 
     /// The underlying store (read-only use: tests and diagnostics).

@@ -19,11 +19,11 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
-use super::{append, head, Anchoring, AuditKey, AuditVerification, Event, Head};
+use super::{append, head, sql, Anchoring, AuditKey, AuditVerification, Event, Head};
 use crate::error::{Error, ErrorCode, Result};
 use crate::{stamp, Keywright};
 
@@ -48,14 +48,7 @@ pub struct Recorded {
 
 /// The store's anchoring record, if it was anchored.
 pub fn recorded(conn: &Connection) -> Result<Option<Recorded>> {
-    let text: Option<String> = conn
-        .query_row(
-            "SELECT value FROM store_meta WHERE key = ?1",
-            [META_KEY],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match text {
+    match sql::meta(conn, META_KEY)? {
         None => Ok(None),
         Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
             Error::new(
@@ -87,14 +80,7 @@ pub fn compare_head(conn: &Connection, head: &Head, rows: i64) -> Result<Option<
             )
         }));
     }
-    let hash: Option<String> = conn
-        .query_row(
-            "SELECT hash FROM audit_events WHERE seq = ?1",
-            [head.seq],
-            |r| r.get(0),
-        )
-        .optional()?;
-    match hash {
+    match sql::hash_at(conn, head.seq)? {
         Some(h) if h == head.hash => Ok(None),
         Some(_) => Ok(Some(format!(
             "row {} of the audit log is not the row the OS keychain anchored: the log was rewritten",
@@ -154,30 +140,18 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
             ),
         ));
     }
-    {
-        let mut rows = conn.prepare("SELECT seq, hash FROM audit_events ORDER BY seq")?;
-        let mut update = conn.prepare("UPDATE audit_events SET mac = ?2 WHERE seq = ?1")?;
-        let pairs = rows
-            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
-        for (seq, hash) in pairs {
-            update.execute(params![seq, key.mac(seq, &hash)])?;
-        }
+    for (seq, hash) in sql::hashes(conn)? {
+        sql::set_mac(conn, seq, &key.mac(seq, &hash))?;
     }
     let mut baseline = Vec::new();
-    super::state::all(conn, |kind, id, state| {
+    sql::all(conn, |kind, id, state| {
         baseline.push((kind.to_owned(), id, state))
     })?;
     baseline.sort();
     let anchor_seq = if before.rows == 0 && baseline.is_empty() {
         None
     } else {
-        let mut insert = conn.prepare(
-            "INSERT INTO audit_baseline (subject_type, subject_id, state) VALUES (?1, ?2, ?3)",
-        )?;
-        for (kind, id, state) in &baseline {
-            insert.execute(params![kind, id, state])?;
-        }
+        sql::insert_baseline(conn, &baseline)?;
         let seq = append(
             conn,
             key,
@@ -201,49 +175,40 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
         key_id: key.id(),
         anchor_seq,
     };
-    conn.execute(
-        "INSERT OR REPLACE INTO store_meta (key, value) VALUES (?1, ?2)",
-        params![
-            META_KEY,
-            serde_json::to_string(&record).expect("serializes")
-        ],
-    )?;
-    Ok(())
+    sql::set_meta(
+        conn,
+        META_KEY,
+        &serde_json::to_string(&record).expect("serializes"),
+    )
 }
 
 /// Checks the rows after `from` (the keychain's head): each follows the one before
 /// and carries a valid MAC.
 fn check_tail(conn: &Connection, key: &AuditKey, from: &Head) -> Result<Option<String>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {} FROM audit_events WHERE seq > ?1 ORDER BY seq",
-        super::COLUMNS
-    ))?;
     let mut prev = from.clone();
-    let mut rows = stmt.query([from.seq])?;
-    while let Some(r) = rows.next()? {
-        let e = super::event_row(r)?;
+    sql::each_after(conn, from.seq, |e| {
         if e.seq != prev.seq + 1 || e.prev_hash != prev.hash || super::recompute(&e) != e.hash {
-            return Ok(Some(format!(
+            return Some(format!(
                 "audit row {} does not follow row {}: the log was edited",
                 e.seq, prev.seq
-            )));
+            ));
         }
         if !e
             .mac
             .as_deref()
             .is_some_and(|m| key.mac_matches(e.seq, &e.hash, m))
         {
-            return Ok(Some(format!(
+            return Some(format!(
                 "audit row {} ({} at {}) does not carry this store's audit key: it was written outside Keywright",
                 e.seq, e.action, e.at
-            )));
+            ));
         }
         prev = Head {
             seq: e.seq,
             hash: e.hash,
         };
-    }
-    Ok(None)
+        None
+    })
 }
 
 /// How far the log can be trusted, as found when the store was opened.
@@ -336,8 +301,8 @@ impl Keywright {
     }
 
     fn try_open_anchor(&mut self, now: Timestamp) -> Result<AuditStatus> {
-        let conn = &self.store.conn;
-        let read_only = conn.is_readonly(rusqlite::MAIN_DB)?;
+        let conn = self.store.conn();
+        let read_only = self.store.connection_read_only()?;
         let record = recorded(conn)?;
         let (key, head_in_vault) = match self.vault.get(ANCHOR_ACCOUNT) {
             Ok(bytes) => {
@@ -416,7 +381,7 @@ impl Keywright {
                         k
                     }
                 };
-                let tx = self.store.conn.transaction()?;
+                let tx = self.store.transaction()?;
                 anchor_log(&tx, &key, &stamp(now), &self.actor)?;
                 tx.commit()?;
                 self.anchor.key = Some(key);
@@ -474,7 +439,7 @@ impl Keywright {
                 }
             }
         }
-        let Ok(now) = head_of(&self.store.conn) else {
+        let Ok(now) = head_of(self.store.conn()) else {
             return;
         };
         if self.anchor.written.as_ref() == Some(&now) {
@@ -532,7 +497,7 @@ impl Keywright {
             ),
         };
         super::check(
-            &self.store.conn,
+            self.store.conn(),
             &Anchoring {
                 key: key.as_ref(),
                 head: head.as_ref(),

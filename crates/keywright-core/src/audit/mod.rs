@@ -13,19 +13,24 @@
 //! and policies ([`check`]).
 
 pub mod anchor;
+pub mod clock;
+mod log;
+mod sql;
 pub mod state;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorCode, Result};
+
+pub use sql::{head, list, query};
 
 /// The hash a chain starts from.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -174,20 +179,6 @@ impl Head {
     }
 }
 
-/// The newest row of the log, or [`Head::empty`].
-pub fn head(conn: &Connection) -> Result<Head> {
-    Ok(conn
-        .prepare_cached("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| {
-            Ok(Head {
-                seq: r.get(0)?,
-                hash: r.get(1)?,
-            })
-        })
-        .optional()?
-        .unwrap_or_else(Head::empty))
-}
-
 #[allow(clippy::too_many_arguments)]
 fn row_hash(
     prev: &str,
@@ -272,56 +263,25 @@ pub fn append(
         state.as_deref(),
     );
     let mac = key.mac(seq, &hash);
-    conn.prepare_cached(
-        "INSERT INTO audit_events (seq, at, actor, action, subject_type, subject_id,
-                                   signing_key_kid, artifact_sha256, detail, state,
-                                   prev_hash, hash, mac)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
-    )?
-    .execute(params![
-        seq,
-        at,
-        actor,
-        event.action,
-        event.subject_type,
-        event.subject_id,
-        event.signing_key_kid,
-        event.artifact_sha256,
-        detail,
-        state,
-        prev.hash,
-        hash,
-        mac
-    ])?;
+    sql::insert(
+        conn,
+        &sql::NewRow {
+            seq,
+            at,
+            actor,
+            action: event.action,
+            subject_type: event.subject_type,
+            subject_id: event.subject_id,
+            signing_key_kid: event.signing_key_kid,
+            artifact_sha256: event.artifact_sha256.as_deref(),
+            detail: &detail,
+            state: state.as_deref(),
+            prev_hash: &prev.hash,
+            hash: &hash,
+            mac: &mac,
+        },
+    )?;
     Ok(seq)
-}
-
-fn event_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEvent> {
-    Ok(AuditEvent {
-        seq: r.get(0)?,
-        at: r.get(1)?,
-        actor: r.get(2)?,
-        action: r.get(3)?,
-        subject_type: r.get(4)?,
-        subject_id: r.get(5)?,
-        signing_key_kid: r.get(6)?,
-        artifact_sha256: r.get(7)?,
-        detail: r.get(8)?,
-        state: r.get(9)?,
-        prev_hash: r.get(10)?,
-        hash: r.get(11)?,
-        mac: r.get(12)?,
-    })
-}
-
-const COLUMNS: &str = "seq, at, actor, action, subject_type, subject_id, signing_key_kid,
-                       artifact_sha256, detail, state, prev_hash, hash, mac";
-
-/// Reads every event, oldest first.
-pub fn list(conn: &Connection) -> Result<Vec<AuditEvent>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq"))?;
-    let rows = stmt.query_map([], event_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Which audit events to read: every field narrows; all absent = every event.
@@ -364,49 +324,6 @@ fn time_bound(field: &str, text: &str) -> Result<String> {
             "{field} {t:?} is not a time; use a date like 2026-11-01 or RFC 3339 like 2026-11-01T09:00:00Z"
         ))),
     }
-}
-
-/// Events matching `q`, newest first. `limit` None reads every match.
-pub fn query(conn: &Connection, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<AuditEvent>> {
-    let mut filters: Vec<String> = Vec::new();
-    let mut args: Vec<rusqlite::types::Value> = Vec::new();
-    let mut push = |sql: &str, value: rusqlite::types::Value| {
-        filters.push(sql.replace('?', &format!("?{}", args.len() + 1)));
-        args.push(value);
-    };
-    use rusqlite::types::Value::{Integer, Text};
-    if let Some(action) = crate::clean(q.action.as_deref()) {
-        match action.strip_suffix(".*") {
-            Some(family) => push(
-                "substr(action, 1, length(?)) = ?",
-                Text(format!("{family}.")),
-            ),
-            None => push("action = ?", Text(action)),
-        }
-    }
-    if let Some(subject) = crate::clean(q.subject_id.as_deref()) {
-        push("subject_id = ?", Text(subject));
-    }
-    if let Some(since) = crate::clean(q.since.as_deref()) {
-        push("at >= ?", Text(time_bound("since", &since)?));
-    }
-    if let Some(until) = crate::clean(q.until.as_deref()) {
-        push("at < ?", Text(time_bound("until", &until)?));
-    }
-    if let Some(before) = q.before_seq {
-        push("seq < ?", Integer(before));
-    }
-    let filter = if filters.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", filters.join(" AND "))
-    };
-    let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM audit_events{filter} ORDER BY seq DESC{limit}"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), event_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// The outcome of checking the log against its key, its anchor and the store.
@@ -517,95 +434,90 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let mut rows = 0i64;
     let mut chain_broken = false;
     let mut baseline_row: Option<(i64, String)> = None;
-    {
-        let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM audit_events ORDER BY seq"))?;
-        let mut events = stmt.query_map([], event_row)?;
-        for e in events.by_ref() {
-            let e = e?;
-            rows += 1;
-            let expected = rows;
-            if chain_broken {
-                continue;
-            }
-            if e.seq != expected {
-                found.add(
-                    Some(expected),
-                    format!(
-                        "audit chain broken: row {expected} is missing (found {} next)",
-                        e.seq
-                    ),
-                );
-                chain_broken = true;
-                continue;
-            }
-            if e.prev_hash != prev {
-                found.add(
-                    Some(e.seq),
-                    format!(
-                        "audit chain broken at row {}: it does not follow row {}",
-                        e.seq,
-                        e.seq - 1
-                    ),
-                );
-                chain_broken = true;
-                continue;
-            }
-            if recompute(&e) != e.hash {
-                found.add(
-                    Some(e.seq),
-                    format!(
-                        "audit chain broken at row {}: its contents were edited",
-                        e.seq
-                    ),
-                );
-                chain_broken = true;
-                continue;
-            }
-            if check_macs {
-                let (Some(key), Some(mac)) = (key, e.mac.as_deref()) else {
-                    found.add(
-                        Some(e.seq),
-                        format!(
-                            "row {} has no MAC: it was written or rewritten outside Keywright",
-                            e.seq
-                        ),
-                    );
-                    chain_broken = true;
-                    continue;
-                };
-                if !key.mac_matches(e.seq, &e.hash, mac) {
-                    found.add(
-                        Some(e.seq),
-                        format!(
-                            "row {} ({} by {} at {}) does not carry this store's audit key: \
-                             the log was rewritten from this row on and its hashes recomputed",
-                            e.seq, e.action, e.actor, e.at
-                        ),
-                    );
-                    chain_broken = true;
-                    continue;
-                }
-            }
-            if e.action == anchor::ANCHOR_ACTION {
-                baseline_row = Some((e.seq, e.detail.clone()));
-            }
-            if let (Some(kind), Some(id), Some(state)) = (
-                e.subject_type.clone(),
-                e.subject_id.clone(),
-                e.state.clone(),
-            ) {
-                replay.insert(
-                    (kind, id),
-                    Recorded {
-                        seq: e.seq,
-                        action: e.action.clone(),
-                        state,
-                    },
-                );
-            }
-            prev = e.hash.clone();
+    sql::each(conn, |e| {
+        rows += 1;
+        let expected = rows;
+        if chain_broken {
+            return;
         }
-    }
+        if e.seq != expected {
+            found.add(
+                Some(expected),
+                format!(
+                    "audit chain broken: row {expected} is missing (found {} next)",
+                    e.seq
+                ),
+            );
+            chain_broken = true;
+            return;
+        }
+        if e.prev_hash != prev {
+            found.add(
+                Some(e.seq),
+                format!(
+                    "audit chain broken at row {}: it does not follow row {}",
+                    e.seq,
+                    e.seq - 1
+                ),
+            );
+            chain_broken = true;
+            return;
+        }
+        if recompute(&e) != e.hash {
+            found.add(
+                Some(e.seq),
+                format!(
+                    "audit chain broken at row {}: its contents were edited",
+                    e.seq
+                ),
+            );
+            chain_broken = true;
+            return;
+        }
+        if check_macs {
+            let (Some(key), Some(mac)) = (key, e.mac.as_deref()) else {
+                found.add(
+                    Some(e.seq),
+                    format!(
+                        "row {} has no MAC: it was written or rewritten outside Keywright",
+                        e.seq
+                    ),
+                );
+                chain_broken = true;
+                return;
+            };
+            if !key.mac_matches(e.seq, &e.hash, mac) {
+                found.add(
+                    Some(e.seq),
+                    format!(
+                        "row {} ({} by {} at {}) does not carry this store's audit key: \
+                         the log was rewritten from this row on and its hashes recomputed",
+                        e.seq, e.action, e.actor, e.at
+                    ),
+                );
+                chain_broken = true;
+                return;
+            }
+        }
+        if e.action == anchor::ANCHOR_ACTION {
+            baseline_row = Some((e.seq, e.detail.clone()));
+        }
+        if let (Some(kind), Some(id), Some(state)) = (
+            e.subject_type.clone(),
+            e.subject_id.clone(),
+            e.state.clone(),
+        ) {
+            replay.insert(
+                (kind, id),
+                Recorded {
+                    seq: e.seq,
+                    action: e.action.clone(),
+                    state,
+                },
+            );
+        }
+        prev = e.hash.clone();
+    })?;
 
     // The anchor outside the database: the keychain's head must still be in the log.
     if check_macs {

@@ -11,27 +11,28 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::types::ValueRef;
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::anchor::Recorded as AnchorRecord;
 use super::Recorded;
 use crate::error::Result;
 
+pub use super::sql::{all, baseline};
+
 /// A kind of row the log answers for.
-struct Tracked {
+pub(super) struct Tracked {
     /// The audit rows' `subject_type`.
-    kind: &'static str,
+    pub kind: &'static str,
     /// Its table (keyed by `id`).
-    table: &'static str,
+    pub table: &'static str,
     /// The columns that make up its state.
-    columns: &'static [&'static str],
+    pub columns: &'static [&'static str],
     /// Of those, the ones recorded as a hash.
-    digested: &'static [&'static str],
+    pub digested: &'static [&'static str],
 }
 
-const TRACKED: &[Tracked] = &[
+pub(super) const TRACKED: &[Tracked] = &[
     Tracked {
         kind: "signing_key",
         table: "signing_keys",
@@ -97,30 +98,8 @@ pub fn is_tracked(kind: &str) -> bool {
     tracked(kind).is_some()
 }
 
-fn digest(bytes: &[u8]) -> String {
+pub(super) fn digest(bytes: &[u8]) -> String {
     format!("sha256:{}", hex::encode(&Sha256::digest(bytes)[..16]))
-}
-
-fn state_of_row(t: &Tracked, row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<String> {
-    let mut state: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
-    for (i, column) in t.columns.iter().enumerate() {
-        let value = match row.get_ref(first + i)? {
-            ValueRef::Null => serde_json::Value::Null,
-            ValueRef::Integer(n) => serde_json::Value::from(n),
-            ValueRef::Real(f) => serde_json::Value::from(f),
-            ValueRef::Text(bytes) | ValueRef::Blob(bytes) if t.digested.contains(column) => {
-                serde_json::Value::from(digest(bytes))
-            }
-            ValueRef::Text(bytes) => {
-                serde_json::Value::from(String::from_utf8_lossy(bytes).into_owned())
-            }
-            ValueRef::Blob(bytes) => serde_json::Value::from(digest(bytes)),
-        };
-        state.insert(column, value);
-    }
-    // A BTreeMap serializes in key order whatever serde_json's features are, so every
-    // build (the CLI's, the window's) writes the same text for the same row.
-    Ok(serde_json::to_string(&state).expect("a map of scalars serializes"))
 }
 
 /// The state of the row `kind`/`id` as `conn` sees it now; `None` for kinds the log
@@ -129,39 +108,7 @@ pub fn of(conn: &Connection, kind: &str, id: &str) -> Result<Option<String>> {
     let Some(t) = tracked(kind) else {
         return Ok(None);
     };
-    let sql = format!(
-        "SELECT {} FROM {} WHERE id = ?1",
-        t.columns.join(", "),
-        t.table
-    );
-    Ok(conn
-        .prepare_cached(&sql)?
-        .query_row([id], |r| state_of_row(t, r, 0))
-        .optional()?)
-}
-
-/// Every tracked row of the store and its state, kind by kind.
-pub fn all(conn: &Connection, mut each: impl FnMut(&str, String, String)) -> Result<()> {
-    for t in TRACKED {
-        let sql = format!("SELECT id, {} FROM {}", t.columns.join(", "), t.table);
-        let mut stmt = conn.prepare(&sql)?;
-        let mut rows = stmt.query([])?;
-        while let Some(r) = rows.next()? {
-            let id: String = r.get(0)?;
-            each(t.kind, id, state_of_row(t, r, 1)?);
-        }
-    }
-    Ok(())
-}
-
-/// The baseline taken when the log was anchored: (kind, id, state), sorted.
-pub fn baseline(conn: &Connection) -> Result<Vec<(String, String, String)>> {
-    let mut stmt = conn.prepare(
-        "SELECT subject_type, subject_id, state FROM audit_baseline
-         ORDER BY subject_type, subject_id",
-    )?;
-    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+    super::sql::state_of(conn, t, id)
 }
 
 /// The SHA-256 a baseline is committed to by: every (kind, id, state), sorted, one

@@ -1,0 +1,246 @@
+//! Activation's SQL (tables `machines` and `server_events`).
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::model::{Machine, MachineStatus};
+use super::online::{NewServerEvent, ServerEvent};
+use crate::error::Result;
+
+const COLUMNS: &str = "id, license_id, fingerprint, name, hostname, platform, os_user, \
+                       app_version, status, activated_at, deactivated_at, request_nonce";
+
+fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
+    let status: String = r.get(8)?;
+    Ok(Machine {
+        id: r.get(0)?,
+        license_id: r.get(1)?,
+        fingerprint: r.get(2)?,
+        name: r.get(3)?,
+        hostname: r.get(4)?,
+        platform: r.get(5)?,
+        os_user: r.get(6)?,
+        app_version: r.get(7)?,
+        status: MachineStatus::parse(&status),
+        activated_at: r.get(9)?,
+        deactivated_at: r.get(10)?,
+        request_nonce: r.get(11)?,
+    })
+}
+
+/// What a machine says about itself; absent values are NULL in a new row and keep
+/// the old value in a refreshed one.
+#[derive(Default)]
+pub(super) struct MachineFacts<'a> {
+    pub name: Option<&'a str>,
+    pub hostname: Option<&'a str>,
+    pub platform: Option<&'a str>,
+    pub os_user: Option<&'a str>,
+    pub app_version: Option<&'a str>,
+    /// The nonce of the activation request it came from.
+    pub request_nonce: Option<&'a str>,
+}
+
+/// The machine `id`.
+pub(super) fn find(conn: &Connection, id: &str) -> Result<Option<Machine>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
+            [id],
+            machine_row,
+        )
+        .optional()?)
+}
+
+/// A license's machines: active ones first, newest first.
+pub(super) fn of_license(conn: &Connection, license_id: &str) -> Result<Vec<Machine>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
+         ORDER BY status = 'active' DESC, activated_at DESC, rowid DESC"
+    ))?;
+    let rows = stmt.query_map([license_id], machine_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The active machine with this fingerprint on the license, if any.
+pub(super) fn active_with_fingerprint(
+    conn: &Connection,
+    license_id: &str,
+    fingerprint: &str,
+) -> Result<Option<Machine>> {
+    Ok(conn
+        .query_row(
+            &format!(
+                "SELECT {COLUMNS} FROM machines
+                 WHERE license_id = ?1 AND fingerprint = ?2 AND status = 'active'"
+            ),
+            params![license_id, fingerprint],
+            machine_row,
+        )
+        .optional()?)
+}
+
+/// Seats in use on the license: its active machines.
+pub(super) fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
+        [license_id],
+        |r| r.get(0),
+    )?)
+}
+
+/// Inserts an active machine.
+pub(super) fn insert(
+    conn: &Connection,
+    id: &str,
+    license_id: &str,
+    fingerprint: &str,
+    facts: &MachineFacts<'_>,
+    activated_at: &str,
+) -> Result<()> {
+    conn.execute(
+        "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
+                               os_user, app_version, status, activated_at, request_nonce)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, ?10)",
+        params![
+            id,
+            license_id,
+            fingerprint,
+            facts.name,
+            facts.hostname,
+            facts.platform,
+            facts.os_user,
+            facts.app_version,
+            activated_at,
+            facts.request_nonce
+        ],
+    )?;
+    Ok(())
+}
+
+/// Refreshes what machine `id` says about itself (activated again: no second seat).
+pub(super) fn refresh(conn: &Connection, id: &str, facts: &MachineFacts<'_>) -> Result<()> {
+    conn.execute(
+        "UPDATE machines SET name = coalesce(?2, name), hostname = coalesce(?3, hostname),
+             platform = coalesce(?4, platform), os_user = coalesce(?5, os_user),
+             app_version = coalesce(?6, app_version),
+             request_nonce = coalesce(?7, request_nonce)
+         WHERE id = ?1",
+        params![
+            id,
+            facts.name,
+            facts.hostname,
+            facts.platform,
+            facts.os_user,
+            facts.app_version,
+            facts.request_nonce
+        ],
+    )?;
+    Ok(())
+}
+
+/// Deactivates machine `id` if it is active, recording the receipt that freed the
+/// seat (if one did); returns how many rows changed (0 or 1).
+pub(super) fn deactivate(
+    conn: &Connection,
+    id: &str,
+    at: &str,
+    receipt_nonce: Option<&str>,
+) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
+         WHERE id = ?1 AND status = 'active'",
+        params![id, at, receipt_nonce],
+    )?)
+}
+
+/// Whether a receipt with this nonce already freed a seat of the license.
+pub(super) fn receipt_used(conn: &Connection, license_id: &str, nonce: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2)",
+        params![license_id, nonce],
+        |r| r.get(0),
+    )?)
+}
+
+/// The id of the active machine on the license whose fingerprint or id is `machine`.
+pub(super) fn active_on_license(
+    conn: &Connection,
+    machine: &str,
+    license_id: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            // Two indexed lookups (the partial unique index, the primary key).
+            "SELECT id FROM machines
+                 WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
+             UNION ALL
+             SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
+             LIMIT 1",
+            params![machine, license_id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Whether a machine whose fingerprint or id is `machine` is active on any license.
+pub(super) fn active_anywhere(conn: &Connection, machine: &str) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM machines WHERE fingerprint = ?1 AND status = 'active')
+             OR EXISTS (SELECT 1 FROM machines WHERE id = ?1 AND status = 'active')",
+        [machine],
+        |r| r.get(0),
+    )?)
+}
+
+/// Appends requests the server answered (text already cut by the caller).
+pub(super) fn insert_server_events(conn: &Connection, events: &[NewServerEvent]) -> Result<()> {
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
+                                    machine, user, hwid, ip, status, result)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    for event in events {
+        insert.execute(params![
+            crate::stamp(event.at),
+            event.endpoint,
+            event.license_id,
+            event.machine_id,
+            event.product_id,
+            event.machine,
+            event.user,
+            event.hwid,
+            event.ip,
+            event.status,
+            event.result,
+        ])?;
+    }
+    Ok(())
+}
+
+fn server_event_row(r: &Row<'_>) -> rusqlite::Result<ServerEvent> {
+    Ok(ServerEvent {
+        seq: r.get(0)?,
+        at: r.get(1)?,
+        endpoint: r.get(2)?,
+        license_id: r.get(3)?,
+        machine_id: r.get(4)?,
+        product_id: r.get(5)?,
+        machine: r.get(6)?,
+        user: r.get(7)?,
+        hwid: r.get(8)?,
+        ip: r.get(9)?,
+        status: r.get(10)?,
+        result: r.get(11)?,
+    })
+}
+
+/// The newest requests the server answered, newest first (at most `limit`).
+pub(super) fn server_events(conn: &Connection, limit: i64) -> Result<Vec<ServerEvent>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, endpoint, license_id, machine_id, product_id, machine, user, hwid,
+                ip, status, result
+         FROM server_events ORDER BY seq DESC LIMIT ?1",
+    )?;
+    let rows = stmt.query_map([limit], server_event_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

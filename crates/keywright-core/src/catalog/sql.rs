@@ -1,0 +1,177 @@
+//! The catalog's SQL (tables `products` and `policies`).
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+
+use super::model::{ExpirationStrategy, Policy, Product, Scheme};
+use super::policies::seats_on_record;
+use crate::error::{Error, Result};
+
+const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key_id, created_at";
+const POLICY_COLUMNS: &str =
+    "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
+     file_ttl_seconds, encrypt, entitlements, created_at, key_template, unsigned_key, \
+     expiration_strategy, strict, offline_grace_seconds, allow_transfer";
+
+fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+    Ok(Product {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        code: r.get(2)?,
+        url: r.get(3)?,
+        support_message: r.get(4)?,
+        signing_key_id: r.get(5)?,
+        created_at: r.get(6)?,
+    })
+}
+
+fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
+    let scheme: String = r.get(3)?;
+    let entitlements: String = r.get(9)?;
+    Ok(Policy {
+        id: r.get(0)?,
+        product_id: r.get(1)?,
+        name: r.get(2)?,
+        scheme: Scheme::parse(&scheme).unwrap_or(Scheme::Ed25519Sign),
+        duration_seconds: r.get(4)?,
+        max_machines: seats_on_record(r.get(6)?, r.get(5)?),
+        floating: r.get(6)?,
+        file_ttl_seconds: r.get(7)?,
+        encrypt: r.get(8)?,
+        entitlements: serde_json::from_str(&entitlements).unwrap_or_default(),
+        created_at: r.get(10)?,
+        key_template: r.get(11)?,
+        unsigned_key: r.get(12)?,
+        expiration_strategy: ExpirationStrategy::parse(&r.get::<_, String>(13)?)
+            .unwrap_or_default(),
+        strict: r.get(14)?,
+        offline_grace_seconds: r.get(15)?,
+        allow_transfer: r.get(16)?,
+    })
+}
+
+/// The id of the product with this code, if any.
+pub(super) fn product_with_code(conn: &Connection, code: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row("SELECT id FROM products WHERE code = ?1", [code], |r| {
+            r.get(0)
+        })
+        .optional()?)
+}
+
+/// Inserts a product.
+pub(super) fn insert_product(conn: &Connection, p: &Product) -> Result<()> {
+    conn.execute(
+        "INSERT INTO products (id, name, code, url, support_message, signing_key_id, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        params![
+            p.id,
+            p.name,
+            p.code,
+            p.url,
+            p.support_message,
+            p.signing_key_id,
+            p.created_at
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every product, by name.
+pub(super) fn products(conn: &Connection) -> Result<Vec<Product>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"
+    ))?;
+    let rows = stmt.query_map([], product_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The products whose id, code or name is `reference`.
+pub(super) fn products_named(conn: &Connection, reference: &str) -> Result<Vec<Product>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"
+    ))?;
+    let rows = stmt.query_map([reference], product_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Points product `product_id` at signing key `key_id`.
+pub(super) fn set_signing_key(conn: &Connection, product_id: &str, key_id: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
+        params![key_id, product_id],
+    )?;
+    Ok(())
+}
+
+/// The codes of the products signed by key `key_id` (retiring a key names them).
+pub(crate) fn codes_signed_by(conn: &Connection, key_id: &str) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT code FROM products WHERE signing_key_id = ?1")?;
+    let rows = stmt.query_map([key_id], |r| r.get(0))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The id of product `product_id`'s policy named `name`, if any.
+pub(super) fn policy_named_in(
+    conn: &Connection,
+    product_id: &str,
+    name: &str,
+) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM policies WHERE product_id = ?1 AND name = ?2",
+            params![product_id, name],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// Inserts a policy.
+pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
+    let entitlements_json =
+        serde_json::to_string(&p.entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
+    conn.execute(
+        "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
+                               file_ttl_seconds, encrypt, entitlements, created_at, key_template,
+                               unsigned_key, expiration_strategy, strict, offline_grace_seconds,
+                               allow_transfer)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+        params![
+            p.id,
+            p.product_id,
+            p.name,
+            p.scheme.as_str(),
+            p.duration_seconds,
+            p.max_machines,
+            p.floating,
+            p.file_ttl_seconds,
+            p.encrypt,
+            entitlements_json,
+            p.created_at,
+            p.key_template,
+            p.unsigned_key,
+            p.expiration_strategy.as_str(),
+            p.strict,
+            p.offline_grace_seconds,
+            p.allow_transfer
+        ],
+    )?;
+    Ok(())
+}
+
+/// Every policy, by product then name.
+pub(super) fn policies(conn: &Connection) -> Result<Vec<Policy>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies ORDER BY product_id, name"
+    ))?;
+    let rows = stmt.query_map([], policy_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// The policies whose id or name is `reference`.
+pub(super) fn policies_named(conn: &Connection, reference: &str) -> Result<Vec<Policy>> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"
+    ))?;
+    let rows = stmt.query_map([reference], policy_row)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}

@@ -135,28 +135,25 @@ impl AuditKey {
         hex::encode(&h.finalize()[..8])
     }
 
-    /// The MAC of the row at `seq` with `hash`.
-    pub fn mac(&self, seq: i64, hash: &str) -> String {
+    /// The HMAC over a row's position and hash, ready to finalize or compare.
+    fn row_mac(&self, seq: i64, hash: &str) -> Hmac<Sha256> {
         let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.secret())
             .expect("HMAC takes a key of any length");
         m.update(b"keywright audit row v1\0");
         m.update(seq.to_string().as_bytes());
         m.update(b"\0");
         m.update(hash.as_bytes());
-        hex::encode(m.finalize().into_bytes())
+        m
     }
 
+    /// The MAC of the row at `seq` with `hash`.
+    pub fn mac(&self, seq: i64, hash: &str) -> String {
+        hex::encode(self.row_mac(seq, hash).finalize().into_bytes())
+    }
+
+    /// Whether `mac` (hex) is the row's MAC, compared in constant time.
     fn mac_matches(&self, seq: i64, hash: &str, mac: &str) -> bool {
-        let Ok(given) = hex::decode(mac) else {
-            return false;
-        };
-        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.secret())
-            .expect("HMAC takes a key of any length");
-        m.update(b"keywright audit row v1\0");
-        m.update(seq.to_string().as_bytes());
-        m.update(b"\0");
-        m.update(hash.as_bytes());
-        m.verify_slice(&given).is_ok()
+        hex::decode(mac).is_ok_and(|given| self.row_mac(seq, hash).verify_slice(&given).is_ok())
     }
 }
 

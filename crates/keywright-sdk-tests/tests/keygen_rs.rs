@@ -1,0 +1,2 @@
+use keygen_rs as _;
+#[test] fn builds() {}

@@ -154,9 +154,9 @@ impl LicenseDocument {
     /// The license resource alone, as Keygen's API answers it (the `data` of a
     /// validation or of `GET /licenses/{id}`): the same object a license file carries,
     /// with `lastCheckOut` as given (a file's is its issue time).
-    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> serde_json::Value {
-        serde_json::to_value(self.data(last_check_out.map(truncate_to_millis)))
-            .unwrap_or(serde_json::Value::Null)
+    /// It serializes with Keygen's attribute order.
+    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> impl Serialize + '_ {
+        self.data(last_check_out.map(truncate_to_millis))
     }
 
     /// The license resource (`data` of a license file, `included` of a machine file).
@@ -478,9 +478,9 @@ impl MachineDocument {
     /// The machine resource alone, as Keygen's API answers it (`POST /machines`,
     /// `GET /machines/{id}`): the same object a machine file carries as its `data`,
     /// with `lastCheckOut` as given (a file's is its issue time).
-    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> serde_json::Value {
-        serde_json::to_value(self.data(last_check_out.map(truncate_to_millis)))
-            .unwrap_or(serde_json::Value::Null)
+    /// It serializes with Keygen's attribute order.
+    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> impl Serialize + '_ {
+        self.data(last_check_out.map(truncate_to_millis))
     }
 
     /// The machine resource (`data` of a machine file).

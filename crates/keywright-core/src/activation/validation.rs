@@ -53,6 +53,18 @@ pub enum KeygenCode {
     FingerprintScopeEmpty,
     /// No fingerprint of the scope is active on the license.
     FingerprintScopeMismatch,
+    /// `scope.environment` names an environment (Keywright licenses have none).
+    EnvironmentScopeMismatch,
+    /// `scope.components` without a single `scope.fingerprint`.
+    ComponentsScopeRequired,
+    /// `scope.components` is empty.
+    ComponentsScopeEmpty,
+    /// No component of the scope is activated (Keywright machines have none).
+    ComponentsScopeMismatch,
+    /// `scope.checksum` matches no release artifact (Keywright distributes none).
+    ChecksumScopeMismatch,
+    /// `scope.version` matches no release (Keywright distributes none).
+    VersionScopeMismatch,
     /// More machines than the policy allows (strict policies).
     TooManyMachines,
 }
@@ -76,6 +88,12 @@ impl KeygenCode {
             Self::MachineScopeMismatch => "MACHINE_SCOPE_MISMATCH",
             Self::FingerprintScopeEmpty => "FINGERPRINT_SCOPE_EMPTY",
             Self::FingerprintScopeMismatch => "FINGERPRINT_SCOPE_MISMATCH",
+            Self::EnvironmentScopeMismatch => "ENVIRONMENT_SCOPE_MISMATCH",
+            Self::ComponentsScopeRequired => "FINGERPRINT_SCOPE_REQUIRED",
+            Self::ComponentsScopeEmpty => "COMPONENTS_SCOPE_EMPTY",
+            Self::ComponentsScopeMismatch => "COMPONENTS_SCOPE_MISMATCH",
+            Self::ChecksumScopeMismatch => "CHECKSUM_SCOPE_MISMATCH",
+            Self::VersionScopeMismatch => "VERSION_SCOPE_MISMATCH",
             Self::TooManyMachines => "TOO_MANY_MACHINES",
         }
     }
@@ -99,6 +117,15 @@ pub struct ValidationScope {
     /// Entitlement codes the license must all have. `Some(empty)` is
     /// `ENTITLEMENTS_SCOPE_EMPTY`.
     pub entitlements: Option<Vec<String>>,
+    /// An environment: Keywright licenses belong to none, so any one mismatches.
+    pub environment: Option<String>,
+    /// Component fingerprints: Keywright machines have no components, so these never
+    /// match (after the checks Keygen makes first).
+    pub components: Option<Vec<String>>,
+    /// A release artifact's checksum: Keywright distributes no releases.
+    pub checksum: Option<String>,
+    /// A release version: Keywright distributes no releases.
+    pub version: Option<String>,
 }
 
 /// The answer to a scoped validation.
@@ -201,6 +228,12 @@ impl Keywright {
         if expired && strategy == ExpirationStrategy::RevokeAccess {
             return Ok(fail(C::Expired, "is expired"));
         }
+        if scope.environment.is_some() {
+            return Ok(fail(
+                C::EnvironmentScopeMismatch,
+                "environment scope does not match",
+            ));
+        }
         if let Some(wanted) = scope.product.as_deref() {
             if wanted != product.id && wanted != product.code {
                 return Ok(fail(
@@ -293,6 +326,33 @@ impl Keywright {
                     },
                 ));
             }
+        }
+        if let Some(components) = &scope.components {
+            if scope.fingerprints.as_ref().is_none_or(|f| f.len() != 1) {
+                return Ok(fail(
+                    C::ComponentsScopeRequired,
+                    "fingerprint scope is required when using the components scope",
+                ));
+            }
+            if components.is_empty() {
+                return Ok(fail(C::ComponentsScopeEmpty, "components scope is empty"));
+            }
+            return Ok(fail(
+                C::ComponentsScopeMismatch,
+                "one or more component is not activated (does not match any associated components)",
+            ));
+        }
+        if scope.checksum.is_some() {
+            return Ok(fail(
+                C::ChecksumScopeMismatch,
+                "checksum scope is not valid (does not match any accessible artifacts)",
+            ));
+        }
+        if scope.version.is_some() {
+            return Ok(fail(
+                C::VersionScopeMismatch,
+                "version scope is not valid (does not match any accessible releases)",
+            ));
         }
         let keeps_access = strategy.to_format().keeps_access();
         if policy.strict {

@@ -44,7 +44,7 @@ impl Keywright {
     }
 
     /// A license's effective entitlements (id or key) as Keygen's entitlement objects,
-    /// with the ids its files link them by (`Included::to_json` renders them).
+    /// with the ids its files link them by (`Included::to_resources` renders them).
     pub fn license_entitlement_objects(&self, license_id: &str) -> Result<Included> {
         let license = self.find_license(license_id)?;
         let policy = self.find_policy(&license.policy_id)?;

@@ -444,7 +444,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/validate", post(validate))
         .route("/v1", any(keygen::dispatch))
         .route("/v1/{*rest}", any(keygen::dispatch))
-        .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
+        .fallback(unknown_path)
         .method_not_allowed_fallback(|| async {
             failure(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
@@ -532,6 +532,22 @@ async fn rate_limit(
         return response;
     }
     next.run(request).await
+}
+
+/// Any other path: Keygen's 404 under `/v1` (such as `/v1/`, which no route
+/// pattern names), mini-key-server's elsewhere.
+async fn unknown_path(
+    state: State<Arc<AppState>>,
+    peer: ConnectInfo<Peer>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if keygen_path(uri.path()) {
+        return keygen::dispatch(state, peer, method, uri, headers, body).await;
+    }
+    failure(StatusCode::NOT_FOUND, "no such endpoint")
 }
 
 /// Whether `path` is Keygen's API (`/v1` and below).

@@ -10,6 +10,7 @@
 //! other strategies (`MAINTAIN_ACCESS` and `ALLOW_ACCESS` stay valid, code `EXPIRED`).
 
 use jiff::Timestamp;
+use keywright_license::document::LicenseDocument;
 
 use super::machines::is_expired;
 use super::model::MachineStatus;
@@ -145,6 +146,9 @@ pub struct ScopedValidation {
     pub product: Option<Product>,
     /// The active machines of the license the scope matched.
     pub machine_ids: Vec<String>,
+    /// Keygen's document of the license as the store has it now (what its license
+    /// files carry), for the answer's `data`.
+    pub document: Option<LicenseDocument>,
 }
 
 /// What a validation concluded, before it is dressed with the license.
@@ -192,13 +196,16 @@ impl Keywright {
                 license: None,
                 product,
                 machine_ids: Vec::new(),
+                document: None,
             });
         };
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
         let mut machine_ids = Vec::new();
         let verdict = self.judge(&license, &policy, &product, scope, &mut machine_ids, now)?;
+        let document = self.license_document(&license, &policy, &product)?;
         Ok(ScopedValidation {
+            document: Some(document),
             valid: verdict.valid,
             code: verdict.code,
             detail: verdict.detail,
@@ -271,7 +278,12 @@ impl Keywright {
             }
         }
         let conn = self.store.conn();
-        let count = sql::seats_used(conn, &license.id)?;
+        // find_license counts the active machines; count again only for a license read
+        // some other way.
+        let count = match license.machines_count {
+            Some(count) => count,
+            None => sql::seats_used(conn, &license.id)?,
+        };
         let no_machine = |what: &'static str, floating: &'static str| {
             if policy.floating {
                 fail(C::NoMachines, floating)

@@ -857,10 +857,7 @@ fn validation(
     } else {
         result.code.as_str().into()
     };
-    let document = match &result.license {
-        Some(license) => Some(kw.keygen_license_document(license).map_err(core_failure)?),
-        None => None,
-    };
+    let document = result.document.as_ref();
     #[derive(Serialize)]
     struct ValidationMetaOut<'a> {
         ts: String,
@@ -886,7 +883,7 @@ fn validation(
         .map(str::trim)
         .filter(|m| !m.is_empty() && !result.valid);
     let out = Out {
-        data: document.as_ref().map(|d| d.to_resource(None)),
+        data: document.map(|d| d.to_resource(None)),
         meta: ValidationMetaOut {
             ts: keywright_license::format_time(now),
             valid: result.valid,

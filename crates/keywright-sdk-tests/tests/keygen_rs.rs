@@ -10,8 +10,6 @@
 #[path = "../../keywright-server/tests/common/mod.rs"]
 mod common;
 
-use std::sync::Mutex;
-
 use common::{roomy, Fixture, Running};
 use jiff::{SignedDuration, Timestamp};
 use keygen_rs::config::KeygenConfig;
@@ -24,7 +22,7 @@ use keygen_rs::KeygenClient;
 use keywright_core::{IssueLicense, License, NewPolicy, Policy};
 
 /// keygen-rs's global configuration is one per process.
-static GLOBAL: Mutex<()> = Mutex::new(());
+static GLOBAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 fn config(run: &Running, account: &str, key: &str) -> KeygenConfig {
     KeygenConfig {
@@ -85,7 +83,7 @@ fn issue(f: &mut Fixture, policy: &Policy) -> License {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keygen_rs_validates_activates_checks_out_and_deactivates() {
-    let _global = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _global = GLOBAL.lock().await;
     let mut f = Fixture::new();
     let account = f.kw.store().store_id().to_owned();
     let node_locked = policy(&mut f, "Node-locked", false, None);
@@ -283,7 +281,7 @@ async fn keygen_rs_validates_activates_checks_out_and_deactivates() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keygen_rs_sees_suspended_and_expired_licenses() {
-    let _global = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _global = GLOBAL.lock().await;
     // A store whose license expired a month ago.
     let long_ago = Timestamp::now() - SignedDuration::from_hours(24 * 400);
     let mut f = Fixture::at(long_ago);
@@ -331,7 +329,7 @@ async fn keygen_rs_sees_suspended_and_expired_licenses() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keygen_rs_refuses_answers_signed_by_another_key() {
-    let _global = GLOBAL.lock().unwrap_or_else(|p| p.into_inner());
+    let _global = GLOBAL.lock().await;
     let mut f = Fixture::new();
     let account = f.kw.store().store_id().to_owned();
     let p = policy(&mut f, "Any", true, None);

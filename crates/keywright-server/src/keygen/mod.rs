@@ -72,9 +72,10 @@ pub(crate) struct Failure {
     title: &'static str,
     detail: String,
     code: Option<&'static str>,
-    source: Option<Value>,
-    product: Option<Product>,
-    support: Option<String>,
+    /// `source`: (`pointer` or `parameter`, its value).
+    source: Option<(&'static str, String)>,
+    /// Boxed: a `Failure` is the error of every parsing step.
+    product: Option<Box<Product>>,
     challenge: bool,
     retry_after: bool,
 }
@@ -88,7 +89,6 @@ impl Failure {
             code: None,
             source: None,
             product: None,
-            support: None,
             challenge: false,
             retry_after: false,
         }
@@ -100,24 +100,18 @@ impl Failure {
     }
 
     pub(crate) fn pointer(mut self, pointer: &str) -> Self {
-        self.source = Some(json!({ "pointer": pointer }));
+        self.source = Some(("pointer", pointer.to_owned()));
         self
     }
 
     pub(crate) fn parameter(mut self, parameter: &str) -> Self {
-        self.source = Some(json!({ "parameter": parameter }));
+        self.source = Some(("parameter", parameter.to_owned()));
         self
     }
 
     /// Signed by `product`'s key, with its support message.
     fn about(mut self, product: &Product) -> Self {
-        self.support = product
-            .support_message
-            .as_deref()
-            .map(str::trim)
-            .filter(|m| !m.is_empty())
-            .map(str::to_owned);
-        self.product = Some(product.clone());
+        self.product = Some(Box::new(product.clone()));
         self
     }
 
@@ -188,10 +182,16 @@ impl Failure {
         if let Some(code) = self.code {
             error.insert("code".into(), code.into());
         }
-        if let Some(source) = &self.source {
-            error.insert("source".into(), source.clone());
+        if let Some((kind, value)) = &self.source {
+            error.insert("source".into(), json!({ *kind: value }));
         }
-        if let Some(support) = &self.support {
+        let support = self
+            .product
+            .as_ref()
+            .and_then(|p| p.support_message.as_deref())
+            .map(str::trim)
+            .filter(|m| !m.is_empty());
+        if let Some(support) = support {
             error.insert("meta".into(), json!({ "supportMessage": support }));
         }
         json!({ "meta": { "id": uuid::Uuid::new_v4().to_string() }, "errors": [error] })
@@ -230,7 +230,7 @@ impl Reply {
             status: f.status,
             body: serde_json::to_vec(&f.document()).unwrap_or_default(),
             content_type: JSONAPI,
-            product: f.product.clone(),
+            product: f.product.as_deref().cloned(),
             headers,
         }
     }

@@ -3,6 +3,8 @@
 //! machine only; seats, node-locking, refusals, deactivation, transfer, receipts and
 //! the validation simulator.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -12,18 +14,12 @@ use keywright_license::{
     validate_machine_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, ValidationCode,
 };
 
+use common::{at, now};
+
 const SUPPORT: &str = "Write to support@zapper.example";
 const FP1: &str = "fp-1111aaaa";
 const FP2: &str = "fp-2222bbbb";
 const FP3: &str = "fp-3333cccc";
-
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-fn now() -> Timestamp {
-    at("2026-11-23T10:00:00.123Z")
-}
 
 struct Fixture {
     dir: tempfile::TempDir,

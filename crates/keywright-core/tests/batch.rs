@@ -2,20 +2,19 @@
 //! its reads: malformed files, encodings, per-row errors with line numbers, 10,000
 //! rows, cancel and re-run, all-or-nothing, license files and email drafts.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchProgress};
 use keywright_core::*;
 use keywright_license::{
     verify_key, verify_license_file, EncryptionSecret, FileAlgorithm, PublicKey, ValidationCode,
 };
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 /// The memory vault, counting how often a private key is read.
 struct CountingVault {

@@ -1,16 +1,15 @@
 //! License files with Keygen's `included` (product, policy, owner, entitlements),
 //! exported from a real store and checked with the SDK's validation.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::*;
 use keywright_license::{
     validate_license_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, PublicKey,
     ValidationCode,
 };
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 fn count(kw: &Keywright, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(kw.store().path()).unwrap();

@@ -9,20 +9,19 @@
 //! The core has no logging framework (no `log` or `tracing` dependency, no prints), so
 //! there is no log output to scan; the replies below are everything that leaves it.
 
+mod common;
+
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
 use zeroize::Zeroizing;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 /// Base64 without a dependency: `alphabet` picks standard or URL-safe.
 fn base64(bytes: &[u8], url: bool, pad: bool) -> String {

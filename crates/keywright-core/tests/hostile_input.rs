@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use keywright_core::online::{NewServerEvent, OnlineActivation};
 use keywright_core::*;
-use keywright_license::{verify_license_file, FileAlgorithm, PublicKey};
+use keywright_license::{FileAlgorithm, PublicKey, Verifier};
 
 fn now() -> Timestamp {
     "2026-11-23T10:00:00.123Z".parse().unwrap()
@@ -103,7 +103,8 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let public = PublicKey::from_hex(&self.key.public_key_hex).unwrap();
-        let opened = verify_license_file(&text, &public, FileAlgorithm::Base64Ed25519, None, now())
+        let opened = Verifier::pinned(&public, FileAlgorithm::Base64Ed25519, now())
+            .verify(&text)
             .file
             .unwrap();
         let payload: serde_json::Value = serde_json::from_slice(&opened.payload).unwrap();

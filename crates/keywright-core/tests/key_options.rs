@@ -6,7 +6,8 @@
 use jiff::Timestamp;
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
-use keywright_license::{render_template, TemplateVars, ValidationCode, HUMAN_ALPHABET};
+use keywright_license::issue::{render_template, TemplateVars, HUMAN_ALPHABET};
+use keywright_license::ValidationCode;
 
 fn now() -> Timestamp {
     "2026-11-23T10:00:00.123Z".parse().unwrap()

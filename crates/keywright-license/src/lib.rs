@@ -257,7 +257,7 @@ pub use view::{IncludedResource, LicenseView};
 /// - key templates ([`render_template`](issue::render_template)) and human-typable
 ///   keys ([`human_key`](issue::human_key), [`normalize_human_key`](issue::normalize_human_key)).
 ///
-/// Every function here takes its random number generator as an argument.
+/// Whatever here needs randomness takes its random number generator as an argument.
 #[cfg(feature = "sign")]
 pub mod issue {
     pub use crate::document::{LicenseDocument, LicenseDocumentView, MachineDocument, MIN_TTL};

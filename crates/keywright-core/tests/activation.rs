@@ -10,9 +10,7 @@ use std::sync::Arc;
 use jiff::Timestamp;
 use keywright_core::*;
 use keywright_license::activation::{ActivationRequest, DeactivationReceipt};
-use keywright_license::{
-    validate_machine_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, ValidationCode,
-};
+use keywright_license::{FileAlgorithm, FileKind, ValidationCode, Verifier};
 
 use common::{at, now};
 
@@ -97,14 +95,14 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         let public = self.kw.public_key(&self.key.kid).unwrap();
-        let secret = EncryptionSecret::for_machine(&license.key, runs_on);
-        let expect = LicenseExpectations {
-            product_id: Some(self.product.id.clone()),
-            fingerprint: Some(runs_on.into()),
-            ..LicenseExpectations::default()
-        };
         let alg = FileAlgorithm::Aes256GcmEd25519;
-        validate_machine_file(&text, (&public, alg), Some(&secret), &expect, now()).code
+        Verifier::pinned(&public, alg, now())
+            .kind(FileKind::Machine)
+            .license_key(&license.key)
+            .product(&self.product.id)
+            .fingerprint(runs_on)
+            .validate(&text)
+            .code
     }
 }
 

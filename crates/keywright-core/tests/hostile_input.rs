@@ -8,7 +8,7 @@ mod common;
 
 use keywright_core::online::{NewServerEvent, OnlineActivation};
 use keywright_core::*;
-use keywright_license::{verify_license_file, FileAlgorithm, PublicKey};
+use keywright_license::{FileAlgorithm, PublicKey, Verifier};
 
 use common::{now, TestStore};
 
@@ -84,7 +84,8 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let public = PublicKey::from_hex(&self.key.public_key_hex).unwrap();
-        let opened = verify_license_file(&text, &public, FileAlgorithm::Base64Ed25519, None, now())
+        let opened = Verifier::pinned(&public, FileAlgorithm::Base64Ed25519, now())
+            .verify(&text)
             .file
             .unwrap();
         let payload: serde_json::Value = serde_json::from_slice(&opened.payload).unwrap();

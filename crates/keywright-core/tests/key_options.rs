@@ -7,7 +7,8 @@ mod common;
 
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
-use keywright_license::{render_template, TemplateVars, ValidationCode, HUMAN_ALPHABET};
+use keywright_license::issue::{render_template, TemplateVars, HUMAN_ALPHABET};
+use keywright_license::ValidationCode;
 
 use common::{now, TestStore as Fixture};
 

@@ -2,7 +2,7 @@
 //! what parses re-serializes to text that parses to the same value.
 #![no_main]
 
-use keywright_license::{ActivationRequest, DeactivationReceipt};
+use keywright_license::activation::{ActivationRequest, DeactivationReceipt};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

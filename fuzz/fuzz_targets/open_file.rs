@@ -1,10 +1,11 @@
-//! open() on arbitrary text for every file algorithm and kind, with Keygen's demo
-//! keys and a fixed secret: never panics.
+//! `Verifier::validate` (open, then the license checks) on arbitrary text for every
+//! file algorithm and kind, with Keygen's demo keys, with and without a license key
+//! and fingerprint: never panics.
 #![no_main]
 
 use std::sync::OnceLock;
 
-use keywright_license::{open, EncryptionSecret, FileKind, PublicKey, FILE_ALGORITHMS};
+use keywright_license::{parse_time, FileAlgorithm, FileKind, PublicKey, Verifier};
 use libfuzzer_sys::fuzz_target;
 
 const ED25519_HEX: &str = "e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788";
@@ -28,15 +29,20 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(rest) else {
         return;
     };
-    let alg = FILE_ALGORITHMS[pick as usize % FILE_ALGORITHMS.len()];
+    let alg = FileAlgorithm::ALL[pick as usize % FileAlgorithm::ALL.len()];
     let kind = if pick & 0x80 == 0 {
         FileKind::License
     } else {
         FileKind::Machine
     };
-    let secret = EncryptionSecret::for_license("FUZZ-KEY");
+    // Any time: an authentic file is not what a fuzzer finds.
+    let now = parse_time("2024-01-01T00:00:00Z").unwrap();
     for key in keys() {
-        let _ = open(text, kind, key, alg, Some(&secret));
-        let _ = open(text, kind, key, alg, None);
+        let verifier = Verifier::pinned(key, alg, now).kind(kind);
+        let _ = verifier.validate(text);
+        let _ = verifier
+            .license_key("FUZZ-KEY")
+            .fingerprint("FUZZ-FP")
+            .validate(text);
     }
 });

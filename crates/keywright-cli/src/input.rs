@@ -19,7 +19,7 @@ pub(crate) struct Input {
 /// License and machine files: the format crate refuses anything larger.
 pub(crate) const LICENSE_FILE: Input = Input {
     what: "license file",
-    limit: keywright_license::file::MAX_FILE_SIZE,
+    limit: keywright_license::MAX_FILE_SIZE,
     code: ErrorCode::Format,
 };
 

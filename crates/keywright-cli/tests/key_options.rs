@@ -167,7 +167,7 @@ fn unsigned_key_policy_issues_human_keys_with_signed_files() {
     assert!(
         groups[1..].iter().all(|g| g.len() == 5
             && g.chars()
-                .all(|c| keywright_license::HUMAN_ALPHABET.contains(c))),
+                .all(|c| keywright_license::issue::HUMAN_ALPHABET.contains(c))),
         "{license_key}"
     );
 

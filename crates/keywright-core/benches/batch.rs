@@ -22,9 +22,10 @@ use jiff::Timestamp;
 use keywright_core::batch::BatchOptions;
 use keywright_core::*;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+// The tests' clock and store setup, shared with them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::now;
 
 fn store(dir: &std::path::Path) -> Keywright {
     let store = Store::open(&dir.join("bench.db")).unwrap();

@@ -28,12 +28,13 @@ use keywright_core::*;
 use rusqlite::params;
 use serde::Serialize;
 
+// The tests' clock and store setup, shared with them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::now;
+
 /// Bump when the generated data changes, so cached stores are rebuilt.
 const DATA_VERSION: u32 = 4;
-
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
 
 struct Size {
     licenses: usize,

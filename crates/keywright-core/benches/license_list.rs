@@ -14,11 +14,12 @@ use jiff::Timestamp;
 use keywright_core::*;
 use rusqlite::params;
 
-const ITERATIONS: usize = 40;
+// The tests' clock and store setup, shared with them.
+#[path = "../tests/common/mod.rs"]
+mod common;
+use common::now;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+const ITERATIONS: usize = 40;
 
 struct Bench {
     _dir: tempfile::TempDir,

@@ -3,27 +3,21 @@
 //! machine only; seats, node-locking, refusals, deactivation, transfer, receipts and
 //! the validation simulator.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
 use keywright_core::*;
 use keywright_license::activation::{ActivationRequest, DeactivationReceipt};
-use keywright_license::{
-    validate_machine_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, ValidationCode,
-};
+use keywright_license::{FileAlgorithm, FileKind, ValidationCode, Verifier};
+
+use common::{at, now};
 
 const SUPPORT: &str = "Write to support@zapper.example";
 const FP1: &str = "fp-1111aaaa";
 const FP2: &str = "fp-2222bbbb";
 const FP3: &str = "fp-3333cccc";
-
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-fn now() -> Timestamp {
-    at("2026-11-23T10:00:00.123Z")
-}
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -101,14 +95,14 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         let public = self.kw.public_key(&self.key.kid).unwrap();
-        let secret = EncryptionSecret::for_machine(&license.key, runs_on);
-        let expect = LicenseExpectations {
-            product_id: Some(self.product.id.clone()),
-            fingerprint: Some(runs_on.into()),
-            ..LicenseExpectations::default()
-        };
         let alg = FileAlgorithm::Aes256GcmEd25519;
-        validate_machine_file(&text, (&public, alg), Some(&secret), &expect, now()).code
+        Verifier::pinned(&public, alg, now())
+            .kind(FileKind::Machine)
+            .license_key(&license.key)
+            .product(&self.product.id)
+            .fingerprint(runs_on)
+            .validate(&text)
+            .code
     }
 }
 

@@ -3,6 +3,8 @@
 //! rows. Each attack below is what someone holding only the database file can do;
 //! each is detected, named, and stops changes while reading goes on.
 
+mod common;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -12,9 +14,7 @@ use keywright_core::*;
 use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
-fn at(t: &str) -> Timestamp {
-    t.parse().unwrap()
-}
+use common::at;
 
 struct Fixture {
     dir: tempfile::TempDir,

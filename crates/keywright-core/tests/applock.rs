@@ -2,16 +2,15 @@
 //! is signed until it is typed; it locks again after the idle time; the passphrase
 //! is kept only as an Argon2id hash in the keychain, never in the store.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use jiff::Timestamp;
 use keywright_core::applock::LOCK_ACCOUNT;
 use keywright_core::*;
 
-fn at(t: &str) -> Timestamp {
-    t.parse().unwrap()
-}
+use common::at;
 
 const PASS: &str = "correct horse battery";
 

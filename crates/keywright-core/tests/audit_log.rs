@@ -1,12 +1,11 @@
 //! The audit screen's reads: filtered pages, CSV export (itself audited), chain check.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::audit::{AuditQuery, AuditVerification};
 use keywright_core::*;
 
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
+use common::at;
 
 /// A store with a key, a product, a policy and three licenses: 3 + 3×2 + 2 = 11 rows.
 fn store() -> (tempfile::TempDir, Keywright, Vec<License>) {

@@ -3,6 +3,8 @@
 //! of mutated backups of which none is accepted, hostile headers, and key writes
 //! rolled back when the vault fails midway.
 
+mod common;
+
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -17,11 +19,9 @@ use rusqlite::{Connection, OpenFlags};
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-const PASS: &str = "correct horse battery staple orbit";
+use common::now;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+const PASS: &str = "correct horse battery staple orbit";
 
 fn later() -> Timestamp {
     "2026-11-24T09:00:00.000Z".parse().unwrap()

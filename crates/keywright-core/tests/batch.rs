@@ -2,20 +2,19 @@
 //! its reads: malformed files, encodings, per-row errors with line numbers, 10,000
 //! rows, cancel and re-run, all-or-nothing, license files and email drafts.
 
+mod common;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchProgress};
 use keywright_core::*;
 use keywright_license::{
-    verify_key, verify_license_file, EncryptionSecret, FileAlgorithm, PublicKey, ValidationCode,
+    verify_key, FileAlgorithm, KeyDataset, PublicKey, Scheme, ValidationCode, Verifier,
 };
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 /// The memory vault, counting how often a private key is read.
 struct CountingVault {
@@ -359,8 +358,8 @@ fn ten_thousand_rows_issue_once_with_one_keychain_read_and_an_intact_chain() {
     // Every key verifies with the product's public key and names its customer.
     let mut seen = HashSet::new();
     for issued in &out.issued {
-        let dataset = verify_key(&issued.key, &f.public).unwrap();
-        let dataset = keywright_license::KeyDataset::from_json(&dataset).unwrap();
+        let dataset = verify_key(&issued.key, &f.public, Scheme::Ed25519Sign).unwrap();
+        let dataset = KeyDataset::from_json(&dataset).unwrap();
         assert_eq!(dataset.license.id, issued.license_id);
         let i: usize = issued.order_id["BIG-".len()..].parse().unwrap();
         assert_eq!(dataset.user.unwrap().email, format!("buyer{i}@example.com"));
@@ -559,15 +558,14 @@ fn license_files_verify_and_email_drafts_parse() {
             format!("{}-{}.lic", issued.order_id, issued.seq)
         };
         let text = std::fs::read_to_string(out_dir.join(&name)).unwrap();
-        let (alg, secret) = if policy.encrypt {
-            (
-                FileAlgorithm::Aes256GcmEd25519,
-                Some(EncryptionSecret::for_license(&issued.key)),
-            )
+        let alg = if policy.encrypt {
+            FileAlgorithm::Aes256GcmEd25519
         } else {
-            (FileAlgorithm::Base64Ed25519, None)
+            FileAlgorithm::Base64Ed25519
         };
-        let check = verify_license_file(&text, &f.public, alg, secret.as_ref(), now());
+        let check = Verifier::pinned(&f.public, alg, now())
+            .license_key(&issued.key)
+            .verify(&text);
         assert_eq!(check.code, ValidationCode::Valid, "{name}");
         let payload = String::from_utf8(check.file.unwrap().payload).unwrap();
         assert!(payload.contains(&issued.key));

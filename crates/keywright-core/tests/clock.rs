@@ -1,12 +1,12 @@
 //! The signer refuses to sign when this computer's clock is earlier than the newest
 //! audit entry (the clock was set back), and writes nothing.
 
+mod common;
+
 use jiff::Timestamp;
 use keywright_core::*;
 
-fn at(t: &str) -> Timestamp {
-    t.parse().unwrap()
-}
+use common::at;
 
 #[test]
 fn a_clock_set_back_stops_signing() {

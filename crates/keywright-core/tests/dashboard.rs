@@ -1,11 +1,10 @@
 //! The dashboard's counts, issuing chart and recent events.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::*;
 
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
+use common::at;
 
 #[test]
 fn counts_per_product_per_day_and_recent_events() {

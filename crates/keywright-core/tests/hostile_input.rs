@@ -4,14 +4,13 @@
 //! files written for a node-locked policy stored before the one-machine rule, and a
 //! policy stored before durations were capped.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::online::{NewServerEvent, OnlineActivation};
 use keywright_core::*;
-use keywright_license::{verify_license_file, FileAlgorithm, PublicKey};
+use keywright_license::{FileAlgorithm, PublicKey, Verifier};
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::{now, TestStore};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -21,30 +20,12 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let mut kw = Keywright::with_vault(store, Box::new(MemoryVault::default()), "tester");
-    let key = kw
-        .create_signing_key(
-            &NewSigningKey {
-                name: "Main".into(),
-                algorithm: KeyAlgorithm::Ed25519,
-            },
-            now(),
-        )
-        .unwrap();
-    let product = kw
-        .create_product(
-            &NewProduct {
-                name: "Zapper".into(),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+    let mut s = TestStore::new();
+    let key = s.key("Main");
+    let product = s.product("Zapper");
     Fixture {
-        dir,
-        kw,
+        dir: s.dir,
+        kw: s.kw,
         key,
         product,
     }
@@ -103,7 +84,8 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&path).unwrap();
         let public = PublicKey::from_hex(&self.key.public_key_hex).unwrap();
-        let opened = verify_license_file(&text, &public, FileAlgorithm::Base64Ed25519, None, now())
+        let opened = Verifier::pinned(&public, FileAlgorithm::Base64Ed25519, now())
+            .verify(&text)
             .file
             .unwrap();
         let payload: serde_json::Value = serde_json::from_slice(&opened.payload).unwrap();

@@ -1,16 +1,12 @@
 //! License files with Keygen's `included` (product, policy, owner, entitlements),
 //! exported from a real store and checked with the SDK's validation.
 
-use jiff::Timestamp;
-use keywright_core::*;
-use keywright_license::{
-    validate_license_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, PublicKey,
-    ValidationCode,
-};
+mod common;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use keywright_core::*;
+use keywright_license::{FileAlgorithm, LicenseView, PublicKey, ValidationCode, Verifier};
+
+use common::now;
 
 fn count(kw: &Keywright, table: &str) -> i64 {
     let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
@@ -69,12 +65,13 @@ fn export_writes_the_asked_related_objects_and_validation_reads_them() {
         )
         .unwrap();
     let public = PublicKey::from_hex(&key.public_key_hex).unwrap();
-    let secret = EncryptionSecret::for_license(&license.key);
     let alg = FileAlgorithm::Aes256GcmEd25519;
-    let expect = |codes: &[&str]| LicenseExpectations {
-        product_id: Some(product.id.clone()),
-        required_entitlements: codes.iter().map(|c| (*c).to_owned()).collect(),
-        ..LicenseExpectations::default()
+    let validate = |text: &str, codes: &[&str]| {
+        Verifier::pinned(&public, alg, now())
+            .license_key(&license.key)
+            .product(&product.id)
+            .entitlements(codes.iter().copied())
+            .validate(text)
     };
     let export = |kw: &mut Keywright, name: &str, include: Vec<String>| {
         let path = dir.path().join(name);
@@ -92,13 +89,7 @@ fn export_writes_the_asked_related_objects_and_validation_reads_them() {
 
     // Without includes, the application cannot see entitlements offline.
     let plain = export(&mut kw, "plain.lic", vec![]).unwrap();
-    let result = validate_license_file(
-        &plain,
-        (&public, alg),
-        Some(&secret),
-        &expect(&["EXPORT_PDF"]),
-        now(),
-    );
+    let result = validate(&plain, &["EXPORT_PDF"]);
     assert_eq!(result.code, ValidationCode::EntitlementsMissing);
     assert!(result.license.unwrap().included.is_empty());
 
@@ -112,13 +103,7 @@ fn export_writes_the_asked_related_objects_and_validation_reads_them() {
         ],
     )
     .unwrap();
-    let result = validate_license_file(
-        &text,
-        (&public, alg),
-        Some(&secret),
-        &expect(&["EXPORT_PDF", "TEAM_SYNC"]),
-        now(),
-    );
+    let result = validate(&text, &["EXPORT_PDF", "TEAM_SYNC"]);
     assert_eq!(result.code, ValidationCode::Valid, "{}", result.message);
     let view = result.license.unwrap();
     let kinds: Vec<&str> = view.included.iter().map(|r| r.kind.as_str()).collect();
@@ -141,19 +126,13 @@ fn export_writes_the_asked_related_objects_and_validation_reads_them() {
         Some("ada@example.com")
     );
     assert_eq!(view.entitlements, ["EXPORT_PDF", "TEAM_SYNC"]);
-    let missing = validate_license_file(
-        &text,
-        (&public, alg),
-        Some(&secret),
-        &expect(&["SSO"]),
-        now(),
-    );
+    let missing = validate(&text, &["SSO"]);
     assert_eq!(missing.code, ValidationCode::EntitlementsMissing);
 
     // Entitlement ids are stable across exports.
     let again = export(&mut kw, "again.lic", vec!["entitlements".into()]).unwrap();
-    let again = validate_license_file(&again, (&public, alg), Some(&secret), &expect(&[]), now());
-    let ids = |v: &keywright_license::LicenseView| -> Vec<String> {
+    let again = validate(&again, &[]);
+    let ids = |v: &LicenseView| -> Vec<String> {
         v.included
             .iter()
             .filter(|r| r.kind == "entitlements")

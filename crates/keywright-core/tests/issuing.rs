@@ -1,35 +1,22 @@
 //! The issuing path end to end over a real SQLite file, with an in-memory vault (the
 //! real OS keychain is exercised by `keychain.rs` and the CLI flow test).
 
-use std::sync::Arc;
+mod common;
 
 use jiff::Timestamp;
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
 use keywright_license::ValidationCode;
 
+use common::TestStore as Fixture;
+
+/// Microseconds on purpose: the store and the files keep milliseconds.
 fn now() -> Timestamp {
     "2026-11-23T10:00:00.123456Z".parse().unwrap()
 }
 
-struct Fixture {
-    _dir: tempfile::TempDir,
-    dir_path: std::path::PathBuf,
-    kw: Keywright,
-    vault: Arc<MemoryVault>,
-}
-
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let vault = Arc::<MemoryVault>::default();
-    let kw = Keywright::with_vault(store, Box::new(vault.clone()), "tester");
-    Fixture {
-        dir_path: dir.path().to_path_buf(),
-        _dir: dir,
-        kw,
-        vault,
-    }
+    Fixture::new()
 }
 
 fn setup(kw: &mut Keywright, encrypt: bool) -> (SigningKey, Product, Policy) {
@@ -126,7 +113,7 @@ fn issue_and_export_verify_with_the_public_key() {
     );
 
     // The exported file verifies with the license key, and only with it.
-    let path = f.dir_path.join("ada.lic");
+    let path = f.file("ada.lic");
     let exported =
         f.kw.export_license_file(
             &ExportLicenseFile {
@@ -231,7 +218,7 @@ fn unencrypted_export_and_reused_customer() {
     assert_eq!(count(&f.kw, "customers"), 1);
     assert_eq!(a.policy_id, policy.id);
 
-    let path = f.dir_path.join("bob.lic");
+    let path = f.file("bob.lic");
     let out =
         f.kw.export_license_file(
             &ExportLicenseFile {
@@ -439,12 +426,7 @@ fn export_to_an_unwritable_place_leaves_no_audit_row() {
         f.kw.export_license_file(
             &ExportLicenseFile {
                 license_id: license.id,
-                path: f
-                    .dir_path
-                    .join("missing-folder")
-                    .join("x.lic")
-                    .display()
-                    .to_string(),
+                path: f.file("missing-folder").join("x.lic").display().to_string(),
                 ..Default::default()
             },
             now(),

@@ -3,25 +3,17 @@
 //! and unsigned human-typable keys (random, not verifiable as signed keys, their
 //! license files still signed).
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
-use keywright_license::{render_template, TemplateVars, ValidationCode, HUMAN_ALPHABET};
+use keywright_license::issue::{render_template, TemplateVars, HUMAN_ALPHABET};
+use keywright_license::ValidationCode;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
-
-struct Fixture {
-    dir: tempfile::TempDir,
-    kw: Keywright,
-}
+use common::{now, TestStore as Fixture};
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
-    Fixture { dir, kw }
+    Fixture::new()
 }
 
 fn product_with_key(kw: &mut Keywright, algorithm: KeyAlgorithm) -> (SigningKey, Product) {

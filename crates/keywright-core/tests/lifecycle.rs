@@ -1,17 +1,12 @@
 //! Suspend, reinstate, revoke and renew: state rules, audit rows, and what an exported
 //! license file says afterwards.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
 
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-fn now() -> Timestamp {
-    at("2026-11-23T10:00:00.123Z")
-}
+use common::{at, now, TestStore};
 
 struct Fixture {
     dir: tempfile::TempDir,
@@ -20,40 +15,16 @@ struct Fixture {
 }
 
 fn fixture() -> Fixture {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
-    let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
-    let key = kw
-        .create_signing_key(
-            &NewSigningKey {
-                name: "Main".into(),
-                algorithm: KeyAlgorithm::Ed25519,
-            },
-            now(),
-        )
-        .unwrap();
-    let product = kw
-        .create_product(
-            &NewProduct {
-                name: "Zapper".into(),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
-    for (name, duration) in [("Yearly", Some("1y")), ("Forever", None)] {
-        kw.create_policy(
-            &NewPolicy {
-                product_id: product.id.clone(),
-                name: name.into(),
-                duration: duration.map(str::to_owned),
-                ..Default::default()
-            },
-            now(),
-        )
-        .unwrap();
+    let mut s = TestStore::new();
+    let key = s.key("Main");
+    let product = s.product("Zapper");
+    s.policy(&product, "Yearly", Some("1y"));
+    s.policy(&product, "Forever", None);
+    Fixture {
+        dir: s.dir,
+        kw: s.kw,
+        key,
     }
-    Fixture { dir, kw, key }
 }
 
 fn issue(kw: &mut Keywright, policy: &str) -> License {

@@ -7,9 +7,7 @@ use std::sync::Arc;
 
 use jiff::Timestamp;
 use keywright_core::*;
-use keywright_license::{
-    validate_license_file, EncryptionSecret, FileAlgorithm, LicenseExpectations, ValidationCode,
-};
+use keywright_license::{FileAlgorithm, Validation, ValidationCode, Verifier};
 
 const FP1: &str = "fp-1111aaaa";
 const FP2: &str = "fp-2222bbbb";
@@ -73,7 +71,7 @@ impl Fixture {
         include: &[&str],
         required: &[&str],
         when: Timestamp,
-    ) -> keywright_license::Validation {
+    ) -> Validation {
         let out = self.dir.path().join("license.lic").display().to_string();
         self.kw
             .export_license_file(
@@ -89,14 +87,12 @@ impl Fixture {
             .unwrap();
         let text = std::fs::read_to_string(&out).unwrap();
         let public = self.kw.public_key(&self.key.kid).unwrap();
-        let secret = EncryptionSecret::for_license(&license.key);
-        let expect = LicenseExpectations {
-            product_id: Some(self.product.id.clone()),
-            required_entitlements: required.iter().map(|s| s.to_string()).collect(),
-            ..LicenseExpectations::default()
-        };
         let alg = FileAlgorithm::Aes256GcmEd25519;
-        validate_license_file(&text, (&public, alg), Some(&secret), &expect, when)
+        Verifier::pinned(&public, alg, when)
+            .license_key(&license.key)
+            .product(&self.product.id)
+            .entitlements(required.iter().copied())
+            .validate(&text)
     }
 
     fn simulate(&self, license: &License, when: &str, issued: Option<&str>) -> String {

@@ -1,14 +1,13 @@
 //! Retiring a signing key and rotating a product to a new one: the old key stops
 //! signing, what it signed keeps verifying, and the product signs with the new key.
 
-use jiff::Timestamp;
+mod common;
+
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
 use keywright_license::ValidationCode;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 #[test]
 fn retire_then_rotate() {

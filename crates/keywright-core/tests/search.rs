@@ -1,19 +1,15 @@
 //! License search: trigram text search (and its LIKE fallback), filters, sort orders
 //! and keyset paging over a 2,000-license store.
 
+mod common;
+
 use std::collections::HashSet;
 
 use jiff::Timestamp;
 use keywright_core::*;
 use rusqlite::params;
 
-fn at(text: &str) -> Timestamp {
-    text.parse().unwrap()
-}
-
-fn now() -> Timestamp {
-    at("2026-11-23T10:00:00.123Z")
-}
+use common::{at, now};
 
 /// Before every license date in these tests: the signer refuses to sign at a time
 /// earlier than the newest audit entry, so the setup must come first in time too.

@@ -9,20 +9,19 @@
 //! The core has no logging framework (no `log` or `tracing` dependency, no prints), so
 //! there is no log output to scan; the replies below are everything that leaves it.
 
+mod common;
+
 use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::path::Path;
 use std::sync::Arc;
 
-use jiff::Timestamp;
 use keywright_core::audit::AuditQuery;
 use keywright_core::verify::{verify, VerifyRequest};
 use keywright_core::*;
 use zeroize::Zeroizing;
 
-fn now() -> Timestamp {
-    "2026-11-23T10:00:00.123Z".parse().unwrap()
-}
+use common::now;
 
 /// Base64 without a dependency: `alphabet` picks standard or URL-safe.
 fn base64(bytes: &[u8], url: bool, pad: bool) -> String {
@@ -142,10 +141,10 @@ fn the_probe_tells_serializable_types_apart() {
 fn private_keys_cannot_be_serialized_or_printed() {
     // The format crate's private key type and the application object holding the
     // vault implement no `Serialize`: no IPC command can return them.
-    assert!(!(&Probe::<keywright_license::SigningKey>(PhantomData)).serializable());
+    assert!(!(&Probe::<keywright_license::issue::SigningKey>(PhantomData)).serializable());
     assert!(!(&Probe::<Keywright>(PhantomData)).serializable());
     assert!(!(&Probe::<MemoryVault>(PhantomData)).serializable());
-    assert!(!(&Probe::<keywright_license::EncryptionSecret>(PhantomData)).serializable());
+    assert!(!(&Probe::<keywright_license::issue::EncryptionSecret>(PhantomData)).serializable());
     assert!(!(&Probe::<keywright_core::audit::AuditKey>(PhantomData)).serializable());
     // The audit key's Debug names it by its public id only.
     let secret = [0x5au8; 32];
@@ -160,9 +159,9 @@ fn private_keys_cannot_be_serialized_or_printed() {
     }
     use rand_core::OsRng;
     for key in [
-        keywright_license::SigningKey::generate(&mut OsRng),
-        keywright_license::SigningKey::generate_p256(&mut OsRng),
-        keywright_license::SigningKey::generate_rsa(&mut OsRng).unwrap(),
+        keywright_license::issue::SigningKey::generate(&mut OsRng),
+        keywright_license::issue::SigningKey::generate_p256(&mut OsRng),
+        keywright_license::issue::SigningKey::generate_rsa(&mut OsRng).unwrap(),
     ] {
         let secret = key.to_secret_bytes();
         let public = key.public_key();

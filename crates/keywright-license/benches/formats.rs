@@ -9,16 +9,17 @@
 //! Groups and what each routine covers:
 //! - `baseline`: `ed25519-dalek` `sign`, `verify` and `verify_strict` (what the crate
 //!   uses) over the same bytes a license file's signature covers, and over 64 bytes.
-//! - `key/sign/<SCHEME>`, `key/verify/<SCHEME>`: `sign_key_with` / `verify_key_with`
+//! - `key/sign/<SCHEME>`, `key/verify/<SCHEME>`: `issue::sign_key` / `verify_key`
 //!   on Keygen's default dataset (the `RSA_2048_PKCS1_ENCRYPT` and JWT schemes on their
 //!   own default datasets).
 //! - `key/encode`, `key/decode`: the dataset JSON alone (`KeyDataset::to_json` /
 //!   `from_json`), no signature.
 //! - `file/seal/<alg>` (encode: encrypt or base64 + sign + certificate text),
-//!   `file/open/<alg>` (decode: parse + verify + decrypt + read `meta`), and
-//!   `file/verify/<alg>`: what an application calls, `verify_license_file` (open +
-//!   validity window). The payload is Keygen's own license document from
-//!   `tests/vectors` (9.2 KB of JSON, with its `included` resources).
+//!   `file/verify/<alg>` (decode: `Verifier::verify`, i.e. parse + verify + decrypt +
+//!   read `meta` + validity window), and `file/validate/<alg>`: what an application
+//!   calls, `Verifier::validate` (verify, then read the license document and check
+//!   it). The payload is Keygen's own license document from `tests/vectors` (9.2 KB
+//!   of JSON, with its `included` resources).
 //! - `file/encode`, `file/decode`: the certificate envelope alone (`Certificate::to_text`
 //!   / `Certificate::parse`), no crypto.
 
@@ -26,11 +27,10 @@ use std::hint::black_box;
 
 use criterion::{criterion_group, Criterion};
 use ed25519_dalek::{Signer as _, Verifier as _};
-use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
+use keywright_license::issue::{seal, sign_key, EncryptionSecret, SigningKey};
 use keywright_license::{
-    open, parse_time, seal, sign_key_with, verify_key_with, verify_license_file, Certificate,
-    EncryptionSecret, FileAlgorithm, FileKind, JwtClaims, KeyAlgorithm, KeyDataset, Scheme,
-    SigningKey, FILE_ALGORITHMS, SCHEMES,
+    parse_time, verify_key, Certificate, EncryptDataset, FileAlgorithm, FileKind, IdRef, JwtClaims,
+    KeyAlgorithm, KeyDataset, LicenseRef, PolicyRef, Scheme, UserRef, Verifier,
 };
 use rand_core::OsRng;
 
@@ -156,17 +156,17 @@ fn baseline(c: &mut Criterion) {
 fn license_keys(c: &mut Criterion) {
     let keys = Keys::new();
     let mut g = c.benchmark_group("key");
-    for scheme in SCHEMES {
+    for scheme in Scheme::ALL {
         let key = keys.for_alg(scheme.key_algorithm());
         let public = key.public_key();
         let dataset = dataset_for(scheme);
-        let text = sign_key_with(scheme, &dataset, key, &mut OsRng).unwrap();
-        assert_eq!(verify_key_with(&text, &public, scheme).unwrap(), dataset);
+        let text = sign_key(scheme, &dataset, key, &mut OsRng).unwrap();
+        assert_eq!(verify_key(&text, &public, scheme).unwrap(), dataset);
         g.bench_function(format!("sign/{scheme}"), |b| {
-            b.iter(|| sign_key_with(scheme, black_box(&dataset), key, &mut OsRng).unwrap())
+            b.iter(|| sign_key(scheme, black_box(&dataset), key, &mut OsRng).unwrap())
         });
         g.bench_function(format!("verify/{scheme}"), |b| {
-            b.iter(|| verify_key_with(black_box(&text), &public, scheme).unwrap())
+            b.iter(|| verify_key(black_box(&text), &public, scheme).unwrap())
         });
     }
     let dataset = dataset_for(Scheme::Ed25519Sign);
@@ -184,8 +184,10 @@ fn license_files(c: &mut Criterion) {
     let keys = Keys::new();
     let secret = EncryptionSecret::for_license(LICENSE_KEY);
     let now = parse_time("2026-11-23T10:00:00.123Z").unwrap();
+    // The payload's meta: issued 2022-08-08, expiry 2023-08-08; license expiry 2025.
+    let valid_at = parse_time("2022-08-09T00:00:00Z").unwrap();
     let mut g = c.benchmark_group("file");
-    for alg in FILE_ALGORITHMS {
+    for alg in FileAlgorithm::ALL {
         let key = keys.for_alg(alg.key_algorithm());
         let public = key.public_key();
         let payload = PAYLOAD.as_bytes();
@@ -198,8 +200,12 @@ fn license_files(c: &mut Criterion) {
             &mut OsRng,
         )
         .unwrap();
-        let opened = open(&text, FileKind::License, &public, alg, Some(&secret)).unwrap();
+        let verifier = Verifier::pinned(&public, alg, now).license_key(LICENSE_KEY);
+        let opened = verifier.verify(&text).file.unwrap();
         assert_eq!(opened.payload, payload);
+        // Validation all the way to VALID: a time inside the document's own window.
+        let validator = Verifier::pinned(&public, alg, valid_at).license_key(LICENSE_KEY);
+        assert!(validator.validate(&text).is_valid());
         g.bench_function(format!("seal/{alg}"), |b| {
             b.iter(|| {
                 seal(
@@ -213,22 +219,17 @@ fn license_files(c: &mut Criterion) {
                 .unwrap()
             })
         });
-        g.bench_function(format!("open/{alg}"), |b| {
-            b.iter(|| {
-                open(
-                    black_box(&text),
-                    FileKind::License,
-                    &public,
-                    alg,
-                    Some(&secret),
-                )
-                .unwrap()
-            })
-        });
         g.bench_function(format!("verify/{alg}"), |b| {
             b.iter(|| {
-                let v = verify_license_file(black_box(&text), &public, alg, Some(&secret), now);
+                let v = verifier.verify(black_box(&text));
                 assert!(v.file.is_some());
+                v
+            })
+        });
+        g.bench_function(format!("validate/{alg}"), |b| {
+            b.iter(|| {
+                let v = validator.validate(black_box(&text));
+                assert!(v.is_valid());
                 v
             })
         });
@@ -333,6 +334,13 @@ mod ratios {
         let small_signed = Certificate::parse(&small_file).unwrap().signed_data();
         let small_sig = raw.sign(&small_signed);
         let public = keys.ed25519.public_key();
+        let aes_verifier = Verifier::pinned(&public, FileAlgorithm::Aes256GcmEd25519, now)
+            .license_key(LICENSE_KEY);
+        // The verifiers of the file routines borrow these, so they outlive `routines`.
+        let file_publics: Vec<_> = FileAlgorithm::ALL
+            .iter()
+            .map(|alg| keys.for_alg(alg.key_algorithm()).public_key())
+            .collect();
 
         let mut routines: Vec<Routine<'_>> = Vec::new();
         // The baseline first: ratios divide by it.
@@ -386,31 +394,25 @@ mod ratios {
             "file verify",
             "aes-256-gcm+ed25519, 2 KB document".into(),
             Box::new(|| {
-                let v = verify_license_file(
-                    black_box(&small_file),
-                    &public,
-                    FileAlgorithm::Aes256GcmEd25519,
-                    Some(&secret),
-                    now,
-                );
+                let v = aes_verifier.verify(black_box(&small_file));
                 assert!(v.file.is_some());
             }),
         );
         for r in &mut routines[3..6] {
             r.base = (3, 4);
         }
-        for scheme in SCHEMES {
+        for scheme in Scheme::ALL {
             let key = keys.for_alg(scheme.key_algorithm());
             let public = key.public_key();
             let dataset = dataset_for(scheme);
-            let text = sign_key_with(scheme, &dataset, key, &mut OsRng).unwrap();
+            let text = sign_key(scheme, &dataset, key, &mut OsRng).unwrap();
             let d = dataset.clone();
             add(
                 &mut routines,
                 "key sign",
                 scheme.to_string(),
                 Box::new(move || {
-                    black_box(sign_key_with(scheme, black_box(&d), key, &mut OsRng).unwrap());
+                    black_box(sign_key(scheme, black_box(&d), key, &mut OsRng).unwrap());
                 }),
             );
             add(
@@ -418,13 +420,12 @@ mod ratios {
                 "key verify",
                 scheme.to_string(),
                 Box::new(move || {
-                    black_box(verify_key_with(black_box(&text), &public, scheme).unwrap());
+                    black_box(verify_key(black_box(&text), &public, scheme).unwrap());
                 }),
             );
         }
-        for alg in FILE_ALGORITHMS {
+        for (alg, public) in FileAlgorithm::ALL.into_iter().zip(&file_publics) {
             let key = keys.for_alg(alg.key_algorithm());
-            let public = key.public_key();
             let text = seal(
                 FileKind::License,
                 PAYLOAD.as_bytes(),
@@ -435,6 +436,7 @@ mod ratios {
             )
             .unwrap();
             let secret = &secret;
+            let verifier = Verifier::pinned(public, alg, now).license_key(LICENSE_KEY);
             add(
                 &mut routines,
                 "file seal",
@@ -458,7 +460,7 @@ mod ratios {
                 "file verify",
                 alg.to_string(),
                 Box::new(move || {
-                    let v = verify_license_file(black_box(&text), &public, alg, Some(secret), now);
+                    let v = verifier.verify(black_box(&text));
                     assert!(v.file.is_some());
                 }),
             );
@@ -515,7 +517,7 @@ mod ratios {
         let (x, xs) = target.unwrap();
         let (sx, sxs) = small_target.unwrap();
         let verdict = format!(
-            "Target: verifying an `aes-256-gcm+ed25519` license file (`verify_license_file`: \
+            "Target: verifying an `aes-256-gcm+ed25519` license file (`Verifier::verify`: \
              parse, signature, decrypt, `meta`, validity window) within 1.5× of one raw \
              Ed25519 verify of the same signed bytes. Keygen's 9.2 KB document: \
              **{x:.2}×** `verify` ({}), **{xs:.2}×** `verify_strict` ({}); a 2.1 KB \

@@ -7,10 +7,8 @@
 //! `small` uses a 2.1 KB license document instead of Keygen's 9.2 KB one.
 
 use ed25519_dalek::{Signer as _, Verifier as _};
-use keywright_license::{
-    parse_time, seal, verify_license_file, Certificate, EncryptionSecret, FileAlgorithm, FileKind,
-    SigningKey,
-};
+use keywright_license::issue::{seal, EncryptionSecret, SigningKey};
+use keywright_license::{parse_time, Certificate, FileAlgorithm, FileKind, Verifier};
 
 const LARGE: &str = include_str!("../tests/vectors/expected/example-rust.license.payload.json");
 const SMALL: &str = include_str!("../tests/vectors/expected/example-java.license.payload.json");
@@ -38,6 +36,8 @@ fn main() {
     .unwrap();
     let public = key.public_key();
     let now = parse_time("2026-11-23T10:00:00.123Z").unwrap();
+    let verifier =
+        Verifier::pinned(&public, alg, now).license_key("988214-879010-F1185E-B37E91-E53AF5-V3");
     let signed = Certificate::parse(&text).unwrap().signed_data();
     let raw = ed25519_dalek::SigningKey::from_bytes(&[7u8; 32]);
     let sig = raw.sign(&signed);
@@ -45,13 +45,7 @@ fn main() {
     for _ in 0..200 {
         match what {
             "file" => {
-                let v = verify_license_file(
-                    std::hint::black_box(&text),
-                    &public,
-                    alg,
-                    Some(&secret),
-                    now,
-                );
+                let v = verifier.verify(std::hint::black_box(&text));
                 assert!(v.file.is_some());
             }
             "strict" => raw_public

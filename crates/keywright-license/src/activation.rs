@@ -123,7 +123,7 @@ pub enum ActivationError {
 pub struct ActivationRequest {
     /// The license key, exactly as the customer entered it.
     pub license_key: String,
-    /// The machine fingerprint (e.g. [`machine_fingerprint`](crate::machine_fingerprint)).
+    /// The machine fingerprint (e.g. `machine_fingerprint`, feature `fingerprint`).
     pub fingerprint: String,
     /// The machine's host name.
     pub hostname: Option<String>,

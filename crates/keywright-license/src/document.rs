@@ -4,16 +4,17 @@
 //! `keygen-relay.license.rev2025-12`, relationships `account, environment, product,
 //! policy, group, owner, users, machines, tokens, entitlements`. `included` is
 //! written only when asked for ([`LicenseDocument::to_payload_with`] and
-//! [`crate::included::Included`]); entitlement linkage
+//! [`Included`]); entitlement linkage
 //! (`relationships.entitlements.data`) is written when the license has entitlements.
 
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
 use crate::error::FormatError;
-use crate::included::{Included, IncludedResource, Resource};
-use crate::license_key::Scheme;
-use crate::time::{format_time, keygen_expiry, truncate_to_millis};
+use crate::included::{Included, Resource};
+use crate::kinds::{LicenseStatus, Scheme};
+use crate::time::{format_time, keygen_expiry, parse_time, truncate_to_millis};
+use crate::view::IncludedResource;
 
 /// Keygen's minimum file TTL, in seconds.
 pub const MIN_TTL: i64 = 3_600;
@@ -58,25 +59,6 @@ const LICENSE_PERMISSIONS: [&str; 37] = [
     "token.regenerate",
     "token.revoke",
 ];
-
-/// A license's status, as Keygen names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum LicenseStatus {
-    /// In use.
-    Active,
-    /// Not used for a while.
-    Inactive,
-    /// Expires soon.
-    Expiring,
-    /// Past its expiry.
-    Expired,
-    /// Suspended by the vendor.
-    Suspended,
-    /// Its user is banned.
-    Banned,
-}
 
 /// What we know about one of our licenses, to be written as Keygen's document.
 #[derive(Debug, Clone, PartialEq)]
@@ -414,8 +396,8 @@ impl Meta {
 /// One activated machine, to be written as the payload of a machine file: Keygen's
 /// JSON:API machine document (`data.type = "machines"`, attribute order of Keygen's
 /// published `example-rust.machine` file) with its license in `included`, so that
-/// [`validate_machine_file`](crate::validate_machine_file) checks the license's
-/// status, expiry and product too.
+/// [`Verifier::validate`](crate::Verifier::validate) checks the license's status,
+/// expiry and product too.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MachineDocument {
     /// Machine id (UUID).
@@ -655,7 +637,7 @@ impl LicenseDocumentView {
             .attributes
             .expiry
             .as_deref()
-            .map(crate::time::parse_time)
+            .map(parse_time)
             .transpose()?;
         let one = |r: Option<ViewToOne>| r.and_then(|r| r.data).map(|d| d.id);
         Ok(LicenseDocumentView {

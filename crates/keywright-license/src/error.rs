@@ -1,7 +1,11 @@
-//! The one error type of this crate: one variant per rule a file, key or input breaks.
+//! The one error type of this crate: one variant per rule a file, key or input breaks;
+//! and reading Keygen's names back into [`kinds`](crate::kinds), which fails with it.
 
-use crate::file::FileKind;
-use crate::validation::ValidationCode;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::kinds::{FileAlgorithm, FileKind, Scheme, ValidationCode};
 
 /// Why a key, license key, license file or machine file was rejected.
 ///
@@ -140,5 +144,72 @@ pub(crate) fn check_size(len: usize, max: usize) -> Result<(), FormatError> {
         Err(FormatError::TooLarge { max })
     } else {
         Ok(())
+    }
+}
+
+/// An unknown name, shown at most 64 characters long.
+fn unknown(name: &str) -> FormatError {
+    FormatError::UnknownAlgorithm(name.chars().take(64).collect())
+}
+
+impl FromStr for FileAlgorithm {
+    type Err = FormatError;
+
+    fn from_str(s: &str) -> Result<Self, FormatError> {
+        FileAlgorithm::from_name(s).ok_or_else(|| unknown(s))
+    }
+}
+
+impl FromStr for Scheme {
+    type Err = FormatError;
+
+    fn from_str(s: &str) -> Result<Self, FormatError> {
+        Scheme::from_name(s).ok_or_else(|| unknown(s))
+    }
+}
+
+impl<'de> Deserialize<'de> for Scheme {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back() {
+        for alg in FileAlgorithm::ALL {
+            assert_eq!(alg.as_str().parse::<FileAlgorithm>(), Ok(alg));
+        }
+        for scheme in Scheme::ALL {
+            assert_eq!(scheme.as_str().parse::<Scheme>(), Ok(scheme));
+            let json = serde_json::to_string(&scheme).unwrap();
+            assert_eq!(serde_json::from_str::<Scheme>(&json).unwrap(), scheme);
+        }
+        assert_eq!("ED25519_SIGN".parse::<Scheme>(), Ok(Scheme::Ed25519Sign));
+        assert_eq!(
+            "RSA_2048_JWT_RS256".parse::<Scheme>(),
+            Ok(Scheme::RsaJwtRs256)
+        );
+        assert!(matches!(
+            "ed25519_sign".parse::<Scheme>(),
+            Err(FormatError::UnknownAlgorithm(_))
+        ));
+        assert!(matches!(
+            "rot13+ed25519".parse::<FileAlgorithm>(),
+            Err(FormatError::UnknownAlgorithm(_))
+        ));
+        let long = "x".repeat(100);
+        assert_eq!(
+            long.parse::<Scheme>(),
+            Err(FormatError::UnknownAlgorithm("x".repeat(64)))
+        );
+        assert!(serde_json::from_str::<Scheme>("\"NONE\"")
+            .unwrap_err()
+            .to_string()
+            .contains("unknown algorithm or scheme `NONE`"));
     }
 }

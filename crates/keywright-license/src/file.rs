@@ -1,20 +1,19 @@
 //! License and machine files: the `-----BEGIN LICENSE FILE-----` certificates.
 
 use std::fmt;
-use std::str::FromStr;
 
 use aes_gcm::aead::AeadInPlace as _;
 use aes_gcm::{Aes256Gcm, KeyInit as _, Nonce, Tag};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use jiff::Timestamp;
+use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use crate::error::{check_size, FormatError};
-use crate::keys::{KeyAlgorithm, PublicKey, SigAlg};
-use crate::license_key::Scheme;
+use crate::keys::{PublicKey, TrustedKey};
+use crate::kinds::{FileAlgorithm, FileKind, Pin, ValidationCode};
 use crate::time::parse_time;
 
 /// Standard base64 with padding, strictly (canonical trailing bits): what every field
@@ -32,167 +31,14 @@ const LINE_WIDTH: usize = 60;
 const IV_LEN: usize = 12;
 const TAG_LEN: usize = 16;
 
-/// Whether a certificate is a license file or a machine file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-#[non_exhaustive]
-pub enum FileKind {
-    /// `-----BEGIN LICENSE FILE-----`, signed with the `license/` prefix.
-    License,
-    /// `-----BEGIN MACHINE FILE-----`, signed with the `machine/` prefix.
-    Machine,
+/// `-----BEGIN LICENSE FILE-----` or `-----BEGIN MACHINE FILE-----`.
+fn header(kind: FileKind) -> String {
+    format!("-----BEGIN {} FILE-----", kind.header_word())
 }
 
-impl FileKind {
-    /// The word in the header and footer lines: `LICENSE` or `MACHINE`.
-    pub fn header_word(self) -> &'static str {
-        match self {
-            FileKind::License => "LICENSE",
-            FileKind::Machine => "MACHINE",
-        }
-    }
-
-    /// What the signature covers before `enc`: `license/` or `machine/`.
-    pub fn signing_prefix(self) -> &'static str {
-        match self {
-            FileKind::License => "license/",
-            FileKind::Machine => "machine/",
-        }
-    }
-
-    fn header(self) -> String {
-        format!("-----BEGIN {} FILE-----", self.header_word())
-    }
-
-    fn footer(self) -> String {
-        format!("-----END {} FILE-----", self.header_word())
-    }
-}
-
-impl fmt::Display for FileKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            FileKind::License => "license file",
-            FileKind::Machine => "machine file",
-        })
-    }
-}
-
-/// A license file algorithm (`alg`): encoding or encryption + signature.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum FileAlgorithm {
-    /// `base64+ed25519`: payload only base64-encoded.
-    Base64Ed25519,
-    /// `aes-256-gcm+ed25519`: payload encrypted with a key derived from the license key.
-    Aes256GcmEd25519,
-    /// `base64+rsa-pss-sha256`: RSA-PSS, SHA-256, MGF1-SHA-256, maximum salt length.
-    Base64RsaPssSha256,
-    /// `aes-256-gcm+rsa-pss-sha256`.
-    Aes256GcmRsaPssSha256,
-    /// `base64+rsa-sha256`: RSA PKCS#1 v1.5 with SHA-256.
-    Base64RsaSha256,
-    /// `aes-256-gcm+rsa-sha256`.
-    Aes256GcmRsaSha256,
-    /// `base64+ecdsa-p256`: ECDSA P-256 / SHA-256, DER signature.
-    Base64EcdsaP256,
-    /// `aes-256-gcm+ecdsa-p256`.
-    Aes256GcmEcdsaP256,
-}
-
-/// Every file algorithm this version implements.
-pub const FILE_ALGORITHMS: [FileAlgorithm; 8] = [
-    FileAlgorithm::Base64Ed25519,
-    FileAlgorithm::Aes256GcmEd25519,
-    FileAlgorithm::Base64RsaPssSha256,
-    FileAlgorithm::Aes256GcmRsaPssSha256,
-    FileAlgorithm::Base64RsaSha256,
-    FileAlgorithm::Aes256GcmRsaSha256,
-    FileAlgorithm::Base64EcdsaP256,
-    FileAlgorithm::Aes256GcmEcdsaP256,
-];
-
-impl FileAlgorithm {
-    /// Keygen's name, e.g. `aes-256-gcm+ed25519`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FileAlgorithm::Base64Ed25519 => "base64+ed25519",
-            FileAlgorithm::Aes256GcmEd25519 => "aes-256-gcm+ed25519",
-            FileAlgorithm::Base64RsaPssSha256 => "base64+rsa-pss-sha256",
-            FileAlgorithm::Aes256GcmRsaPssSha256 => "aes-256-gcm+rsa-pss-sha256",
-            FileAlgorithm::Base64RsaSha256 => "base64+rsa-sha256",
-            FileAlgorithm::Aes256GcmRsaSha256 => "aes-256-gcm+rsa-sha256",
-            FileAlgorithm::Base64EcdsaP256 => "base64+ecdsa-p256",
-            FileAlgorithm::Aes256GcmEcdsaP256 => "aes-256-gcm+ecdsa-p256",
-        }
-    }
-
-    /// Whether `enc` is encrypted (and a secret is needed to read it).
-    pub fn is_encrypted(self) -> bool {
-        matches!(
-            self,
-            FileAlgorithm::Aes256GcmEd25519
-                | FileAlgorithm::Aes256GcmRsaPssSha256
-                | FileAlgorithm::Aes256GcmRsaSha256
-                | FileAlgorithm::Aes256GcmEcdsaP256
-        )
-    }
-
-    /// The key algorithm that signs this file algorithm.
-    pub fn key_algorithm(self) -> KeyAlgorithm {
-        self.sig_alg().key_algorithm()
-    }
-
-    pub(crate) fn sig_alg(self) -> SigAlg {
-        match self {
-            FileAlgorithm::Base64Ed25519 | FileAlgorithm::Aes256GcmEd25519 => SigAlg::Ed25519,
-            FileAlgorithm::Base64RsaPssSha256 | FileAlgorithm::Aes256GcmRsaPssSha256 => {
-                SigAlg::RsaPss
-            }
-            FileAlgorithm::Base64RsaSha256 | FileAlgorithm::Aes256GcmRsaSha256 => SigAlg::RsaPkcs1,
-            FileAlgorithm::Base64EcdsaP256 | FileAlgorithm::Aes256GcmEcdsaP256 => SigAlg::EcdsaP256,
-        }
-    }
-
-    /// The algorithm Keygen uses for files of a license with `scheme` (`None`: a
-    /// plaintext, unsigned key): ed25519 for none and `ED25519_SIGN`, rsa-pss-sha256
-    /// for the PSS schemes, rsa-sha256 for the other RSA schemes, ecdsa-p256 for
-    /// `ECDSA_P256_SIGN`; `aes-256-gcm+…` when `encrypted`, else `base64+…`.
-    pub fn default_for(scheme: Option<Scheme>, encrypted: bool) -> FileAlgorithm {
-        use FileAlgorithm as F;
-        let (plain, enc) = match scheme {
-            None | Some(Scheme::Ed25519Sign) => (F::Base64Ed25519, F::Aes256GcmEd25519),
-            Some(Scheme::RsaPssSignV2 | Scheme::RsaPssSign) => {
-                (F::Base64RsaPssSha256, F::Aes256GcmRsaPssSha256)
-            }
-            Some(
-                Scheme::RsaSignV2 | Scheme::RsaEncrypt | Scheme::RsaJwtRs256 | Scheme::RsaSign,
-            ) => (F::Base64RsaSha256, F::Aes256GcmRsaSha256),
-            Some(Scheme::EcdsaP256Sign) => (F::Base64EcdsaP256, F::Aes256GcmEcdsaP256),
-        };
-        if encrypted {
-            enc
-        } else {
-            plain
-        }
-    }
-}
-
-impl fmt::Display for FileAlgorithm {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for FileAlgorithm {
-    type Err = FormatError;
-
-    fn from_str(s: &str) -> Result<Self, FormatError> {
-        FILE_ALGORITHMS
-            .into_iter()
-            .find(|alg| alg.as_str() == s)
-            .ok_or_else(|| FormatError::UnknownAlgorithm(s.chars().take(64).collect()))
-    }
+/// `-----END LICENSE FILE-----` or `-----END MACHINE FILE-----`.
+fn footer(kind: FileKind) -> String {
+    format!("-----END {} FILE-----", kind.header_word())
 }
 
 /// The three fields of a certificate, in Keygen's order.
@@ -227,7 +73,7 @@ impl Certificate {
         let header = header.trim();
         let kind = [FileKind::License, FileKind::Machine]
             .into_iter()
-            .find(|k| header == k.header())
+            .find(|k| header == self::header(*k))
             .ok_or(FormatError::MissingHeader)?;
         // Fast path for Keygen's layout: while a line is exactly `LINE_WIDTH`
         // characters, copy it without looking inside. If the result does not decode,
@@ -281,7 +127,7 @@ impl Certificate {
         let json = serde_json::to_vec(&envelope).unwrap_or_default();
         let b64 = STANDARD.encode(json);
         let mut out = String::with_capacity(b64.len() + b64.len() / LINE_WIDTH + 64);
-        out.push_str(&self.kind.header());
+        out.push_str(&header(self.kind));
         out.push('\n');
         let mut rest = b64.as_str();
         while !rest.is_empty() {
@@ -291,7 +137,7 @@ impl Certificate {
             out.push('\n');
             rest = tail;
         }
-        out.push_str(&self.kind.footer());
+        out.push_str(&footer(self.kind));
         out.push('\n');
         out
     }
@@ -308,7 +154,7 @@ impl Certificate {
 /// `kind`, which must end the text, and decodes the whole. Tolerates CRLF and any line
 /// width; another `-----` line, or anything after the footer, is an error.
 fn decode_body(kind: FileKind, mut body: String, lines: &str) -> Result<Vec<u8>, FormatError> {
-    let footer = kind.footer();
+    let footer = footer(kind);
     let mut closed = false;
     for line in lines.lines().map(str::trim) {
         if closed {
@@ -446,7 +292,7 @@ pub struct FileMeta {
 impl FileMeta {
     /// Reads `meta.issued`, `meta.expiry` and `meta.ttl` from a payload. All three
     /// keys must be present; `expiry` and `ttl` may be `null`.
-    pub fn from_payload(payload: &[u8]) -> Result<Self, FormatError> {
+    pub(crate) fn from_payload(payload: &[u8]) -> Result<Self, FormatError> {
         let [meta] = top_level_fields(payload, ["meta"])?.unwrap_or_default();
         let meta = meta
             .as_ref()
@@ -472,6 +318,38 @@ impl FileMeta {
             ttl,
         })
     }
+
+    /// Checks the file's validity window at `now`: `ClockTampered` if it was issued
+    /// later than `now + allowed_drift`, `FileExpired` if `now` is past `expiry`,
+    /// otherwise `Valid`.
+    pub fn check(&self, now: Timestamp, allowed_drift: SignedDuration) -> ValidationCode {
+        // Saturate: a drift past the end of time means "never tampered".
+        let latest = now.checked_add(allowed_drift).unwrap_or(Timestamp::MAX);
+        if self.issued > latest {
+            ValidationCode::ClockTampered
+        } else if self.expiry.is_some_and(|expiry| now > expiry) {
+            ValidationCode::FileExpired
+        } else {
+            ValidationCode::Valid
+        }
+    }
+
+    /// How long the host application may keep running on a file whose TTL has
+    /// passed: all of `grace` while the file is within its window (or never expires),
+    /// what is left of it after `expiry`, `Some(ZERO)` exactly at the end, and `None`
+    /// once `now` is beyond `expiry + grace`. A negative `grace` counts as zero.
+    pub fn grace_remaining(&self, grace: SignedDuration, now: Timestamp) -> Option<SignedDuration> {
+        let grace = grace.max(SignedDuration::ZERO);
+        let Some(expiry) = self.expiry else {
+            return Some(grace);
+        };
+        if now <= expiry {
+            return Some(grace);
+        }
+        let late = now.duration_since(expiry);
+        let left = grace.checked_sub(late)?;
+        (left >= SignedDuration::ZERO).then_some(left)
+    }
 }
 
 /// A verified (and, if encrypted, decrypted) license or machine file.
@@ -481,19 +359,22 @@ pub struct OpenedFile {
     pub kind: FileKind,
     /// The algorithm it was sealed with (equal to the pinned one).
     pub alg: FileAlgorithm,
+    /// The trusted key that verified its signature, pinned to `alg`.
+    pub verified_by: TrustedKey,
     /// The exact plaintext payload bytes (Keygen's JSON:API document).
     pub payload: Vec<u8>,
     /// `meta` read from the payload.
     pub meta: FileMeta,
 }
 
-/// Verifies and reads a license or machine file.
+/// Verifies and reads a license or machine file with one pinned key (what
+/// [`Verifier::pinned`](crate::Verifier::pinned) does before the window check).
 ///
 /// `pinned` is the algorithm expected for `public`: `alg` is not signed, so the
 /// file's own claim is only compared, never trusted. The signature is checked
 /// before anything in `enc` is decoded or decrypted. Times are not checked here:
 /// see [`FileMeta::check`].
-pub fn open(
+pub(crate) fn open(
     text: &str,
     kind: FileKind,
     public: &PublicKey,
@@ -534,6 +415,10 @@ pub fn open(
     Ok(OpenedFile {
         kind,
         alg: pinned,
+        verified_by: TrustedKey {
+            public: public.clone(),
+            pin: Pin::File(pinned),
+        },
         payload,
         meta,
     })
@@ -619,40 +504,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn algorithm_names() {
-        for alg in FILE_ALGORITHMS {
-            assert_eq!(alg.as_str().parse::<FileAlgorithm>(), Ok(alg));
-            let prefix = if alg.is_encrypted() {
-                "aes-256-gcm+"
-            } else {
-                "base64+"
-            };
-            assert!(alg.as_str().starts_with(prefix));
-        }
-        use crate::license_key::SCHEMES;
-        for scheme in SCHEMES {
-            for encrypted in [false, true] {
-                let alg = FileAlgorithm::default_for(Some(scheme), encrypted);
-                assert_eq!(alg.is_encrypted(), encrypted);
-                assert_eq!(alg.key_algorithm(), scheme.key_algorithm());
-            }
-        }
-        let d = |s: &str, e| FileAlgorithm::default_for(s.parse().ok(), e).as_str();
-        assert_eq!(d("none", true), "aes-256-gcm+ed25519");
-        assert_eq!(d("ED25519_SIGN", false), "base64+ed25519");
+    fn window_checks() {
+        let t = |s| parse_time(s).unwrap();
+        let meta = FileMeta {
+            issued: t("2024-01-01T00:00:00Z"),
+            expiry: Some(t("2024-02-01T00:00:00Z")),
+            ttl: Some(2_629_746),
+        };
+        let drift = SignedDuration::from_secs(5 * 60);
         assert_eq!(
-            d("RSA_2048_PKCS1_PSS_SIGN_V2", true),
-            "aes-256-gcm+rsa-pss-sha256"
+            meta.check(t("2024-01-15T00:00:00Z"), drift),
+            ValidationCode::Valid
         );
-        assert_eq!(d("RSA_2048_PKCS1_PSS_SIGN", false), "base64+rsa-pss-sha256");
-        assert_eq!(d("RSA_2048_PKCS1_SIGN_V2", false), "base64+rsa-sha256");
-        assert_eq!(d("RSA_2048_PKCS1_ENCRYPT", true), "aes-256-gcm+rsa-sha256");
-        assert_eq!(d("RSA_2048_PKCS1_SIGN", true), "aes-256-gcm+rsa-sha256");
-        assert_eq!(d("RSA_2048_JWT_RS256", false), "base64+rsa-sha256");
-        assert!(matches!(
-            "rot13+ed25519".parse::<FileAlgorithm>(),
-            Err(FormatError::UnknownAlgorithm(_))
-        ));
+        assert_eq!(
+            meta.check(t("2024-02-01T00:00:00Z"), drift),
+            ValidationCode::Valid
+        );
+        assert_eq!(
+            meta.check(t("2024-02-01T00:00:00.001Z"), drift),
+            ValidationCode::FileExpired
+        );
+        assert_eq!(
+            meta.check(t("2023-12-31T23:56:00Z"), drift),
+            ValidationCode::Valid
+        );
+        assert_eq!(
+            meta.check(t("2023-12-31T23:54:59Z"), drift),
+            ValidationCode::ClockTampered
+        );
+        let forever = FileMeta {
+            expiry: None,
+            ttl: None,
+            ..meta
+        };
+        assert_eq!(
+            forever.check(t("2999-01-01T00:00:00Z"), drift),
+            ValidationCode::Valid
+        );
     }
 
     #[test]
@@ -754,7 +642,7 @@ mod tests {
         let (header, rest) = text.split_once('\n').unwrap_or((text, ""));
         let kind = [FileKind::License, FileKind::Machine]
             .into_iter()
-            .find(|k| header.trim() == k.header())
+            .find(|k| header.trim() == self::header(*k))
             .ok_or(FormatError::MissingHeader)?;
         Ok((kind, decode_body(kind, String::new(), rest)?))
     }

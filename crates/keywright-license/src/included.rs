@@ -1,21 +1,19 @@
-//! The `included` array of a license file: the related objects Keygen adds when a
-//! license file is checked out with `include=product,policy,owner,entitlements`.
+//! Writing the `included` array of a license file: the related objects Keygen adds
+//! when a license file is checked out with `include=product,policy,owner,entitlements`.
 //!
-//! Writing: [`Included`] holds what the issuer has (a product, a policy, the owner,
+//! [`Included`] holds what the issuer has (a product, a policy, the owner,
 //! entitlements), each written as Keygen writes it (attribute order of Keygen's
 //! published files: `keygen-relay.license.rev2025-12` for products and policies,
 //! `example-rust.license` for users and entitlements), in the order product,
-//! policy, owner, entitlements. Reading: [`IncludedResource::all`] returns every
-//! included object of any payload (ours or Keygen's) with its type, id and attributes.
+//! policy, owner, entitlements. Reading them back is `view.rs`'s
+//! [`IncludedResource`](crate::IncludedResource), for any payload, ours or Keygen's.
 
 use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::error::FormatError;
-use crate::license_key::Scheme;
+use crate::kinds::{ExpirationStrategy, Scheme};
 use crate::time::format_time;
-use crate::validation::ExpirationStrategy;
 
 /// A product to include.
 #[derive(Debug, Clone, PartialEq)]
@@ -109,56 +107,6 @@ pub struct Included {
     /// `include=entitlements`.
     pub entitlements: Vec<IncludedEntitlement>,
 }
-
-/// One object of a payload's `included`, as read by a verifier.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IncludedResource {
-    /// JSON:API type: `products`, `policies`, `users`, `entitlements`, `machines`,
-    /// `licenses`, ...
-    pub kind: String,
-    /// Its id.
-    pub id: String,
-    /// Its attributes, as written.
-    pub attributes: serde_json::Map<String, Value>,
-}
-
-impl IncludedResource {
-    /// Every object of the payload's `included` (empty when there is none). Objects
-    /// without a string `type` and `id` are skipped; a payload that is not JSON is
-    /// [`FormatError::Json`].
-    pub fn all(payload: &[u8]) -> Result<Vec<Self>, FormatError> {
-        let doc: Value =
-            serde_json::from_slice(payload).map_err(|e| FormatError::Json(e.to_string()))?;
-        Ok(Self::from_document(&doc))
-    }
-
-    /// [`IncludedResource::all`] over an already parsed document.
-    pub fn from_document(doc: &Value) -> Vec<Self> {
-        doc.get("included")
-            .and_then(Value::as_array)
-            .map_or(&[][..], Vec::as_slice)
-            .iter()
-            .filter_map(|r| {
-                Some(IncludedResource {
-                    kind: r.get("type")?.as_str()?.to_owned(),
-                    id: r.get("id")?.as_str()?.to_owned(),
-                    attributes: r
-                        .get("attributes")
-                        .and_then(Value::as_object)
-                        .cloned()
-                        .unwrap_or_default(),
-                })
-            })
-            .collect()
-    }
-
-    /// A string attribute, e.g. `code` of an entitlement or `email` of a user.
-    pub fn attribute_str(&self, name: &str) -> Option<&str> {
-        self.attributes.get(name).and_then(Value::as_str)
-    }
-}
-
-// ---- writing ----
 
 #[derive(Serialize)]
 #[serde(untagged)]

@@ -19,14 +19,11 @@ use rsa::RsaPublicKey;
 use sha2::{Digest, Sha256};
 
 use crate::error::{check_size, FormatError};
+use crate::kinds::{KeyAlgorithm, Pin, SigAlg};
+use crate::rsa_ops::RSA_BITS;
 
 /// Largest public key text [`PublicKey::parse`] reads (64 KiB).
 pub const MAX_KEY_TEXT: usize = 64 * 1024;
-
-/// RSA modulus size of every Keygen RSA scheme.
-pub const RSA_BITS: usize = 2048;
-/// RSA-2048 signature (and modulus) length in bytes.
-pub(crate) const RSA_LEN: usize = RSA_BITS / 8;
 
 /// DER prefix of an Ed25519 SubjectPublicKeyInfo (RFC 8410): the 32 key bytes follow.
 const ED25519_SPKI_PREFIX: [u8; 12] = [
@@ -36,42 +33,6 @@ const PEM_BEGIN: &str = "-----BEGIN PUBLIC KEY-----";
 const PEM_END: &str = "-----END PUBLIC KEY-----";
 const RSA_PEM_BEGIN: &str = "-----BEGIN RSA PUBLIC KEY-----";
 const RSA_PEM_END: &str = "-----END RSA PUBLIC KEY-----";
-
-/// The signature algorithm a key belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum KeyAlgorithm {
-    /// Ed25519 (Keygen's `ED25519_SIGN` and `…+ed25519` files).
-    Ed25519,
-    /// RSA with a 2048-bit modulus (every `RSA_2048_…` scheme, `…+rsa-…` files).
-    Rsa2048,
-    /// ECDSA over NIST P-256 (`ECDSA_P256_SIGN`).
-    EcdsaP256,
-}
-
-/// How a signature is computed; the internal link between schemes, file
-/// algorithms and keys.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum SigAlg {
-    Ed25519,
-    /// RSASSA-PSS, SHA-256, MGF1-SHA-256; signs with the maximum salt length and
-    /// verifies any salt length.
-    RsaPss,
-    /// RSASSA-PKCS1-v1_5 with SHA-256.
-    RsaPkcs1,
-    /// ECDSA P-256 with SHA-256, DER-encoded signature.
-    EcdsaP256,
-}
-
-impl SigAlg {
-    pub(crate) fn key_algorithm(self) -> KeyAlgorithm {
-        match self {
-            SigAlg::Ed25519 => KeyAlgorithm::Ed25519,
-            SigAlg::RsaPss | SigAlg::RsaPkcs1 => KeyAlgorithm::Rsa2048,
-            SigAlg::EcdsaP256 => KeyAlgorithm::EcdsaP256,
-        }
-    }
-}
 
 /// A key that verifies Keygen signatures: Ed25519, RSA-2048 or ECDSA P-256.
 #[derive(Clone, PartialEq, Eq)]
@@ -313,6 +274,17 @@ impl PublicKey {
     }
 }
 
+/// A public key and what it is trusted for: an entry of
+/// [`TrustedKeys`](crate::TrustedKeys), and the key that verified an
+/// [`OpenedFile`](crate::OpenedFile).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedKey {
+    /// The verification key.
+    pub public: PublicKey,
+    /// The scheme or file algorithm it may verify.
+    pub pin: Pin,
+}
+
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self.algorithm() {
@@ -336,8 +308,9 @@ mod signing {
     use rsa::RsaPrivateKey;
     use zeroize::Zeroizing;
 
-    use super::{KeyAlgorithm, PublicInner, PublicKey, SigAlg, RSA_BITS};
+    use super::{KeyAlgorithm, PublicInner, PublicKey, SigAlg};
     use crate::error::FormatError;
+    use crate::rsa_ops::RSA_BITS;
 
     /// PKCS#8 v1 DER prefix of an Ed25519 private key (RFC 8410): the 32-byte seed follows.
     const ED25519_PKCS8_PREFIX: [u8; 16] = [

@@ -8,46 +8,21 @@
 //! - `RSA_2048_PKCS1_ENCRYPT`: base64url of the PKCS#1 v1.5 type-1 private-key
 //!   "encryption" of the dataset (at most 245 bytes).
 
-use std::fmt;
-use std::str::FromStr;
-
 use base64::engine::general_purpose::{URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
 use jiff::Timestamp;
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{check_size, FormatError};
-use crate::keys::{KeyAlgorithm, PublicKey, SigAlg, MAX_KEY_TEXT};
+use crate::keys::{PublicKey, MAX_KEY_TEXT};
+use crate::kinds::{Scheme, SigAlg};
 
 /// Prefix of every V2 signed key; the signature covers it.
 const KEY_PREFIX: &str = "key/";
 
 /// Largest dataset `RSA_2048_PKCS1_ENCRYPT` holds: 256 - 11 bytes of padding.
+#[cfg(feature = "sign")]
 pub const MAX_ENCRYPT_DATASET: usize = 245;
-
-/// A Keygen license key signing scheme.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum Scheme {
-    /// `ED25519_SIGN`: Ed25519 over `key/` + base64url(dataset).
-    Ed25519Sign,
-    /// `RSA_2048_PKCS1_PSS_SIGN_V2`: RSA-PSS (SHA-256, max salt) over `key/…`.
-    RsaPssSignV2,
-    /// `RSA_2048_PKCS1_SIGN_V2`: RSA PKCS#1 v1.5 (SHA-256) over `key/…`.
-    RsaSignV2,
-    /// `RSA_2048_PKCS1_PSS_SIGN` (legacy): RSA-PSS over the raw dataset, no prefix.
-    RsaPssSign,
-    /// `RSA_2048_PKCS1_SIGN` (legacy): RSA PKCS#1 v1.5 over the raw dataset, no prefix.
-    RsaSign,
-    /// `RSA_2048_PKCS1_ENCRYPT`: the dataset "encrypted" with the private key
-    /// (PKCS#1 v1.5 type 1), recovered with the public key.
-    RsaEncrypt,
-    /// `ECDSA_P256_SIGN`: ECDSA P-256 / SHA-256 (DER signature) over `key/…`.
-    EcdsaP256Sign,
-    /// `RSA_2048_JWT_RS256`: a JWT (header `{"alg":"RS256"}`) whose claims are the
-    /// dataset; see [`JwtClaims`] for Keygen's default claims.
-    RsaJwtRs256,
-}
 
 /// How a scheme lays out the key text.
 enum Layout {
@@ -65,110 +40,18 @@ enum Layout {
 #[cfg(feature = "sign")]
 const JWT_HEADER: &str = r#"{"alg":"RS256"}"#;
 
-/// Every scheme this version implements: all of Keygen's signing schemes.
-pub const SCHEMES: [Scheme; 8] = [
-    Scheme::Ed25519Sign,
-    Scheme::RsaPssSignV2,
-    Scheme::RsaSignV2,
-    Scheme::RsaPssSign,
-    Scheme::RsaSign,
-    Scheme::RsaEncrypt,
-    Scheme::EcdsaP256Sign,
-    Scheme::RsaJwtRs256,
-];
-
-impl Scheme {
-    /// Keygen's name for the scheme, e.g. `ED25519_SIGN`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scheme::Ed25519Sign => "ED25519_SIGN",
-            Scheme::RsaPssSignV2 => "RSA_2048_PKCS1_PSS_SIGN_V2",
-            Scheme::RsaSignV2 => "RSA_2048_PKCS1_SIGN_V2",
-            Scheme::RsaPssSign => "RSA_2048_PKCS1_PSS_SIGN",
-            Scheme::RsaSign => "RSA_2048_PKCS1_SIGN",
-            Scheme::RsaEncrypt => "RSA_2048_PKCS1_ENCRYPT",
-            Scheme::EcdsaP256Sign => "ECDSA_P256_SIGN",
-            Scheme::RsaJwtRs256 => "RSA_2048_JWT_RS256",
-        }
+/// The layout of `scheme`'s keys.
+fn layout(scheme: Scheme) -> Layout {
+    match scheme {
+        Scheme::Ed25519Sign => Layout::Prefixed(SigAlg::Ed25519),
+        Scheme::RsaPssSignV2 => Layout::Prefixed(SigAlg::RsaPss),
+        Scheme::RsaSignV2 => Layout::Prefixed(SigAlg::RsaPkcs1),
+        Scheme::EcdsaP256Sign => Layout::Prefixed(SigAlg::EcdsaP256),
+        Scheme::RsaPssSign => Layout::Legacy(SigAlg::RsaPss),
+        Scheme::RsaSign => Layout::Legacy(SigAlg::RsaPkcs1),
+        Scheme::RsaEncrypt => Layout::Encrypted,
+        Scheme::RsaJwtRs256 => Layout::Jwt,
     }
-
-    /// The key algorithm that verifies this scheme.
-    pub fn key_algorithm(self) -> KeyAlgorithm {
-        match self {
-            Scheme::Ed25519Sign => KeyAlgorithm::Ed25519,
-            Scheme::RsaPssSignV2
-            | Scheme::RsaSignV2
-            | Scheme::RsaPssSign
-            | Scheme::RsaSign
-            | Scheme::RsaEncrypt
-            | Scheme::RsaJwtRs256 => KeyAlgorithm::Rsa2048,
-            Scheme::EcdsaP256Sign => KeyAlgorithm::EcdsaP256,
-        }
-    }
-
-    /// The scheme [`verify_key`] assumes for a key: `ED25519_SIGN`,
-    /// `RSA_2048_PKCS1_PSS_SIGN_V2` or `ECDSA_P256_SIGN`.
-    pub fn default_for(alg: KeyAlgorithm) -> Scheme {
-        match alg {
-            KeyAlgorithm::Ed25519 => Scheme::Ed25519Sign,
-            KeyAlgorithm::Rsa2048 => Scheme::RsaPssSignV2,
-            KeyAlgorithm::EcdsaP256 => Scheme::EcdsaP256Sign,
-        }
-    }
-
-    fn layout(self) -> Layout {
-        match self {
-            Scheme::Ed25519Sign => Layout::Prefixed(SigAlg::Ed25519),
-            Scheme::RsaPssSignV2 => Layout::Prefixed(SigAlg::RsaPss),
-            Scheme::RsaSignV2 => Layout::Prefixed(SigAlg::RsaPkcs1),
-            Scheme::EcdsaP256Sign => Layout::Prefixed(SigAlg::EcdsaP256),
-            Scheme::RsaPssSign => Layout::Legacy(SigAlg::RsaPss),
-            Scheme::RsaSign => Layout::Legacy(SigAlg::RsaPkcs1),
-            Scheme::RsaEncrypt => Layout::Encrypted,
-            Scheme::RsaJwtRs256 => Layout::Jwt,
-        }
-    }
-}
-
-impl fmt::Display for Scheme {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for Scheme {
-    type Err = FormatError;
-
-    fn from_str(s: &str) -> Result<Self, FormatError> {
-        SCHEMES
-            .into_iter()
-            .find(|x| x.as_str() == s)
-            .ok_or_else(|| FormatError::UnknownAlgorithm(s.chars().take(64).collect()))
-    }
-}
-
-impl Serialize for Scheme {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Scheme {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        s.parse().map_err(serde::de::Error::custom)
-    }
-}
-
-/// Signs `dataset` into a license key with the key's default scheme
-/// ([`Scheme::default_for`]): `ED25519_SIGN` for Ed25519 keys,
-/// `RSA_2048_PKCS1_PSS_SIGN_V2` for RSA keys (salt from the OS RNG),
-/// `ECDSA_P256_SIGN` for P-256 keys. See [`sign_key_with`] to choose.
-#[cfg(feature = "sign")]
-pub fn sign_key(dataset: &[u8], key: &crate::keys::SigningKey) -> String {
-    let scheme = Scheme::default_for(key.algorithm());
-    // The default schemes have no dataset limit and the key matches: cannot fail.
-    sign_key_with(scheme, dataset, key, &mut rand_core::OsRng).unwrap_or_default()
 }
 
 /// Signs `dataset` into a license key with `scheme`, byte for byte as Keygen does.
@@ -177,7 +60,7 @@ pub fn sign_key(dataset: &[u8], key: &crate::keys::SigningKey) -> String {
 /// [`FormatError::TooLarge`] for an `RSA_2048_PKCS1_ENCRYPT` dataset over
 /// [`MAX_ENCRYPT_DATASET`] bytes.
 #[cfg(feature = "sign")]
-pub fn sign_key_with(
+pub fn sign_key(
     scheme: Scheme,
     dataset: &[u8],
     key: &crate::keys::SigningKey,
@@ -190,7 +73,7 @@ pub fn sign_key_with(
         });
     }
     check_size(dataset.len(), MAX_KEY_TEXT)?;
-    match scheme.layout() {
+    match layout(scheme) {
         Layout::Prefixed(alg) => {
             let mut out = String::from(KEY_PREFIX);
             URL_SAFE.encode_string(dataset, &mut out);
@@ -227,19 +110,18 @@ pub fn sign_key_with(
     }
 }
 
-/// Verifies a license key with the key's default scheme ([`Scheme::default_for`]:
-/// `ED25519_SIGN` for Ed25519 keys, `RSA_2048_PKCS1_PSS_SIGN_V2` for RSA keys,
-/// `ECDSA_P256_SIGN` for P-256 keys) and returns its dataset bytes. See
-/// [`verify_key_with`] for the other schemes.
-pub fn verify_key(key_text: &str, public: &PublicKey) -> Result<Vec<u8>, FormatError> {
-    verify_key_with(key_text, public, Scheme::default_for(public.algorithm()))
-}
-
-/// Verifies a license key made with `scheme` and returns its dataset bytes.
+/// Verifies a license key made with `scheme` by `public` and returns its dataset
+/// bytes: the one-key entry point ([`TrustedKeys::verify_key`](crate::TrustedKeys::verify_key)
+/// is the one for several keys).
 ///
-/// Surrounding whitespace is ignored (pasted keys often end in a newline); inside,
-/// the key must be exactly the scheme's layout with canonical padding.
-pub fn verify_key_with(
+/// The scheme is pinned by the caller, as a file's algorithm is
+/// ([`Scheme::default_for`] names Keygen's usual one for the key). Errors:
+/// [`FormatError::AlgorithmMismatch`] when `public` cannot verify `scheme`,
+/// [`FormatError::SignatureInvalid`] when the signature does not verify, and one
+/// error per layout rule. Surrounding whitespace is ignored (pasted keys often end in
+/// a newline); inside, the key must be exactly the scheme's layout with canonical
+/// padding.
+pub fn verify_key(
     key_text: &str,
     public: &PublicKey,
     scheme: Scheme,
@@ -252,7 +134,7 @@ pub fn verify_key_with(
         });
     }
     let key_text = key_text.trim();
-    match scheme.layout() {
+    match layout(scheme) {
         Layout::Prefixed(alg) => {
             let (signed, sig_b64) = key_text
                 .rsplit_once('.')
@@ -387,7 +269,7 @@ impl JwtClaims {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
-    /// Reads claims (e.g. what [`verify_key_with`] returned for a JWT).
+    /// Reads claims (e.g. what [`verify_key`] returned for a JWT).
     pub fn from_json(bytes: &[u8]) -> Result<Self, FormatError> {
         serde_json::from_slice(bytes).map_err(|e| FormatError::Json(e.to_string()))
     }
@@ -488,27 +370,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scheme_names() {
-        assert_eq!("ED25519_SIGN".parse::<Scheme>(), Ok(Scheme::Ed25519Sign));
-        assert_eq!(Scheme::Ed25519Sign.as_str(), "ED25519_SIGN");
-        for scheme in SCHEMES {
-            assert_eq!(scheme.as_str().parse::<Scheme>(), Ok(scheme));
-        }
-        assert_eq!(
-            "RSA_2048_JWT_RS256".parse::<Scheme>(),
-            Ok(Scheme::RsaJwtRs256)
-        );
-        assert!(matches!(
-            "ed25519_sign".parse::<Scheme>(),
-            Err(FormatError::UnknownAlgorithm(_))
-        ));
-    }
-
-    #[test]
     fn malformed_keys() {
         let pk =
             PublicKey::from_hex("e8601e48b69383ba520245fd07971e983d06d22c4257cfd82304601479cee788")
                 .unwrap();
+        let verify_key = |text: &str, pk: &PublicKey| verify_key(text, pk, Scheme::Ed25519Sign);
         assert!(matches!(
             verify_key("abc", &pk),
             Err(FormatError::MalformedKey(_))

@@ -23,14 +23,15 @@
 //! `keyid` is the signing key's [`PublicKey::kid`]. Algorithms: `ed25519` (Keygen's),
 //! `rsa-pss-sha256` (Keygen's, for RSA-2048 keys) and `ecdsa-p256-sha256` (for P-256
 //! keys; Keygen has no such response algorithm). [`verify_response`] is compiled
-//! without the `sign` feature; [`sign_response`] needs it.
+//! without the `sign` feature; `sign_response` needs it.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use jiff::{SignedDuration, Timestamp};
 use sha2::{Digest as _, Sha256};
 
-use crate::keys::{KeyAlgorithm, PublicKey, SigAlg};
+use crate::keys::PublicKey;
+use crate::kinds::{KeyAlgorithm, SigAlg};
 
 /// The name of the signature header.
 pub const SIGNATURE_HEADER: &str = "Keygen-Signature";
@@ -110,19 +111,21 @@ pub enum ResponseError {
 }
 
 /// `sha-256=<base64 of SHA-256(body)>`, the `Digest` header for `body`.
-pub fn body_digest(body: &[u8]) -> String {
+#[cfg(feature = "sign")]
+fn body_digest(body: &[u8]) -> String {
     format!("sha-256={}", STANDARD.encode(Sha256::digest(body)))
 }
 
 /// An HTTP date (`Wed, 09 Jun 2021 16:08:15 GMT`) for `at`.
-pub fn http_date(at: Timestamp) -> String {
+#[cfg(feature = "sign")]
+fn http_date(at: Timestamp) -> String {
     jiff::fmt::rfc2822::DateTimePrinter::new()
         .timestamp_to_rfc9110_string(&at)
         .unwrap_or_default()
 }
 
 /// Keygen's signing string.
-pub fn signing_string(method: &str, target: &str, host: &str, date: &str, digest: &str) -> String {
+fn signing_string(method: &str, target: &str, host: &str, date: &str, digest: &str) -> String {
     format!(
         "(request-target): {} {target}\nhost: {host}\ndate: {date}\ndigest: {digest}",
         method.to_ascii_lowercase()
@@ -305,7 +308,7 @@ pub fn sign_response(
     at: Timestamp,
     body: &[u8],
     rng: &mut impl rand_core::CryptoRngCore,
-) -> Result<ResponseHeaders, crate::FormatError> {
+) -> Result<ResponseHeaders, crate::error::FormatError> {
     let date = http_date(at);
     let digest = body_digest(body);
     let (algorithm, alg) = algorithm_for(key.algorithm());

@@ -9,7 +9,11 @@ use rsa::{BigUint, Pkcs1v15Sign, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::error::FormatError;
-use crate::keys::RSA_LEN;
+
+/// RSA modulus size of every Keygen RSA scheme.
+pub(crate) const RSA_BITS: usize = 2048;
+/// RSA-2048 signature (and modulus) length in bytes.
+pub(crate) const RSA_LEN: usize = RSA_BITS / 8;
 
 const H_LEN: usize = 32;
 

@@ -9,9 +9,9 @@ use std::process::Command;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
+use keywright_license::issue::{seal, sign_key, EncryptionSecret, SigningKey};
 use keywright_license::{
-    open, seal, sign_key_with, verify_key_with, EncryptionSecret, FileAlgorithm, FileKind,
-    KeyAlgorithm, PublicKey, Scheme, SigningKey, FILE_ALGORITHMS, SCHEMES,
+    parse_time, verify_key, FileAlgorithm, FileKind, KeyAlgorithm, PublicKey, Scheme, Verifier,
 };
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -76,15 +76,15 @@ fn python_verifies_ours() {
     .unwrap();
     let mut cases = Vec::new();
     let mut expected = Vec::new();
-    for scheme in SCHEMES {
+    for scheme in Scheme::ALL {
         let key = key_for(scheme.key_algorithm());
-        let text = sign_key_with(scheme, dataset, key, &mut OsRng).unwrap();
+        let text = sign_key(scheme, dataset, key, &mut OsRng).unwrap();
         let id = format!("key:{scheme}");
         cases.push(json!({"id": id, "type": "key", "scheme": scheme.as_str(),
             "pubkey": pem_name(key.algorithm()), "text": text}));
         expected.push((id, dataset.to_vec()));
     }
-    for alg in FILE_ALGORITHMS {
+    for alg in FileAlgorithm::ALL {
         for kind in [FileKind::License, FileKind::Machine] {
             let key = key_for(alg.key_algorithm());
             let (secret_text, secret) = match kind {
@@ -141,8 +141,8 @@ fn we_verify_python() {
         match s("type").as_str() {
             "key" => {
                 let scheme: Scheme = s("scheme").parse().unwrap();
-                let got = verify_key_with(&s("text"), &public, scheme)
-                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+                let got =
+                    verify_key(&s("text"), &public, scheme).unwrap_or_else(|e| panic!("{id}: {e}"));
                 assert_eq!(got, expected, "{id}");
                 schemes += 1;
             }
@@ -153,15 +153,20 @@ fn we_verify_python() {
                     FileKind::Machine
                 };
                 let alg: FileAlgorithm = s("alg").parse().unwrap();
-                let secret = match kind {
-                    FileKind::License => EncryptionSecret::for_license(&s("license_key")),
-                    FileKind::Machine => {
-                        EncryptionSecret::for_machine(&s("license_key"), &s("fingerprint"))
-                    }
-                    other => panic!("no {other:?} files here"),
+                let (license_key, fingerprint) = (s("license_key"), s("fingerprint"));
+                // Only the file matters, not its window.
+                let now = parse_time("2024-06-01T00:00:00Z").unwrap();
+                let verifier = Verifier::pinned(&public, alg, now)
+                    .kind(kind)
+                    .license_key(&license_key);
+                let verifier = match kind {
+                    FileKind::Machine => verifier.fingerprint(&fingerprint),
+                    _ => verifier,
                 };
-                let opened = open(&s("text"), kind, &public, alg, Some(&secret))
-                    .unwrap_or_else(|e| panic!("{id}: {e}"));
+                let checked = verifier.verify(&s("text"));
+                let opened = checked
+                    .file
+                    .unwrap_or_else(|| panic!("{id}: {:?}", checked.error));
                 assert_eq!(opened.payload, expected, "{id}");
                 files += 1;
             }

@@ -18,9 +18,10 @@ use std::time::Instant;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+use keywright_license::issue::{seal, sign_key, EncryptionSecret, SigningKey};
 use keywright_license::{
-    open, seal, sign_key_with, verify_key_with, Certificate, EncryptionSecret, FileAlgorithm,
-    FileKind, KeyAlgorithm, PublicKey, Scheme, SigningKey, FILE_ALGORITHMS, SCHEMES,
+    parse_time, verify_key, Certificate, FileAlgorithm, FileKind, KeyAlgorithm, PublicKey, Scheme,
+    Verifier,
 };
 use rand_core::OsRng;
 
@@ -29,6 +30,9 @@ use rand_core::OsRng;
 /// debug build, so their artifacts get fewer (each still gets ≥ 4,000 mutants).
 const RANDOM_EDITS_ED25519: usize = 2_000;
 const RANDOM_EDITS_SLOW: usize = 250;
+/// What the encrypted files are sealed for (machine files: both).
+const LICENSE_KEY: &str = "KEY-1234";
+const FINGERPRINT: &str = "fingerprint-1";
 /// The minimum the suite promises.
 const MIN_TOTAL: u64 = 100_000;
 const MIN_PER_TARGET: u64 = 1_000;
@@ -90,7 +94,6 @@ enum Target {
         kind: FileKind,
         text: String,
         payload: Vec<u8>,
-        secret: Option<EncryptionSecret>,
         sibling: String,
     },
 }
@@ -170,26 +173,23 @@ fn check_as(
                 _ => *scheme,
             };
             let public = key(scheme.key_algorithm()).public_key();
-            (verify_key_with(&text, &public, scheme).ok(), dataset)
+            (verify_key(&text, &public, scheme).ok(), dataset)
         }
         Target::File {
-            alg,
-            kind,
-            payload,
-            secret,
-            ..
+            alg, kind, payload, ..
         } => {
             let (alg, kind) = match pinned {
                 Some(Pinned::File(a, k)) => (a, k),
                 _ => (*alg, *kind),
             };
             let public = key(alg.key_algorithm()).public_key();
-            (
-                open(&text, kind, &public, alg, secret.as_ref())
-                    .ok()
-                    .map(|o| o.payload),
-                payload,
-            )
+            // The file's own window does not matter here: an opened file is accepted.
+            let now = parse_time("2024-06-01T00:00:00Z").unwrap();
+            let verifier = Verifier::pinned(&public, alg, now)
+                .kind(kind)
+                .license_key(LICENSE_KEY)
+                .fingerprint(FINGERPRINT);
+            (verifier.verify(&text).file.map(|o| o.payload), payload)
         }
     };
     match accepted {
@@ -229,11 +229,11 @@ fn payload(n: u32) -> Vec<u8> {
 
 fn targets() -> Vec<Target> {
     let mut out = Vec::new();
-    for scheme in SCHEMES {
+    for scheme in Scheme::ALL {
         let k = key(scheme.key_algorithm());
         let dataset = dataset(1);
-        let text = sign_key_with(scheme, &dataset, k, &mut OsRng).unwrap();
-        let sibling = sign_key_with(scheme, &self::dataset(2), k, &mut OsRng).unwrap();
+        let text = sign_key(scheme, &dataset, k, &mut OsRng).unwrap();
+        let sibling = sign_key(scheme, &self::dataset(2), k, &mut OsRng).unwrap();
         out.push(Target::Key {
             scheme,
             text,
@@ -241,12 +241,12 @@ fn targets() -> Vec<Target> {
             sibling,
         });
     }
-    for alg in FILE_ALGORITHMS {
+    for alg in FileAlgorithm::ALL {
         for kind in [FileKind::License, FileKind::Machine] {
             let k = key(alg.key_algorithm());
             let secret = alg.is_encrypted().then(|| match kind {
-                FileKind::License => EncryptionSecret::for_license("KEY-1234"),
-                _ => EncryptionSecret::for_machine("KEY-1234", "fingerprint-1"),
+                FileKind::License => EncryptionSecret::for_license(LICENSE_KEY),
+                _ => EncryptionSecret::for_machine(LICENSE_KEY, FINGERPRINT),
             });
             let payload = payload(1);
             let text = seal(kind, &payload, alg, k, secret.as_ref(), &mut OsRng).unwrap();
@@ -257,7 +257,6 @@ fn targets() -> Vec<Target> {
                 kind,
                 text,
                 payload,
-                secret,
                 sibling,
             });
         }
@@ -344,7 +343,7 @@ fn key_mutants(target: &Target, tally: &mut Tally) {
     let scheme = *scheme;
     // `alg` rewrites: the same text checked as every other scheme of the same key
     // algorithm (a verifier configured for another scheme must not accept it).
-    for other in SCHEMES {
+    for other in Scheme::ALL {
         if other != scheme && other.key_algorithm() == scheme.key_algorithm() {
             check_as(
                 target,
@@ -525,7 +524,7 @@ fn file_mutants(target: &Target, tally: &mut Tally) {
     // `alg` rewrites: to every other algorithm name (checked both by a verifier
     // pinned to the original algorithm and by one pinned to the rewritten name) and
     // to names that are not Keygen's.
-    for other in FILE_ALGORITHMS {
+    for other in FileAlgorithm::ALL {
         if other == *alg {
             continue;
         }
@@ -695,7 +694,7 @@ fn the_public_key_is_not_the_only_thing_that_matters() {
     // A valid artifact under another key of the same algorithm is not accepted: the
     // mutants above are checked against the one key that signed them.
     let other = SigningKey::generate(&mut OsRng);
-    let text = sign_key_with(Scheme::Ed25519Sign, b"data", &other, &mut OsRng).unwrap();
+    let text = sign_key(Scheme::Ed25519Sign, b"data", &other, &mut OsRng).unwrap();
     let public: PublicKey = key(KeyAlgorithm::Ed25519).public_key();
-    assert!(verify_key_with(&text, &public, Scheme::Ed25519Sign).is_err());
+    assert!(verify_key(&text, &public, Scheme::Ed25519Sign).is_err());
 }

@@ -3,9 +3,10 @@
 
 use std::collections::HashSet;
 
-use keywright_license::{
-    human_key, normalize_human_key, FormatError, HumanKeyStyle, HUMAN_ALPHABET, MIN_ENTROPY_BITS,
+use keywright_license::issue::{
+    human_key, normalize_human_key, HumanKeyStyle, HUMAN_ALPHABET, MIN_ENTROPY_BITS,
 };
+use keywright_license::FormatError;
 use rand_core::OsRng;
 
 fn segmented(prefix: Option<&str>, groups: u8, group_len: u8) -> HumanKeyStyle {

@@ -1,12 +1,13 @@
-//! The machine document we write: Keygen's shape, and what `validate_machine_file`
+//! The machine document we write: Keygen's shape, and what `Verifier::validate`
 //! reads from it once sealed.
 #![cfg(feature = "sign")]
 
 use jiff::Timestamp;
-use keywright_license::document::{LicenseDocument, LicenseStatus, MachineDocument};
+use keywright_license::issue::{
+    seal, EncryptionSecret, LicenseDocument, MachineDocument, SigningKey,
+};
 use keywright_license::{
-    parse_time, seal, validate_machine_file, EncryptionSecret, FileAlgorithm, FileKind,
-    LicenseExpectations, Scheme, SigningKey, ValidationCode as C,
+    parse_time, FileAlgorithm, FileKind, LicenseStatus, Scheme, ValidationCode as C, Verifier,
 };
 use rand_core::OsRng;
 use serde_json::Value;
@@ -94,9 +95,10 @@ fn sealed_machine_file_validates_only_on_its_machine() {
     let public = signer.public_key();
     let alg = FileAlgorithm::Aes256GcmEd25519;
     let issued = time("2026-02-01T00:00:00Z");
-    let seal_doc = |doc: &MachineDocument| {
+    // Sealed for the machine `fingerprint` (whatever the document says).
+    let seal_for = |doc: &MachineDocument, fingerprint: &str| {
         let payload = doc.to_payload(issued, None).unwrap();
-        let secret = EncryptionSecret::for_machine(KEY, FP);
+        let secret = EncryptionSecret::for_machine(KEY, fingerprint);
         seal(
             FileKind::Machine,
             &payload,
@@ -107,37 +109,36 @@ fn sealed_machine_file_validates_only_on_its_machine() {
         )
         .unwrap()
     };
-    let expect = LicenseExpectations {
-        product_id: Some("prod".into()),
-        fingerprint: Some(FP.into()),
-        ..LicenseExpectations::default()
-    };
-    let here = EncryptionSecret::for_machine(KEY, FP);
-    let file = seal_doc(&machine(LicenseStatus::Active, None));
+    let seal_doc = |doc: &MachineDocument| seal_for(doc, FP);
     let now = time("2026-02-02T00:00:00Z");
-    let v = validate_machine_file(&file, (&public, alg), Some(&here), &expect, now);
+    let on = |fingerprint| {
+        Verifier::pinned(&public, alg, now)
+            .kind(FileKind::Machine)
+            .license_key(KEY)
+            .fingerprint(fingerprint)
+            .product("prod")
+    };
+    let file = seal_doc(&machine(LicenseStatus::Active, None));
+    let v = on(FP).validate(&file);
     assert_eq!(v.code, C::Valid, "{}", v.message);
     let view = v.license.unwrap();
     assert_eq!(view.license_id.as_deref(), Some("l-1"));
     assert_eq!(view.machine_id.as_deref(), Some("m-1"));
 
-    let elsewhere = EncryptionSecret::for_machine(KEY, "other");
-    let v = validate_machine_file(&file, (&public, alg), Some(&elsewhere), &expect, now);
+    let v = on("other").validate(&file);
     assert_eq!(v.code, C::DecryptionFailed);
-    let other = LicenseExpectations {
-        fingerprint: Some("other".into()),
-        ..expect.clone()
-    };
-    let v = validate_machine_file(&file, (&public, alg), Some(&here), &other, now);
+    // A file that decrypts on "other" but names FP: the document decides.
+    let misbound = seal_for(&machine(LicenseStatus::Active, None), "other");
+    let v = on("other").validate(&misbound);
     assert_eq!(v.code, C::FingerprintMismatch);
 
     let file = seal_doc(&machine(LicenseStatus::Suspended, None));
-    let v = validate_machine_file(&file, (&public, alg), Some(&here), &expect, now);
+    let v = on(FP).validate(&file);
     assert_eq!(v.code, C::Suspended);
     let file = seal_doc(&machine(
         LicenseStatus::Active,
         Some(time("2026-01-15T00:00:00Z")),
     ));
-    let v = validate_machine_file(&file, (&public, alg), Some(&here), &expect, now);
+    let v = on(FP).validate(&file);
     assert_eq!(v.code, C::Expired);
 }

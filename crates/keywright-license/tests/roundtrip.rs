@@ -2,11 +2,13 @@
 #![cfg(feature = "sign")]
 
 use jiff::Timestamp;
-use keywright_license::document::{LicenseDocument, LicenseDocumentView, LicenseStatus};
-use keywright_license::license_key::{IdRef, LicenseRef, PolicyRef, UserRef};
+use keywright_license::issue::{
+    seal, sign_key, EncryptionSecret, LicenseDocument, LicenseDocumentView, SigningKey,
+};
 use keywright_license::{
-    open, parse_time, seal, sign_key, verify_key, Certificate, EncryptionSecret, FileAlgorithm,
-    FileKind, FormatError, KeyDataset, Scheme, SigningKey, ValidationCode, DEFAULT_CLOCK_DRIFT,
+    parse_time, verify_key, Certificate, FileAlgorithm, FileKind, FormatError, IdRef, KeyDataset,
+    LicenseRef, LicenseStatus, OpenedFile, PolicyRef, PublicKey, Scheme, UserRef, ValidationCode,
+    Verifier, DEFAULT_CLOCK_DRIFT,
 };
 use proptest::prelude::*;
 use rand_core::OsRng;
@@ -19,6 +21,23 @@ const KINDS: [FileKind; 2] = [FileKind::License, FileKind::Machine];
 
 fn time(s: &str) -> Timestamp {
     parse_time(s).unwrap()
+}
+
+/// Opens a `kind` file sealed with `public`'s key and `alg`, decrypting with license
+/// key "KEY-1" (and fingerprint "fp-1" for machine files).
+fn open(
+    text: &str,
+    kind: FileKind,
+    public: &PublicKey,
+    alg: FileAlgorithm,
+    license_key: &str,
+) -> Result<OpenedFile, FormatError> {
+    let v = Verifier::pinned(public, alg, time("2025-01-01T00:00:00Z"))
+        .kind(kind)
+        .license_key(license_key)
+        .fingerprint("fp-1")
+        .verify(text);
+    v.file.ok_or_else(|| v.error.unwrap())
 }
 
 fn vector(rel: &str) -> Vec<u8> {
@@ -104,7 +123,7 @@ fn seal_then_open_every_algorithm_and_kind() {
                 assert_eq!(parts[1].len(), 16, "12-byte IV in padded base64");
                 assert_eq!(parts[2].len(), 24, "16-byte tag in padded base64");
             }
-            let opened = open(&text, kind, &public, alg, Some(&secret)).unwrap();
+            let opened = open(&text, kind, &public, alg, "KEY-1").unwrap();
             assert_eq!(opened.payload, payload);
             assert_eq!(opened.meta.issued, issued);
             assert_eq!(opened.meta.ttl, Some(2_592_000));
@@ -229,20 +248,26 @@ fn signed_keys_round_trip() {
         String::from_utf8(json.clone()).unwrap(),
         r#"{"account":{"id":"acc"},"product":{"id":"prod"},"policy":{"id":"pol","duration":31536000},"user":{"id":"u","email":"zeke@keygen.example"},"license":{"id":"lic","created":"2021-03-22T13:30:17.892Z","expiry":null}}"#
     );
-    let text = sign_key(&json, &key);
+    let text = sign_key(Scheme::Ed25519Sign, &json, &key, &mut OsRng).unwrap();
     assert!(text.starts_with("key/"));
     assert!(text["key/".len()..]
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b"-_=.".contains(&b)));
-    assert_eq!(verify_key(&text, &key.public_key()).unwrap(), json);
+    assert_eq!(
+        verify_key(&text, &key.public_key(), Scheme::Ed25519Sign).unwrap(),
+        json
+    );
     assert_eq!(KeyDataset::from_json(&json).unwrap(), dataset);
     let other = SigningKey::from_seed(&[10u8; 32]).unwrap();
     assert_eq!(
-        verify_key(&text, &other.public_key()),
+        verify_key(&text, &other.public_key(), Scheme::Ed25519Sign),
         Err(FormatError::SignatureInvalid)
     );
     // Ed25519 is deterministic: the same dataset and key give the same key text.
-    assert_eq!(sign_key(&json, &key), text);
+    assert_eq!(
+        sign_key(Scheme::Ed25519Sign, &json, &key, &mut OsRng),
+        Ok(text)
+    );
 }
 
 proptest! {
@@ -261,7 +286,7 @@ proptest! {
         for alg in ALGS {
             let text = seal(FileKind::License, &bytes, alg, &key, Some(&secret), &mut OsRng).unwrap();
             assert_keygen_layout(&text, FileKind::License);
-            let opened = open(&text, FileKind::License, &key.public_key(), alg, Some(&secret)).unwrap();
+            let opened = open(&text, FileKind::License, &key.public_key(), alg, "K").unwrap();
             prop_assert_eq!(&opened.payload, &bytes);
         }
     }
@@ -276,7 +301,7 @@ proptest! {
         let payload = doc.to_payload(time("2025-06-01T00:00:00Z"), Some(86_400)).unwrap();
         let secret = EncryptionSecret::for_license(&key);
         let text = seal(FileKind::License, &payload, FileAlgorithm::Aes256GcmEd25519, &signer, Some(&secret), &mut OsRng).unwrap();
-        let opened = open(&text, FileKind::License, &signer.public_key(), FileAlgorithm::Aes256GcmEd25519, Some(&secret)).unwrap();
+        let opened = open(&text, FileKind::License, &signer.public_key(), FileAlgorithm::Aes256GcmEd25519, &key).unwrap();
         prop_assert_eq!(&opened.payload, &payload);
         let view = LicenseDocumentView::from_payload(&opened.payload).unwrap();
         prop_assert_eq!(view.name, Some(name));
@@ -289,10 +314,10 @@ proptest! {
     #[test]
     fn parsers_never_panic(text in "\\PC{0,300}") {
         let _ = Certificate::parse(&text);
-        let _ = keywright_license::PublicKey::parse(&text);
+        let _ = PublicKey::parse(&text);
         let key = SigningKey::from_seed(&[5u8; 32]).unwrap();
-        let _ = verify_key(&text, &key.public_key());
+        let _ = verify_key(&text, &key.public_key(), Scheme::Ed25519Sign);
         let wrapped = format!("-----BEGIN LICENSE FILE-----\n{text}\n-----END LICENSE FILE-----\n");
-        let _ = open(&wrapped, FileKind::License, &key.public_key(), FileAlgorithm::Base64Ed25519, None);
+        let _ = Verifier::pinned(&key.public_key(), FileAlgorithm::Base64Ed25519, time("2025-01-01T00:00:00Z")).verify(&wrapped);
     }
 }

@@ -6,10 +6,10 @@ use std::sync::OnceLock;
 
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine as _;
+use keywright_license::issue::{seal, sign_key, EncryptionSecret, SigningKey, MAX_ENCRYPT_DATASET};
 use keywright_license::{
-    open, seal, sign_key, sign_key_with, verify_key, verify_key_with, Certificate,
-    EncryptionSecret, FileKind, FormatError, JwtClaims, KeyAlgorithm, PublicKey, Scheme,
-    SigningKey, FILE_ALGORITHMS, MAX_ENCRYPT_DATASET, SCHEMES,
+    verify_key, Certificate, FileAlgorithm, FileKind, FormatError, JwtClaims, KeyAlgorithm,
+    LicenseRef, OpenedFile, PublicKey, Scheme, Verifier,
 };
 use proptest::prelude::*;
 use rand_core::OsRng;
@@ -40,6 +40,26 @@ fn keys(alg: KeyAlgorithm) -> &'static [SigningKey; 2] {
         }),
         _ => unreachable!("no other key algorithm"),
     }
+}
+
+/// Opens a `kind` file with `public` pinned to `alg`, decrypting with `license_key`
+/// (and fingerprint "fp" for machine files).
+fn open(
+    text: &str,
+    kind: FileKind,
+    public: &PublicKey,
+    alg: FileAlgorithm,
+    license_key: Option<&str>,
+) -> Result<OpenedFile, FormatError> {
+    let now = "2024-06-01T00:00:00Z".parse().unwrap();
+    let mut verifier = Verifier::pinned(public, alg, now)
+        .kind(kind)
+        .fingerprint("fp");
+    if let Some(license_key) = license_key {
+        verifier = verifier.license_key(license_key);
+    }
+    let v = verifier.verify(text);
+    v.file.ok_or_else(|| v.error.unwrap())
 }
 
 fn payload(text: &str) -> Vec<u8> {
@@ -115,23 +135,23 @@ fn rsa_public_key_forms() {
 
 #[test]
 fn every_scheme_signs_and_verifies() {
-    for scheme in SCHEMES {
+    for scheme in Scheme::ALL {
         let [key, other] = keys(scheme.key_algorithm());
         let public = key.public_key();
         let dataset = br#"{"license":"ok","emoji":"\u2603"}"#;
-        let text = sign_key_with(scheme, dataset, key, &mut OsRng).unwrap();
+        let text = sign_key(scheme, dataset, key, &mut OsRng).unwrap();
         assert_eq!(
-            verify_key_with(&text, &public, scheme).unwrap(),
+            verify_key(&text, &public, scheme).unwrap(),
             dataset,
             "{scheme}"
         );
         assert_eq!(
-            verify_key_with(&format!("{text}\n"), &public, scheme).unwrap(),
+            verify_key(&format!("{text}\n"), &public, scheme).unwrap(),
             dataset
         );
         // Another key of the same algorithm: the signature does not verify.
         assert_eq!(
-            verify_key_with(&text, &other.public_key(), scheme),
+            verify_key(&text, &other.public_key(), scheme),
             Err(FormatError::SignatureInvalid),
             "{scheme}"
         );
@@ -144,11 +164,11 @@ fn every_scheme_signs_and_verifies() {
             if alg != scheme.key_algorithm() {
                 let wrong = keys(alg)[0].public_key();
                 assert!(matches!(
-                    verify_key_with(&text, &wrong, scheme),
+                    verify_key(&text, &wrong, scheme),
                     Err(FormatError::AlgorithmMismatch { .. })
                 ));
                 assert!(matches!(
-                    sign_key_with(scheme, dataset, &keys(alg)[0], &mut OsRng),
+                    sign_key(scheme, dataset, &keys(alg)[0], &mut OsRng),
                     Err(FormatError::AlgorithmMismatch { .. })
                 ));
             }
@@ -185,9 +205,9 @@ fn schemes_are_not_interchangeable() {
         Scheme::RsaJwtRs256,
     ];
     for made in rsa {
-        let text = sign_key_with(made, b"data", key, &mut OsRng).unwrap();
+        let text = sign_key(made, b"data", key, &mut OsRng).unwrap();
         for checked in rsa {
-            let result = verify_key_with(&text, &public, checked);
+            let result = verify_key(&text, &public, checked);
             if made == checked {
                 assert_eq!(result.unwrap(), b"data");
             } else {
@@ -205,11 +225,10 @@ fn default_schemes() {
         KeyAlgorithm::EcdsaP256,
     ] {
         let key = &keys(alg)[0];
-        let text = sign_key(b"hello", key);
-        assert_eq!(verify_key(&text, &key.public_key()).unwrap(), b"hello");
         let scheme = Scheme::default_for(alg);
+        let text = sign_key(scheme, b"hello", key, &mut OsRng).unwrap();
         assert_eq!(
-            verify_key_with(&text, &key.public_key(), scheme).unwrap(),
+            verify_key(&text, &key.public_key(), scheme).unwrap(),
             b"hello"
         );
     }
@@ -219,32 +238,32 @@ fn default_schemes() {
 fn encrypt_scheme_limit() {
     let key = &keys(KeyAlgorithm::Rsa2048)[0];
     let max = vec![b'x'; MAX_ENCRYPT_DATASET];
-    let text = sign_key_with(Scheme::RsaEncrypt, &max, key, &mut OsRng).unwrap();
+    let text = sign_key(Scheme::RsaEncrypt, &max, key, &mut OsRng).unwrap();
     assert_eq!(
-        verify_key_with(&text, &key.public_key(), Scheme::RsaEncrypt).unwrap(),
+        verify_key(&text, &key.public_key(), Scheme::RsaEncrypt).unwrap(),
         max
     );
     let over = vec![b'x'; MAX_ENCRYPT_DATASET + 1];
     assert_eq!(
-        sign_key_with(Scheme::RsaEncrypt, &over, key, &mut OsRng),
+        sign_key(Scheme::RsaEncrypt, &over, key, &mut OsRng),
         Err(FormatError::TooLarge {
             max: MAX_ENCRYPT_DATASET
         })
     );
     // Empty datasets work too.
-    let text = sign_key_with(Scheme::RsaEncrypt, b"", key, &mut OsRng).unwrap();
+    let text = sign_key(Scheme::RsaEncrypt, b"", key, &mut OsRng).unwrap();
     assert_eq!(
-        verify_key_with(&text, &key.public_key(), Scheme::RsaEncrypt).unwrap(),
+        verify_key(&text, &key.public_key(), Scheme::RsaEncrypt).unwrap(),
         b""
     );
 }
 
 #[test]
 fn signature_bytes_are_all_checked() {
-    for scheme in SCHEMES {
+    for scheme in Scheme::ALL {
         let key = &keys(scheme.key_algorithm())[0];
         let public = key.public_key();
-        let text = sign_key_with(scheme, b"{\"a\":1}", key, &mut OsRng).unwrap();
+        let text = sign_key(scheme, b"{\"a\":1}", key, &mut OsRng).unwrap();
         let (head, sig_b64) = match text.rsplit_once('.') {
             Some((h, s)) => (Some(h), s),
             None => (None, text.as_str()),
@@ -265,7 +284,7 @@ fn signature_bytes_are_all_checked() {
                 None => bad,
             };
             assert!(
-                verify_key_with(&tampered, &public, scheme).is_err(),
+                verify_key(&tampered, &public, scheme).is_err(),
                 "{scheme} byte {i}"
             );
         }
@@ -276,7 +295,7 @@ fn signature_bytes_are_all_checked() {
                 Some(h) => format!("{h}.{bad}"),
                 None => bad,
             };
-            assert!(verify_key_with(&tampered, &public, scheme).is_err());
+            assert!(verify_key(&tampered, &public, scheme).is_err());
         }
     }
 }
@@ -285,16 +304,17 @@ fn signature_bytes_are_all_checked() {
 fn every_file_algorithm_seals_and_opens() {
     let secret_l = EncryptionSecret::for_license("LICENSE-KEY");
     let secret_m = EncryptionSecret::for_machine("LICENSE-KEY", "fp");
-    for alg in FILE_ALGORITHMS {
+    let secret = Some("LICENSE-KEY");
+    for alg in FileAlgorithm::ALL {
         let [key, other] = keys(alg.key_algorithm());
         let public = key.public_key();
-        for (kind, secret) in [
+        for (kind, sealing) in [
             (FileKind::License, &secret_l),
             (FileKind::Machine, &secret_m),
         ] {
             let body = payload("Ünïcødé ✓");
-            let text = seal(kind, &body, alg, key, Some(secret), &mut OsRng).unwrap();
-            let opened = open(&text, kind, &public, alg, Some(secret)).unwrap();
+            let text = seal(kind, &body, alg, key, Some(sealing), &mut OsRng).unwrap();
+            let opened = open(&text, kind, &public, alg, secret).unwrap();
             assert_eq!(opened.payload, body, "{alg}");
             assert_eq!(opened.alg, alg);
             let cert = Certificate::parse(&text).unwrap();
@@ -302,7 +322,7 @@ fn every_file_algorithm_seals_and_opens() {
             assert_eq!(cert.to_text(), text);
             // Wrong key of the same algorithm.
             assert_eq!(
-                open(&text, kind, &other.public_key(), alg, Some(secret)),
+                open(&text, kind, &other.public_key(), alg, secret),
                 Err(FormatError::SignatureInvalid)
             );
             // Tampered enc.
@@ -310,7 +330,7 @@ fn every_file_algorithm_seals_and_opens() {
             bad.enc = bad.enc.replacen(|c: char| c.is_ascii_alphabetic(), "A", 1);
             if bad.enc != cert.enc {
                 assert_eq!(
-                    open(&bad.to_text(), kind, &public, alg, Some(secret)),
+                    open(&bad.to_text(), kind, &public, alg, secret),
                     Err(FormatError::SignatureInvalid)
                 );
             }
@@ -323,11 +343,11 @@ fn every_file_algorithm_seals_and_opens() {
                 ..cert.clone()
             };
             assert_eq!(
-                open(&bad.to_text(), kind, &public, alg, Some(secret)),
+                open(&bad.to_text(), kind, &public, alg, secret),
                 Err(FormatError::SignatureInvalid)
             );
             // alg rewritten to any other algorithm: mismatch against the pinned one.
-            for claimed in FILE_ALGORITHMS {
+            for claimed in FileAlgorithm::ALL {
                 if claimed == alg {
                     continue;
                 }
@@ -336,11 +356,11 @@ fn every_file_algorithm_seals_and_opens() {
                     ..cert.clone()
                 };
                 assert!(matches!(
-                    open(&bad.to_text(), kind, &public, alg, Some(secret)),
+                    open(&bad.to_text(), kind, &public, alg, secret),
                     Err(FormatError::AlgorithmMismatch { .. })
                 ));
                 // Pinning the rewritten alg does not help: the key or signature disagrees.
-                let e = open(&bad.to_text(), kind, &public, claimed, Some(secret)).unwrap_err();
+                let e = open(&bad.to_text(), kind, &public, claimed, secret).unwrap_err();
                 assert!(
                     matches!(
                         e,
@@ -354,9 +374,8 @@ fn every_file_algorithm_seals_and_opens() {
                 );
             }
             if alg.is_encrypted() {
-                let wrong = EncryptionSecret::for_license("OTHER");
                 assert_eq!(
-                    open(&text, kind, &public, alg, Some(&wrong)),
+                    open(&text, kind, &public, alg, Some("OTHER")),
                     Err(FormatError::DecryptionFailed)
                 );
                 assert_eq!(
@@ -387,7 +406,6 @@ fn every_file_algorithm_seals_and_opens() {
 
 #[test]
 fn jwt_rs256_like_keygen() {
-    use keywright_license::license_key::LicenseRef;
     let key = &keys(KeyAlgorithm::Rsa2048)[0];
     let public = key.public_key();
     // The default claims of Keygen's documentation, in its order.
@@ -411,7 +429,7 @@ fn jwt_rs256_like_keygen() {
     };
     assert!(!String::from_utf8(no_exp.to_json()).unwrap().contains("exp"));
     // The header is exactly {"alg":"RS256"}; the docs' example starts the same way.
-    let jwt = sign_key_with(Scheme::RsaJwtRs256, &claims.to_json(), key, &mut OsRng).unwrap();
+    let jwt = sign_key(Scheme::RsaJwtRs256, &claims.to_json(), key, &mut OsRng).unwrap();
     let parts: Vec<&str> = jwt.split('.').collect();
     assert_eq!(parts.len(), 3);
     assert_eq!(
@@ -419,7 +437,7 @@ fn jwt_rs256_like_keygen() {
         br#"{"alg":"RS256"}"#
     );
     assert_eq!(
-        verify_key_with(&jwt, &public, Scheme::RsaJwtRs256).unwrap(),
+        verify_key(&jwt, &public, Scheme::RsaJwtRs256).unwrap(),
         docs.as_bytes()
     );
     // Other headers: `none` and HS256 are refused; extra members are fine.
@@ -446,7 +464,7 @@ fn jwt_rs256_like_keygen() {
         };
         text.push('.');
         text.push_str(&URL_SAFE_NO_PAD.encode(sig));
-        let result = verify_key_with(&text, &public, Scheme::RsaJwtRs256);
+        let result = verify_key(&text, &public, Scheme::RsaJwtRs256);
         if ok {
             assert_eq!(result.unwrap(), docs.as_bytes());
         } else {
@@ -457,9 +475,9 @@ fn jwt_rs256_like_keygen() {
         }
     }
     // Padded base64 and a fourth part are malformed.
-    assert!(verify_key_with(&format!("{jwt}="), &public, Scheme::RsaJwtRs256).is_err());
+    assert!(verify_key(&format!("{jwt}="), &public, Scheme::RsaJwtRs256).is_err());
     assert!(matches!(
-        verify_key_with(&format!("{jwt}.x"), &public, Scheme::RsaJwtRs256),
+        verify_key(&format!("{jwt}.x"), &public, Scheme::RsaJwtRs256),
         Err(FormatError::MalformedKey(_))
     ));
 }
@@ -468,11 +486,11 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(24))]
 
     #[test]
-    fn datasets_round_trip(text in "\\PC{0,60}", pick in 0usize..SCHEMES.len()) {
-        let scheme = SCHEMES[pick];
+    fn datasets_round_trip(text in "\\PC{0,60}", pick in 0usize..Scheme::ALL.len()) {
+        let scheme = Scheme::ALL[pick];
         let key = &keys(scheme.key_algorithm())[0];
-        let signed = sign_key_with(scheme, text.as_bytes(), key, &mut OsRng).unwrap();
-        let back = verify_key_with(&signed, &key.public_key(), scheme).unwrap();
+        let signed = sign_key(scheme, text.as_bytes(), key, &mut OsRng).unwrap();
+        let back = verify_key(&signed, &key.public_key(), scheme).unwrap();
         prop_assert_eq!(back, text.as_bytes());
     }
 
@@ -480,9 +498,9 @@ proptest! {
     fn payloads_round_trip(
         bytes in proptest::collection::vec(any::<u8>(), 0..300),
         name in "\\PC{0,40}",
-        pick in 0usize..FILE_ALGORITHMS.len(),
+        pick in 0usize..FileAlgorithm::ALL.len(),
     ) {
-        let alg = FILE_ALGORITHMS[pick];
+        let alg = FileAlgorithm::ALL[pick];
         let key = &keys(alg.key_algorithm())[0];
         let secret = EncryptionSecret::for_license(&name);
         // Arbitrary bytes seal and verify; `open` then requires the JSON meta.
@@ -490,8 +508,9 @@ proptest! {
         let cert = Certificate::parse(&text).unwrap();
         prop_assert_eq!(cert.alg.as_str(), alg.as_str());
         let body = payload(&name);
+        let secret = EncryptionSecret::for_machine(&name, "fp");
         let text = seal(FileKind::Machine, &body, alg, key, Some(&secret), &mut OsRng).unwrap();
-        let opened = open(&text, FileKind::Machine, &key.public_key(), alg, Some(&secret)).unwrap();
+        let opened = open(&text, FileKind::Machine, &key.public_key(), alg, Some(&name)).unwrap();
         prop_assert_eq!(opened.payload, body);
     }
 }

@@ -2,7 +2,8 @@
 //! algorithm (`seed_bytes` is Ed25519 / P-256 only).
 #![cfg(feature = "sign")]
 
-use keywright_license::{FormatError, KeyAlgorithm, SigningKey};
+use keywright_license::issue::SigningKey;
+use keywright_license::{FormatError, KeyAlgorithm};
 use rand_core::OsRng;
 
 #[test]

@@ -5,9 +5,10 @@
 use std::sync::OnceLock;
 
 use jiff::Timestamp;
+use keywright_license::issue::{seal, sign_key, EncryptionSecret, SigningKey};
 use keywright_license::{
-    seal, sign_key_with, Certificate, EncryptionSecret, FileAlgorithm, FileKind, FormatError, Pin,
-    PublicKey, Scheme, SigningKey, TrustedKeys, ValidationCode,
+    Certificate, FileAlgorithm, FileKind, FormatError, Pin, PublicKey, Scheme, TrustedKeys,
+    ValidationCode, Verification, Verifier,
 };
 use rand_core::OsRng;
 
@@ -23,6 +24,13 @@ fn payload() -> Vec<u8> {
 
 fn now() -> Timestamp {
     "2024-06-01T00:00:00Z".parse().unwrap()
+}
+
+/// Verifies a license file with `trusted`, decrypting with `license_key`.
+fn verify(trusted: &TrustedKeys, text: &str, license_key: &str) -> Verification {
+    Verifier::new(trusted, now())
+        .license_key(license_key)
+        .verify(text)
 }
 
 #[test]
@@ -49,16 +57,16 @@ fn keys_rotate() {
         (new, Scheme::RsaPssSignV2),
         (&ed, Scheme::Ed25519Sign),
     ] {
-        let text = sign_key_with(scheme, b"data", key, &mut OsRng).unwrap();
+        let text = sign_key(scheme, b"data", key, &mut OsRng).unwrap();
         let (dataset, entry) = trusted.verify_key(&text).unwrap();
         assert_eq!(dataset, b"data");
         assert_eq!(entry.public, key.public_key());
         assert_eq!(entry.pin, Pin::Scheme(scheme));
     }
     // The old key is trusted only for its own scheme.
-    let text = sign_key_with(Scheme::RsaPssSignV2, b"data", old, &mut OsRng).unwrap();
+    let text = sign_key(Scheme::RsaPssSignV2, b"data", old, &mut OsRng).unwrap();
     assert_eq!(trusted.verify_key(&text), Err(FormatError::NoTrustedKey));
-    let text = sign_key_with(Scheme::RsaPssSignV2, b"data", unknown, &mut OsRng).unwrap();
+    let text = sign_key(Scheme::RsaPssSignV2, b"data", unknown, &mut OsRng).unwrap();
     let err = trusted.verify_key(&text).unwrap_err();
     assert_eq!(err, FormatError::NoTrustedKey);
     assert_eq!(err.code(), ValidationCode::UnknownKey);
@@ -115,49 +123,47 @@ fn files_pick_pinned_pairs_only() {
         (&ed, FileAlgorithm::Base64Ed25519),
     ] {
         let text = seal_with(key, alg);
-        let v = trusted.verify_license_file(&text, Some(&secret), now());
+        let v = verify(&trusted, &text, "KEY");
         assert_eq!(v.code, ValidationCode::Valid, "{alg}: {:?}", v.error);
-        let (_, entry) = trusted
-            .open(&text, FileKind::License, Some(&secret))
-            .unwrap();
+        let entry = v.file.unwrap().verified_by;
         assert_eq!(entry.public, key.public_key());
-        assert_eq!(
-            trusted
-                .verify_machine_file(&text, Some(&secret), now())
-                .code,
-            ValidationCode::Malformed
-        );
+        assert_eq!(entry.pin, Pin::File(alg));
+        let as_machine = Verifier::new(&trusted, now())
+            .kind(FileKind::Machine)
+            .license_key("KEY")
+            .fingerprint("")
+            .verify(&text);
+        assert_eq!(as_machine.code, ValidationCode::Malformed);
     }
     // Signed by a key nobody trusts.
     let text = seal_with(unknown, FileAlgorithm::Aes256GcmRsaPssSha256);
-    let v = trusted.verify_license_file(&text, Some(&secret), now());
+    let v = verify(&trusted, &text, "KEY");
     assert_eq!(v.code, ValidationCode::UnknownKey);
     // An algorithm no key is pinned to, and a rewritten alg.
     let text = seal_with(new, FileAlgorithm::Base64RsaSha256);
-    let v = trusted.verify_license_file(&text, Some(&secret), now());
+    let v = verify(&trusted, &text, "KEY");
     assert_eq!(v.code, ValidationCode::AlgorithmMismatch);
     let good = seal_with(new, FileAlgorithm::Aes256GcmRsaPssSha256);
     let mut cert = Certificate::parse(&good).unwrap();
     cert.alg = "base64+ed25519".into();
-    let v = trusted.verify_license_file(&cert.to_text(), Some(&secret), now());
+    let v = verify(&trusted, &cert.to_text(), "KEY");
     // Only the Ed25519 key is tried for that claim, and it cannot verify.
     assert_eq!(v.code, ValidationCode::UnknownKey);
     cert.alg = "aes-256-gcm+rsa-sha256".into();
-    let v = trusted.verify_license_file(&cert.to_text(), Some(&secret), now());
+    let v = verify(&trusted, &cert.to_text(), "KEY");
     assert_eq!(v.code, ValidationCode::UnknownKey);
     cert.alg = "rot13+rsa".into();
-    let v = trusted.verify_license_file(&cert.to_text(), Some(&secret), now());
+    let v = verify(&trusted, &cert.to_text(), "KEY");
     assert_eq!(v.code, ValidationCode::AlgorithmMismatch);
     // Verified by a trusted key, but the secret is wrong: decryption, not key, fails.
-    let wrong = EncryptionSecret::for_license("OTHER");
-    let v = trusted.verify_license_file(&good, Some(&wrong), now());
+    let v = verify(&trusted, &good, "OTHER");
     assert_eq!(v.code, ValidationCode::DecryptionFailed);
     // No file keys at all.
     let mut only_keys = TrustedKeys::new();
     only_keys
         .add(new.public_key(), Pin::Scheme(Scheme::RsaPssSignV2))
         .unwrap();
-    let v = only_keys.verify_license_file(&good, Some(&secret), now());
+    let v = verify(&only_keys, &good, "KEY");
     assert_eq!(v.code, ValidationCode::UnknownKey);
 }
 

@@ -3,10 +3,10 @@
 #![cfg(feature = "sign")]
 
 use jiff::{SignedDuration, Timestamp};
+use keywright_license::issue::{seal, EncryptionSecret, SigningKey};
 use keywright_license::{
-    parse_time, seal, validate_license_file, validate_machine_file, EncryptionSecret,
-    ExpirationStrategy, FileAlgorithm, FileKind, FormatError, LicenseExpectations, Pin, PublicKey,
-    SigningKey, TrustedKeys, ValidationCode as C,
+    parse_time, ExpirationStrategy, FileAlgorithm, FileKind, FormatError, Pin, PublicKey,
+    TrustedKeys, ValidationCode as C, Verifier,
 };
 use rand_core::OsRng;
 use serde_json::{json, Value};
@@ -91,33 +91,40 @@ fn sealed(kind: FileKind, doc: &Value) -> String {
     seal(kind, &payload, ALG, &signer(), Some(&secret), &mut OsRng).unwrap()
 }
 
-fn check(doc: &Value, expect: &LicenseExpectations, now: Timestamp) -> C {
+/// Validates a sealed license file of `doc` at `now`, with what the application
+/// expects set on the verifier by `expect`.
+fn check(doc: &Value, expect: impl FnOnce(Verifier<'_>) -> Verifier<'_>, now: Timestamp) -> C {
     let text = sealed(FileKind::License, doc);
-    let secret = EncryptionSecret::for_license(KEY);
     let public = public();
-    let v = validate_license_file(&text, (&public, ALG), Some(&secret), expect, now);
+    let v = expect(Verifier::pinned(&public, ALG, now).license_key(KEY)).validate(&text);
     assert!(!v.message.is_empty());
     assert_eq!(v.is_valid(), v.code == C::Valid);
     v.code
 }
 
-fn plain() -> LicenseExpectations {
-    LicenseExpectations::default()
+/// No expectations.
+fn plain(v: Verifier<'_>) -> Verifier<'_> {
+    v
+}
+
+/// Some expectations: `f` sets them on any verifier (this names the closure's type
+/// for every lifetime).
+fn expecting<F: for<'a> Fn(Verifier<'a>) -> Verifier<'a>>(f: F) -> F {
+    f
 }
 
 #[test]
 fn valid_license_with_every_expectation_met() {
-    let expect = LicenseExpectations {
-        product_id: Some(PRODUCT.into()),
-        fingerprint: Some(FP.into()),
-        required_entitlements: vec!["PRO".into()],
-        last_seen: Some(time("2025-01-09T00:00:00Z")),
-        ..plain()
-    };
+    let expect = expecting(|v| {
+        v.license_key(KEY)
+            .product(PRODUCT)
+            .fingerprint(FP)
+            .entitlements(["PRO"])
+            .last_seen(time("2025-01-09T00:00:00Z"))
+    });
     let text = sealed(FileKind::License, &license_doc(|_| {}));
-    let secret = EncryptionSecret::for_license(KEY);
     let public = public();
-    let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    let v = expect(Verifier::pinned(&public, ALG, now())).validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
     assert_eq!(v.message, C::Valid.message());
     let view = v.license.unwrap();
@@ -135,7 +142,7 @@ fn valid_license_with_every_expectation_met() {
     // The same with a TrustedKeys set.
     let mut keys = TrustedKeys::new();
     keys.add(public, Pin::File(ALG)).unwrap();
-    let v = validate_license_file(&text, &keys, Some(&secret), &expect, now());
+    let v = expect(Verifier::new(&keys, now())).validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
 }
 
@@ -144,27 +151,30 @@ fn signature_and_decryption_come_first() {
     let doc = license_doc(|d| d["data"]["attributes"]["status"] = json!("BANNED"));
     let text = sealed(FileKind::License, &doc);
     let public = public();
-    let wrong = EncryptionSecret::for_license("another key");
-    let v = validate_license_file(&text, (&public, ALG), Some(&wrong), &plain(), now());
+    let pinned = |public| Verifier::pinned(public, ALG, now());
+    let v = pinned(&public).license_key("another key").validate(&text);
     assert_eq!(v.code, C::DecryptionFailed);
     assert_eq!(v.error, Some(FormatError::DecryptionFailed));
     assert!(v.license.is_none());
-    let v = validate_license_file(&text, (&public, ALG), None, &plain(), now());
+    let v = pinned(&public).validate(&text);
     assert_eq!(v.code, C::DecryptionFailed);
     assert_eq!(v.error, Some(FormatError::KeyRequired));
 
     let other = SigningKey::from_seed(&[7u8; 32]).unwrap().public_key();
-    let secret = EncryptionSecret::for_license(KEY);
-    let v = validate_license_file(&text, (&other, ALG), Some(&secret), &plain(), now());
+    let v = pinned(&other).license_key(KEY).validate(&text);
     assert_eq!(v.code, C::SignatureInvalid);
     let mut keys = TrustedKeys::new();
-    keys.add(other, Pin::File(ALG)).unwrap();
-    let v = validate_license_file(&text, &keys, Some(&secret), &plain(), now());
+    keys.add(other.clone(), Pin::File(ALG)).unwrap();
+    let v = Verifier::new(&keys, now()).license_key(KEY).validate(&text);
     assert_eq!(v.code, C::UnknownKey);
 
-    let v = validate_license_file("junk", (&public, ALG), Some(&secret), &plain(), now());
+    let v = pinned(&public).license_key(KEY).validate("junk");
     assert_eq!(v.code, C::Malformed);
-    let v = validate_machine_file(&text, (&public, ALG), Some(&secret), &plain(), now());
+    let v = pinned(&public)
+        .kind(FileKind::Machine)
+        .license_key(KEY)
+        .fingerprint(FP)
+        .validate(&text);
     assert_eq!(v.code, C::Malformed, "a license file is not a machine file");
 }
 
@@ -175,59 +185,49 @@ fn clock_tampered_beats_everything_after_it() {
         d["data"]["attributes"]["status"] = json!("BANNED");
     });
     let before_issue = time("2024-12-31T23:50:00Z");
-    assert_eq!(check(&doc, &plain(), before_issue), C::ClockTampered);
+    assert_eq!(check(&doc, plain, before_issue), C::ClockTampered);
     // Within the drift: not tampered.
     let within = time("2024-12-31T23:56:00Z");
-    assert_eq!(check(&doc, &plain(), within), C::Banned);
+    assert_eq!(check(&doc, plain, within), C::Banned);
 
     // The clock was turned back behind a stored last-seen time.
-    let expect = LicenseExpectations {
-        last_seen: Some(time("2025-01-20T00:00:00Z")),
-        ..plain()
-    };
-    assert_eq!(check(&doc, &expect, now()), C::ClockTampered);
-    let expect = LicenseExpectations {
-        last_seen: Some(now() + SignedDuration::from_mins(4)),
-        ..plain()
-    };
-    assert_eq!(check(&doc, &expect, now()), C::Banned, "within drift");
-    let expect = LicenseExpectations {
-        last_seen: Some(now() + SignedDuration::from_mins(4)),
-        clock_drift: SignedDuration::ZERO,
-        ..plain()
-    };
-    assert_eq!(check(&doc, &expect, now()), C::ClockTampered);
+    let seen = expecting(|v| v.last_seen(time("2025-01-20T00:00:00Z")));
+    assert_eq!(check(&doc, seen, now()), C::ClockTampered);
+    let recently = expecting(|v| v.last_seen(now() + SignedDuration::from_mins(4)));
+    assert_eq!(check(&doc, recently, now()), C::Banned, "within drift");
+    let no_drift = expecting(|v| recently(v).clock_drift(SignedDuration::ZERO));
+    assert_eq!(check(&doc, no_drift, now()), C::ClockTampered);
 }
 
 #[test]
 fn file_expired_before_status() {
     let doc = license_doc(|d| d["data"]["attributes"]["status"] = json!("SUSPENDED"));
     assert_eq!(
-        check(&doc, &plain(), time("2025-02-01T00:00:01Z")),
+        check(&doc, plain, time("2025-02-01T00:00:01Z")),
         C::FileExpired
     );
-    assert_eq!(check(&doc, &plain(), now()), C::Suspended);
+    assert_eq!(check(&doc, plain, now()), C::Suspended);
 }
 
 #[test]
 fn suspended_and_banned() {
     let banned = license_doc(|d| d["data"]["attributes"]["status"] = json!("BANNED"));
-    assert_eq!(check(&banned, &plain(), now()), C::Banned);
+    assert_eq!(check(&banned, plain, now()), C::Banned);
     let suspended = license_doc(|d| d["data"]["attributes"]["status"] = json!("SUSPENDED"));
-    assert_eq!(check(&suspended, &plain(), now()), C::Suspended);
+    assert_eq!(check(&suspended, plain, now()), C::Suspended);
     // Older documents: only the flag.
     let flag = license_doc(|d| {
         let attrs = d["data"]["attributes"].as_object_mut().unwrap();
         attrs.remove("status");
         attrs.insert("suspended".into(), json!(true));
     });
-    assert_eq!(check(&flag, &plain(), now()), C::Suspended);
+    assert_eq!(check(&flag, plain, now()), C::Suspended);
     // Status before license expiry.
     let both = license_doc(|d| {
         d["data"]["attributes"]["status"] = json!("SUSPENDED");
         d["data"]["attributes"]["expiry"] = json!("2025-01-05T00:00:00.000Z");
     });
-    assert_eq!(check(&both, &plain(), now()), C::Suspended);
+    assert_eq!(check(&both, plain, now()), C::Suspended);
 }
 
 #[test]
@@ -242,24 +242,17 @@ fn expired_per_strategy() {
         (ExpirationStrategy::MaintainAccess, C::Valid),
         (ExpirationStrategy::AllowAccess, C::Valid),
     ] {
-        let expect = LicenseExpectations {
-            expiration_strategy: strategy,
-            ..plain()
-        };
-        assert_eq!(check(&doc, &expect, now()), code, "{}", strategy.as_str());
+        let expect = expecting(|v| v.expiration_strategy(strategy));
+        assert_eq!(check(&doc, expect, now()), code, "{}", strategy.as_str());
         let text = sealed(FileKind::License, &doc);
-        let secret = EncryptionSecret::for_license(KEY);
         let public = public();
-        let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+        let v = expect(Verifier::pinned(&public, ALG, now()).license_key(KEY)).validate(&text);
         assert!(v.license.unwrap().expired);
     }
     // Exactly at the expiry it is not yet expired; never-expiring licenses never are.
-    assert_eq!(
-        check(&doc, &plain(), time("2025-01-05T00:00:00Z")),
-        C::Valid
-    );
+    assert_eq!(check(&doc, plain, time("2025-01-05T00:00:00Z")), C::Valid);
     let forever = license_doc(|d| d["data"]["attributes"]["expiry"] = Value::Null);
-    assert_eq!(check(&forever, &plain(), now()), C::Valid);
+    assert_eq!(check(&forever, plain, now()), C::Valid);
     assert_eq!(
         serde_json::to_string(&ExpirationStrategy::MaintainAccess).unwrap(),
         "\"MAINTAIN_ACCESS\""
@@ -268,13 +261,9 @@ fn expired_per_strategy() {
 
 #[test]
 fn product_mismatch() {
-    let expect = LicenseExpectations {
-        product_id: Some("another-product".into()),
-        required_entitlements: vec!["MISSING".into()],
-        ..plain()
-    };
+    let expect = expecting(|v| v.product("another-product").entitlements(["MISSING"]));
     assert_eq!(
-        check(&license_doc(|_| {}), &expect, now()),
+        check(&license_doc(|_| {}), expect, now()),
         C::ProductMismatch
     );
     let no_product = license_doc(|d| {
@@ -283,11 +272,8 @@ fn product_mismatch() {
             .unwrap()
             .remove("product");
     });
-    let expect = LicenseExpectations {
-        product_id: Some(PRODUCT.into()),
-        ..plain()
-    };
-    assert_eq!(check(&no_product, &expect, now()), C::ProductMismatch);
+    let expect = expecting(|v| v.product(PRODUCT));
+    assert_eq!(check(&no_product, expect, now()), C::ProductMismatch);
 }
 
 #[test]
@@ -298,51 +284,31 @@ fn fingerprint_mismatch_on_license_files_with_included_machines() {
             .unwrap()
             .push(json!({"type": "machines", "id": "m1", "attributes": {"fingerprint": "other"}}));
     });
-    let expect = LicenseExpectations {
-        fingerprint: Some(FP.into()),
-        required_entitlements: vec!["MISSING".into()],
-        ..plain()
-    };
-    assert_eq!(
-        check(&with_machines, &expect, now()),
-        C::FingerprintMismatch
-    );
+    let expect = expecting(|v| v.fingerprint(FP).entitlements(["MISSING"]));
+    assert_eq!(check(&with_machines, expect, now()), C::FingerprintMismatch);
     // Without included machines the file says nothing about fingerprints.
-    let expect = LicenseExpectations {
-        fingerprint: Some(FP.into()),
-        ..plain()
-    };
-    assert_eq!(check(&license_doc(|_| {}), &expect, now()), C::Valid);
+    let expect = expecting(|v| v.fingerprint(FP));
+    assert_eq!(check(&license_doc(|_| {}), expect, now()), C::Valid);
 }
 
 #[test]
 fn entitlements_missing_names_them() {
-    let expect = LicenseExpectations {
-        required_entitlements: vec!["PRO".into(), "SSO".into(), "AUDIT".into()],
-        ..plain()
-    };
     let text = sealed(FileKind::License, &license_doc(|_| {}));
-    let secret = EncryptionSecret::for_license(KEY);
     let public = public();
-    let v = validate_license_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    let v = Verifier::pinned(&public, ALG, now())
+        .license_key(KEY)
+        .entitlements(["PRO", "SSO"])
+        .entitlements(["AUDIT"])
+        .validate(&text);
     assert_eq!(v.code, C::EntitlementsMissing);
     assert!(v.message.contains("SSO, AUDIT"), "{}", v.message);
     assert!(!v.message.contains("PRO"), "{}", v.message);
     // Linkage without included resources: ids count.
     let linkage_only = license_doc(|d| d["included"] = json!([]));
-    let by_id = LicenseExpectations {
-        required_entitlements: vec!["ent-1".into()],
-        ..plain()
-    };
-    assert_eq!(check(&linkage_only, &by_id, now()), C::Valid);
-    let by_code = LicenseExpectations {
-        required_entitlements: vec!["PRO".into()],
-        ..plain()
-    };
-    assert_eq!(
-        check(&linkage_only, &by_code, now()),
-        C::EntitlementsMissing
-    );
+    let by_id = expecting(|v| v.entitlements(["ent-1"]));
+    assert_eq!(check(&linkage_only, by_id, now()), C::Valid);
+    let by_code = expecting(|v| v.entitlements(["PRO"]));
+    assert_eq!(check(&linkage_only, by_code, now()), C::EntitlementsMissing);
 }
 
 #[test]
@@ -350,14 +316,11 @@ fn too_many_machines_only_when_the_file_says_so() {
     let count = |n: i64| {
         license_doc(move |d| d["data"]["relationships"]["machines"]["meta"]["count"] = json!(n))
     };
-    assert_eq!(check(&count(2), &plain(), now()), C::Valid);
-    assert_eq!(check(&count(3), &plain(), now()), C::TooManyMachines);
+    assert_eq!(check(&count(2), plain, now()), C::Valid);
+    assert_eq!(check(&count(3), plain, now()), C::TooManyMachines);
     // Entitlements come first.
-    let expect = LicenseExpectations {
-        required_entitlements: vec!["SSO".into()],
-        ..plain()
-    };
-    assert_eq!(check(&count(3), &expect, now()), C::EntitlementsMissing);
+    let expect = expecting(|v| v.entitlements(["SSO"]));
+    assert_eq!(check(&count(3), expect, now()), C::EntitlementsMissing);
     // Included machines count too.
     let included = license_doc(|d| {
         let inc = d["included"].as_array_mut().unwrap();
@@ -365,7 +328,7 @@ fn too_many_machines_only_when_the_file_says_so() {
             inc.push(json!({"type": "machines", "id": format!("m{i}"), "attributes": {"fingerprint": format!("fp{i}")}}));
         }
     });
-    assert_eq!(check(&included, &plain(), now()), C::TooManyMachines);
+    assert_eq!(check(&included, plain, now()), C::TooManyMachines);
     // The included policy's overage allowance.
     let overage = |strategy: &str, n: i64| {
         let strategy = strategy.to_owned();
@@ -379,23 +342,23 @@ fn too_many_machines_only_when_the_file_says_so() {
         })
     };
     assert_eq!(
-        check(&overage("ALLOW_1_25X_OVERAGE", 5), &plain(), now()),
+        check(&overage("ALLOW_1_25X_OVERAGE", 5), plain, now()),
         C::Valid
     );
     assert_eq!(
-        check(&overage("ALLOW_1_25X_OVERAGE", 6), &plain(), now()),
+        check(&overage("ALLOW_1_25X_OVERAGE", 6), plain, now()),
         C::TooManyMachines
     );
     assert_eq!(
-        check(&overage("ALLOW_2X_OVERAGE", 8), &plain(), now()),
+        check(&overage("ALLOW_2X_OVERAGE", 8), plain, now()),
         C::Valid
     );
     assert_eq!(
-        check(&overage("ALWAYS_ALLOW_OVERAGE", 100), &plain(), now()),
+        check(&overage("ALWAYS_ALLOW_OVERAGE", 100), plain, now()),
         C::Valid
     );
     assert_eq!(
-        check(&overage("NO_OVERAGE", 5), &plain(), now()),
+        check(&overage("NO_OVERAGE", 5), plain, now()),
         C::TooManyMachines
     );
     // No maxMachines: never too many.
@@ -403,21 +366,22 @@ fn too_many_machines_only_when_the_file_says_so() {
         d["data"]["attributes"]["maxMachines"] = Value::Null;
         d["data"]["relationships"]["machines"]["meta"]["count"] = json!(1000);
     });
-    assert_eq!(check(&unlimited, &plain(), now()), C::Valid);
+    assert_eq!(check(&unlimited, plain, now()), C::Valid);
 }
 
 #[test]
 fn machine_files() {
     let public = public();
-    let secret = EncryptionSecret::for_machine(KEY, FP);
-    let expect = LicenseExpectations {
-        product_id: Some(PRODUCT.into()),
-        fingerprint: Some(FP.into()),
-        required_entitlements: vec!["PRO".into()],
-        ..plain()
+    let machine = |alg| {
+        Verifier::pinned(&public, alg, now())
+            .kind(FileKind::Machine)
+            .license_key(KEY)
+            .product(PRODUCT)
+            .fingerprint(FP)
+            .entitlements(["PRO"])
     };
     let text = sealed(FileKind::Machine, &machine_doc(|_| {}));
-    let v = validate_machine_file(&text, (&public, ALG), Some(&secret), &expect, now());
+    let v = machine(ALG).validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
     let view = v.license.unwrap();
     assert_eq!(view.kind, FileKind::Machine);
@@ -441,7 +405,7 @@ fn machine_files() {
         &mut OsRng,
     )
     .unwrap();
-    let v = validate_machine_file(&other, (&public, plain_alg), None, &expect, now());
+    let v = machine(plain_alg).validate(&other);
     assert_eq!(v.code, C::FingerprintMismatch);
 
     // The included license's status applies.
@@ -449,21 +413,22 @@ fn machine_files() {
         FileKind::Machine,
         &machine_doc(|d| d["included"][0]["attributes"]["status"] = json!("BANNED")),
     );
-    let v = validate_machine_file(&banned, (&public, ALG), Some(&secret), &expect, now());
+    let v = machine(ALG).validate(&banned);
     assert_eq!(v.code, C::Banned);
 }
 
 #[test]
 fn unreadable_documents_are_malformed() {
     let public = public();
-    let secret = EncryptionSecret::for_license(KEY);
     for doc in [
         json!({"meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": null, "ttl": null}}),
         json!({"data": {"type": "machines"}, "meta": {"issued": "2025-01-01T00:00:00.000Z", "expiry": null, "ttl": null}}),
         license_doc(|d| d["data"]["attributes"]["expiry"] = json!("tomorrow")),
     ] {
         let text = sealed(FileKind::License, &doc);
-        let v = validate_license_file(&text, (&public, ALG), Some(&secret), &plain(), now());
+        let v = Verifier::pinned(&public, ALG, now())
+            .license_key(KEY)
+            .validate(&text);
         assert_eq!(v.code, C::Malformed, "{doc}");
         assert!(v.error.is_some());
     }
@@ -487,15 +452,12 @@ fn policy_options_from_the_file() {
     let expired =
         |d: &mut Value| d["data"]["attributes"]["expiry"] = json!("2025-01-05T00:00:00.000Z");
     let maintain = with_policy(json!({"expirationStrategy": "MAINTAIN_ACCESS"}), expired);
-    assert_eq!(check(&maintain, &plain(), now()), C::Valid);
+    assert_eq!(check(&maintain, plain, now()), C::Valid);
     let restrict = with_policy(json!({"expirationStrategy": "RESTRICT_ACCESS"}), expired);
-    let lenient = LicenseExpectations {
-        expiration_strategy: ExpirationStrategy::AllowAccess,
-        ..plain()
-    };
-    assert_eq!(check(&restrict, &lenient, now()), C::Expired);
+    let lenient = expecting(|v| v.expiration_strategy(ExpirationStrategy::AllowAccess));
+    assert_eq!(check(&restrict, lenient, now()), C::Expired);
     let bogus = with_policy(json!({"expirationStrategy": "SOMETIMES"}), expired);
-    assert_eq!(check(&bogus, &plain(), now()), C::Malformed);
+    assert_eq!(check(&bogus, plain, now()), C::Malformed);
 
     // strict: false skips TOO_MANY_MACHINES; strict: true (or absent) keeps it.
     let over = |strict: bool| {
@@ -504,43 +466,32 @@ fn policy_options_from_the_file() {
             d["data"]["relationships"]["machines"]["meta"]["count"] = json!(5);
         })
     };
-    assert_eq!(check(&over(false), &plain(), now()), C::Valid);
-    assert_eq!(check(&over(true), &plain(), now()), C::TooManyMachines);
+    assert_eq!(check(&over(false), plain, now()), C::Valid);
+    assert_eq!(check(&over(true), plain, now()), C::TooManyMachines);
 
     // Grace: 7 days after meta.expiry (2025-02-01).
     let grace = with_policy(
         json!({"metadata": {"offlineGracePeriod": 7 * 86_400}}),
         |_| {},
     );
+    assert_eq!(check(&grace, plain, time("2025-02-05T00:00:00Z")), C::Valid);
+    assert_eq!(check(&grace, plain, time("2025-02-08T00:00:00Z")), C::Valid);
     assert_eq!(
-        check(&grace, &plain(), time("2025-02-05T00:00:00Z")),
-        C::Valid
-    );
-    assert_eq!(
-        check(&grace, &plain(), time("2025-02-08T00:00:00Z")),
-        C::Valid
-    );
-    assert_eq!(
-        check(&grace, &plain(), time("2025-02-08T00:00:01Z")),
+        check(&grace, plain, time("2025-02-08T00:00:01Z")),
         C::FileExpired
     );
     let text = sealed(FileKind::License, &grace);
-    let secret = EncryptionSecret::for_license(KEY);
     let public = public();
-    let v = validate_license_file(
-        &text,
-        (&public, ALG),
-        Some(&secret),
-        &plain(),
-        time("2025-02-05T00:00:00Z"),
-    );
+    let v = Verifier::pinned(&public, ALG, time("2025-02-05T00:00:00Z"))
+        .license_key(KEY)
+        .validate(&text);
     let view = v.license.unwrap();
     assert!(view.in_grace);
     assert_eq!(view.offline_grace, Some(SignedDuration::from_hours(7 * 24)));
     assert!(v.message.contains("grace"), "{}", v.message);
     let no_grace = license_doc(|_| {});
     assert_eq!(
-        check(&no_grace, &plain(), time("2025-02-05T00:00:00Z")),
+        check(&no_grace, plain, time("2025-02-05T00:00:00Z")),
         C::FileExpired
     );
 }

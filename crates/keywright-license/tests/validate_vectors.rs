@@ -2,8 +2,8 @@
 
 use jiff::{SignedDuration, Timestamp};
 use keywright_license::{
-    grace_remaining, parse_time, validate_license_file, validate_machine_file, EncryptionSecret,
-    FileAlgorithm, FileMeta, LicenseExpectations, Pin, PublicKey, TrustedKeys, ValidationCode as C,
+    parse_time, FileAlgorithm, FileKind, FileMeta, Pin, PublicKey, TrustedKeys,
+    ValidationCode as C, Verifier,
 };
 
 const AES: FileAlgorithm = FileAlgorithm::Aes256GcmEd25519;
@@ -35,23 +35,25 @@ fn keygen_go_machine_file() {
     let key = go_license_key();
     let valid_at = time("2022-05-24T22:15:06.357Z");
 
-    // Wrong fingerprint: the secret is wrong, so the file does not decrypt.
-    let wrong = LicenseExpectations {
-        fingerprint: Some("not-this-machine".into()),
-        ..LicenseExpectations::default()
+    let machine = |now| {
+        Verifier::pinned(&public, AES, now)
+            .kind(FileKind::Machine)
+            .license_key(key.as_str())
     };
-    let secret = EncryptionSecret::for_machine(&key, wrong.fingerprint.as_deref().unwrap());
-    let v = validate_machine_file(&text, (&public, AES), Some(&secret), &wrong, valid_at);
+
+    // Wrong fingerprint: the secret is wrong, so the file does not decrypt.
+    let v = machine(valid_at)
+        .fingerprint("not-this-machine")
+        .validate(&text);
     assert_eq!(v.code, C::DecryptionFailed);
 
-    let right = LicenseExpectations {
-        fingerprint: Some(GO_MACHINE_FP.into()),
-        product_id: Some("1f086ec9-a943-46ea-9da4-e62c2180c2f4".into()),
-        required_entitlements: vec!["DEMO_ENTITLEMENT".into()],
-        ..LicenseExpectations::default()
+    let right = |now| {
+        machine(now)
+            .fingerprint(GO_MACHINE_FP)
+            .product("1f086ec9-a943-46ea-9da4-e62c2180c2f4")
+            .entitlements(["DEMO_ENTITLEMENT"])
     };
-    let secret = EncryptionSecret::for_machine(&key, GO_MACHINE_FP);
-    let v = validate_machine_file(&text, (&public, AES), Some(&secret), &right, valid_at);
+    let v = right(valid_at).validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
     let view = v.license.unwrap();
     assert_eq!(view.fingerprint.as_deref(), Some(GO_MACHINE_FP));
@@ -63,15 +65,11 @@ fn keygen_go_machine_file() {
 
     // Today the file's TTL is long past.
     let today = time("2026-11-23T00:00:00Z");
-    let v = validate_machine_file(&text, (&public, AES), Some(&secret), &right, today);
+    let v = right(today).validate(&text);
     assert_eq!(v.code, C::FileExpired);
 
     // Another product.
-    let other = LicenseExpectations {
-        product_id: Some("another".into()),
-        ..right.clone()
-    };
-    let v = validate_machine_file(&text, (&public, AES), Some(&secret), &other, valid_at);
+    let v = right(valid_at).product("another").validate(&text);
     assert_eq!(v.code, C::ProductMismatch);
 }
 
@@ -81,28 +79,28 @@ fn license_file_vectors_with_trusted_keys() {
     keys.add(demo_key(), Pin::File(AES)).unwrap();
     // example-rust: maxMachines 1, entitlements included, license expiry 2025-01-01.
     let text = read("files/example-rust.license.lic");
-    let secret = EncryptionSecret::for_license("988214-879010-F1185E-B37E91-E53AF5-V3");
-    let expect = LicenseExpectations::default();
+    let license_key = "988214-879010-F1185E-B37E91-E53AF5-V3";
     let valid_at = time("2022-08-08T17:32:34.431Z");
-    let v = validate_license_file(&text, &keys, Some(&secret), &expect, valid_at);
+    let verifier = Verifier::new(&keys, valid_at).license_key(license_key);
+    let v = verifier.validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
     let view = v.license.unwrap();
     assert_eq!(view.max_machines, Some(1));
     assert_eq!(view.entitlements.len(), 3);
     assert_eq!(view.expiry, Some(time("2025-01-01T00:00:00Z")));
 
-    let missing = LicenseExpectations {
-        required_entitlements: vec!["NOT_A_REAL_ENTITLEMENT".into()],
-        ..LicenseExpectations::default()
-    };
-    let v = validate_license_file(&text, &keys, Some(&secret), &missing, valid_at);
+    let v = verifier
+        .entitlements(["NOT_A_REAL_ENTITLEMENT"])
+        .validate(&text);
     assert_eq!(v.code, C::EntitlementsMissing);
 
     // A never-expiring file of a license that never expires: valid today.
     let text = read("files/keygen-go.license-nottl.lic");
-    let secret = EncryptionSecret::for_license(&go_license_key());
+    let go_key = go_license_key();
     let today = time("2026-11-23T00:00:00Z");
-    let v = validate_license_file(&text, &keys, Some(&secret), &expect, today);
+    let v = Verifier::new(&keys, today)
+        .license_key(go_key.as_str())
+        .validate(&text);
     assert_eq!(v.code, C::Valid, "{v:?}");
 }
 
@@ -117,34 +115,34 @@ fn grace_period() {
     let week = SignedDuration::from_hours(7 * 24);
     // Not yet expired: the full grace.
     assert_eq!(
-        grace_remaining(&meta, week, t("2024-01-15T00:00:00Z")),
+        meta.grace_remaining(week, t("2024-01-15T00:00:00Z")),
         Some(week)
     );
     assert_eq!(
-        grace_remaining(&meta, week, t("2024-02-01T00:00:00Z")),
+        meta.grace_remaining(week, t("2024-02-01T00:00:00Z")),
         Some(week)
     );
     // Two days late: five days left.
     assert_eq!(
-        grace_remaining(&meta, week, t("2024-02-03T00:00:00Z")),
+        meta.grace_remaining(week, t("2024-02-03T00:00:00Z")),
         Some(SignedDuration::from_hours(5 * 24))
     );
     // Exactly at the end, then beyond.
     assert_eq!(
-        grace_remaining(&meta, week, t("2024-02-08T00:00:00Z")),
+        meta.grace_remaining(week, t("2024-02-08T00:00:00Z")),
         Some(SignedDuration::ZERO)
     );
     assert_eq!(
-        grace_remaining(&meta, week, t("2024-02-08T00:00:00.001Z")),
+        meta.grace_remaining(week, t("2024-02-08T00:00:00.001Z")),
         None
     );
     // No grace at all; negative grace counts as none.
     assert_eq!(
-        grace_remaining(&meta, SignedDuration::ZERO, t("2024-02-01T00:00:01Z")),
+        meta.grace_remaining(SignedDuration::ZERO, t("2024-02-01T00:00:01Z")),
         None
     );
     assert_eq!(
-        grace_remaining(&meta, -week, t("2024-01-15T00:00:00Z")),
+        meta.grace_remaining(-week, t("2024-01-15T00:00:00Z")),
         Some(SignedDuration::ZERO)
     );
     // Never expires: always the full grace.
@@ -154,10 +152,12 @@ fn grace_period() {
         ..meta
     };
     assert_eq!(
-        grace_remaining(&forever, week, t("2999-01-01T00:00:00Z")),
+        forever.grace_remaining(week, t("2999-01-01T00:00:00Z")),
         Some(week)
     );
     // Extreme values do not panic.
-    assert!(grace_remaining(&meta, SignedDuration::MAX, Timestamp::MAX).is_some());
-    assert_eq!(grace_remaining(&meta, week, Timestamp::MAX), None);
+    assert!(meta
+        .grace_remaining(SignedDuration::MAX, Timestamp::MAX)
+        .is_some());
+    assert_eq!(meta.grace_remaining(week, Timestamp::MAX), None);
 }

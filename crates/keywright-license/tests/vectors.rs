@@ -7,9 +7,9 @@ use base64::engine::general_purpose::{STANDARD, URL_SAFE};
 use base64::Engine as _;
 use jiff::Timestamp;
 use keywright_license::{
-    keygen_expiry, open, parse_time, verify_key, verify_key_with, verify_license_file,
-    verify_machine_file, Certificate, EncryptionSecret, FileAlgorithm, FileKind, FormatError,
-    KeyAlgorithm, KeyDataset, PublicKey, Scheme, ValidationCode, DEFAULT_CLOCK_DRIFT,
+    keygen_expiry, parse_time, verify_key, Certificate, FileAlgorithm, FileKind, FormatError,
+    KeyAlgorithm, KeyDataset, OpenedFile, PublicKey, Scheme, ValidationCode, Verifier,
+    DEFAULT_CLOCK_DRIFT,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -61,13 +61,34 @@ fn public_of(v: &Value) -> PublicKey {
     PublicKey::parse(&read_text(str_of(v, "pubkey"))).unwrap()
 }
 
-fn secret_of(v: &Value) -> EncryptionSecret {
+/// What decrypts the vector: its license key, and its fingerprint for machine files.
+fn secret_of(v: &Value) -> (&str, Option<&str>) {
     let key = str_of(v, "license_key");
     match kind_of(v) {
-        FileKind::License => EncryptionSecret::for_license(key),
-        FileKind::Machine => EncryptionSecret::for_machine(key, str_of(v, "fingerprint")),
+        FileKind::License => (key, None),
+        FileKind::Machine => (key, Some(str_of(v, "fingerprint"))),
         other => panic!("no vector is a {other:?} file"),
     }
+}
+
+/// Opens `text` as a `kind` file with `public` pinned to `alg`, decrypting with
+/// `secret` (license key, fingerprint): the verification without its window.
+fn open(
+    text: &str,
+    kind: FileKind,
+    public: &PublicKey,
+    alg: FileAlgorithm,
+    secret: Option<(&str, Option<&str>)>,
+) -> Result<OpenedFile, FormatError> {
+    let mut verifier = Verifier::pinned(public, alg, today()).kind(kind);
+    if let Some((license_key, fingerprint)) = secret {
+        verifier = verifier.license_key(license_key);
+        if let Some(fingerprint) = fingerprint {
+            verifier = verifier.fingerprint(fingerprint);
+        }
+    }
+    let v = verifier.verify(text);
+    v.file.ok_or_else(|| v.error.unwrap())
 }
 
 fn time(s: &str) -> Timestamp {
@@ -84,14 +105,8 @@ fn every_file_vector_opens_to_its_exact_payload() {
         let id = str_of(&v, "id");
         assert_eq!(str_of(&v, "alg"), "aes-256-gcm+ed25519", "{id}");
         let text = read_text(str_of(&v, "artifact"));
-        let opened = open(
-            &text,
-            kind_of(&v),
-            &public_of(&v),
-            AES,
-            Some(&secret_of(&v)),
-        )
-        .unwrap_or_else(|e| panic!("{id}: {e}"));
+        let opened = open(&text, kind_of(&v), &public_of(&v), AES, Some(secret_of(&v)))
+            .unwrap_or_else(|e| panic!("{id}: {e}"));
         let expected = read(str_of(&v, "expected_payload"));
         assert_eq!(opened.payload, expected, "{id}: payload bytes");
         assert_eq!(
@@ -135,15 +150,21 @@ fn every_file_vector_opens_to_its_exact_payload() {
             "{id}"
         );
 
-        let verify = match kind_of(&v) {
-            FileKind::License => verify_license_file,
-            FileKind::Machine => verify_machine_file,
-            other => panic!("no vector is a {other:?} file"),
+        let public = public_of(&v);
+        let (license_key, fingerprint) = secret_of(&v);
+        let verify = |now| {
+            let verifier = Verifier::pinned(&public, AES, now)
+                .kind(kind_of(&v))
+                .license_key(license_key);
+            match fingerprint {
+                Some(fingerprint) => verifier.fingerprint(fingerprint).verify(&text),
+                None => verifier.verify(&text),
+            }
         };
-        let result = verify(&text, &public_of(&v), AES, Some(&secret_of(&v)), valid_at);
+        let result = verify(valid_at);
         assert_eq!(result.code, ValidationCode::Valid, "{id}");
         assert_eq!(result.file.as_ref().map(|f| &f.payload), Some(&expected));
-        let result = verify(&text, &public_of(&v), AES, Some(&secret_of(&v)), today());
+        let result = verify(today());
         assert_eq!(result.code, later, "{id}");
     }
 }
@@ -190,16 +211,16 @@ fn key_vectors_verify_to_their_datasets() {
         assert!(key.ends_with('\n'));
         let public = public_of(&v);
         let dataset =
-            verify_key_with(&key, &public, scheme).unwrap_or_else(|e| panic!("{}: {e}", v["id"]));
+            verify_key(&key, &public, scheme).unwrap_or_else(|e| panic!("{}: {e}", v["id"]));
         assert_eq!(dataset, read(str_of(&v, "expected_dataset")), "{}", v["id"]);
         // The key's default scheme is the one Keygen used for every vector.
-        assert_eq!(verify_key(&key, &public).unwrap(), dataset);
+        assert_eq!(scheme, Scheme::default_for(public.algorithm()));
         if scheme == Scheme::RsaPssSignV2 {
             rsa += 1;
             assert_eq!(str_of(&v, "id"), "example-csharp.rsa-pss-v2-key");
             // Keygen's PSS salt is the maximum, 222 bytes: not a PKCS#1 v1.5 signature.
             assert_eq!(
-                verify_key_with(&key, &public, Scheme::RsaSignV2),
+                verify_key(&key, &public, Scheme::RsaSignV2),
                 Err(FormatError::SignatureInvalid)
             );
             let (signed, sig_b64) = key.trim().rsplit_once('.').unwrap();
@@ -209,20 +230,20 @@ fn key_vectors_verify_to_their_datasets() {
                 sig[i] ^= 0x01;
                 let bad = format!("{signed}.{}", URL_SAFE.encode(&sig));
                 assert_eq!(
-                    verify_key_with(&bad, &public, scheme),
+                    verify_key(&bad, &public, scheme),
                     Err(FormatError::SignatureInvalid)
                 );
                 sig[i] ^= 0x01;
             }
             let other = signed.replacen("eyJ", "eyK", 1);
             assert_eq!(
-                verify_key_with(&format!("{other}.{sig_b64}"), &public, scheme),
+                verify_key(&format!("{other}.{sig_b64}"), &public, scheme),
                 Err(FormatError::SignatureInvalid)
             );
             // An Ed25519 key cannot verify an RSA scheme.
             let ed = PublicKey::parse(&read_text("pubkeys/keygen-demo-ed25519.hex")).unwrap();
             assert!(matches!(
-                verify_key_with(&key, &ed, scheme),
+                verify_key(&key, &ed, scheme),
                 Err(FormatError::AlgorithmMismatch { .. })
             ));
         }
@@ -284,7 +305,7 @@ fn key_signature_bytes_are_all_checked() {
             bad[i] ^= 0x01;
             let tampered = format!("{signed}.{}", URL_SAFE.encode(&bad));
             assert_eq!(
-                verify_key(&tampered, &public),
+                verify_key(&tampered, &public, Scheme::Ed25519Sign),
                 Err(FormatError::SignatureInvalid)
             );
         }
@@ -296,13 +317,13 @@ fn key_signature_bytes_are_all_checked() {
         bad[0] ^= 0x01;
         let tampered = format!("key/{}.{sig_b64}", URL_SAFE.encode(&bad));
         assert_eq!(
-            verify_key(&tampered, &public),
+            verify_key(&tampered, &public, Scheme::Ed25519Sign),
             Err(FormatError::SignatureInvalid)
         );
         // Unpadded base64url is not canonical.
         if signed.ends_with('=') {
             let unpadded = format!("{}.{sig_b64}", signed.trim_end_matches('='));
-            assert!(verify_key(&unpadded, &public).is_err());
+            assert!(verify_key(&unpadded, &public, Scheme::Ed25519Sign).is_err());
         }
     }
 }
@@ -352,7 +373,7 @@ fn tampered_files_are_rejected() {
         let public = public_of(&v);
         let secret = secret_of(&v);
         let cert = Certificate::parse(&text).unwrap();
-        let try_open = |t: &str| open(t, kind, &public, AES, Some(&secret)).map(|_| ());
+        let try_open = |t: &str| open(t, kind, &public, AES, Some(secret)).map(|_| ());
 
         // Every byte of the signature.
         let sig = STANDARD.decode(&cert.sig).unwrap();
@@ -390,27 +411,31 @@ fn tampered_files_are_rejected() {
         }
 
         // Wrong secrets.
+        let (key, fingerprint) = secret;
+        let (wrong_key, wrong_fp) = (format!("{key}x"), fingerprint.map(|f| format!("{f}x")));
         let wrong = match kind {
-            FileKind::License => {
-                EncryptionSecret::for_license(&format!("{}x", str_of(&v, "license_key")))
-            }
-            FileKind::Machine => EncryptionSecret::for_machine(
-                str_of(&v, "license_key"),
-                &format!("{}x", str_of(&v, "fingerprint")),
-            ),
+            FileKind::License => (wrong_key.as_str(), None),
+            FileKind::Machine => (key, wrong_fp.as_deref()),
             other => panic!("no vector is a {other:?} file"),
         };
         assert_eq!(
-            open(&text, kind, &public, AES, Some(&wrong)),
+            open(&text, kind, &public, AES, Some(wrong)),
             Err(FormatError::DecryptionFailed),
             "{id}"
         );
         if kind == FileKind::Machine {
-            // The license key alone does not open a machine file.
-            let license_only = EncryptionSecret::for_license(str_of(&v, "license_key"));
+            // The license key alone does not open a machine file: SHA-256 of the key
+            // (what an empty fingerprint gives) does not decrypt it, and without a
+            // fingerprint there is nothing to decrypt with.
+            let license_only = (key, Some(""));
             assert_eq!(
-                open(&text, kind, &public, AES, Some(&license_only)),
+                open(&text, kind, &public, AES, Some(license_only)),
                 Err(FormatError::DecryptionFailed)
+            );
+            let no_fingerprint = (key, None);
+            assert_eq!(
+                open(&text, kind, &public, AES, Some(no_fingerprint)),
+                Err(FormatError::KeyRequired)
             );
         }
         assert_eq!(
@@ -458,14 +483,14 @@ fn tampered_files_are_rejected() {
         );
         // Even when the caller asks for the swapped kind, the signature prefix differs.
         assert_eq!(
-            open(&swapped, other, &public, AES, Some(&secret)),
+            open(&swapped, other, &public, AES, Some(secret)),
             Err(FormatError::SignatureInvalid)
         );
 
         // Another key.
         let docs = PublicKey::parse(&read_text("pubkeys/keygen-docs-ed25519.hex")).unwrap();
         assert_eq!(
-            open(&text, kind, &docs, AES, Some(&secret)),
+            open(&text, kind, &docs, AES, Some(secret)),
             Err(FormatError::SignatureInvalid)
         );
     }
@@ -476,7 +501,7 @@ fn tampered_files_are_rejected() {
 #[cfg(feature = "sign")]
 #[test]
 fn decryption_is_checked_independently_of_the_signature() {
-    use keywright_license::SigningKey;
+    use keywright_license::issue::SigningKey;
 
     let ours = SigningKey::from_seed(&[42u8; 32]).unwrap();
     let ours_public = ours.public_key();
@@ -495,7 +520,7 @@ fn decryption_is_checked_independently_of_the_signature() {
         let cert = Certificate::parse(&read_text(str_of(&v, "artifact"))).unwrap();
         // Re-signed but unchanged: opens to the same payload under our key.
         let resigned = sign(&cert);
-        let opened = open(&resigned, kind, &ours_public, AES, Some(&secret)).unwrap();
+        let opened = open(&resigned, kind, &ours_public, AES, Some(secret)).unwrap();
         assert_eq!(opened.payload, read(str_of(&v, "expected_payload")));
 
         let parts = split_enc(&cert.enc);
@@ -508,7 +533,7 @@ fn decryption_is_checked_independently_of_the_signature() {
                     ..cert.clone()
                 });
                 assert_eq!(
-                    open(&t, kind, &ours_public, AES, Some(&secret)),
+                    open(&t, kind, &ours_public, AES, Some(secret)),
                     Err(FormatError::DecryptionFailed),
                     "{id} part {p}[{i}]"
                 );
@@ -522,7 +547,7 @@ fn decryption_is_checked_independently_of_the_signature() {
             ..cert.clone()
         });
         assert_eq!(
-            open(&t, kind, &ours_public, AES, Some(&secret)),
+            open(&t, kind, &ours_public, AES, Some(secret)),
             Err(FormatError::MalformedEnc)
         );
     }
@@ -531,7 +556,7 @@ fn decryption_is_checked_independently_of_the_signature() {
 /// Raw Ed25519 over `msg` with the same seed, to re-sign altered files with a key we
 /// control (the crate itself only signs whole keys and files).
 #[cfg(feature = "sign")]
-fn ed25519_sign(key: &keywright_license::SigningKey, msg: &[u8]) -> [u8; 64] {
+fn ed25519_sign(key: &keywright_license::issue::SigningKey, msg: &[u8]) -> [u8; 64] {
     use ed25519_dalek::Signer as _;
     ed25519_dalek::SigningKey::from_bytes(&key.seed_bytes())
         .sign(msg)

@@ -48,8 +48,8 @@ use keywright_core::online::{
     ActivationOutcome, NewServerEvent, OnlineActivation, OnlineReason, OnlineVerdict,
 };
 use keywright_core::{ErrorCode, Keywright, Product};
+use keywright_license::issue::SigningKey;
 use keywright_license::response::{sign_response, SIGNATURE_HEADER};
-use keywright_license::SigningKey;
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

@@ -49,20 +49,17 @@ keywright-license = { path = "../keywright/crates/keywright-license", default-fe
 jiff = "0.2"
 
 // main.rs — "${key.name}" (kid ${key.kid})
-use keywright_license::{
-    verify_license_file, EncryptionSecret, FileAlgorithm, PublicKey, ValidationCode,
-};
+use keywright_license::{FileAlgorithm, PublicKey, ValidationCode, Verifier};
 
 ${load}
-let secret = EncryptionSecret::for_license(license_key);
-let checked = verify_license_file(
-    &license_file_text,
+let checked = Verifier::pinned(
     &public,
-    // ${v.plain} (and None instead of the secret) when the policy does not encrypt files.${rsaNote}
+    // ${v.plain} when the policy does not encrypt files.${rsaNote}
     FileAlgorithm::${v.encrypted},
-    Some(&secret),
     jiff::Timestamp::now(),
-);
+)
+.license_key(license_key) // decrypts the file
+.validate(&license_file_text);
 if checked.code != ValidationCode::Valid {
     // Expired, tampered, signed by another key...: checked.code says which.
 }`;

@@ -152,10 +152,10 @@ describe('Signing keys screen', () => {
       expect(codes.rust).toContain('keywright-license = { path = "../keywright/crates/keywright-license", default-features = false }');
       expect(codes.rust).toContain(`PublicKey::from_hex(PUBLIC_KEY)`);
       expect(codes.rust).toContain(`const PUBLIC_KEY: &str = "${k.publicKeyHex}";`);
-      expect(codes.rust).toContain('verify_license_file(');
+      expect(codes.rust).toContain('Verifier::pinned(');
       expect(codes.rust).toContain('FileAlgorithm::Aes256GcmEd25519');
-      expect(codes.rust).toContain('Some(&secret)');
-      expect(codes.rust).toContain('EncryptionSecret::for_license(license_key)');
+      expect(codes.rust).toContain('.license_key(license_key)');
+      expect(codes.rust).toContain('.validate(&license_file_text)');
       expect(codes.rust).toContain('jiff::Timestamp::now()');
 
       expect(codes.go).toContain(`keygen.PublicKey = "${k.publicKeyHex}"`);

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use jiff::Timestamp;
 use keywright_core::{ExportMachineFile, Keywright};
-use keywright_license::ActivationRequest;
+use keywright_license::activation::ActivationRequest;
 use serde_json::json;
 
 use crate::input;

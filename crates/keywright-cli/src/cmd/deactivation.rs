@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use keywright_license::DeactivationReceipt;
+use keywright_license::activation::DeactivationReceipt;
 use serde_json::json;
 
 use super::machine::machine_output;

@@ -5,10 +5,10 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use keywright_license::document::{LicenseDocument, MachineDocument};
-use keywright_license::{
-    parse_time, seal, EncryptionSecret, FileAlgorithm, FileKind, SigningKey as FormatSigningKey,
+use keywright_license::issue::{
+    seal, EncryptionSecret, LicenseDocument, MachineDocument, SigningKey as FormatSigningKey,
 };
+use keywright_license::{parse_time, FileAlgorithm, FileKind};
 
 use super::model::{ExportMachineFile, Machine, MachineStatus};
 use crate::audit::Event;

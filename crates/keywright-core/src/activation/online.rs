@@ -12,7 +12,8 @@
 //! ([`Keywright::record_server_events`], [`Keywright::server_events`]).
 
 use jiff::Timestamp;
-use keywright_license::{SigningKey as PrivateKey, ValidationCode};
+use keywright_license::issue::SigningKey as PrivateKey;
+use keywright_license::ValidationCode;
 use serde::Serialize;
 use ts_rs::TS;
 

@@ -1,12 +1,10 @@
 //! The validation simulator: what the customer's application would answer on a date,
 //! with a file as the store would export it now, sealed in memory with a throwaway key
-//! and judged by the SDK's own `validate_*_file`.
+//! and judged by the SDK's own `Verifier::validate`.
 
 use jiff::Timestamp;
-use keywright_license::{
-    parse_time, seal, validate_license_file, validate_machine_file, EncryptionSecret,
-    FileAlgorithm, FileKind, LicenseExpectations, SigningKey as FormatSigningKey,
-};
+use keywright_license::issue::{seal, EncryptionSecret, SigningKey as FormatSigningKey};
+use keywright_license::{parse_time, FileAlgorithm, FileKind, Verifier};
 
 use super::model::{MachineStatus, SimulateValidation, SimulatedValidation};
 use crate::catalog::IncludeSet;
@@ -38,9 +36,8 @@ impl Keywright {
     /// date past issue + TTL (and any offline grace) gives `FILE_EXPIRED`.
     ///
     /// The product's private key is not used: the file is sealed in memory with a
-    /// throwaway key and checked by the SDK's own `validate_license_file` /
-    /// `validate_machine_file`, pinned to that throwaway key, so the codes and
-    /// messages are exactly the SDK's.
+    /// throwaway key and checked by the SDK's own `Verifier::validate`, pinned to that
+    /// throwaway key, so the codes and messages are exactly the SDK's.
     pub fn simulate_validation(&self, input: &SimulateValidation) -> Result<SimulatedValidation> {
         let at = parse_time(&stamp(parse_at(&input.at)?))?;
         let issued = match clean(input.file_issued_at.as_deref()) {
@@ -53,18 +50,17 @@ impl Keywright {
         let throwaway = FormatSigningKey::generate(&mut rand_core::OsRng);
         let public = throwaway.public_key();
         let alg = FileAlgorithm::Aes256GcmEd25519;
-        let mut expect = LicenseExpectations {
-            product_id: Some(product.id.clone()),
-            required_entitlements: input
-                .required_entitlements
-                .iter()
-                .flat_map(|c| c.split(','))
-                .map(str::trim)
-                .filter(|c| !c.is_empty())
-                .map(str::to_owned)
-                .collect(),
-            ..LicenseExpectations::default()
-        };
+        let required: Vec<&str> = input
+            .required_entitlements
+            .iter()
+            .flat_map(|c| c.split(','))
+            .map(str::trim)
+            .filter(|c| !c.is_empty())
+            .collect();
+        let verifier = Verifier::pinned(&public, alg, at)
+            .license_key(&license.key)
+            .product(&product.id)
+            .entitlements(required.iter().copied());
         let ttl = policy.file_ttl_seconds;
         let machine_id = clean(input.machine_id.as_deref());
         let validation = match machine_id {
@@ -96,8 +92,10 @@ impl Keywright {
                     Some(&secret),
                     &mut rand_core::OsRng,
                 )?;
-                expect.fingerprint = clean(input.fingerprint.as_deref());
-                validate_license_file(&text, (&public, alg), Some(&secret), &expect, at)
+                match clean(input.fingerprint.as_deref()) {
+                    Some(fingerprint) => verifier.fingerprint(&fingerprint).validate(&text),
+                    None => verifier.validate(&text),
+                }
             }
             Some(id) => {
                 let machine = self.find_machine(&id)?;
@@ -119,9 +117,10 @@ impl Keywright {
                 )?;
                 let runs_on =
                     clean(input.fingerprint.as_deref()).unwrap_or(machine.fingerprint.clone());
-                let secret = EncryptionSecret::for_machine(&license.key, &runs_on);
-                expect.fingerprint = Some(runs_on);
-                validate_machine_file(&text, (&public, alg), Some(&secret), &expect, at)
+                verifier
+                    .kind(FileKind::Machine)
+                    .fingerprint(&runs_on)
+                    .validate(&text)
             }
         };
         Ok(SimulatedValidation {

@@ -10,7 +10,7 @@
 //! other strategies (`MAINTAIN_ACCESS` and `ALLOW_ACCESS` stay valid, code `EXPIRED`).
 
 use jiff::Timestamp;
-use keywright_license::document::LicenseDocument;
+use keywright_license::issue::LicenseDocument;
 
 use super::machines::is_expired;
 use super::model::MachineStatus;

@@ -3,9 +3,8 @@
 
 use jiff::Timestamp;
 use keywright_license::{
-    validate_opened, verify_key_with, verify_license_file, verify_machine_file, Certificate,
-    EncryptionSecret, FileAlgorithm, FileKind, LicenseExpectations, PublicKey, Scheme,
-    ValidationCode, FILE_ALGORITHMS,
+    format_time, verify_key, Certificate, FileAlgorithm, FileKind, PublicKey, Scheme,
+    ValidationCode, Verifier,
 };
 use serde::Serialize;
 
@@ -80,9 +79,9 @@ fn decoded(bytes: &[u8]) -> serde_json::Value {
 
 /// Checks a file or key at `now`. Input that names nothing to check, or a public key
 /// that cannot be read, is an error; anything about the artifact itself is a report.
-/// A file that opens is judged by [`validate_opened`], as `machine simulate` judges
-/// its file: the license's status and expiry, and the file's TTL with its offline
-/// grace period.
+/// A file is judged by the SDK's `Verifier::validate`, as `machine simulate` judges
+/// its file: the signature, then the license's status and expiry, and the file's TTL
+/// with its offline grace period.
 pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
     let public = PublicKey::parse(&request.public_key)
         .map_err(|e| Error::bad_input(format!("public key: {e}")))?;
@@ -96,7 +95,7 @@ pub fn verify(request: &VerifyRequest, now: Timestamp) -> Result<VerifyReport> {
                     .parse::<Scheme>()
                     .map_err(|e| Error::bad_input(format!("scheme {name:?}: {e}")))?,
             };
-            let (code, detail, payload) = match verify_key_with(key.trim(), &public, scheme) {
+            let (code, detail, payload) = match verify_key(key.trim(), &public, scheme) {
                 Ok(dataset) => (ValidationCode::Valid, None, Some(decoded(&dataset))),
                 Err(e) => (e.code(), Some(e.to_string()), None),
             };
@@ -150,7 +149,7 @@ fn verify_file(
         .filter(|a| !a.is_empty())
     {
         Some(name) => name.parse::<FileAlgorithm>().ok(),
-        None => FILE_ALGORITHMS
+        None => FileAlgorithm::ALL
             .iter()
             .copied()
             .find(|a| {
@@ -183,46 +182,28 @@ fn verify_file(
             meta: None,
         };
     };
-    let secret =
-        request
-            .license_key
-            .as_deref()
-            .map(|k| match (kind, request.fingerprint.as_deref()) {
-                (FileKind::Machine, Some(fp)) => EncryptionSecret::for_machine(k, fp),
-                _ => EncryptionSecret::for_license(k),
-            });
-    // A kind this version does not know goes to the license file check, which
-    // refuses it (FileKind is non-exhaustive).
-    let verification = match kind {
-        FileKind::Machine => verify_machine_file(text, public, pinned, secret.as_ref(), now),
-        _ => verify_license_file(text, public, pinned, secret.as_ref(), now),
-    };
-    // An authentic file is judged by the SDK's validation, the same function
-    // `machine simulate` reaches: status, license expiry, and the file's TTL with the
-    // offline grace its included policy grants.
-    let (code, message, mut detail) = match &verification.file {
-        Some(file) => {
-            let expect = LicenseExpectations {
-                fingerprint: request.fingerprint.clone(),
-                ..LicenseExpectations::default()
-            };
-            let validation = validate_opened(file, &expect, now);
-            let detail = validation.error.as_ref().map(|e| e.to_string());
-            (validation.code, validation.message, detail)
-        }
-        None => (
-            verification.code,
-            verification.code.message().to_owned(),
-            verification.error.as_ref().map(|e| e.to_string()),
-        ),
-    };
+    // The SDK's validation, the same the simulator reaches: the signature (with the
+    // license key, and the fingerprint for machine files, decrypting), then status,
+    // license expiry, and the file's TTL with the offline grace its included policy
+    // grants; the fingerprint must be this machine's.
+    let mut verifier = Verifier::pinned(public, pinned, now).kind(kind);
+    if let Some(license_key) = request.license_key.as_deref() {
+        verifier = verifier.license_key(license_key);
+    }
+    if let Some(fingerprint) = request.fingerprint.as_deref() {
+        verifier = verifier.fingerprint(fingerprint);
+    }
+    let validation = verifier.validate(text);
+    let code = validation.code;
+    let message = validation.message;
+    let mut detail = validation.error.as_ref().map(|e| e.to_string());
     if code == ValidationCode::AlgorithmMismatch
         && claimed.starts_with("aes-256-gcm+")
         && request.license_key.is_none()
     {
         detail = Some("the file is encrypted: pass the license key to decrypt it".to_owned());
     }
-    let file = verification.file.as_ref();
+    let file = validation.file.as_ref();
     VerifyReport {
         code,
         message,
@@ -235,8 +216,8 @@ fn verify_file(
         kid,
         payload: file.map(|f| decoded(&f.payload)),
         meta: file.map(|f| FileMetaReport {
-            issued: keywright_license::format_time(f.meta.issued),
-            expiry: f.meta.expiry.map(keywright_license::format_time),
+            issued: format_time(f.meta.issued),
+            expiry: f.meta.expiry.map(format_time),
             ttl: f.meta.ttl,
         }),
     }

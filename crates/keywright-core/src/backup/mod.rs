@@ -42,7 +42,7 @@ mod snapshot;
 use std::path::Path;
 
 use jiff::Timestamp;
-use keywright_license::SigningKey as PrivateKey;
+use keywright_license::issue::SigningKey as PrivateKey;
 use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;

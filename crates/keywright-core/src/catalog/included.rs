@@ -1,7 +1,8 @@
 //! Related objects in exported license files (Keygen's `include=`): the product, the
 //! policy, the owner (customer) and the license's entitlements (its own, else the policy's), as the store has them.
 
-use keywright_license::{parse_time, Included, IncludedEntitlement, IncludedProduct, IncludedUser};
+use keywright_license::issue::{Included, IncludedEntitlement, IncludedProduct, IncludedUser};
+use keywright_license::parse_time;
 use sha2::{Digest, Sha256};
 
 use super::model::{Policy, Product};

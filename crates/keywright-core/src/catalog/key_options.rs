@@ -9,10 +9,13 @@
 //! the real rendering again (a customer's email can be longer than the sample's).
 
 use jiff::Timestamp;
-use keywright_license::license_key::{EncryptDataset, IdRef, LicenseRef, PolicyRef, UserRef};
+use keywright_license::issue::{
+    human_key, render_template, HumanKeyStyle, TemplateVars, MAX_ENCRYPT_DATASET,
+    TEMPLATE_VARIABLES,
+};
 use keywright_license::{
-    keygen_expiry, parse_time, render_template, FormatError, HumanKeyStyle, JwtClaims, KeyDataset,
-    TemplateVars, MAX_ENCRYPT_DATASET, TEMPLATE_VARIABLES,
+    keygen_expiry, parse_time, EncryptDataset, FormatError, IdRef, JwtClaims, KeyDataset,
+    LicenseRef, PolicyRef, UserRef,
 };
 
 use super::model::{KeyTemplatePreview, NewPolicy, Product, Scheme};
@@ -280,7 +283,7 @@ impl Keywright {
         let duration = parse_optional_duration(input.duration.as_deref())?;
         let options = self.key_options(input, &product, duration, now)?;
         let dataset = if options.unsigned {
-            keywright_license::human_key(&human_style(&product.code), &mut rand_core::OsRng)?
+            human_key(&human_style(&product.code), &mut rand_core::OsRng)?
         } else {
             let facts = self.sample_facts(&product, None, duration, now)?;
             embedded_dataset(options.scheme, options.template.as_deref(), &facts)?

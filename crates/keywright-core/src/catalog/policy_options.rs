@@ -7,7 +7,8 @@
 //! `metadata.offlineGracePeriod`) whenever the policy departs from Keygen's defaults,
 //! even when the export did not ask to include the policy.
 
-use keywright_license::{parse_time, Included, IncludedPolicy};
+use keywright_license::issue::{Included, IncludedPolicy};
+use keywright_license::parse_time;
 
 use super::model::{ExpirationStrategy, Policy, Product};
 use crate::error::Result;

@@ -6,7 +6,7 @@ use jiff::Timestamp;
 use super::model::{License, LicenseEntitlements, SetLicenseEntitlements};
 use super::sql;
 use crate::audit::{self, Event};
-use keywright_license::Included;
+use keywright_license::issue::Included;
 
 use crate::catalog::{check_entitlement, IncludeSet, Policy};
 use crate::error::{Error, Result};

@@ -5,11 +5,10 @@
 use std::path::Path;
 
 use jiff::Timestamp;
-use keywright_license::document::{LicenseDocument, LicenseStatus as DocumentStatus};
-use keywright_license::included::Included;
-use keywright_license::{
-    parse_time, seal, EncryptionSecret, FileAlgorithm, FileKind, SigningKey as PrivateKey,
+use keywright_license::issue::{
+    seal, EncryptionSecret, Included, LicenseDocument, SigningKey as PrivateKey,
 };
+use keywright_license::{parse_time, FileAlgorithm, FileKind, LicenseStatus as DocumentStatus};
 
 use super::model::{CheckOutFile, CheckedOutFile, ExportLicenseFile, License, LicenseStatus};
 use super::sql;

@@ -3,7 +3,8 @@
 //! one. The building blocks here are what a batch uses too.
 
 use jiff::Timestamp;
-use keywright_license::{keygen_expiry, parse_time, sign_key_with, SigningKey as PrivateKey};
+use keywright_license::issue::{human_key, sign_key, SigningKey as PrivateKey};
+use keywright_license::{keygen_expiry, parse_time};
 use rusqlite::Connection;
 
 use super::model::{IssueLicense, License};
@@ -94,7 +95,7 @@ pub(crate) fn sign_license_key(input: &KeyInput<'_>, private: &PrivateKey) -> Re
         input.policy.key_template.as_deref(),
         &facts,
     )?;
-    Ok(sign_key_with(
+    Ok(sign_key(
         input.policy.scheme.to_format(),
         embedded.as_bytes(),
         private,
@@ -105,7 +106,7 @@ pub(crate) fn sign_license_key(input: &KeyInput<'_>, private: &PrivateKey) -> Re
 /// A random human-typable key for an unsigned policy's license (≈ 120 bits; see
 /// [`human_style`]). Callers that can, check it is unused.
 pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
-    Ok(keywright_license::human_key(
+    Ok(human_key(
         &human_style(&product.code),
         &mut rand_core::OsRng,
     )?)

@@ -1,7 +1,8 @@
 //! Signing keys: the public half in the store, the private half in the vault.
 
 use jiff::Timestamp;
-use keywright_license::{PublicKey, SigningKey as PrivateKey};
+use keywright_license::issue::SigningKey as PrivateKey;
+use keywright_license::PublicKey;
 
 use super::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
 use super::sql::{self, KeyRow};

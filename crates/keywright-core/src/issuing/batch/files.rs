@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::Timestamp;
-use keywright_license::{parse_time, FileAlgorithm, SigningKey as PrivateKey};
+use keywright_license::issue::{Included, LicenseDocument, SigningKey as PrivateKey};
+use keywright_license::{parse_time, FileAlgorithm};
 
 use super::plan::PlannedRow;
 use super::{in_parallel, in_threads, BatchPreview, Run, Steps, CHUNK};
@@ -257,8 +258,8 @@ impl Keywright {
 /// One license file to seal and write.
 struct FileJob<'a> {
     path: PathBuf,
-    document: keywright_license::document::LicenseDocument,
-    included: Option<keywright_license::included::Included>,
+    document: LicenseDocument,
+    included: Option<Included>,
     ttl: Option<i64>,
     alg: FileAlgorithm,
     private: &'a PrivateKey,

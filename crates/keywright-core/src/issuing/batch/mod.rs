@@ -24,7 +24,7 @@ use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
 use jiff::Timestamp;
-use keywright_license::SigningKey as PrivateKey;
+use keywright_license::issue::SigningKey as PrivateKey;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 

@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use jiff::Timestamp;
-use keywright_license::{parse_time, SigningKey as PrivateKey};
+use keywright_license::issue::SigningKey as PrivateKey;
+use keywright_license::parse_time;
 
 use super::plan::{Catalog, PlannedRow};
 use super::{in_parallel, BatchIssued, Run, Steps, CHUNK};

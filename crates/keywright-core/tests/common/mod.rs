@@ -1,0 +1,115 @@
+//! What the core's test binaries (and its benches, through `#[path]`) share: the
+//! clock they pretend it is, and a store in a temporary folder with a memory vault the
+//! test keeps a handle on, plus builders for the rows most tests start from.
+// Each test binary uses a different part of it.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use jiff::Timestamp;
+use keywright_core::*;
+
+/// The instant the tests call "now" (milliseconds, as the store writes times).
+pub const NOW: &str = "2026-11-23T10:00:00.123Z";
+
+/// A time written as RFC 3339.
+pub fn at(text: &str) -> Timestamp {
+    text.parse().unwrap()
+}
+
+/// [`NOW`].
+pub fn now() -> Timestamp {
+    at(NOW)
+}
+
+/// A store file in a folder of its own, opened with a memory vault.
+pub struct TestStore {
+    pub dir: tempfile::TempDir,
+    /// The vault the store's keys and audit anchor live in (shared, so a test can
+    /// reopen the store "on the same machine" or inject keychain faults).
+    pub vault: Arc<MemoryVault>,
+    pub kw: Keywright,
+}
+
+impl TestStore {
+    /// An empty store, actor "tester".
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = Arc::<MemoryVault>::default();
+        let kw = open(&dir.path().join("store.db"), vault.clone());
+        Self { dir, vault, kw }
+    }
+
+    /// The store file.
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("store.db")
+    }
+
+    /// A file name in the store's folder.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// The store opened again, as the next command would, with the same vault.
+    pub fn reopen(&self) -> Keywright {
+        open(&self.path(), self.vault.clone())
+    }
+
+    /// An Ed25519 signing key named `name`.
+    pub fn key(&mut self, name: &str) -> SigningKey {
+        self.key_of(name, KeyAlgorithm::Ed25519)
+    }
+
+    /// A signing key of `algorithm`.
+    pub fn key_of(&mut self, name: &str, algorithm: KeyAlgorithm) -> SigningKey {
+        self.kw
+            .create_signing_key(
+                &NewSigningKey {
+                    name: name.into(),
+                    algorithm,
+                },
+                now(),
+            )
+            .unwrap()
+    }
+
+    /// A product named `name` with the defaults (code from the name, the only key).
+    pub fn product(&mut self, name: &str) -> Product {
+        self.kw
+            .create_product(
+                &NewProduct {
+                    name: name.into(),
+                    ..Default::default()
+                },
+                now(),
+            )
+            .unwrap()
+    }
+
+    /// A policy of `product` named `name`, lasting `duration` (`None`: perpetual).
+    pub fn policy(&mut self, product: &Product, name: &str, duration: Option<&str>) -> Policy {
+        self.policy_with(product, name, |p| p.duration = duration.map(str::to_owned))
+    }
+
+    /// A policy of `product` named `name`, as `edit` sets it up.
+    pub fn policy_with(
+        &mut self,
+        product: &Product,
+        name: &str,
+        edit: impl FnOnce(&mut NewPolicy),
+    ) -> Policy {
+        let mut input = NewPolicy {
+            product_id: product.id.clone(),
+            name: name.into(),
+            ..Default::default()
+        };
+        edit(&mut input);
+        self.kw.create_policy(&input, now()).unwrap()
+    }
+}
+
+/// A store at `path` with `vault`, actor "tester".
+pub fn open(path: &std::path::Path, vault: Arc<MemoryVault>) -> Keywright {
+    Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault), "tester")
+}

@@ -528,14 +528,14 @@ async fn machines_check_outs_and_deactivation_over_raw_http() {
     );
     let certificate = doc["data"]["attributes"]["certificate"].as_str().unwrap();
     // Our own verifier opens it with the product's key.
-    let opened = keywright_license::verify_license_file(
-        certificate,
+    let opened = keywright_license::Verifier::pinned(
         &run.trusted[0],
         keywright_license::FileAlgorithm::Base64Ed25519,
-        None,
         jiff::Timestamp::now(),
-    );
-    assert_eq!(opened.code, keywright_license::ValidationCode::Valid);
+    )
+    .kind(keywright_license::FileKind::License)
+    .validate(certificate);
+    assert!(opened.is_valid(), "{opened:?}");
 
     // Two machines fill the floating license of 2; a third is refused.
     let r = keygen(

@@ -2,7 +2,7 @@
 # Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
 # (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
 # tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, Python's cryptography for
-# the cross-checks).
+# the cross-checks, keygen-sdk for the Python client test).
 # Safe to run again: it only installs what is missing.
 #   scripts/setup-debian.sh          # everything (tests too)
 #   scripts/setup-debian.sh --run    # only what running the app needs
@@ -46,6 +46,12 @@ if [ "$mode" != "--run" ]; then
   if ! python3 -c "import cryptography, jwt" 2>/dev/null; then
     echo "==> pip install cryptography pyjwt"
     python3 -m pip install --quiet cryptography pyjwt
+  fi
+  # keygen-sdk, a Python client of Keygen's license API, drives the server in
+  # crates/keywright-sdk-tests (keygen-rs is the Rust one, from Cargo).
+  if ! python3 -c "import keygen.license" 2>/dev/null; then
+    echo "==> pip install keygen-sdk"
+    python3 -m pip install --quiet keygen-sdk
   fi
 fi
 

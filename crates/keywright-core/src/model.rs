@@ -15,8 +15,8 @@ pub use crate::customers::{CustomerQuery, CustomerSummary};
 pub use crate::dashboard::{Dashboard, DayCount, ProductSummary};
 pub use crate::files::ExportedFile;
 pub use crate::issuing::{
-    ExportLicenseFile, IssueLicense, License, LicenseEntitlements, LicensePage, LicenseQuery,
-    LicenseSort, LicenseStatus, RenewLicense, SetLicenseEntitlements,
+    CheckOutFile, CheckedOutFile, ExportLicenseFile, IssueLicense, License, LicenseEntitlements,
+    LicensePage, LicenseQuery, LicenseSort, LicenseStatus, RenewLicense, SetLicenseEntitlements,
 };
 pub use crate::keys::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
 pub use crate::store::StoreInfo;

@@ -178,6 +178,7 @@ fn online_activation_refuses_control_characters_and_the_log_defuses_them() {
         user: user.map(Into::into),
         hwid: hwid.into(),
         ip: Some("127.0.0.1".into()),
+        ..Default::default()
     };
     let before = (f.count("machines"), f.count("audit_events"));
     for (input, field) in [

@@ -126,15 +126,23 @@ impl LicenseDocument {
         let issued = truncate_to_millis(issued);
         let meta = Meta::new(issued, ttl)?;
         let doc = Payload {
-            data: self.data(issued),
+            data: self.data(Some(issued)),
             included: included.map(|i| i.resources(&self.account_id)),
             meta,
         };
         serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
     }
 
+    /// The license resource alone, as Keygen's API answers it (the `data` of a
+    /// validation or of `GET /licenses/{id}`): the same object a license file carries,
+    /// with `lastCheckOut` as given (a file's is its issue time).
+    /// It serializes with Keygen's attribute order.
+    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> impl Serialize + '_ {
+        self.data(last_check_out.map(truncate_to_millis))
+    }
+
     /// The license resource (`data` of a license file, `included` of a machine file).
-    fn data(&self, issued: Timestamp) -> Data<'_> {
+    fn data(&self, last_check_out: Option<Timestamp>) -> Data<'_> {
         let base = format!("/v1/accounts/{}", self.account_id);
         let license_path = format!("{base}/licenses/{}", self.id);
         let related = |what: &str| Links {
@@ -172,8 +180,8 @@ impl LicenseDocument {
                 last_validated: None,
                 last_check_in: None,
                 next_check_in: None,
-                // Issuing the file is the check-out.
-                last_check_out: Some(format_time(issued)),
+                // Issuing a file is the check-out.
+                last_check_out: last_check_out.map(format_time),
                 permissions: &LICENSE_PERMISSIONS,
                 metadata: &self.metadata,
                 created: format_time(self.created),
@@ -432,7 +440,7 @@ impl MachineDocument {
         let issued = truncate_to_millis(issued);
         let meta = Meta::new(issued, ttl)?;
         let lic = &self.license;
-        let mut included = vec![MachineIncluded::License(Box::new(lic.data(issued)))];
+        let mut included = vec![MachineIncluded::License(Box::new(lic.data(Some(issued))))];
         if let Some(extra) = extra {
             included.extend(
                 extra
@@ -441,6 +449,25 @@ impl MachineDocument {
                     .map(MachineIncluded::Other),
             );
         }
+        let doc = MachinePayload {
+            data: self.data(Some(issued)),
+            included,
+            meta,
+        };
+        serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
+    }
+
+    /// The machine resource alone, as Keygen's API answers it (`POST /machines`,
+    /// `GET /machines/{id}`): the same object a machine file carries as its `data`,
+    /// with `lastCheckOut` as given (a file's is its issue time).
+    /// It serializes with Keygen's attribute order.
+    pub fn to_resource(&self, last_check_out: Option<Timestamp>) -> impl Serialize + '_ {
+        self.data(last_check_out.map(truncate_to_millis))
+    }
+
+    /// The machine resource (`data` of a machine file).
+    fn data(&self, last_check_out: Option<Timestamp>) -> MachineData<'_> {
+        let lic = &self.license;
         let base = format!("/v1/accounts/{}", lic.account_id);
         let path = format!("{base}/machines/{}", self.id);
         let related = |what: &str| Links {
@@ -450,70 +477,65 @@ impl MachineDocument {
             kind,
             id: id.to_owned(),
         };
-        let doc = MachinePayload {
-            data: MachineData {
-                id: &self.id,
-                kind: "machines",
-                attributes: MachineAttributes {
-                    fingerprint: &self.fingerprint,
-                    cores: None,
-                    ip: None,
-                    hostname: self.hostname.as_deref(),
-                    platform: self.platform.as_deref(),
-                    name: self.name.as_deref(),
-                    require_heartbeat: false,
-                    heartbeat_status: "NOT_STARTED",
-                    heartbeat_duration: None,
-                    max_processes: None,
-                    last_check_out: format_time(issued),
-                    last_heartbeat: None,
-                    next_heartbeat: None,
-                    metadata: &self.metadata,
-                    created: format_time(self.created),
-                    updated: format_time(self.updated),
+        MachineData {
+            id: &self.id,
+            kind: "machines",
+            attributes: MachineAttributes {
+                fingerprint: &self.fingerprint,
+                cores: None,
+                ip: None,
+                hostname: self.hostname.as_deref(),
+                platform: self.platform.as_deref(),
+                name: self.name.as_deref(),
+                require_heartbeat: false,
+                heartbeat_status: "NOT_STARTED",
+                heartbeat_duration: None,
+                max_processes: None,
+                last_check_out: last_check_out.map(format_time),
+                last_heartbeat: None,
+                next_heartbeat: None,
+                metadata: &self.metadata,
+                created: format_time(self.created),
+                updated: format_time(self.updated),
+            },
+            relationships: MachineRelationships {
+                account: ToOne {
+                    links: Links {
+                        related: Some(base.clone()),
+                    },
+                    data: Some(linkage("accounts", &lic.account_id)),
                 },
-                relationships: MachineRelationships {
-                    account: ToOne {
-                        links: Links {
-                            related: Some(base.clone()),
-                        },
-                        data: Some(linkage("accounts", &lic.account_id)),
-                    },
-                    environment: ToOne {
-                        links: Links { related: None },
-                        data: None,
-                    },
-                    product: ToOne {
-                        links: related("product"),
-                        data: Some(linkage("products", &lic.product_id)),
-                    },
-                    group: ToOne {
-                        links: related("group"),
-                        data: None,
-                    },
-                    license: ToOne {
-                        links: related("license"),
-                        data: Some(linkage("licenses", &lic.id)),
-                    },
-                    owner: ToOne {
-                        links: related("owner"),
-                        data: lic.user_id.as_deref().map(|id| linkage("users", id)),
-                    },
-                    components: LinksOnly {
-                        links: related("components"),
-                    },
-                    processes: LinksOnly {
-                        links: related("processes"),
-                    },
+                environment: ToOne {
+                    links: Links { related: None },
+                    data: None,
                 },
-                links: SelfLink {
-                    self_: path.clone(),
+                product: ToOne {
+                    links: related("product"),
+                    data: Some(linkage("products", &lic.product_id)),
+                },
+                group: ToOne {
+                    links: related("group"),
+                    data: None,
+                },
+                license: ToOne {
+                    links: related("license"),
+                    data: Some(linkage("licenses", &lic.id)),
+                },
+                owner: ToOne {
+                    links: related("owner"),
+                    data: lic.user_id.as_deref().map(|id| linkage("users", id)),
+                },
+                components: LinksOnly {
+                    links: related("components"),
+                },
+                processes: LinksOnly {
+                    links: related("processes"),
                 },
             },
-            included,
-            meta,
-        };
-        serde_json::to_vec(&doc).map_err(|e| FormatError::Json(e.to_string()))
+            links: SelfLink {
+                self_: path.clone(),
+            },
+        }
     }
 }
 
@@ -554,7 +576,7 @@ struct MachineAttributes<'a> {
     heartbeat_status: &'static str,
     heartbeat_duration: Option<i64>,
     max_processes: Option<i64>,
-    last_check_out: String,
+    last_check_out: Option<String>,
     last_heartbeat: Option<String>,
     next_heartbeat: Option<String>,
     metadata: &'a serde_json::Map<String, serde_json::Value>,

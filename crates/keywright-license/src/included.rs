@@ -343,6 +343,13 @@ fn no_environment() -> ToOne {
 }
 
 impl Included {
+    /// The objects as Keygen's API answers them (e.g. the `data` of
+    /// `GET /licenses/{id}/entitlements`): the same array a file's `included` holds,
+    /// serialized with Keygen's attribute order.
+    pub fn to_resources(&self, account_id: &str) -> impl Serialize {
+        self.resources(account_id)
+    }
+
     /// The resources to write, in Keygen's order.
     pub(crate) fn resources(&self, account_id: &str) -> Vec<Resource> {
         let base = format!("/v1/accounts/{account_id}");

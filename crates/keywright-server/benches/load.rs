@@ -1,9 +1,13 @@
 //! A bounded load test of the activation server on loopback: N concurrent clients
-//! (keep-alive connections) for a few seconds against `GET /api/check` and then
-//! `POST /api/activate` (a new hwid per request, spread over 100 licenses of an
-//! unlimited floating policy, so no license grows unrealistically many machines),
-//! over a real SQLite file (WAL, synchronous=FULL) and signed responses. Prints
-//! requests/s and latency percentiles; then both at once (half the clients each).
+//! (keep-alive connections) for a few seconds against `GET /api/check`, Keygen's
+//! `POST /v1/accounts/{account}/licenses/actions/validate-key` (scoped to the product
+//! and an activated fingerprint, as an SDK sends it), then `POST /api/activate` and
+//! Keygen's `POST /v1/accounts/{account}/machines` (a new hwid / fingerprint per
+//! request, spread over 100 licenses of an unlimited floating policy, so no license
+//! grows unrealistically many machines), over a real SQLite file (WAL,
+//! synchronous=FULL) and signed responses. Prints requests/s and latency percentiles
+//! and each Keygen endpoint's throughput against its mini-key-server counterpart;
+//! then check and activate at once (half the clients each).
 //!
 //! `cargo bench -p keywright-server --bench load` runs 32 clients for 5 s per endpoint;
 //! `-- --clients N --seconds S` changes that. Under `cargo test` (no `--bench`
@@ -52,11 +56,12 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
-fn report(name: &str, mut o: Outcome) {
+/// Prints one line and returns the throughput (requests/s).
+fn report(name: &str, mut o: Outcome) -> f64 {
     o.latencies.sort_unstable();
     let rps = o.requests as f64 / o.elapsed.as_secs_f64();
     println!(
-        "{name:<18} {:>7} requests in {:.2} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
+        "{name:<22} {:>7} requests in {:.2} s = {:>8.0} req/s   p50 {:>7.2} ms   p99 {:>7.2} ms   max {:>7.2} ms",
         o.requests,
         o.elapsed.as_secs_f64(),
         rps,
@@ -64,6 +69,7 @@ fn report(name: &str, mut o: Outcome) {
         percentile(&o.latencies, 0.99).as_secs_f64() * 1e3,
         o.latencies.last().unwrap().as_secs_f64() * 1e3,
     );
+    rps
 }
 
 /// Runs `clients` loops for `seconds`; each calls `request(client, n)` and expects
@@ -121,6 +127,7 @@ async fn run(args: Args) {
     let now = Timestamp::now();
     let vault = Arc::<MemoryVault>::default();
     let mut kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault), "bench");
+    let account = kw.store().store_id().to_owned();
     kw.create_signing_key(
         &NewSigningKey {
             name: "Main".into(),
@@ -205,7 +212,33 @@ async fn run(args: Args) {
         async move { client.get(url).send().await.unwrap() }
     })
     .await;
-    report("GET /api/check", check);
+    let check_rps = report("GET /api/check", check);
+
+    // What an SDK sends: the key, the product and this machine's fingerprint.
+    let validate_url = format!("{base}/v1/accounts/{account}/licenses/actions/validate-key");
+    let validate_body = serde_json::json!({
+        "meta": {
+            "key": license.key,
+            "scope": { "product": product.id, "fingerprint": "bench-check" },
+        }
+    })
+    .to_string();
+    let validate = drive(args.clients, args.seconds, 200, move |client, _| {
+        let url = validate_url.clone();
+        let body = validate_body.clone();
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/vnd.api+json")
+                .header("accept", "application/vnd.api+json")
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    let validate_rps = report("POST v1 validate-key", validate);
 
     let activate_url = format!("{base}/api/activate");
     let app = product.id.clone();
@@ -226,7 +259,44 @@ async fn run(args: Args) {
     })
     .await;
     let mut activations = activate.requests;
-    report("POST /api/activate", activate);
+    let activate_rps = report("POST /api/activate", activate);
+
+    let machines_url = format!("{base}/v1/accounts/{account}/machines");
+    let all = Arc::new(licenses.clone());
+    let keygen_activate = drive(args.clients, args.seconds, 201, move |client, n| {
+        let url = machines_url.clone();
+        let license = &all[n % LICENSES];
+        let body = serde_json::json!({
+            "data": {
+                "type": "machines",
+                "attributes": { "fingerprint": format!("kg-{n}"), "hostname": "BENCH" },
+                "relationships": {
+                    "license": { "data": { "type": "licenses", "id": license.id } }
+                },
+            }
+        })
+        .to_string();
+        let auth = format!("License {}", license.key);
+        async move {
+            client
+                .post(url)
+                .header("content-type", "application/vnd.api+json")
+                .header("accept", "application/vnd.api+json")
+                .header("authorization", auth)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    })
+    .await;
+    activations += keygen_activate.requests;
+    let keygen_activate_rps = report("POST v1 machines", keygen_activate);
+    println!(
+        "Keygen API / mini-key-server throughput: validate-key {:.2}x of check, machines {:.2}x of activate",
+        validate_rps / check_rps,
+        keygen_activate_rps / activate_rps,
+    );
 
     // Both at once: half the clients check while the other half activate.
     let half = (args.clients / 2).max(1);

@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 
 mod connection;
+mod keygen;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -39,7 +40,7 @@ use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use axum::Router;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use jiff::Timestamp;
@@ -138,6 +139,10 @@ struct AppState {
     limiter: DefaultKeyedRateLimiter<IpAddr>,
     config: ServerConfig,
     events: EventLog,
+    /// The store's id: Keygen's account id.
+    account_id: String,
+    /// The product whose key signs Keygen answers that concern no product.
+    account: Option<Product>,
 }
 
 /// Read connections besides the writer.
@@ -374,6 +379,8 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         })
         .collect::<keywright_core::Result<Vec<_>>>()?;
     let products = kw.list_products()?;
+    let account_id = kw.store().store_id().to_owned();
+    let account = keygen::account_product(&products);
     let mut kw = kw;
     // One keychain write per activation would be the server's bottleneck: the audit
     // log's head is anchored at most once a second, and when the server stops.
@@ -390,6 +397,8 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         limiter: RateLimiter::keyed(Quota::per_second(per_second).allow_burst(burst)),
         config,
         events,
+        account_id,
+        account,
     };
     for product in &products {
         state.signer(product, now)?;
@@ -433,7 +442,9 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/api/check", get(check))
         .route("/api/activate", post(activate))
         .route("/api/validate", post(validate))
-        .fallback(|| async { failure(StatusCode::NOT_FOUND, "no such endpoint") })
+        .route("/v1", any(keygen::dispatch))
+        .route("/v1/{*rest}", any(keygen::dispatch))
+        .fallback(unknown_path)
         .method_not_allowed_fallback(|| async {
             failure(StatusCode::METHOD_NOT_ALLOWED, "method not allowed here")
         })
@@ -452,7 +463,9 @@ async fn json_errors(request: Request, next: Next) -> Response {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+        .is_some_and(|v| {
+            v.starts_with("application/json") || v.starts_with("application/vnd.api+json")
+        });
     if is_json || !(status.is_client_error() || status.is_server_error()) {
         return response;
     }
@@ -499,6 +512,16 @@ async fn rate_limit(
 ) -> Response {
     let ip = client_ip(&state.config, peer, request.headers());
     if state.limiter.check_key(&ip).is_err() {
+        if keygen_path(request.uri().path()) {
+            let exchange = Exchange::new(
+                &state,
+                peer,
+                request.method().clone(),
+                request.uri(),
+                request.headers(),
+            );
+            return keygen::rate_limited(&state, &exchange);
+        }
         let mut response = failure(
             StatusCode::TOO_MANY_REQUESTS,
             "too many requests; slow down",
@@ -509,6 +532,27 @@ async fn rate_limit(
         return response;
     }
     next.run(request).await
+}
+
+/// Any other path: Keygen's 404 under `/v1` (such as `/v1/`, which no route
+/// pattern names), mini-key-server's elsewhere.
+async fn unknown_path(
+    state: State<Arc<AppState>>,
+    peer: ConnectInfo<Peer>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    if keygen_path(uri.path()) {
+        return keygen::dispatch(state, peer, method, uri, headers, body).await;
+    }
+    failure(StatusCode::NOT_FOUND, "no such endpoint")
+}
+
+/// Whether `path` is Keygen's API (`/v1` and below).
+fn keygen_path(path: &str) -> bool {
+    path == "/v1" || path.starts_with("/v1/")
 }
 
 /// An unsigned JSON error (nothing product-specific is known yet).
@@ -1018,6 +1062,7 @@ async fn activate(
                 user: args.user.clone(),
                 hwid: args.hwid.clone().unwrap_or_default(),
                 ip: Some(ip),
+                ..OnlineActivation::default()
             },
             now,
         )?;
@@ -1042,6 +1087,9 @@ async fn activate(
                     }),
                     Some(product),
                 )
+            }
+            ActivationOutcome::AlreadyActive { .. } => {
+                unreachable!("mini-key-server's activation answers an active hwid again")
             }
             ActivationOutcome::OutOfSeats {
                 product, license, ..

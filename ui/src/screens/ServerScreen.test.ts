@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import ServerScreen from './ServerScreen.svelte';
-import { commandError, p, resetPlatform } from '../test/fixtures';
+import { commandError, key, p, product, resetPlatform } from '../test/fixtures';
 import { expectNoAxeViolations } from '../test/axe';
 
 const running = { running: true, address: 'http://127.0.0.1:8080', startedAt: '2026-11-23T10:00:00Z' };
@@ -81,5 +81,56 @@ describe('ServerScreen', () => {
     await userEvent.click(screen.getByTestId('server-stop'));
     expect(p.serverStop).toHaveBeenCalledOnce();
     expect(await screen.findByTestId('server-state')).toHaveTextContent('Stopped.');
+  });
+
+  it('shows the account id, the base URL and SDK snippets for the chosen product', async () => {
+    p.serverStatus.mockResolvedValue(running);
+    p.listSigningKeys.mockResolvedValue([key(), key({ id: 'key-2', algorithm: 'rsa-2048', publicKeyHex: 'ab' })]);
+    p.listProducts.mockResolvedValue([product(), product({ id: 'prod-2', name: 'Legacy Tool', signingKeyId: 'key-2' })]);
+    const { container } = render(ServerScreen);
+    expect(await screen.findByTestId('sdk-account')).toHaveTextContent('store-1');
+    expect(screen.getByTestId('sdk-base-url')).toHaveTextContent('http://127.0.0.1:8080');
+    expect(screen.getByTestId('sdk-product-id')).toHaveTextContent('prod-1');
+    expect(screen.getByTestId('sdk-public-key')).toHaveTextContent(key().publicKeyHex);
+
+    const rust = screen.getByTestId('sdk-snippet').textContent ?? '';
+    expect(rust).toContain('api_url: "http://127.0.0.1:8080".into()');
+    expect(rust).toContain('account: "store-1".into()');
+    expect(rust).toContain('product: "prod-1".into()');
+    expect(rust).toContain(`public_key: Some("${key().publicKeyHex}".into())`);
+    expect(rust).not.toMatch(/PRIVATE|secret/i);
+    await expectNoAxeViolations(container);
+
+    for (const [lang, expected] of [
+      ['go', 'keygen.APIURL = "http://127.0.0.1:8080"'],
+      ['node', "'http://127.0.0.1:8080/v1/accounts/store-1/licenses/actions/validate-key'"],
+      ['python', 'keygen.account = "store-1"'],
+    ] as const) {
+      await userEvent.click(screen.getByTestId(`sdk-language-${lang}`));
+      expect(screen.getByTestId(`sdk-language-${lang}`)).toHaveAttribute('aria-pressed', 'true');
+      expect(screen.getByTestId('sdk-snippet')).toHaveTextContent(expected);
+      expect(screen.getByTestId('sdk-snippet')).toHaveTextContent('prod-1');
+    }
+    await userEvent.click(screen.getByTestId('sdk-snippet-copy'));
+    expect(p.copyText).toHaveBeenCalledWith(expect.stringContaining('keygen.product = "prod-1"'));
+    await userEvent.click(screen.getByRole('button', { name: 'Copy the account id' }));
+    expect(p.copyText).toHaveBeenCalledWith('store-1');
+
+    // A product signed by an RSA key: the SDKs cannot check its answers; say so.
+    await userEvent.selectOptions(screen.getByTestId('sdk-product'), 'prod-2');
+    expect(screen.getByTestId('sdk-key-warning')).toHaveTextContent('Ed25519 keys only');
+    expect(screen.queryByTestId('sdk-public-key')).toBeNull();
+    expect(screen.getByTestId('sdk-snippet')).toHaveTextContent('prod-2');
+    await expectNoAxeViolations(container);
+  });
+
+  it('points SDKs at the address to listen on while stopped, and asks for a product first', async () => {
+    render(ServerScreen);
+    expect(await screen.findByTestId('sdk-base-url')).toHaveTextContent('http://127.0.0.1:8080');
+    await userEvent.clear(screen.getByTestId('server-listen'));
+    await userEvent.type(screen.getByTestId('server-listen'), '127.0.0.1:9443');
+    expect(screen.getByTestId('sdk-base-url')).toHaveTextContent('http://127.0.0.1:9443');
+    expect(screen.getByTestId('sdk-no-products')).toBeInTheDocument();
+    expect(screen.queryByTestId('sdk-snippet')).toBeNull();
   });
 });

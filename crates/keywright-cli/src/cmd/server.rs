@@ -88,9 +88,16 @@ pub(crate) fn serve(args: ServeArgs, path: &Path) -> Result<Output, Failure> {
         trust_forwarded_for: args.trust_forwarded_for,
     };
     let shown = path.display().to_string();
+    // Keygen SDKs name the store by its id (their "account").
+    let account = keywright_core::Store::open(path)
+        .map(|s| s.store_id().to_owned())
+        .map_err(Failure::from)?;
     keywright_server::run_until_ctrl_c(path, args.listen, config, |addr| {
         output::warn(&format!(
             "keywright: serving {shown} on http://{addr} (Ctrl-C stops)"
+        ));
+        output::warn(&format!(
+            "keywright: Keygen SDKs: API URL http://{addr} (or your public address), account {account}"
         ));
     })
     .map_err(|e| match e {

@@ -154,6 +154,24 @@ impl Keywright {
         sql::of_license(self.store.conn(), &license.id)
     }
 
+    /// A license's active machines (those holding a seat), newest first: what Keygen
+    /// lists, since it deletes a machine when it is deactivated.
+    pub fn active_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
+        let license = self.find_license(license_id)?;
+        let mut machines = sql::of_license(self.store.conn(), &license.id)?;
+        machines.retain(|m| m.status == MachineStatus::Active);
+        Ok(machines)
+    }
+
+    /// The active machine of license `license_id` (its row id) whose id or fingerprint
+    /// is `machine` (Keygen finds machines by either), if any.
+    pub fn active_machine(&self, license_id: &str, machine: &str) -> Result<Option<Machine>> {
+        match sql::active_on_license(self.store.conn(), machine, license_id)? {
+            Some(id) => sql::find(self.store.conn(), &id),
+            None => Ok(None),
+        }
+    }
+
     /// A machine's history from the audit log (activation, files, deactivation,
     /// transfer), newest first.
     pub fn machine_history(&self, machine_id: &str) -> Result<Vec<AuditEvent>> {
@@ -349,7 +367,21 @@ impl Keywright {
     /// offline until their TTL ends.
     pub fn deactivate_machine(&mut self, machine_id: &str, now: Timestamp) -> Result<Machine> {
         let machine = self.find_machine(machine_id)?;
-        self.deactivate(&machine, "vendor", None, now)
+        self.deactivate(&machine, "vendor", None, None, now)
+    }
+
+    /// Deactivates a machine at its own application's request over the activation
+    /// server (Keygen's `DELETE /machines/{id}`); audited `via: "server"` with the
+    /// client's address. The server checks the machine belongs to the license that
+    /// asked.
+    pub fn deactivate_machine_online(
+        &mut self,
+        machine_id: &str,
+        ip: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Machine> {
+        let machine = self.find_machine(machine_id)?;
+        self.deactivate(&machine, "server", None, ip, now)
     }
 
     fn deactivate(
@@ -357,11 +389,21 @@ impl Keywright {
         machine: &Machine,
         via: &str,
         receipt: Option<&DeactivationReceipt>,
+        ip: Option<&str>,
         now: Timestamp,
     ) -> Result<Machine> {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
+        let mut detail = serde_json::json!({
+            "license": machine.license_id, "fingerprint": machine.fingerprint, "via": via,
+            "receipt": receipt.map(|r| serde_json::json!({
+                "nonce": r.nonce, "at": stamp(r.timestamp),
+            })),
+        });
+        if let Some(ip) = ip {
+            detail["ip"] = serde_json::Value::from(ip);
+        }
         let changed = sql::deactivate(&tx, &machine.id, &at, receipt.map(|r| r.nonce.as_str()))?;
         if changed != 1 {
             return Err(Error::conflict(format!(
@@ -378,12 +420,7 @@ impl Keywright {
                 action: "machine.deactivate",
                 subject_type: Some("machine"),
                 subject_id: Some(&machine.id),
-                detail: serde_json::json!({
-                    "license": machine.license_id, "fingerprint": machine.fingerprint, "via": via,
-                    "receipt": receipt.map(|r| serde_json::json!({
-                        "nonce": r.nonce, "at": stamp(r.timestamp),
-                    })),
-                }),
+                detail,
                 ..Event::default()
             },
         )?;
@@ -512,6 +549,6 @@ impl Keywright {
                 receipt.fingerprint
             )));
         };
-        self.deactivate(&machine, "receipt", Some(&receipt), now)
+        self.deactivate(&machine, "receipt", Some(&receipt), None, now)
     }
 }

@@ -8,7 +8,8 @@
 //! - `machine_file`: a machine's signed (and by default encrypted) machine file.
 //! - `simulate`: the validation simulator (the SDK's own checks on a file sealed in
 //!   memory with a throwaway key).
-//! - [`online`]: what the activation server asks of the store, and its request log.
+//! - [`online`]: what the activation server asks of the store, and its request log;
+//!   `validation`: Keygen's scoped validation (re-exported there).
 //! - [`verify`]: `keywright verify`'s report on a key or file (no store).
 //! - `sql`: tables `machines` and `server_events`.
 
@@ -18,6 +19,7 @@ mod model;
 pub mod online;
 mod simulate;
 mod sql;
+mod validation;
 pub mod verify;
 
 pub use model::{

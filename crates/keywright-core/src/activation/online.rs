@@ -17,6 +17,8 @@ use keywright_license::ValidationCode;
 use serde::Serialize;
 use ts_rs::TS;
 
+pub use super::validation::{KeygenCode, ScopedValidation, ValidationScope};
+
 use super::machines::{check_fingerprint, is_expired, seats_allowed};
 use super::model::{Machine, MachineStatus};
 use super::sql::{self, MachineFacts};
@@ -100,8 +102,16 @@ pub struct OnlineActivation {
     pub user: Option<String>,
     /// What identifies the machine (`hwid`): the machine's fingerprint.
     pub hwid: String,
+    /// The machine's display name (Keygen's `name`).
+    pub name: Option<String>,
+    /// The machine's platform (Keygen's `platform`).
+    pub platform: Option<String>,
     /// The client's address, for the audit row.
     pub ip: Option<String>,
+    /// Refuse a fingerprint already active on the license
+    /// ([`ActivationOutcome::AlreadyActive`], Keygen's `FINGERPRINT_TAKEN`) instead of
+    /// answering it again without a second seat (mini-key-server's way).
+    pub refuse_active: bool,
 }
 
 /// The result of an online activation.
@@ -117,6 +127,16 @@ pub enum ActivationOutcome {
         remaining: Option<i64>,
         /// The hwid was already active on the license.
         already_active: bool,
+        /// The license's product.
+        product: Product,
+        /// The license.
+        license: License,
+    },
+    /// The fingerprint is already active on the license and the request asked to
+    /// refuse that ([`OnlineActivation::refuse_active`]); nothing was written.
+    AlreadyActive {
+        /// The active machine.
+        machine: Machine,
         /// The license's product.
         product: Product,
         /// The license.
@@ -335,8 +355,12 @@ impl Keywright {
         let hwid = check_fingerprint(&input.hwid)?;
         let hostname = crate::text::line("machine", input.machine.as_deref())?;
         let user = crate::text::line("user", input.user.as_deref())?;
+        let name = crate::text::line("name", input.name.as_deref())?;
+        let platform = crate::text::line("platform", input.platform.as_deref())?;
         let hostname = cut(hostname.as_deref());
         let user = cut(user.as_deref());
+        let name = cut(name.as_deref());
+        let platform = cut(platform.as_deref());
         let app = self.app(input.app_id.as_deref())?;
         let app_given = clean(input.app_id.as_deref()).is_some();
         let at = stamp(now);
@@ -366,6 +390,13 @@ impl Keywright {
         let existing = sql::active_with_fingerprint(&tx, &license.id, &hwid)?;
         let used = sql::seats_used(&tx, &license.id)?;
         let already_active = existing.is_some();
+        if let (Some(machine), true) = (&existing, input.refuse_active) {
+            return Ok(ActivationOutcome::AlreadyActive {
+                machine: machine.clone(),
+                product,
+                license,
+            });
+        }
         if let (Some(max), false) = (allowed, already_active) {
             if used >= max {
                 return Ok(ActivationOutcome::OutOfSeats {
@@ -378,12 +409,15 @@ impl Keywright {
         let detail = |seats_used: i64| {
             serde_json::json!({
                 "license": license.id, "fingerprint": hwid, "via": "server",
-                "hostname": hostname, "osUser": user, "ip": input.ip,
+                "hostname": hostname, "osUser": user, "name": name, "platform": platform,
+                "ip": input.ip,
                 "seats": { "used": seats_used, "allowed": allowed },
             })
         };
         let facts = MachineFacts {
+            name: name.as_deref(),
             hostname: hostname.as_deref(),
+            platform: platform.as_deref(),
             os_user: user.as_deref(),
             ..MachineFacts::default()
         };

@@ -113,7 +113,7 @@ impl Keywright {
                     )));
                 }
                 let text = self.seal_machine_file(
-                    &machine, &license, &policy, &product, issued, ttl, alg, &throwaway,
+                    &machine, &license, &policy, &product, issued, ttl, alg, None, &throwaway,
                 )?;
                 let runs_on =
                     clean(input.fingerprint.as_deref()).unwrap_or(machine.fingerprint.clone());

@@ -68,24 +68,21 @@ pub(super) fn active_with_fingerprint(
     fingerprint: &str,
 ) -> Result<Option<Machine>> {
     Ok(conn
-        .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM machines
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM machines
                  WHERE license_id = ?1 AND fingerprint = ?2 AND status = 'active'"
-            ),
-            params![license_id, fingerprint],
-            machine_row,
-        )
+        ))?
+        .query_row(params![license_id, fingerprint], machine_row)
         .optional()?)
 }
 
 /// Seats in use on the license: its active machines.
 pub(super) fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
-        [license_id],
-        |r| r.get(0),
-    )?)
+    Ok(conn
+        .prepare_cached(
+            "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
+        )?
+        .query_row([license_id], |r| r.get(0))?)
 }
 
 /// Inserts an active machine.
@@ -169,16 +166,15 @@ pub(super) fn active_on_license(
     license_id: &str,
 ) -> Result<Option<String>> {
     Ok(conn
-        .query_row(
+        .prepare_cached(
             // Two indexed lookups (the partial unique index, the primary key).
             "SELECT id FROM machines
                  WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
              UNION ALL
              SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
              LIMIT 1",
-            params![machine, license_id],
-            |r| r.get(0),
-        )
+        )?
+        .query_row(params![machine, license_id], |r| r.get(0))
         .optional()?)
 }
 

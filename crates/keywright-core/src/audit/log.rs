@@ -220,4 +220,24 @@ impl Keywright {
             algorithm: algorithm.to_owned(),
         })
     }
+
+    /// Records a signed artifact that is handed over instead of written (a license or
+    /// machine file checked out over the activation server): its audit row, with the
+    /// artifact's SHA-256, in a transaction of its own, committed before the artifact
+    /// leaves. Returns the SHA-256.
+    pub(crate) fn record_artifact(
+        &mut self,
+        bytes: &[u8],
+        at: &str,
+        mut event: Event<'_>,
+    ) -> Result<String> {
+        let sha = sha256_hex(bytes);
+        event.artifact_sha256 = Some(sha.clone());
+        let audit_key = self.audit_key()?;
+        let tx = self.store.transaction()?;
+        super::append(&tx, &audit_key, at, &self.actor, &event)?;
+        tx.commit()?;
+        self.committed();
+        Ok(sha)
+    }
 }

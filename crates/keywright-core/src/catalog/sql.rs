@@ -87,7 +87,8 @@ pub(super) fn products(conn: &Connection) -> Result<Vec<Product>> {
 
 /// The products whose id, code or name is `reference`.
 pub(super) fn products_named(conn: &Connection, reference: &str) -> Result<Vec<Product>> {
-    let mut stmt = conn.prepare(&format!(
+    // Cached: every request of the activation server looks its product up.
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"
     ))?;
     let rows = stmt.query_map([reference], product_row)?;
@@ -169,7 +170,7 @@ pub(super) fn policies(conn: &Connection) -> Result<Vec<Policy>> {
 
 /// The policies whose id or name is `reference`.
 pub(super) fn policies_named(conn: &Connection, reference: &str) -> Result<Vec<Policy>> {
-    let mut stmt = conn.prepare(&format!(
+    let mut stmt = conn.prepare_cached(&format!(
         "SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"
     ))?;
     let rows = stmt.query_map([reference], policy_row)?;

@@ -6,7 +6,9 @@ use jiff::Timestamp;
 use super::model::{License, LicenseEntitlements, SetLicenseEntitlements};
 use super::sql;
 use crate::audit::{self, Event};
-use crate::catalog::{check_entitlement, Policy};
+use keywright_license::issue::Included;
+
+use crate::catalog::{check_entitlement, IncludeSet, Policy};
 use crate::error::{Error, Result};
 use crate::{stamp, Keywright};
 
@@ -39,6 +41,19 @@ impl Keywright {
             own,
             policy: policy.entitlements,
         })
+    }
+
+    /// A license's effective entitlements (id or key) as Keygen's entitlement objects,
+    /// with the ids its files link them by (`Included::to_resources` renders them).
+    pub fn license_entitlement_objects(&self, license_id: &str) -> Result<Included> {
+        let license = self.find_license(license_id)?;
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        let only = IncludeSet {
+            entitlements: true,
+            ..IncludeSet::default()
+        };
+        self.included_for(only, &license, &policy, &product)
     }
 
     /// Gives a license its own entitlement codes (`codes: None` = inherit the

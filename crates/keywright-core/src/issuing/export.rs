@@ -10,7 +10,7 @@ use keywright_license::issue::{
 };
 use keywright_license::{parse_time, FileAlgorithm, FileKind, LicenseStatus as DocumentStatus};
 
-use super::model::{ExportLicenseFile, License, LicenseStatus};
+use super::model::{CheckOutFile, CheckedOutFile, ExportLicenseFile, License, LicenseStatus};
 use super::sql;
 use crate::audit::Event;
 use crate::catalog::{IncludeSet, Policy, Product};
@@ -103,6 +103,15 @@ impl Keywright {
         )
     }
 
+    /// Keygen's license document for `license` as the store has it now, for answers of
+    /// the activation server (`LicenseDocument::to_resource`): the same document its
+    /// license files carry.
+    pub fn keygen_license_document(&self, license: &License) -> Result<LicenseDocument> {
+        let policy = self.find_policy(&license.policy_id)?;
+        let product = self.find_product(&policy.product_id)?;
+        self.license_document(license, &policy, &product)
+    }
+
     /// Signs a license file (Keygen's format) for a license and writes it atomically to
     /// `input.path`. The audit row and the file land together: if either fails, neither
     /// remains.
@@ -111,19 +120,87 @@ impl Keywright {
         input: &ExportLicenseFile,
         now: Timestamp,
     ) -> Result<ExportedFile> {
-        let license = self.find_license(&input.license_id)?;
+        if input.path.trim().is_empty() {
+            let _ = self.find_license(&input.license_id)?;
+            return Err(Error::bad_input("choose where to save the license file"));
+        }
+        let path = Path::new(input.path.trim());
+        let sealed = self.seal_license(
+            &input.license_id,
+            &FileOptions {
+                ttl: input.ttl.as_deref(),
+                encrypt: input.encrypt,
+                algorithm: input.algorithm.as_deref(),
+                include: &input.include,
+            },
+            now,
+        )?;
+        let event = Event {
+            action: "license_file.sign",
+            subject_type: Some("license"),
+            subject_id: Some(&sealed.license_id),
+            signing_key_kid: Some(&sealed.kid),
+            detail: serde_json::json!({
+                "algorithm": sealed.alg.as_str(), "ttl": sealed.ttl,
+                "path": path.display().to_string(),
+                "include": sealed.include.map(IncludeSet::names),
+            }),
+            ..Event::default()
+        };
+        let alg = sealed.alg.as_str();
+        self.write_audited_file(
+            path,
+            sealed.text.as_bytes(),
+            &stamp(sealed.issued),
+            event,
+            alg,
+        )
+    }
+
+    /// Checks out a license file over the activation server (Keygen's
+    /// `POST /licenses/{id}/actions/check-out`): the file [`Keywright::export_license_file`]
+    /// writes, signed by the same key through the same checks, and audited the same way
+    /// (`license_file.sign`, with the file's SHA-256, `via: "server"` and the client's
+    /// address instead of a path); the row is committed before the file is returned.
+    pub fn check_out_license_file(
+        &mut self,
+        input: &CheckOutFile,
+        now: Timestamp,
+    ) -> Result<CheckedOutFile> {
+        let sealed = self.seal_license(&input.id, &FileOptions::of(input), now)?;
+        let event = Event {
+            action: "license_file.sign",
+            subject_type: Some("license"),
+            subject_id: Some(&sealed.license_id),
+            signing_key_kid: Some(&sealed.kid),
+            detail: serde_json::json!({
+                "algorithm": sealed.alg.as_str(), "ttl": sealed.ttl, "via": "server",
+                "ip": input.ip, "include": sealed.include.map(IncludeSet::names),
+            }),
+            ..Event::default()
+        };
+        let at = stamp(sealed.issued);
+        let sha256 = self.record_artifact(sealed.text.as_bytes(), &at, event)?;
+        checked_out(sealed, None, sha256)
+    }
+
+    /// Signs a license file as the store has the license now (the one path of
+    /// exports and check-outs).
+    fn seal_license(
+        &self,
+        license_id: &str,
+        options: &FileOptions<'_>,
+        now: Timestamp,
+    ) -> Result<SealedFile> {
+        let license = self.find_license(license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let ttl = match input.ttl.as_deref() {
+        let ttl = match options.ttl {
             None => policy.file_ttl_seconds,
             Some(text) => parse_file_ttl(Some(text))?,
         };
-        let encrypt = input.encrypt.unwrap_or(policy.encrypt);
-        let include = IncludeSet::parse(&input.include)?;
-        let path = Path::new(input.path.trim());
-        if input.path.trim().is_empty() {
-            return Err(Error::bad_input("choose where to save the license file"));
-        }
+        let encrypt = options.encrypt.unwrap_or(policy.encrypt);
+        let include = IncludeSet::parse(options.include)?;
 
         let (key, private) = self.signer(&product.signing_key_id, now)?;
         let issued = parse_time(&stamp(now))?;
@@ -137,12 +214,7 @@ impl Keywright {
             // Included entitlements are linked from the license too, as Keygen does.
             document.entitlement_ids = included.entitlements.iter().map(|e| e.id.clone()).collect();
         }
-        let alg = match input
-            .algorithm
-            .as_deref()
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-        {
+        let alg = match options.algorithm.map(str::trim).filter(|a| !a.is_empty()) {
             None => FileAlgorithm::default_for(Some(policy.scheme.to_format()), encrypt),
             Some(name) => {
                 let alg: FileAlgorithm = name
@@ -160,17 +232,74 @@ impl Keywright {
             }
         };
         let text = seal_license_file(&document, included.as_ref(), issued, ttl, alg, &private)?;
-        let event = Event {
-            action: "license_file.sign",
-            subject_type: Some("license"),
-            subject_id: Some(&license.id),
-            signing_key_kid: Some(&key.kid),
-            detail: serde_json::json!({
-                "algorithm": alg.as_str(), "ttl": ttl, "path": path.display().to_string(),
-                "include": include.map(IncludeSet::names),
-            }),
-            ..Event::default()
-        };
-        self.write_audited_file(path, text.as_bytes(), &stamp(issued), event, alg.as_str())
+        Ok(SealedFile {
+            text,
+            alg,
+            ttl,
+            issued,
+            include,
+            kid: key.kid,
+            license_id: license.id,
+        })
     }
+}
+
+/// How to sign a license or machine file (export and check-out alike).
+pub(crate) struct FileOptions<'a> {
+    /// TTL text; `None` = the policy's.
+    pub ttl: Option<&'a str>,
+    /// Encrypt; `None` = the default (the policy's for license files).
+    pub encrypt: Option<bool>,
+    /// Keygen's file algorithm; `None` = derived.
+    pub algorithm: Option<&'a str>,
+    /// Related objects to include.
+    pub include: &'a [String],
+}
+
+impl<'a> FileOptions<'a> {
+    pub(crate) fn of(input: &'a CheckOutFile) -> Self {
+        FileOptions {
+            ttl: input.ttl.as_deref(),
+            encrypt: input.encrypt,
+            algorithm: input.algorithm.as_deref(),
+            include: &input.include,
+        }
+    }
+}
+
+/// A file signed and not yet recorded.
+pub(crate) struct SealedFile {
+    pub text: String,
+    pub alg: FileAlgorithm,
+    pub ttl: Option<i64>,
+    pub issued: Timestamp,
+    pub include: Option<IncludeSet>,
+    pub kid: String,
+    pub license_id: String,
+}
+
+/// What a check-out returns for a sealed, recorded file.
+pub(crate) fn checked_out(
+    sealed: SealedFile,
+    machine_id: Option<String>,
+    sha256: String,
+) -> Result<CheckedOutFile> {
+    let expiry = match sealed.ttl {
+        Some(ttl) => Some(stamp(keywright_license::keygen_expiry(sealed.issued, ttl)?)),
+        None => None,
+    };
+    Ok(CheckedOutFile {
+        certificate: sealed.text,
+        algorithm: sealed.alg.as_str().to_owned(),
+        issued: stamp(sealed.issued),
+        expiry,
+        ttl: sealed.ttl,
+        includes: sealed
+            .include
+            .map(|set| set.names().into_iter().map(str::to_owned).collect())
+            .unwrap_or_default(),
+        license_id: sealed.license_id,
+        machine_id,
+        sha256,
+    })
 }

@@ -23,8 +23,9 @@ mod search;
 pub(crate) mod sql;
 
 pub use csv_export::defuse_cell;
+pub(crate) use export::{checked_out, FileOptions, SealedFile};
 pub use model::{
-    ExportLicenseFile, IssueLicense, License, LicenseEntitlements, LicensePage, LicenseQuery,
-    LicenseSort, LicenseStatus, RenewLicense, SetLicenseEntitlements,
+    CheckOutFile, CheckedOutFile, ExportLicenseFile, IssueLicense, License, LicenseEntitlements,
+    LicensePage, LicenseQuery, LicenseSort, LicenseStatus, RenewLicense, SetLicenseEntitlements,
 };
 pub use search::{BROAD_TEXT, COUNT_CAP, KEY_TAIL};

@@ -215,3 +215,47 @@ pub struct SetLicenseEntitlements {
     /// The new codes; `None` = inherit the policy's again.
     pub codes: Option<Vec<String>>,
 }
+
+/// A license or machine file asked for over the network (Keygen's check-out): signed
+/// and audited as the desktop's export, handed back instead of written to a path.
+#[derive(Debug, Clone, Default)]
+pub struct CheckOutFile {
+    /// Id or key of the license; the machine's id for a machine file.
+    pub id: String,
+    /// File TTL (`3600s`, `30d`...); absent = the policy's; `none` = never expires.
+    pub ttl: Option<String>,
+    /// Encrypt; absent = the export's default (the policy's setting for license
+    /// files, yes for machine files).
+    pub encrypt: Option<bool>,
+    /// Keygen's file algorithm; absent = derived from the scheme and `encrypt`.
+    pub algorithm: Option<String>,
+    /// Related objects to include (`product`, `policy`, `owner`, `entitlements`; for a
+    /// machine file also prefixed `license.`, the license being always included).
+    pub include: Vec<String>,
+    /// The client's address, for the audit row.
+    pub ip: Option<String>,
+}
+
+/// A file checked out: the certificate and what Keygen's `license-files` /
+/// `machine-files` resource says about it.
+#[derive(Debug, Clone)]
+pub struct CheckedOutFile {
+    /// The `-----BEGIN LICENSE FILE-----` (or `MACHINE FILE`) text.
+    pub certificate: String,
+    /// Keygen's algorithm name (`aes-256-gcm+ed25519`).
+    pub algorithm: String,
+    /// When it was signed (Keygen's format, milliseconds).
+    pub issued: String,
+    /// When it stops validating; `None` = never.
+    pub expiry: Option<String>,
+    /// Its TTL in seconds; `None` = never expires.
+    pub ttl: Option<i64>,
+    /// The related objects included, by Keygen's names.
+    pub includes: Vec<String>,
+    /// The license.
+    pub license_id: String,
+    /// The machine, for a machine file.
+    pub machine_id: Option<String>,
+    /// SHA-256 of the certificate (as the audit row records it), hex.
+    pub sha256: String,
+}

@@ -69,12 +69,14 @@ pub(super) fn list(conn: &Connection) -> Result<Vec<License>> {
 
 /// The license whose id or key is `reference`, with its active machines counted.
 pub(super) fn find(conn: &Connection, reference: &str) -> Result<Option<License>> {
+    // Cached: the activation server looks a license up on nearly every request.
     Ok(conn
-        .query_row(
-            &format!("{} WHERE l.id = ?1 OR {}", select_counted(), key_is("?1")),
-            [reference],
-            license_row,
-        )
+        .prepare_cached(&format!(
+            "{} WHERE l.id = ?1 OR {}",
+            select_counted(),
+            key_is("?1")
+        ))?
+        .query_row([reference], license_row)
         .optional()?)
 }
 
@@ -133,11 +135,9 @@ pub(super) fn insert(conn: &Connection, row: &LicenseRow<'_>) -> Result<()> {
 
 /// `(metadata, updated_at)` of license `id`: what its document needs beyond the list row.
 pub(super) fn document_facts(conn: &Connection, id: &str) -> Result<(String, String)> {
-    Ok(conn.query_row(
-        "SELECT metadata, updated_at FROM licenses WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?)
+    Ok(conn
+        .prepare_cached("SELECT metadata, updated_at FROM licenses WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 /// Moves license `id`'s expiry from `current` to `expiry` unless it is revoked or its

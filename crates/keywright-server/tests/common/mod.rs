@@ -233,6 +233,16 @@ impl Reply {
         );
     }
 
+    /// [`Reply::assert_signed`] for an empty body (a 204).
+    pub fn assert_signed_empty(&self, trusted: &[PublicKey]) {
+        assert!(self.body.is_empty());
+        assert_eq!(self.verify_body(&[], trusted), Ok(trusted[0].kid()));
+        assert_eq!(
+            self.verify_body(b" ", trusted),
+            Err(ResponseError::BadDigest)
+        );
+    }
+
     pub fn assert_unsigned(&self) {
         assert!(
             self.signature.is_none(),

@@ -133,6 +133,12 @@ signingKeyId: string | null, };
 
 export type Scheme = "ED25519_SIGN" | "RSA_2048_PKCS1_PSS_SIGN_V2" | "RSA_2048_PKCS1_SIGN_V2" | "RSA_2048_PKCS1_PSS_SIGN" | "RSA_2048_PKCS1_SIGN" | "RSA_2048_PKCS1_ENCRYPT" | "RSA_2048_JWT_RS256" | "ECDSA_P256_SIGN";
 
+export type HeartbeatCullStrategy = "DEACTIVATE_DEAD" | "KEEP_DEAD";
+
+export type HeartbeatResurrectionStrategy = "NO_REVIVE" | "1_MINUTE_REVIVE" | "2_MINUTE_REVIVE" | "5_MINUTE_REVIVE" | "10_MINUTE_REVIVE" | "15_MINUTE_REVIVE" | "ALWAYS_REVIVE";
+
+export type HeartbeatBasis = "FROM_FIRST_PING" | "FROM_CREATION";
+
 export type Policy = { 
 /**
  * Row id (UUID).
@@ -204,6 +210,27 @@ offlineGraceSeconds: number | null,
  */
 allowTransfer: boolean, 
 /**
+ * Keygen's `requireHeartbeat`: machines must ping, else they die.
+ */
+requireHeartbeat: boolean, 
+/**
+ * Keygen's `heartbeatDuration` in seconds: how long a ping keeps a machine alive;
+ * `None` = Keygen's default, 10 minutes ([`DEFAULT_HEARTBEAT_SECONDS`]).
+ */
+heartbeatDurationSeconds: number | null, 
+/**
+ * What happens to a dead machine (Keygen's `heartbeatCullStrategy`).
+ */
+heartbeatCullStrategy: HeartbeatCullStrategy, 
+/**
+ * Whether a dead machine may ping again (Keygen's `heartbeatResurrectionStrategy`).
+ */
+heartbeatResurrectionStrategy: HeartbeatResurrectionStrategy, 
+/**
+ * When a machine's first heartbeat starts (Keygen's `heartbeatBasis`).
+ */
+heartbeatBasis: HeartbeatBasis, 
+/**
  * When it was made.
  */
 createdAt: string, };
@@ -272,7 +299,56 @@ offlineGrace: string | null,
 /**
  * Whether machines may be transferred to another fingerprint; absent = yes.
  */
-allowTransfer: boolean | null, };
+allowTransfer: boolean | null, 
+/**
+ * Machines must send heartbeat pings (then `heartbeat_duration` is required).
+ */
+requireHeartbeat: boolean, 
+/**
+ * How long a ping keeps a machine alive, like `10min` (1 minute to 365 days);
+ * absent, empty or `none` = Keygen's 10 minutes (refused when heartbeats are
+ * required: say it).
+ */
+heartbeatDuration: string | null, 
+/**
+ * What happens to a dead machine; absent = `DEACTIVATE_DEAD`.
+ */
+heartbeatCullStrategy: HeartbeatCullStrategy | null, 
+/**
+ * Whether a dead machine may ping again; absent = `NO_REVIVE`.
+ */
+heartbeatResurrectionStrategy: HeartbeatResurrectionStrategy | null, 
+/**
+ * When a machine's heartbeat starts; absent = `FROM_FIRST_PING`.
+ */
+heartbeatBasis: HeartbeatBasis | null, };
+
+export type SetPolicyHeartbeat = { 
+/**
+ * Id or name of the policy.
+ */
+policyId: string, 
+/**
+ * Machines must send heartbeat pings.
+ */
+requireHeartbeat: boolean | null, 
+/**
+ * How long a ping keeps a machine alive, like `10min`; `none` = Keygen's 10
+ * minutes (refused while heartbeats are required).
+ */
+heartbeatDuration: string | null, 
+/**
+ * What happens to a dead machine.
+ */
+heartbeatCullStrategy: HeartbeatCullStrategy | null, 
+/**
+ * Whether a dead machine may ping again.
+ */
+heartbeatResurrectionStrategy: HeartbeatResurrectionStrategy | null, 
+/**
+ * When a machine's heartbeat starts.
+ */
+heartbeatBasis: HeartbeatBasis | null, };
 
 export type KeyTemplatePreview = { 
 /**
@@ -752,6 +828,8 @@ activeLicenses: number, };
 
 export type MachineStatus = "active" | "deactivated";
 
+export type HeartbeatStatus = "NOT_STARTED" | "ALIVE" | "DEAD" | "RESURRECTED";
+
 export type Machine = { 
 /**
  * Row id (UUID); the machine file's `data.id`.
@@ -800,7 +878,16 @@ deactivatedAt: string | null,
 /**
  * The nonce of the activation request it came from (hex), if any.
  */
-requestNonce: string | null, };
+requestNonce: string | null, 
+/**
+ * Its last heartbeat ping (or its activation, under `FROM_CREATION`), if any.
+ */
+lastHeartbeatAt: string | null, 
+/**
+ * Keygen's `heartbeatStatus` when it was read (`list_machines` and the server
+ * compute it with [`HeartbeatStatus::of`]); `None` where the reader had no clock.
+ */
+heartbeatStatus: HeartbeatStatus | null, };
 
 export type ActivationRequestInfo = { 
 /**

@@ -32,7 +32,7 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-pub use activation::{online, verify};
+pub use activation::{next_heartbeat, online, verify, PingOutcome};
 pub use audit::clock;
 pub use backup::{
     restore_backup, restore_backup_to_keychain, BackupCreated, BackupRestored, KdfParams,

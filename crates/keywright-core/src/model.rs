@@ -5,11 +5,13 @@
 //! only ever exists inside [`crate::vault`] and the signing calls.
 
 pub use crate::activation::{
-    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, Machine,
-    MachineStatus, SimulateValidation, SimulatedValidation, TransferMachine,
+    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, HeartbeatStatus,
+    Machine, MachineStatus, SimulateValidation, SimulatedValidation, TransferMachine,
 };
 pub use crate::catalog::{
-    ExpirationStrategy, KeyTemplatePreview, NewPolicy, NewProduct, Policy, Product, Scheme, SCHEMES,
+    ExpirationStrategy, HeartbeatBasis, HeartbeatCullStrategy, HeartbeatResurrectionStrategy,
+    KeyTemplatePreview, NewPolicy, NewProduct, Policy, Product, Scheme, SetPolicyHeartbeat,
+    DEFAULT_HEARTBEAT_SECONDS, SCHEMES,
 };
 pub use crate::customers::{CustomerQuery, CustomerSummary};
 pub use crate::dashboard::{Dashboard, DayCount, ProductSummary};

@@ -343,7 +343,9 @@ fn request_activate_export_validate_on_that_machine_only() {
         .unwrap_err();
     assert_eq!(err.code, ErrorCode::Conflict, "{err}");
 
-    let list = f.kw.list_machines(&license.id).unwrap();
+    let list =
+        f.kw.list_machines(&license.id, jiff::Timestamp::now())
+            .unwrap();
     assert_eq!(list.len(), 3);
     assert_eq!(list[0].id, moved.id, "active first");
     assert_eq!(

@@ -109,7 +109,12 @@ fn connections_racing_for_seats_never_oversell() {
         lost += l;
     }
     assert_eq!((won, lost), (10, 90));
-    assert_eq!(kw.list_machines(&license.id).unwrap().len(), 10);
+    assert_eq!(
+        kw.list_machines(&license.id, jiff::Timestamp::now())
+            .unwrap()
+            .len(),
+        10
+    );
     kw.verify_audit().unwrap();
     let activations = kw
         .audit_events()
@@ -125,7 +130,9 @@ fn connections_racing_for_seats_never_oversell() {
             &OnlineActivation {
                 token: license.key.clone(),
                 app_id: Some(product.code.clone()),
-                hwid: kw.list_machines(&license.id).unwrap()[0]
+                hwid: kw
+                    .list_machines(&license.id, jiff::Timestamp::now())
+                    .unwrap()[0]
                     .fingerprint
                     .clone(),
                 ..Default::default()
@@ -156,7 +163,9 @@ fn connections_racing_for_seats_never_oversell() {
     assert_eq!(err.code, ErrorCode::BadInput);
 
     // Checks: by hwid and by machine id; an unknown product is a mismatch.
-    let m = &kw.list_machines(&license.id).unwrap()[0];
+    let m = &kw
+        .list_machines(&license.id, jiff::Timestamp::now())
+        .unwrap()[0];
     for machine in [m.fingerprint.as_str(), m.id.as_str()] {
         let v = kw
             .online_check(

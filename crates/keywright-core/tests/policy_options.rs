@@ -494,7 +494,11 @@ fn search_pages_count_active_machines() {
         )
         .unwrap();
     }
-    let gone = f.kw.list_machines(&busy.id).unwrap()[0].id.clone();
+    let gone =
+        f.kw.list_machines(&busy.id, jiff::Timestamp::now())
+            .unwrap()[0]
+            .id
+            .clone();
     f.kw.deactivate_machine(&gone, now()).unwrap();
     let page =
         f.kw.search_licenses(&LicenseQuery::default(), now())

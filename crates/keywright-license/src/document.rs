@@ -412,6 +412,16 @@ pub struct MachineDocument {
     pub platform: Option<String>,
     /// Free-form metadata.
     pub metadata: serde_json::Map<String, serde_json::Value>,
+    /// Keygen's `requireHeartbeat` (the policy's).
+    pub require_heartbeat: bool,
+    /// Keygen's `heartbeatStatus`: `NOT_STARTED`, `ALIVE`, `DEAD` or `RESURRECTED`.
+    pub heartbeat_status: &'static str,
+    /// Keygen's `heartbeatDuration` in seconds.
+    pub heartbeat_duration: Option<i64>,
+    /// The last heartbeat ping.
+    pub last_heartbeat: Option<Timestamp>,
+    /// When the next ping is due.
+    pub next_heartbeat: Option<Timestamp>,
     /// Activation time.
     pub created: Timestamp,
     /// Last update time.
@@ -487,13 +497,13 @@ impl MachineDocument {
                 hostname: self.hostname.as_deref(),
                 platform: self.platform.as_deref(),
                 name: self.name.as_deref(),
-                require_heartbeat: false,
-                heartbeat_status: "NOT_STARTED",
-                heartbeat_duration: None,
+                require_heartbeat: self.require_heartbeat,
+                heartbeat_status: self.heartbeat_status,
+                heartbeat_duration: self.heartbeat_duration,
                 max_processes: None,
                 last_check_out: last_check_out.map(format_time),
-                last_heartbeat: None,
-                next_heartbeat: None,
+                last_heartbeat: self.last_heartbeat.map(format_time),
+                next_heartbeat: self.next_heartbeat.map(format_time),
                 metadata: &self.metadata,
                 created: format_time(self.created),
                 updated: format_time(self.updated),

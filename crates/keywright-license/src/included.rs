@@ -58,6 +58,16 @@ pub struct IncludedPolicy {
     /// `metadata.offlineGracePeriod` (a Keywright extension; Keygen has no such
     /// attribute and ignores metadata); `None` writes no metadata key.
     pub offline_grace: Option<i64>,
+    /// Keygen's `requireHeartbeat`.
+    pub require_heartbeat: bool,
+    /// Keygen's `heartbeatDuration` in seconds; `None` = Keygen's default.
+    pub heartbeat_duration: Option<i64>,
+    /// Keygen's `heartbeatCullStrategy` (`DEACTIVATE_DEAD`, `KEEP_DEAD`).
+    pub heartbeat_cull_strategy: &'static str,
+    /// Keygen's `heartbeatResurrectionStrategy` (`NO_REVIVE`, …, `ALWAYS_REVIVE`).
+    pub heartbeat_resurrection_strategy: &'static str,
+    /// Keygen's `heartbeatBasis` (`FROM_FIRST_PING`, `FROM_CREATION`).
+    pub heartbeat_basis: &'static str,
     /// Creation time.
     pub created: Timestamp,
     /// Last update time.
@@ -429,11 +439,11 @@ impl Included {
                     require_check_in: false,
                     check_in_interval: None,
                     check_in_interval_count: None,
-                    heartbeat_duration: None,
-                    heartbeat_cull_strategy: "DEACTIVATE_DEAD",
-                    heartbeat_resurrection_strategy: "NO_REVIVE",
-                    heartbeat_basis: "FROM_FIRST_PING",
-                    require_heartbeat: false,
+                    heartbeat_duration: p.heartbeat_duration,
+                    heartbeat_cull_strategy: p.heartbeat_cull_strategy,
+                    heartbeat_resurrection_strategy: p.heartbeat_resurrection_strategy,
+                    heartbeat_basis: p.heartbeat_basis,
+                    require_heartbeat: p.require_heartbeat,
                     metadata: p
                         .offline_grace
                         .map(|g| {

@@ -27,6 +27,11 @@ fn machine(status: LicenseStatus, expiry: Option<Timestamp>) -> MachineDocument 
         hostname: Some("lab-pc-07".into()),
         platform: Some("linux-x86_64".into()),
         metadata: serde_json::Map::new(),
+        require_heartbeat: false,
+        heartbeat_status: "NOT_STARTED",
+        heartbeat_duration: Some(600),
+        last_heartbeat: None,
+        next_heartbeat: None,
         created: time("2026-01-01T00:00:00Z"),
         updated: time("2026-01-01T00:00:00Z"),
         license: LicenseDocument {
@@ -81,7 +86,7 @@ fn payload_has_keygens_shape() {
     // Keygen's attribute order, byte for byte.
     let text = String::from_utf8(payload).unwrap();
     assert!(text.contains(&format!(
-        r#""attributes":{{"fingerprint":"{FP}","cores":null,"ip":null,"hostname":"lab-pc-07","platform":"linux-x86_64","name":"Lab PC","requireHeartbeat":false,"heartbeatStatus":"NOT_STARTED""#
+        r#""attributes":{{"fingerprint":"{FP}","cores":null,"ip":null,"hostname":"lab-pc-07","platform":"linux-x86_64","name":"Lab PC","requireHeartbeat":false,"heartbeatStatus":"NOT_STARTED","heartbeatDuration":600,"maxProcesses":null"#
     )));
     assert!(
         doc.to_payload(issued, Some(60)).is_err(),

@@ -72,6 +72,9 @@ pub struct ServerConfig {
     /// only behind a reverse proxy that writes that header; otherwise clients could
     /// pick their own address and escape the rate limit).
     pub trust_forwarded_for: bool,
+    /// How often dead machines are deactivated (policies with `DEACTIVATE_DEAD`);
+    /// activations also cull a license's dead machines before counting its seats.
+    pub heartbeat_sweep: Duration,
 }
 
 impl Default for ServerConfig {
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             rate_per_second: 10,
             burst: 30,
             trust_forwarded_for: false,
+            heartbeat_sweep: Duration::from_secs(30),
         }
     }
 }
@@ -423,6 +427,23 @@ async fn serve_state(
             }
         })
     };
+    // Keygen's heartbeat monitor: dead machines free their seats.
+    let culler = {
+        let state = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(state.config.heartbeat_sweep);
+            loop {
+                every.tick().await;
+                let state = state.clone();
+                let _ = tokio::task::spawn_blocking(move || {
+                    if let Err(e) = lock(&state.writer).cull_dead_machines(Timestamp::now()) {
+                        eprintln!("keywright-server: could not cull dead machines: {e}");
+                    }
+                })
+                .await;
+            }
+        })
+    };
     let events = state.events.clone();
     let app = router(state);
     let result = axum::serve(
@@ -432,6 +453,7 @@ async fn serve_state(
     .with_graceful_shutdown(shutdown)
     .await;
     sweeper.abort();
+    culler.abort();
     events.flush().await;
     result
 }

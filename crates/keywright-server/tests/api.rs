@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 fn machines(run: &Running, license_id: &str) -> usize {
     run.observer
-        .list_machines(license_id)
+        .list_machines(license_id, jiff::Timestamp::now())
         .unwrap()
         .into_iter()
         .filter(|m| m.status == keywright_core::MachineStatus::Active)

@@ -42,7 +42,7 @@ pub fn transfer_machine(desk: State<'_, Desk>, input: TransferMachine) -> Reply<
 
 #[tauri::command(async)]
 pub fn list_machines(desk: State<'_, Desk>, license_id: String) -> Reply<Vec<Machine>> {
-    desk.with(|kw| kw.list_machines(&license_id))
+    desk.with(|kw| kw.list_machines(&license_id, Timestamp::now()))
 }
 
 #[tauri::command(async)]

@@ -172,14 +172,15 @@ pub(crate) fn run(
             Ok(machine_output(&m, "Transferred to"))
         }
         MachineCommand::List { license } => {
-            let machines = kw.list_machines(&license)?;
+            let machines = kw.list_machines(&license, now)?;
             let text = machines
                 .iter()
                 .map(|m| {
                     format!(
-                        "{}  {}  {}  {}  {}\n",
+                        "{}  {}  {}  {}  {}  {}\n",
                         m.id,
                         m.status.as_str(),
+                        m.heartbeat_status.map_or("-", |h| h.as_str()),
                         m.fingerprint,
                         m.hostname.as_deref().unwrap_or("-"),
                         m.activated_at

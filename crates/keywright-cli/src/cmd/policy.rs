@@ -2,7 +2,10 @@
 
 use clap::{Args, Subcommand};
 use jiff::Timestamp;
-use keywright_core::{Error, ExpirationStrategy, Keywright, NewPolicy, Policy, Scheme};
+use keywright_core::{
+    Error, ExpirationStrategy, HeartbeatBasis, HeartbeatCullStrategy,
+    HeartbeatResurrectionStrategy, Keywright, NewPolicy, Policy, Scheme, SetPolicyHeartbeat,
+};
 use serde_json::json;
 
 use crate::output::{to_json, Failure, Output};
@@ -11,6 +14,8 @@ use crate::output::{to_json, Failure, Output};
 pub(crate) enum PolicyCommand {
     /// Create a policy for a product.
     Create(Box<PolicyCreate>),
+    /// Change a policy's heartbeat settings (what is not given stays).
+    Edit(Box<PolicyEdit>),
     /// List policies.
     List,
     /// Show one policy, with its key template or unsigned-key setting.
@@ -80,12 +85,102 @@ pub(crate) struct PolicyCreate {
     /// Forbid transferring a machine's seat to another fingerprint.
     #[arg(long)]
     no_transfer: bool,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
+}
+
+/// Keygen's heartbeat settings.
+#[derive(Args)]
+pub(crate) struct HeartbeatArgs {
+    /// Machines must send heartbeat pings (Keygen's requireHeartbeat): one that has
+    /// not pinged validates as HEARTBEAT_NOT_STARTED, one that stopped as
+    /// HEARTBEAT_DEAD. Needs --heartbeat-duration.
+    #[arg(long)]
+    require_heartbeat: bool,
+    /// How long a ping keeps a machine alive, like 10min or 1h (1 minute to 365
+    /// days; Keygen's default 10 minutes when heartbeats are not required).
+    #[arg(long, value_name = "DURATION")]
+    heartbeat_duration: Option<String>,
+    /// What happens to a dead machine: DEACTIVATE_DEAD (default: its seat is freed)
+    /// or KEEP_DEAD.
+    #[arg(long, value_name = "STRATEGY")]
+    heartbeat_cull_strategy: Option<String>,
+    /// Whether a dead machine may ping again: NO_REVIVE (default), 1_MINUTE_REVIVE,
+    /// 2_MINUTE_REVIVE, 5_MINUTE_REVIVE, 10_MINUTE_REVIVE, 15_MINUTE_REVIVE or
+    /// ALWAYS_REVIVE (needs KEEP_DEAD).
+    #[arg(long, value_name = "STRATEGY")]
+    heartbeat_resurrection_strategy: Option<String>,
+    /// When a machine's heartbeat starts: FROM_FIRST_PING (default) or
+    /// FROM_CREATION (the activation counts as the first ping).
+    #[arg(long, value_name = "BASIS")]
+    heartbeat_basis: Option<String>,
+}
+
+#[derive(Args)]
+pub(crate) struct PolicyEdit {
+    /// Policy id or name.
+    policy: String,
+    #[command(flatten)]
+    heartbeat: HeartbeatArgs,
+    /// Stop requiring heartbeats.
+    #[arg(long, conflicts_with = "require_heartbeat")]
+    no_require_heartbeat: bool,
+}
+
+/// The heartbeat strategies named on the command line, checked.
+type Strategies = (
+    Option<HeartbeatCullStrategy>,
+    Option<HeartbeatResurrectionStrategy>,
+    Option<HeartbeatBasis>,
+);
+
+fn strategies(h: &HeartbeatArgs) -> Result<Strategies, Error> {
+    fn parse<T: Copy>(
+        what: &str,
+        text: Option<&str>,
+        parse: fn(&str) -> Option<T>,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Result<Option<T>, Error> {
+        text.map(|t| {
+            parse(t).ok_or_else(|| {
+                Error::bad_input(format!(
+                    "unknown {what} {t:?}; use one of {}",
+                    all.iter().map(|s| name(*s)).collect::<Vec<_>>().join(", ")
+                ))
+            })
+        })
+        .transpose()
+    }
+    Ok((
+        parse(
+            "heartbeat cull strategy",
+            h.heartbeat_cull_strategy.as_deref(),
+            HeartbeatCullStrategy::parse,
+            &HeartbeatCullStrategy::ALL,
+            HeartbeatCullStrategy::as_str,
+        )?,
+        parse(
+            "heartbeat resurrection strategy",
+            h.heartbeat_resurrection_strategy.as_deref(),
+            HeartbeatResurrectionStrategy::parse,
+            &HeartbeatResurrectionStrategy::ALL,
+            HeartbeatResurrectionStrategy::as_str,
+        )?,
+        parse(
+            "heartbeat basis",
+            h.heartbeat_basis.as_deref(),
+            HeartbeatBasis::parse,
+            &HeartbeatBasis::ALL,
+            HeartbeatBasis::as_str,
+        )?,
+    ))
 }
 
 impl PolicyCommand {
     pub(crate) fn writes_store(&self) -> bool {
         match self {
-            Self::Create(_) => true,
+            Self::Create(_) | Self::Edit(_) => true,
             Self::List | Self::Show { .. } => false,
         }
     }
@@ -103,6 +198,27 @@ pub(crate) fn run(
 ) -> Result<Output, Failure> {
     match cmd {
         PolicyCommand::Create(a) => create(*a, kw, now),
+        PolicyCommand::Edit(a) => {
+            let (cull, resurrection, basis) = strategies(&a.heartbeat)?;
+            let require = match (a.heartbeat.require_heartbeat, a.no_require_heartbeat) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            };
+            let p = kw.set_policy_heartbeat(
+                &SetPolicyHeartbeat {
+                    policy_id: a.policy,
+                    require_heartbeat: require,
+                    heartbeat_duration: a.heartbeat.heartbeat_duration,
+                    heartbeat_cull_strategy: cull,
+                    heartbeat_resurrection_strategy: resurrection,
+                    heartbeat_basis: basis,
+                },
+                now,
+            )?;
+            let text = format!("Changed policy {:?} (id {})\n", p.name, p.id);
+            Ok(Output::ok(to_json(&p), text))
+        }
         PolicyCommand::Show { policy } => {
             let p = kw.find_policy(&policy)?;
             Ok(Output::ok(to_json(&p), policy_text(&p)))
@@ -170,6 +286,8 @@ fn create(a: PolicyCreate, kw: &mut Keywright, now: Timestamp) -> Result<Output,
             ))
         })?),
     };
+    let (heartbeat_cull_strategy, heartbeat_resurrection_strategy, heartbeat_basis) =
+        strategies(&a.heartbeat)?;
     let p = kw.create_policy(
         &NewPolicy {
             product_id: a.product,
@@ -187,6 +305,11 @@ fn create(a: PolicyCreate, kw: &mut Keywright, now: Timestamp) -> Result<Output,
             strict: a.strict,
             offline_grace: a.grace,
             allow_transfer: Some(!a.no_transfer),
+            require_heartbeat: a.heartbeat.require_heartbeat,
+            heartbeat_duration: a.heartbeat.heartbeat_duration,
+            heartbeat_cull_strategy,
+            heartbeat_resurrection_strategy,
+            heartbeat_basis,
         },
         now,
     )?;
@@ -232,6 +355,18 @@ fn policy_text(p: &Policy) -> String {
         } else {
             "not allowed"
         },
+    ));
+    text.push_str(&format!(
+        "  heartbeat: {}, duration {} s, cull {}, resurrection {}, basis {}\n",
+        if p.require_heartbeat {
+            "required"
+        } else {
+            "not required"
+        },
+        p.heartbeat_seconds(),
+        p.heartbeat_cull_strategy.as_str(),
+        p.heartbeat_resurrection_strategy.as_str(),
+        p.heartbeat_basis.as_str(),
     ));
     text
 }

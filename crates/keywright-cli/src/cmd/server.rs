@@ -86,6 +86,7 @@ pub(crate) fn serve(args: ServeArgs, path: &Path) -> Result<Output, Failure> {
         rate_per_second: args.rate,
         burst: args.burst,
         trust_forwarded_for: args.trust_forwarded_for,
+        ..keywright_server::ServerConfig::default()
     };
     let shown = path.display().to_string();
     // Keygen SDKs name the store by its id (their "account").

@@ -10,7 +10,8 @@ use keywright_license::issue::{
 };
 use keywright_license::{parse_time, FileAlgorithm, FileKind};
 
-use super::model::{ExportMachineFile, Machine, MachineStatus};
+use super::heartbeat::next_heartbeat;
+use super::model::{ExportMachineFile, HeartbeatStatus, Machine, MachineStatus};
 use crate::audit::Event;
 use crate::catalog::{IncludeSet, Policy, Product};
 use crate::duration::parse_file_ttl;
@@ -100,10 +101,17 @@ impl Keywright {
     /// Keygen's machine document for `machine` (its license as the store has it now),
     /// for answers of the activation server (`MachineDocument::to_resource`): the same
     /// document its machine files carry.
-    pub fn keygen_machine_document(&self, machine: &Machine) -> Result<MachineDocument> {
+    /// Its heartbeat is as at `now` (or as `machine.heartbeat_status` says, when a
+    /// ping just set it).
+    pub fn keygen_machine_document(
+        &self,
+        machine: &Machine,
+        now: Timestamp,
+    ) -> Result<MachineDocument> {
         let license = self.find_license(&machine.license_id)?;
+        let policy = self.find_policy(&license.policy_id)?;
         let license = self.keygen_license_document(&license)?;
-        machine_document(machine, license)
+        machine_document(machine, &policy, license, now)
     }
 
     /// The machine, which must hold a seat to get a file.
@@ -205,7 +213,7 @@ impl Keywright {
             license_document.entitlement_ids =
                 extra.entitlements.iter().map(|e| e.id.clone()).collect();
         }
-        let document = machine_document(machine, license_document)?;
+        let document = machine_document(machine, policy, license_document, issued)?;
         // The policy rides along when its options must reach the application.
         let extra = self.with_policy_options(extra, policy, product)?;
         let payload = document.to_payload_with(issued, ttl, extra.as_ref())?;
@@ -224,9 +232,27 @@ impl Keywright {
 }
 
 /// A machine's document around its license's.
-fn machine_document(machine: &Machine, license: LicenseDocument) -> Result<MachineDocument> {
+fn machine_document(
+    machine: &Machine,
+    policy: &Policy,
+    license: LicenseDocument,
+    now: Timestamp,
+) -> Result<MachineDocument> {
     let activated = parse_time(&machine.activated_at)?;
+    let status = match machine.heartbeat_status {
+        Some(status) => status,
+        None => HeartbeatStatus::of_machine(policy, machine, now)?,
+    };
     Ok(MachineDocument {
+        require_heartbeat: policy.require_heartbeat,
+        heartbeat_status: status.as_str(),
+        heartbeat_duration: Some(policy.heartbeat_seconds()),
+        last_heartbeat: machine
+            .last_heartbeat_at
+            .as_deref()
+            .map(parse_time)
+            .transpose()?,
+        next_heartbeat: next_heartbeat(policy, machine)?,
         id: machine.id.clone(),
         fingerprint: machine.fingerprint.clone(),
         name: machine.name.clone(),

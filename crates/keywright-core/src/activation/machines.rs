@@ -12,13 +12,15 @@ use jiff::Timestamp;
 use keywright_license::activation::{ActivationError, ActivationRequest, DeactivationReceipt};
 use keywright_license::parse_time;
 
+use super::heartbeat::cull_license;
+use super::model::HeartbeatStatus;
 use super::model::{
     ActivateMachine, ActivationPreview, ActivationRequestInfo, Machine, MachineStatus,
     TransferMachine,
 };
 use super::sql::{self, MachineFacts};
 use crate::audit::{self, AuditEvent, Event};
-use crate::catalog::{Policy, Product};
+use crate::catalog::{HeartbeatBasis, Policy, Product};
 use crate::error::{Error, ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
 use crate::{clean, stamp, Keywright};
@@ -148,10 +150,18 @@ impl Keywright {
             .ok_or_else(|| Error::not_found(format!("no machine with id {id:?}")))
     }
 
-    /// A license's machines (id or key): active ones first, newest first.
-    pub fn list_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
+    /// A license's machines (id or key): active ones first, newest first, with their
+    /// heartbeat status at `now`.
+    pub fn list_machines(&self, license_id: &str, now: Timestamp) -> Result<Vec<Machine>> {
         let license = self.find_license(license_id)?;
-        sql::of_license(self.store.conn(), &license.id)
+        let policy = self.find_policy(&license.policy_id)?;
+        let mut machines = sql::of_license(self.store.conn(), &license.id)?;
+        for m in &mut machines {
+            if m.status == MachineStatus::Active {
+                m.heartbeat_status = Some(HeartbeatStatus::of_machine(&policy, m, now)?);
+            }
+        }
+        Ok(machines)
     }
 
     /// A license's active machines (those holding a seat), newest first: what Keygen
@@ -308,6 +318,8 @@ impl Keywright {
         // IMMEDIATE: the seat count and the insert are one step for every writer.
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
+        // Dead machines free their seats before they are counted, in this transaction.
+        cull_license(&tx, &audit_key, &actor, &policy, &license.id, now)?;
         let existing = sql::active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
         let used = sql::seats_used(&tx, &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, existing.is_some(), used, now)? {
@@ -337,6 +349,9 @@ impl Keywright {
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
                 sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
+                if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
+                    sql::set_heartbeat(&tx, &id, &at)?;
+                }
                 audit::append(
                     &tx,
                     &audit_key,
@@ -499,6 +514,9 @@ impl Keywright {
             ..MachineFacts::default()
         };
         sql::insert(&tx, &id, &license.id, &fingerprint, &facts, &at)?;
+        if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
+            sql::set_heartbeat(&tx, &id, &at)?;
+        }
         for (action, subject, fp) in [
             (
                 "machine.deactivate",

@@ -5,6 +5,7 @@
 //!   input and answer.
 //! - `machines`: air-gapped activation (request files in, machine files out),
 //!   deactivation, transfer, deactivation receipts; the seat rules.
+//! - `heartbeat`: Keygen's heartbeats: a machine's status, pings, culling dead machines.
 //! - `machine_file`: a machine's signed (and by default encrypted) machine file.
 //! - `simulate`: the validation simulator (the SDK's own checks on a file sealed in
 //!   memory with a throwaway key).
@@ -13,6 +14,7 @@
 //! - [`verify`]: `keywright verify`'s report on a key or file (no store).
 //! - `sql`: tables `machines` and `server_events`.
 
+mod heartbeat;
 mod machine_file;
 mod machines;
 mod model;
@@ -22,7 +24,8 @@ mod sql;
 mod validation;
 pub mod verify;
 
+pub use heartbeat::{next_heartbeat, PingOutcome};
 pub use model::{
-    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, Machine,
-    MachineStatus, SimulateValidation, SimulatedValidation, TransferMachine,
+    ActivateMachine, ActivationPreview, ActivationRequestInfo, ExportMachineFile, HeartbeatStatus,
+    Machine, MachineStatus, SimulateValidation, SimulatedValidation, TransferMachine,
 };

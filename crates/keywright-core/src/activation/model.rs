@@ -61,6 +61,27 @@ pub struct Machine {
     pub deactivated_at: Option<String>,
     /// The nonce of the activation request it came from (hex), if any.
     pub request_nonce: Option<String>,
+    /// Its last heartbeat ping (or its activation, under `FROM_CREATION`), if any.
+    pub last_heartbeat_at: Option<String>,
+    /// Keygen's `heartbeatStatus` when it was read (`list_machines` and the server
+    /// compute it with [`HeartbeatStatus::of`]); `None` where the reader had no clock.
+    pub heartbeat_status: Option<HeartbeatStatus>,
+}
+
+/// Keygen's `heartbeatStatus` of a machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HeartbeatStatus {
+    /// No ping yet (and, when the policy requires heartbeats, still within one
+    /// heartbeat duration of its activation).
+    NotStarted,
+    /// Its last ping is within the heartbeat duration.
+    Alive,
+    /// Its last ping (or, when heartbeats are required and it never pinged, its
+    /// activation) is older than the heartbeat duration.
+    Dead,
+    /// A dead machine that was just revived by a ping (only in the ping's answer).
+    Resurrected,
 }
 
 /// What an imported activation request asks for.

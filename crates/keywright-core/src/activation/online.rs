@@ -19,11 +19,12 @@ use ts_rs::TS;
 
 pub use super::validation::{KeygenCode, ScopedValidation, ValidationScope};
 
+use super::heartbeat::cull_license;
 use super::machines::{check_fingerprint, is_expired, seats_allowed};
 use super::model::{Machine, MachineStatus};
 use super::sql::{self, MachineFacts};
 use crate::audit::{self, Event};
-use crate::catalog::Product;
+use crate::catalog::{HeartbeatBasis, Product};
 use crate::error::{ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
 use crate::keys::SigningKey;
@@ -387,10 +388,23 @@ impl Keywright {
             return Ok(refused(state, Some(product), Some(license)));
         }
         let allowed = seats_allowed(&policy);
+        // Dead machines free their seats before they are counted, in this transaction.
+        let culled = cull_license(&tx, &audit_key, "server", &policy, &license.id, now)? > 0;
         let existing = sql::active_with_fingerprint(&tx, &license.id, &hwid)?;
         let used = sql::seats_used(&tx, &license.id)?;
         let already_active = existing.is_some();
+        // A refusal keeps the culls it made.
+        let keep_culls = |tx: rusqlite::Transaction<'_>| -> Result<()> {
+            if culled {
+                tx.commit()?;
+            }
+            Ok(())
+        };
         if let (Some(machine), true) = (&existing, input.refuse_active) {
+            keep_culls(tx)?;
+            if culled {
+                self.committed();
+            }
             return Ok(ActivationOutcome::AlreadyActive {
                 machine: machine.clone(),
                 product,
@@ -399,6 +413,10 @@ impl Keywright {
         }
         if let (Some(max), false) = (allowed, already_active) {
             if used >= max {
+                keep_culls(tx)?;
+                if culled {
+                    self.committed();
+                }
                 return Ok(ActivationOutcome::OutOfSeats {
                     allowed: max,
                     product,
@@ -429,6 +447,9 @@ impl Keywright {
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
                 sql::insert(&tx, &id, &license.id, &hwid, &facts, &at)?;
+                if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
+                    sql::set_heartbeat(&tx, &id, &at)?;
+                }
                 (id, "machine.activate", used + 1)
             }
         };

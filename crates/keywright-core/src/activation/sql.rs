@@ -7,7 +7,8 @@ use super::online::{NewServerEvent, ServerEvent};
 use crate::error::Result;
 
 const COLUMNS: &str = "id, license_id, fingerprint, name, hostname, platform, os_user, \
-                       app_version, status, activated_at, deactivated_at, request_nonce";
+                       app_version, status, activated_at, deactivated_at, request_nonce, \
+                       last_heartbeat_at";
 
 fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
     let status: String = r.get(8)?;
@@ -24,6 +25,8 @@ fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
         activated_at: r.get(9)?,
         deactivated_at: r.get(10)?,
         request_nonce: r.get(11)?,
+        last_heartbeat_at: r.get(12)?,
+        heartbeat_status: None,
     })
 }
 
@@ -148,6 +151,37 @@ pub(super) fn deactivate(
          WHERE id = ?1 AND status = 'active'",
         params![id, at, receipt_nonce],
     )?)
+}
+
+/// Records a heartbeat of active machine `id` at `at`; returns how many rows changed.
+pub(super) fn set_heartbeat(conn: &Connection, id: &str, at: &str) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE machines SET last_heartbeat_at = ?2 WHERE id = ?1 AND status = 'active'",
+        )?
+        .execute(params![id, at])?)
+}
+
+/// The active machines of the license `license_id` (every license when `None`) that
+/// may have died: their policy requires heartbeats or they have pinged. With each, its
+/// license's policy id.
+pub(super) fn heartbeat_candidates(
+    conn: &Connection,
+    license_id: Option<&str>,
+) -> Result<Vec<(Machine, String)>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {}, l.policy_id FROM machines m JOIN licenses l ON l.id = m.license_id
+             JOIN policies p ON p.id = l.policy_id
+         WHERE m.status = 'active' AND (?1 IS NULL OR m.license_id = ?1)
+           AND (m.last_heartbeat_at IS NOT NULL OR p.require_heartbeat = 1)",
+        COLUMNS
+            .split(", ")
+            .map(|c| format!("m.{}", c.trim()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))?;
+    let rows = stmt.query_map([license_id], |r| Ok((machine_row(r)?, r.get(13)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Whether a receipt with this nonce already freed a seat of the license.

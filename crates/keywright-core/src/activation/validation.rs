@@ -6,14 +6,15 @@
 //!
 //! Order: not found, revoked (Keygen's `BANNED`), suspended, expired under
 //! `REVOKE_ACCESS`; then the scope (product, policy, user, entitlements, machine,
-//! fingerprints); then, for a strict policy, the machine count; then expiry under the
+//! fingerprints, each with its heartbeat: `HEARTBEAT_NOT_STARTED` when the policy
+//! requires heartbeats and the machine has not pinged, `HEARTBEAT_DEAD`); then, for a strict policy, the machine count; then expiry under the
 //! other strategies (`MAINTAIN_ACCESS` and `ALLOW_ACCESS` stay valid, code `EXPIRED`).
 
 use jiff::Timestamp;
 use keywright_license::issue::LicenseDocument;
 
 use super::machines::is_expired;
-use super::model::MachineStatus;
+use super::model::{HeartbeatStatus, MachineStatus};
 use super::sql;
 use crate::catalog::{ExpirationStrategy, Policy, Product};
 use crate::error::{ErrorCode, Result};
@@ -68,6 +69,10 @@ pub enum KeygenCode {
     VersionScopeMismatch,
     /// More machines than the policy allows (strict policies).
     TooManyMachines,
+    /// The policy requires heartbeats and the scoped machine has not pinged yet.
+    HeartbeatNotStarted,
+    /// The scoped machine (or every scoped fingerprint's) is dead.
+    HeartbeatDead,
 }
 
 impl KeygenCode {
@@ -96,6 +101,8 @@ impl KeygenCode {
             Self::ChecksumScopeMismatch => "CHECKSUM_SCOPE_MISMATCH",
             Self::VersionScopeMismatch => "VERSION_SCOPE_MISMATCH",
             Self::TooManyMachines => "TOO_MANY_MACHINES",
+            Self::HeartbeatNotStarted => "HEARTBEAT_NOT_STARTED",
+            Self::HeartbeatDead => "HEARTBEAT_DEAD",
         }
     }
 }
@@ -300,7 +307,19 @@ impl Keywright {
             }
             match sql::find(conn, machine)? {
                 Some(m) if m.license_id == license.id && m.status == MachineStatus::Active => {
-                    matched.push(m.id)
+                    // Keygen's order: not started (when required), then dead.
+                    match HeartbeatStatus::of_machine(policy, &m, now)? {
+                        HeartbeatStatus::NotStarted if policy.require_heartbeat => {
+                            return Ok(fail(
+                                C::HeartbeatNotStarted,
+                                "machine heartbeat is required",
+                            ))
+                        }
+                        HeartbeatStatus::Dead => {
+                            return Ok(fail(C::HeartbeatDead, "machine heartbeat is dead"))
+                        }
+                        _ => matched.push(m.id),
+                    }
                 }
                 _ => {
                     return Ok(fail(
@@ -321,12 +340,29 @@ impl Keywright {
                 ));
             }
             let before = matched.len();
+            let mut unique: Vec<&String> = Vec::new();
+            let (mut dead, mut not_started) = (0, false);
             for fingerprint in fingerprints {
+                if unique.contains(&fingerprint) {
+                    continue;
+                }
+                unique.push(fingerprint);
                 if let Some(m) = sql::active_with_fingerprint(conn, &license.id, fingerprint)? {
-                    if !matched.contains(&m.id) {
-                        matched.push(m.id);
+                    match HeartbeatStatus::of_machine(policy, &m, now)? {
+                        HeartbeatStatus::Dead => dead += 1,
+                        status => {
+                            not_started |= status == HeartbeatStatus::NotStarted;
+                            if !matched.contains(&m.id) {
+                                matched.push(m.id);
+                            }
+                        }
                     }
                 }
+            }
+            // Keygen: every fingerprint dead is HEARTBEAT_DEAD; the dead ones match
+            // nothing otherwise.
+            if dead == unique.len() {
+                return Ok(fail(C::HeartbeatDead, "machine heartbeat is dead"));
             }
             if matched.len() == before {
                 return Ok(fail(
@@ -336,6 +372,12 @@ impl Keywright {
                     } else {
                         "fingerprint is not activated (does not match any associated machines)"
                     },
+                ));
+            }
+            if policy.require_heartbeat && not_started {
+                return Ok(fail(
+                    C::HeartbeatNotStarted,
+                    "machine heartbeat is required",
                 ));
             }
         }

@@ -258,6 +258,7 @@ fn state_of_row(t: &Tracked, row: &rusqlite::Row<'_>, first: usize) -> rusqlite:
     let mut state: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
     for (i, column) in t.columns.iter().enumerate() {
         let value = match row.get_ref(first + i)? {
+            ValueRef::Null if t.omitted_when_null.contains(column) => continue,
             ValueRef::Null => serde_json::Value::Null,
             ValueRef::Integer(n) => serde_json::Value::from(n),
             ValueRef::Real(f) => serde_json::Value::from(f),

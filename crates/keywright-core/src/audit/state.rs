@@ -30,6 +30,10 @@ pub(super) struct Tracked {
     pub columns: &'static [&'static str],
     /// Of those, the ones recorded as a hash.
     pub digested: &'static [&'static str],
+    /// Of those, the ones left out of the state while NULL: columns added after rows
+    /// were audited (NULL = the old behaviour), so those rows' recorded state still
+    /// equals the row.
+    pub omitted_when_null: &'static [&'static str],
 }
 
 pub(super) const TRACKED: &[Tracked] = &[
@@ -38,12 +42,14 @@ pub(super) const TRACKED: &[Tracked] = &[
         table: "signing_keys",
         columns: &["kid", "algorithm", "public_key", "status"],
         digested: &["public_key"],
+        omitted_when_null: &[],
     },
     Tracked {
         kind: "product",
         table: "products",
         columns: &["code", "signing_key_id"],
         digested: &[],
+        omitted_when_null: &[],
     },
     Tracked {
         kind: "policy",
@@ -63,8 +69,20 @@ pub(super) const TRACKED: &[Tracked] = &[
             "strict",
             "offline_grace_seconds",
             "allow_transfer",
+            "require_heartbeat",
+            "heartbeat_duration_seconds",
+            "heartbeat_cull_strategy",
+            "heartbeat_resurrection_strategy",
+            "heartbeat_basis",
         ],
         digested: &["key_template"],
+        omitted_when_null: &[
+            "require_heartbeat",
+            "heartbeat_duration_seconds",
+            "heartbeat_cull_strategy",
+            "heartbeat_resurrection_strategy",
+            "heartbeat_basis",
+        ],
     },
     Tracked {
         kind: "license",
@@ -80,12 +98,14 @@ pub(super) const TRACKED: &[Tracked] = &[
             "metadata",
         ],
         digested: &["key", "metadata"],
+        omitted_when_null: &[],
     },
     Tracked {
         kind: "machine",
         table: "machines",
         columns: &["license_id", "fingerprint", "status"],
         digested: &[],
+        omitted_when_null: &[],
     },
 ];
 

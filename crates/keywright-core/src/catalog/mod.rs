@@ -21,6 +21,8 @@ pub(crate) use included::IncludeSet;
 pub use included::INCLUDE_CHOICES;
 pub(crate) use key_options::{embedded_dataset, human_style, LicenseFacts};
 pub use model::{
-    ExpirationStrategy, KeyTemplatePreview, NewPolicy, NewProduct, Policy, Product, Scheme, SCHEMES,
+    ExpirationStrategy, HeartbeatBasis, HeartbeatCullStrategy, HeartbeatResurrectionStrategy,
+    KeyTemplatePreview, NewPolicy, NewProduct, Policy, Product, Scheme, SetPolicyHeartbeat,
+    DEFAULT_HEARTBEAT_SECONDS, SCHEMES,
 };
 pub(crate) use policies::check_entitlement;

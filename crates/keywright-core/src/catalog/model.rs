@@ -174,8 +174,164 @@ pub struct Policy {
     pub offline_grace_seconds: Option<i64>,
     /// Whether a machine's seat may be transferred to another fingerprint.
     pub allow_transfer: bool,
+    /// Keygen's `requireHeartbeat`: machines must ping, else they die.
+    pub require_heartbeat: bool,
+    /// Keygen's `heartbeatDuration` in seconds: how long a ping keeps a machine alive;
+    /// `None` = Keygen's default, 10 minutes ([`DEFAULT_HEARTBEAT_SECONDS`]).
+    #[ts(type = "number | null")]
+    pub heartbeat_duration_seconds: Option<i64>,
+    /// What happens to a dead machine (Keygen's `heartbeatCullStrategy`).
+    pub heartbeat_cull_strategy: HeartbeatCullStrategy,
+    /// Whether a dead machine may ping again (Keygen's `heartbeatResurrectionStrategy`).
+    pub heartbeat_resurrection_strategy: HeartbeatResurrectionStrategy,
+    /// When a machine's first heartbeat starts (Keygen's `heartbeatBasis`).
+    pub heartbeat_basis: HeartbeatBasis,
     /// When it was made.
     pub created_at: String,
+}
+
+/// Keygen's default heartbeat duration (its `HEARTBEAT_TTL`): 10 minutes.
+pub const DEFAULT_HEARTBEAT_SECONDS: i64 = 600;
+
+impl Policy {
+    /// The heartbeat duration in force: the policy's, else Keygen's 10 minutes.
+    pub fn heartbeat_seconds(&self) -> i64 {
+        self.heartbeat_duration_seconds
+            .unwrap_or(DEFAULT_HEARTBEAT_SECONDS)
+    }
+}
+
+/// What happens to a dead machine, as Keygen names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HeartbeatCullStrategy {
+    /// Keygen's default: a dead machine is deactivated and its seat freed.
+    #[default]
+    DeactivateDead,
+    /// A dead machine keeps its seat (and fails validation) until it is deactivated.
+    KeepDead,
+}
+
+impl HeartbeatCullStrategy {
+    /// Every strategy, Keygen's default first.
+    pub const ALL: [Self; 2] = [Self::DeactivateDead, Self::KeepDead];
+
+    /// Keygen's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DeactivateDead => "DEACTIVATE_DEAD",
+            Self::KeepDead => "KEEP_DEAD",
+        }
+    }
+
+    /// Reads Keygen's name (any case, `-` for `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_uppercase().replace('-', "_");
+        Self::ALL.into_iter().find(|s| s.as_str() == t)
+    }
+}
+
+/// Whether a dead machine may be revived by a ping, as Keygen names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub enum HeartbeatResurrectionStrategy {
+    /// Keygen's default: a dead machine stays dead (a ping is refused).
+    #[default]
+    #[serde(rename = "NO_REVIVE")]
+    NoRevive,
+    /// A ping within 1 minute of death revives it.
+    #[serde(rename = "1_MINUTE_REVIVE")]
+    Revive1Minute,
+    /// A ping within 2 minutes of death revives it.
+    #[serde(rename = "2_MINUTE_REVIVE")]
+    Revive2Minutes,
+    /// A ping within 5 minutes of death revives it.
+    #[serde(rename = "5_MINUTE_REVIVE")]
+    Revive5Minutes,
+    /// A ping within 10 minutes of death revives it.
+    #[serde(rename = "10_MINUTE_REVIVE")]
+    Revive10Minutes,
+    /// A ping within 15 minutes of death revives it.
+    #[serde(rename = "15_MINUTE_REVIVE")]
+    Revive15Minutes,
+    /// Any ping revives it; needs `KEEP_DEAD` (a culled machine is gone).
+    #[serde(rename = "ALWAYS_REVIVE")]
+    AlwaysRevive,
+}
+
+impl HeartbeatResurrectionStrategy {
+    /// Every strategy, Keygen's default first.
+    pub const ALL: [Self; 7] = [
+        Self::NoRevive,
+        Self::Revive1Minute,
+        Self::Revive2Minutes,
+        Self::Revive5Minutes,
+        Self::Revive10Minutes,
+        Self::Revive15Minutes,
+        Self::AlwaysRevive,
+    ];
+
+    /// Keygen's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::NoRevive => "NO_REVIVE",
+            Self::Revive1Minute => "1_MINUTE_REVIVE",
+            Self::Revive2Minutes => "2_MINUTE_REVIVE",
+            Self::Revive5Minutes => "5_MINUTE_REVIVE",
+            Self::Revive10Minutes => "10_MINUTE_REVIVE",
+            Self::Revive15Minutes => "15_MINUTE_REVIVE",
+            Self::AlwaysRevive => "ALWAYS_REVIVE",
+        }
+    }
+
+    /// Reads Keygen's name (any case, `-` for `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_uppercase().replace('-', "_");
+        Self::ALL.into_iter().find(|s| s.as_str() == t)
+    }
+
+    /// How long after its death a machine may still be revived, in seconds: `None`
+    /// for never (`NO_REVIVE`), `Some(i64::MAX)` for always.
+    pub fn window_seconds(self) -> Option<i64> {
+        match self {
+            Self::NoRevive => None,
+            Self::Revive1Minute => Some(60),
+            Self::Revive2Minutes => Some(120),
+            Self::Revive5Minutes => Some(300),
+            Self::Revive10Minutes => Some(600),
+            Self::Revive15Minutes => Some(900),
+            Self::AlwaysRevive => Some(i64::MAX),
+        }
+    }
+}
+
+/// When a machine's heartbeat starts, as Keygen names it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum HeartbeatBasis {
+    /// Keygen's default: at the machine's first ping.
+    #[default]
+    FromFirstPing,
+    /// At activation (the activation counts as the first ping).
+    FromCreation,
+}
+
+impl HeartbeatBasis {
+    /// Every basis, Keygen's default first.
+    pub const ALL: [Self; 2] = [Self::FromFirstPing, Self::FromCreation];
+
+    /// Keygen's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::FromFirstPing => "FROM_FIRST_PING",
+            Self::FromCreation => "FROM_CREATION",
+        }
+    }
+
+    /// Reads Keygen's name (any case, `-` for `_`).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_uppercase().replace('-', "_");
+        Self::ALL.into_iter().find(|s| s.as_str() == t)
+    }
 }
 
 /// What an expired license may still do, as Keygen names it.
@@ -266,6 +422,37 @@ pub struct NewPolicy {
     pub offline_grace: Option<String>,
     /// Whether machines may be transferred to another fingerprint; absent = yes.
     pub allow_transfer: Option<bool>,
+    /// Machines must send heartbeat pings (then `heartbeat_duration` is required).
+    pub require_heartbeat: bool,
+    /// How long a ping keeps a machine alive, like `10min` (1 minute to 365 days);
+    /// absent, empty or `none` = Keygen's 10 minutes (refused when heartbeats are
+    /// required: say it).
+    pub heartbeat_duration: Option<String>,
+    /// What happens to a dead machine; absent = `DEACTIVATE_DEAD`.
+    pub heartbeat_cull_strategy: Option<HeartbeatCullStrategy>,
+    /// Whether a dead machine may ping again; absent = `NO_REVIVE`.
+    pub heartbeat_resurrection_strategy: Option<HeartbeatResurrectionStrategy>,
+    /// When a machine's heartbeat starts; absent = `FROM_FIRST_PING`.
+    pub heartbeat_basis: Option<HeartbeatBasis>,
+}
+
+/// A change of a policy's heartbeat settings; `None` keeps the current value.
+#[derive(Debug, Clone, Default, Deserialize, TS)]
+#[serde(rename_all = "camelCase", default)]
+pub struct SetPolicyHeartbeat {
+    /// Id or name of the policy.
+    pub policy_id: String,
+    /// Machines must send heartbeat pings.
+    pub require_heartbeat: Option<bool>,
+    /// How long a ping keeps a machine alive, like `10min`; `none` = Keygen's 10
+    /// minutes (refused while heartbeats are required).
+    pub heartbeat_duration: Option<String>,
+    /// What happens to a dead machine.
+    pub heartbeat_cull_strategy: Option<HeartbeatCullStrategy>,
+    /// Whether a dead machine may ping again.
+    pub heartbeat_resurrection_strategy: Option<HeartbeatResurrectionStrategy>,
+    /// When a machine's heartbeat starts.
+    pub heartbeat_basis: Option<HeartbeatBasis>,
 }
 
 /// What a policy's keys would embed, for a sample license (nothing is signed).

@@ -3,7 +3,10 @@
 
 use jiff::Timestamp;
 
-use super::model::{NewPolicy, Policy};
+use super::model::{
+    HeartbeatBasis, HeartbeatCullStrategy, HeartbeatResurrectionStrategy, NewPolicy, Policy,
+    SetPolicyHeartbeat,
+};
 use super::sql;
 use crate::audit::{self, Event};
 use crate::duration::{parse_file_ttl, parse_optional_duration};
@@ -42,6 +45,73 @@ fn seats_for_new(floating: bool, max_machines: Option<i64>) -> Result<Option<i64
     }
 }
 
+/// A policy's heartbeat settings, checked.
+struct Heartbeat {
+    duration: Option<i64>,
+    cull: HeartbeatCullStrategy,
+    resurrection: HeartbeatResurrectionStrategy,
+    basis: HeartbeatBasis,
+}
+
+/// Shortest and longest heartbeat durations (Keygen's bounds: a minute, a year).
+const HEARTBEAT_MIN_SECONDS: i64 = 60;
+const HEARTBEAT_MAX_SECONDS: i64 = 365 * 86_400;
+
+/// Checks a new policy's heartbeat settings: a duration (1 minute to 365 days) is
+/// required when heartbeats are; `ALWAYS_REVIVE` needs `KEEP_DEAD` (Keygen's rule: a
+/// culled machine cannot come back).
+fn heartbeat_settings(input: &NewPolicy) -> Result<Heartbeat> {
+    let duration = parse_optional_duration(input.heartbeat_duration.as_deref())
+        .map_err(|e| Error::bad_input(format!("heartbeat duration: {}", e.message)))?;
+    check_heartbeat(
+        input.require_heartbeat,
+        Heartbeat {
+            duration,
+            cull: input.heartbeat_cull_strategy.unwrap_or_default(),
+            resurrection: input.heartbeat_resurrection_strategy.unwrap_or_default(),
+            basis: input.heartbeat_basis.unwrap_or_default(),
+        },
+    )
+}
+
+/// The rules every heartbeat setting follows, new or changed.
+fn check_heartbeat(require: bool, h: Heartbeat) -> Result<Heartbeat> {
+    let Heartbeat {
+        duration,
+        cull,
+        resurrection,
+        basis,
+    } = h;
+    if let Some(d) = duration {
+        if !(HEARTBEAT_MIN_SECONDS..=HEARTBEAT_MAX_SECONDS).contains(&d) {
+            return Err(Error::bad_input(format!(
+                "heartbeat duration must be between 1 minute and 365 days; got {d} seconds"
+            )));
+        }
+    }
+    if require && duration.is_none() {
+        return Err(Error::bad_input(
+            "a policy that requires heartbeats needs a heartbeat duration (how long a \
+             ping keeps a machine alive), e.g. 10min: add --heartbeat-duration (in the \
+             window: Heartbeat duration)",
+        ));
+    }
+    if resurrection == HeartbeatResurrectionStrategy::AlwaysRevive
+        && cull != HeartbeatCullStrategy::KeepDead
+    {
+        return Err(Error::bad_input(
+            "resurrection strategy ALWAYS_REVIVE needs cull strategy KEEP_DEAD: a \
+             deactivated machine cannot be revived",
+        ));
+    }
+    Ok(Heartbeat {
+        duration,
+        cull,
+        resurrection,
+        basis,
+    })
+}
+
 /// An entitlement code: 1–64 letters, digits, `-`, `_` or `.`.
 pub(crate) fn check_entitlement(code: &str) -> Result<String> {
     let code = code.trim();
@@ -71,6 +141,7 @@ impl Keywright {
         let ttl = parse_file_ttl(input.file_ttl.as_deref())?;
         let grace = parse_optional_duration(input.offline_grace.as_deref())
             .map_err(|e| Error::bad_input(format!("offline grace: {}", e.message)))?;
+        let heartbeat = heartbeat_settings(input)?;
         let strategy = input.expiration_strategy.unwrap_or_default();
         let allow_transfer = input.allow_transfer.unwrap_or(true);
         let mut entitlements = Vec::new();
@@ -106,6 +177,11 @@ impl Keywright {
             strict: input.strict,
             offline_grace_seconds: grace,
             allow_transfer,
+            require_heartbeat: input.require_heartbeat,
+            heartbeat_duration_seconds: heartbeat.duration,
+            heartbeat_cull_strategy: heartbeat.cull,
+            heartbeat_resurrection_strategy: heartbeat.resurrection,
+            heartbeat_basis: heartbeat.basis,
             created_at: at.clone(),
         };
         let audit_key = self.audit_key()?;
@@ -129,6 +205,11 @@ impl Keywright {
                     "entitlements": policy.entitlements,
                     "expirationStrategy": strategy.as_str(), "strict": input.strict,
                     "offlineGraceSeconds": grace, "allowTransfer": allow_transfer,
+                    "requireHeartbeat": input.require_heartbeat,
+                    "heartbeatDurationSeconds": heartbeat.duration,
+                    "heartbeatCullStrategy": heartbeat.cull.as_str(),
+                    "heartbeatResurrectionStrategy": heartbeat.resurrection.as_str(),
+                    "heartbeatBasis": heartbeat.basis.as_str(),
                 }),
                 ..Event::default()
             },
@@ -136,6 +217,83 @@ impl Keywright {
         tx.commit()?;
         self.committed();
         self.find_policy(&id)
+    }
+
+    /// Changes a policy's heartbeat settings (what `input` leaves `None` stays), with
+    /// a `policy.heartbeat` audit row holding the settings before and after. Machines
+    /// already active follow the new settings from now on.
+    pub fn set_policy_heartbeat(
+        &mut self,
+        input: &SetPolicyHeartbeat,
+        now: Timestamp,
+    ) -> Result<Policy> {
+        let old = self.find_policy(&input.policy_id)?;
+        let require = input.require_heartbeat.unwrap_or(old.require_heartbeat);
+        let duration = match input.heartbeat_duration.as_deref() {
+            None => old.heartbeat_duration_seconds,
+            Some(text) => parse_optional_duration(Some(text))
+                .map_err(|e| Error::bad_input(format!("heartbeat duration: {}", e.message)))?,
+        };
+        let h = check_heartbeat(
+            require,
+            Heartbeat {
+                duration,
+                cull: input
+                    .heartbeat_cull_strategy
+                    .unwrap_or(old.heartbeat_cull_strategy),
+                resurrection: input
+                    .heartbeat_resurrection_strategy
+                    .unwrap_or(old.heartbeat_resurrection_strategy),
+                basis: input.heartbeat_basis.unwrap_or(old.heartbeat_basis),
+            },
+        )?;
+        let settings = |require: bool, h: &Heartbeat| {
+            serde_json::json!({
+                "requireHeartbeat": require, "heartbeatDurationSeconds": h.duration,
+                "heartbeatCullStrategy": h.cull.as_str(),
+                "heartbeatResurrectionStrategy": h.resurrection.as_str(),
+                "heartbeatBasis": h.basis.as_str(),
+            })
+        };
+        let before = settings(
+            old.require_heartbeat,
+            &Heartbeat {
+                duration: old.heartbeat_duration_seconds,
+                cull: old.heartbeat_cull_strategy,
+                resurrection: old.heartbeat_resurrection_strategy,
+                basis: old.heartbeat_basis,
+            },
+        );
+        let at = stamp(now);
+        let audit_key = self.audit_key()?;
+        let tx = self.store.immediate_transaction()?;
+        sql::set_heartbeat(
+            &tx,
+            &old.id,
+            require,
+            h.duration,
+            h.cull,
+            h.resurrection,
+            h.basis,
+        )?;
+        audit::append(
+            &tx,
+            &audit_key,
+            &at,
+            &self.actor,
+            &Event {
+                action: "policy.heartbeat",
+                subject_type: Some("policy"),
+                subject_id: Some(&old.id),
+                detail: serde_json::json!({
+                    "name": old.name, "before": before, "after": settings(require, &h),
+                }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.committed();
+        self.find_policy(&old.id)
     }
 
     /// Every policy, by product then name.

@@ -28,6 +28,11 @@ pub(crate) fn included_policy(policy: &Policy, product: &Product) -> Result<Incl
         strict: policy.strict,
         expiration_strategy: policy.expiration_strategy.to_format(),
         offline_grace: policy.offline_grace_seconds,
+        require_heartbeat: policy.require_heartbeat,
+        heartbeat_duration: policy.heartbeat_duration_seconds,
+        heartbeat_cull_strategy: policy.heartbeat_cull_strategy.as_str(),
+        heartbeat_resurrection_strategy: policy.heartbeat_resurrection_strategy.as_str(),
+        heartbeat_basis: policy.heartbeat_basis.as_str(),
         created,
         updated: created,
     })

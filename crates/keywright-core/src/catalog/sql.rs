@@ -2,7 +2,10 @@
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
-use super::model::{ExpirationStrategy, Policy, Product, Scheme};
+use super::model::{
+    ExpirationStrategy, HeartbeatBasis, HeartbeatCullStrategy, HeartbeatResurrectionStrategy,
+    Policy, Product, Scheme,
+};
 use super::policies::seats_on_record;
 use crate::error::{Error, Result};
 
@@ -10,7 +13,9 @@ const PRODUCT_COLUMNS: &str = "id, name, code, url, support_message, signing_key
 const POLICY_COLUMNS: &str =
     "id, product_id, name, scheme, duration_seconds, max_machines, floating, \
      file_ttl_seconds, encrypt, entitlements, created_at, key_template, unsigned_key, \
-     expiration_strategy, strict, offline_grace_seconds, allow_transfer";
+     expiration_strategy, strict, offline_grace_seconds, allow_transfer, require_heartbeat, \
+     heartbeat_duration_seconds, heartbeat_cull_strategy, heartbeat_resurrection_strategy, \
+     heartbeat_basis";
 
 fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     Ok(Product {
@@ -46,6 +51,21 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         strict: r.get(14)?,
         offline_grace_seconds: r.get(15)?,
         allow_transfer: r.get(16)?,
+        // NULL (a row older than heartbeats): Keygen's defaults.
+        require_heartbeat: r.get::<_, Option<bool>>(17)?.unwrap_or(false),
+        heartbeat_duration_seconds: r.get(18)?,
+        heartbeat_cull_strategy: r
+            .get::<_, Option<String>>(19)?
+            .and_then(|s| HeartbeatCullStrategy::parse(&s))
+            .unwrap_or_default(),
+        heartbeat_resurrection_strategy: r
+            .get::<_, Option<String>>(20)?
+            .and_then(|s| HeartbeatResurrectionStrategy::parse(&s))
+            .unwrap_or_default(),
+        heartbeat_basis: r
+            .get::<_, Option<String>>(21)?
+            .and_then(|s| HeartbeatBasis::parse(&s))
+            .unwrap_or_default(),
     })
 }
 
@@ -134,8 +154,11 @@ pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
         "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
                                file_ttl_seconds, encrypt, entitlements, created_at, key_template,
                                unsigned_key, expiration_strategy, strict, offline_grace_seconds,
-                               allow_transfer)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
+                               allow_transfer, require_heartbeat, heartbeat_duration_seconds,
+                               heartbeat_cull_strategy, heartbeat_resurrection_strategy,
+                               heartbeat_basis)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
+                 ?18, ?19, ?20, ?21, ?22)",
         params![
             p.id,
             p.product_id,
@@ -153,7 +176,12 @@ pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
             p.expiration_strategy.as_str(),
             p.strict,
             p.offline_grace_seconds,
-            p.allow_transfer
+            p.allow_transfer,
+            p.require_heartbeat,
+            p.heartbeat_duration_seconds,
+            p.heartbeat_cull_strategy.as_str(),
+            p.heartbeat_resurrection_strategy.as_str(),
+            p.heartbeat_basis.as_str()
         ],
     )?;
     Ok(())
@@ -175,4 +203,31 @@ pub(super) fn policies_named(conn: &Connection, reference: &str) -> Result<Vec<P
     ))?;
     let rows = stmt.query_map([reference], policy_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Sets policy `id`'s heartbeat settings.
+pub(super) fn set_heartbeat(
+    conn: &Connection,
+    id: &str,
+    require: bool,
+    duration: Option<i64>,
+    cull: HeartbeatCullStrategy,
+    resurrection: HeartbeatResurrectionStrategy,
+    basis: HeartbeatBasis,
+) -> Result<()> {
+    conn.execute(
+        "UPDATE policies SET require_heartbeat = ?2, heartbeat_duration_seconds = ?3,
+             heartbeat_cull_strategy = ?4, heartbeat_resurrection_strategy = ?5,
+             heartbeat_basis = ?6
+         WHERE id = ?1",
+        params![
+            id,
+            require,
+            duration,
+            cull.as_str(),
+            resurrection.as_str(),
+            basis.as_str()
+        ],
+    )?;
+    Ok(())
 }

@@ -78,6 +78,7 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // every tracked row when an older store's log was anchored; the anchoring row
     // commits to it. Both are filled by the code that anchors (it needs the keychain).
     include_str!("migrations/12_audit_state.sql"),
+    include_str!("migrations/13_heartbeats.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {
@@ -115,7 +116,7 @@ mod tests {
     /// Released migrations, byte for byte: a store that ran one never runs it again,
     /// so an edit would give stores of the same version different schemas. Append a
     /// new file instead (and its digest here).
-    const RELEASED: [&str; 12] = [
+    const RELEASED: [&str; 13] = [
         "5e6c74744c4f07b7af95825364b59cb8badb9a0e724a76eb2de6ddcc288a51a8",
         "c36049e961e003796d7938cde138c768a7335d035a9924aea1b5128b59637233",
         "2395476dc29d9c0f91a48ed663508adb1e0f85ef30347d63428c83378f70ac89",
@@ -128,6 +129,7 @@ mod tests {
         "e67e9ce9c9e2dbed9f66c4c2d754da93478d3483b06662da72d51c367013dd2f",
         "ae6b393d0ab9d96184962c491b7b36ad9cacf0de2db69bb0ebefb5d092a8e3df",
         "fe85c6b6ffede5c755aa72b1953dbd160a269a8da1945f936e94169ff1e05a4a",
+        "bf413e5bdd6632771a64770f128dcf55341eb82db0c186048fc4ae61b7b7845c",
     ];
 
     #[test]

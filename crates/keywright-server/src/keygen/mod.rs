@@ -30,7 +30,7 @@ use keywright_core::online::{
     ActivationOutcome, NewServerEvent, OnlineActivation, OnlineReason, ScopedValidation,
 };
 use keywright_core::{
-    CheckedOutFile, ErrorCode, Keywright, License, LicenseStatus, Machine, Product,
+    CheckedOutFile, ErrorCode, Keywright, License, LicenseStatus, Machine, PingOutcome, Product,
 };
 use keywright_license::response::{sign_response, SIGNATURE_HEADER};
 use serde::Serialize;
@@ -573,7 +573,7 @@ fn handle(
                 .map_err(core_failure)?;
             let documents = machines
                 .iter()
-                .map(|m| kw.keygen_machine_document(m))
+                .map(|m| kw.keygen_machine_document(m, now))
                 .collect::<keywright_core::Result<Vec<_>>>()
                 .map_err(core_failure)?;
             let data: Vec<_> = documents.iter().map(|d| d.to_resource(None)).collect();
@@ -626,7 +626,7 @@ fn handle(
         Route::Activate => activate(kw, request, &authed, ip, event, now),
         Route::Machine { machine } => {
             let machine = own_machine(kw, &authed, machine, event)?;
-            machine_reply(kw, StatusCode::OK, &machine, &authed.product)
+            machine_reply(kw, StatusCode::OK, &machine, &authed.product, now)
         }
         Route::Deactivate { machine } => {
             let machine = own_machine(kw, &authed, machine, event)?;
@@ -662,15 +662,28 @@ fn handle(
             ))
         }
         Route::Heartbeat { machine } => {
-            own_machine(kw, &authed, machine, event)?;
-            Err(Failure::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unprocessable entity",
-                "Keywright policies do not require heartbeats and this server does not monitor \
-                 machines: a machine holds its seat until it is deactivated",
-            )
-            .code("HEARTBEAT_NOT_SUPPORTED")
-            .about(&authed.product))
+            let machine = own_machine(kw, &authed, machine, event)?;
+            // Keygen pings any machine (requireHeartbeat only makes validation ask for
+            // one); a dead machine outside its resurrection window is a 422.
+            match kw
+                .ping_machine(&machine.id, now)
+                .map_err(|e| match e.code {
+                    // Deactivated meanwhile by another request.
+                    ErrorCode::NotFound => Failure::not_found("machine").about(&authed.product),
+                    _ => core_failure(e),
+                })? {
+                PingOutcome::Pinged(machine) => {
+                    machine_reply(kw, StatusCode::OK, &machine, &authed.product, now)
+                }
+                PingOutcome::Dead(_) => Err(Failure::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Unprocessable resource",
+                    "is dead",
+                )
+                .code("MACHINE_HEARTBEAT_DEAD")
+                .pointer("/data/attributes/heartbeatStatus")
+                .about(&authed.product)),
+            }
         }
     }
 }
@@ -732,8 +745,11 @@ fn machine_reply(
     status: StatusCode,
     machine: &Machine,
     product: &Product,
+    now: Timestamp,
 ) -> Result<Reply, Failure> {
-    let document = kw.keygen_machine_document(machine).map_err(core_failure)?;
+    let document = kw
+        .keygen_machine_document(machine, now)
+        .map_err(core_failure)?;
     #[derive(Serialize)]
     struct One<D> {
         data: D,
@@ -970,7 +986,7 @@ fn activate(
             machine, product, ..
         } => {
             event.machine_id = Some(machine.id.clone());
-            let mut reply = machine_reply(kw, StatusCode::CREATED, &machine, &product)?;
+            let mut reply = machine_reply(kw, StatusCode::CREATED, &machine, &product, now)?;
             let account = kw.store().store_id().to_owned();
             reply.headers.push((
                 header::LOCATION,

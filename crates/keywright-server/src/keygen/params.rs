@@ -100,7 +100,7 @@ impl Route {
     }
 
     /// Whether it writes (activations, deactivations and check-outs, whose audit
-    /// rows are writes): those run on the write connection.
+    /// rows are writes; heartbeat pings): those run on the write connection.
     pub(crate) fn writes(&self) -> bool {
         matches!(
             self,
@@ -108,6 +108,7 @@ impl Route {
                 | Route::Deactivate { .. }
                 | Route::LicenseCheckOut { .. }
                 | Route::MachineCheckOut { .. }
+                | Route::Heartbeat { .. }
         )
     }
 }

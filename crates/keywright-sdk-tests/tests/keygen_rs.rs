@@ -20,6 +20,7 @@ use keygen_rs::license::{
 use keygen_rs::machine::MachineCheckoutOpts;
 use keygen_rs::KeygenClient;
 use keywright_core::{IssueLicense, License, NewPolicy, Policy};
+use keywright_server::ServerConfig;
 
 /// keygen-rs's global configuration is one per process.
 static GLOBAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -348,4 +349,91 @@ async fn keygen_rs_refuses_answers_signed_by_another_key() {
         matches!(err, KeygenError::KeygenSignatureInvalid { .. }),
         "{err:?}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keygen_rs_pings_and_sees_heartbeat_codes() {
+    let _global = GLOBAL.lock().await;
+    let mut f = Fixture::new();
+    let account = f.kw.store().store_id().to_owned();
+    let leased =
+        f.kw.create_policy(
+            &NewPolicy {
+                product_id: f.product.id.clone(),
+                name: "Leased".into(),
+                floating: true,
+                max_machines: Some(1),
+                require_heartbeat: true,
+                heartbeat_duration: Some("1min".into()),
+                ..Default::default()
+            },
+            Timestamp::now(),
+        )
+        .unwrap();
+    let license = issue(&mut f, &leased);
+    let run = f
+        .serve(ServerConfig {
+            heartbeat_sweep: std::time::Duration::from_secs(3600),
+            ..roomy()
+        })
+        .await;
+    let client = KeygenClient::new(config(&run, &account, &license.key)).unwrap();
+    let sdk_license = client
+        .validate(&LicenseValidationRequest::default())
+        .await
+        .unwrap()
+        .license
+        .unwrap();
+    let here = "fp-leased-0001";
+    let machine = sdk_license.activate(here, &[]).await.unwrap();
+    assert!(machine.require_heartbeat);
+    assert_eq!(machine.heartbeat_status, "NOT_STARTED");
+    assert_eq!(machine.heartbeat_duration, Some(60));
+    let validate = || async {
+        client
+            .validate(&LicenseValidationRequest::for_fingerprint(here.into()))
+            .await
+            .unwrap()
+            .meta
+    };
+    assert_eq!(validate().await.code, "HEARTBEAT_NOT_STARTED");
+
+    // keygen-rs's monitor pings at once, then every interval; stop it after one.
+    let machine = std::sync::Arc::new(machine);
+    let (tx, mut rx) = tokio::sync::mpsc::channel(4);
+    let (cancel, cancel_rx) = tokio::sync::mpsc::channel(1);
+    let monitor = tokio::spawn(machine.clone().monitor(
+        std::time::Duration::from_secs(3600),
+        Some(tx),
+        Some(cancel_rx),
+    ));
+    let pinged = rx.recv().await.unwrap().expect("signed ping answer");
+    cancel.send(()).await.unwrap();
+    monitor.await.unwrap();
+    assert_eq!(pinged.heartbeat_status, "ALIVE");
+    assert_eq!(validate().await.code, "VALID");
+    let pinged = machine.ping().await.unwrap();
+    assert_eq!(pinged.heartbeat_status, "ALIVE");
+
+    // Two minutes without a ping (moved back in the store): dead, and a ping is
+    // Keygen's MACHINE_HEARTBEAT_DEAD (NO_REVIVE).
+    let then = keywright_license::format_time(Timestamp::now() - SignedDuration::from_mins(2));
+    rusqlite::Connection::open(run.observer.store().path())
+        .unwrap()
+        .execute(
+            "UPDATE machines SET last_heartbeat_at = ?1 WHERE fingerprint = ?2",
+            [&then, here],
+        )
+        .unwrap();
+    assert_eq!(validate().await.code, "HEARTBEAT_DEAD");
+    let refused = machine.ping().await.unwrap_err();
+    assert!(
+        format!("{refused:?}").contains("MACHINE_HEARTBEAT_DEAD"),
+        "{refused:?}"
+    );
+    // Its seat is free again: another machine activates.
+    sdk_license
+        .activate("fp-leased-0002", &[])
+        .await
+        .expect("the dead machine's seat");
 }

@@ -7,7 +7,7 @@
 mod common;
 
 use common::{count, roomy, Fixture, Reply, Running};
-use keywright_core::{IssueLicense, License, NewPolicy, Policy};
+use keywright_core::{HeartbeatCullStrategy, IssueLicense, License, NewPolicy, Policy};
 use keywright_server::ServerConfig;
 use serde_json::{json, Value};
 
@@ -482,7 +482,8 @@ async fn machines_check_outs_and_deactivation_over_raw_http() {
     assert_eq!(r.status, 404);
     error_code(&r, &run);
 
-    // Heartbeats are not Keywright's.
+    // A ping works on any machine, as Keygen's (the policy does not require one):
+    // it starts the machine's heartbeat with Keygen's default 10 minutes.
     let r = keygen(
         &run,
         "POST",
@@ -491,8 +492,13 @@ async fn machines_check_outs_and_deactivation_over_raw_http() {
         None,
     )
     .await;
-    assert_eq!(r.status, 422);
-    assert_eq!(error_code(&r, &run), "HEARTBEAT_NOT_SUPPORTED");
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    r.assert_signed(&run.trusted);
+    let pinged = &r.json()["data"]["attributes"];
+    assert_eq!(pinged["heartbeatStatus"], "ALIVE");
+    assert_eq!(pinged["heartbeatDuration"], 600);
+    assert!(pinged["lastHeartbeat"].is_string(), "{pinged}");
+    assert!(pinged["nextHeartbeat"].is_string(), "{pinged}");
 
     // The certificate alone (GET), signed too.
     let target = format!("/v1/machines/{id}/actions/check-out?ttl=3600");
@@ -669,4 +675,311 @@ async fn rate_limits_and_body_limits_are_signed_keygen_errors() {
     let r = limited.expect("a 429 after the burst");
     assert_eq!(error_code(&r, &run), "TOO_MANY_REQUESTS");
     assert_eq!(r.retry_after.as_deref(), Some("1"));
+}
+
+/// Moves a machine's last ping (and activation) `seconds` into the past, as if time
+/// had passed: the server has no clock of its own to turn.
+fn age_machine(run: &Running, fingerprint: &str, seconds: i64) {
+    let then = keywright_license::format_time(
+        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(seconds),
+    );
+    let conn = rusqlite::Connection::open(run_store(run)).unwrap();
+    conn.execute(
+        "UPDATE machines SET activated_at = ?1,
+             last_heartbeat_at = CASE WHEN last_heartbeat_at IS NULL THEN NULL ELSE ?1 END
+         WHERE fingerprint = ?2 AND status = 'active'",
+        rusqlite::params![then, fingerprint],
+    )
+    .unwrap();
+}
+
+fn heartbeat_policy(f: &mut Fixture, name: &str, cull: HeartbeatCullStrategy) -> Policy {
+    f.kw.create_policy(
+        &NewPolicy {
+            product_id: f.product.id.clone(),
+            name: name.into(),
+            floating: true,
+            max_machines: Some(2),
+            require_heartbeat: true,
+            heartbeat_duration: Some("1min".into()),
+            heartbeat_cull_strategy: Some(cull),
+            ..Default::default()
+        },
+        jiff::Timestamp::now(),
+    )
+    .unwrap()
+}
+
+async fn validate_fingerprint(run: &Running, license: &License, fp: &str) -> (bool, String) {
+    let r = keygen(
+        run,
+        "POST",
+        &format!("/v1/licenses/{}/actions/validate", license.id),
+        Some(&license.key),
+        Some(json!({ "meta": { "scope": { "fingerprint": fp } } })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    r.assert_signed(&run.trusted);
+    let meta = r.json()["meta"].clone();
+    (
+        meta["valid"].as_bool().unwrap(),
+        meta["code"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn heartbeats_ping_die_refuse_and_free_their_seats() {
+    let mut f = Fixture::new();
+    let p = heartbeat_policy(&mut f, "Leased", HeartbeatCullStrategy::DeactivateDead);
+    let license = issue(&mut f, &p);
+    // No periodic sweep during the test: the request paths alone cull.
+    let run = f
+        .serve(ServerConfig {
+            heartbeat_sweep: std::time::Duration::from_secs(3600),
+            ..roomy()
+        })
+        .await;
+    let key = Some(license.key.as_str());
+    for fp in ["fp-a", "fp-b"] {
+        let r = keygen(
+            &run,
+            "POST",
+            "/v1/machines",
+            key,
+            Some(activation(&license.id, fp)),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{:?}", r.json());
+        let a = &r.json()["data"]["attributes"];
+        assert_eq!(a["requireHeartbeat"], true);
+        assert_eq!(a["heartbeatStatus"], "NOT_STARTED");
+        assert_eq!(a["heartbeatDuration"], 60);
+        assert!(a["lastHeartbeat"].is_null());
+    }
+    assert_eq!(
+        validate_fingerprint(&run, &license, "fp-a").await,
+        (false, "HEARTBEAT_NOT_STARTED".into())
+    );
+
+    // A ping (by fingerprint, as by id) makes it alive and valid.
+    let r = keygen(&run, "POST", "/v1/machines/fp-a/actions/ping", key, None).await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    r.assert_signed(&run.trusted);
+    assert_eq!(r.json()["data"]["attributes"]["heartbeatStatus"], "ALIVE");
+    assert_eq!(
+        validate_fingerprint(&run, &license, "fp-a").await,
+        (true, "VALID".into())
+    );
+    // The policy shows its settings where Keygen's does.
+    let r = keygen(
+        &run,
+        "POST",
+        &format!("/v1/licenses/{}/actions/check-out", license.id),
+        key,
+        Some(json!({ "meta": { "encrypt": false, "include": ["policy"] } })),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{:?}", r.json());
+    let certificate = r.json()["data"]["attributes"]["certificate"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = certificate
+        .lines()
+        .filter(|l| !l.starts_with("-----"))
+        .collect::<String>();
+    use base64::Engine;
+    let outer: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(body)
+            .unwrap(),
+    )
+    .unwrap();
+    let payload: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::STANDARD
+            .decode(outer["enc"].as_str().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    let policy = payload["included"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["type"] == "policies")
+        .unwrap()["attributes"]
+        .clone();
+    assert_eq!(policy["requireHeartbeat"], true);
+    assert_eq!(policy["heartbeatDuration"], 60);
+    assert_eq!(policy["heartbeatCullStrategy"], "DEACTIVATE_DEAD");
+    assert_eq!(policy["heartbeatResurrectionStrategy"], "NO_REVIVE");
+    assert_eq!(policy["heartbeatBasis"], "FROM_FIRST_PING");
+
+    // Two minutes later both are dead: fp-a stopped pinging, fp-b never started.
+    age_machine(&run, "fp-a", 120);
+    age_machine(&run, "fp-b", 120);
+    assert_eq!(
+        validate_fingerprint(&run, &license, "fp-a").await,
+        (false, "HEARTBEAT_DEAD".into())
+    );
+    let r = keygen(&run, "GET", "/v1/machines/fp-b", key, None).await;
+    assert_eq!(r.json()["data"]["attributes"]["heartbeatStatus"], "DEAD");
+    // NO_REVIVE: Keygen's 422, and the dead machine is deactivated.
+    let r = keygen(&run, "POST", "/v1/machines/fp-a/actions/ping", key, None).await;
+    assert_eq!(r.status, 422);
+    assert_eq!(error_code(&r, &run), "MACHINE_HEARTBEAT_DEAD");
+    let error = &r.json()["errors"][0];
+    assert_eq!(error["detail"], "is dead");
+    assert_eq!(
+        error["source"]["pointer"],
+        "/data/attributes/heartbeatStatus"
+    );
+    let r = keygen(&run, "GET", "/v1/machines/fp-a", key, None).await;
+    assert_eq!(r.status, 404);
+    // fp-b's seat is freed when the next activation counts: both new ones fit.
+    for fp in ["fp-c", "fp-d"] {
+        let r = keygen(
+            &run,
+            "POST",
+            "/v1/machines",
+            key,
+            Some(activation(&license.id, fp)),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{fp}: {:?}", r.json());
+    }
+    let store = run_store(&run);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM audit_events WHERE action = 'machine.deactivate'
+                 AND actor = 'server' AND detail LIKE '%\"reason\":\"heartbeat\"%'"
+        ),
+        2
+    );
+    assert!(run.observer.check_audit().unwrap().intact);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_sweeps_dead_machines_and_keep_dead_keeps_them() {
+    let mut f = Fixture::new();
+    let culled = heartbeat_policy(&mut f, "Culled", HeartbeatCullStrategy::DeactivateDead);
+    let kept = heartbeat_policy(&mut f, "Kept", HeartbeatCullStrategy::KeepDead);
+    let culled = issue(&mut f, &culled);
+    let kept = issue(&mut f, &kept);
+    let run = f
+        .serve(ServerConfig {
+            heartbeat_sweep: std::time::Duration::from_millis(100),
+            ..roomy()
+        })
+        .await;
+    for (license, fp) in [(&culled, "fp-culled"), (&kept, "fp-kept")] {
+        let r = keygen(
+            &run,
+            "POST",
+            "/v1/machines",
+            Some(&license.key),
+            Some(activation(&license.id, fp)),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{:?}", r.json());
+        age_machine(&run, fp, 120);
+    }
+    let store = run_store(&run);
+    let active = |fp: &str| {
+        count(
+            &store,
+            &format!(
+                "SELECT count(*) FROM machines WHERE fingerprint = '{fp}' AND status = 'active'"
+            ),
+        )
+    };
+    let started = std::time::Instant::now();
+    while active("fp-culled") == 1 && started.elapsed() < std::time::Duration::from_secs(10) {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(active("fp-culled"), 0, "the sweep did not cull");
+    assert_eq!(active("fp-kept"), 1);
+    // KEEP_DEAD: it keeps its seat and fails validation.
+    assert_eq!(
+        validate_fingerprint(&run, &kept, "fp-kept").await,
+        (false, "HEARTBEAT_DEAD".into())
+    );
+    assert!(run.observer.check_audit().unwrap().intact);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_activations_count_seats_freed_by_dead_machines_exactly() {
+    let mut f = Fixture::new();
+    let p =
+        f.kw.create_policy(
+            &NewPolicy {
+                product_id: f.product.id.clone(),
+                name: "Ten leased".into(),
+                floating: true,
+                max_machines: Some(10),
+                require_heartbeat: true,
+                heartbeat_duration: Some("1min".into()),
+                ..Default::default()
+            },
+            jiff::Timestamp::now(),
+        )
+        .unwrap();
+    let license = issue(&mut f, &p);
+    let run = f
+        .serve(ServerConfig {
+            heartbeat_sweep: std::time::Duration::from_secs(3600),
+            ..roomy()
+        })
+        .await;
+    for i in 0..10 {
+        let r = keygen(
+            &run,
+            "POST",
+            "/v1/machines",
+            Some(&license.key),
+            Some(activation(&license.id, &format!("old-{i}"))),
+        )
+        .await;
+        assert_eq!(r.status, 201);
+    }
+    // Four of them die: exactly four seats come free, however many ask at once.
+    for i in 0..4 {
+        age_machine(&run, &format!("old-{i}"), 120);
+    }
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let (client, addr) = (run.client.clone(), run.addr);
+        let (id, key) = (license.id.clone(), license.key.clone());
+        tasks.push(tokio::spawn(async move {
+            keygen_at(
+                &client,
+                addr,
+                "POST",
+                "/v1/machines",
+                Some(&key),
+                Some(activation(&id, &format!("new-{i:03}"))),
+            )
+            .await
+            .status
+        }));
+    }
+    let mut created = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            201 => created += 1,
+            422 => {}
+            other => panic!("{other}"),
+        }
+    }
+    assert_eq!(created, 4);
+    let store = run_store(&run);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT count(*) FROM machines WHERE status = 'active'"
+        ),
+        10
+    );
+    assert!(run.observer.check_audit().unwrap().intact);
 }

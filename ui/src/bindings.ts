@@ -306,8 +306,8 @@ allowTransfer: boolean | null,
 requireHeartbeat: boolean, 
 /**
  * How long a ping keeps a machine alive, like `10min` (1 minute to 365 days);
- * absent, empty or `none` = Keygen's 10 minutes (refused when heartbeats are
- * required: say it).
+ * absent, empty or `none` = Keygen's 10 minutes, which a policy requiring
+ * heartbeats may not leave implicit.
  */
 heartbeatDuration: string | null, 
 /**

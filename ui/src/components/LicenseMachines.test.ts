@@ -35,6 +35,20 @@ describe('Machines in the license detail', () => {
     expect(screen.getByTestId('license-seats')).toHaveTextContent('1 of 3');
   });
 
+  it("shows an active machine's heartbeat status", async () => {
+    p.listMachines.mockResolvedValue([
+      machine({ heartbeatStatus: 'DEAD', lastHeartbeatAt: '2025-02-01T10:00:00Z' }),
+      machine({ id: 'mach-2', fingerprint: 'fresh', heartbeatStatus: 'NOT_STARTED' }),
+      machine({ id: 'mach-3', fingerprint: 'gone', status: 'deactivated', heartbeatStatus: null, deactivatedAt: '2025-03-01T00:00:00Z' }),
+    ]);
+    render(LicenseMachines, { license: license(), policy: floating });
+    const rows = await screen.findAllByTestId('machine-row');
+    expect(within(rows[0]).getByTestId('machine-heartbeat')).toHaveTextContent('dead');
+    expect(rows[0]).toHaveTextContent('last heartbeat');
+    expect(within(rows[1]).getByTestId('machine-heartbeat')).toHaveTextContent('no heartbeat yet');
+    expect(within(rows[2]).queryByTestId('machine-heartbeat')).toBeNull();
+  });
+
   it('shows unlimited seats for a floating policy without a limit, 1 for node-locked', async () => {
     p.listMachines.mockResolvedValue([machine()]);
     const { unmount } = render(LicenseMachines, { license: license(), policy: policy({ floating: true, maxMachines: null }) });

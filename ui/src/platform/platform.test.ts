@@ -157,7 +157,7 @@ describe('platform layer', () => {
     expect(err).toMatchObject({ code: 'STORE_TOO_NEW', message: 'store version 9 > 3' });
 
     invoke.mockRejectedValueOnce('thread panicked at core.rs');
-    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false, expirationStrategy: null, strict: false, offlineGrace: null, allowTransfer: null };
+    const bad = { productId: 'p', name: 'n', scheme: null, duration: null, maxMachines: null, floating: false, fileTtl: null, encrypt: true, entitlements: [], keyTemplate: null, unsignedKey: false, expirationStrategy: null, strict: false, offlineGrace: null, allowTransfer: null, requireHeartbeat: false, heartbeatDuration: null, heartbeatCullStrategy: null, heartbeatResurrectionStrategy: null, heartbeatBasis: null };
     await expect(createPolicy(bad)).rejects.toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });
 
     expect(toAppError({ code: 'NOPE', message: 'x' })).toMatchObject({ code: 'INTERNAL', message: GENERIC_MESSAGE });

@@ -71,6 +71,11 @@ describe('First run', () => {
       strict: false,
       offlineGrace: null,
       allowTransfer: null,
+      requireHeartbeat: false,
+      heartbeatDuration: null,
+      heartbeatCullStrategy: null,
+      heartbeatResurrectionStrategy: null,
+      heartbeatBasis: null,
     });
 
     // Done: where things live, and the way on.

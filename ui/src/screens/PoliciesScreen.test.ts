@@ -104,6 +104,11 @@ describe('Policies screen', () => {
       strict: false,
       offlineGrace: null,
       allowTransfer: true,
+      requireHeartbeat: false,
+      heartbeatDuration: null,
+      heartbeatCullStrategy: 'DEACTIVATE_DEAD',
+      heartbeatResurrectionStrategy: 'NO_REVIVE',
+      heartbeatBasis: 'FROM_FIRST_PING',
     });
     expect(await screen.findAllByTestId('policy-row')).toHaveLength(1);
   });
@@ -130,6 +135,35 @@ describe('Policies screen', () => {
     );
   });
 
+  it('requires a heartbeat duration with heartbeats, and sends the heartbeat settings', async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.createPolicy.mockResolvedValue(policy());
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    await screen.findByText(/No policies yet/);
+    expect(screen.queryByTestId('policy-heartbeat-duration')).toBeNull();
+    expect(screen.getByLabelText('Require heartbeats')).toHaveAccessibleDescription(/HEARTBEAT_NOT_STARTED/);
+    await userEvent.type(screen.getByTestId('policy-name'), 'Leased');
+    await userEvent.click(screen.getByTestId('policy-heartbeat'));
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).not.toHaveBeenCalled();
+    expect(screen.getByTestId('policy-heartbeat-duration')).toHaveAccessibleDescription(/like 10min/);
+    expect(await screen.findByText(/how long a ping keeps a machine alive/)).toBeInTheDocument();
+    await userEvent.type(screen.getByTestId('policy-heartbeat-duration'), '15min');
+    await userEvent.selectOptions(screen.getByTestId('policy-heartbeat-cull'), 'KEEP_DEAD');
+    await userEvent.selectOptions(screen.getByTestId('policy-heartbeat-revive'), 'ALWAYS_REVIVE');
+    await userEvent.selectOptions(screen.getByTestId('policy-heartbeat-basis'), 'FROM_CREATION');
+    await userEvent.click(screen.getByTestId('policy-create'));
+    expect(p.createPolicy).toHaveBeenCalledWith(
+      expect.objectContaining({
+        requireHeartbeat: true,
+        heartbeatDuration: '15min',
+        heartbeatCullStrategy: 'KEEP_DEAD',
+        heartbeatResurrectionStrategy: 'ALWAYS_REVIVE',
+        heartbeatBasis: 'FROM_CREATION',
+      }),
+    );
+  });
+
   it('shows each policy option in the list', async () => {
     p.listProducts.mockResolvedValue([product()]);
     p.listPolicies.mockResolvedValue([
@@ -140,6 +174,15 @@ describe('Policies screen', () => {
     expect(within(row).getByTestId('policy-expiration-shown')).toHaveTextContent('Allow access');
     expect(within(row).getByTestId('policy-grace-shown')).toHaveTextContent('1 week');
     expect(row).toHaveTextContent('Not allowed');
+    expect(within(row).getByTestId('policy-heartbeat-shown')).toHaveTextContent('Not required');
+  });
+
+  it("shows a policy's heartbeat settings in the list", async () => {
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([policy({ requireHeartbeat: true, heartbeatDurationSeconds: 900, heartbeatCullStrategy: 'KEEP_DEAD' })]);
+    render(PoliciesScreen, { onnavigate: vi.fn() });
+    const row = await screen.findByTestId('policy-row');
+    expect(within(row).getByTestId('policy-heartbeat-shown')).toHaveTextContent('Every 15 minutes; dead machines keep their seat');
   });
 
   it('sends null for unlimited machines and an empty duration', async () => {

@@ -88,6 +88,11 @@ export function policy(overrides: Partial<Policy> = {}): Policy {
     strict: false,
     offlineGraceSeconds: null,
     allowTransfer: true,
+    requireHeartbeat: false,
+    heartbeatDurationSeconds: null,
+    heartbeatCullStrategy: 'DEACTIVATE_DEAD',
+    heartbeatResurrectionStrategy: 'NO_REVIVE',
+    heartbeatBasis: 'FROM_FIRST_PING',
     createdAt: '2025-01-03T10:00:00Z',
     ...overrides,
   };
@@ -161,6 +166,8 @@ export function machine(overrides: Partial<Machine> = {}): Machine {
     activatedAt: '2025-02-01T09:00:00Z',
     deactivatedAt: null,
     requestNonce: 'ab'.repeat(16),
+    lastHeartbeatAt: null,
+    heartbeatStatus: 'NOT_STARTED',
     ...overrides,
   };
 }

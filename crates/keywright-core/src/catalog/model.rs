@@ -425,8 +425,8 @@ pub struct NewPolicy {
     /// Machines must send heartbeat pings (then `heartbeat_duration` is required).
     pub require_heartbeat: bool,
     /// How long a ping keeps a machine alive, like `10min` (1 minute to 365 days);
-    /// absent, empty or `none` = Keygen's 10 minutes (refused when heartbeats are
-    /// required: say it).
+    /// absent, empty or `none` = Keygen's 10 minutes, which a policy requiring
+    /// heartbeats may not leave implicit.
     pub heartbeat_duration: Option<String>,
     /// What happens to a dead machine; absent = `DEACTIVATE_DEAD`.
     pub heartbeat_cull_strategy: Option<HeartbeatCullStrategy>,

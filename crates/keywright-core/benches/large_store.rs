@@ -836,7 +836,10 @@ fn main() {
         time(runs, |i| {
             bench
                 .kw
-                .list_machines(&uuid_like((i * 13) % (size.machines / 2), 'l'))
+                .list_machines(
+                    &uuid_like((i * 13) % (size.machines / 2), 'l'),
+                    Timestamp::now(),
+                )
                 .unwrap()
         }),
     );

@@ -339,7 +339,11 @@ async fn run(args: Args) {
     );
     let machines: usize = licenses
         .iter()
-        .map(|l| kw.list_machines(&l.id).unwrap().len())
+        .map(|l| {
+            kw.list_machines(&l.id, jiff::Timestamp::now())
+                .unwrap()
+                .len()
+        })
         .sum();
     assert_eq!(machines, activations + 1);
 }

@@ -281,3 +281,53 @@ fn the_sweep_culls_and_keep_dead_keeps_with_revival() {
     assert_eq!(code(&f, &kept, "fp-k", t1), "VALID");
     assert!(f.kw.check_audit().unwrap().intact);
 }
+
+#[test]
+fn a_policy_from_before_heartbeats_keeps_its_audited_state() {
+    let mut f = store();
+    let (_, p) = policy(&mut f, "Old", |_| {});
+    // A row as the heartbeat migration leaves an older policy: the columns NULL.
+    let conn = rusqlite::Connection::open(f.path()).unwrap();
+    conn.execute(
+        "UPDATE policies SET require_heartbeat = NULL, heartbeat_duration_seconds = NULL,
+             heartbeat_cull_strategy = NULL, heartbeat_resurrection_strategy = NULL,
+             heartbeat_basis = NULL WHERE id = ?1",
+        [&p.id],
+    )
+    .unwrap();
+    let state = audit::state::of(&conn, "policy", &p.id).unwrap().unwrap();
+    let keys: Vec<String> =
+        serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&state)
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+    // Exactly the columns the state had before heartbeats (sorted).
+    assert_eq!(
+        keys,
+        [
+            "allow_transfer",
+            "duration_seconds",
+            "encrypt",
+            "entitlements",
+            "expiration_strategy",
+            "file_ttl_seconds",
+            "floating",
+            "key_template",
+            "max_machines",
+            "offline_grace_seconds",
+            "product_id",
+            "scheme",
+            "strict",
+            "unsigned_key",
+        ]
+    );
+    // And it reads as Keygen's defaults.
+    let read = f.kw.find_policy(&p.id).unwrap();
+    assert!(!read.require_heartbeat);
+    assert_eq!(
+        read.heartbeat_cull_strategy,
+        HeartbeatCullStrategy::DeactivateDead
+    );
+    assert_eq!(read.heartbeat_basis, HeartbeatBasis::FromFirstPing);
+}

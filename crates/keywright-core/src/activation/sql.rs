@@ -162,26 +162,55 @@ pub(super) fn set_heartbeat(conn: &Connection, id: &str, at: &str) -> Result<usi
         .execute(params![id, at])?)
 }
 
-/// The active machines of the license `license_id` (every license when `None`) that
-/// may have died: their policy requires heartbeats or they have pinged. With each, its
-/// license's policy id.
+/// The active machines that may have died, each with its license's policy id: those
+/// that pinged, and those whose policy requires heartbeats. Of license `license_id`
+/// (its `machines_license` index), or of every license when `None` (the pinged ones
+/// through the partial index `machines_pinged`, the others from the policies that
+/// require heartbeats).
 pub(super) fn heartbeat_candidates(
     conn: &Connection,
     license_id: Option<&str>,
 ) -> Result<Vec<(Machine, String)>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {}, l.policy_id FROM machines m JOIN licenses l ON l.id = m.license_id
-             JOIN policies p ON p.id = l.policy_id
-         WHERE m.status = 'active' AND (?1 IS NULL OR m.license_id = ?1)
-           AND (m.last_heartbeat_at IS NOT NULL OR p.require_heartbeat = 1)",
-        COLUMNS
-            .split(", ")
-            .map(|c| format!("m.{}", c.trim()))
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))?;
-    let rows = stmt.query_map([license_id], |r| Ok((machine_row(r)?, r.get(13)?)))?;
+    let sql = candidates_sql(license_id.is_some());
+    fn candidate(r: &Row<'_>) -> rusqlite::Result<(Machine, String)> {
+        Ok((machine_row(r)?, r.get(13)?))
+    }
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = match license_id {
+        Some(id) => stmt.query_map([id], candidate)?,
+        None => stmt.query_map([], candidate)?,
+    };
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// [`heartbeat_candidates`]' query, for one license or for all (`CROSS JOIN`: SQLite
+/// keeps that order, from the few policies that require heartbeats to their machines).
+fn candidates_sql(one_license: bool) -> String {
+    let columns = COLUMNS
+        .split(", ")
+        .map(|c| format!("m.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if one_license {
+        format!(
+            "SELECT {columns}, l.policy_id FROM machines m
+                 JOIN licenses l ON l.id = m.license_id JOIN policies p ON p.id = l.policy_id
+             WHERE m.license_id = ?1 AND m.status = 'active'
+               AND (m.last_heartbeat_at IS NOT NULL OR p.require_heartbeat = 1)"
+        )
+    } else {
+        format!(
+            "SELECT {columns}, l.policy_id FROM machines m INDEXED BY machines_pinged
+                 JOIN licenses l ON l.id = m.license_id
+             WHERE m.status = 'active' AND m.last_heartbeat_at IS NOT NULL
+             UNION ALL
+             SELECT {columns}, l.policy_id FROM policies p
+                 CROSS JOIN licenses l ON l.policy_id = p.id
+                 CROSS JOIN machines m ON m.license_id = l.id
+             WHERE p.require_heartbeat = 1 AND m.status = 'active'
+               AND m.last_heartbeat_at IS NULL"
+        )
+    }
 }
 
 /// Whether a receipt with this nonce already freed a seat of the license.
@@ -273,4 +302,33 @@ pub(super) fn server_events(conn: &Connection, limit: i64) -> Result<Vec<ServerE
     )?;
     let rows = stmt.query_map([limit], server_event_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::candidates_sql;
+
+    /// Neither the activation's nor the sweep's look for dead machines reads every
+    /// machine: SQLite's plan never scans `machines`.
+    #[test]
+    fn dead_machine_lookups_use_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::Store::open(&dir.path().join("s.db")).unwrap();
+        for one in [true, false] {
+            let sql = format!("EXPLAIN QUERY PLAN {}", candidates_sql(one));
+            let mut stmt = store.conn().prepare(&sql).unwrap();
+            let plan: Vec<String> = stmt
+                .query_map(
+                    rusqlite::params_from_iter(if one { vec!["x"] } else { vec![] }),
+                    |r| r.get::<_, String>(3),
+                )
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN m")),
+                "{plan:?}"
+            );
+        }
+    }
 }

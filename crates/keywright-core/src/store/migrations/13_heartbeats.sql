@@ -14,3 +14,6 @@ ALTER TABLE policies ADD COLUMN heartbeat_basis TEXT
     CHECK (heartbeat_basis IN ('FROM_CREATION', 'FROM_FIRST_PING'));
 -- The last ping (or the activation, for FROM_CREATION); liveness, not audited state.
 ALTER TABLE machines ADD COLUMN last_heartbeat_at TEXT;
+-- The server's sweep reads the active machines that pinged without reading the others.
+CREATE INDEX machines_pinged ON machines (last_heartbeat_at)
+    WHERE status = 'active' AND last_heartbeat_at IS NOT NULL;

@@ -102,7 +102,14 @@ pub(crate) fn insert_customer(
     email: Option<&str>,
     company: Option<&str>,
 ) -> Result<()> {
-    sql::insert(conn, id, name, email, company, at)?;
+    sql::insert(
+        crate::store::db::Db::Sqlite(conn),
+        id,
+        name,
+        email,
+        company,
+        at,
+    )?;
     let mut detail = serde_json::json!({ "name": name, "email": email });
     if let Some(company) = company {
         detail["company"] = company.into();
@@ -139,7 +146,7 @@ impl Keywright {
                 "search text is too long (at most 200 characters)",
             ));
         }
-        sql::list(self.store.conn(), text.as_deref(), limit)
+        sql::list(self.store.db(), text.as_deref(), limit)
     }
 
     /// The customer with this email, oldest first: `(id, email)`.
@@ -147,11 +154,11 @@ impl Keywright {
         &self,
         email: &str,
     ) -> Result<Option<(String, Option<String>)>> {
-        sql::by_email(self.store.conn(), email)
+        sql::by_email(self.store.db(), email)
     }
 
     /// When customer `id` was created (a license file's included owner).
     pub(crate) fn customer_created_at(&self, id: &str) -> Result<String> {
-        sql::created_at(self.store.conn(), id)
+        sql::created_at(self.store.db(), id)
     }
 }

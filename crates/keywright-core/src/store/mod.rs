@@ -4,8 +4,11 @@
 //! This folder is the only place that opens a connection. The domains run their SQL
 //! through `Store::conn` and the transactions begun here; nothing else holds one.
 
+pub mod db;
 mod file;
 mod migrations;
+#[cfg(feature = "postgres")]
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 
@@ -279,6 +282,11 @@ impl Store {
     /// The connection, for the domains' SQL functions (`sql.rs` in each domain).
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
+    }
+
+    /// The connection as the shared SQL layer's handle (domains ported to [`db::Db`]).
+    pub(crate) fn db(&self) -> db::Db<'_> {
+        db::Db::Sqlite(&self.conn)
     }
 
     /// A transaction. It takes the write lock when it begins (the connection's

@@ -1,0 +1,363 @@
+//! The store on a real PostgreSQL (the private cluster `scripts/test.sh` starts):
+//! its schema is the SQLite store's, column for column; opening is idempotent across
+//! processes and refuses what it must; the shared SQL layer reads back what it wrote
+//! the same way on both engines.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use keywright_core::store::db::{Db, Engine, Value};
+use keywright_core::store::pg::PgStore;
+use keywright_core::{ErrorCode, Store};
+
+#[path = "common/pg.rs"]
+mod pg;
+
+/// table → column → (declared NOT NULL)
+type Shape = BTreeMap<String, BTreeMap<String, bool>>;
+
+fn sqlite_shape(path: &std::path::Path) -> Shape {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut tables: Vec<String> = conn
+        .prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'table'
+             AND name NOT LIKE 'sqlite_%'
+             AND name NOT LIKE 'license_search%' AND name NOT LIKE 'customer_words%'",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    tables.sort();
+    let mut shape = Shape::new();
+    for t in tables {
+        let cols = conn
+            .prepare(&format!(
+                "SELECT name, \"notnull\", pk FROM pragma_table_info('{t}')"
+            ))
+            .unwrap()
+            .query_map([], |r| {
+                let name: String = r.get(0)?;
+                let notnull: i64 = r.get(1)?;
+                let pk: i64 = r.get(2)?;
+                Ok((name, notnull == 1 || pk > 0))
+            })
+            .unwrap()
+            .collect::<rusqlite::Result<BTreeMap<_, _>>>()
+            .unwrap();
+        shape.insert(t, cols);
+    }
+    shape
+}
+
+fn postgres_shape(store: &PgStore) -> Shape {
+    let rows = store
+        .db()
+        .query(
+            "SELECT table_name::text, column_name::text, is_nullable::text
+             FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name <> 'refinery_schema_history'
+             ORDER BY table_name, column_name",
+            &[],
+            |r| {
+                Ok((
+                    r.get::<String>(0)?,
+                    r.get::<String>(1)?,
+                    r.get::<String>(2)? == "NO",
+                ))
+            },
+        )
+        .unwrap();
+    let mut shape = Shape::new();
+    for (t, c, notnull) in rows {
+        shape.entry(t).or_default().insert(c, notnull);
+    }
+    shape
+}
+
+#[test]
+fn the_postgres_schema_is_the_sqlite_schema_column_for_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    drop(Store::open(&path).unwrap());
+    let sqlite = sqlite_shape(&path);
+
+    let pg = PgStore::open(&pg::fresh_database()).unwrap();
+    let mut postgres = postgres_shape(&pg);
+    // What PostgreSQL has and SQLite keeps implicitly: the rowid that orders keys and
+    // machines, as an explicit column.
+    for t in ["signing_keys", "machines"] {
+        assert_eq!(
+            postgres.get_mut(t).unwrap().remove("seq"),
+            Some(true),
+            "{t}.seq"
+        );
+    }
+    assert_eq!(
+        sqlite.keys().collect::<Vec<_>>(),
+        postgres.keys().collect::<Vec<_>>(),
+        "the same tables"
+    );
+    for (table, columns) in &sqlite {
+        assert_eq!(
+            columns, &postgres[table],
+            "table {table}: the same columns, each nullable on both or on neither"
+        );
+    }
+}
+
+#[test]
+fn opening_twice_migrates_once_and_keeps_the_store_id() {
+    let url = pg::fresh_database();
+    // Two "replicas" opening a new store at the same moment.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| PgStore::open(&url).unwrap());
+        let b = s.spawn(|| PgStore::open(&url).unwrap());
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    assert_eq!(a.store_id(), b.store_id());
+    let again = PgStore::open(&url).unwrap();
+    assert_eq!(again.store_id(), a.store_id());
+    let steps: i64 = again
+        .db()
+        .query_one("SELECT count(*) FROM refinery_schema_history", &[], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(steps as u32, PgStore::schema_version());
+}
+
+#[test]
+fn a_store_from_a_newer_keywright_is_refused_untouched() {
+    let url = pg::fresh_database();
+    let store = PgStore::open(&url).unwrap();
+    let next = PgStore::schema_version() + 1;
+    store
+        .db()
+        .execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum)
+             VALUES (?1, 'from_the_future', '2030-01-01T00:00:00Z', '1')",
+            &[Value::Int(next as i64)],
+        )
+        .unwrap();
+    let tables_before: i64 = store
+        .db()
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+            |r| r.get(0),
+        )
+        .unwrap();
+    drop(store);
+    let err = PgStore::open(&url).unwrap_err();
+    assert_eq!(err.code, ErrorCode::StoreTooNew, "{}", err.message);
+    assert!(err.message.contains("from_the_future"), "{}", err.message);
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let tables_after: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(tables_after, tables_before);
+}
+
+#[test]
+fn a_database_of_another_program_is_refused_and_left_alone() {
+    let url = pg::fresh_database();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(
+            "CREATE TABLE invoices (id int primary key); INSERT INTO invoices VALUES (1)",
+        )
+        .unwrap();
+    let err = PgStore::open(&url).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store);
+    assert!(err.message.contains("another program"), "{}", err.message);
+    let tables: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        tables, 1,
+        "nothing was created beside the other program's table"
+    );
+}
+
+#[test]
+fn a_server_that_is_not_there_is_named_without_its_password() {
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let err = PgStore::open(&format!("postgres://kw:hunter2@127.0.0.1:{port}/kw")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store);
+    assert!(err.message.contains("cannot connect"), "{}", err.message);
+    assert!(!err.message.contains("hunter2"), "{}", err.message);
+}
+
+/// Rows written through the shared SQL layer, read back through it: the same values
+/// and the same order on both engines, triggers included (the customer sort key).
+fn write_and_read(db: Db<'_>) -> Vec<(String, Option<String>, String, i64)> {
+    let at = "2026-11-23T10:00:00.000Z";
+    db.execute(
+        "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, created_at)
+         VALUES ('k1', 'kid1', 'Key', 'ed25519', ?1, ?2)",
+        &[Value::Blob(vec![0u8, 1, 255].into()), at.into()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO products (id, name, code, signing_key_id, created_at)
+         VALUES ('p1', 'Zapper', 'zap', 'k1', ?1)",
+        &[at.into()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO policies (id, product_id, name, scheme, floating, encrypt, created_at)
+         VALUES ('pol1', 'p1', 'Yearly', 'ED25519_SIGN', 0, 0, ?1)",
+        &[at.into()],
+    )
+    .unwrap();
+    for (i, name) in [Some("Émile"), Some("ada"), None, Some("Zoë"), Some("bob")]
+        .into_iter()
+        .enumerate()
+    {
+        db.execute(
+            "INSERT INTO customers (id, name, email, created_at) VALUES (?1, ?2, ?3, ?4)",
+            &[
+                format!("c{i}").into(),
+                name.into(),
+                format!("c{i}@example.com").into(),
+                at.into(),
+            ],
+        )
+        .unwrap();
+        db.execute(
+            "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, created_at, updated_at)
+             VALUES (?1, ?2, 'pol1', ?3, 'k1', ?4, ?4)",
+            &[
+                format!("l{i}").into(),
+                format!("KEY-{}-{i}", "x".repeat(70)).into(),
+                format!("c{i}").into(),
+                at.into(),
+            ],
+        )
+        .unwrap();
+    }
+    db.execute(
+        "INSERT INTO licenses (id, key, policy_id, signing_key_id, created_at, updated_at)
+         VALUES ('l9', 'KEY-NOBODY', 'pol1', 'k1', ?1, ?1)",
+        &[at.into()],
+    )
+    .unwrap();
+    // A rename moves the customer's licenses in the sort order.
+    db.execute("UPDATE customers SET name = 'Aaron' WHERE id = 'c4'", &[])
+        .unwrap();
+    let active: i64 = db
+        .query_one(
+            "SELECT count(*) FILTER (WHERE status = 'active') FROM licenses",
+            &[],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(active, 6);
+    let like = format!(
+        "SELECT count(*) FROM customers WHERE name {} ?1",
+        db.ilike()
+    );
+    let found: i64 = db
+        .query_one(&like, &["%ADA%".into()], |r| r.get(0))
+        .unwrap();
+    assert_eq!(found, 1, "{:?}: case-insensitive match", db.engine());
+    db.query(
+        "SELECT l.id, c.name, l.customer_sort, length(l.key)
+         FROM licenses l LEFT JOIN customers c ON c.id = l.customer_id
+         ORDER BY l.customer_sort, l.id",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+    .unwrap()
+}
+
+#[test]
+fn the_shared_sql_layer_reads_the_same_rows_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let sqlite = write_and_read(Db::Sqlite(&conn));
+
+    let pg = PgStore::open(&pg::fresh_database()).unwrap();
+    assert_eq!(pg.db().engine(), Engine::Postgres);
+    let postgres = write_and_read(pg.db());
+
+    assert_eq!(sqlite, postgres);
+    // Bytewise order on both: "aaron" < "ada" < "bob" < "c2@…" (no name: the email)
+    // < "zoë" < "émile" (U+00E9 after every ASCII letter), and the license without a
+    // customer last (U+10FFFF).
+    let order: Vec<&str> = sqlite.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(order, ["l4", "l1", "l2", "l3", "l0", "l9"]);
+    assert_eq!(sqlite[5].2, "\u{10FFFF}");
+}
+
+#[test]
+fn a_failed_transaction_leaves_nothing_and_the_connection_goes_on() {
+    let pg = PgStore::open(&pg::fresh_database()).unwrap();
+    let err = pg
+        .transaction(|db| {
+            db.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('half', 'written')",
+                &[],
+            )?;
+            // A second store id: the primary key refuses it.
+            db.execute(
+                "INSERT INTO store_meta (key, value) VALUES ('store_id', 'again')",
+                &[],
+            )
+        })
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict, "{}", err.message);
+    let half: i64 = pg
+        .db()
+        .query_one(
+            "SELECT count(*) FROM store_meta WHERE key = 'half'",
+            &[],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(half, 0);
+}
+
+#[test]
+fn a_dropped_connection_is_a_clear_error_that_says_to_try_again() {
+    let url = pg::fresh_database();
+    let pg = PgStore::open(&url).unwrap();
+    let pid: i64 = pg
+        .db()
+        .query_one("SELECT pg_backend_pid()::bigint", &[], |r| r.get(0))
+        .unwrap();
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    admin
+        .execute("SELECT pg_terminate_backend($1::int)", &[&(pid as i32)])
+        .unwrap();
+    let err = pg
+        .db()
+        .query_one("SELECT count(*) FROM store_meta", &[], |r| r.get::<i64>(0))
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store);
+    assert!(
+        err.message
+            .contains("connection to the PostgreSQL store was lost")
+            && err.message.contains("try again"),
+        "{}",
+        err.message
+    );
+}

@@ -107,7 +107,7 @@ pub(super) struct KeyRow {
 
 /// The signing keys on record in the database on `conn` (the store, or a snapshot).
 pub(super) fn key_rows(conn: &Connection) -> Result<Vec<KeyRow>> {
-    let rows = crate::keys::sql::stored_keys(conn)?;
+    let rows = crate::keys::sql::stored_keys(crate::store::db::Db::Sqlite(conn))?;
     rows.into_iter()
         .map(|key| {
             let (kid, algorithm, public, status) =
@@ -194,7 +194,7 @@ impl Keywright {
                 secret,
             });
         }
-        let licenses = crate::issuing::sql::count(&snap)?;
+        let licenses = crate::issuing::sql::count(crate::store::db::Db::Sqlite(&snap))?;
         drop(snap);
         let signing_keys: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         keys.push(PayloadKey {

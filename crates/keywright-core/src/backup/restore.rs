@@ -150,7 +150,7 @@ where
             row.kid
         )));
     }
-    let licenses = crate::issuing::sql::count(&conn)?;
+    let licenses = crate::issuing::sql::count(crate::store::db::Db::Sqlite(&conn))?;
 
     // Which keys the vault needs; a different key already there is a conflict.
     let vault = vault_for(&store_id);

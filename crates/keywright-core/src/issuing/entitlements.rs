@@ -6,6 +6,7 @@ use jiff::Timestamp;
 use super::model::{License, LicenseEntitlements, SetLicenseEntitlements};
 use super::sql;
 use crate::audit::{self, Event};
+use crate::store::db::Db;
 use keywright_license::issue::Included;
 
 use crate::catalog::{check_entitlement, IncludeSet, Policy};
@@ -15,7 +16,7 @@ use crate::{stamp, Keywright};
 impl Keywright {
     /// A license's own entitlement list (`None` = it inherits its policy's).
     pub(crate) fn own_entitlements(&self, license_id: &str) -> Result<Option<Vec<String>>> {
-        let own = sql::entitlements(self.store.conn(), license_id)?;
+        let own = sql::entitlements(self.store.db(), license_id)?;
         Ok(own.map(|text| serde_json::from_str(&text).unwrap_or_default()))
     }
 
@@ -97,8 +98,8 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        let before = sql::entitlements(&tx, &license.id)?;
-        sql::set_entitlements(&tx, &license.id, json.as_deref(), &at)?;
+        let before = sql::entitlements(Db::Sqlite(&tx), &license.id)?;
+        sql::set_entitlements(Db::Sqlite(&tx), &license.id, json.as_deref(), &at)?;
         audit::append(
             &tx,
             &audit_key,

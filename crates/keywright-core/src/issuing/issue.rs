@@ -13,6 +13,7 @@ use crate::audit::{self, sha256_hex, AuditKey, Event};
 use crate::catalog::{embedded_dataset, human_style, LicenseFacts, Policy, Product};
 use crate::customers;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 pub(crate) fn parse_metadata(
@@ -119,7 +120,7 @@ pub(crate) fn insert_license(
     actor: &str,
     row: &LicenseRow<'_>,
 ) -> Result<()> {
-    sql::insert(conn, row)?;
+    sql::insert(Db::Sqlite(conn), row)?;
     let mut detail = serde_json::json!({
         "scheme": (!row.policy.unsigned_key).then(|| row.policy.scheme.as_str()),
         "policy": row.policy.id, "product": row.product.code,
@@ -255,7 +256,7 @@ impl Keywright {
         // 120 random bits: a clash is practically impossible; a few tries prove it.
         for _ in 0..8 {
             let key = draw_human_key(product)?;
-            if !sql::key_taken(self.store.conn(), &key)? {
+            if !sql::key_taken(self.store.db(), &key)? {
                 return Ok(key);
             }
         }
@@ -267,13 +268,13 @@ impl Keywright {
 
     /// Every license, newest first.
     pub fn list_licenses(&self) -> Result<Vec<License>> {
-        sql::list(self.store.conn())
+        sql::list(self.store.db())
     }
 
     /// A license by id or key.
     pub fn find_license(&self, reference: &str) -> Result<License> {
         let reference = reference.trim();
-        sql::find(self.store.conn(), reference)?
+        sql::find(self.store.db(), reference)?
             .ok_or_else(|| Error::not_found(format!("no license with id or key {reference:?}")))
     }
 }

@@ -146,12 +146,12 @@ impl Keywright {
     pub fn search_licenses(&self, query: &LicenseQuery, now: Timestamp) -> Result<LicensePage> {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         let planned = self.plan_search(query, now)?;
-        let mut stmt = self.store.conn().prepare(&planned.page_sql)?;
-        let mut rows: Vec<(String, License)> = stmt
-            .query_map(rusqlite::params_from_iter(planned.args.iter()), |r| {
+        let args: Vec<crate::store::db::Value> =
+            planned.args.iter().cloned().map(Into::into).collect();
+        let mut rows: Vec<(String, License)> =
+            self.store.db().query(&planned.page_sql, &args, |r| {
                 Ok((r.get(13)?, license_row(r)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last()
@@ -260,7 +260,7 @@ impl Keywright {
                 let exact = format!("?{}", n + 2);
                 filters.push(format!(
                     "({indexed} OR {} OR l.id = {exact})",
-                    key_is(&exact)
+                    key_is(self.store.db(), &exact)
                 ));
                 args.push(Value::Text(phrase));
                 args.push(Value::Text(text.split_whitespace().collect()));

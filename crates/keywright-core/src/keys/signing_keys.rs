@@ -8,6 +8,7 @@ use super::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
 use super::sql::{self, KeyRow};
 use crate::audit::{self, Event};
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 use crate::{required, stamp, Keywright};
 
 /// The public key as the store keeps it: raw 32 bytes for Ed25519, SPKI DER otherwise.
@@ -51,7 +52,7 @@ impl Keywright {
             let audit_key = self.audit_key()?;
             let tx = self.store.transaction()?;
             sql::insert(
-                &tx,
+                Db::Sqlite(&tx),
                 &id,
                 &kid,
                 &name,
@@ -100,7 +101,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = sql::retire(&tx, &key.id)?;
+        let changed = sql::retire(Db::Sqlite(&tx), &key.id)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "signing key {} changed meanwhile; reload and try again",
@@ -129,7 +130,7 @@ impl Keywright {
 
     /// Every signing key, newest first.
     pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
-        sql::list(self.store.conn())?
+        sql::list(self.store.db())?
             .into_iter()
             .map(finish)
             .collect()
@@ -138,10 +139,10 @@ impl Keywright {
     /// A signing key by id, kid or unique name.
     pub fn find_signing_key(&self, reference: &str) -> Result<SigningKey> {
         let reference = reference.trim();
-        if let Some(row) = sql::by_id_or_kid(self.store.conn(), reference)? {
+        if let Some(row) = sql::by_id_or_kid(self.store.db(), reference)? {
             return finish(row);
         }
-        let mut rows = sql::by_name(self.store.conn(), reference)?;
+        let mut rows = sql::by_name(self.store.db(), reference)?;
         match rows.len() {
             0 => Err(Error::not_found(format!(
                 "no signing key with id, kid or name {reference:?}"

@@ -169,6 +169,15 @@ impl Row<'_> {
         })
     }
 
+    /// The position of the column named `name`, if the statement has one.
+    pub fn column_index(&self, name: &str) -> Option<usize> {
+        match self {
+            Row::Sqlite(r) => r.as_ref().column_index(name).ok(),
+            #[cfg(feature = "postgres")]
+            Row::Postgres(r) => r.columns().iter().position(|c| c.name() == name),
+        }
+    }
+
     fn value(&self, idx: usize) -> Result<Value<'_>> {
         match self {
             Row::Sqlite(r) => {
@@ -203,6 +212,25 @@ impl<'a> Db<'a> {
         match self.engine() {
             Engine::Sqlite => "LIKE",
             Engine::Postgres => "ILIKE",
+        }
+    }
+
+    /// The column that orders a table's rows as inserted where the table has no `seq`
+    /// of its own on SQLite (`signing_keys`, `machines`): SQLite's implicit `rowid`,
+    /// PostgreSQL's identity column `seq`.
+    pub fn rowid(&self) -> &'static str {
+        match self.engine() {
+            Engine::Sqlite => "rowid",
+            Engine::Postgres => "seq",
+        }
+    }
+
+    /// The last `n` characters of the text `expr` (SQLite: `substr(x, -n)`, which
+    /// PostgreSQL reads differently; PostgreSQL: `right(x, n)`, which SQLite lacks).
+    pub fn tail(&self, expr: &str, n: u32) -> String {
+        match self.engine() {
+            Engine::Sqlite => format!("substr({expr}, -{n})"),
+            Engine::Postgres => format!("right({expr}, {n})"),
         }
     }
 
@@ -283,6 +311,19 @@ impl<'a> Db<'a> {
                 ),
             )
         })
+    }
+}
+
+impl From<rusqlite::types::Value> for Value<'_> {
+    fn from(v: rusqlite::types::Value) -> Self {
+        use rusqlite::types::Value as V;
+        match v {
+            V::Null => Value::Null,
+            V::Integer(i) => Value::Int(i),
+            V::Real(f) => Value::Text(Cow::Owned(f.to_string())),
+            V::Text(t) => Value::Text(Cow::Owned(t)),
+            V::Blob(b) => Value::Blob(Cow::Owned(b)),
+        }
     }
 }
 

@@ -18,6 +18,7 @@ use crate::issuing::issue::{
 };
 use crate::issuing::sql::{self, LicenseRow};
 use crate::keys::SigningKey;
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// A customer met in a batch: (email lowercased) or, without one, (name, company).
@@ -236,7 +237,7 @@ impl Keywright {
         // under the lock, so this chunk writes all of its rows or none.
         for w in work {
             let order = &run.preview.rows[w.row].order_id;
-            if sql::order_position_taken(&tx, order, w.seq)? {
+            if sql::order_position_taken(Db::Sqlite(&tx), order, w.seq)? {
                 return Err(Error::conflict(format!(
                     "order {order:?} is being issued by another run of this file (its license #{} appeared after this run read the store); this run stopped before writing it. {issued} licenses were issued by this run. Run the file again once the other run has finished: it issues only what is missing",
                     w.seq

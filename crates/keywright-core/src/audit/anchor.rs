@@ -25,6 +25,7 @@ use ts_rs::TS;
 
 use super::{append, head, sql, Anchoring, AuditKey, AuditVerification, Event, Head};
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// The keychain account of the audit key and the head.
@@ -48,7 +49,7 @@ pub struct Recorded {
 
 /// The store's anchoring record, if it was anchored.
 pub fn recorded(conn: &Connection) -> Result<Option<Recorded>> {
-    match sql::meta(conn, META_KEY)? {
+    match sql::meta(Db::Sqlite(conn), META_KEY)? {
         None => Ok(None),
         Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
             Error::new(
@@ -80,7 +81,7 @@ pub fn compare_head(conn: &Connection, head: &Head, rows: i64) -> Result<Option<
             )
         }));
     }
-    match sql::hash_at(conn, head.seq)? {
+    match sql::hash_at(Db::Sqlite(conn), head.seq)? {
         Some(h) if h == head.hash => Ok(None),
         Some(_) => Ok(Some(format!(
             "row {} of the audit log is not the row the OS keychain anchored: the log was rewritten",
@@ -140,18 +141,18 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
             ),
         ));
     }
-    for (seq, hash) in sql::hashes(conn)? {
-        sql::set_mac(conn, seq, &key.mac(seq, &hash))?;
+    for (seq, hash) in sql::hashes(Db::Sqlite(conn))? {
+        sql::set_mac(Db::Sqlite(conn), seq, &key.mac(seq, &hash))?;
     }
     let mut baseline = Vec::new();
-    sql::all(conn, |kind, id, state| {
+    sql::all(Db::Sqlite(conn), |kind, id, state| {
         baseline.push((kind.to_owned(), id, state))
     })?;
     baseline.sort();
     let anchor_seq = if before.rows == 0 && baseline.is_empty() {
         None
     } else {
-        sql::insert_baseline(conn, &baseline)?;
+        sql::insert_baseline(Db::Sqlite(conn), &baseline)?;
         let seq = append(
             conn,
             key,
@@ -176,7 +177,7 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
         anchor_seq,
     };
     sql::set_meta(
-        conn,
+        Db::Sqlite(conn),
         META_KEY,
         &serde_json::to_string(&record).expect("serializes"),
     )
@@ -186,7 +187,7 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
 /// and carries a valid MAC.
 fn check_tail(conn: &Connection, key: &AuditKey, from: &Head) -> Result<Option<String>> {
     let mut prev = from.clone();
-    sql::each_after(conn, from.seq, |e| {
+    sql::each_after(Db::Sqlite(conn), from.seq, |e| {
         if e.seq != prev.seq + 1 || e.prev_hash != prev.hash || super::recompute(&e) != e.hash {
             return Some(format!(
                 "audit row {} does not follow row {}: the log was edited",
@@ -518,5 +519,5 @@ impl Keywright {
 }
 
 fn head_of(conn: &Connection) -> Result<Head> {
-    head(conn)
+    head(Db::Sqlite(conn))
 }

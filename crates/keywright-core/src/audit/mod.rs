@@ -29,6 +29,7 @@ use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 
 pub use sql::{head, list, query};
 
@@ -236,7 +237,7 @@ pub fn append(
     event: &Event<'_>,
 ) -> Result<i64> {
     // Cached statements: a batch appends thousands of rows on one connection.
-    let prev = head(conn)?;
+    let prev = head(Db::Sqlite(conn))?;
     let detail = if event.detail.is_null() {
         "{}".to_owned()
     } else {
@@ -261,7 +262,7 @@ pub fn append(
     );
     let mac = key.mac(seq, &hash);
     sql::insert(
-        conn,
+        Db::Sqlite(conn),
         &sql::NewRow {
             seq,
             at,
@@ -417,7 +418,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let check_macs = anchor.is_some() && key.is_some() && found.count == 0;
 
     let mut replay: HashMap<(String, String), Recorded> = HashMap::new();
-    for (kind, id, state) in state::baseline(conn)? {
+    for (kind, id, state) in state::baseline(Db::Sqlite(conn))? {
         replay.insert(
             (kind, id),
             Recorded {
@@ -431,7 +432,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let mut rows = 0i64;
     let mut chain_broken = false;
     let mut baseline_row: Option<(i64, String)> = None;
-    sql::each(conn, |e| {
+    sql::each(Db::Sqlite(conn), |e| {
         rows += 1;
         let expected = rows;
         if chain_broken {

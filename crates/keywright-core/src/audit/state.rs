@@ -17,6 +17,7 @@ use sha2::{Digest, Sha256};
 use super::anchor::Recorded as AnchorRecord;
 use super::Recorded;
 use crate::error::Result;
+use crate::store::db::Db;
 
 pub use super::sql::{all, baseline};
 
@@ -108,7 +109,7 @@ pub fn of(conn: &Connection, kind: &str, id: &str) -> Result<Option<String>> {
     let Some(t) = tracked(kind) else {
         return Ok(None);
     };
-    super::sql::state_of(conn, t, id)
+    super::sql::state_of(Db::Sqlite(conn), t, id)
 }
 
 /// The SHA-256 a baseline is committed to by: every (kind, id, state), sorted, one
@@ -133,7 +134,7 @@ pub(super) fn check_baseline(
     anchor: &AnchorRecord,
     row: Option<&(i64, String)>,
 ) -> Result<Option<String>> {
-    let rows = baseline(conn)?;
+    let rows = baseline(Db::Sqlite(conn))?;
     let digest = baseline_digest(&rows);
     let Some(seq) = anchor.anchor_seq else {
         // Anchored when new: there was nothing to take a baseline of.
@@ -203,7 +204,7 @@ pub(super) fn compare_with_store(
     mut replay: HashMap<(String, String), Recorded>,
     mut report: impl FnMut(String),
 ) -> Result<()> {
-    all(conn, |kind, id, state| {
+    all(Db::Sqlite(conn), |kind, id, state| {
         match replay.remove(&(kind.to_owned(), id.clone())) {
             None => report(format!(
                 "{} {id} is in the store, but no audit row records it: it was added outside Keywright",

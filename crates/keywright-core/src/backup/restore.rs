@@ -16,6 +16,7 @@ use crate::audit::anchor::{self, ANCHOR_ACCOUNT};
 use crate::audit::{self, sha256_hex, Anchoring, AuditKey, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::stamp;
+use crate::store::db::Db;
 use crate::store::{self, create_private_dir, migrate_snapshot, Store};
 use crate::vault::{Keychain, Vault};
 
@@ -210,7 +211,7 @@ where
         )?;
         tx.commit()?;
     }
-    let head = audit::head(&conn)?;
+    let head = audit::head(Db::Sqlite(&conn))?;
     let mut image = conn.serialize(MAIN_DB)?.to_vec();
     drop(conn);
     legacy_header(&mut image);

@@ -178,7 +178,8 @@ impl Row<'_> {
         }
     }
 
-    fn value(&self, idx: usize) -> Result<Value<'_>> {
+    /// Column `idx` as it is stored (for readers that keep any type).
+    pub fn value(&self, idx: usize) -> Result<Value<'_>> {
         match self {
             Row::Sqlite(r) => {
                 use rusqlite::types::ValueRef;
@@ -268,6 +269,30 @@ impl<'a> Db<'a> {
                 .iter()
                 .map(|r| read(&Row::Postgres(r)))
                 .collect(),
+        }
+    }
+
+    /// Calls `each` with every row of a query in order, reading one row at a time
+    /// (the audit log may hold millions), until it returns `Ok(false)` or an error.
+    pub fn for_each(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        mut each: impl FnMut(&Row<'_>) -> Result<bool>,
+    ) -> Result<()> {
+        match self {
+            Db::Sqlite(c) => {
+                let mut stmt = c.prepare(sql)?;
+                let mut rows = stmt.query(rusqlite::params_from_iter(args.iter()))?;
+                while let Some(r) = rows.next()? {
+                    if !each(&Row::Sqlite(r))? {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(c) => pg::for_each(c, sql, args, |r| each(&Row::Postgres(r))),
         }
     }
 
@@ -440,6 +465,24 @@ mod pg {
         let mut client = client(c)?;
         let stmt = client.prepare(&numbered_to_dollar(sql))?;
         Ok(client.query(&stmt, &params(args))?)
+    }
+
+    pub(super) fn for_each(
+        c: &RefCell<postgres::Client>,
+        sql: &str,
+        args: &[Value<'_>],
+        mut each: impl FnMut(&postgres::Row) -> Result<bool>,
+    ) -> Result<()> {
+        use postgres::fallible_iterator::FallibleIterator;
+        let mut client = client(c)?;
+        let stmt = client.prepare(&numbered_to_dollar(sql))?;
+        let mut rows = client.query_raw(&stmt, args.iter())?;
+        while let Some(r) = rows.next()? {
+            if !each(&r)? {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub(super) fn column<'r>(r: &'r postgres::Row, idx: usize) -> Result<Value<'r>> {

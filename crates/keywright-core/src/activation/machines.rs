@@ -21,6 +21,7 @@ use crate::audit::{self, AuditEvent, Event};
 use crate::catalog::{Policy, Product};
 use crate::error::{Error, ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
+use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 /// Keygen's fingerprint limit.
@@ -317,7 +318,7 @@ impl Keywright {
             Some(machine) => {
                 sql::refresh(&tx, &machine.id, &d.facts())?;
                 audit::append(
-                    &tx,
+                    Db::Sqlite(&tx),
                     &audit_key,
                     &at,
                     &actor,
@@ -338,7 +339,7 @@ impl Keywright {
                 let id = uuid::Uuid::new_v4().to_string();
                 sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
                 audit::append(
-                    &tx,
+                    Db::Sqlite(&tx),
                     &audit_key,
                     &at,
                     &actor,
@@ -412,7 +413,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,
@@ -508,7 +509,7 @@ impl Keywright {
             ("machine.activate", id.as_str(), fingerprint.as_str()),
         ] {
             audit::append(
-                &tx,
+                Db::Sqlite(&tx),
                 &audit_key,
                 &at,
                 &actor,

@@ -27,6 +27,7 @@ use crate::catalog::Product;
 use crate::error::{ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
 use crate::keys::SigningKey;
+use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 /// Why a license is or is not good online. The names are the verifier's
@@ -433,7 +434,7 @@ impl Keywright {
             }
         };
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,

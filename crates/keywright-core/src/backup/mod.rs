@@ -43,7 +43,6 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::issue::SigningKey as PrivateKey;
-use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 use zeroize::Zeroizing;
@@ -52,6 +51,7 @@ use crate::audit::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::ExportedFile;
 use crate::keys::{stored_public, KeyAlgorithm};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
 use snapshot::{load, snapshot};
 
@@ -106,8 +106,8 @@ pub(super) struct KeyRow {
 }
 
 /// The signing keys on record in the database on `conn` (the store, or a snapshot).
-pub(super) fn key_rows(conn: &Connection) -> Result<Vec<KeyRow>> {
-    let rows = crate::keys::sql::stored_keys(crate::store::db::Db::Sqlite(conn))?;
+pub(super) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
+    let rows = crate::keys::sql::stored_keys(db)?;
     rows.into_iter()
         .map(|key| {
             let (kid, algorithm, public, status) =
@@ -169,7 +169,7 @@ impl Keywright {
         let snap = load(&image)?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();
-        for row in key_rows(&snap)? {
+        for row in key_rows(Db::Sqlite(&snap))? {
             let secret = match self.vault.get(&row.kid) {
                 Ok(s) => s,
                 // A retired or revoked key never signs again: back up what is left.

@@ -105,14 +105,14 @@ where
         [one] => Some(AuditKey::from_bytes(&one.secret).map_err(|e| damaged(e.message))?),
         _ => return Err(damaged("it holds more than one audit key")),
     };
-    let recorded = anchor::recorded(&conn).map_err(|e| damaged(e.message))?;
+    let recorded = anchor::recorded(Db::Sqlite(&conn)).map_err(|e| damaged(e.message))?;
     if recorded.is_some() && carried.is_none() {
         return Err(damaged(
             "its store's audit log is anchored, but it holds no audit key",
         ));
     }
     let report = audit::check(
-        &conn,
+        Db::Sqlite(&conn),
         &Anchoring {
             key: carried.as_ref(),
             ..Anchoring::default()
@@ -124,7 +124,7 @@ where
             report.message
         )));
     }
-    let rows = key_rows(&conn).map_err(|e| damaged(e.message))?;
+    let rows = key_rows(Db::Sqlite(&conn)).map_err(|e| damaged(e.message))?;
     for key in &signing_keys {
         let row = rows
             .iter()
@@ -189,10 +189,10 @@ where
     {
         let tx = conn.unchecked_transaction()?;
         if recorded.is_none() {
-            anchor::anchor_log(&tx, &audit_key, &at, actor)?;
+            anchor::anchor_log(Db::Sqlite(&tx), &audit_key, &at, actor)?;
         }
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             actor,

@@ -8,6 +8,7 @@ use super::sql;
 use crate::audit::{self, Event};
 use crate::duration::{parse_file_ttl, parse_optional_duration};
 use crate::error::{Error, Result};
+use crate::store::db::Db;
 use crate::{required, stamp, Keywright};
 
 /// The machine limit a stored policy has: a node-locked policy has exactly one
@@ -112,7 +113,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_policy(&tx, &policy)?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,

@@ -7,6 +7,7 @@ use super::sql;
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::keys::KeyStatus;
+use crate::store::db::Db;
 use crate::{clean, required, stamp, Keywright};
 
 /// `Zapper Pro 2` → `ZAPPER-PRO-2`.
@@ -101,7 +102,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_product(&tx, &product)?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,
@@ -173,7 +174,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::set_signing_key(&tx, &product.id, &new_key.id)?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,

@@ -2,12 +2,12 @@
 //! license counts). A customer is created by the first license issued to them (see
 //! [`insert_customer`], which issuing calls inside its transaction).
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::{self, AuditKey, Event};
 use crate::error::{Error, Result};
+use crate::store::db::Db;
 use crate::Keywright;
 
 mod sql;
@@ -93,7 +93,7 @@ pub(crate) fn check_customer(
 /// Inserts a new customer and its audit row, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_customer(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     at: &str,
@@ -102,20 +102,13 @@ pub(crate) fn insert_customer(
     email: Option<&str>,
     company: Option<&str>,
 ) -> Result<()> {
-    sql::insert(
-        crate::store::db::Db::Sqlite(conn),
-        id,
-        name,
-        email,
-        company,
-        at,
-    )?;
+    sql::insert(db, id, name, email, company, at)?;
     let mut detail = serde_json::json!({ "name": name, "email": email });
     if let Some(company) = company {
         detail["company"] = company.into();
     }
     audit::append(
-        conn,
+        db,
         audit_key,
         at,
         actor,

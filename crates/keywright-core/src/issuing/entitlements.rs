@@ -101,7 +101,7 @@ impl Keywright {
         let before = sql::entitlements(Db::Sqlite(&tx), &license.id)?;
         sql::set_entitlements(Db::Sqlite(&tx), &license.id, json.as_deref(), &at)?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &actor,

@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use keywright_license::issue::{human_key, sign_key, SigningKey as PrivateKey};
 use keywright_license::{keygen_expiry, parse_time};
-use rusqlite::Connection;
 
 use super::model::{IssueLicense, License};
 use super::sql::{self, LicenseRow};
@@ -115,12 +114,12 @@ pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
 
 /// Inserts a license and its `license.issue` audit row, inside the caller's transaction.
 pub(crate) fn insert_license(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     row: &LicenseRow<'_>,
 ) -> Result<()> {
-    sql::insert(Db::Sqlite(conn), row)?;
+    sql::insert(db, row)?;
     let mut detail = serde_json::json!({
         "scheme": (!row.policy.unsigned_key).then(|| row.policy.scheme.as_str()),
         "policy": row.policy.id, "product": row.product.code,
@@ -133,7 +132,7 @@ pub(crate) fn insert_license(
         detail["seq"] = seq.into();
     }
     audit::append(
-        conn,
+        db,
         audit_key,
         row.created,
         actor,
@@ -218,7 +217,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         if new_customer {
             customers::insert_customer(
-                &tx,
+                Db::Sqlite(&tx),
                 &audit_key,
                 &self.actor,
                 &created,
@@ -229,7 +228,7 @@ impl Keywright {
             )?;
         }
         insert_license(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &self.actor,
             &LicenseRow {

@@ -126,7 +126,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,
@@ -167,7 +167,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,

@@ -20,6 +20,7 @@ use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::audit::{self, Event};
+use crate::store::db::Db;
 use crate::{stamp, Error, ErrorCode, Keywright, Result};
 
 /// The keychain account holding the lock's passphrase hash (signing keys use their kid).
@@ -217,7 +218,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &stamp(now),
             &self.actor,
@@ -253,7 +254,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &stamp(now),
             &self.actor,

@@ -61,7 +61,7 @@ impl Keywright {
                 &at,
             )?;
             audit::append(
-                &tx,
+                Db::Sqlite(&tx),
                 &audit_key,
                 &at,
                 &self.actor,
@@ -110,7 +110,7 @@ impl Keywright {
         }
         let products = crate::catalog::sql::codes_signed_by(&tx, &key.id)?;
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             &self.actor,

@@ -253,7 +253,7 @@ impl Keywright {
                     })?;
                     if entry.2 {
                         insert_customer(
-                            &tx,
+                            Db::Sqlite(&tx),
                             &audit_key,
                             &self.actor,
                             &created,
@@ -270,7 +270,7 @@ impl Keywright {
             };
             let (signing_key, _) = &run.signers[&w.product.signing_key_id];
             insert_license(
-                &tx,
+                Db::Sqlite(&tx),
                 &audit_key,
                 &self.actor,
                 &LicenseRow {

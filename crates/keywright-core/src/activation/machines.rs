@@ -21,7 +21,6 @@ use crate::audit::{self, AuditEvent, Event};
 use crate::catalog::{Policy, Product};
 use crate::error::{Error, ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
-use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 /// Keygen's fingerprint limit.
@@ -318,7 +317,7 @@ impl Keywright {
             Some(machine) => {
                 sql::refresh(&tx, &machine.id, &d.facts())?;
                 audit::append(
-                    Db::Sqlite(&tx),
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -339,7 +338,7 @@ impl Keywright {
                 let id = uuid::Uuid::new_v4().to_string();
                 sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
                 audit::append(
-                    Db::Sqlite(&tx),
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -413,7 +412,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -509,7 +508,7 @@ impl Keywright {
             ("machine.activate", id.as_str(), fingerprint.as_str()),
         ] {
             audit::append(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &audit_key,
                 &at,
                 &actor,

@@ -27,7 +27,6 @@ use crate::catalog::Product;
 use crate::error::{ErrorCode, Result};
 use crate::issuing::{License, LicenseStatus};
 use crate::keys::SigningKey;
-use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 /// Why a license is or is not good online. The names are the verifier's
@@ -434,7 +433,7 @@ impl Keywright {
             }
         };
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

@@ -382,7 +382,7 @@ impl Keywright {
                     }
                 };
                 let tx = self.store.transaction()?;
-                anchor_log(Db::Sqlite(&tx), &key, &stamp(now), &self.actor)?;
+                anchor_log(tx.db(), &key, &stamp(now), &self.actor)?;
                 tx.commit()?;
                 self.anchor.key = Some(key);
                 self.write_head(true);

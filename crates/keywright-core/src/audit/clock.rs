@@ -14,7 +14,6 @@ use ts_rs::TS;
 
 use super::{append, sql, Event};
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// The action of the row that accepts the clock.
@@ -104,7 +103,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         let seq = append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

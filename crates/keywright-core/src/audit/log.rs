@@ -9,7 +9,6 @@ use jiff::Timestamp;
 use super::{sha256_hex, sql, AuditEvent, AuditQuery, Event, DEFAULT_LIMIT, MAX_LIMIT};
 use crate::error::{Error, Result};
 use crate::files::{check, write_atomically, ExportedFile};
-use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// The CSV's columns: every stored field, so the export can be re-verified.
@@ -207,7 +206,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let store = self.store.path().to_path_buf();
         let tx = self.store.transaction()?;
-        super::append(Db::Sqlite(&tx), &audit_key, at, &self.actor, &event)?;
+        super::append(tx.db(), &audit_key, at, &self.actor, &event)?;
         write_atomically(path, bytes, Some(&store))?;
         if let Err(e) = tx.commit() {
             let _ = std::fs::remove_file(&real);
@@ -236,7 +235,7 @@ impl Keywright {
         event.artifact_sha256 = Some(sha.clone());
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        super::append(Db::Sqlite(&tx), &audit_key, at, &self.actor, &event)?;
+        super::append(tx.db(), &audit_key, at, &self.actor, &event)?;
         tx.commit()?;
         self.committed();
         Ok(sha)

@@ -8,7 +8,6 @@ use super::sql;
 use crate::audit::{self, Event};
 use crate::duration::{parse_file_ttl, parse_optional_duration};
 use crate::error::{Error, Result};
-use crate::store::db::Db;
 use crate::{required, stamp, Keywright};
 
 /// The machine limit a stored policy has: a node-locked policy has exactly one
@@ -113,7 +112,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_policy(&tx, &policy)?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

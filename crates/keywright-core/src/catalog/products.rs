@@ -7,7 +7,6 @@ use super::sql;
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
 use crate::keys::KeyStatus;
-use crate::store::db::Db;
 use crate::{clean, required, stamp, Keywright};
 
 /// `Zapper Pro 2` → `ZAPPER-PRO-2`.
@@ -102,7 +101,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_product(&tx, &product)?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -174,7 +173,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::set_signing_key(&tx, &product.id, &new_key.id)?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

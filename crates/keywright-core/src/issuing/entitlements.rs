@@ -6,7 +6,6 @@ use jiff::Timestamp;
 use super::model::{License, LicenseEntitlements, SetLicenseEntitlements};
 use super::sql;
 use crate::audit::{self, Event};
-use crate::store::db::Db;
 use keywright_license::issue::Included;
 
 use crate::catalog::{check_entitlement, IncludeSet, Policy};
@@ -98,10 +97,10 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        let before = sql::entitlements(Db::Sqlite(&tx), &license.id)?;
-        sql::set_entitlements(Db::Sqlite(&tx), &license.id, json.as_deref(), &at)?;
+        let before = sql::entitlements(tx.db(), &license.id)?;
+        sql::set_entitlements(tx.db(), &license.id, json.as_deref(), &at)?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &actor,

@@ -217,7 +217,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         if new_customer {
             customers::insert_customer(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &audit_key,
                 &self.actor,
                 &created,
@@ -228,7 +228,7 @@ impl Keywright {
             )?;
         }
         insert_license(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &self.actor,
             &LicenseRow {

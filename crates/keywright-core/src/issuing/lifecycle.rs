@@ -13,7 +13,6 @@ use super::sql;
 use crate::audit::{self, Event};
 use crate::duration::parse_duration;
 use crate::error::{Error, Result};
-use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// Who a license is for, in messages.
@@ -118,7 +117,7 @@ impl Keywright {
 
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = sql::set_expiry(Db::Sqlite(&tx), &license.id, &current, &expiry, &at)?;
+        let changed = sql::set_expiry(tx.db(), &license.id, &current, &expiry, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed while renewing; reload and try again",
@@ -126,7 +125,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -159,7 +158,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         // Guarded on the old status: a concurrent change makes this a conflict, not a
         // silent overwrite.
-        let changed = sql::set_status(Db::Sqlite(&tx), &license.id, license.status, to, &at)?;
+        let changed = sql::set_status(tx.db(), &license.id, license.status, to, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed meanwhile; reload and try again",
@@ -167,7 +166,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

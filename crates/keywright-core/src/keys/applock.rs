@@ -20,7 +20,6 @@ use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::audit::{self, Event};
-use crate::store::db::Db;
 use crate::{stamp, Error, ErrorCode, Keywright, Result};
 
 /// The keychain account holding the lock's passphrase hash (signing keys use their kid).
@@ -218,7 +217,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &stamp(now),
             &self.actor,
@@ -254,7 +253,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &stamp(now),
             &self.actor,

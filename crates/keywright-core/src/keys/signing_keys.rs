@@ -8,7 +8,6 @@ use super::model::{KeyAlgorithm, KeyStatus, NewSigningKey, SigningKey};
 use super::sql::{self, KeyRow};
 use crate::audit::{self, Event};
 use crate::error::{Error, ErrorCode, Result};
-use crate::store::db::Db;
 use crate::{required, stamp, Keywright};
 
 /// The public key as the store keeps it: raw 32 bytes for Ed25519, SPKI DER otherwise.
@@ -52,7 +51,7 @@ impl Keywright {
             let audit_key = self.audit_key()?;
             let tx = self.store.transaction()?;
             sql::insert(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &id,
                 &kid,
                 &name,
@@ -61,7 +60,7 @@ impl Keywright {
                 &at,
             )?;
             audit::append(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &audit_key,
                 &at,
                 &self.actor,
@@ -101,7 +100,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = sql::retire(Db::Sqlite(&tx), &key.id)?;
+        let changed = sql::retire(tx.db(), &key.id)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "signing key {} changed meanwhile; reload and try again",
@@ -110,7 +109,7 @@ impl Keywright {
         }
         let products = crate::catalog::sql::codes_signed_by(&tx, &key.id)?;
         audit::append(
-            Db::Sqlite(&tx),
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

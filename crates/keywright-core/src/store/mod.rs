@@ -40,12 +40,21 @@ pub struct StoreInfo {
 
 /// An open store.
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
     path: PathBuf,
     store_id: String,
     /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
     /// writable.
     read_only: Option<String>,
+}
+
+/// The connection behind a store.
+enum Backend {
+    /// An SQLite file.
+    Sqlite(Connection),
+    /// A PostgreSQL database (see [`pg`]).
+    #[cfg(feature = "postgres")]
+    Postgres(std::cell::RefCell<postgres::Client>),
 }
 
 impl std::fmt::Debug for Store {
@@ -88,6 +97,29 @@ impl Store {
             Some(why) => Self::open_read_only(path, why),
             None => Self::open_read_write(path),
         }
+    }
+
+    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL names
+    /// a PostgreSQL store, anything else an SQLite file (see [`Store::open`]).
+    pub fn open_location(location: &str) -> Result<Self> {
+        #[cfg(feature = "postgres")]
+        if pg::is_postgres_url(location) {
+            return Self::open_postgres(location);
+        }
+        Self::open(Path::new(location))
+    }
+
+    /// Opens (creating the schema if needed) the PostgreSQL store at `url`; see
+    /// [`pg::PgStore::open`].
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str) -> Result<Self> {
+        let (client, store_id, shown) = pg::PgStore::open(url)?.into_parts();
+        Ok(Self {
+            backend: Backend::Postgres(client),
+            path: PathBuf::from(shown),
+            store_id,
+            read_only: None,
+        })
     }
 
     fn open_read_write(path: &Path) -> Result<Self> {
@@ -171,7 +203,7 @@ impl Store {
             _ => e,
         })?;
         Ok(Self {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             store_id,
             read_only: None,
@@ -251,14 +283,14 @@ impl Store {
                 e => opening_error(path, e),
             })?;
         Ok(Self {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             store_id,
             read_only: Some(why),
         })
     }
 
-    /// The SQLite file.
+    /// The SQLite file; for a PostgreSQL store, its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -279,39 +311,154 @@ impl Store {
         MIGRATIONS.len()
     }
 
-    /// The connection, for the domains' SQL functions (`sql.rs` in each domain).
+    /// Which engine holds the store.
+    pub fn engine(&self) -> db::Engine {
+        self.db().engine()
+    }
+
+    /// The SQLite connection, for what only SQLite has (its backup image, FTS5);
+    /// `None` on PostgreSQL.
+    pub(crate) fn sqlite(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The connection, for domain code not yet written for both engines.
+    ///
+    /// # Panics
+    /// On a PostgreSQL store: such code must not be reachable there.
     pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+        self.sqlite()
+            .expect("this part of Keywright runs on SQLite stores only")
     }
 
-    /// The connection as the shared SQL layer's handle (domains ported to [`db::Db`]).
+    /// The handle the domains' SQL runs on (see [`db`]).
     pub(crate) fn db(&self) -> db::Db<'_> {
-        db::Db::Sqlite(&self.conn)
+        match &self.backend {
+            Backend::Sqlite(c) => db::Db::Sqlite(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(c) => db::Db::Postgres(c),
+        }
     }
 
-    /// A transaction. It takes the write lock when it begins (the connection's
-    /// default behavior is IMMEDIATE: see [`Store::open`]).
-    pub(crate) fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn.transaction()
+    /// A write transaction: committed by [`Tx::commit`], rolled back when dropped.
+    ///
+    /// Writers are serialized: SQLite takes its write lock when the transaction begins
+    /// (IMMEDIATE); PostgreSQL takes the store's transaction-scoped advisory lock, so
+    /// every writer of every process (replicas included) runs one after the other, as
+    /// on SQLite: seat counts and their inserts are one step, and the audit chain gets
+    /// one row after the other. Reads made through `&self` while it is open see (and
+    /// are part of) it: the activation server reads the license inside the transaction
+    /// that takes the seat.
+    pub(crate) fn transaction(&self) -> Result<Tx<'_>> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(Tx {
+                inner: Some(TxInner::Sqlite(Transaction::new_unchecked(
+                    c,
+                    TransactionBehavior::Immediate,
+                )?)),
+            }),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(c) => {
+                c.try_borrow_mut()
+                    .map_err(|_| {
+                        Error::new(
+                            ErrorCode::Internal,
+                            "a transaction began while a statement was running",
+                        )
+                    })?
+                    .batch_execute(&format!(
+                        "BEGIN; SELECT pg_advisory_xact_lock({})",
+                        pg::WRITE_LOCK
+                    ))?;
+                Ok(Tx {
+                    inner: Some(TxInner::Postgres(c)),
+                })
+            }
+        }
     }
 
-    /// An IMMEDIATE transaction, said explicitly where the seat count and the write
-    /// must be one step for every writer.
-    pub(crate) fn immediate_transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+    /// [`Store::transaction`], said where the seat count and the write must be one
+    /// step for every writer.
+    pub(crate) fn immediate_transaction(&self) -> Result<Tx<'_>> {
+        self.transaction()
     }
 
-    /// Whether SQLite opened the connection read-only.
-    pub(crate) fn connection_read_only(&self) -> rusqlite::Result<bool> {
-        self.conn.is_readonly(rusqlite::MAIN_DB)
+    /// [`Store::transaction`], said where reads through `&self` must be inside it.
+    pub(crate) fn shared_transaction(&self) -> Result<Tx<'_>> {
+        self.transaction()
     }
 
-    /// An IMMEDIATE transaction begun through a shared borrow, so that reads made
-    /// through `&self` while it is open see (and are part of) it: the activation
-    /// server reads the license inside the transaction that takes the seat.
-    pub(crate) fn shared_transaction(&self) -> rusqlite::Result<Transaction<'_>> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    /// Whether the connection was opened read-only.
+    pub(crate) fn connection_read_only(&self) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.is_readonly(rusqlite::MAIN_DB)?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => Ok(false),
+        }
+    }
+}
+
+/// A write transaction on either engine (see [`Store::transaction`]): committed by
+/// [`Tx::commit`], rolled back when dropped uncommitted.
+pub(crate) struct Tx<'a> {
+    inner: Option<TxInner<'a>>,
+}
+
+enum TxInner<'a> {
+    /// SQLite's own transaction (rolls back when dropped).
+    Sqlite(Transaction<'a>),
+    /// A PostgreSQL transaction on the store's client.
+    #[cfg(feature = "postgres")]
+    Postgres(&'a std::cell::RefCell<postgres::Client>),
+}
+
+impl Tx<'_> {
+    /// The handle statements inside the transaction run on.
+    pub(crate) fn db(&self) -> db::Db<'_> {
+        match self.inner.as_ref().expect("an open transaction") {
+            TxInner::Sqlite(t) => db::Db::Sqlite(t),
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(client) => db::Db::Postgres(client),
+        }
+    }
+
+    /// Commits. On PostgreSQL a commit that fails (the connection dropped) leaves
+    /// nothing written: the server rolls the transaction back.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        match self.inner.take().expect("an open transaction") {
+            TxInner::Sqlite(t) => Ok(t.commit()?),
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(client) => Ok(client.borrow_mut().batch_execute("COMMIT")?),
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Some(TxInner::Postgres(client)) = self.inner.take() {
+            if let Ok(mut c) = client.try_borrow_mut() {
+                // A rollback that fails (the connection is gone) has nothing to undo.
+                let _ = c.batch_execute("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// Transitional: domain code not yet written for both engines takes the SQLite
+/// transaction as a connection.
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self.inner.as_ref().expect("an open transaction") {
+            TxInner::Sqlite(t) => t,
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(_) => panic!("this part of Keywright runs on SQLite stores only"),
+        }
     }
 }
 

@@ -15,6 +15,10 @@ use crate::error::{Error, ErrorCode, Result};
 
 refinery::embed_migrations!("src/store/pg_migrations");
 
+/// The advisory lock id that serializes the store's writers ("kwwrit" in ASCII),
+/// taken for the length of each write transaction.
+pub(crate) const WRITE_LOCK: i64 = 0x6b77_7772_6974;
+
 /// The advisory lock id that serializes migrations ("kwmigr" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6b77_6d69_6772;
 
@@ -89,6 +93,11 @@ impl PgStore {
             store_id,
             shown,
         })
+    }
+
+    /// The client, the store id and the URL without its password.
+    pub(crate) fn into_parts(self) -> (RefCell<postgres::Client>, String, String) {
+        (self.client, self.store_id, self.shown)
     }
 
     /// The handle the domains' SQL runs on.

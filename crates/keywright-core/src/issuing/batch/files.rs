@@ -16,7 +16,6 @@ use crate::audit::{self, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::issuing::export::{build_document, seal_license_file};
 use crate::issuing::{mail, sql, License};
-use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// A file name part from any text: safe characters kept, and a short hash added when
@@ -160,7 +159,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         for (path, text, license_id, kid, alg) in &files {
             audit::append(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &audit_key,
                 &at,
                 &self.actor,

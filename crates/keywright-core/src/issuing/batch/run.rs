@@ -18,7 +18,6 @@ use crate::issuing::issue::{
 };
 use crate::issuing::sql::{self, LicenseRow};
 use crate::keys::SigningKey;
-use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// A customer met in a batch: (email lowercased) or, without one, (name, company).
@@ -237,7 +236,7 @@ impl Keywright {
         // under the lock, so this chunk writes all of its rows or none.
         for w in work {
             let order = &run.preview.rows[w.row].order_id;
-            if sql::order_position_taken(Db::Sqlite(&tx), order, w.seq)? {
+            if sql::order_position_taken(tx.db(), order, w.seq)? {
                 return Err(Error::conflict(format!(
                     "order {order:?} is being issued by another run of this file (its license #{} appeared after this run read the store); this run stopped before writing it. {issued} licenses were issued by this run. Run the file again once the other run has finished: it issues only what is missing",
                     w.seq
@@ -253,7 +252,7 @@ impl Keywright {
                     })?;
                     if entry.2 {
                         insert_customer(
-                            Db::Sqlite(&tx),
+                            tx.db(),
                             &audit_key,
                             &self.actor,
                             &created,
@@ -270,7 +269,7 @@ impl Keywright {
             };
             let (signing_key, _) = &run.signers[&w.product.signing_key_id];
             insert_license(
-                Db::Sqlite(&tx),
+                tx.db(),
                 &audit_key,
                 &self.actor,
                 &LicenseRow {

@@ -4,6 +4,7 @@
 //! This folder is the only place that opens a connection. The domains run their SQL
 //! through `Store::conn` and the transactions begun here; nothing else holds one.
 
+pub(crate) mod copy;
 pub mod db;
 mod file;
 mod migrations;
@@ -309,6 +310,45 @@ impl Store {
     /// The schema version this binary writes.
     pub fn schema_version() -> usize {
         MIGRATIONS.len()
+    }
+
+    /// Copies every row of this store into `target`, a new, empty store of either
+    /// engine, in one transaction on the target (nothing is left half copied), the
+    /// store id included; then checks that both hold the same number of rows in every
+    /// table. `progress` hears each table as it is done. The audit log's chain and
+    /// anchor are the caller's to verify on both sides (they need the keychain).
+    pub fn copy_into(
+        &self,
+        target: &mut Store,
+        progress: impl FnMut(&str, i64),
+    ) -> Result<Vec<(&'static str, i64)>> {
+        if target.read_only.is_some() {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!("the target store {} is read-only", target.path.display()),
+            ));
+        }
+        let tx = target.transaction()?;
+        copy::copy_rows(self.db(), tx.db(), progress)?;
+        tx.commit()?;
+        target.store_id = self.store_id.clone();
+        let from = copy::counts(self.db())?;
+        let to = copy::counts(target.db())?;
+        if from != to {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                format!(
+                    "the copy does not hold the rows of the source: {from:?} were copied as {to:?}"
+                ),
+            ));
+        }
+        Ok(from)
+    }
+
+    /// The shared SQL handle, for tests that compare stores row by row.
+    #[doc(hidden)]
+    pub fn db_for_tests(&self) -> db::Db<'_> {
+        self.db()
     }
 
     /// Which engine holds the store.

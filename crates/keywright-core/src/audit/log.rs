@@ -210,7 +210,7 @@ impl Keywright {
         write_atomically(path, bytes, Some(&store))?;
         if let Err(e) = tx.commit() {
             let _ = std::fs::remove_file(&real);
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         Ok(ExportedFile {

@@ -591,22 +591,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         let mode: String = store
-            .conn
+            .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         let sync: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
         let fk: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(
-            user_version(&store.conn).unwrap(),
+            user_version(store.conn()).unwrap(),
             Store::schema_version() as i64
         );
     }
@@ -650,7 +650,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let found = |q: &str| -> Vec<String> {
             let mut stmt = store
-                .conn
+                .conn()
                 .prepare(
                     "SELECT l.id FROM license_search s JOIN licenses l ON l.seq = s.rowid
                      WHERE license_search MATCH ?1",
@@ -668,7 +668,7 @@ mod tests {
         // Migration 3 rebuilt signing_keys: rows and references survive, foreign keys
         // are enforced again, and the new algorithms are allowed.
         let (name, fk): (String, i64) = store
-            .conn
+            .conn()
             .query_row(
                 "SELECT name, (SELECT foreign_keys FROM pragma_foreign_keys) FROM signing_keys",
                 [],
@@ -677,18 +677,18 @@ mod tests {
             .unwrap();
         assert_eq!((name.as_str(), fk), ("K", 1));
         store
-            .conn
+            .conn()
             .execute(
                 "INSERT INTO signing_keys VALUES ('r', 'rkid', 'R', 'rsa-2048', x'00', 'active', 't')",
                 [],
             )
             .unwrap();
-        let orphan = store.conn.execute(
+        let orphan = store.conn().execute(
             "INSERT INTO products VALUES ('p2', 'P2', 'P2', NULL, NULL, 'missing', 't')",
             [],
         );
         assert!(orphan.is_err(), "foreign keys are on after migrating");
-        let bad_alg = store.conn.execute(
+        let bad_alg = store.conn().execute(
             "INSERT INTO signing_keys VALUES ('x', 'xkid', 'X', 'dsa', x'00', 'active', 't')",
             [],
         );

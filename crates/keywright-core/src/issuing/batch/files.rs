@@ -184,7 +184,7 @@ impl Keywright {
             for p in written {
                 let _ = std::fs::remove_file(p);
             }
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         Ok(files.len())

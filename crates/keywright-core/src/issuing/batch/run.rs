@@ -288,10 +288,8 @@ impl Keywright {
                 },
             )?;
         }
-        if let Err(e) = tx.commit() {
-            // New customers of this chunk were rolled back with it.
-            return Err(e.into());
-        }
+        // A failed commit rolls back the chunk's new customers with it.
+        tx.commit()?;
         self.committed();
         Ok(())
     }

@@ -37,7 +37,7 @@
 
 mod format;
 mod restore;
-mod snapshot;
+pub(crate) mod snapshot;
 
 use std::path::Path;
 
@@ -53,7 +53,7 @@ use crate::files::ExportedFile;
 use crate::keys::{stored_public, KeyAlgorithm};
 use crate::store::db::Db;
 use crate::{stamp, Keywright};
-use snapshot::{load, snapshot};
+use snapshot::load;
 
 pub use format::{
     check_passphrase, encode_payload, open, parse_header, parse_payload, seal, Header, KdfParams,
@@ -165,7 +165,7 @@ impl Keywright {
         // Refused before the expensive part: the store, its WAL, a device...
         crate::files::check_output(out, self.store.path())?;
         let audit_key = self.audit_key()?;
-        let image = snapshot(self.store.conn())?;
+        let image = self.store.image()?;
         let snap = load(&image)?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();

@@ -351,6 +351,36 @@ impl Store {
         self.db()
     }
 
+    /// The whole store as an SQLite database image, consistent at one instant while
+    /// other writers go on: SQLite's online backup API for a file; for PostgreSQL,
+    /// every row copied (in one REPEATABLE READ transaction) into a new in-memory
+    /// store. What a backup carries, whatever the engine.
+    pub(crate) fn image(&self) -> Result<Vec<u8>> {
+        match &self.backend {
+            Backend::Sqlite(c) => crate::backup::snapshot::snapshot(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(client) => {
+                let mut mem = Connection::open_in_memory()?;
+                migrations::migrate_snapshot(&mut mem)?;
+                client
+                    .borrow_mut()
+                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                let copied = (|| -> Result<()> {
+                    let tx = mem.transaction()?;
+                    copy::copy_rows(self.db(), db::Db::Sqlite(&tx), |_, _| {})?;
+                    tx.commit()?;
+                    Ok(())
+                })();
+                let ended = client.borrow_mut().batch_execute("COMMIT");
+                copied?;
+                ended?;
+                let mut bytes = mem.serialize(rusqlite::MAIN_DB)?.to_vec();
+                crate::backup::snapshot::legacy_header(&mut bytes);
+                Ok(bytes)
+            }
+        }
+    }
+
     /// Which engine holds the store.
     pub fn engine(&self) -> db::Engine {
         self.db().engine()

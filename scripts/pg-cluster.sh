@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # A private, throwaway PostgreSQL cluster for the tests: initdb in a temporary folder,
 # listening on a free loopback port only (and a Unix socket inside that folder), run
-# as the `postgres` user when this script runs as root (initdb refuses root).
+# as the `postgres` user when this script runs as root (initdb refuses root). TLS is
+# on, with a certificate for localhost and 127.0.0.1 from a CA made for this cluster
+# alone, so the tests can check sslmode=verify-full against it.
 #
-#   eval "$(bash scripts/pg-cluster.sh start)"   # exports KEYWRIGHT_TEST_PG, KEYWRIGHT_TEST_PG_DIR
+#   eval "$(bash scripts/pg-cluster.sh start)"   # exports KEYWRIGHT_TEST_PG, KEYWRIGHT_TEST_PG_DIR,
+#                                                # KEYWRIGHT_TEST_PG_CA
 #   bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"
 #
 # Nothing of the machine's own PostgreSQL (its clusters, its port 5432) is touched.
@@ -44,18 +47,33 @@ case "${1:-}" in
     chmod 0755 "$dir"
     [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir"
     port=$(free_port)
+    (
+      cd "$dir"
+      openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=Keywright test CA" \
+        -keyout ca.key -out ca.crt 2>/dev/null
+      openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+        -keyout server.key -out server.csr 2>/dev/null
+      printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' >server.ext
+      openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+        -extfile server.ext -out server.crt 2>/dev/null
+      rm -f ca.key server.csr server.ext ca.srl
+      chmod 0600 server.key
+      [ "$(id -u)" = 0 ] && chown postgres:postgres server.key server.crt
+      true
+    )
     as_owner "$bin/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >"$dir/initdb.log" 2>&1 || {
       cat "$dir/initdb.log" >&2
       exit 1
     }
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c max_connections=200" \
+      -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
       start >/dev/null || {
       cat "$dir/server.log" >&2
       exit 1
     }
     echo "export KEYWRIGHT_TEST_PG='postgres://postgres@127.0.0.1:$port/postgres'"
     echo "export KEYWRIGHT_TEST_PG_DIR='$dir'"
+    echo "export KEYWRIGHT_TEST_PG_CA='$dir/ca.crt'"
     ;;
   stop)
     dir=${2:?usage: pg-cluster.sh stop DIR}

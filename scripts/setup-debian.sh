@@ -14,9 +14,10 @@ sudo=""
 
 run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev gnome-keyring)
-# postgresql: the tests start a private cluster of their own (scripts/pg-cluster.sh).
+# postgresql, openssl: the tests start a private cluster of their own, with TLS
+# (scripts/pg-cluster.sh).
 test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime
-  postgresql)
+  postgresql openssl)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

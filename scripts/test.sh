@@ -37,7 +37,7 @@ keyring_home=$(mktemp -d)
 # A private PostgreSQL cluster on a free loopback port, for the store's PostgreSQL
 # tests; stopped and removed at the end, whatever happens.
 eval "$(bash scripts/pg-cluster.sh start)"
-export KEYWRIGHT_TEST_PG
+export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_CA
 trap 'rm -rf "$keyring_home"; bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"' EXIT
 XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- bash -c '

@@ -563,3 +563,74 @@ fn a_backup_of_a_postgres_store_restores_to_a_file_with_every_row() {
     );
     back.verify_audit().unwrap();
 }
+
+/// Whether the store's own connection is encrypted, as the server sees it.
+fn encrypted(store: &PgStore) -> bool {
+    store
+        .db()
+        .query_one(
+            "SELECT CAST(count(*) AS BIGINT) FROM pg_stat_ssl WHERE pid = pg_backend_pid() AND ssl",
+            &[],
+            |r| r.get::<i64>(0),
+        )
+        .unwrap()
+        == 1
+}
+
+#[test]
+fn tls_options_work_as_libpq_reads_them() {
+    let url = pg::fresh_database();
+    let ca = std::env::var("KEYWRIGHT_TEST_PG_CA").expect("the test cluster's CA");
+    let with = |query: &str| format!("{url}?{query}");
+    let on_localhost = |query: &str| with(query).replace("@127.0.0.1:", "@localhost:");
+
+    // verify-full: the chain and the name, by host name and by address.
+    let store = PgStore::open(&on_localhost(&format!(
+        "sslmode=verify-full&sslrootcert={ca}"
+    )))
+    .unwrap();
+    assert!(encrypted(&store));
+    let store = PgStore::open(&with(&format!("sslmode=verify-full&sslrootcert={ca}"))).unwrap();
+    assert!(encrypted(&store));
+    // No options: libpq's `prefer`, which the test cluster accepts with TLS.
+    assert!(encrypted(&PgStore::open(&url).unwrap()));
+    assert!(!encrypted(
+        &PgStore::open(&with("sslmode=disable")).unwrap()
+    ));
+    assert!(encrypted(&PgStore::open(&with("sslmode=require")).unwrap()));
+
+    // A server whose certificate the given root did not sign is refused: the
+    // server's own certificate is no CA.
+    let not_a_ca = std::path::Path::new(&ca).with_file_name("server.crt");
+    let err = PgStore::open(&with(&format!(
+        "sslmode=verify-ca&sslrootcert={}",
+        not_a_ca.display()
+    )))
+    .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store);
+    assert!(
+        err.message.contains("certificate verify failed"),
+        "{}",
+        err.message
+    );
+    // The system's roots do not know the test CA either.
+    let err = PgStore::open(&with("sslmode=verify-full")).unwrap_err();
+    assert!(
+        err.message.contains("certificate verify failed"),
+        "{}",
+        err.message
+    );
+
+    // Mistakes in the options are named before anything connects.
+    let err =
+        PgStore::open(&with("sslmode=verify-full&sslrootcert=/nonexistent/ca.crt")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadInput);
+    assert!(
+        err.message.contains("/nonexistent/ca.crt"),
+        "{}",
+        err.message
+    );
+    let err = PgStore::open(&with("sslmode=verify")).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadInput);
+    assert!(err.message.contains("verify-full"), "{}", err.message);
+}

@@ -65,24 +65,36 @@ impl PgStore {
     /// is refused before anything is created in it.
     pub fn open(url: &str) -> Result<Self> {
         let shown = redact_url(url);
-        let config = postgres::Config::from_str(url).map_err(|e| {
+        let (rest, tls) = split_tls(url).map_err(|why| {
+            Error::new(
+                ErrorCode::BadInput,
+                format!("{shown} is not a PostgreSQL URL this Keywright can use: {why}"),
+            )
+        })?;
+        let mut config = postgres::Config::from_str(&rest).map_err(|e| {
             Error::new(
                 ErrorCode::BadInput,
                 format!("{shown} is not a PostgreSQL URL this Keywright can use: {e}"),
             )
         })?;
-        if config.get_ssl_mode() == postgres::config::SslMode::Require {
-            return Err(Error::new(
+        config.ssl_mode(match tls.mode {
+            SslMode::Disable => postgres::config::SslMode::Disable,
+            SslMode::Prefer => postgres::config::SslMode::Prefer,
+            _ => postgres::config::SslMode::Require,
+        });
+        let connector = tls.connector().map_err(|why| {
+            Error::new(
                 ErrorCode::BadInput,
-                format!(
-                    "{shown} asks for TLS (sslmode=require), which this Keywright cannot speak to PostgreSQL yet; connect over a private network or a local socket"
-                ),
-            ));
-        }
-        let mut client = config.connect(postgres::NoTls).map_err(|e| {
+                format!("cannot set up TLS for the PostgreSQL store at {shown}: {why}"),
+            )
+        })?;
+        let mut client = config.connect(connector).map_err(|e| {
+            let cause = std::error::Error::source(&e)
+                .map(|s| format!(": {s}"))
+                .unwrap_or_default();
             Error::new(
                 ErrorCode::Store,
-                format!("cannot connect to the PostgreSQL store at {shown}: {e}"),
+                format!("cannot connect to the PostgreSQL store at {shown}: {e}{cause}"),
             )
         })?;
         migrate(&mut client, &shown)?;
@@ -141,6 +153,125 @@ impl PgStore {
             }
         }
     }
+}
+
+/// libpq's TLS modes (`sslmode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SslMode {
+    /// No TLS.
+    Disable,
+    /// TLS if the server offers it, unverified; libpq's default.
+    Prefer,
+    /// TLS, unverified (verified against `sslrootcert` when one is given, as libpq).
+    Require,
+    /// TLS, the server's certificate chain verified.
+    VerifyCa,
+    /// TLS, the chain and the host name verified.
+    VerifyFull,
+}
+
+/// What the URL asks of TLS.
+#[derive(Debug)]
+struct Tls {
+    mode: SslMode,
+    root: Option<std::path::PathBuf>,
+}
+
+impl Tls {
+    fn connector(&self) -> std::result::Result<postgres_openssl::MakeTlsConnector, String> {
+        use openssl::ssl::{SslConnector, SslMethod, SslVerifyMode};
+        let mut builder = SslConnector::builder(SslMethod::tls()).map_err(|e| e.to_string())?;
+        let verify = match self.mode {
+            SslMode::Disable | SslMode::Prefer => false,
+            SslMode::Require => self.root.is_some(),
+            SslMode::VerifyCa | SslMode::VerifyFull => true,
+        };
+        if let Some(root) = &self.root {
+            if !root.is_file() {
+                return Err(format!(
+                    "sslrootcert {} is not a readable file",
+                    root.display()
+                ));
+            }
+            builder
+                .set_ca_file(root)
+                .map_err(|e| format!("sslrootcert {}: {e}", root.display()))?;
+        }
+        builder.set_verify(if verify {
+            SslVerifyMode::PEER
+        } else {
+            SslVerifyMode::NONE
+        });
+        let mut connector = postgres_openssl::MakeTlsConnector::new(builder.build());
+        if self.mode != SslMode::VerifyFull {
+            connector.set_callback(|config, _| {
+                config.set_verify_hostname(false);
+                Ok(())
+            });
+        }
+        Ok(connector)
+    }
+}
+
+/// Takes libpq's `sslmode` and `sslrootcert` out of a URL's query (the client library
+/// knows only some of the modes) and returns the rest of the URL.
+fn split_tls(url: &str) -> std::result::Result<(String, Tls), String> {
+    let mut tls = Tls {
+        mode: SslMode::Prefer,
+        root: None,
+    };
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_string(), tls));
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let value = percent_decode(value)?;
+        match key {
+            "sslmode" => {
+                tls.mode = match value.as_str() {
+                    "disable" => SslMode::Disable,
+                    "allow" | "prefer" => SslMode::Prefer,
+                    "require" => SslMode::Require,
+                    "verify-ca" => SslMode::VerifyCa,
+                    "verify-full" => SslMode::VerifyFull,
+                    other => {
+                        return Err(format!(
+                            "sslmode={other} is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                        ))
+                    }
+                }
+            }
+            "sslrootcert" => tls.root = Some(std::path::PathBuf::from(value)),
+            _ => kept.push(pair),
+        }
+    }
+    let rest = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    Ok((rest, tls))
+}
+
+fn percent_decode(text: &str) -> std::result::Result<String, String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = text
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("a broken percent escape in {text:?}"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| format!("{text:?} is not UTF-8 once decoded"))
 }
 
 fn migrate(client: &mut postgres::Client, shown: &str) -> Result<()> {
@@ -235,6 +366,26 @@ mod tests {
         assert_eq!(redact_url("postgres://kw@db/kw"), "postgres://kw@db/kw");
         assert!(is_postgres_url("postgresql://x/y"));
         assert!(!is_postgres_url("/home/ada/keywright.db"));
+    }
+
+    #[test]
+    fn libpq_tls_options_are_read_and_taken_out_of_the_url() {
+        let (rest, tls) = split_tls(
+            "postgres://kw@db/kw?application_name=kw&sslmode=verify-full&sslrootcert=%2Fetc%2Fca%20x.crt",
+        )
+        .unwrap();
+        assert_eq!(rest, "postgres://kw@db/kw?application_name=kw");
+        assert_eq!(tls.mode, SslMode::VerifyFull);
+        assert_eq!(tls.root.unwrap(), std::path::Path::new("/etc/ca x.crt"));
+        let (rest, tls) = split_tls("postgres://kw@db/kw").unwrap();
+        assert_eq!(
+            (rest.as_str(), tls.mode),
+            ("postgres://kw@db/kw", SslMode::Prefer)
+        );
+        assert!(split_tls("postgres://db/kw?sslmode=verify")
+            .unwrap_err()
+            .contains("verify-full"));
+        assert!(split_tls("postgres://db/kw?sslrootcert=%zz").is_err());
     }
 
     #[test]

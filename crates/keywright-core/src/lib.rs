@@ -75,6 +75,14 @@ impl Keywright {
         Ok(Self::with_vault(store, Box::new(vault), actor))
     }
 
+    /// Opens the store at `location` (a file path or a `postgres://` URL) with its
+    /// keys in the OS keychain.
+    pub fn open_location(location: &str, actor: impl Into<String>) -> Result<Self> {
+        let store = Store::open_location(location)?;
+        let vault = Keychain::for_store(store.store_id());
+        Ok(Self::with_vault(store, Box::new(vault), actor))
+    }
+
     /// An open store with a vault of the caller's choosing (tests use [`MemoryVault`]).
     ///
     /// Checks the audit log's anchor in the vault (or anchors a log that never was):

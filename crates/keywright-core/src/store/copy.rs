@@ -242,6 +242,122 @@ pub(crate) fn copy_rows(
     Ok(())
 }
 
+/// What [`copy_store`] did.
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct StoreCopied {
+    /// The store's id, the same on both sides (its keys and audit anchor are filed
+    /// under it).
+    pub store_id: String,
+    /// Where it was copied from (a PostgreSQL URL without its password).
+    pub from: String,
+    /// Where it was copied to.
+    pub to: String,
+    /// Rows per table, the same on both sides.
+    pub tables: Vec<TableRows>,
+    /// Rows of the audit log, verified (chain, MACs, anchor, replay) on both sides.
+    pub audit_rows: i64,
+}
+
+/// One table's rows in a [`StoreCopied`].
+#[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
+#[serde(rename_all = "camelCase")]
+pub struct TableRows {
+    /// The table.
+    pub table: String,
+    /// How many rows it holds.
+    #[ts(type = "number")]
+    pub rows: i64,
+}
+
+/// Copies the whole store at `from` to `to` (each a file path or a `postgres://` URL):
+/// the source's audit log is verified first (a store whose log does not verify is not
+/// copied), the rows are copied in one transaction into `to`, which must be a new or
+/// empty store, and the copy's audit log is verified with the same keychain entries.
+/// A target file this call created is removed again when anything fails.
+///
+/// `vault_for` gives the keychain of a store id (the OS keychain in the shells).
+pub fn copy_store(
+    from: &str,
+    to: &str,
+    actor: &str,
+    vault_for: impl Fn(&str) -> Box<dyn crate::Vault>,
+    mut progress: impl FnMut(&str, i64),
+) -> Result<StoreCopied> {
+    use std::path::Path;
+    let postgres = |l: &str| l.starts_with("postgres://") || l.starts_with("postgresql://");
+    let same = if postgres(from) || postgres(to) {
+        from.trim_end_matches('/') == to.trim_end_matches('/')
+    } else {
+        Path::new(from) == Path::new(to)
+            || matches!(
+                (std::fs::canonicalize(from), std::fs::canonicalize(to)),
+                (Ok(a), Ok(b)) if a == b
+            )
+    };
+    if same {
+        return Err(Error::bad_input(
+            "the source and the target of a copy are the same store",
+        ));
+    }
+    let source = super::Store::open_location(from)?;
+    let store_id = source.store_id().to_owned();
+    let source = crate::Keywright::with_vault(source, vault_for(&store_id), actor);
+    let audit_rows = source.verify_audit().map_err(|e| {
+        Error::new(
+            e.code,
+            format!(
+                "the source store's audit log does not verify, so nothing was copied: {}",
+                e.message
+            ),
+        )
+    })?;
+
+    let created = !postgres(to) && std::fs::metadata(to).map_or(true, |m| m.len() == 0);
+    let remove_created = || {
+        if created {
+            for suffix in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{to}{suffix}"));
+            }
+        }
+    };
+    let outcome = (|| -> Result<StoreCopied> {
+        let mut target = super::Store::open_location(to)?;
+        let counts = source.store().copy_into(&mut target, &mut progress)?;
+        let shown_to = target.path().display().to_string();
+        let target = crate::Keywright::with_vault(target, vault_for(&store_id), actor);
+        let copied_rows = target.verify_audit().map_err(|e| {
+            Error::new(
+                e.code,
+                format!("the copy's audit log does not verify: {}", e.message),
+            )
+        })?;
+        if copied_rows != audit_rows {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                format!("the copy's audit log has {copied_rows} rows; the source's {audit_rows}"),
+            ));
+        }
+        Ok(StoreCopied {
+            store_id: store_id.clone(),
+            from: source.store().path().display().to_string(),
+            to: shown_to,
+            tables: counts
+                .into_iter()
+                .map(|(table, rows)| TableRows {
+                    table: table.to_owned(),
+                    rows,
+                })
+                .collect(),
+            audit_rows: audit_rows as i64,
+        })
+    })();
+    if outcome.is_err() {
+        remove_created();
+    }
+    outcome
+}
+
 fn owned(v: Value<'_>) -> Value<'static> {
     match v {
         Value::Null => Value::Null,

@@ -4,7 +4,7 @@
 //! This folder is the only place that opens a connection. The domains run their SQL
 //! through `Store::conn` and the transactions begun here; nothing else holds one.
 
-pub(crate) mod copy;
+mod copy;
 pub mod db;
 mod file;
 mod migrations;
@@ -21,6 +21,7 @@ use crate::error::{Error, ErrorCode, Result};
 use file::{file_uri, inspect_file, opening_error, restrict_file, sibling};
 use migrations::{migrations, MIGRATIONS};
 
+pub use copy::{copy_store, StoreCopied, TableRows};
 pub(crate) use file::create_private_dir;
 pub use file::{default_store_path, read_only_reason};
 pub(crate) use migrations::migrate_snapshot;

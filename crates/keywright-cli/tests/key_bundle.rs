@@ -604,9 +604,12 @@ fn a_bundle_without_a_products_key_names_the_product_and_refuses_its_requests() 
         license["key"].as_str().unwrap(),
         body.len()
     );
-    let (status, _, text) = exchange(&addr, &request);
+    let (status, headers, text) = exchange(&addr, &request);
     assert_eq!(status, 503, "{text}");
     assert!(text.contains("SIGNING_KEY_UNAVAILABLE"), "{text}");
+    // Signed by the account's key, chosen among the keys the bundle holds.
+    let main_public = PublicKey::from_hex(main["publicKeyHex"].as_str().unwrap()).unwrap();
+    signed_by(&main_public, "POST", "/v1/machines", &addr, &headers, &text);
     stop(child);
     assert_eq!(cli.count("machines"), 0, "no seat was taken");
     // The head went to --state-dir: one file there.

@@ -109,7 +109,7 @@ pub struct ProductSigning {
 /// What a client is told when its product's key is not in the server's key source.
 const NO_SIGNING_KEY: &str =
     "this license server holds no signing key for this product, so it cannot answer for it; \
-     the vendor must add the product's key to the server's key bundle";
+     the vendor must give the server this product's key";
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -474,6 +474,20 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
             kid,
             problem,
         });
+    }
+    // Keygen's answers that name no product are signed by the account's key: with a
+    // key bundle, choose it among the products the server can sign for.
+    if state
+        .account
+        .as_ref()
+        .is_some_and(|a| cannot_sign.contains(&(a.id.clone(), a.signing_key_id.clone())))
+    {
+        let signable: Vec<Product> = products
+            .iter()
+            .filter(|p| !cannot_sign.contains(&(p.id.clone(), p.signing_key_id.clone())))
+            .cloned()
+            .collect();
+        state.account = keygen::account_product(&signable);
     }
     state.cannot_sign = Arc::new(cannot_sign);
     Ok(Arc::new(state))

@@ -360,7 +360,9 @@ fn sign(state: &AppState, exchange: &Exchange, mut reply: Reply, now: Timestamp)
         Some((_, Ok(s))) => Some(s),
         // A key bundle without this product's key: the request gets a 503 that says
         // so, signed by the account's key when that one is here.
-        Some((p, Err(e))) if e.code == ErrorCode::KeychainEntryMissing => {
+        Some((p, Err(e)))
+            if e.code == ErrorCode::KeychainEntryMissing && reply.product.is_some() =>
+        {
             eprintln!("keywright-server: cannot sign for product {}: {e}", p.id);
             reply = Reply::failure(&Failure::no_signing_key());
             state

@@ -131,6 +131,33 @@ impl From<rusqlite::Error> for Error {
     }
 }
 
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        match e.code() {
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION
+                || *c == SqlState::FOREIGN_KEY_VIOLATION
+                || *c == SqlState::CHECK_VIOLATION
+                || *c == SqlState::NOT_NULL_VIOLATION =>
+            {
+                Self::conflict(format!("store: {e}"))
+            }
+            Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Self::new(
+                ErrorCode::Store,
+                format!("the store is read-only (a PostgreSQL standby or a read-only role), so nothing was changed ({e})"),
+            ),
+            _ if e.is_closed() || e.code().is_none() => Self::new(
+                ErrorCode::Store,
+                format!(
+                    "the connection to the PostgreSQL store was lost ({e}); what this step was writing was not committed, so it is safe to try again"
+                ),
+            ),
+            _ => Self::new(ErrorCode::Store, format!("store (PostgreSQL): {e}")),
+        }
+    }
+}
+
 impl From<keywright_license::FormatError> for Error {
     fn from(e: keywright_license::FormatError) -> Self {
         Self::new(ErrorCode::Format, e.to_string())

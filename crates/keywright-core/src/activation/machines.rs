@@ -317,7 +317,7 @@ impl Keywright {
             Some(machine) => {
                 sql::refresh(&tx, &machine.id, &d.facts())?;
                 audit::append(
-                    &tx,
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -338,7 +338,7 @@ impl Keywright {
                 let id = uuid::Uuid::new_v4().to_string();
                 sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
                 audit::append(
-                    &tx,
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -412,7 +412,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -508,7 +508,7 @@ impl Keywright {
             ("machine.activate", id.as_str(), fingerprint.as_str()),
         ] {
             audit::append(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &at,
                 &actor,

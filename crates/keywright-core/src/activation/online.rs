@@ -433,7 +433,7 @@ impl Keywright {
             }
         };
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

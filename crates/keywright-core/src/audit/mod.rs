@@ -22,13 +22,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 
 pub use sql::{head, list, query};
 
@@ -256,22 +256,16 @@ fn recompute(e: &AuditEvent) -> String {
 /// Appends `event` at time `at` by `actor`, chained to the newest row and MACed with
 /// `key`. When the event concerns a row the log tracks, that row's state (as the
 /// caller's transaction now has it) is recorded with it, so call this after the change.
-pub fn append(
-    conn: &Connection,
-    key: &AuditKey,
-    at: &str,
-    actor: &str,
-    event: &Event<'_>,
-) -> Result<i64> {
+pub fn append(db: Db<'_>, key: &AuditKey, at: &str, actor: &str, event: &Event<'_>) -> Result<i64> {
     // Cached statements: a batch appends thousands of rows on one connection.
-    let prev = head(conn)?;
+    let prev = head(db)?;
     let detail = if event.detail.is_null() {
         "{}".to_owned()
     } else {
         event.detail.to_string()
     };
     let state = match (event.subject_type, event.subject_id) {
-        (Some(kind), Some(id)) => state::of(conn, kind, id)?,
+        (Some(kind), Some(id)) => state::of(db, kind, id)?,
         _ => None,
     };
     let seq = prev.seq + 1;
@@ -289,7 +283,7 @@ pub fn append(
     );
     let mac = key.mac(seq, &hash);
     sql::insert(
-        conn,
+        db,
         &sql::NewRow {
             seq,
             at,
@@ -421,13 +415,13 @@ struct Recorded {
 /// row's MAC and the keychain's head when `anchoring` has them, the baseline recorded
 /// when the log was anchored, and the replay of the recorded states against the
 /// store's current rows. Reads the log once, row by row.
-pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerification> {
+pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification> {
     let mut found = Findings {
         problems: Vec::new(),
         count: 0,
         broken_at: None,
     };
-    let anchor = anchor::recorded(conn)?;
+    let anchor = anchor::recorded(db)?;
     let key = anchoring.key;
     if let (Some(anchor), Some(key)) = (&anchor, key) {
         if anchor.key_id != key.id() {
@@ -445,7 +439,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let check_macs = anchor.is_some() && key.is_some() && found.count == 0;
 
     let mut replay: HashMap<(String, String), Recorded> = HashMap::new();
-    for (kind, id, state) in state::baseline(conn)? {
+    for (kind, id, state) in state::baseline(db)? {
         replay.insert(
             (kind, id),
             Recorded {
@@ -459,7 +453,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let mut rows = 0i64;
     let mut chain_broken = false;
     let mut baseline_row: Option<(i64, String)> = None;
-    sql::each(conn, |e| {
+    sql::each(db, |e| {
         rows += 1;
         let expected = rows;
         if chain_broken {
@@ -547,7 +541,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     // The anchor outside the database: the keychain's head must still be in the log.
     if check_macs {
         if let Some(head) = anchoring.head {
-            if let Some(problem) = anchor::compare_head(conn, head, rows)? {
+            if let Some(problem) = anchor::compare_head(db, head, rows)? {
                 found.add(Some(head.seq.min(rows + 1)), problem);
             }
         }
@@ -555,7 +549,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
 
     // The baseline taken when an older store was anchored must be what its row says.
     if let Some(recorded) = &anchor {
-        if let Some(problem) = state::check_baseline(conn, recorded, baseline_row.as_ref())? {
+        if let Some(problem) = state::check_baseline(db, recorded, baseline_row.as_ref())? {
             found.add(None, problem);
         }
     }
@@ -563,7 +557,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     // The replay: every tracked row must be what the log last said of it. (A log
     // never anchored recorded no states: there is nothing to replay.)
     if !chain_broken && anchor.is_some() {
-        state::compare_with_store(conn, replay, |problem| found.add(None, problem))?;
+        state::compare_with_store(db, replay, |problem| found.add(None, problem))?;
     }
 
     let anchored = check_macs;

@@ -37,13 +37,12 @@
 
 pub(crate) mod format;
 mod restore;
-mod snapshot;
+pub(crate) mod snapshot;
 
 use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::issue::SigningKey as PrivateKey;
-use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 use zeroize::Zeroizing;
@@ -52,8 +51,9 @@ use crate::audit::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::ExportedFile;
 use crate::keys::{stored_public, KeyAlgorithm};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
-use snapshot::{load, snapshot};
+use snapshot::load;
 
 pub use format::{
     check_passphrase, encode_payload, open, parse_header, parse_payload, seal, Header, KdfParams,
@@ -106,8 +106,8 @@ pub(crate) struct KeyRow {
 }
 
 /// The signing keys on record in the database on `conn` (the store, or a snapshot).
-pub(crate) fn key_rows(conn: &Connection) -> Result<Vec<KeyRow>> {
-    let rows = crate::keys::sql::stored_keys(conn)?;
+pub(crate) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
+    let rows = crate::keys::sql::stored_keys(db)?;
     rows.into_iter()
         .map(|key| {
             let (kid, algorithm, public, status) =
@@ -165,11 +165,11 @@ impl Keywright {
         // Refused before the expensive part: the store, its WAL, a device...
         crate::files::check_output(out, self.store.path())?;
         let audit_key = self.audit_key()?;
-        let image = snapshot(self.store.conn())?;
+        let image = self.store.image()?;
         let snap = load(&image)?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();
-        for row in key_rows(&snap)? {
+        for row in key_rows(Db::Sqlite(&snap))? {
             let secret = match self.vault.get(&row.kid) {
                 Ok(s) => s,
                 // A retired or revoked key never signs again: back up what is left.
@@ -194,7 +194,7 @@ impl Keywright {
                 secret,
             });
         }
-        let licenses = crate::issuing::sql::count(&snap)?;
+        let licenses = crate::issuing::sql::count(crate::store::db::Db::Sqlite(&snap))?;
         drop(snap);
         let signing_keys: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         keys.push(PayloadKey {

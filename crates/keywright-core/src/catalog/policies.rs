@@ -112,7 +112,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_policy(&tx, &policy)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

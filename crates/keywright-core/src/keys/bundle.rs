@@ -166,7 +166,7 @@ impl KeyBundle {
                 ),
             ));
         }
-        if let Some(record) = recorded(store.conn())? {
+        if let Some(record) = recorded(store.db())? {
             if record.key_id != self.audit_key_id() {
                 return Err(Error::new(
                     ErrorCode::KeyBundleMismatch,
@@ -369,7 +369,18 @@ impl Keywright {
         state_dir: &Path,
         actor: impl Into<String>,
     ) -> Result<Self> {
-        let store = Store::open(path)?;
+        Self::with_bundle(Store::open(path)?, bundle, bundle_file, state_dir, actor)
+    }
+
+    /// [`Keywright::open_with_bundle`] on a store already open (a file, or any engine
+    /// `Store` opens: the checks read the store's id and anchoring record only).
+    pub fn with_bundle(
+        store: Store,
+        bundle: KeyBundle,
+        bundle_file: &Path,
+        state_dir: &Path,
+        actor: impl Into<String>,
+    ) -> Result<Self> {
         bundle.check_store(&store)?;
         create_private_dir(state_dir)?;
         let state_file = state_dir.join(state_file_name(store.store_id()));
@@ -396,7 +407,7 @@ impl Keywright {
         crate::files::check_output(out, self.store.path())?;
         self.check_app_lock()?;
         let audit_key = self.audit_key()?;
-        let rows = key_rows(self.store.conn())?;
+        let rows = key_rows(self.store.db())?;
         let mut chosen: Vec<&KeyRow> = Vec::new();
         if keys.is_empty() {
             chosen.extend(rows.iter().filter(|r| r.active));
@@ -455,7 +466,7 @@ impl Keywright {
             store_id: store_id.clone(),
             created: at.clone(),
             audit_key_id: audit_key.id(),
-            head: crate::audit::head(self.store.conn())?,
+            head: crate::audit::head(self.store.db())?,
         };
         let about = serde_json::to_vec(&about).expect("serializes");
         let bytes = seal_of(&KEY_BUNDLE, passphrase, kdf, &payload, &about)?;

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 mod cmd;
 mod input;
 mod output;
+mod passphrase;
 mod store;
 
 use cmd::{
@@ -69,13 +70,14 @@ enum Command {
     #[command(subcommand)]
     Deactivation(deactivation::DeactivationCommand),
     /// Serve the online activation API (mini-key-server's /api/check and
-    /// /api/activate, plus /api/validate) from the store, until Ctrl-C.
+    /// /api/activate, plus /api/validate, and Keygen's license API under /v1) from
+    /// the store, until Ctrl-C; keys from the OS keychain, or --keys BUNDLE.
     Serve(server::ServeArgs),
     /// The online activation server's request log.
     #[command(subcommand)]
     Server(server::ServerCommand),
     /// Encrypted backups of the store and its private keys (passphrase from
-    /// KEYWRIGHT_PASSPHRASE or a prompt).
+    /// --passphrase-file, KEYWRIGHT_PASSPHRASE or a prompt).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
     /// The store itself: copy it between an SQLite file and PostgreSQL.

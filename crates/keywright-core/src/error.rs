@@ -60,6 +60,13 @@ pub enum ErrorCode {
     /// memory or journal, by any path: a link, `..`, a hard link) or another
     /// database; writing there would destroy it. Nothing was written.
     OutputIsStore,
+    /// The key bundle could not be opened with this passphrase; nothing was served.
+    KeyBundlePassphrase,
+    /// The key bundle file is damaged, truncated, or not a key bundle (a backup, say).
+    KeyBundleDamaged,
+    /// The key bundle was made for another store, or its audit key is not the one the
+    /// store was anchored with; nothing was served.
+    KeyBundleMismatch,
 }
 
 /// An application error: a code plus a message a person can act on.

@@ -40,7 +40,8 @@ pub use backup::{
 pub use catalog::INCLUDE_CHOICES;
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use issuing::{batch, defuse_cell, BROAD_TEXT, COUNT_CAP, KEY_TAIL};
-pub use keys::{applock, vault};
+pub use keys::bundle::{BundleVault, KeyBundle, KeyBundleCreated};
+pub use keys::{applock, bundle, vault};
 pub use model::*;
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};

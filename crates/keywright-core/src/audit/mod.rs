@@ -155,6 +155,34 @@ impl AuditKey {
     fn mac_matches(&self, seq: i64, hash: &str, mac: &str) -> bool {
         hex::decode(mac).is_ok_and(|given| self.row_mac(seq, hash).verify_slice(&given).is_ok())
     }
+
+    /// The HMAC over a head kept in a file (the key bundle's state file): its own
+    /// label, so a row's MAC copied from the database is not a valid head.
+    fn head_mac_of(&self, store_id: &str, head: &Head) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.secret())
+            .expect("HMAC takes a key of any length");
+        m.update(b"keywright audit head v1\0");
+        m.update(store_id.as_bytes());
+        m.update(b"\0");
+        m.update(head.seq.to_string().as_bytes());
+        m.update(b"\0");
+        m.update(head.hash.as_bytes());
+        m
+    }
+
+    /// The MAC of the head `head` of store `store_id`, hex.
+    pub fn head_mac(&self, store_id: &str, head: &Head) -> String {
+        hex::encode(self.head_mac_of(store_id, head).finalize().into_bytes())
+    }
+
+    /// Whether `mac` (hex) is that head's MAC, compared in constant time.
+    pub fn head_mac_matches(&self, store_id: &str, head: &Head, mac: &str) -> bool {
+        hex::decode(mac).is_ok_and(|given| {
+            self.head_mac_of(store_id, head)
+                .verify_slice(&given)
+                .is_ok()
+        })
+    }
 }
 
 /// The newest row: what the keychain keeps outside the database.

@@ -35,7 +35,7 @@
 //! (`BACKUP_DAMAGED`, the AEAD tag). A hostile file can claim anything, so the KDF
 //! parameters are bounded before Argon2 allocates memory.
 
-mod format;
+pub(crate) mod format;
 mod restore;
 pub(crate) mod snapshot;
 
@@ -62,8 +62,8 @@ pub use format::{
 pub use restore::{restore_backup, restore_backup_to_keychain};
 
 /// The audit key's key id and algorithm name in a payload.
-const AUDIT_KEY_KID: &str = "audit-key";
-const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
+pub(crate) const AUDIT_KEY_KID: &str = "audit-key";
+pub(crate) const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
 
 /// What `create_backup` wrote.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -98,15 +98,15 @@ pub struct BackupRestored {
 }
 
 /// A signing key on record, as a backup checks private keys against it.
-pub(super) struct KeyRow {
-    pub(super) kid: String,
-    pub(super) algorithm: KeyAlgorithm,
-    pub(super) public: Vec<u8>,
-    pub(super) active: bool,
+pub(crate) struct KeyRow {
+    pub(crate) kid: String,
+    pub(crate) algorithm: KeyAlgorithm,
+    pub(crate) public: Vec<u8>,
+    pub(crate) active: bool,
 }
 
 /// The signing keys on record in the database on `conn` (the store, or a snapshot).
-pub(super) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
+pub(crate) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
     let rows = crate::keys::sql::stored_keys(db)?;
     rows.into_iter()
         .map(|key| {
@@ -129,7 +129,7 @@ pub(super) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
 }
 
 /// True when `secret` is the private half of the key on record.
-pub(super) fn matches(row: &KeyRow, secret: &[u8]) -> bool {
+pub(crate) fn matches(row: &KeyRow, secret: &[u8]) -> bool {
     let Ok(private) = PrivateKey::from_secret_bytes(row.algorithm.to_format(), secret) else {
         return false;
     };

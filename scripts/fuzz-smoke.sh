@@ -29,8 +29,9 @@ seed verify_key "00" "$vectors"/keys/*.key
 seed public_key_parse "" "$vectors"/pubkeys/*
 mkdir -p "$corpus/activation_parse" # starts empty: libFuzzer finds the armor from the code
 mkdir -p "$corpus/backup_parse" # starts empty too: the header's magic is in the code
+mkdir -p "$corpus/key_bundle_open" # likewise
 
-for target in certificate_parse open_file verify_key public_key_parse activation_parse backup_parse; do
+for target in certificate_parse open_file verify_key public_key_parse activation_parse backup_parse key_bundle_open; do
   echo "==> fuzz $target for ${seconds}s"
   log="$corpus/$target.log"
   if ! cargo fuzz run "$target" --sanitizer none "$corpus/$target" -- \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
 # (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
-# tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, Python's cryptography for
+# tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, PostgreSQL, Python's cryptography for
 # the cross-checks, keygen-sdk for the Python client test).
 # Safe to run again: it only installs what is missing.
 #   scripts/setup-debian.sh          # everything (tests too)
@@ -14,7 +14,10 @@ sudo=""
 
 run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev
   libsoup-3.0-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev gnome-keyring)
-test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime)
+# postgresql, openssl: the tests start a private cluster of their own, with TLS
+# (scripts/pg-cluster.sh).
+test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime
+  postgresql openssl)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine and runs every check Keywright has:
 # UI type check, component tests and build; rustfmt; clippy; the whole cargo test
-# suite (format vectors, store, vault, CLI flow on the real Secret Service, the
+# suite (format vectors, store on SQLite and on a private PostgreSQL cluster, vault,
+# CLI flow on the real Secret Service, the
 # end-to-end test of the real window over WebDriver under Xvfb); the verify-only
 # build of the format crate; a short fuzz smoke of every parser.
 set -euo pipefail
@@ -33,7 +34,11 @@ fi
 # unlocked gnome-keyring (the real Secret Service) and a virtual display.
 echo "==> cargo test (workspace, real keychain, end-to-end under Xvfb)"
 keyring_home=$(mktemp -d)
-trap 'rm -rf "$keyring_home"' EXIT
+# A private PostgreSQL cluster on a free loopback port, for the store's PostgreSQL
+# tests; stopped and removed at the end, whatever happens.
+eval "$(bash scripts/pg-cluster.sh start)"
+export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_CA
+trap 'rm -rf "$keyring_home"; bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"' EXIT
 XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- bash -c '
     echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null

@@ -52,6 +52,20 @@ pub(crate) const BATCH_CSV: Input = Input {
     code: ErrorCode::BadInput,
 };
 
+/// Passphrase files (`--passphrase-file`, systemd's `LoadCredential=`).
+pub(crate) const PASSPHRASE_FILE: Input = Input {
+    what: "passphrase file",
+    limit: 64 * 1024,
+    code: ErrorCode::BadInput,
+};
+
+/// Key bundles (`serve --keys`): a few keys; larger is not one.
+pub(crate) const KEY_BUNDLE: Input = Input {
+    what: "key bundle",
+    limit: keywright_core::bundle::MAX_BUNDLE_BYTES,
+    code: ErrorCode::KeyBundleDamaged,
+};
+
 /// `1 MiB`, `64 KiB`, or bytes.
 fn size_text(bytes: usize) -> String {
     match bytes {

@@ -12,6 +12,7 @@ use jiff::Timestamp;
 mod cmd;
 mod input;
 mod output;
+mod passphrase;
 mod store;
 
 use cmd::{
@@ -24,8 +25,14 @@ use store::StoreLocation;
 #[derive(Parser)]
 #[command(name = "keywright", version, after_help = output::EXIT_CODES)]
 struct Cli {
-    /// The store file (default: keywright.db in the per-user data folder).
-    #[arg(long, global = true, env = "KEYWRIGHT_STORE", value_name = "PATH")]
+    /// The store: a file (default: keywright.db in the per-user data folder) or a
+    /// postgres:// URL (libpq's form; sslmode and sslrootcert as libpq reads them).
+    #[arg(
+        long,
+        global = true,
+        env = "KEYWRIGHT_STORE",
+        value_name = "PATH_OR_URL"
+    )]
     store: Option<PathBuf>,
     /// Print one JSON object instead of text.
     #[arg(long, global = true)]
@@ -63,15 +70,19 @@ enum Command {
     #[command(subcommand)]
     Deactivation(deactivation::DeactivationCommand),
     /// Serve the online activation API (mini-key-server's /api/check and
-    /// /api/activate, plus /api/validate) from the store, until Ctrl-C.
+    /// /api/activate, plus /api/validate, and Keygen's license API under /v1) from
+    /// the store, until Ctrl-C; keys from the OS keychain, or --keys BUNDLE.
     Serve(server::ServeArgs),
     /// The online activation server's request log.
     #[command(subcommand)]
     Server(server::ServerCommand),
     /// Encrypted backups of the store and its private keys (passphrase from
-    /// KEYWRIGHT_PASSPHRASE or a prompt).
+    /// --passphrase-file, KEYWRIGHT_PASSPHRASE or a prompt).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// The store itself: copy it between an SQLite file and PostgreSQL.
+    #[command(subcommand)]
+    Store(cmd::store::StoreCommand),
 }
 
 impl Command {
@@ -93,6 +104,7 @@ impl Command {
             Self::Serve(_) => true,
             Self::Server(c) => c.writes_store(),
             Self::Backup(c) => c.writes_store(),
+            Self::Store(c) => c.writes_store(),
         }
     }
 
@@ -111,6 +123,7 @@ impl Command {
             Self::Deactivation(c) => c.saves(),
             Self::Server(c) => c.saves(),
             Self::Backup(c) => c.saves(),
+            Self::Store(c) => c.saves(),
         }
     }
 }
@@ -144,5 +157,6 @@ fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Activation(c) => activation::run(c, &store, now),
         Command::Deactivation(c) => deactivation::run(c, &store, now),
         Command::Backup(c) => backup::run(c, &store, now),
+        Command::Store(c) => cmd::store::run(c, &store),
     }
 }

@@ -34,7 +34,7 @@ Exit status:
   14  verify: MALFORMED, ALGORITHM_MISMATCH or UNKNOWN_KEY
   15  signing refused: this computer's clock is earlier than the audit log's newest entry
       (if that entry was written while the clock ran ahead: audit accept-clock)
-  16  backup restore: wrong passphrase (nothing was changed)
+  16  backup restore or key bundle: wrong passphrase (nothing was changed)
   17  the output file is the store itself (or its -wal, -shm, -journal, by any
       path), or another database: nothing was written
   18  the command succeeded and its changes are saved, but its output could not be
@@ -43,6 +43,8 @@ Exit status:
       quietly with the command's own status.)
   19  the audit log does not match its anchor in the OS keychain or the store
       (audit verify says what differs); nothing is changed until it is restored
+  20  serve --keys: the key bundle was made for another store, or its audit key is
+      not the one this store was anchored with; nothing was served
 
 license batch exits 2 when any row of the CSV is bad (every bad row is listed with
 its line; the good rows are issued unless --all-or-nothing, which then issues nothing).
@@ -53,6 +55,10 @@ key this store did not issue exits 3.
 
 Backups: a weak passphrase exits 2, a damaged or truncated backup 9, a restore
 onto an existing store 4 (nothing is overwritten).
+
+Key bundles (key bundle, serve --keys): a weak or empty passphrase exits 2, an
+unreadable passphrase file 8, a damaged, truncated or tampered bundle 9 (so is a
+backup given as a bundle), a wrong passphrase 16, a bundle of another store 20.
 
 Durations (--duration, --ttl, --grace, --by) are a number and a unit, whose case
 matters: s; m or min (minutes); h; d; w; mo or M (months); y. For example 3600s,
@@ -110,6 +116,9 @@ impl From<Error> for Failure {
             ErrorCode::StoreExists => 4,
             ErrorCode::OutputIsStore => 17,
             ErrorCode::AuditTampered => 19,
+            ErrorCode::KeyBundlePassphrase => 16,
+            ErrorCode::KeyBundleDamaged => 9,
+            ErrorCode::KeyBundleMismatch => 20,
         };
         let code = serde_json::to_value(e.code)
             .ok()

@@ -25,11 +25,35 @@ impl StoreLocation {
         }
     }
 
+    /// The store's location as text: a file path or a `postgres://` URL.
+    pub(crate) fn location(&self) -> Result<String, Failure> {
+        let path = self.path()?;
+        path.to_str().map(str::to_owned).ok_or_else(|| {
+            Error::bad_input(format!(
+                "the store path {} is not valid UTF-8",
+                path.display()
+            ))
+            .into()
+        })
+    }
+
+    /// Whether the store is a PostgreSQL database.
+    pub(crate) fn is_postgres(&self) -> bool {
+        self.0
+            .as_deref()
+            .and_then(|p| p.to_str())
+            .is_some_and(keywright_core::store::pg::is_postgres_url)
+    }
+
     /// Opens the store, warning on standard error when its audit log does not match
     /// its anchor (reading works whatever the anchor check found; say it before the
     /// answer).
     pub(crate) fn open(&self) -> Result<Keywright, Failure> {
-        let kw = Keywright::open(&self.path()?, os_user())?;
+        let kw = if self.is_postgres() {
+            Keywright::open_location(&self.location()?, os_user())?
+        } else {
+            Keywright::open(&self.path()?, os_user())?
+        };
         let audit = kw.audit_status();
         if audit.state != AnchorState::Anchored && audit.state != AnchorState::Unanchored {
             output::warn(&format!("keywright: warning: {}", audit.message));
@@ -41,6 +65,10 @@ impl StoreLocation {
     /// before it starts, with the reason (the file's permissions, its folder, its
     /// disk). The store itself opens read-only for commands that only read it.
     pub(crate) fn refuse_read_only(&self) -> Result<(), Failure> {
+        if self.is_postgres() {
+            // The database says so itself when a role or a standby cannot write.
+            return Ok(());
+        }
         let path = self.path()?;
         match keywright_core::store::read_only_reason(&path) {
             Some(why) => Err(Error::new(

@@ -271,7 +271,7 @@ fn build(path: &Path, size: &Size) {
             .chain((0..size.machines).map(|m| ("machine.activate", "machine", uuid_like(m, 'm'))));
         for (action, subject_type, subject) in firsts {
             audit::append(
-                &tx,
+                keywright_core::store::db::Db::Sqlite(&tx),
                 &audit_key,
                 &start.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
                 "ana",
@@ -296,7 +296,7 @@ fn build(path: &Path, size: &Size) {
                 Timestamp::from_second(start.as_second() + span * a as i64 / rest.max(1) as i64)
                     .unwrap();
             audit::append(
-                &tx,
+                keywright_core::store::db::Db::Sqlite(&tx),
                 &audit_key,
                 &at.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string(),
                 "ana",

@@ -60,6 +60,13 @@ pub enum ErrorCode {
     /// memory or journal, by any path: a link, `..`, a hard link) or another
     /// database; writing there would destroy it. Nothing was written.
     OutputIsStore,
+    /// The key bundle could not be opened with this passphrase; nothing was served.
+    KeyBundlePassphrase,
+    /// The key bundle file is damaged, truncated, or not a key bundle (a backup, say).
+    KeyBundleDamaged,
+    /// The key bundle was made for another store, or its audit key is not the one the
+    /// store was anchored with; nothing was served.
+    KeyBundleMismatch,
 }
 
 /// An application error: a code plus a message a person can act on.
@@ -121,6 +128,33 @@ impl From<rusqlite::Error> for Error {
             _ => format!("store: {e}"),
         };
         Self::new(ErrorCode::Store, message)
+    }
+}
+
+#[cfg(feature = "postgres")]
+impl From<postgres::Error> for Error {
+    fn from(e: postgres::Error) -> Self {
+        use postgres::error::SqlState;
+        match e.code() {
+            Some(c) if *c == SqlState::UNIQUE_VIOLATION
+                || *c == SqlState::FOREIGN_KEY_VIOLATION
+                || *c == SqlState::CHECK_VIOLATION
+                || *c == SqlState::NOT_NULL_VIOLATION =>
+            {
+                Self::conflict(format!("store: {e}"))
+            }
+            Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Self::new(
+                ErrorCode::Store,
+                format!("the store is read-only (a PostgreSQL standby or a read-only role), so nothing was changed ({e})"),
+            ),
+            _ if e.is_closed() || e.code().is_none() => Self::new(
+                ErrorCode::Store,
+                format!(
+                    "the connection to the PostgreSQL store was lost ({e}); what this step was writing was not committed, so it is safe to try again"
+                ),
+            ),
+            _ => Self::new(ErrorCode::Store, format!("store (PostgreSQL): {e}")),
+        }
     }
 }
 

@@ -40,7 +40,8 @@ pub use backup::{
 pub use catalog::INCLUDE_CHOICES;
 pub use error::{CommandError, Error, ErrorCode, Result};
 pub use issuing::{batch, defuse_cell, BROAD_TEXT, COUNT_CAP, KEY_TAIL};
-pub use keys::{applock, vault};
+pub use keys::bundle::{BundleVault, KeyBundle, KeyBundleCreated};
+pub use keys::{applock, bundle, vault};
 pub use model::*;
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};
@@ -71,6 +72,14 @@ impl Keywright {
     /// person recorded in the audit log (the OS user name).
     pub fn open(path: &Path, actor: impl Into<String>) -> Result<Self> {
         let store = Store::open(path)?;
+        let vault = Keychain::for_store(store.store_id());
+        Ok(Self::with_vault(store, Box::new(vault), actor))
+    }
+
+    /// Opens the store at `location` (a file path or a `postgres://` URL) with its
+    /// keys in the OS keychain.
+    pub fn open_location(location: &str, actor: impl Into<String>) -> Result<Self> {
+        let store = Store::open_location(location)?;
         let vault = Keychain::for_store(store.store_id());
         Ok(Self::with_vault(store, Box::new(vault), actor))
     }

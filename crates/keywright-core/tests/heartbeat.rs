@@ -295,7 +295,9 @@ fn a_policy_from_before_heartbeats_keeps_its_audited_state() {
         [&p.id],
     )
     .unwrap();
-    let state = audit::state::of(&conn, "policy", &p.id).unwrap().unwrap();
+    let state = audit::state::of(store::db::Db::Sqlite(&conn), "policy", &p.id)
+        .unwrap()
+        .unwrap();
     let keys: Vec<String> =
         serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&state)
             .unwrap()

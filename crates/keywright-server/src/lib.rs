@@ -75,6 +75,11 @@ pub struct ServerConfig {
     /// How often dead machines are deactivated (policies with `DEACTIVATE_DEAD`);
     /// activations also cull a license's dead machines before counting its seats.
     pub heartbeat_sweep: Duration,
+    /// Refuse to start when a product's key cannot be read (the keychain holds every
+    /// key of its store). Off for a key bundle, which may hold some of them: the
+    /// server then starts, says which products it cannot sign for, and answers their
+    /// requests with a 503 that says so.
+    pub require_every_key: bool,
 }
 
 impl Default for ServerConfig {
@@ -85,9 +90,30 @@ impl Default for ServerConfig {
             burst: 30,
             trust_forwarded_for: false,
             heartbeat_sweep: Duration::from_secs(30),
+            require_every_key: true,
         }
     }
 }
+
+/// Whether the server can sign for a product, as found when it started.
+#[derive(Debug, Clone)]
+pub struct ProductSigning {
+    /// The product's id.
+    pub product_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its code.
+    pub code: String,
+    /// The kid of its signing key.
+    pub kid: String,
+    /// Why it cannot sign for it (`None`: it can).
+    pub problem: Option<String>,
+}
+
+/// What a client is told when its product's key is not in the server's key source.
+const NO_SIGNING_KEY: &str =
+    "this license server holds no signing key for this product, so it cannot answer for it; \
+     the vendor must give the server this product's key";
 
 /// Why the server could not start.
 #[derive(Debug)]
@@ -147,6 +173,21 @@ struct AppState {
     account_id: String,
     /// The product whose key signs Keygen answers that concern no product.
     account: Option<Product>,
+    /// Which products it can sign for, as found at start.
+    signing: Vec<ProductSigning>,
+    /// (product id, signing key row id) of the products whose key the key bundle
+    /// lacks: a bundle never gains a key while the server runs, so requests for
+    /// them are refused before anything is written (a product moved to another key
+    /// is tried again).
+    cannot_sign: Arc<std::collections::HashSet<(String, String)>>,
+}
+
+impl AppState {
+    /// Whether `product`'s key was found missing from the key bundle at start.
+    fn cannot_sign(&self, product: &Product) -> bool {
+        self.cannot_sign
+            .contains(&(product.id.clone(), product.signing_key_id.clone()))
+    }
 }
 
 /// Read connections besides the writer.
@@ -281,6 +322,7 @@ impl AppState {
 /// A running server: its address, and how to stop it.
 pub struct ServerHandle {
     addr: SocketAddr,
+    signing: Vec<ProductSigning>,
     shutdown: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
     events: EventLog,
@@ -298,6 +340,11 @@ impl ServerHandle {
     /// The address it listens on (with the port the OS chose for port 0).
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// Which products it can sign for (see [`ServerConfig::require_every_key`]).
+    pub fn signing(&self) -> &[ProductSigning] {
+        &self.signing
     }
 
     /// Returns once every request answered so far is in the request log
@@ -339,12 +386,14 @@ pub async fn start(
     let addr = listener.local_addr()?;
     let state = prepare(kw, config)?;
     let events = state.events.clone();
+    let signing = state.signing.clone();
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_state(listener, state, async {
         let _ = rx.await;
     }));
     Ok(ServerHandle {
         addr,
+        signing,
         shutdown: Some(tx),
         task,
         events,
@@ -393,7 +442,7 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
     let events = EventLog::start(writer.clone())?;
     let per_second = NonZeroU32::new(config.rate_per_second.max(1)).unwrap_or(NonZeroU32::MIN);
     let burst = NonZeroU32::new(config.burst.max(1)).unwrap_or(NonZeroU32::MIN);
-    let state = AppState {
+    let mut state = AppState {
         writer,
         readers,
         next_reader: AtomicUsize::new(0),
@@ -403,10 +452,48 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
         events,
         account_id,
         account,
+        signing: Vec::new(),
+        cannot_sign: Arc::default(),
     };
+    let mut cannot_sign = std::collections::HashSet::new();
     for product in &products {
-        state.signer(product, now)?;
+        let problem = match state.signer(product, now) {
+            Ok(_) => None,
+            Err(e)
+                if e.code == ErrorCode::KeychainEntryMissing && !state.config.require_every_key =>
+            {
+                cannot_sign.insert((product.id.clone(), product.signing_key_id.clone()));
+                Some(e.message)
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let kid = lock(&state.writer)
+            .find_signing_key(&product.signing_key_id)
+            .map(|k| k.kid)
+            .unwrap_or_default();
+        state.signing.push(ProductSigning {
+            product_id: product.id.clone(),
+            name: product.name.clone(),
+            code: product.code.clone(),
+            kid,
+            problem,
+        });
     }
+    // Keygen's answers that name no product are signed by the account's key: with a
+    // key bundle, choose it among the products the server can sign for.
+    if state
+        .account
+        .as_ref()
+        .is_some_and(|a| cannot_sign.contains(&(a.id.clone(), a.signing_key_id.clone())))
+    {
+        let signable: Vec<Product> = products
+            .iter()
+            .filter(|p| !cannot_sign.contains(&(p.id.clone(), p.signing_key_id.clone())))
+            .cloned()
+            .collect();
+        state.account = keygen::account_product(&signable);
+    }
+    state.cannot_sign = Arc::new(cannot_sign);
     Ok(Arc::new(state))
 }
 
@@ -911,7 +998,19 @@ async fn answer(
         let now = Timestamp::now();
         let mut answer = work(&mut state.connection(role), now)?;
         let signer = match &answer.product {
-            Some(product) => Some(state.signer(product, now)?),
+            Some(product) => match state.signer(product, now) {
+                Ok(signer) => Some(signer),
+                // A key bundle without this product's key: say so (unsigned: there
+                // is no key to sign with).
+                Err(e) if e.code == ErrorCode::KeychainEntryMissing => {
+                    eprintln!(
+                        "keywright-server: cannot sign for product {} ({}): {e}",
+                        product.code, product.id
+                    );
+                    return Ok(failure(StatusCode::SERVICE_UNAVAILABLE, NO_SIGNING_KEY));
+                }
+                Err(e) => return Err(e),
+            },
             None => None,
         };
         answer.event.ip = Some(exchange.ip.to_string());
@@ -1075,7 +1174,24 @@ async fn activate(
         Err(bad) => return *bad,
     };
     let ip = exchange.ip.to_string();
+    let shared = state.clone();
     answer(state, exchange, Role::Write, move |kw, now| {
+        // A product whose key the key bundle lacks: refused before a seat is taken,
+        // since its answer could not be signed.
+        if let Some(product) = args.app_id.as_deref().and_then(|a| kw.find_product(a).ok()) {
+            if shared.cannot_sign(&product) {
+                let mut event = event("activate", &args);
+                event.product_id = Some(product.id.clone());
+                event.status = StatusCode::SERVICE_UNAVAILABLE.as_u16();
+                event.result = "SIGNING_KEY_UNAVAILABLE".into();
+                return Ok(Answer {
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    event,
+                    product: None,
+                    body: json!({ "result": "failure", "error": NO_SIGNING_KEY }),
+                });
+            }
+        }
         let outcome = kw.online_activate(
             &OnlineActivation {
                 token: args.token.clone().unwrap_or_default(),
@@ -1201,24 +1317,30 @@ async fn validate(
     .await
 }
 
-/// Runs a server on `listen` over the store at `store` until Ctrl-C: what
-/// `keywright serve` does. `ready` is called with the bound address.
+/// Runs a server on `listen` over `kw` (its keys from the OS keychain or a key
+/// bundle) until Ctrl-C: what `keywright serve` does. `ready` is called with the
+/// bound address and which products it can sign for.
 pub fn run_until_ctrl_c(
-    store: &Path,
+    kw: Keywright,
     listen: SocketAddr,
     config: ServerConfig,
-    ready: impl FnOnce(SocketAddr),
+    ready: impl FnOnce(SocketAddr, &[ProductSigning]),
 ) -> Result<(), ServerError> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     runtime.block_on(async {
-        let kw = Keywright::open(store, keywright_core::os_user())?;
         let listener = TcpListener::bind(listen).await?;
-        ready(listener.local_addr()?);
-        serve(listener, kw, config, async {
+        let state = prepare(kw, config)?;
+        ready(listener.local_addr()?, &state.signing);
+        let served = serve_state(listener, state.clone(), async {
             let _ = tokio::signal::ctrl_c().await;
         })
-        .await
+        .await;
+        // The process ends right after: write the audit head now, under the writer's
+        // lock (so after any write in progress), rather than leave it to a drop
+        // that the request-log thread's handle on the store would delay past exit.
+        lock(&state.writer).flush_anchor();
+        Ok(served?)
     })
 }

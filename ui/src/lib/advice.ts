@@ -35,6 +35,12 @@ export const ADVICE: Record<ErrorCode, string> = {
     'The audit log no longer proves this store: rows were deleted, rewritten or added outside Keywright. Everything can be read, but nothing is changed or signed until the store is restored from a backup. The Audit log screen lists what differs.',
   OUTPUT_IS_STORE:
     'That file is the store itself (or part of it), or another database: saving there would destroy it. Choose another file name; nothing was written.',
+  KEY_BUNDLE_PASSPHRASE:
+    'The key bundle could not be opened with this passphrase. Check it (it is case-sensitive); nothing was changed.',
+  KEY_BUNDLE_DAMAGED:
+    'The key bundle file is damaged, incomplete, or not a key bundle (a backup is not one). Make a new bundle with keywright key bundle.',
+  KEY_BUNDLE_MISMATCH:
+    "The key bundle belongs to another store, or its audit key is not this store's. Make a bundle from this store with keywright key bundle.",
   TRANSFER_NOT_ALLOWED:
     "This license's policy does not allow moving a machine to another computer. Deactivate the old machine and activate the new one instead, if a seat is free.",
 };

@@ -24,6 +24,9 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'TRANSFER_NOT_ALLOWED',
   'AUDIT_TAMPERED',
   'OUTPUT_IS_STORE',
+  'KEY_BUNDLE_PASSPHRASE',
+  'KEY_BUNDLE_DAMAGED',
+  'KEY_BUNDLE_MISMATCH',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 use jiff::Timestamp;
-use keywright_core::{os_user, Error};
+use keywright_core::os_user;
 
 use crate::output::{to_json, Failure, Output};
+use crate::passphrase;
 use crate::store::StoreLocation;
 
 #[derive(Subcommand)]
@@ -17,12 +18,18 @@ pub(crate) enum BackupCommand {
         /// The backup file to write.
         #[arg(long)]
         out: PathBuf,
+        /// Read the passphrase from this file (else KEYWRIGHT_PASSPHRASE, else a prompt).
+        #[arg(long, value_name = "PATH")]
+        passphrase_file: Option<PathBuf>,
     },
     /// Restore a backup onto this machine: the keys into the OS keychain, the store to
     /// --store (default: the per-user store location), which must not exist yet.
     Restore {
         /// The backup file.
         file: PathBuf,
+        /// Read the passphrase from this file (else KEYWRIGHT_PASSPHRASE, else a prompt).
+        #[arg(long, value_name = "PATH")]
+        passphrase_file: Option<PathBuf>,
     },
 }
 
@@ -51,9 +58,12 @@ pub(crate) fn run(
     now: Timestamp,
 ) -> Result<Output, Failure> {
     match cmd {
-        BackupCommand::Create { out } => {
+        BackupCommand::Create {
+            out,
+            passphrase_file,
+        } => {
             let mut kw = store.open()?;
-            let pass = passphrase(true)?;
+            let pass = passphrase::read(passphrase_file.as_deref(), "Backup passphrase: ", true)?;
             let b = kw.create_backup(&out, &pass, now)?;
             let text = format!(
                 "Wrote backup {} ({} bytes, sha256 {})
@@ -64,9 +74,12 @@ pub(crate) fn run(
             );
             Ok(Output::ok(to_json(&b), text))
         }
-        BackupCommand::Restore { file } => {
+        BackupCommand::Restore {
+            file,
+            passphrase_file,
+        } => {
             let target = store.path()?;
-            let pass = passphrase(false)?;
+            let pass = passphrase::read(passphrase_file.as_deref(), "Backup passphrase: ", false)?;
             let r =
                 keywright_core::restore_backup_to_keychain(&file, &pass, &target, &os_user(), now)?;
             let text = format!(
@@ -78,24 +91,4 @@ pub(crate) fn run(
             Ok(Output::ok(to_json(&r), text))
         }
     }
-}
-
-/// The backup passphrase: `KEYWRIGHT_PASSPHRASE`, else asked on the terminal without
-/// echo (twice when creating, so a typo does not lock the backup away).
-fn passphrase(confirm: bool) -> Result<String, Failure> {
-    if let Ok(p) = std::env::var("KEYWRIGHT_PASSPHRASE") {
-        return Ok(p);
-    }
-    let ask = |prompt: &str| {
-        rpassword::prompt_password(prompt).map_err(|e| {
-            Failure::from(Error::bad_input(format!(
-                "cannot read the passphrase from the terminal ({e}); set KEYWRIGHT_PASSPHRASE"
-            )))
-        })
-    };
-    let first = ask("Backup passphrase: ")?;
-    if confirm && ask("Repeat the passphrase: ")? != first {
-        return Err(Error::bad_input("the two passphrases differ; nothing was written").into());
-    }
-    Ok(first)
 }

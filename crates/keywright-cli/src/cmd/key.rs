@@ -1,11 +1,14 @@
 //! `keywright key`: signing keys, whose private halves live in the OS keychain.
 
+use std::path::PathBuf;
+
 use clap::{Subcommand, ValueEnum};
 use jiff::Timestamp;
-use keywright_core::{KeyAlgorithm, Keywright, NewSigningKey};
+use keywright_core::{KdfParams, KeyAlgorithm, Keywright, NewSigningKey};
 use serde_json::json;
 
 use crate::output::{to_json, Failure, Output};
+use crate::passphrase;
 
 #[derive(Subcommand)]
 pub(crate) enum KeyCommand {
@@ -30,6 +33,21 @@ pub(crate) enum KeyCommand {
         /// Id, kid or name.
         key: String,
     },
+    /// Write an encrypted key bundle for `keywright serve --keys` on a server without
+    /// an OS keychain: the active signing keys' private halves and the store's audit
+    /// key, sealed under a passphrase (as backups are). Audited as an export of key
+    /// material.
+    Bundle {
+        /// The bundle file to write (0600).
+        #[arg(long)]
+        out: PathBuf,
+        /// Only this key (id, kid or name; repeat for more). Default: every active key.
+        #[arg(long = "key", value_name = "KID")]
+        keys: Vec<String>,
+        /// Read the passphrase from this file (else KEYWRIGHT_PASSPHRASE, else a prompt).
+        #[arg(long, value_name = "PATH")]
+        passphrase_file: Option<PathBuf>,
+    },
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -50,12 +68,13 @@ pub(crate) enum PublicFormat {
 impl KeyCommand {
     pub(crate) fn writes_store(&self) -> bool {
         match self {
-            Self::Create { .. } | Self::Retire { .. } => true,
+            // A bundle's export is an audit row.
+            Self::Create { .. } | Self::Retire { .. } | Self::Bundle { .. } => true,
             Self::Public { .. } | Self::List => false,
         }
     }
 
-    /// What writes the store saves; nothing here writes a file.
+    /// What writes the store saves (and `bundle` its file).
     pub(crate) fn saves(&self) -> bool {
         self.writes_store()
     }
@@ -104,6 +123,30 @@ pub(crate) fn run(cmd: KeyCommand, kw: &mut Keywright, now: Timestamp) -> Result
                 .collect();
             Ok(Output::ok(json!({ "keys": keys }), text))
         }
+        KeyCommand::Bundle {
+            out,
+            keys,
+            passphrase_file,
+        } => {
+            unlock_for_export(kw)?;
+            let pass =
+                passphrase::read(passphrase_file.as_deref(), "Key bundle passphrase: ", true)?;
+            let b = kw.create_key_bundle(&out, &pass, &keys, KdfParams::DESKTOP, now)?;
+            let text = format!(
+                "Wrote key bundle {} ({} bytes, sha256 {}, mode 0600)
+  store {}: signing keys {} and the audit key {}
+  It holds private keys: keep it and its passphrase apart, and give it to
+  `keywright serve --keys FILE --passphrase-file PATH` on the server.
+",
+                b.file.path,
+                b.file.bytes,
+                b.file.sha256,
+                b.store_id,
+                b.keys.join(", "),
+                b.audit_key_id
+            );
+            Ok(Output::ok(to_json(&b), text))
+        }
         KeyCommand::Retire { key } => {
             let key = kw.retire_signing_key(&key, now)?;
             let text = format!(
@@ -113,4 +156,28 @@ pub(crate) fn run(cmd: KeyCommand, kw: &mut Keywright, now: Timestamp) -> Result
             Ok(Output::ok(to_json(&key), text))
         }
     }
+}
+
+/// A key bundle exports private keys: when the store has an app lock, its passphrase
+/// is asked first (`KEYWRIGHT_APP_LOCK_PASSPHRASE`, else a prompt), as the window asks
+/// before it signs. A wrong one is `SIGNING_LOCKED` (exit 4).
+fn unlock_for_export(kw: &mut Keywright) -> Result<(), Failure> {
+    if !kw.app_lock_state()?.enabled {
+        return Ok(());
+    }
+    kw.enforce_app_lock(std::time::Duration::from_secs(60));
+    let pass = match std::env::var("KEYWRIGHT_APP_LOCK_PASSPHRASE") {
+        Ok(p) => p,
+        Err(_) => rpassword::prompt_password("App lock passphrase: ").map_err(|e| {
+            Failure::from(keywright_core::Error::new(
+                keywright_core::ErrorCode::SigningLocked,
+                format!(
+                    "this store has an app lock, and a key bundle exports private keys: its passphrase \
+                     could not be read from the terminal ({e}); set KEYWRIGHT_APP_LOCK_PASSPHRASE"
+                ),
+            ))
+        })?,
+    };
+    kw.unlock_app(&pass)?;
+    Ok(())
 }

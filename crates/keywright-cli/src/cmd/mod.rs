@@ -13,6 +13,7 @@ pub(crate) mod machine;
 pub(crate) mod policy;
 pub(crate) mod product;
 pub(crate) mod server;
+pub(crate) mod store;
 pub(crate) mod verify;
 
 /// 16 bytes from the OS random number generator, for activation requests and

@@ -24,6 +24,7 @@ use super::sql;
 use crate::audit::{self, AuditKey, Event};
 use crate::catalog::{HeartbeatCullStrategy, Policy};
 use crate::error::{Error, Result};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 fn at(text: &str) -> Result<Timestamp> {
@@ -118,7 +119,7 @@ fn cull_one(
         return Ok(false);
     }
     audit::append(
-        conn,
+        Db::Sqlite(conn),
         audit_key,
         &when,
         actor,

@@ -329,7 +329,7 @@ impl Keywright {
             Some(machine) => {
                 sql::refresh(&tx, &machine.id, &d.facts())?;
                 audit::append(
-                    &tx,
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -353,7 +353,7 @@ impl Keywright {
                     sql::set_heartbeat(&tx, &id, &at)?;
                 }
                 audit::append(
-                    &tx,
+                    tx.db(),
                     &audit_key,
                     &at,
                     &actor,
@@ -427,7 +427,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -526,7 +526,7 @@ impl Keywright {
             ("machine.activate", id.as_str(), fingerprint.as_str()),
         ] {
             audit::append(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &at,
                 &actor,

@@ -394,15 +394,9 @@ impl Keywright {
         let used = sql::seats_used(&tx, &license.id)?;
         let already_active = existing.is_some();
         // A refusal keeps the culls it made.
-        let keep_culls = |tx: rusqlite::Transaction<'_>| -> Result<()> {
+        if let (Some(machine), true) = (&existing, input.refuse_active) {
             if culled {
                 tx.commit()?;
-            }
-            Ok(())
-        };
-        if let (Some(machine), true) = (&existing, input.refuse_active) {
-            keep_culls(tx)?;
-            if culled {
                 self.committed();
             }
             return Ok(ActivationOutcome::AlreadyActive {
@@ -413,8 +407,8 @@ impl Keywright {
         }
         if let (Some(max), false) = (allowed, already_active) {
             if used >= max {
-                keep_culls(tx)?;
                 if culled {
+                    tx.commit()?;
                     self.committed();
                 }
                 return Ok(ActivationOutcome::OutOfSeats {
@@ -454,7 +448,7 @@ impl Keywright {
             }
         };
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

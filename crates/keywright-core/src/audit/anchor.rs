@@ -19,12 +19,12 @@
 use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use super::{append, head, sql, Anchoring, AuditKey, AuditVerification, Event, Head};
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
 
 /// The keychain account of the audit key and the head.
@@ -47,8 +47,8 @@ pub struct Recorded {
 }
 
 /// The store's anchoring record, if it was anchored.
-pub fn recorded(conn: &Connection) -> Result<Option<Recorded>> {
-    match sql::meta(conn, META_KEY)? {
+pub fn recorded(db: Db<'_>) -> Result<Option<Recorded>> {
+    match sql::meta(db, META_KEY)? {
         None => Ok(None),
         Some(t) => serde_json::from_str(&t).map(Some).map_err(|e| {
             Error::new(
@@ -60,7 +60,7 @@ pub fn recorded(conn: &Connection) -> Result<Option<Recorded>> {
 }
 
 /// Compares the keychain's `head` with the log, which has `rows` rows.
-pub fn compare_head(conn: &Connection, head: &Head, rows: i64) -> Result<Option<String>> {
+pub fn compare_head(db: Db<'_>, head: &Head, rows: i64) -> Result<Option<String>> {
     if head.seq == 0 {
         return Ok(None);
     }
@@ -80,7 +80,7 @@ pub fn compare_head(conn: &Connection, head: &Head, rows: i64) -> Result<Option<
             )
         }));
     }
-    match sql::hash_at(conn, head.seq)? {
+    match sql::hash_at(db, head.seq)? {
         Some(h) if h == head.hash => Ok(None),
         Some(_) => Ok(Some(format!(
             "row {} of the audit log is not the row the OS keychain anchored: the log was rewritten",
@@ -129,8 +129,8 @@ pub fn decode_entry(bytes: &[u8]) -> Result<(AuditKey, Option<Head>)> {
 /// the chain as it stands, MACs every row with `key`, takes the baseline of every
 /// tracked row and, when there was anything to anchor, appends an `audit.anchor` row
 /// committing to both. Refuses a chain that is already broken.
-pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> Result<()> {
-    let before = super::check(conn, &Anchoring::default())?;
+pub fn anchor_log(db: Db<'_>, key: &AuditKey, at: &str, actor: &str) -> Result<()> {
+    let before = super::check(db, &Anchoring::default())?;
     if !before.intact {
         return Err(Error::new(
             ErrorCode::AuditTampered,
@@ -140,20 +140,20 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
             ),
         ));
     }
-    for (seq, hash) in sql::hashes(conn)? {
-        sql::set_mac(conn, seq, &key.mac(seq, &hash))?;
+    for (seq, hash) in sql::hashes(db)? {
+        sql::set_mac(db, seq, &key.mac(seq, &hash))?;
     }
     let mut baseline = Vec::new();
-    sql::all(conn, |kind, id, state| {
+    sql::all(db, |kind, id, state| {
         baseline.push((kind.to_owned(), id, state))
     })?;
     baseline.sort();
     let anchor_seq = if before.rows == 0 && baseline.is_empty() {
         None
     } else {
-        sql::insert_baseline(conn, &baseline)?;
+        sql::insert_baseline(db, &baseline)?;
         let seq = append(
-            conn,
+            db,
             key,
             at,
             actor,
@@ -176,7 +176,7 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
         anchor_seq,
     };
     sql::set_meta(
-        conn,
+        db,
         META_KEY,
         &serde_json::to_string(&record).expect("serializes"),
     )
@@ -184,9 +184,9 @@ pub fn anchor_log(conn: &Connection, key: &AuditKey, at: &str, actor: &str) -> R
 
 /// Checks the rows after `from` (the keychain's head): each follows the one before
 /// and carries a valid MAC.
-fn check_tail(conn: &Connection, key: &AuditKey, from: &Head) -> Result<Option<String>> {
+fn check_tail(db: Db<'_>, key: &AuditKey, from: &Head) -> Result<Option<String>> {
     let mut prev = from.clone();
-    sql::each_after(conn, from.seq, |e| {
+    sql::each_after(db, from.seq, |e| {
         if e.seq != prev.seq + 1 || e.prev_hash != prev.hash || super::recompute(&e) != e.hash {
             return Some(format!(
                 "audit row {} does not follow row {}: the log was edited",
@@ -301,9 +301,9 @@ impl Keywright {
     }
 
     fn try_open_anchor(&mut self, now: Timestamp) -> Result<AuditStatus> {
-        let conn = self.store.conn();
+        let db = self.store.db();
         let read_only = self.store.connection_read_only()?;
-        let record = recorded(conn)?;
+        let record = recorded(db)?;
         let (key, head_in_vault) = match self.vault.get(ANCHOR_ACCOUNT) {
             Ok(bytes) => {
                 let (key, head) = decode_entry(&bytes)?;
@@ -328,8 +328,8 @@ impl Keywright {
                 let in_vault = head_in_vault;
                 let from = match &in_vault {
                     Some(head) => {
-                        let rows = head_of(conn)?.seq;
-                        if let Some(problem) = compare_head(conn, head, rows)? {
+                        let rows = head_of(db)?.seq;
+                        if let Some(problem) = compare_head(db, head, rows)? {
                             return Err(Error::new(ErrorCode::AuditTampered, problem));
                         }
                         head.clone()
@@ -338,7 +338,7 @@ impl Keywright {
                     // anchoring) or was removed: every row's MAC must hold.
                     None => Head::empty(),
                 };
-                if let Some(problem) = check_tail(conn, &key, &from)? {
+                if let Some(problem) = check_tail(db, &key, &from)? {
                     return Err(Error::new(ErrorCode::AuditTampered, problem));
                 }
                 self.anchor.key = Some(key);
@@ -382,7 +382,7 @@ impl Keywright {
                     }
                 };
                 let tx = self.store.transaction()?;
-                anchor_log(&tx, &key, &stamp(now), &self.actor)?;
+                anchor_log(tx.db(), &key, &stamp(now), &self.actor)?;
                 tx.commit()?;
                 self.anchor.key = Some(key);
                 self.write_head(true);
@@ -439,7 +439,7 @@ impl Keywright {
                 }
             }
         }
-        let Ok(now) = head_of(self.store.conn()) else {
+        let Ok(now) = head_of(self.store.db()) else {
             return;
         };
         if self.anchor.written.as_ref() == Some(&now) {
@@ -497,7 +497,7 @@ impl Keywright {
             ),
         };
         super::check(
-            self.store.conn(),
+            self.store.db(),
             &Anchoring {
                 key: key.as_ref(),
                 head: head.as_ref(),
@@ -517,6 +517,6 @@ impl Keywright {
     }
 }
 
-fn head_of(conn: &Connection) -> Result<Head> {
-    head(conn)
+fn head_of(db: Db<'_>) -> Result<Head> {
+    head(db)
 }

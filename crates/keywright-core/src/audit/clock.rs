@@ -77,13 +77,13 @@ impl Keywright {
     /// Refuses to sign at `now` when it is earlier than the newest audit row since the
     /// clock was last accepted (the signer asks before every signature).
     pub(crate) fn check_clock(&self, now: Timestamp) -> Result<()> {
-        check(sql::newest_since_clock_accept(self.store.conn())?, now)
+        check(sql::newest_since_clock_accept(self.store.db())?, now)
     }
 
     /// The audit row signing is compared with, when this clock is behind it (the
     /// window offers [`Keywright::accept_clock`] then).
     pub fn clock_behind(&self, now: Timestamp) -> Result<Option<ClockRow>> {
-        Ok(sql::newest_since_clock_accept(self.store.conn())?.filter(|row| stamp(now) < row.at))
+        Ok(sql::newest_since_clock_accept(self.store.db())?.filter(|row| stamp(now) < row.at))
     }
 
     /// Accepts this computer's clock although the audit log has a newer row: appends
@@ -103,7 +103,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         let seq = append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

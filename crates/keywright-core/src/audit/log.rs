@@ -76,18 +76,18 @@ impl Keywright {
                 MAX_LIMIT
             )));
         }
-        sql::query(self.store.conn(), query, Some(limit))
+        sql::query(self.store.db(), query, Some(limit))
     }
 
     /// Every audit event, oldest first.
     pub fn audit_events(&self) -> Result<Vec<AuditEvent>> {
-        sql::list(self.store.conn())
+        sql::list(self.store.db())
     }
 
     /// Every audit event about row `subject_id` (a license, a machine...), newest first.
     pub(crate) fn audit_history(&self, subject_id: String) -> Result<Vec<AuditEvent>> {
         sql::query(
-            self.store.conn(),
+            self.store.db(),
             &AuditQuery {
                 subject_id: Some(subject_id),
                 ..AuditQuery::default()
@@ -98,7 +98,7 @@ impl Keywright {
 
     /// The `n` newest audit events, newest first.
     pub(crate) fn newest_audit(&self, n: i64) -> Result<Vec<AuditEvent>> {
-        sql::query(self.store.conn(), &AuditQuery::default(), Some(n))
+        sql::query(self.store.db(), &AuditQuery::default(), Some(n))
     }
 
     /// Writes the events matching `query` (all of them unless it sets a limit),
@@ -146,7 +146,7 @@ impl Keywright {
             }
         }
         let path = Path::new(path.trim());
-        let mut events = sql::query(self.store.conn(), query, query.limit)?;
+        let mut events = sql::query(self.store.db(), query, query.limit)?;
         events.reverse(); // a log reads oldest first
         let bytes = match format {
             "jsonl" => jsonl_text(&events)?,
@@ -206,11 +206,11 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let store = self.store.path().to_path_buf();
         let tx = self.store.transaction()?;
-        super::append(&tx, &audit_key, at, &self.actor, &event)?;
+        super::append(tx.db(), &audit_key, at, &self.actor, &event)?;
         write_atomically(path, bytes, Some(&store))?;
         if let Err(e) = tx.commit() {
             let _ = std::fs::remove_file(&real);
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         Ok(ExportedFile {
@@ -235,7 +235,7 @@ impl Keywright {
         event.artifact_sha256 = Some(sha.clone());
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        super::append(&tx, &audit_key, at, &self.actor, &event)?;
+        super::append(tx.db(), &audit_key, at, &self.actor, &event)?;
         tx.commit()?;
         self.committed();
         Ok(sha)

@@ -22,13 +22,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use hmac::{Hmac, Mac};
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 
 pub use sql::{head, list, query};
 
@@ -155,6 +155,34 @@ impl AuditKey {
     fn mac_matches(&self, seq: i64, hash: &str, mac: &str) -> bool {
         hex::decode(mac).is_ok_and(|given| self.row_mac(seq, hash).verify_slice(&given).is_ok())
     }
+
+    /// The HMAC over a head kept in a file (the key bundle's state file): its own
+    /// label, so a row's MAC copied from the database is not a valid head.
+    fn head_mac_of(&self, store_id: &str, head: &Head) -> Hmac<Sha256> {
+        let mut m = <Hmac<Sha256> as Mac>::new_from_slice(self.secret())
+            .expect("HMAC takes a key of any length");
+        m.update(b"keywright audit head v1\0");
+        m.update(store_id.as_bytes());
+        m.update(b"\0");
+        m.update(head.seq.to_string().as_bytes());
+        m.update(b"\0");
+        m.update(head.hash.as_bytes());
+        m
+    }
+
+    /// The MAC of the head `head` of store `store_id`, hex.
+    pub fn head_mac(&self, store_id: &str, head: &Head) -> String {
+        hex::encode(self.head_mac_of(store_id, head).finalize().into_bytes())
+    }
+
+    /// Whether `mac` (hex) is that head's MAC, compared in constant time.
+    pub fn head_mac_matches(&self, store_id: &str, head: &Head, mac: &str) -> bool {
+        hex::decode(mac).is_ok_and(|given| {
+            self.head_mac_of(store_id, head)
+                .verify_slice(&given)
+                .is_ok()
+        })
+    }
 }
 
 /// The newest row: what the keychain keeps outside the database.
@@ -228,22 +256,16 @@ fn recompute(e: &AuditEvent) -> String {
 /// Appends `event` at time `at` by `actor`, chained to the newest row and MACed with
 /// `key`. When the event concerns a row the log tracks, that row's state (as the
 /// caller's transaction now has it) is recorded with it, so call this after the change.
-pub fn append(
-    conn: &Connection,
-    key: &AuditKey,
-    at: &str,
-    actor: &str,
-    event: &Event<'_>,
-) -> Result<i64> {
+pub fn append(db: Db<'_>, key: &AuditKey, at: &str, actor: &str, event: &Event<'_>) -> Result<i64> {
     // Cached statements: a batch appends thousands of rows on one connection.
-    let prev = head(conn)?;
+    let prev = head(db)?;
     let detail = if event.detail.is_null() {
         "{}".to_owned()
     } else {
         event.detail.to_string()
     };
     let state = match (event.subject_type, event.subject_id) {
-        (Some(kind), Some(id)) => state::of(conn, kind, id)?,
+        (Some(kind), Some(id)) => state::of(db, kind, id)?,
         _ => None,
     };
     let seq = prev.seq + 1;
@@ -261,7 +283,7 @@ pub fn append(
     );
     let mac = key.mac(seq, &hash);
     sql::insert(
-        conn,
+        db,
         &sql::NewRow {
             seq,
             at,
@@ -393,13 +415,13 @@ struct Recorded {
 /// row's MAC and the keychain's head when `anchoring` has them, the baseline recorded
 /// when the log was anchored, and the replay of the recorded states against the
 /// store's current rows. Reads the log once, row by row.
-pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerification> {
+pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification> {
     let mut found = Findings {
         problems: Vec::new(),
         count: 0,
         broken_at: None,
     };
-    let anchor = anchor::recorded(conn)?;
+    let anchor = anchor::recorded(db)?;
     let key = anchoring.key;
     if let (Some(anchor), Some(key)) = (&anchor, key) {
         if anchor.key_id != key.id() {
@@ -417,7 +439,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let check_macs = anchor.is_some() && key.is_some() && found.count == 0;
 
     let mut replay: HashMap<(String, String), Recorded> = HashMap::new();
-    for (kind, id, state) in state::baseline(conn)? {
+    for (kind, id, state) in state::baseline(db)? {
         replay.insert(
             (kind, id),
             Recorded {
@@ -431,7 +453,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     let mut rows = 0i64;
     let mut chain_broken = false;
     let mut baseline_row: Option<(i64, String)> = None;
-    sql::each(conn, |e| {
+    sql::each(db, |e| {
         rows += 1;
         let expected = rows;
         if chain_broken {
@@ -519,7 +541,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     // The anchor outside the database: the keychain's head must still be in the log.
     if check_macs {
         if let Some(head) = anchoring.head {
-            if let Some(problem) = anchor::compare_head(conn, head, rows)? {
+            if let Some(problem) = anchor::compare_head(db, head, rows)? {
                 found.add(Some(head.seq.min(rows + 1)), problem);
             }
         }
@@ -527,7 +549,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
 
     // The baseline taken when an older store was anchored must be what its row says.
     if let Some(recorded) = &anchor {
-        if let Some(problem) = state::check_baseline(conn, recorded, baseline_row.as_ref())? {
+        if let Some(problem) = state::check_baseline(db, recorded, baseline_row.as_ref())? {
             found.add(None, problem);
         }
     }
@@ -535,7 +557,7 @@ pub fn check(conn: &Connection, anchoring: &Anchoring<'_>) -> Result<AuditVerifi
     // The replay: every tracked row must be what the log last said of it. (A log
     // never anchored recorded no states: there is nothing to replay.)
     if !chain_broken && anchor.is_some() {
-        state::compare_with_store(conn, replay, |problem| found.add(None, problem))?;
+        state::compare_with_store(db, replay, |problem| found.add(None, problem))?;
     }
 
     let anchored = check_macs;

@@ -11,12 +11,12 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::Connection;
 use sha2::{Digest, Sha256};
 
 use super::anchor::Recorded as AnchorRecord;
 use super::Recorded;
 use crate::error::Result;
+use crate::store::db::Db;
 
 pub use super::sql::{all, baseline};
 
@@ -124,11 +124,11 @@ pub(super) fn digest(bytes: &[u8]) -> String {
 
 /// The state of the row `kind`/`id` as `conn` sees it now; `None` for kinds the log
 /// does not track, or a row that does not exist.
-pub fn of(conn: &Connection, kind: &str, id: &str) -> Result<Option<String>> {
+pub fn of(db: Db<'_>, kind: &str, id: &str) -> Result<Option<String>> {
     let Some(t) = tracked(kind) else {
         return Ok(None);
     };
-    super::sql::state_of(conn, t, id)
+    super::sql::state_of(db, t, id)
 }
 
 /// The SHA-256 a baseline is committed to by: every (kind, id, state), sorted, one
@@ -149,11 +149,11 @@ pub fn baseline_digest(rows: &[(String, String, String)]) -> String {
 /// Checks the baseline table against the anchoring row that committed to it.
 /// `row` is (seq, detail) of the `audit.anchor` row the log holds, if any.
 pub(super) fn check_baseline(
-    conn: &Connection,
+    db: Db<'_>,
     anchor: &AnchorRecord,
     row: Option<&(i64, String)>,
 ) -> Result<Option<String>> {
-    let rows = baseline(conn)?;
+    let rows = baseline(db)?;
     let digest = baseline_digest(&rows);
     let Some(seq) = anchor.anchor_seq else {
         // Anchored when new: there was nothing to take a baseline of.
@@ -219,11 +219,11 @@ fn differences(store: &str, log: &str) -> String {
 
 /// Compares the replayed log with the store's rows; reports each difference.
 pub(super) fn compare_with_store(
-    conn: &Connection,
+    db: Db<'_>,
     mut replay: HashMap<(String, String), Recorded>,
     mut report: impl FnMut(String),
 ) -> Result<()> {
-    all(conn, |kind, id, state| {
+    all(db, |kind, id, state| {
         match replay.remove(&(kind.to_owned(), id.clone())) {
             None => report(format!(
                 "{} {id} is in the store, but no audit row records it: it was added outside Keywright",

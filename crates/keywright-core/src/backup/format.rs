@@ -2,6 +2,10 @@
 //! salt, nonce, passphrase check, checksum), then the payload (private keys and the
 //! store snapshot) sealed with XChaCha20-Poly1305 under the whole header. See the
 //! layout in [`super`]. Reading bounds everything before it allocates or derives.
+//!
+//! The key bundle (`crate::keys::bundle`) is sealed by the same code under its own
+//! [`Kind`]: another magic, version and passphrase-check label, and errors that name
+//! it, so a backup is never read as a bundle nor a bundle as a backup.
 
 use argon2::{Algorithm, Argon2, Params, Version};
 use chacha20poly1305::aead::{AeadInPlace, KeyInit};
@@ -21,6 +25,69 @@ pub const HEADER_LEN: usize = 104;
 const TAG_LEN: usize = 16;
 const PAYLOAD_MAGIC: &[u8; 8] = b"KWPAYLD1";
 const CHECK_LABEL: &[u8] = b"keywright backup check v1";
+/// What a sealed file is: its magic, the format version this build writes (and the
+/// newest it reads), the label of its passphrase check, and how its errors name it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Kind {
+    pub(crate) magic: &'static [u8; 8],
+    pub(crate) version: u16,
+    check_label: &'static [u8],
+    /// "backup", "key bundle".
+    noun: &'static str,
+    damaged: ErrorCode,
+    passphrase: ErrorCode,
+}
+
+/// Backups: `KWBACKUP`, version 2.
+pub(crate) const BACKUP: Kind = Kind {
+    magic: MAGIC,
+    version: VERSION,
+    check_label: CHECK_LABEL,
+    noun: "backup",
+    damaged: ErrorCode::BackupDamaged,
+    passphrase: ErrorCode::BackupPassphrase,
+};
+
+/// Key bundles for `keywright serve --keys`: `KWKEYBND`, version 1.
+pub(crate) const KEY_BUNDLE: Kind = Kind {
+    magic: b"KWKEYBND",
+    version: 1,
+    check_label: b"keywright key bundle check v1",
+    noun: "key bundle",
+    damaged: ErrorCode::KeyBundleDamaged,
+    passphrase: ErrorCode::KeyBundlePassphrase,
+};
+
+impl Kind {
+    /// The error for a file of this kind that cannot be used.
+    pub(crate) fn damaged(&self, why: impl std::fmt::Display) -> Error {
+        Error::new(
+            self.damaged,
+            format!(
+                "this is not a usable Keywright {}: {why}; nothing was changed",
+                self.noun
+            ),
+        )
+    }
+
+    /// What a file with another kind's magic is, said plainly.
+    fn wrong_kind(&self, bytes: &[u8]) -> Error {
+        let other = [BACKUP, KEY_BUNDLE]
+            .into_iter()
+            .find(|k| k.magic != self.magic && bytes.starts_with(k.magic));
+        match other {
+            Some(other) => self.damaged(format!(
+                "it is a Keywright {}, not a {}",
+                other.noun, self.noun
+            )),
+            None => self.damaged(format!(
+                "it does not start with a Keywright {} header",
+                self.noun
+            )),
+        }
+    }
+}
+
 /// The largest backup file read (the store snapshot is held in memory).
 pub const MAX_BACKUP_BYTES: u64 = 1 << 30;
 /// At most this many keys in one backup.
@@ -63,7 +130,11 @@ impl KdfParams {
         lanes: 8,
     };
 
-    pub(super) fn check(self) -> Result<Params> {
+    pub(crate) fn check(self) -> Result<Params> {
+        self.check_for(&BACKUP)
+    }
+
+    pub(crate) fn check_for(self, kind: &Kind) -> Result<Params> {
         let max = Self::MAX;
         if self.iterations == 0
             || self.lanes == 0
@@ -72,7 +143,7 @@ impl KdfParams {
             || self.iterations > max.iterations
             || self.lanes > max.lanes
         {
-            return Err(damaged(format!(
+            return Err(kind.damaged(format!(
                 "it asks for Argon2id parameters outside what Keywright accepts \
                  ({} KiB, {} passes, {} lanes; at most {} KiB, {} passes, {} lanes)",
                 self.memory_kib,
@@ -84,7 +155,7 @@ impl KdfParams {
             )));
         }
         Params::new(self.memory_kib, self.iterations, self.lanes, Some(64))
-            .map_err(|e| damaged(format!("its Argon2id parameters are invalid: {e}")))
+            .map_err(|e| kind.damaged(format!("its Argon2id parameters are invalid: {e}")))
     }
 }
 
@@ -132,10 +203,7 @@ pub struct Payload {
 }
 
 pub(super) fn damaged(why: impl std::fmt::Display) -> Error {
-    Error::new(
-        ErrorCode::BackupDamaged,
-        format!("this is not a usable Keywright backup: {why}; nothing was changed"),
-    )
+    BACKUP.damaged(why)
 }
 
 /// Refuses passphrases a guesser would find (zxcvbn score below 3 of 4).
@@ -169,8 +237,8 @@ pub fn check_passphrase(passphrase: &str) -> Result<()> {
     ))
 }
 
-fn derive(passphrase: &str, header: &Header) -> Result<Zeroizing<[u8; 64]>> {
-    let params = header.kdf.check()?;
+fn derive(kind: &Kind, passphrase: &str, header: &Header) -> Result<Zeroizing<[u8; 64]>> {
+    let params = header.kdf.check_for(kind)?;
     let mut out = Zeroizing::new([0u8; 64]);
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
         .hash_password_into(passphrase.as_bytes(), &header.salt, out.as_mut())
@@ -178,16 +246,16 @@ fn derive(passphrase: &str, header: &Header) -> Result<Zeroizing<[u8; 64]>> {
     Ok(out)
 }
 
-fn check_value(derived: &[u8; 64]) -> [u8; 32] {
+fn check_value(kind: &Kind, derived: &[u8; 64]) -> [u8; 32] {
     let mut h = Sha256::new();
-    h.update(CHECK_LABEL);
+    h.update(kind.check_label);
     h.update(&derived[32..]);
     h.finalize().into()
 }
 
-fn encode_header(h: &Header) -> [u8; HEADER_LEN] {
+fn encode_header(kind: &Kind, h: &Header) -> [u8; HEADER_LEN] {
     let mut b = [0u8; HEADER_LEN];
-    b[0..8].copy_from_slice(MAGIC);
+    b[0..8].copy_from_slice(kind.magic);
     b[8..10].copy_from_slice(&h.version.to_le_bytes());
     b[10] = 1;
     b[11] = 1;
@@ -209,40 +277,43 @@ fn u32_at(b: &[u8], at: usize) -> u32 {
 /// Reads and checks a header (magic, checksum, version, algorithms, KDF bounds). Does
 /// no key derivation.
 pub fn parse_header(bytes: &[u8]) -> Result<Header> {
-    if bytes.len() < MAGIC.len() || &bytes[..MAGIC.len()] != MAGIC {
-        return Err(damaged("it does not start with a Keywright backup header"));
+    parse_header_of(&BACKUP, bytes)
+}
+
+/// [`parse_header`] for a file of `kind`.
+pub(crate) fn parse_header_of(kind: &Kind, bytes: &[u8]) -> Result<Header> {
+    if bytes.len() < kind.magic.len() || &bytes[..kind.magic.len()] != kind.magic {
+        return Err(kind.wrong_kind(bytes));
     }
     if bytes.len() < HEADER_LEN + TAG_LEN {
-        return Err(damaged(format!("it is truncated ({} bytes)", bytes.len())));
+        return Err(kind.damaged(format!("it is truncated ({} bytes)", bytes.len())));
     }
     let b = &bytes[..HEADER_LEN];
     if Sha256::digest(&b[..96])[..8] != b[96..104] {
-        return Err(damaged("its header is damaged (checksum mismatch)"));
+        return Err(kind.damaged("its header is damaged (checksum mismatch)"));
     }
     let version = u16::from_le_bytes([b[8], b[9]]);
-    if version > VERSION {
+    if version > kind.version {
         return Err(Error::new(
             ErrorCode::StoreTooNew,
             format!(
-                "the backup was written by a newer Keywright (format {version}; this one reads {VERSION}). Update Keywright."
+                "the {} was written by a newer Keywright (format {version}; this one reads {}). Update Keywright.",
+                kind.noun, kind.version
             ),
         ));
     }
     if version == 0 {
-        return Err(damaged(format!("unknown format version {version}")));
+        return Err(kind.damaged(format!("unknown format version {version}")));
     }
     if b[10] != 1 || b[11] != 1 {
-        return Err(damaged(format!(
-            "unknown KDF {} or cipher {}",
-            b[10], b[11]
-        )));
+        return Err(kind.damaged(format!("unknown KDF {} or cipher {}", b[10], b[11])));
     }
     let kdf = KdfParams {
         memory_kib: u32_at(b, 12),
         iterations: u32_at(b, 16),
         lanes: u32_at(b, 20),
     };
-    kdf.check()?;
+    kdf.check_for(kind)?;
     Ok(Header {
         version,
         kdf,
@@ -282,18 +353,23 @@ pub fn encode_payload(keys: &[PayloadKey], store: &[u8]) -> Zeroizing<Vec<u8>> {
 
 /// Reads a decrypted payload, bounding every length.
 pub fn parse_payload(p: &[u8]) -> Result<Payload> {
+    parse_payload_of(&BACKUP, p)
+}
+
+fn parse_payload_of(kind: &Kind, p: &[u8]) -> Result<Payload> {
+    let damaged = |why: String| kind.damaged(why);
     let mut at = 0usize;
     let mut take = |n: usize| -> Result<&[u8]> {
         let end = at
             .checked_add(n)
             .filter(|&e| e <= p.len())
-            .ok_or_else(|| damaged("its contents are truncated"))?;
+            .ok_or_else(|| damaged("its contents are truncated".into()))?;
         let s = &p[at..end];
         at = end;
         Ok(s)
     };
     if take(8)? != PAYLOAD_MAGIC {
-        return Err(damaged("its contents have an unknown layout"));
+        return Err(damaged("its contents have an unknown layout".into()));
     }
     let count = u32::from_le_bytes(take(4)?.try_into().expect("4"));
     if count > MAX_KEYS {
@@ -324,10 +400,10 @@ pub fn parse_payload(p: &[u8]) -> Result<Payload> {
         });
     }
     let n = u64::from_le_bytes(take(8)?.try_into().expect("8"));
-    let n = usize::try_from(n).map_err(|_| damaged("its snapshot is too large"))?;
+    let n = usize::try_from(n).map_err(|_| damaged("its snapshot is too large".into()))?;
     let store = take(n)?.to_vec();
     if at != p.len() {
-        return Err(damaged("it has unexpected bytes after its contents"));
+        return Err(damaged("it has unexpected bytes after its contents".into()));
     }
     Ok(Payload { keys, store })
 }
@@ -339,9 +415,20 @@ pub fn seal(
     keys: &[PayloadKey],
     store: &[u8],
 ) -> Result<Vec<u8>> {
-    kdf.check()?;
+    seal_of(&BACKUP, passphrase, kdf, keys, store)
+}
+
+/// [`seal`] as a file of `kind`.
+pub(crate) fn seal_of(
+    kind: &Kind,
+    passphrase: &str,
+    kdf: KdfParams,
+    keys: &[PayloadKey],
+    store: &[u8],
+) -> Result<Vec<u8>> {
+    kdf.check_for(kind)?;
     let mut header = Header {
-        version: VERSION,
+        version: kind.version,
         kdf,
         salt: [0; 16],
         nonce: [0; 24],
@@ -349,15 +436,20 @@ pub fn seal(
     };
     rand_core::OsRng.fill_bytes(&mut header.salt);
     rand_core::OsRng.fill_bytes(&mut header.nonce);
-    let derived = derive(passphrase, &header)?;
-    header.check = check_value(&derived);
-    let head = encode_header(&header);
+    let derived = derive(kind, passphrase, &header)?;
+    header.check = check_value(kind, &derived);
+    let head = encode_header(kind, &header);
     let mut buf = encode_payload(keys, store);
     let cipher = XChaCha20Poly1305::new_from_slice(&derived[..32])
         .map_err(|e| Error::new(ErrorCode::Internal, format!("cipher key: {e}")))?;
     cipher
         .encrypt_in_place(XNonce::from_slice(&header.nonce), &head, &mut *buf)
-        .map_err(|_| Error::new(ErrorCode::Internal, "encrypting the backup failed"))?;
+        .map_err(|_| {
+            Error::new(
+                ErrorCode::Internal,
+                format!("encrypting the {} failed", kind.noun),
+            )
+        })?;
     let mut out = Vec::with_capacity(HEADER_LEN + buf.len());
     out.extend_from_slice(&head);
     out.extend_from_slice(&buf);
@@ -367,14 +459,22 @@ pub fn seal(
 /// Decrypts and parses a whole backup file. Wrong passphrase → `BACKUP_PASSPHRASE`;
 /// any damage → `BACKUP_DAMAGED`.
 pub fn open(bytes: &[u8], passphrase: &str) -> Result<Payload> {
-    let header = parse_header(bytes)?;
-    let derived = derive(passphrase, &header)?;
-    let check = check_value(&derived);
+    open_of(&BACKUP, bytes, passphrase)
+}
+
+/// [`open`] for a file of `kind`.
+pub(crate) fn open_of(kind: &Kind, bytes: &[u8], passphrase: &str) -> Result<Payload> {
+    let header = parse_header_of(kind, bytes)?;
+    let derived = derive(kind, passphrase, &header)?;
+    let check = check_value(kind, &derived);
     // Not secret-dependent timing worth guarding: the check value is in the file.
     if check != header.check {
         return Err(Error::new(
-            ErrorCode::BackupPassphrase,
-            "this passphrase does not open the backup; nothing was changed",
+            kind.passphrase,
+            format!(
+                "this passphrase does not open the {}; nothing was changed",
+                kind.noun
+            ),
         ));
     }
     let cipher = XChaCha20Poly1305::new_from_slice(&derived[..32])
@@ -386,6 +486,8 @@ pub fn open(bytes: &[u8], passphrase: &str) -> Result<Payload> {
             &bytes[..HEADER_LEN],
             &mut *buf,
         )
-        .map_err(|_| damaged("its contents were altered or damaged (authentication failed)"))?;
-    parse_payload(&buf)
+        .map_err(|_| {
+            kind.damaged("its contents were altered or damaged (authentication failed)")
+        })?;
+    parse_payload_of(kind, &buf)
 }

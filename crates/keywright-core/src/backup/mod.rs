@@ -35,15 +35,14 @@
 //! (`BACKUP_DAMAGED`, the AEAD tag). A hostile file can claim anything, so the KDF
 //! parameters are bounded before Argon2 allocates memory.
 
-mod format;
+pub(crate) mod format;
 mod restore;
-mod snapshot;
+pub(crate) mod snapshot;
 
 use std::path::Path;
 
 use jiff::Timestamp;
 use keywright_license::issue::SigningKey as PrivateKey;
-use rusqlite::Connection;
 use serde::Serialize;
 use ts_rs::TS;
 use zeroize::Zeroizing;
@@ -52,8 +51,9 @@ use crate::audit::Event;
 use crate::error::{Error, ErrorCode, Result};
 use crate::files::ExportedFile;
 use crate::keys::{stored_public, KeyAlgorithm};
+use crate::store::db::Db;
 use crate::{stamp, Keywright};
-use snapshot::{load, snapshot};
+use snapshot::load;
 
 pub use format::{
     check_passphrase, encode_payload, open, parse_header, parse_payload, seal, Header, KdfParams,
@@ -62,8 +62,8 @@ pub use format::{
 pub use restore::{restore_backup, restore_backup_to_keychain};
 
 /// The audit key's key id and algorithm name in a payload.
-const AUDIT_KEY_KID: &str = "audit-key";
-const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
+pub(crate) const AUDIT_KEY_KID: &str = "audit-key";
+pub(crate) const AUDIT_KEY_ALGORITHM: &str = "hmac-sha256";
 
 /// What `create_backup` wrote.
 #[derive(Debug, Clone, Serialize, TS)]
@@ -98,16 +98,16 @@ pub struct BackupRestored {
 }
 
 /// A signing key on record, as a backup checks private keys against it.
-pub(super) struct KeyRow {
-    pub(super) kid: String,
-    pub(super) algorithm: KeyAlgorithm,
-    pub(super) public: Vec<u8>,
-    pub(super) active: bool,
+pub(crate) struct KeyRow {
+    pub(crate) kid: String,
+    pub(crate) algorithm: KeyAlgorithm,
+    pub(crate) public: Vec<u8>,
+    pub(crate) active: bool,
 }
 
 /// The signing keys on record in the database on `conn` (the store, or a snapshot).
-pub(super) fn key_rows(conn: &Connection) -> Result<Vec<KeyRow>> {
-    let rows = crate::keys::sql::stored_keys(conn)?;
+pub(crate) fn key_rows(db: Db<'_>) -> Result<Vec<KeyRow>> {
+    let rows = crate::keys::sql::stored_keys(db)?;
     rows.into_iter()
         .map(|key| {
             let (kid, algorithm, public, status) =
@@ -129,7 +129,7 @@ pub(super) fn key_rows(conn: &Connection) -> Result<Vec<KeyRow>> {
 }
 
 /// True when `secret` is the private half of the key on record.
-pub(super) fn matches(row: &KeyRow, secret: &[u8]) -> bool {
+pub(crate) fn matches(row: &KeyRow, secret: &[u8]) -> bool {
     let Ok(private) = PrivateKey::from_secret_bytes(row.algorithm.to_format(), secret) else {
         return false;
     };
@@ -165,11 +165,11 @@ impl Keywright {
         // Refused before the expensive part: the store, its WAL, a device...
         crate::files::check_output(out, self.store.path())?;
         let audit_key = self.audit_key()?;
-        let image = snapshot(self.store.conn())?;
+        let image = self.store.image()?;
         let snap = load(&image)?;
         let mut keys = Vec::new();
         let mut skipped = Vec::new();
-        for row in key_rows(&snap)? {
+        for row in key_rows(Db::Sqlite(&snap))? {
             let secret = match self.vault.get(&row.kid) {
                 Ok(s) => s,
                 // A retired or revoked key never signs again: back up what is left.
@@ -194,7 +194,7 @@ impl Keywright {
                 secret,
             });
         }
-        let licenses = crate::issuing::sql::count(&snap)?;
+        let licenses = crate::issuing::sql::count(crate::store::db::Db::Sqlite(&snap))?;
         drop(snap);
         let signing_keys: Vec<String> = keys.iter().map(|k| k.kid.clone()).collect();
         keys.push(PayloadKey {

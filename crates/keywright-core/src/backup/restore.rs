@@ -16,6 +16,7 @@ use crate::audit::anchor::{self, ANCHOR_ACCOUNT};
 use crate::audit::{self, sha256_hex, Anchoring, AuditKey, Event};
 use crate::error::{Error, ErrorCode, Result};
 use crate::stamp;
+use crate::store::db::Db;
 use crate::store::{self, create_private_dir, migrate_snapshot, Store};
 use crate::vault::{Keychain, Vault};
 
@@ -104,14 +105,14 @@ where
         [one] => Some(AuditKey::from_bytes(&one.secret).map_err(|e| damaged(e.message))?),
         _ => return Err(damaged("it holds more than one audit key")),
     };
-    let recorded = anchor::recorded(&conn).map_err(|e| damaged(e.message))?;
+    let recorded = anchor::recorded(Db::Sqlite(&conn)).map_err(|e| damaged(e.message))?;
     if recorded.is_some() && carried.is_none() {
         return Err(damaged(
             "its store's audit log is anchored, but it holds no audit key",
         ));
     }
     let report = audit::check(
-        &conn,
+        Db::Sqlite(&conn),
         &Anchoring {
             key: carried.as_ref(),
             ..Anchoring::default()
@@ -123,7 +124,7 @@ where
             report.message
         )));
     }
-    let rows = key_rows(&conn).map_err(|e| damaged(e.message))?;
+    let rows = key_rows(Db::Sqlite(&conn)).map_err(|e| damaged(e.message))?;
     for key in &signing_keys {
         let row = rows
             .iter()
@@ -150,7 +151,7 @@ where
             row.kid
         )));
     }
-    let licenses = crate::issuing::sql::count(&conn)?;
+    let licenses = crate::issuing::sql::count(crate::store::db::Db::Sqlite(&conn))?;
 
     // Which keys the vault needs; a different key already there is a conflict.
     let vault = vault_for(&store_id);
@@ -188,10 +189,10 @@ where
     {
         let tx = conn.unchecked_transaction()?;
         if recorded.is_none() {
-            anchor::anchor_log(&tx, &audit_key, &at, actor)?;
+            anchor::anchor_log(Db::Sqlite(&tx), &audit_key, &at, actor)?;
         }
         audit::append(
-            &tx,
+            Db::Sqlite(&tx),
             &audit_key,
             &at,
             actor,
@@ -210,7 +211,7 @@ where
         )?;
         tx.commit()?;
     }
-    let head = audit::head(&conn)?;
+    let head = audit::head(Db::Sqlite(&conn))?;
     let mut image = conn.serialize(MAIN_DB)?.to_vec();
     drop(conn);
     legacy_header(&mut image);

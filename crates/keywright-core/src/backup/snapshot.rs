@@ -9,14 +9,14 @@ use crate::error::{Error, ErrorCode, Result};
 /// Marks a database image as rollback-journal (file format bytes 18 and 19 = 1): a
 /// snapshot has no WAL beside it, and an in-memory database cannot use one. The store
 /// switches back to WAL when it is opened.
-pub(super) fn legacy_header(db: &mut [u8]) {
+pub(crate) fn legacy_header(db: &mut [u8]) {
     if db.len() >= 100 {
         db[18] = 1;
         db[19] = 1;
     }
 }
 
-pub(super) fn snapshot(conn: &Connection) -> Result<Vec<u8>> {
+pub(crate) fn snapshot(conn: &Connection) -> Result<Vec<u8>> {
     let mut mem = Connection::open_in_memory()?;
     {
         let backup = rusqlite::backup::Backup::new(conn, &mut mem)?;

@@ -188,7 +188,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_policy(&tx, &policy)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -277,7 +277,7 @@ impl Keywright {
             h.basis,
         )?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

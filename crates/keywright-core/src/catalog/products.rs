@@ -101,7 +101,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::insert_product(&tx, &product)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -173,7 +173,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         sql::set_signing_key(&tx, &product.id, &new_key.id)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

@@ -2,12 +2,12 @@
 //! license counts). A customer is created by the first license issued to them (see
 //! [`insert_customer`], which issuing calls inside its transaction).
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 use crate::audit::{self, AuditKey, Event};
 use crate::error::{Error, Result};
+use crate::store::db::Db;
 use crate::Keywright;
 
 mod sql;
@@ -93,7 +93,7 @@ pub(crate) fn check_customer(
 /// Inserts a new customer and its audit row, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn insert_customer(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     at: &str,
@@ -102,13 +102,13 @@ pub(crate) fn insert_customer(
     email: Option<&str>,
     company: Option<&str>,
 ) -> Result<()> {
-    sql::insert(conn, id, name, email, company, at)?;
+    sql::insert(db, id, name, email, company, at)?;
     let mut detail = serde_json::json!({ "name": name, "email": email });
     if let Some(company) = company {
         detail["company"] = company.into();
     }
     audit::append(
-        conn,
+        db,
         audit_key,
         at,
         actor,
@@ -139,7 +139,7 @@ impl Keywright {
                 "search text is too long (at most 200 characters)",
             ));
         }
-        sql::list(self.store.conn(), text.as_deref(), limit)
+        sql::list(self.store.db(), text.as_deref(), limit)
     }
 
     /// The customer with this email, oldest first: `(id, email)`.
@@ -147,11 +147,11 @@ impl Keywright {
         &self,
         email: &str,
     ) -> Result<Option<(String, Option<String>)>> {
-        sql::by_email(self.store.conn(), email)
+        sql::by_email(self.store.db(), email)
     }
 
     /// When customer `id` was created (a license file's included owner).
     pub(crate) fn customer_created_at(&self, id: &str) -> Result<String> {
-        sql::created_at(self.store.conn(), id)
+        sql::created_at(self.store.db(), id)
     }
 }

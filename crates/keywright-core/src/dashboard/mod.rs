@@ -65,17 +65,17 @@ impl Keywright {
     /// Licenses per product and state, licenses issued per day over the last 30 days
     /// (UTC), and the 10 newest audit events.
     pub fn dashboard(&self, now: Timestamp) -> Result<Dashboard> {
-        let conn = self.store.conn();
+        let db = self.store.db();
         let soon = now
             .checked_add(SignedDuration::from_hours(30 * 24))
             .map_err(|_| Error::bad_input("the clock is too far in the future"))?;
-        let per_product = sql::per_product(conn, &stamp(now), &stamp(soon))?;
+        let per_product = sql::per_product(db, &stamp(now), &stamp(soon))?;
 
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let first = today
             .checked_sub((DAYS - 1).days())
             .map_err(|_| Error::bad_input("the clock is too far in the past"))?;
-        let counts = sql::issued_per_day_since(conn, &first.to_string())?;
+        let counts = sql::issued_per_day_since(db, &first.to_string())?;
         let issued_per_day = first
             .series(1.day())
             .take(DAYS as usize)

@@ -1,22 +1,23 @@
-//! The dashboard's SQL (it reads `licenses`, `policies` and `products`).
+//! The dashboard's SQL (it reads `licenses`, `policies` and `products`), one statement
+//! for both engines.
 
 use std::collections::HashMap;
 
-use rusqlite::Connection;
-
 use super::ProductSummary;
 use crate::error::Result;
+use crate::store::db::{args, Db};
 
 /// Every product, by name, with its licenses per state and those expiring after `now`
 /// and up to `soon` (both as the store writes times).
-pub(super) fn per_product(conn: &Connection, now: &str, soon: &str) -> Result<Vec<ProductSummary>> {
+pub(super) fn per_product(db: Db<'_>, now: &str, soon: &str) -> Result<Vec<ProductSummary>> {
     // Counts per (status, policy) come from the covering index `licenses_status_policy`
     // and the expiring ones from a range of `licenses_expiry` (the same expression),
     // so no license row is read except the few expiring soon; joining every
-    // license to its policy and product read the whole table.
-    let mut stmt = conn.prepare(
+    // license to its policy and product read the whole table. (`CAST … AS BIGINT`:
+    // PostgreSQL sums integers as NUMERIC.)
+    db.query(
         "WITH counts AS MATERIALIZED (
-             SELECT p.product_id, l.status, sum(l.n) AS n
+             SELECT p.product_id, l.status, CAST(sum(l.n) AS BIGINT) AS n
              FROM (SELECT status, policy_id, count(*) AS n FROM licenses
                    GROUP BY status, policy_id) l
              JOIN policies p ON p.id = l.policy_id
@@ -28,16 +29,15 @@ pub(super) fn per_product(conn: &Connection, now: &str, soon: &str) -> Result<Ve
                AND l.status <> 'revoked'
              GROUP BY p.product_id)
          SELECT pr.id, pr.name,
-                coalesce((SELECT sum(n) FROM counts WHERE product_id = pr.id), 0),
+                CAST(coalesce((SELECT sum(n) FROM counts WHERE product_id = pr.id), 0) AS BIGINT),
                 coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'active'), 0),
                 coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'suspended'), 0),
                 coalesce((SELECT n FROM counts WHERE product_id = pr.id AND status = 'revoked'), 0),
                 coalesce((SELECT n FROM soon WHERE product_id = pr.id), 0)
          FROM products pr
-         ORDER BY pr.name COLLATE NOCASE, pr.id",
-    )?;
-    let per_product = stmt
-        .query_map([now, soon], |r| {
+         ORDER BY lower(pr.name), pr.id",
+        args![now, soon],
+        |r| {
             Ok(ProductSummary {
                 product_id: r.get(0)?,
                 product_name: r.get(1)?,
@@ -47,19 +47,19 @@ pub(super) fn per_product(conn: &Connection, now: &str, soon: &str) -> Result<Ve
                 revoked: r.get(5)?,
                 expiring_30d: r.get(6)?,
             })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(per_product)
+        },
+    )
 }
 
 /// Licenses issued per day (`YYYY-MM-DD`, UTC) from day `first` on.
-pub(super) fn issued_per_day_since(conn: &Connection, first: &str) -> Result<HashMap<String, i64>> {
-    let mut stmt = conn.prepare(
-        "SELECT substr(created_at, 1, 10), count(*) FROM licenses
-         WHERE created_at >= ?1 GROUP BY 1",
-    )?;
-    let counts: HashMap<String, i64> = stmt
-        .query_map([first], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(counts)
+pub(super) fn issued_per_day_since(db: Db<'_>, first: &str) -> Result<HashMap<String, i64>> {
+    Ok(db
+        .query(
+            "SELECT substr(created_at, 1, 10), count(*) FROM licenses
+             WHERE created_at >= ?1 GROUP BY substr(created_at, 1, 10)",
+            args![first],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?
+        .into_iter()
+        .collect())
 }

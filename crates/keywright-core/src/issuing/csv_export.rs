@@ -69,7 +69,7 @@ impl Keywright {
                     order_id,
                     order_seq,
                     metadata,
-                } = sql::export_columns(self.store.conn(), &l.id)?;
+                } = sql::export_columns(self.store.db(), &l.id)?;
                 let seq = order_seq.map(|s| s.to_string()).unwrap_or_default();
                 let cells = [
                     l.id.as_str(),

@@ -15,7 +15,7 @@ use crate::{stamp, Keywright};
 impl Keywright {
     /// A license's own entitlement list (`None` = it inherits its policy's).
     pub(crate) fn own_entitlements(&self, license_id: &str) -> Result<Option<Vec<String>>> {
-        let own = sql::entitlements(self.store.conn(), license_id)?;
+        let own = sql::entitlements(self.store.db(), license_id)?;
         Ok(own.map(|text| serde_json::from_str(&text).unwrap_or_default()))
     }
 
@@ -97,10 +97,10 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        let before = sql::entitlements(&tx, &license.id)?;
-        sql::set_entitlements(&tx, &license.id, json.as_deref(), &at)?;
+        let before = sql::entitlements(tx.db(), &license.id)?;
+        sql::set_entitlements(tx.db(), &license.id, json.as_deref(), &at)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &actor,

@@ -92,7 +92,7 @@ impl Keywright {
         policy: &Policy,
         product: &Product,
     ) -> Result<LicenseDocument> {
-        let (metadata, updated) = sql::document_facts(self.store.conn(), &license.id)?;
+        let (metadata, updated) = sql::document_facts(self.store.db(), &license.id)?;
         build_document(
             self.store.store_id(),
             license,

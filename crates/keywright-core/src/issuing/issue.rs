@@ -5,7 +5,6 @@
 use jiff::Timestamp;
 use keywright_license::issue::{human_key, sign_key, SigningKey as PrivateKey};
 use keywright_license::{keygen_expiry, parse_time};
-use rusqlite::Connection;
 
 use super::model::{IssueLicense, License};
 use super::sql::{self, LicenseRow};
@@ -13,6 +12,7 @@ use crate::audit::{self, sha256_hex, AuditKey, Event};
 use crate::catalog::{embedded_dataset, human_style, LicenseFacts, Policy, Product};
 use crate::customers;
 use crate::error::{Error, ErrorCode, Result};
+use crate::store::db::Db;
 use crate::{clean, stamp, Keywright};
 
 pub(crate) fn parse_metadata(
@@ -114,12 +114,12 @@ pub(crate) fn draw_human_key(product: &Product) -> Result<String> {
 
 /// Inserts a license and its `license.issue` audit row, inside the caller's transaction.
 pub(crate) fn insert_license(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     row: &LicenseRow<'_>,
 ) -> Result<()> {
-    sql::insert(conn, row)?;
+    sql::insert(db, row)?;
     let mut detail = serde_json::json!({
         "scheme": (!row.policy.unsigned_key).then(|| row.policy.scheme.as_str()),
         "policy": row.policy.id, "product": row.product.code,
@@ -132,7 +132,7 @@ pub(crate) fn insert_license(
         detail["seq"] = seq.into();
     }
     audit::append(
-        conn,
+        db,
         audit_key,
         row.created,
         actor,
@@ -217,7 +217,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         if new_customer {
             customers::insert_customer(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &self.actor,
                 &created,
@@ -228,7 +228,7 @@ impl Keywright {
             )?;
         }
         insert_license(
-            &tx,
+            tx.db(),
             &audit_key,
             &self.actor,
             &LicenseRow {
@@ -255,7 +255,7 @@ impl Keywright {
         // 120 random bits: a clash is practically impossible; a few tries prove it.
         for _ in 0..8 {
             let key = draw_human_key(product)?;
-            if !sql::key_taken(self.store.conn(), &key)? {
+            if !sql::key_taken(self.store.db(), &key)? {
                 return Ok(key);
             }
         }
@@ -267,13 +267,13 @@ impl Keywright {
 
     /// Every license, newest first.
     pub fn list_licenses(&self) -> Result<Vec<License>> {
-        sql::list(self.store.conn())
+        sql::list(self.store.db())
     }
 
     /// A license by id or key.
     pub fn find_license(&self, reference: &str) -> Result<License> {
         let reference = reference.trim();
-        sql::find(self.store.conn(), reference)?
+        sql::find(self.store.db(), reference)?
             .ok_or_else(|| Error::not_found(format!("no license with id or key {reference:?}")))
     }
 }

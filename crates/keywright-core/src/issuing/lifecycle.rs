@@ -117,7 +117,7 @@ impl Keywright {
 
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = sql::set_expiry(&tx, &license.id, &current, &expiry, &at)?;
+        let changed = sql::set_expiry(tx.db(), &license.id, &current, &expiry, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed while renewing; reload and try again",
@@ -125,7 +125,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -158,7 +158,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         // Guarded on the old status: a concurrent change makes this a conflict, not a
         // silent overwrite.
-        let changed = sql::set_status(&tx, &license.id, license.status, to, &at)?;
+        let changed = sql::set_status(tx.db(), &license.id, license.status, to, &at)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "{} changed meanwhile; reload and try again",
@@ -166,7 +166,7 @@ impl Keywright {
             )));
         }
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,

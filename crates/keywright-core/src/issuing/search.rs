@@ -31,6 +31,8 @@
 use jiff::{SignedDuration, Timestamp};
 use rusqlite::types::Value;
 
+use crate::store::db::{args, Db, Engine};
+
 use super::model::{License, LicensePage, LicenseQuery, LicenseSort};
 use super::sql::{key_is, license_row, SELECT};
 use crate::error::{Error, Result};
@@ -91,15 +93,43 @@ fn fts_prefix(text: &str) -> String {
 
 /// How many rows of the FTS `table` match `expression`, counted from the index alone
 /// and only up to one past [`BROAD_TEXT`].
-fn index_matches(conn: &rusqlite::Connection, table: &str, expression: &str) -> Result<i64> {
-    Ok(conn.query_row(
+fn index_matches(db: Db<'_>, table: &str, expression: &str) -> Result<i64> {
+    db.query_one(
         &format!(
-            "SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT {})",
+            "SELECT count(*) FROM (SELECT rowid FROM {table} WHERE {table} MATCH ?1 LIMIT {}) AS m",
             BROAD_TEXT + 1
         ),
-        [expression],
+        args![expression],
         |r| r.get(0),
-    )?)
+    )
+}
+
+/// PostgreSQL's words of a customer's name and email, for the word search of one or
+/// two characters: the same expression as the index `customers_words` (V1), which
+/// splits an email at its punctuation as SQLite's unicode61 tokenizer does.
+const PG_CUSTOMER_WORDS: &str = "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || \
+     regexp_replace(coalesce(email, ''), '[^[:alnum:]]+', ' ', 'g'))";
+
+/// PostgreSQL: how many rows match `filter` (with parameter 1), up to one past
+/// [`BROAD_TEXT`].
+fn pg_matches(db: Db<'_>, from: &str, filter: &str, arg: &str) -> Result<i64> {
+    db.query_one(
+        &format!(
+            "SELECT count(*) FROM (SELECT 1 FROM {from} WHERE {filter} LIMIT {}) AS m",
+            BROAD_TEXT + 1
+        ),
+        args![arg],
+        |r| r.get(0),
+    )
+}
+
+/// The text as one `to_tsquery` lexeme: lowercase, every character that is not a
+/// letter or digit dropped (the word index holds no punctuation).
+fn pg_lexeme(text: &str) -> String {
+    text.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
 }
 
 fn encode_cursor(sort: LicenseSort, key: &str, id: &str) -> String {
@@ -146,12 +176,12 @@ impl Keywright {
     pub fn search_licenses(&self, query: &LicenseQuery, now: Timestamp) -> Result<LicensePage> {
         let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
         let planned = self.plan_search(query, now)?;
-        let mut stmt = self.store.conn().prepare(&planned.page_sql)?;
-        let mut rows: Vec<(String, License)> = stmt
-            .query_map(rusqlite::params_from_iter(planned.args.iter()), |r| {
+        let args: Vec<crate::store::db::Value> =
+            planned.args.iter().cloned().map(Into::into).collect();
+        let mut rows: Vec<(String, License)> =
+            self.store.db().query(&planned.page_sql, &args, |r| {
                 Ok((r.get(13)?, license_row(r)?))
-            })?
-            .collect::<rusqlite::Result<_>>()?;
+            })?;
         let next_cursor = if rows.len() as i64 > limit {
             rows.truncate(limit as usize);
             rows.last()
@@ -160,7 +190,7 @@ impl Keywright {
             None
         };
         let mut items: Vec<License> = rows.into_iter().map(|(_, l)| l).collect();
-        fill_machine_counts(self.store.conn(), &mut items)?;
+        fill_machine_counts(self.store.db(), &mut items)?;
         let first_page = query.cursor.as_deref().is_none_or(|c| c.trim().is_empty());
         let (total, total_exact) = match planned.total {
             Total::Counted(counted) => (counted.min(COUNT_CAP), counted <= COUNT_CAP),
@@ -186,7 +216,12 @@ impl Keywright {
         now: Timestamp,
     ) -> Result<Vec<String>> {
         let planned = self.plan_search(query, now)?;
-        let conn = self.store.conn();
+        let Some(conn) = self.store.sqlite() else {
+            return Err(Error::new(
+                crate::ErrorCode::BadInput,
+                "the query plan is read from SQLite stores only",
+            ));
+        };
         let mut lines = Vec::new();
         for (label, sql, args) in [
             (
@@ -217,7 +252,8 @@ impl Keywright {
                 "a page holds 1 to {MAX_LIMIT} licenses; got {limit}"
             )));
         }
-        let conn = self.store.conn();
+        let db = self.store.db();
+        let postgres = db.engine() == Engine::Postgres;
         let mut filters: Vec<String> = Vec::new();
         let mut args: Vec<Value> = Vec::new();
         // Whether the text matches more than `BROAD_TEXT` (see the module docs), and
@@ -238,9 +274,56 @@ impl Keywright {
                 )));
             }
             let n = args.len();
-            if chars >= 3 {
+            if postgres {
+                // PostgreSQL: the trigram GIN indexes answer ILIKE over the key's tail,
+                // the name and the email; the word index answers 1–2 characters.
+                let like = like_pattern(text);
+                let exact = format!("?{}", n + 2);
+                if chars >= 3 {
+                    let matches = pg_matches(
+                        db,
+                        "licenses l",
+                        &format!(
+                            "{} ILIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
+                             WHERE name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\')",
+                            db.tail("l.key", KEY_TAIL as u32)
+                        ),
+                        &like,
+                    )?;
+                    broad_text = matches > BROAD_TEXT;
+                    trigram_text = true;
+                    filters.push(format!(
+                        "({tail} ILIKE ?{a} ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
+                         WHERE name ILIKE ?{a} ESCAPE '\\' OR email ILIKE ?{a} ESCAPE '\\') \
+                         OR {key} OR l.id = {exact})",
+                        tail = db.tail("l.key", KEY_TAIL as u32),
+                        key = key_is(db, &exact),
+                        a = n + 1
+                    ));
+                    args.push(Value::Text(like));
+                    args.push(Value::Text(text.split_whitespace().collect()));
+                } else if text.chars().any(char::is_alphanumeric) {
+                    let prefix = format!("{}:*", pg_lexeme(text));
+                    let words = format!(
+                        "{PG_CUSTOMER_WORDS} @@ to_tsquery('simple'::regconfig, CAST(?1 AS TEXT))"
+                    );
+                    broad_text = pg_matches(db, "customers", &words, &prefix)? > BROAD_TEXT;
+                    filters.push(format!(
+                        "l.customer_id IN (SELECT id FROM customers WHERE {})",
+                        words.replace("?1", &format!("?{}", n + 1))
+                    ));
+                    args.push(Value::Text(prefix));
+                } else {
+                    filters.push(
+                        "(l.key ILIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
+                         WHERE name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\'))"
+                            .replace("?1", &format!("?{}", n + 1)),
+                    );
+                    args.push(Value::Text(like));
+                }
+            } else if chars >= 3 {
                 let phrase = fts_phrase(text);
-                let matches = index_matches(conn, "license_search", &phrase)?;
+                let matches = index_matches(db, "license_search", &phrase)?;
                 broad_text = matches > BROAD_TEXT;
                 trigram_text = true;
                 let indexed = if broad_text {
@@ -260,13 +343,13 @@ impl Keywright {
                 let exact = format!("?{}", n + 2);
                 filters.push(format!(
                     "({indexed} OR {} OR l.id = {exact})",
-                    key_is(&exact)
+                    key_is(db, &exact)
                 ));
                 args.push(Value::Text(phrase));
                 args.push(Value::Text(text.split_whitespace().collect()));
             } else if text.chars().any(char::is_alphanumeric) {
                 let prefix = fts_prefix(text);
-                let matches = index_matches(conn, "customer_words", &prefix)?;
+                let matches = index_matches(db, "customer_words", &prefix)?;
                 broad_text = matches > BROAD_TEXT;
                 filters.push(if broad_text {
                     // CROSS JOIN keeps the order: the customer row first, then one
@@ -348,12 +431,13 @@ impl Keywright {
         // Counting stops past `COUNT_CAP`: the cost of a count is then bounded too.
         let count_of = |filters: &[String]| -> Result<(String, i64)> {
             let sql = format!(
-                "SELECT count(*) FROM (SELECT 1 FROM licenses l{} LIMIT {})",
+                "SELECT count(*) FROM (SELECT 1 FROM licenses l{} LIMIT {}) AS m",
                 where_of(filters),
                 COUNT_CAP + 1
             );
-            let counted =
-                conn.query_row(&sql, rusqlite::params_from_iter(args.iter()), |r| r.get(0))?;
+            let bound: Vec<crate::store::db::Value> =
+                args.iter().cloned().map(Into::into).collect();
+            let counted = db.query_one(&sql, &bound, |r| r.get(0))?;
             Ok((sql, counted))
         };
         let count_args = args.len();
@@ -389,13 +473,19 @@ impl Keywright {
             Total::Counted(counted) => {
                 // rowids are assigned upwards, so the largest is close to the count.
                 let licenses: i64 =
-                    conn.query_row("SELECT coalesce(max(rowid), 0) FROM licenses", [], |r| {
+                    db.query_one("SELECT coalesce(max(seq), 0) FROM licenses", &[], |r| {
                         r.get(0)
                     })?;
                 counted.saturating_mul(counted) > (limit + 1).saturating_mul(licenses)
             }
         };
-        let column = if walk_sort_index { "+l." } else { "l." };
+        // (`+l.column` is SQLite's way; PostgreSQL's planner has statistics and
+        // chooses by itself, and `+` is not defined on text there.)
+        let column = if walk_sort_index && !postgres {
+            "+l."
+        } else {
+            "l."
+        };
         for f in &mut filters {
             *f = f.replace("#l.", column);
         }
@@ -451,21 +541,26 @@ impl Keywright {
 /// Fills `machines_count` for a page in one query over the page's ids (the
 /// `machines_license (license_id, status)` index answers each), so the cost follows
 /// the page size, never the number of matches.
-fn fill_machine_counts(conn: &rusqlite::Connection, items: &mut [License]) -> Result<()> {
+fn fill_machine_counts(db: Db<'_>, items: &mut [License]) -> Result<()> {
     if items.is_empty() {
         return Ok(());
     }
-    let marks = vec!["?"; items.len()].join(", ");
-    let mut stmt = conn.prepare(&format!(
-        "SELECT license_id, count(*) FROM machines
-         WHERE status = 'active' AND license_id IN ({marks}) GROUP BY license_id"
-    ))?;
-    let counts: std::collections::HashMap<String, i64> = stmt
-        .query_map(
-            rusqlite::params_from_iter(items.iter().map(|l| l.id.as_str())),
+    let marks = (1..=items.len())
+        .map(|i| format!("?{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let ids: Vec<crate::store::db::Value> = items.iter().map(|l| l.id.as_str().into()).collect();
+    let counts: std::collections::HashMap<String, i64> = db
+        .query(
+            &format!(
+                "SELECT license_id, count(*) FROM machines
+                 WHERE status = 'active' AND license_id IN ({marks}) GROUP BY license_id"
+            ),
+            &ids,
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?
-        .collect::<rusqlite::Result<_>>()?;
+        .into_iter()
+        .collect();
     for item in items {
         item.machines_count = Some(counts.get(&item.id).copied().unwrap_or(0));
     }

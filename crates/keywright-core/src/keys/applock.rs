@@ -217,7 +217,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &stamp(now),
             &self.actor,
@@ -233,7 +233,7 @@ impl Keywright {
                 Some(old) => self.vault.put(LOCK_ACCOUNT, old)?,
                 None => self.vault.remove(LOCK_ACCOUNT)?,
             }
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         if let Some(gate) = &self.gate {
@@ -253,7 +253,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &stamp(now),
             &self.actor,
@@ -266,7 +266,7 @@ impl Keywright {
         self.vault.remove(LOCK_ACCOUNT)?;
         if let Err(e) = tx.commit() {
             self.vault.put(LOCK_ACCOUNT, &record)?;
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         Ok(())

@@ -7,9 +7,11 @@
 //!   on record checked against the keychain's).
 //! - [`vault`]: the keychain ([`Keychain`](vault::Keychain)) and a memory vault for tests.
 //! - [`applock`]: the lock passphrase's hash in the keychain, and the gate the signer asks.
+//! - [`bundle`]: key bundles, the encrypted key source of a server without a keychain.
 //! - `sql`: table `signing_keys`.
 
 pub mod applock;
+pub mod bundle;
 mod model;
 mod signing_keys;
 pub(crate) mod sql;

@@ -51,7 +51,7 @@ impl Keywright {
             let audit_key = self.audit_key()?;
             let tx = self.store.transaction()?;
             sql::insert(
-                &tx,
+                tx.db(),
                 &id,
                 &kid,
                 &name,
@@ -60,7 +60,7 @@ impl Keywright {
                 &at,
             )?;
             audit::append(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &at,
                 &self.actor,
@@ -100,7 +100,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        let changed = sql::retire(&tx, &key.id)?;
+        let changed = sql::retire(tx.db(), &key.id)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "signing key {} changed meanwhile; reload and try again",
@@ -109,7 +109,7 @@ impl Keywright {
         }
         let products = crate::catalog::sql::codes_signed_by(&tx, &key.id)?;
         audit::append(
-            &tx,
+            tx.db(),
             &audit_key,
             &at,
             &self.actor,
@@ -129,7 +129,7 @@ impl Keywright {
 
     /// Every signing key, newest first.
     pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
-        sql::list(self.store.conn())?
+        sql::list(self.store.db())?
             .into_iter()
             .map(finish)
             .collect()
@@ -138,10 +138,10 @@ impl Keywright {
     /// A signing key by id, kid or unique name.
     pub fn find_signing_key(&self, reference: &str) -> Result<SigningKey> {
         let reference = reference.trim();
-        if let Some(row) = sql::by_id_or_kid(self.store.conn(), reference)? {
+        if let Some(row) = sql::by_id_or_kid(self.store.db(), reference)? {
             return finish(row);
         }
-        let mut rows = sql::by_name(self.store.conn(), reference)?;
+        let mut rows = sql::by_name(self.store.db(), reference)?;
         match rows.len() {
             0 => Err(Error::not_found(format!(
                 "no signing key with id, kid or name {reference:?}"

@@ -1,9 +1,8 @@
-//! The signing keys' SQL (table `signing_keys`).
-
-use rusqlite::{params, Connection, OptionalExtension, Row};
+//! The signing keys' SQL (table `signing_keys`), one statement for both engines.
 
 use super::model::{KeyAlgorithm, KeyStatus, SigningKey};
 use crate::error::Result;
+use crate::store::db::{args, Db, Row};
 
 const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
 
@@ -11,7 +10,7 @@ const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at"
 /// its public key.
 pub(super) type KeyRow = (SigningKey, Vec<u8>);
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
+fn from_row(r: &Row<'_>) -> Result<KeyRow> {
     let raw: Vec<u8> = r.get(4)?;
     let algorithm: String = r.get(3)?;
     let status: String = r.get(5)?;
@@ -32,7 +31,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<KeyRow> {
 
 /// Inserts an active key.
 pub(super) fn insert(
-    conn: &Connection,
+    db: Db<'_>,
     id: &str,
     kid: &str,
     name: &str,
@@ -40,49 +39,50 @@ pub(super) fn insert(
     public_key: &[u8],
     created_at: &str,
 ) -> Result<()> {
-    conn.execute(
+    db.execute(
         "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6)",
-        params![id, kid, name, algorithm.as_str(), public_key, created_at],
+        args![id, kid, name, algorithm.as_str(), public_key, created_at],
     )?;
     Ok(())
 }
 
 /// Retires the key `id` if it is active; returns how many rows changed (0 or 1).
-pub(super) fn retire(conn: &Connection, id: &str) -> Result<usize> {
-    Ok(conn.execute(
+pub(super) fn retire(db: Db<'_>, id: &str) -> Result<usize> {
+    Ok(db.execute(
         "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",
-        [id],
-    )?)
+        args![id],
+    )? as usize)
 }
 
 /// Every key, newest first.
-pub(super) fn list(conn: &Connection) -> Result<Vec<KeyRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, rowid DESC"
-    ))?;
-    let rows = stmt.query_map([], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn list(db: Db<'_>) -> Result<Vec<KeyRow>> {
+    db.query(
+        &format!(
+            "SELECT {COLUMNS} FROM signing_keys ORDER BY created_at DESC, {} DESC",
+            db.rowid()
+        ),
+        &[],
+        from_row,
+    )
 }
 
 /// The key whose id or kid is `reference`.
-pub(super) fn by_id_or_kid(conn: &Connection, reference: &str) -> Result<Option<KeyRow>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM signing_keys WHERE id = ?1 OR kid = ?1"),
-            [reference],
-            from_row,
-        )
-        .optional()?)
+pub(super) fn by_id_or_kid(db: Db<'_>, reference: &str) -> Result<Option<KeyRow>> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM signing_keys WHERE id = ?1 OR kid = ?1"),
+        args![reference],
+        from_row,
+    )
 }
 
 /// The keys named `name`.
-pub(super) fn by_name(conn: &Connection, name: &str) -> Result<Vec<KeyRow>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"
-    ))?;
-    let rows = stmt.query_map([name], from_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn by_name(db: Db<'_>, name: &str) -> Result<Vec<KeyRow>> {
+    db.query(
+        &format!("SELECT {COLUMNS} FROM signing_keys WHERE name = ?1"),
+        args![name],
+        from_row,
+    )
 }
 
 /// A key as stored, undecoded: what a backup checks each private key against.
@@ -94,15 +94,17 @@ pub(crate) struct StoredKey {
 }
 
 /// Every key as stored (see [`StoredKey`]).
-pub(crate) fn stored_keys(conn: &Connection) -> Result<Vec<StoredKey>> {
-    let mut stmt = conn.prepare("SELECT kid, algorithm, public_key, status FROM signing_keys")?;
-    let rows = stmt.query_map([], |r| {
-        Ok(StoredKey {
-            kid: r.get(0)?,
-            algorithm: r.get(1)?,
-            public_key: r.get(2)?,
-            status: r.get(3)?,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn stored_keys(db: Db<'_>) -> Result<Vec<StoredKey>> {
+    db.query(
+        "SELECT kid, algorithm, public_key, status FROM signing_keys",
+        &[],
+        |r| {
+            Ok(StoredKey {
+                kid: r.get(0)?,
+                algorithm: r.get(1)?,
+                public_key: r.get(2)?,
+                status: r.get(3)?,
+            })
+        },
+    )
 }

@@ -4,8 +4,12 @@
 //! This folder is the only place that opens a connection. The domains run their SQL
 //! through `Store::conn` and the transactions begun here; nothing else holds one.
 
+mod copy;
+pub mod db;
 mod file;
 mod migrations;
+#[cfg(feature = "postgres")]
+pub mod pg;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +21,7 @@ use crate::error::{Error, ErrorCode, Result};
 use file::{file_uri, inspect_file, opening_error, restrict_file, sibling};
 use migrations::{migrations, MIGRATIONS};
 
+pub use copy::{copy_store, StoreCopied, TableRows};
 pub(crate) use file::create_private_dir;
 pub use file::{default_store_path, read_only_reason};
 pub(crate) use migrations::migrate_snapshot;
@@ -37,12 +42,21 @@ pub struct StoreInfo {
 
 /// An open store.
 pub struct Store {
-    conn: Connection,
+    backend: Backend,
     path: PathBuf,
     store_id: String,
     /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
     /// writable.
     read_only: Option<String>,
+}
+
+/// The connection behind a store.
+enum Backend {
+    /// An SQLite file.
+    Sqlite(Connection),
+    /// A PostgreSQL database (see [`pg`]).
+    #[cfg(feature = "postgres")]
+    Postgres(std::cell::RefCell<postgres::Client>),
 }
 
 impl std::fmt::Debug for Store {
@@ -85,6 +99,29 @@ impl Store {
             Some(why) => Self::open_read_only(path, why),
             None => Self::open_read_write(path),
         }
+    }
+
+    /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL names
+    /// a PostgreSQL store, anything else an SQLite file (see [`Store::open`]).
+    pub fn open_location(location: &str) -> Result<Self> {
+        #[cfg(feature = "postgres")]
+        if pg::is_postgres_url(location) {
+            return Self::open_postgres(location);
+        }
+        Self::open(Path::new(location))
+    }
+
+    /// Opens (creating the schema if needed) the PostgreSQL store at `url`; see
+    /// [`pg::PgStore::open`].
+    #[cfg(feature = "postgres")]
+    pub fn open_postgres(url: &str) -> Result<Self> {
+        let (client, store_id, shown) = pg::PgStore::open(url)?.into_parts();
+        Ok(Self {
+            backend: Backend::Postgres(client),
+            path: PathBuf::from(shown),
+            store_id,
+            read_only: None,
+        })
     }
 
     fn open_read_write(path: &Path) -> Result<Self> {
@@ -168,7 +205,7 @@ impl Store {
             _ => e,
         })?;
         Ok(Self {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             store_id,
             read_only: None,
@@ -248,14 +285,14 @@ impl Store {
                 e => opening_error(path, e),
             })?;
         Ok(Self {
-            conn,
+            backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             store_id,
             read_only: Some(why),
         })
     }
 
-    /// The SQLite file.
+    /// The SQLite file; for a PostgreSQL store, its URL without the password.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -276,34 +313,223 @@ impl Store {
         MIGRATIONS.len()
     }
 
-    /// The connection, for the domains' SQL functions (`sql.rs` in each domain).
+    /// Copies every row of this store into `target`, a new, empty store of either
+    /// engine, in one transaction on the target (nothing is left half copied), the
+    /// store id included; then checks that both hold the same number of rows in every
+    /// table. `progress` hears each table as it is done. The audit log's chain and
+    /// anchor are the caller's to verify on both sides (they need the keychain).
+    pub fn copy_into(
+        &self,
+        target: &mut Store,
+        progress: impl FnMut(&str, i64),
+    ) -> Result<Vec<(&'static str, i64)>> {
+        if target.read_only.is_some() {
+            return Err(Error::new(
+                ErrorCode::Store,
+                format!("the target store {} is read-only", target.path.display()),
+            ));
+        }
+        let tx = target.transaction()?;
+        copy::copy_rows(self.db(), tx.db(), progress)?;
+        tx.commit()?;
+        target.store_id = self.store_id.clone();
+        let from = copy::counts(self.db())?;
+        let to = copy::counts(target.db())?;
+        if from != to {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                format!(
+                    "the copy does not hold the rows of the source: {from:?} were copied as {to:?}"
+                ),
+            ));
+        }
+        Ok(from)
+    }
+
+    /// The shared SQL handle, for tests that compare stores row by row.
+    #[doc(hidden)]
+    pub fn db_for_tests(&self) -> db::Db<'_> {
+        self.db()
+    }
+
+    /// The whole store as an SQLite database image, consistent at one instant while
+    /// other writers go on: SQLite's online backup API for a file; for PostgreSQL,
+    /// every row copied (in one REPEATABLE READ transaction) into a new in-memory
+    /// store. What a backup carries, whatever the engine.
+    pub(crate) fn image(&self) -> Result<Vec<u8>> {
+        match &self.backend {
+            Backend::Sqlite(c) => crate::backup::snapshot::snapshot(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(client) => {
+                let mut mem = Connection::open_in_memory()?;
+                migrations::migrate_snapshot(&mut mem)?;
+                client
+                    .borrow_mut()
+                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                let copied = (|| -> Result<()> {
+                    let tx = mem.transaction()?;
+                    copy::copy_rows(self.db(), db::Db::Sqlite(&tx), |_, _| {})?;
+                    tx.commit()?;
+                    Ok(())
+                })();
+                let ended = client.borrow_mut().batch_execute("COMMIT");
+                copied?;
+                ended?;
+                let mut bytes = mem.serialize(rusqlite::MAIN_DB)?.to_vec();
+                crate::backup::snapshot::legacy_header(&mut bytes);
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// Which engine holds the store.
+    pub fn engine(&self) -> db::Engine {
+        self.db().engine()
+    }
+
+    /// The SQLite connection, for what only SQLite has (its backup image, FTS5);
+    /// `None` on PostgreSQL.
+    pub(crate) fn sqlite(&self) -> Option<&Connection> {
+        match &self.backend {
+            Backend::Sqlite(c) => Some(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    /// The connection, for domain code not yet written for both engines.
+    ///
+    /// # Panics
+    /// On a PostgreSQL store: such code must not be reachable there.
     pub(crate) fn conn(&self) -> &Connection {
-        &self.conn
+        self.sqlite()
+            .expect("this part of Keywright runs on SQLite stores only")
     }
 
-    /// A transaction. It takes the write lock when it begins (the connection's
-    /// default behavior is IMMEDIATE: see [`Store::open`]).
-    pub(crate) fn transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn.transaction()
+    /// The handle the domains' SQL runs on (see [`db`]).
+    pub(crate) fn db(&self) -> db::Db<'_> {
+        match &self.backend {
+            Backend::Sqlite(c) => db::Db::Sqlite(c),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(c) => db::Db::Postgres(c),
+        }
     }
 
-    /// An IMMEDIATE transaction, said explicitly where the seat count and the write
-    /// must be one step for every writer.
-    pub(crate) fn immediate_transaction(&mut self) -> rusqlite::Result<Transaction<'_>> {
-        self.conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
+    /// A write transaction: committed by [`Tx::commit`], rolled back when dropped.
+    ///
+    /// Writers are serialized: SQLite takes its write lock when the transaction begins
+    /// (IMMEDIATE); PostgreSQL takes the store's transaction-scoped advisory lock, so
+    /// every writer of every process (replicas included) runs one after the other, as
+    /// on SQLite: seat counts and their inserts are one step, and the audit chain gets
+    /// one row after the other. Reads made through `&self` while it is open see (and
+    /// are part of) it: the activation server reads the license inside the transaction
+    /// that takes the seat.
+    pub(crate) fn transaction(&self) -> Result<Tx<'_>> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(Tx {
+                inner: Some(TxInner::Sqlite(Transaction::new_unchecked(
+                    c,
+                    TransactionBehavior::Immediate,
+                )?)),
+            }),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(c) => {
+                c.try_borrow_mut()
+                    .map_err(|_| {
+                        Error::new(
+                            ErrorCode::Internal,
+                            "a transaction began while a statement was running",
+                        )
+                    })?
+                    .batch_execute(&format!(
+                        "BEGIN; SELECT pg_advisory_xact_lock({})",
+                        pg::WRITE_LOCK
+                    ))?;
+                Ok(Tx {
+                    inner: Some(TxInner::Postgres(c)),
+                })
+            }
+        }
     }
 
-    /// Whether SQLite opened the connection read-only.
-    pub(crate) fn connection_read_only(&self) -> rusqlite::Result<bool> {
-        self.conn.is_readonly(rusqlite::MAIN_DB)
+    /// [`Store::transaction`], said where the seat count and the write must be one
+    /// step for every writer.
+    pub(crate) fn immediate_transaction(&self) -> Result<Tx<'_>> {
+        self.transaction()
     }
 
-    /// An IMMEDIATE transaction begun through a shared borrow, so that reads made
-    /// through `&self` while it is open see (and are part of) it: the activation
-    /// server reads the license inside the transaction that takes the seat.
-    pub(crate) fn shared_transaction(&self) -> rusqlite::Result<Transaction<'_>> {
-        Transaction::new_unchecked(&self.conn, TransactionBehavior::Immediate)
+    /// [`Store::transaction`], said where reads through `&self` must be inside it.
+    pub(crate) fn shared_transaction(&self) -> Result<Tx<'_>> {
+        self.transaction()
+    }
+
+    /// Whether the connection was opened read-only.
+    pub(crate) fn connection_read_only(&self) -> Result<bool> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.is_readonly(rusqlite::MAIN_DB)?),
+            #[cfg(feature = "postgres")]
+            Backend::Postgres(_) => Ok(false),
+        }
+    }
+}
+
+/// A write transaction on either engine (see [`Store::transaction`]): committed by
+/// [`Tx::commit`], rolled back when dropped uncommitted.
+pub(crate) struct Tx<'a> {
+    inner: Option<TxInner<'a>>,
+}
+
+enum TxInner<'a> {
+    /// SQLite's own transaction (rolls back when dropped).
+    Sqlite(Transaction<'a>),
+    /// A PostgreSQL transaction on the store's client.
+    #[cfg(feature = "postgres")]
+    Postgres(&'a std::cell::RefCell<postgres::Client>),
+}
+
+impl Tx<'_> {
+    /// The handle statements inside the transaction run on.
+    pub(crate) fn db(&self) -> db::Db<'_> {
+        match self.inner.as_ref().expect("an open transaction") {
+            TxInner::Sqlite(t) => db::Db::Sqlite(t),
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(client) => db::Db::Postgres(client),
+        }
+    }
+
+    /// Commits. On PostgreSQL a commit that fails (the connection dropped) leaves
+    /// nothing written: the server rolls the transaction back.
+    pub(crate) fn commit(mut self) -> Result<()> {
+        match self.inner.take().expect("an open transaction") {
+            TxInner::Sqlite(t) => Ok(t.commit()?),
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(client) => Ok(client.borrow_mut().batch_execute("COMMIT")?),
+        }
+    }
+}
+
+impl Drop for Tx<'_> {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Some(TxInner::Postgres(client)) = self.inner.take() {
+            if let Ok(mut c) = client.try_borrow_mut() {
+                // A rollback that fails (the connection is gone) has nothing to undo.
+                let _ = c.batch_execute("ROLLBACK");
+            }
+        }
+    }
+}
+
+/// Transitional: domain code not yet written for both engines takes the SQLite
+/// transaction as a connection.
+impl std::ops::Deref for Tx<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        match self.inner.as_ref().expect("an open transaction") {
+            TxInner::Sqlite(t) => t,
+            #[cfg(feature = "postgres")]
+            TxInner::Postgres(_) => panic!("this part of Keywright runs on SQLite stores only"),
+        }
     }
 }
 
@@ -396,22 +622,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("s.db")).unwrap();
         let mode: String = store
-            .conn
+            .conn()
             .query_row("PRAGMA journal_mode", [], |r| r.get(0))
             .unwrap();
         assert_eq!(mode, "wal");
         let sync: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA synchronous", [], |r| r.get(0))
             .unwrap();
         assert_eq!(sync, 2, "synchronous=FULL");
         let fk: i64 = store
-            .conn
+            .conn()
             .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
             .unwrap();
         assert_eq!(fk, 1);
         assert_eq!(
-            user_version(&store.conn).unwrap(),
+            user_version(store.conn()).unwrap(),
             Store::schema_version() as i64
         );
     }
@@ -455,7 +681,7 @@ mod tests {
         let store = Store::open(&path).unwrap();
         let found = |q: &str| -> Vec<String> {
             let mut stmt = store
-                .conn
+                .conn()
                 .prepare(
                     "SELECT l.id FROM license_search s JOIN licenses l ON l.seq = s.rowid
                      WHERE license_search MATCH ?1",
@@ -473,7 +699,7 @@ mod tests {
         // Migration 3 rebuilt signing_keys: rows and references survive, foreign keys
         // are enforced again, and the new algorithms are allowed.
         let (name, fk): (String, i64) = store
-            .conn
+            .conn()
             .query_row(
                 "SELECT name, (SELECT foreign_keys FROM pragma_foreign_keys) FROM signing_keys",
                 [],
@@ -482,18 +708,18 @@ mod tests {
             .unwrap();
         assert_eq!((name.as_str(), fk), ("K", 1));
         store
-            .conn
+            .conn()
             .execute(
                 "INSERT INTO signing_keys VALUES ('r', 'rkid', 'R', 'rsa-2048', x'00', 'active', 't')",
                 [],
             )
             .unwrap();
-        let orphan = store.conn.execute(
+        let orphan = store.conn().execute(
             "INSERT INTO products VALUES ('p2', 'P2', 'P2', NULL, NULL, 'missing', 't')",
             [],
         );
         assert!(orphan.is_err(), "foreign keys are on after migrating");
-        let bad_alg = store.conn.execute(
+        let bad_alg = store.conn().execute(
             "INSERT INTO signing_keys VALUES ('x', 'xkid', 'X', 'dsa', x'00', 'active', 't')",
             [],
         );

@@ -113,3 +113,20 @@ impl TestStore {
 pub fn open(path: &std::path::Path, vault: Arc<MemoryVault>) -> Keywright {
     Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault), "tester")
 }
+
+/// The columns a table has on both engines (SQLite's own list; PostgreSQL adds an
+/// identity `seq` where SQLite orders by its rowid).
+pub fn shared_columns(table: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("schema.db");
+    drop(Store::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let columns = conn
+        .prepare(&format!("SELECT name FROM pragma_table_info('{table}')"))
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(|c| format!("\"{}\"", c.unwrap()))
+        .collect();
+    columns
+}

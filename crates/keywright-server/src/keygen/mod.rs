@@ -147,6 +147,16 @@ impl Failure {
         }
     }
 
+    /// The product's key is not in the server's key source (a partial key bundle).
+    fn no_signing_key() -> Self {
+        Failure::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Service unavailable",
+            crate::NO_SIGNING_KEY,
+        )
+        .code("SIGNING_KEY_UNAVAILABLE")
+    }
+
     fn unavailable() -> Self {
         Failure::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -343,15 +353,29 @@ fn plain_unavailable() -> Response {
 }
 
 /// Signs `reply` with its product's key (else the account's) and builds the response.
-fn sign(state: &AppState, exchange: &Exchange, reply: Reply, now: Timestamp) -> Response {
-    let product = reply.product.as_ref().or(state.account.as_ref());
-    let signer = product.and_then(|p| match state.signer(p, now) {
-        Ok(s) => Some(s),
-        Err(e) => {
+fn sign(state: &AppState, exchange: &Exchange, mut reply: Reply, now: Timestamp) -> Response {
+    let product = reply.product.clone().or_else(|| state.account.clone());
+    let signer = match product.as_ref().map(|p| (p, state.signer(p, now))) {
+        None => None,
+        Some((_, Ok(s))) => Some(s),
+        // A key bundle without this product's key: the request gets a 503 that says
+        // so, signed by the account's key when that one is here.
+        Some((p, Err(e)))
+            if e.code == ErrorCode::KeychainEntryMissing && reply.product.is_some() =>
+        {
+            eprintln!("keywright-server: cannot sign for product {}: {e}", p.id);
+            reply = Reply::failure(&Failure::no_signing_key());
+            state
+                .account
+                .as_ref()
+                .filter(|a| a.id != p.id)
+                .and_then(|a| state.signer(a, now).ok())
+        }
+        Some((p, Err(e))) => {
             eprintln!("keywright-server: cannot sign for product {}: {e}", p.id);
             None
         }
-    });
+    };
     let mut response = (reply.status, reply.body.clone()).into_response();
     let headers = response.headers_mut();
     headers.insert(
@@ -395,6 +419,8 @@ fn sign(state: &AppState, exchange: &Exchange, reply: Reply, now: Timestamp) -> 
 /// A request read and routed, before the store is asked anything.
 struct Request {
     route: Route,
+    /// The products the key bundle has no key for (see `AppState::cannot_sign`).
+    cannot_sign: Arc<std::collections::HashSet<(String, String)>>,
     credentials: Credentials,
     body: Option<Map<String, Value>>,
     query: Vec<(String, String)>,
@@ -435,6 +461,7 @@ fn read(
         }
     })?;
     Ok(Request {
+        cannot_sign: state.cannot_sign.clone(),
         body: params::body(headers, &bytes)?,
         query: params::query(uri.query())?,
         credentials: params::credentials(headers),
@@ -549,6 +576,15 @@ fn handle(
     let authed = authenticate(kw, &request.credentials, now)?;
     event.license_id = Some(authed.license.id.clone());
     event.product_id = Some(authed.product.id.clone());
+    // A product whose key the key bundle lacks: nothing is done (an activation
+    // would take a seat) since the answer could not be signed.
+    let product = &authed.product;
+    if request
+        .cannot_sign
+        .contains(&(product.id.clone(), product.signing_key_id.clone()))
+    {
+        return Err(Failure::no_signing_key());
+    }
     let account = kw.store().store_id().to_owned();
     match &request.route {
         Route::ValidateKey => unreachable!("answered above"),

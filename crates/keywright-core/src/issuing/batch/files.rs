@@ -102,7 +102,7 @@ impl Keywright {
         for &(i, seq) in chunk {
             let order_id = run.preview.rows[i].order_id.as_str();
             if !docs.contains_key(order_id) {
-                docs.insert(order_id, sql::order_documents(self.store.conn(), order_id)?);
+                docs.insert(order_id, sql::order_documents(self.store.db(), order_id)?);
             }
             let Some((_, license, metadata, updated)) =
                 docs[order_id].iter().find(|(s, ..)| *s == seq)
@@ -159,7 +159,7 @@ impl Keywright {
         let tx = self.store.transaction()?;
         for (path, text, license_id, kid, alg) in &files {
             audit::append(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &at,
                 &self.actor,
@@ -184,7 +184,7 @@ impl Keywright {
             for p in written {
                 let _ = std::fs::remove_file(p);
             }
-            return Err(e.into());
+            return Err(e);
         }
         self.committed();
         Ok(files.len())
@@ -207,7 +207,7 @@ impl Keywright {
             let entry = by_customer
                 .entry(email.to_lowercase())
                 .or_insert_with(|| (row.customer_name.clone(), email.clone(), Vec::new()));
-            for (seq, license, _, _) in sql::order_documents(self.store.conn(), &row.order_id)? {
+            for (seq, license, _, _) in sql::order_documents(self.store.db(), &row.order_id)? {
                 if seq > i64::from(row.quantity) {
                     continue;
                 }

@@ -426,7 +426,7 @@ impl Keywright {
             if row.order_id.is_empty() || row.note.is_some() {
                 continue;
             }
-            let existing = sql::order_licenses(self.store.conn(), &row.order_id)?;
+            let existing = sql::order_licenses(self.store.db(), &row.order_id)?;
             if let Some(policy) = &plan.policy {
                 if let Some((_, other, _)) = existing.iter().find(|(_, p, _)| *p != policy.id) {
                     let other_name = catalog

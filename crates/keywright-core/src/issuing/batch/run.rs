@@ -236,7 +236,7 @@ impl Keywright {
         // under the lock, so this chunk writes all of its rows or none.
         for w in work {
             let order = &run.preview.rows[w.row].order_id;
-            if sql::order_position_taken(&tx, order, w.seq)? {
+            if sql::order_position_taken(tx.db(), order, w.seq)? {
                 return Err(Error::conflict(format!(
                     "order {order:?} is being issued by another run of this file (its license #{} appeared after this run read the store); this run stopped before writing it. {issued} licenses were issued by this run. Run the file again once the other run has finished: it issues only what is missing",
                     w.seq
@@ -252,7 +252,7 @@ impl Keywright {
                     })?;
                     if entry.2 {
                         insert_customer(
-                            &tx,
+                            tx.db(),
                             &audit_key,
                             &self.actor,
                             &created,
@@ -269,7 +269,7 @@ impl Keywright {
             };
             let (signing_key, _) = &run.signers[&w.product.signing_key_id];
             insert_license(
-                &tx,
+                tx.db(),
                 &audit_key,
                 &self.actor,
                 &LicenseRow {
@@ -288,10 +288,8 @@ impl Keywright {
                 },
             )?;
         }
-        if let Err(e) = tx.commit() {
-            // New customers of this chunk were rolled back with it.
-            return Err(e.into());
-        }
+        // A failed commit rolls back the chunk's new customers with it.
+        tx.commit()?;
         self.committed();
         Ok(())
     }

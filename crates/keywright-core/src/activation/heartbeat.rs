@@ -17,7 +17,6 @@
 //! a death leads to is audited.
 
 use jiff::{SignedDuration, Timestamp};
-use rusqlite::Connection;
 
 use super::model::{HeartbeatStatus, Machine, MachineStatus};
 use super::sql;
@@ -108,18 +107,18 @@ fn to_cull(policy: &Policy, machine: &Machine, now: Timestamp) -> Result<bool> {
 /// Deactivates one dead machine inside the caller's transaction, with its audit row
 /// (actor `server` when the server culls, else the caller's).
 fn cull_one(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     machine: &Machine,
     now: Timestamp,
 ) -> Result<bool> {
     let when = stamp(now);
-    if sql::deactivate(conn, &machine.id, &when, None)? != 1 {
+    if sql::deactivate(db, &machine.id, &when, None)? != 1 {
         return Ok(false);
     }
     audit::append(
-        Db::Sqlite(conn),
+        db,
         audit_key,
         &when,
         actor,
@@ -141,7 +140,7 @@ fn cull_one(
 /// Deactivates the license's dead machines its policy culls, inside the caller's
 /// transaction (the one that then counts seats); returns how many.
 pub(super) fn cull_license(
-    conn: &Connection,
+    db: Db<'_>,
     audit_key: &AuditKey,
     actor: &str,
     policy: &Policy,
@@ -152,8 +151,8 @@ pub(super) fn cull_license(
         return Ok(0);
     }
     let mut culled = 0;
-    for (machine, _) in sql::heartbeat_candidates(conn, Some(license_id))? {
-        if to_cull(policy, &machine, now)? && cull_one(conn, audit_key, actor, &machine, now)? {
+    for (machine, _) in sql::heartbeat_candidates(db, Some(license_id))? {
+        if to_cull(policy, &machine, now)? && cull_one(db, audit_key, actor, &machine, now)? {
             culled += 1;
         }
     }
@@ -188,7 +187,7 @@ impl Keywright {
         let actor = "server";
         let tx = self.store.immediate_transaction()?;
         // Read again inside the transaction: a concurrent cull or ping is seen.
-        let Some(machine) = sql::find(&tx, &machine.id)? else {
+        let Some(machine) = sql::find(tx.db(), &machine.id)? else {
             return Err(Error::not_found(format!(
                 "no machine with id {machine_id:?}"
             )));
@@ -203,7 +202,7 @@ impl Keywright {
         let revive = status == HeartbeatStatus::Dead;
         if revive && resurrection_passed(&policy, &machine, now)? {
             let culled = to_cull(&policy, &machine, now)?
-                && cull_one(&tx, &audit_key, actor, &machine, now)?;
+                && cull_one(tx.db(), &audit_key, actor, &machine, now)?;
             tx.commit()?;
             if culled {
                 self.committed();
@@ -212,7 +211,7 @@ impl Keywright {
             machine.heartbeat_status = Some(HeartbeatStatus::Dead);
             return Ok(PingOutcome::Dead(machine));
         }
-        sql::set_heartbeat(&tx, &machine.id, &stamp(now))?;
+        sql::set_heartbeat(tx.db(), &machine.id, &stamp(now))?;
         tx.commit()?;
         let mut machine = self.find_machine(&machine.id)?;
         machine.heartbeat_status = Some(if revive {
@@ -228,7 +227,7 @@ impl Keywright {
     /// periodic sweep calls it); returns how many. Activation also culls a license's
     /// machines before counting its seats.
     pub fn cull_dead_machines(&mut self, now: Timestamp) -> Result<usize> {
-        let candidates = sql::heartbeat_candidates(self.store.conn(), None)?;
+        let candidates = sql::heartbeat_candidates(self.store.db(), None)?;
         let mut policies: Vec<Policy> = Vec::new();
         let mut due = Vec::new();
         for (machine, policy_id) in candidates {
@@ -249,9 +248,9 @@ impl Keywright {
         for (id, policy_id) in due {
             let policy = policies.iter().find(|p| p.id == policy_id).expect("pushed");
             // Read again: a ping or a deactivation may have come in between.
-            if let Some(machine) = sql::find(&tx, &id)? {
+            if let Some(machine) = sql::find(tx.db(), &id)? {
                 if to_cull(policy, &machine, now)?
-                    && cull_one(&tx, &audit_key, "server", &machine, now)?
+                    && cull_one(tx.db(), &audit_key, "server", &machine, now)?
                 {
                     culled += 1;
                 }

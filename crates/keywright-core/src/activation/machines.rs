@@ -146,7 +146,7 @@ impl Keywright {
     /// A machine by id.
     pub fn find_machine(&self, id: &str) -> Result<Machine> {
         let id = id.trim();
-        sql::find(self.store.conn(), id)?
+        sql::find(self.store.db(), id)?
             .ok_or_else(|| Error::not_found(format!("no machine with id {id:?}")))
     }
 
@@ -155,7 +155,7 @@ impl Keywright {
     pub fn list_machines(&self, license_id: &str, now: Timestamp) -> Result<Vec<Machine>> {
         let license = self.find_license(license_id)?;
         let policy = self.find_policy(&license.policy_id)?;
-        let mut machines = sql::of_license(self.store.conn(), &license.id)?;
+        let mut machines = sql::of_license(self.store.db(), &license.id)?;
         for m in &mut machines {
             if m.status == MachineStatus::Active {
                 m.heartbeat_status = Some(HeartbeatStatus::of_machine(&policy, m, now)?);
@@ -168,7 +168,7 @@ impl Keywright {
     /// lists, since it deletes a machine when it is deactivated.
     pub fn active_machines(&self, license_id: &str) -> Result<Vec<Machine>> {
         let license = self.find_license(license_id)?;
-        let mut machines = sql::of_license(self.store.conn(), &license.id)?;
+        let mut machines = sql::of_license(self.store.db(), &license.id)?;
         machines.retain(|m| m.status == MachineStatus::Active);
         Ok(machines)
     }
@@ -176,8 +176,8 @@ impl Keywright {
     /// The active machine of license `license_id` (its row id) whose id or fingerprint
     /// is `machine` (Keygen finds machines by either), if any.
     pub fn active_machine(&self, license_id: &str, machine: &str) -> Result<Option<Machine>> {
-        match sql::active_on_license(self.store.conn(), machine, license_id)? {
-            Some(id) => sql::find(self.store.conn(), &id),
+        match sql::active_on_license(self.store.db(), machine, license_id)? {
+            Some(id) => sql::find(self.store.db(), &id),
             None => Ok(None),
         }
     }
@@ -197,9 +197,9 @@ impl Keywright {
         let license = self.license_for_key(&request.license_key)?;
         let policy = self.find_policy(&license.policy_id)?;
         let product = self.find_product(&policy.product_id)?;
-        let used = sql::seats_used(self.store.conn(), &license.id)?;
+        let used = sql::seats_used(self.store.db(), &license.id)?;
         let existing =
-            sql::active_with_fingerprint(self.store.conn(), &license.id, &request.fingerprint)?;
+            sql::active_with_fingerprint(self.store.db(), &license.id, &request.fingerprint)?;
         // Text activation would refuse is the first reason to show.
         let unfit = check_fingerprint(&request.fingerprint)
             .and_then(|_| {
@@ -319,15 +319,15 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
         // Dead machines free their seats before they are counted, in this transaction.
-        cull_license(&tx, &audit_key, &actor, &policy, &license.id, now)?;
-        let existing = sql::active_with_fingerprint(&tx, &license.id, &d.fingerprint)?;
-        let used = sql::seats_used(&tx, &license.id)?;
+        cull_license(tx.db(), &audit_key, &actor, &policy, &license.id, now)?;
+        let existing = sql::active_with_fingerprint(tx.db(), &license.id, &d.fingerprint)?;
+        let used = sql::seats_used(tx.db(), &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, existing.is_some(), used, now)? {
             return Err(Error::conflict(reason));
         }
         let id = match existing {
             Some(machine) => {
-                sql::refresh(&tx, &machine.id, &d.facts())?;
+                sql::refresh(tx.db(), &machine.id, &d.facts())?;
                 audit::append(
                     tx.db(),
                     &audit_key,
@@ -348,9 +348,9 @@ impl Keywright {
             }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                sql::insert(&tx, &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
+                sql::insert(tx.db(), &id, &license.id, &d.fingerprint, &d.facts(), &at)?;
                 if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
-                    sql::set_heartbeat(&tx, &id, &at)?;
+                    sql::set_heartbeat(tx.db(), &id, &at)?;
                 }
                 audit::append(
                     tx.db(),
@@ -419,7 +419,8 @@ impl Keywright {
         if let Some(ip) = ip {
             detail["ip"] = serde_json::Value::from(ip);
         }
-        let changed = sql::deactivate(&tx, &machine.id, &at, receipt.map(|r| r.nonce.as_str()))?;
+        let changed =
+            sql::deactivate(tx.db(), &machine.id, &at, receipt.map(|r| r.nonce.as_str()))?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "machine {} is already deactivated",
@@ -488,18 +489,18 @@ impl Keywright {
         let actor = self.actor.clone();
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
-        if sql::active_with_fingerprint(&tx, &license.id, &fingerprint)?.is_some() {
+        if sql::active_with_fingerprint(tx.db(), &license.id, &fingerprint)?.is_some() {
             return Err(Error::conflict(format!(
                 "{fingerprint} is already active on this license; deactivate {} instead",
                 old.fingerprint
             )));
         }
         // The seat moves, so the count does not matter; status and expiry do.
-        let used = sql::seats_used(&tx, &license.id)?;
+        let used = sql::seats_used(tx.db(), &license.id)?;
         if let Some(reason) = refusal(&license, &policy, &product, true, used, now)? {
             return Err(Error::conflict(reason));
         }
-        let changed = sql::deactivate(&tx, &old.id, &at, None)?;
+        let changed = sql::deactivate(tx.db(), &old.id, &at, None)?;
         if changed != 1 {
             return Err(Error::conflict(format!(
                 "machine {} changed meanwhile; reload and try again",
@@ -513,9 +514,9 @@ impl Keywright {
             platform: platform.as_deref(),
             ..MachineFacts::default()
         };
-        sql::insert(&tx, &id, &license.id, &fingerprint, &facts, &at)?;
+        sql::insert(tx.db(), &id, &license.id, &fingerprint, &facts, &at)?;
         if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
-            sql::set_heartbeat(&tx, &id, &at)?;
+            sql::set_heartbeat(tx.db(), &id, &at)?;
         }
         for (action, subject, fp) in [
             (
@@ -554,13 +555,13 @@ impl Keywright {
         let receipt = DeactivationReceipt::parse(text)
             .map_err(|e| format_error("deactivation receipt", e))?;
         let license = self.license_for_key(&receipt.license_key)?;
-        if sql::receipt_used(self.store.conn(), &license.id, &receipt.nonce)? {
+        if sql::receipt_used(self.store.db(), &license.id, &receipt.nonce)? {
             return Err(Error::conflict(
                 "this deactivation receipt was already imported",
             ));
         }
         let Some(machine) =
-            sql::active_with_fingerprint(self.store.conn(), &license.id, &receipt.fingerprint)?
+            sql::active_with_fingerprint(self.store.db(), &license.id, &receipt.fingerprint)?
         else {
             return Err(Error::not_found(format!(
                 "no active machine with fingerprint {} on this license (already deactivated?)",

@@ -325,8 +325,8 @@ impl Keywright {
         let Some(machine) = clean(machine) else {
             return Ok(verdict(state, Some(license), Some(product), None));
         };
-        let conn = self.store.conn();
-        if let Some(id) = sql::active_on_license(conn, &machine, &license.id)? {
+        let db = self.store.db();
+        if let Some(id) = sql::active_on_license(db, &machine, &license.id)? {
             return Ok(verdict(
                 OnlineReason::Valid,
                 Some(license),
@@ -334,7 +334,7 @@ impl Keywright {
                 Some(id),
             ));
         }
-        let reason = if sql::active_anywhere(conn, &machine)? {
+        let reason = if sql::active_anywhere(db, &machine)? {
             OnlineReason::FingerprintMismatch
         } else {
             OnlineReason::NoMachine
@@ -389,9 +389,9 @@ impl Keywright {
         }
         let allowed = seats_allowed(&policy);
         // Dead machines free their seats before they are counted, in this transaction.
-        let culled = cull_license(&tx, &audit_key, "server", &policy, &license.id, now)? > 0;
-        let existing = sql::active_with_fingerprint(&tx, &license.id, &hwid)?;
-        let used = sql::seats_used(&tx, &license.id)?;
+        let culled = cull_license(tx.db(), &audit_key, "server", &policy, &license.id, now)? > 0;
+        let existing = sql::active_with_fingerprint(tx.db(), &license.id, &hwid)?;
+        let used = sql::seats_used(tx.db(), &license.id)?;
         let already_active = existing.is_some();
         // A refusal keeps the culls it made.
         if let (Some(machine), true) = (&existing, input.refuse_active) {
@@ -435,14 +435,14 @@ impl Keywright {
         };
         let (id, action, now_used) = match existing {
             Some(machine) => {
-                sql::refresh(&tx, &machine.id, &facts)?;
+                sql::refresh(tx.db(), &machine.id, &facts)?;
                 (machine.id, "machine.reactivate", used)
             }
             None => {
                 let id = uuid::Uuid::new_v4().to_string();
-                sql::insert(&tx, &id, &license.id, &hwid, &facts, &at)?;
+                sql::insert(tx.db(), &id, &license.id, &hwid, &facts, &at)?;
                 if policy.heartbeat_basis == HeartbeatBasis::FromCreation {
-                    sql::set_heartbeat(&tx, &id, &at)?;
+                    sql::set_heartbeat(tx.db(), &id, &at)?;
                 }
                 (id, "machine.activate", used + 1)
             }
@@ -488,7 +488,7 @@ impl Keywright {
             })
             .collect();
         let tx = self.store.shared_transaction()?;
-        sql::insert_server_events(&tx, &events)?;
+        sql::insert_server_events(tx.db(), &events)?;
         tx.commit()?;
         Ok(events.len())
     }
@@ -496,6 +496,6 @@ impl Keywright {
     /// The most recent requests the server answered, newest first (at most `limit`).
     pub fn server_events(&self, limit: usize) -> Result<Vec<ServerEvent>> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        sql::server_events(self.store.conn(), limit)
+        sql::server_events(self.store.db(), limit)
     }
 }

@@ -1,16 +1,16 @@
-//! Activation's SQL (tables `machines` and `server_events`).
-
-use rusqlite::{params, Connection, OptionalExtension, Row};
+//! Activation's SQL (tables `machines` and `server_events`), one statement for both
+//! engines.
 
 use super::model::{Machine, MachineStatus};
 use super::online::{NewServerEvent, ServerEvent};
 use crate::error::Result;
+use crate::store::db::{args, Db, Engine, Row};
 
 const COLUMNS: &str = "id, license_id, fingerprint, name, hostname, platform, os_user, \
                        app_version, status, activated_at, deactivated_at, request_nonce, \
                        last_heartbeat_at";
 
-fn machine_row(r: &Row<'_>) -> rusqlite::Result<Machine> {
+fn machine_row(r: &Row<'_>) -> Result<Machine> {
     let status: String = r.get(8)?;
     Ok(Machine {
         id: r.get(0)?,
@@ -44,64 +44,66 @@ pub(super) struct MachineFacts<'a> {
 }
 
 /// The machine `id`.
-pub(super) fn find(conn: &Connection, id: &str) -> Result<Option<Machine>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
-            [id],
-            machine_row,
-        )
-        .optional()?)
+pub(super) fn find(db: Db<'_>, id: &str) -> Result<Option<Machine>> {
+    db.query_opt(
+        &format!("SELECT {COLUMNS} FROM machines WHERE id = ?1"),
+        args![id],
+        machine_row,
+    )
 }
 
 /// A license's machines: active ones first, newest first.
-pub(super) fn of_license(conn: &Connection, license_id: &str) -> Result<Vec<Machine>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
-         ORDER BY status = 'active' DESC, activated_at DESC, rowid DESC"
-    ))?;
-    let rows = stmt.query_map([license_id], machine_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn of_license(db: Db<'_>, license_id: &str) -> Result<Vec<Machine>> {
+    db.query(
+        &format!(
+            "SELECT {COLUMNS} FROM machines WHERE license_id = ?1
+             ORDER BY status = 'active' DESC, activated_at DESC, {} DESC",
+            db.rowid()
+        ),
+        args![license_id],
+        machine_row,
+    )
 }
 
 /// The active machine with this fingerprint on the license, if any.
 pub(super) fn active_with_fingerprint(
-    conn: &Connection,
+    db: Db<'_>,
     license_id: &str,
     fingerprint: &str,
 ) -> Result<Option<Machine>> {
-    Ok(conn
-        .prepare_cached(&format!(
+    db.query_opt(
+        &format!(
             "SELECT {COLUMNS} FROM machines
                  WHERE license_id = ?1 AND fingerprint = ?2 AND status = 'active'"
-        ))?
-        .query_row(params![license_id, fingerprint], machine_row)
-        .optional()?)
+        ),
+        args![license_id, fingerprint],
+        machine_row,
+    )
 }
 
 /// Seats in use on the license: its active machines.
-pub(super) fn seats_used(conn: &Connection, license_id: &str) -> Result<i64> {
-    Ok(conn
-        .prepare_cached(
-            "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
-        )?
-        .query_row([license_id], |r| r.get(0))?)
+pub(super) fn seats_used(db: Db<'_>, license_id: &str) -> Result<i64> {
+    db.query_one(
+        "SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'",
+        args![license_id],
+        |r| r.get(0),
+    )
 }
 
 /// Inserts an active machine.
 pub(super) fn insert(
-    conn: &Connection,
+    db: Db<'_>,
     id: &str,
     license_id: &str,
     fingerprint: &str,
     facts: &MachineFacts<'_>,
     activated_at: &str,
 ) -> Result<()> {
-    conn.execute(
+    db.execute(
         "INSERT INTO machines (id, license_id, fingerprint, name, hostname, platform,
                                os_user, app_version, status, activated_at, request_nonce)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 'active', ?9, ?10)",
-        params![
+        args![
             id,
             license_id,
             fingerprint,
@@ -118,14 +120,14 @@ pub(super) fn insert(
 }
 
 /// Refreshes what machine `id` says about itself (activated again: no second seat).
-pub(super) fn refresh(conn: &Connection, id: &str, facts: &MachineFacts<'_>) -> Result<()> {
-    conn.execute(
+pub(super) fn refresh(db: Db<'_>, id: &str, facts: &MachineFacts<'_>) -> Result<()> {
+    db.execute(
         "UPDATE machines SET name = coalesce(?2, name), hostname = coalesce(?3, hostname),
              platform = coalesce(?4, platform), os_user = coalesce(?5, os_user),
              app_version = coalesce(?6, app_version),
              request_nonce = coalesce(?7, request_nonce)
          WHERE id = ?1",
-        params![
+        args![
             id,
             facts.name,
             facts.hostname,
@@ -141,25 +143,24 @@ pub(super) fn refresh(conn: &Connection, id: &str, facts: &MachineFacts<'_>) -> 
 /// Deactivates machine `id` if it is active, recording the receipt that freed the
 /// seat (if one did); returns how many rows changed (0 or 1).
 pub(super) fn deactivate(
-    conn: &Connection,
+    db: Db<'_>,
     id: &str,
     at: &str,
     receipt_nonce: Option<&str>,
 ) -> Result<usize> {
-    Ok(conn.execute(
+    Ok(db.execute(
         "UPDATE machines SET status = 'deactivated', deactivated_at = ?2, receipt_nonce = ?3
          WHERE id = ?1 AND status = 'active'",
-        params![id, at, receipt_nonce],
-    )?)
+        args![id, at, receipt_nonce],
+    )? as usize)
 }
 
 /// Records a heartbeat of active machine `id` at `at`; returns how many rows changed.
-pub(super) fn set_heartbeat(conn: &Connection, id: &str, at: &str) -> Result<usize> {
-    Ok(conn
-        .prepare_cached(
-            "UPDATE machines SET last_heartbeat_at = ?2 WHERE id = ?1 AND status = 'active'",
-        )?
-        .execute(params![id, at])?)
+pub(super) fn set_heartbeat(db: Db<'_>, id: &str, at: &str) -> Result<usize> {
+    Ok(db.execute(
+        "UPDATE machines SET last_heartbeat_at = ?2 WHERE id = ?1 AND status = 'active'",
+        args![id, at],
+    )? as usize)
 }
 
 /// The active machines that may have died, each with its license's policy id: those
@@ -168,29 +169,31 @@ pub(super) fn set_heartbeat(conn: &Connection, id: &str, at: &str) -> Result<usi
 /// through the partial index `machines_pinged`, the others from the policies that
 /// require heartbeats).
 pub(super) fn heartbeat_candidates(
-    conn: &Connection,
+    db: Db<'_>,
     license_id: Option<&str>,
 ) -> Result<Vec<(Machine, String)>> {
-    let sql = candidates_sql(license_id.is_some());
-    fn candidate(r: &Row<'_>) -> rusqlite::Result<(Machine, String)> {
-        Ok((machine_row(r)?, r.get(13)?))
+    let sql = candidates_sql(db.engine(), license_id.is_some());
+    let candidate = |r: &Row<'_>| Ok((machine_row(r)?, r.get(13)?));
+    match license_id {
+        Some(id) => db.query(&sql, args![id], candidate),
+        None => db.query(&sql, &[], candidate),
     }
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = match license_id {
-        Some(id) => stmt.query_map([id], candidate)?,
-        None => stmt.query_map([], candidate)?,
-    };
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-/// [`heartbeat_candidates`]' query, for one license or for all (`CROSS JOIN`: SQLite
-/// keeps that order, from the few policies that require heartbeats to their machines).
-fn candidates_sql(one_license: bool) -> String {
+/// [`heartbeat_candidates`]' query, for one license or for all. On SQLite, `CROSS
+/// JOIN` keeps the order (from the few policies that require heartbeats to their
+/// machines) and `INDEXED BY` names the partial index; PostgreSQL's planner, which has
+/// statistics, chooses by itself.
+fn candidates_sql(engine: Engine, one_license: bool) -> String {
     let columns = COLUMNS
         .split(", ")
         .map(|c| format!("m.{}", c.trim()))
         .collect::<Vec<_>>()
         .join(", ");
+    let (indexed_by, cross) = match engine {
+        Engine::Sqlite => (" INDEXED BY machines_pinged", "CROSS JOIN"),
+        Engine::Postgres => ("", "JOIN"),
+    };
     if one_license {
         format!(
             "SELECT {columns}, l.policy_id FROM machines m
@@ -200,13 +203,13 @@ fn candidates_sql(one_license: bool) -> String {
         )
     } else {
         format!(
-            "SELECT {columns}, l.policy_id FROM machines m INDEXED BY machines_pinged
+            "SELECT {columns}, l.policy_id FROM machines m{indexed_by}
                  JOIN licenses l ON l.id = m.license_id
              WHERE m.status = 'active' AND m.last_heartbeat_at IS NOT NULL
              UNION ALL
              SELECT {columns}, l.policy_id FROM policies p
-                 CROSS JOIN licenses l ON l.policy_id = p.id
-                 CROSS JOIN machines m ON m.license_id = l.id
+                 {cross} licenses l ON l.policy_id = p.id
+                 {cross} machines m ON m.license_id = l.id
              WHERE p.require_heartbeat = 1 AND m.status = 'active'
                AND m.last_heartbeat_at IS NULL"
         )
@@ -214,69 +217,74 @@ fn candidates_sql(one_license: bool) -> String {
 }
 
 /// Whether a receipt with this nonce already freed a seat of the license.
-pub(super) fn receipt_used(conn: &Connection, license_id: &str, nonce: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2)",
-        params![license_id, nonce],
-        |r| r.get(0),
-    )?)
+pub(super) fn receipt_used(db: Db<'_>, license_id: &str, nonce: &str) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM machines WHERE license_id = ?1 AND receipt_nonce = ?2 LIMIT 1",
+            args![license_id, nonce],
+            |_| Ok(()),
+        )?
+        .is_some())
 }
 
 /// The id of the active machine on the license whose fingerprint or id is `machine`.
 pub(super) fn active_on_license(
-    conn: &Connection,
+    db: Db<'_>,
     machine: &str,
     license_id: &str,
 ) -> Result<Option<String>> {
-    Ok(conn
-        .prepare_cached(
-            // Two indexed lookups (the partial unique index, the primary key).
-            "SELECT id FROM machines
-                 WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
-             UNION ALL
-             SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
-             LIMIT 1",
-        )?
-        .query_row(params![machine, license_id], |r| r.get(0))
-        .optional()?)
+    db.query_opt(
+        // Two indexed lookups (the partial unique index, the primary key).
+        "SELECT id FROM machines
+             WHERE license_id = ?2 AND fingerprint = ?1 AND status = 'active'
+         UNION ALL
+         SELECT id FROM machines WHERE id = ?1 AND license_id = ?2 AND status = 'active'
+         LIMIT 1",
+        args![machine, license_id],
+        |r| r.get(0),
+    )
 }
 
 /// Whether a machine whose fingerprint or id is `machine` is active on any license.
-pub(super) fn active_anywhere(conn: &Connection, machine: &str) -> Result<bool> {
-    Ok(conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM machines WHERE fingerprint = ?1 AND status = 'active')
-             OR EXISTS (SELECT 1 FROM machines WHERE id = ?1 AND status = 'active')",
-        [machine],
-        |r| r.get(0),
-    )?)
+pub(super) fn active_anywhere(db: Db<'_>, machine: &str) -> Result<bool> {
+    Ok(db
+        .query_opt(
+            "SELECT 1 FROM machines WHERE fingerprint = ?1 AND status = 'active'
+             UNION ALL
+             SELECT 1 FROM machines WHERE id = ?1 AND status = 'active'
+             LIMIT 1",
+            args![machine],
+            |_| Ok(()),
+        )?
+        .is_some())
 }
 
 /// Appends requests the server answered (text already cut by the caller).
-pub(super) fn insert_server_events(conn: &Connection, events: &[NewServerEvent]) -> Result<()> {
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
-                                    machine, user, hwid, ip, status, result)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
+pub(super) fn insert_server_events(db: Db<'_>, events: &[NewServerEvent]) -> Result<()> {
     for event in events {
-        insert.execute(params![
-            crate::stamp(event.at),
-            event.endpoint,
-            event.license_id,
-            event.machine_id,
-            event.product_id,
-            event.machine,
-            event.user,
-            event.hwid,
-            event.ip,
-            event.status,
-            event.result,
-        ])?;
+        db.execute(
+            "INSERT INTO server_events (at, endpoint, license_id, machine_id, product_id,
+                                        machine, \"user\", hwid, ip, status, result)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            args![
+                crate::stamp(event.at),
+                &event.endpoint,
+                event.license_id.as_deref(),
+                event.machine_id.as_deref(),
+                event.product_id.as_deref(),
+                event.machine.as_deref(),
+                event.user.as_deref(),
+                event.hwid.as_deref(),
+                event.ip.as_deref(),
+                i64::from(event.status),
+                &event.result,
+            ],
+        )?;
     }
     Ok(())
 }
 
-fn server_event_row(r: &Row<'_>) -> rusqlite::Result<ServerEvent> {
+fn server_event_row(r: &Row<'_>) -> Result<ServerEvent> {
     Ok(ServerEvent {
         seq: r.get(0)?,
         at: r.get(1)?,
@@ -288,20 +296,20 @@ fn server_event_row(r: &Row<'_>) -> rusqlite::Result<ServerEvent> {
         user: r.get(7)?,
         hwid: r.get(8)?,
         ip: r.get(9)?,
-        status: r.get(10)?,
+        status: r.get::<i64>(10)?.try_into().unwrap_or_default(),
         result: r.get(11)?,
     })
 }
 
 /// The newest requests the server answered, newest first (at most `limit`).
-pub(super) fn server_events(conn: &Connection, limit: i64) -> Result<Vec<ServerEvent>> {
-    let mut stmt = conn.prepare(
-        "SELECT seq, at, endpoint, license_id, machine_id, product_id, machine, user, hwid,
+pub(super) fn server_events(db: Db<'_>, limit: i64) -> Result<Vec<ServerEvent>> {
+    db.query(
+        "SELECT seq, at, endpoint, license_id, machine_id, product_id, machine, \"user\", hwid,
                 ip, status, result
          FROM server_events ORDER BY seq DESC LIMIT ?1",
-    )?;
-    let rows = stmt.query_map([limit], server_event_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+        args![limit],
+        server_event_row,
+    )
 }
 
 #[cfg(test)]
@@ -315,7 +323,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::Store::open(&dir.path().join("s.db")).unwrap();
         for one in [true, false] {
-            let sql = format!("EXPLAIN QUERY PLAN {}", candidates_sql(one));
+            let sql = format!(
+                "EXPLAIN QUERY PLAN {}",
+                candidates_sql(crate::store::db::Engine::Sqlite, one)
+            );
             let mut stmt = store.conn().prepare(&sql).unwrap();
             let plan: Vec<String> = stmt
                 .query_map(

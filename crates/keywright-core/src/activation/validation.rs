@@ -284,12 +284,12 @@ impl Keywright {
                 ));
             }
         }
-        let conn = self.store.conn();
+        let db = self.store.db();
         // find_license counts the active machines; count again only for a license read
         // some other way.
         let count = match license.machines_count {
             Some(count) => count,
-            None => sql::seats_used(conn, &license.id)?,
+            None => sql::seats_used(db, &license.id)?,
         };
         let no_machine = |what: &'static str, floating: &'static str| {
             if policy.floating {
@@ -305,7 +305,7 @@ impl Keywright {
                     "machine is not activated (has no associated machines)",
                 ));
             }
-            match sql::find(conn, machine)? {
+            match sql::find(db, machine)? {
                 Some(m) if m.license_id == license.id && m.status == MachineStatus::Active => {
                     // Keygen's order: not started (when required), then dead.
                     match HeartbeatStatus::of_machine(policy, &m, now)? {
@@ -347,7 +347,7 @@ impl Keywright {
                     continue;
                 }
                 unique.push(fingerprint);
-                if let Some(m) = sql::active_with_fingerprint(conn, &license.id, fingerprint)? {
+                if let Some(m) = sql::active_with_fingerprint(db, &license.id, fingerprint)? {
                     match HeartbeatStatus::of_machine(policy, &m, now)? {
                         HeartbeatStatus::Dead => dead += 1,
                         status => {

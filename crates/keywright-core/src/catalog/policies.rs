@@ -151,7 +151,7 @@ impl Keywright {
                 entitlements.push(e);
             }
         }
-        if sql::policy_named_in(self.store.conn(), &product.id, &name)?.is_some() {
+        if sql::policy_named_in(self.store.db(), &product.id, &name)?.is_some() {
             return Err(Error::conflict(format!(
                 "product {} already has a policy named {name:?}",
                 product.name
@@ -186,7 +186,7 @@ impl Keywright {
         };
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        sql::insert_policy(&tx, &policy)?;
+        sql::insert_policy(tx.db(), &policy)?;
         audit::append(
             tx.db(),
             &audit_key,
@@ -268,7 +268,7 @@ impl Keywright {
         let audit_key = self.audit_key()?;
         let tx = self.store.immediate_transaction()?;
         sql::set_heartbeat(
-            &tx,
+            tx.db(),
             &old.id,
             require,
             h.duration,
@@ -298,13 +298,13 @@ impl Keywright {
 
     /// Every policy, by product then name.
     pub fn list_policies(&self) -> Result<Vec<Policy>> {
-        sql::policies(self.store.conn())
+        sql::policies(self.store.db())
     }
 
     /// A policy by id or unique name.
     pub fn find_policy(&self, reference: &str) -> Result<Policy> {
         let reference = reference.trim();
-        let mut rows = sql::policies_named(self.store.conn(), reference)?;
+        let mut rows = sql::policies_named(self.store.db(), reference)?;
         if let Some(i) = rows.iter().position(|p| p.id == reference) {
             return Ok(rows.swap_remove(i));
         }

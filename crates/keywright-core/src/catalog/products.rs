@@ -80,7 +80,7 @@ impl Keywright {
                 key.status.as_str()
             )));
         }
-        if sql::product_with_code(self.store.conn(), &code)?.is_some() {
+        if sql::product_with_code(self.store.db(), &code)?.is_some() {
             return Err(Error::conflict(format!(
                 "a product with code {code} already exists"
             )));
@@ -99,7 +99,7 @@ impl Keywright {
         };
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        sql::insert_product(&tx, &product)?;
+        sql::insert_product(tx.db(), &product)?;
         audit::append(
             tx.db(),
             &audit_key,
@@ -122,13 +122,13 @@ impl Keywright {
 
     /// Every product, by name.
     pub fn list_products(&self) -> Result<Vec<Product>> {
-        sql::products(self.store.conn())
+        sql::products(self.store.db())
     }
 
     /// A product by id, code or unique name.
     pub fn find_product(&self, reference: &str) -> Result<Product> {
         let reference = reference.trim();
-        let mut rows = sql::products_named(self.store.conn(), reference)?;
+        let mut rows = sql::products_named(self.store.db(), reference)?;
         if let Some(i) = rows
             .iter()
             .position(|p| p.id == reference || p.code == reference)
@@ -171,7 +171,7 @@ impl Keywright {
         let at = stamp(now);
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        sql::set_signing_key(&tx, &product.id, &new_key.id)?;
+        sql::set_signing_key(tx.db(), &product.id, &new_key.id)?;
         audit::append(
             tx.db(),
             &audit_key,

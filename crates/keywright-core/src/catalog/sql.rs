@@ -1,6 +1,7 @@
-//! The catalog's SQL (tables `products` and `policies`).
+//! The catalog's SQL (tables `products` and `policies`), one statement for both
+//! engines.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use crate::store::db::{args, Db, Row};
 
 use super::model::{
     ExpirationStrategy, HeartbeatBasis, HeartbeatCullStrategy, HeartbeatResurrectionStrategy,
@@ -17,7 +18,7 @@ const POLICY_COLUMNS: &str =
      heartbeat_duration_seconds, heartbeat_cull_strategy, heartbeat_resurrection_strategy, \
      heartbeat_basis";
 
-fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
+fn product_row(r: &Row<'_>) -> Result<Product> {
     Ok(Product {
         id: r.get(0)?,
         name: r.get(1)?,
@@ -29,7 +30,7 @@ fn product_row(r: &Row<'_>) -> rusqlite::Result<Product> {
     })
 }
 
-fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
+fn policy_row(r: &Row<'_>) -> Result<Policy> {
     let scheme: String = r.get(3)?;
     let entitlements: String = r.get(9)?;
     Ok(Policy {
@@ -46,111 +47,107 @@ fn policy_row(r: &Row<'_>) -> rusqlite::Result<Policy> {
         created_at: r.get(10)?,
         key_template: r.get(11)?,
         unsigned_key: r.get(12)?,
-        expiration_strategy: ExpirationStrategy::parse(&r.get::<_, String>(13)?)
-            .unwrap_or_default(),
+        expiration_strategy: ExpirationStrategy::parse(&r.get::<String>(13)?).unwrap_or_default(),
         strict: r.get(14)?,
         offline_grace_seconds: r.get(15)?,
         allow_transfer: r.get(16)?,
         // NULL (a row older than heartbeats): Keygen's defaults.
-        require_heartbeat: r.get::<_, Option<bool>>(17)?.unwrap_or(false),
+        require_heartbeat: r.get::<Option<bool>>(17)?.unwrap_or(false),
         heartbeat_duration_seconds: r.get(18)?,
         heartbeat_cull_strategy: r
-            .get::<_, Option<String>>(19)?
+            .get::<Option<String>>(19)?
             .and_then(|s| HeartbeatCullStrategy::parse(&s))
             .unwrap_or_default(),
         heartbeat_resurrection_strategy: r
-            .get::<_, Option<String>>(20)?
+            .get::<Option<String>>(20)?
             .and_then(|s| HeartbeatResurrectionStrategy::parse(&s))
             .unwrap_or_default(),
         heartbeat_basis: r
-            .get::<_, Option<String>>(21)?
+            .get::<Option<String>>(21)?
             .and_then(|s| HeartbeatBasis::parse(&s))
             .unwrap_or_default(),
     })
 }
 
 /// The id of the product with this code, if any.
-pub(super) fn product_with_code(conn: &Connection, code: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row("SELECT id FROM products WHERE code = ?1", [code], |r| {
-            r.get(0)
-        })
-        .optional()?)
+pub(super) fn product_with_code(db: Db<'_>, code: &str) -> Result<Option<String>> {
+    db.query_opt(
+        "SELECT id FROM products WHERE code = ?1",
+        args![code],
+        |r| r.get(0),
+    )
 }
 
 /// Inserts a product.
-pub(super) fn insert_product(conn: &Connection, p: &Product) -> Result<()> {
-    conn.execute(
+pub(super) fn insert_product(db: Db<'_>, p: &Product) -> Result<()> {
+    db.execute(
         "INSERT INTO products (id, name, code, url, support_message, signing_key_id, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        params![
-            p.id,
-            p.name,
-            p.code,
-            p.url,
-            p.support_message,
-            p.signing_key_id,
-            p.created_at
+        args![
+            &p.id,
+            &p.name,
+            &p.code,
+            p.url.as_deref(),
+            p.support_message.as_deref(),
+            &p.signing_key_id,
+            &p.created_at
         ],
     )?;
     Ok(())
 }
 
 /// Every product, by name.
-pub(super) fn products(conn: &Connection) -> Result<Vec<Product>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"
-    ))?;
-    let rows = stmt.query_map([], product_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn products(db: Db<'_>) -> Result<Vec<Product>> {
+    db.query(
+        &format!("SELECT {PRODUCT_COLUMNS} FROM products ORDER BY name, code"),
+        &[],
+        product_row,
+    )
 }
 
 /// The products whose id, code or name is `reference`.
-pub(super) fn products_named(conn: &Connection, reference: &str) -> Result<Vec<Product>> {
-    // Cached: every request of the activation server looks its product up.
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"
-    ))?;
-    let rows = stmt.query_map([reference], product_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn products_named(db: Db<'_>, reference: &str) -> Result<Vec<Product>> {
+    // (A cached statement on SQLite: every request of the activation server looks its
+    // product up.)
+    db.query(
+        &format!("SELECT {PRODUCT_COLUMNS} FROM products WHERE id = ?1 OR code = ?1 OR name = ?1"),
+        args![reference],
+        product_row,
+    )
 }
 
 /// Points product `product_id` at signing key `key_id`.
-pub(super) fn set_signing_key(conn: &Connection, product_id: &str, key_id: &str) -> Result<()> {
-    conn.execute(
+pub(super) fn set_signing_key(db: Db<'_>, product_id: &str, key_id: &str) -> Result<()> {
+    db.execute(
         "UPDATE products SET signing_key_id = ?1 WHERE id = ?2",
-        params![key_id, product_id],
+        args![key_id, product_id],
     )?;
     Ok(())
 }
 
 /// The codes of the products signed by key `key_id` (retiring a key names them).
-pub(crate) fn codes_signed_by(conn: &Connection, key_id: &str) -> Result<Vec<String>> {
-    let mut stmt = conn.prepare("SELECT code FROM products WHERE signing_key_id = ?1")?;
-    let rows = stmt.query_map([key_id], |r| r.get(0))?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(crate) fn codes_signed_by(db: Db<'_>, key_id: &str) -> Result<Vec<String>> {
+    db.query(
+        "SELECT code FROM products WHERE signing_key_id = ?1 ORDER BY code",
+        args![key_id],
+        |r| r.get(0),
+    )
 }
 
 /// The id of product `product_id`'s policy named `name`, if any.
-pub(super) fn policy_named_in(
-    conn: &Connection,
-    product_id: &str,
-    name: &str,
-) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM policies WHERE product_id = ?1 AND name = ?2",
-            params![product_id, name],
-            |r| r.get(0),
-        )
-        .optional()?)
+pub(super) fn policy_named_in(db: Db<'_>, product_id: &str, name: &str) -> Result<Option<String>> {
+    db.query_opt(
+        "SELECT id FROM policies WHERE product_id = ?1 AND name = ?2",
+        args![product_id, name],
+        |r| r.get(0),
+    )
 }
 
 /// Inserts a policy.
-pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
+pub(super) fn insert_policy(db: Db<'_>, p: &Policy) -> Result<()> {
     let entitlements_json =
         serde_json::to_string(&p.entitlements).map_err(|e| Error::bad_input(e.to_string()))?;
-    conn.execute(
+    db.execute(
         "INSERT INTO policies (id, product_id, name, scheme, duration_seconds, max_machines, floating,
                                file_ttl_seconds, encrypt, entitlements, created_at, key_template,
                                unsigned_key, expiration_strategy, strict, offline_grace_seconds,
@@ -159,10 +156,10 @@ pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
                                heartbeat_basis)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,
                  ?18, ?19, ?20, ?21, ?22)",
-        params![
-            p.id,
-            p.product_id,
-            p.name,
+        args![
+            &p.id,
+            &p.product_id,
+            &p.name,
             p.scheme.as_str(),
             p.duration_seconds,
             p.max_machines,
@@ -170,8 +167,8 @@ pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
             p.file_ttl_seconds,
             p.encrypt,
             entitlements_json,
-            p.created_at,
-            p.key_template,
+            &p.created_at,
+            p.key_template.as_deref(),
             p.unsigned_key,
             p.expiration_strategy.as_str(),
             p.strict,
@@ -188,26 +185,26 @@ pub(super) fn insert_policy(conn: &Connection, p: &Policy) -> Result<()> {
 }
 
 /// Every policy, by product then name.
-pub(super) fn policies(conn: &Connection) -> Result<Vec<Policy>> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies ORDER BY product_id, name"
-    ))?;
-    let rows = stmt.query_map([], policy_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn policies(db: Db<'_>) -> Result<Vec<Policy>> {
+    db.query(
+        &format!("SELECT {POLICY_COLUMNS} FROM policies ORDER BY product_id, name"),
+        &[],
+        policy_row,
+    )
 }
 
 /// The policies whose id or name is `reference`.
-pub(super) fn policies_named(conn: &Connection, reference: &str) -> Result<Vec<Policy>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"
-    ))?;
-    let rows = stmt.query_map([reference], policy_row)?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
+pub(super) fn policies_named(db: Db<'_>, reference: &str) -> Result<Vec<Policy>> {
+    db.query(
+        &format!("SELECT {POLICY_COLUMNS} FROM policies WHERE id = ?1 OR name = ?1"),
+        args![reference],
+        policy_row,
+    )
 }
 
 /// Sets policy `id`'s heartbeat settings.
 pub(super) fn set_heartbeat(
-    conn: &Connection,
+    db: Db<'_>,
     id: &str,
     require: bool,
     duration: Option<i64>,
@@ -215,12 +212,12 @@ pub(super) fn set_heartbeat(
     resurrection: HeartbeatResurrectionStrategy,
     basis: HeartbeatBasis,
 ) -> Result<()> {
-    conn.execute(
+    db.execute(
         "UPDATE policies SET require_heartbeat = ?2, heartbeat_duration_seconds = ?3,
              heartbeat_cull_strategy = ?4, heartbeat_resurrection_strategy = ?5,
              heartbeat_basis = ?6
          WHERE id = ?1",
-        params![
+        args![
             id,
             require,
             duration,

@@ -107,7 +107,7 @@ impl Keywright {
                 key.name
             )));
         }
-        let products = crate::catalog::sql::codes_signed_by(&tx, &key.id)?;
+        let products = crate::catalog::sql::codes_signed_by(tx.db(), &key.id)?;
         audit::append(
             tx.db(),
             &audit_key,

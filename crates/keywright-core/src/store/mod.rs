@@ -397,10 +397,11 @@ impl Store {
         }
     }
 
-    /// The connection, for domain code not yet written for both engines.
+    /// The SQLite connection, for tests that look at SQLite itself.
     ///
     /// # Panics
-    /// On a PostgreSQL store: such code must not be reachable there.
+    /// On a PostgreSQL store.
+    #[cfg(test)]
     pub(crate) fn conn(&self) -> &Connection {
         self.sqlite()
             .expect("this part of Keywright runs on SQLite stores only")
@@ -516,19 +517,6 @@ impl Drop for Tx<'_> {
                 // A rollback that fails (the connection is gone) has nothing to undo.
                 let _ = c.batch_execute("ROLLBACK");
             }
-        }
-    }
-}
-
-/// Transitional: domain code not yet written for both engines takes the SQLite
-/// transaction as a connection.
-impl std::ops::Deref for Tx<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        match self.inner.as_ref().expect("an open transaction") {
-            TxInner::Sqlite(t) => t,
-            #[cfg(feature = "postgres")]
-            TxInner::Postgres(_) => panic!("this part of Keywright runs on SQLite stores only"),
         }
     }
 }

@@ -111,7 +111,48 @@ impl TestStore {
 
 /// A store at `path` with `vault`, actor "tester".
 pub fn open(path: &std::path::Path, vault: Arc<MemoryVault>) -> Keywright {
-    Keywright::with_vault(Store::open(path).unwrap(), Box::new(vault), "tester")
+    Keywright::with_vault(open_store(path), Box::new(vault), "tester")
+}
+
+/// Whether this run puts the tests' stores on PostgreSQL (`KEYWRIGHT_TEST_ENGINE=postgres`,
+/// with the cluster in `KEYWRIGHT_TEST_PG`): the same tests, the other engine.
+pub fn on_postgres() -> bool {
+    std::env::var("KEYWRIGHT_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// The store "at" `path`: the SQLite file, or, on a PostgreSQL run, a database of its
+/// own named after the path (created the first time, so reopening the path reopens it).
+pub fn open_store(path: &std::path::Path) -> Store {
+    if on_postgres() {
+        Store::open_postgres(&postgres_database_for(path)).unwrap()
+    } else {
+        Store::open(path).unwrap()
+    }
+}
+
+/// The URL of the test cluster's database standing for `path`.
+pub fn postgres_database_for(path: &std::path::Path) -> String {
+    use sha2::Digest as _;
+    let base = std::env::var("KEYWRIGHT_TEST_PG").expect(
+        "KEYWRIGHT_TEST_PG is not set: run scripts/test.sh, or `eval \"$(bash scripts/pg-cluster.sh start)\"`",
+    );
+    let digest = sha2::Sha256::digest(path.to_string_lossy().as_bytes());
+    let name = format!("kwt_{}", &hex::encode(digest)[..24]);
+    let mut admin = postgres::Client::connect(&base, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot reach the test cluster at {base}: {e}"));
+    let exists = admin
+        .query_opt("SELECT 1 FROM pg_database WHERE datname = $1", &[&name])
+        .unwrap()
+        .is_some();
+    if !exists {
+        // Another test may create it at the same moment: that is fine too.
+        if let Err(e) = admin.batch_execute(&format!("CREATE DATABASE {name}")) {
+            let duplicate = e.code() == Some(&postgres::error::SqlState::DUPLICATE_DATABASE);
+            assert!(duplicate, "{e}");
+        }
+    }
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
 }
 
 /// The columns a table has on both engines (SQLite's own list; PostgreSQL adds an

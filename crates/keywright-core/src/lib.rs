@@ -71,7 +71,7 @@ impl Keywright {
     /// Opens the store at `path` with its keys in the OS keychain. `actor` is the
     /// person recorded in the audit log (the OS user name).
     pub fn open(path: &Path, actor: impl Into<String>) -> Result<Self> {
-        let store = Store::open(path)?;
+        let store = Store::open_path_or_url(path)?;
         let vault = Keychain::for_store(store.store_id());
         Ok(Self::with_vault(store, Box::new(vault), actor))
     }

@@ -426,7 +426,7 @@ fn prepare(kw: Keywright, config: ServerConfig) -> Result<Arc<AppState>, ServerE
     let readers = (0..READERS)
         .map(|i| {
             Ok(Mutex::new(Keywright::for_reading(
-                keywright_core::Store::open(&path)?,
+                kw.store().reopen()?,
                 format!("keywright-server-reader-{i}"),
             )))
         })

@@ -21,6 +21,8 @@ pub fn require_keychain_session() {
 
 pub struct Cli {
     pub dir: tempfile::TempDir,
+    /// The store's postgres:// URL, for a test on PostgreSQL; `None`: `store.db`.
+    pub url: Option<String>,
 }
 
 impl Cli {
@@ -28,7 +30,25 @@ impl Cli {
         require_keychain_session();
         Self {
             dir: tempfile::tempdir().unwrap(),
+            url: None,
         }
+    }
+
+    /// A CLI whose store is a new database on the test cluster (`KEYWRIGHT_TEST_PG`,
+    /// started by scripts/test.sh).
+    pub fn postgres() -> Self {
+        require_keychain_session();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            url: Some(new_database()),
+        }
+    }
+
+    /// The `--store` argument: the file, or the URL.
+    pub fn location(&self) -> String {
+        self.url
+            .clone()
+            .unwrap_or_else(|| self.store().display().to_string())
     }
 
     pub fn store(&self) -> PathBuf {
@@ -48,7 +68,7 @@ impl Cli {
         let mut c = Command::new(env!("CARGO_BIN_EXE_keywright"));
         c.env_remove("KEYWRIGHT_STORE")
             .arg("--store")
-            .arg(self.store());
+            .arg(self.location());
         c
     }
 
@@ -71,7 +91,12 @@ impl Cli {
     }
 
     pub fn count(&self, table: &str) -> i64 {
-        sqlite_count(&self.store(), table)
+        match &self.url {
+            Some(url) => psql(url, &format!("SELECT count(*) FROM {table}"))
+                .parse()
+                .unwrap(),
+            None => sqlite_count(&self.store(), table),
+        }
     }
 }
 
@@ -120,4 +145,47 @@ pub fn http(addr: &str, request: &str) -> (u16, String, String) {
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head.to_ascii_lowercase(), body.to_owned())
+}
+
+/// A new, empty database on the test cluster; its URL.
+pub fn new_database() -> String {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    let base = std::env::var("KEYWRIGHT_TEST_PG").expect(
+        "KEYWRIGHT_TEST_PG is not set: run scripts/test.sh, or `eval \"$(bash scripts/pg-cluster.sh start)\"`",
+    );
+    let name = format!(
+        "kwcli_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    psql(&base, &format!("CREATE DATABASE {name}"));
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+/// Runs `sql` with `psql` on the database at `url` (behind Keywright's back); it must
+/// succeed. Returns what it printed (unaligned, tuples only), trimmed.
+pub fn psql(url: &str, sql: &str) -> String {
+    let out = Command::new("psql")
+        .args([
+            "-X",
+            "-q",
+            "-t",
+            "-A",
+            "-v",
+            "ON_ERROR_STOP=1",
+            "-d",
+            url,
+            "-c",
+            sql,
+        ])
+        .output()
+        .expect("psql is installed with PostgreSQL by scripts/setup-debian.sh");
+    assert!(
+        out.status.success(),
+        "{sql}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }

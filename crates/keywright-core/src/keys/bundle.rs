@@ -369,7 +369,13 @@ impl Keywright {
         state_dir: &Path,
         actor: impl Into<String>,
     ) -> Result<Self> {
-        Self::with_bundle(Store::open(path)?, bundle, bundle_file, state_dir, actor)
+        Self::with_bundle(
+            Store::open_path_or_url(path)?,
+            bundle,
+            bundle_file,
+            state_dir,
+            actor,
+        )
     }
 
     /// [`Keywright::open_with_bundle`] on a store already open (a file, or any engine

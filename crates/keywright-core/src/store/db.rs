@@ -397,7 +397,7 @@ pub fn numbered_to_dollar(sql: &str) -> String {
 }
 
 #[cfg(feature = "postgres")]
-mod pg {
+pub(crate) mod pg {
     use std::borrow::Cow;
     use std::cell::RefCell;
 
@@ -447,14 +447,44 @@ mod pg {
         })
     }
 
+    /// Runs `f`, which blocks on the PostgreSQL client's own runtime, outside any
+    /// tokio runtime the caller is in (the activation server's): in place on a
+    /// multi-threaded runtime (`block_in_place`), on a thread of its own on a
+    /// single-threaded one; directly elsewhere.
+    pub(crate) fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        use tokio::runtime::{Handle, RuntimeFlavor};
+        match Handle::try_current() {
+            Err(_) => f(),
+            Ok(h) if h.runtime_flavor() == RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(f)
+            }
+            Ok(_) => std::thread::scope(|s| {
+                s.spawn(f)
+                    .join()
+                    .unwrap_or_else(|p| std::panic::resume_unwind(p))
+            }),
+        }
+    }
+
+    /// Runs `sql` (statements without parameters: BEGIN, COMMIT…) on the client.
+    pub(crate) fn batch(c: &RefCell<postgres::Client>, sql: &str) -> Result<()> {
+        let mut client = client(c)?;
+        let client = &mut *client;
+        off_runtime(|| Ok(client.batch_execute(sql)?))
+    }
+
     pub(super) fn execute(
         c: &RefCell<postgres::Client>,
         sql: &str,
         args: &[Value<'_>],
     ) -> Result<u64> {
         let mut client = client(c)?;
-        let stmt = client.prepare(&numbered_to_dollar(sql))?;
-        Ok(client.execute(&stmt, &params(args))?)
+        let client = &mut *client;
+        let sql = numbered_to_dollar(sql);
+        off_runtime(|| {
+            let stmt = client.prepare(&sql)?;
+            Ok(client.execute(&stmt, &params(args))?)
+        })
     }
 
     pub(super) fn query(
@@ -463,8 +493,12 @@ mod pg {
         args: &[Value<'_>],
     ) -> Result<Vec<postgres::Row>> {
         let mut client = client(c)?;
-        let stmt = client.prepare(&numbered_to_dollar(sql))?;
-        Ok(client.query(&stmt, &params(args))?)
+        let client = &mut *client;
+        let sql = numbered_to_dollar(sql);
+        off_runtime(|| {
+            let stmt = client.prepare(&sql)?;
+            Ok(client.query(&stmt, &params(args))?)
+        })
     }
 
     pub(super) fn for_each(
@@ -474,6 +508,16 @@ mod pg {
         mut each: impl FnMut(&postgres::Row) -> Result<bool>,
     ) -> Result<()> {
         use postgres::fallible_iterator::FallibleIterator;
+        if tokio::runtime::Handle::try_current().is_ok() {
+            // Inside a runtime (the server): read the rows first, then hand them
+            // over; the server never streams a whole log.
+            for r in &query(c, sql, args)? {
+                if !each(r)? {
+                    break;
+                }
+            }
+            return Ok(());
+        }
         let mut client = client(c)?;
         let stmt = client.prepare(&numbered_to_dollar(sql))?;
         let mut rows = client.query_raw(&stmt, args.iter())?;

@@ -44,6 +44,9 @@ pub struct StoreInfo {
 pub struct Store {
     backend: Backend,
     path: PathBuf,
+    /// How to open the store again (the PostgreSQL URL with its password, which
+    /// [`Store::path`] leaves out); `None` for a file.
+    reopen_url: Option<zeroize::Zeroizing<String>>,
     store_id: String,
     /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
     /// writable.
@@ -55,8 +58,22 @@ enum Backend {
     /// An SQLite file.
     Sqlite(Connection),
     /// A PostgreSQL database (see [`pg`]).
+    /// (`None` only while the store is dropped: see `Drop for Store`.)
     #[cfg(feature = "postgres")]
-    Postgres(std::cell::RefCell<postgres::Client>),
+    Postgres(Option<std::cell::RefCell<postgres::Client>>),
+}
+
+/// A PostgreSQL client closes its connection when dropped, blocking on its own
+/// runtime: step out of the caller's first (see [`db::pg::off_runtime`]).
+impl Drop for Store {
+    fn drop(&mut self) {
+        #[cfg(feature = "postgres")]
+        if let Backend::Postgres(slot) = &mut self.backend {
+            if let Some(client) = slot.take() {
+                db::pg::off_runtime(move || drop(client));
+            }
+        }
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -111,14 +128,33 @@ impl Store {
         Self::open(Path::new(location))
     }
 
+    /// [`Store::open`], or [`Store::open_postgres`] when `path` is a `postgres://` URL
+    /// (as a command line's `--store` may be).
+    pub fn open_path_or_url(path: &Path) -> Result<Self> {
+        match path.to_str() {
+            Some(location) => Self::open_location(location),
+            None => Self::open(path),
+        }
+    }
+
+    /// Another connection to this same store (the activation server's readers).
+    pub fn reopen(&self) -> Result<Self> {
+        match &self.reopen_url {
+            #[cfg(feature = "postgres")]
+            Some(url) => Self::open_postgres(url),
+            _ => Self::open(&self.path),
+        }
+    }
+
     /// Opens (creating the schema if needed) the PostgreSQL store at `url`; see
     /// [`pg::PgStore::open`].
     #[cfg(feature = "postgres")]
     pub fn open_postgres(url: &str) -> Result<Self> {
         let (client, store_id, shown) = pg::PgStore::open(url)?.into_parts();
         Ok(Self {
-            backend: Backend::Postgres(client),
+            backend: Backend::Postgres(Some(client)),
             path: PathBuf::from(shown),
+            reopen_url: Some(zeroize::Zeroizing::new(url.to_owned())),
             store_id,
             read_only: None,
         })
@@ -207,6 +243,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
+            reopen_url: None,
             store_id,
             read_only: None,
         })
@@ -287,6 +324,7 @@ impl Store {
         Ok(Self {
             backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
+            reopen_url: None,
             store_id,
             read_only: Some(why),
         })
@@ -363,16 +401,15 @@ impl Store {
             Backend::Postgres(client) => {
                 let mut mem = Connection::open_in_memory()?;
                 migrations::migrate_snapshot(&mut mem)?;
-                client
-                    .borrow_mut()
-                    .batch_execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
+                let client = client.as_ref().expect("an open store");
+                db::pg::batch(client, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
                 let copied = (|| -> Result<()> {
                     let tx = mem.transaction()?;
                     copy::copy_rows(self.db(), db::Db::Sqlite(&tx), |_, _| {})?;
                     tx.commit()?;
                     Ok(())
                 })();
-                let ended = client.borrow_mut().batch_execute("COMMIT");
+                let ended = db::pg::batch(client, "COMMIT");
                 copied?;
                 ended?;
                 let mut bytes = mem.serialize(rusqlite::MAIN_DB)?.to_vec();
@@ -412,7 +449,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(c) => db::Db::Sqlite(c),
             #[cfg(feature = "postgres")]
-            Backend::Postgres(c) => db::Db::Postgres(c),
+            Backend::Postgres(c) => db::Db::Postgres(c.as_ref().expect("an open store")),
         }
     }
 
@@ -435,17 +472,11 @@ impl Store {
             }),
             #[cfg(feature = "postgres")]
             Backend::Postgres(c) => {
-                c.try_borrow_mut()
-                    .map_err(|_| {
-                        Error::new(
-                            ErrorCode::Internal,
-                            "a transaction began while a statement was running",
-                        )
-                    })?
-                    .batch_execute(&format!(
-                        "BEGIN; SELECT pg_advisory_xact_lock({})",
-                        pg::WRITE_LOCK
-                    ))?;
+                let c = c.as_ref().expect("an open store");
+                db::pg::batch(
+                    c,
+                    &format!("BEGIN; SELECT pg_advisory_xact_lock({})", pg::WRITE_LOCK),
+                )?;
                 Ok(Tx {
                     inner: Some(TxInner::Postgres(c)),
                 })
@@ -504,7 +535,7 @@ impl Tx<'_> {
         match self.inner.take().expect("an open transaction") {
             TxInner::Sqlite(t) => Ok(t.commit()?),
             #[cfg(feature = "postgres")]
-            TxInner::Postgres(client) => Ok(client.borrow_mut().batch_execute("COMMIT")?),
+            TxInner::Postgres(client) => db::pg::batch(client, "COMMIT"),
         }
     }
 }
@@ -513,10 +544,8 @@ impl Drop for Tx<'_> {
     fn drop(&mut self) {
         #[cfg(feature = "postgres")]
         if let Some(TxInner::Postgres(client)) = self.inner.take() {
-            if let Ok(mut c) = client.try_borrow_mut() {
-                // A rollback that fails (the connection is gone) has nothing to undo.
-                let _ = c.batch_execute("ROLLBACK");
-            }
+            // A rollback that fails (the connection is gone) has nothing to undo.
+            let _ = db::pg::batch(client, "ROLLBACK");
         }
     }
 }

@@ -64,6 +64,11 @@ impl PgStore {
     /// [`ErrorCode::StoreTooNew`], untouched; one that holds tables of another program
     /// is refused before anything is created in it.
     pub fn open(url: &str) -> Result<Self> {
+        // Connecting and migrating block on the client's runtime.
+        super::db::pg::off_runtime(|| Self::open_blocking(url))
+    }
+
+    fn open_blocking(url: &str) -> Result<Self> {
         let shown = redact_url(url);
         let (rest, tls) = split_tls(url).map_err(|why| {
             Error::new(
@@ -140,15 +145,15 @@ impl PgStore {
     /// Runs `body` in one transaction: committed when it returns `Ok`, rolled back
     /// otherwise (and when the connection drops midway, by the server).
     pub fn transaction<T>(&self, body: impl FnOnce(Db<'_>) -> Result<T>) -> Result<T> {
-        self.client.borrow_mut().batch_execute("BEGIN")?;
+        super::db::pg::batch(&self.client, "BEGIN")?;
         match body(self.db()) {
             Ok(v) => {
-                self.client.borrow_mut().batch_execute("COMMIT")?;
+                super::db::pg::batch(&self.client, "COMMIT")?;
                 Ok(v)
             }
             Err(e) => {
                 // A rollback that fails (the connection is gone) leaves nothing to undo.
-                let _ = self.client.borrow_mut().batch_execute("ROLLBACK");
+                let _ = super::db::pg::batch(&self.client, "ROLLBACK");
                 Err(e)
             }
         }

@@ -45,6 +45,12 @@ XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
     cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
   '
 
+# The core's test suite again with every store on PostgreSQL (the shared test setup
+# opens a database of the private cluster per store path): one set of tests, two
+# engines.
+echo "==> cargo test -p keywright-core on PostgreSQL"
+KEYWRIGHT_TEST_ENGINE=postgres cargo test -p keywright-core --tests
+
 echo "==> benchmark smoke (each bench binary once, small)"
 cargo test -p keywright-core --bench license_list
 cargo test -p keywright-core --bench batch

@@ -135,25 +135,42 @@ impl From<rusqlite::Error> for Error {
 impl From<postgres::Error> for Error {
     fn from(e: postgres::Error) -> Self {
         use postgres::error::SqlState;
-        match e.code() {
-            Some(c) if *c == SqlState::UNIQUE_VIOLATION
-                || *c == SqlState::FOREIGN_KEY_VIOLATION
-                || *c == SqlState::CHECK_VIOLATION
-                || *c == SqlState::NOT_NULL_VIOLATION =>
+        // The client's own text for a server error is only "db error": the server's
+        // message (and detail) say what happened.
+        let text = match e.as_db_error() {
+            Some(db) => match db.detail() {
+                Some(detail) => format!("{} ({detail})", db.message()),
+                None => db.message().to_owned(),
+            },
+            None => e.to_string(),
+        };
+        let code = e.code();
+        // Class 08 (connection exception) and 57 (operator intervention: a server
+        // shutting down, a terminated backend) mean the connection is gone.
+        let lost = e.is_closed()
+            || code.is_none_or(|c| c.code().starts_with("08") || c.code().starts_with("57"));
+        match code {
+            Some(c)
+                if *c == SqlState::UNIQUE_VIOLATION
+                    || *c == SqlState::FOREIGN_KEY_VIOLATION
+                    || *c == SqlState::CHECK_VIOLATION
+                    || *c == SqlState::NOT_NULL_VIOLATION =>
             {
-                Self::conflict(format!("store: {e}"))
+                Self::conflict(format!("store: {text}"))
             }
             Some(c) if *c == SqlState::READ_ONLY_SQL_TRANSACTION => Self::new(
                 ErrorCode::Store,
-                format!("the store is read-only (a PostgreSQL standby or a read-only role), so nothing was changed ({e})"),
-            ),
-            _ if e.is_closed() || e.code().is_none() => Self::new(
-                ErrorCode::Store,
                 format!(
-                    "the connection to the PostgreSQL store was lost ({e}); what this step was writing was not committed, so it is safe to try again"
+                    "the store is read-only (a PostgreSQL standby or a read-only role), so nothing was changed ({text})"
                 ),
             ),
-            _ => Self::new(ErrorCode::Store, format!("store (PostgreSQL): {e}")),
+            _ if lost => Self::new(
+                ErrorCode::Store,
+                format!(
+                    "the connection to the PostgreSQL store was lost ({text}); what this step was writing was not committed, so it is safe to try again"
+                ),
+            ),
+            _ => Self::new(ErrorCode::Store, format!("store (PostgreSQL): {text}")),
         }
     }
 }

@@ -34,11 +34,8 @@ impl Fixture {
 
     /// Rows in the tables activation writes: (machines, audit events).
     fn rows(&self) -> (i64, i64) {
-        let conn = rusqlite::Connection::open(self.kw.store().path()).unwrap();
-        let count = |table: &str| -> i64 {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-                .unwrap()
-        };
+        let raw = common::Raw::of(&self.kw);
+        let count = |table: &str| raw.count(table);
         (count("machines"), count("audit_events"))
     }
 
@@ -108,7 +105,7 @@ impl Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let vault = Arc::<MemoryVault>::default();
     let mut kw = Keywright::with_vault(store, Box::new(vault.clone()), "tester");
     let key = kw

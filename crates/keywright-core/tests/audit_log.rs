@@ -10,7 +10,7 @@ use common::at;
 /// A store with a key, a product, a policy and three licenses: 3 + 3×2 + 2 = 11 rows.
 fn store() -> (tempfile::TempDir, Keywright, Vec<License>) {
     let dir = tempfile::tempdir().unwrap();
-    let s = Store::open(&dir.path().join("store.db")).unwrap();
+    let s = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(s, Box::<MemoryVault>::default(), "tester");
     let t = at("2026-11-01T09:00:00Z");
     kw.create_signing_key(
@@ -294,9 +294,7 @@ fn check_reports_the_broken_row_instead_of_failing() {
     assert_eq!(ok.rows, 11);
     assert_eq!(ok.broken_at, None);
 
-    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
-    conn.execute("UPDATE audit_events SET detail = '{}' WHERE seq = 7", [])
-        .unwrap();
+    common::Raw::of(&kw).execute("UPDATE audit_events SET detail = '{}' WHERE seq = 7", &[]);
     let broken = kw.check_audit().unwrap();
     assert!(!broken.intact);
     assert_eq!(broken.broken_at, Some(7));

@@ -11,7 +11,7 @@ use common::at;
 #[test]
 fn a_clock_set_back_stops_signing() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     let today = at("2026-11-23T10:00:00Z");
     kw.create_signing_key(

@@ -9,6 +9,8 @@
 //! (the `crash_child` test below is a no-op otherwise).
 //! `cargo test -p keywright-core --test crash -- --nocapture` prints the totals.
 
+mod common;
+
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 use std::sync::mpsc;

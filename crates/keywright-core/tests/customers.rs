@@ -1,5 +1,7 @@
 //! The Customers screen's list, and a customer's licenses through the search.
 
+mod common;
+
 use jiff::Timestamp;
 use keywright_core::*;
 
@@ -7,7 +9,7 @@ use keywright_core::*;
 fn lists_customers_with_counts_and_finds_their_licenses() {
     let now: Timestamp = "2026-11-23T10:00:00Z".parse().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     assert!(kw
         .list_customers(&CustomerQuery::default())

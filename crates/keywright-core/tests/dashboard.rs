@@ -9,7 +9,7 @@ use common::at;
 #[test]
 fn counts_per_product_per_day_and_recent_events() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     let now = at("2026-11-23T10:00:00Z");
     let empty = kw.dashboard(now).unwrap();

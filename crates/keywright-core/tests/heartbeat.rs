@@ -287,15 +287,14 @@ fn a_policy_from_before_heartbeats_keeps_its_audited_state() {
     let mut f = store();
     let (_, p) = policy(&mut f, "Old", |_| {});
     // A row as the heartbeat migration leaves an older policy: the columns NULL.
-    let conn = rusqlite::Connection::open(f.path()).unwrap();
+    let conn = common::Raw::of(&f.kw);
     conn.execute(
         "UPDATE policies SET require_heartbeat = NULL, heartbeat_duration_seconds = NULL,
              heartbeat_cull_strategy = NULL, heartbeat_resurrection_strategy = NULL,
              heartbeat_basis = NULL WHERE id = ?1",
-        [&p.id],
-    )
-    .unwrap();
-    let state = audit::state::of(store::db::Db::Sqlite(&conn), "policy", &p.id)
+        &[p.id.as_str().into()],
+    );
+    let state = audit::state::of(conn.db(), "policy", &p.id)
         .unwrap()
         .unwrap();
     let keys: Vec<String> =

@@ -57,14 +57,11 @@ impl Fixture {
 
     /// Runs SQL on the store file as an older version would have written it.
     fn legacy(&self, sql: &str) {
-        let conn = rusqlite::Connection::open(self.dir.path().join("store.db")).unwrap();
-        conn.execute_batch(sql).unwrap();
+        common::Raw::at(&self.dir.path().join("store.db")).execute_batch(sql);
     }
 
     fn count(&self, table: &str) -> i64 {
-        let conn = rusqlite::Connection::open(self.dir.path().join("store.db")).unwrap();
-        conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+        common::Raw::at(&self.dir.path().join("store.db")).count(table)
     }
 
     /// `maxMachines` of a license file exported now.

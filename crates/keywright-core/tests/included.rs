@@ -9,15 +9,13 @@ use keywright_license::{FileAlgorithm, LicenseView, PublicKey, ValidationCode, V
 use common::now;
 
 fn count(kw: &Keywright, table: &str) -> i64 {
-    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
+    common::Raw::of(kw).count(table)
 }
 
 #[test]
 fn export_writes_the_asked_related_objects_and_validation_reads_them() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     let key = kw
         .create_signing_key(

@@ -59,10 +59,7 @@ fn setup(kw: &mut Keywright, encrypt: bool) -> (SigningKey, Product, Policy) {
 }
 
 fn count(kw: &Keywright, table: &str) -> i64 {
-    // Only a test reads tables by name.
-    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
+    common::Raw::of(kw).count(table)
 }
 
 #[test]
@@ -441,20 +438,19 @@ fn audit_chain_detects_edits_and_deletions() {
     let mut f = fixture();
     setup(&mut f.kw, true);
     assert_eq!(f.kw.verify_audit().unwrap(), 3);
-    let path = f.kw.store().path().to_path_buf();
-    let conn = rusqlite::Connection::open(&path).unwrap();
+    let conn = common::Raw::of(&f.kw);
     conn.execute(
         "UPDATE audit_events SET actor = 'mallory' WHERE seq = 2",
-        [],
-    )
-    .unwrap();
+        &[],
+    );
     let err = f.kw.verify_audit().unwrap_err();
     assert!(err.message.contains("row 2"), "{err}");
-    conn.execute("UPDATE audit_events SET actor = 'tester' WHERE seq = 2", [])
-        .unwrap();
+    conn.execute(
+        "UPDATE audit_events SET actor = 'tester' WHERE seq = 2",
+        &[],
+    );
     assert_eq!(f.kw.verify_audit().unwrap(), 3);
-    conn.execute("DELETE FROM audit_events WHERE seq = 2", [])
-        .unwrap();
+    conn.execute("DELETE FROM audit_events WHERE seq = 2", &[]);
     let err = f.kw.verify_audit().unwrap_err();
     assert!(err.message.contains("row 2 is missing"), "{err}");
 }

@@ -40,10 +40,7 @@ fn product_with_key(kw: &mut Keywright, algorithm: KeyAlgorithm) -> (SigningKey,
 }
 
 fn count(kw: &Keywright, table: &str) -> i64 {
-    // Only a test reads tables by name.
-    let conn = rusqlite::Connection::open(kw.store().path()).unwrap();
-    conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
+    common::Raw::of(kw).count(table)
 }
 
 fn verify_key(key: &SigningKey, license_key: &str, scheme: Scheme) -> verify::VerifyReport {

@@ -2,6 +2,8 @@
 //! Keygen's codes (order, strict policies, expiration strategies), check-outs signed
 //! and audited as exports, machines seen by id or fingerprint, online deactivation.
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::{SignedDuration, Timestamp};
@@ -17,7 +19,7 @@ struct Setup {
 
 fn setup(now: Timestamp) -> Setup {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::new(Arc::<MemoryVault>::default()), "t");
     kw.create_signing_key(
         &NewSigningKey {

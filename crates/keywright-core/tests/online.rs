@@ -2,6 +2,8 @@
 //! or the server and the desktop app) racing for the seats of one license on the same
 //! SQLite file; the IMMEDIATE transaction lets exactly the allowed number through.
 
+mod common;
+
 use std::sync::{Arc, Barrier};
 
 use jiff::Timestamp;
@@ -14,7 +16,7 @@ fn connections_racing_for_seats_never_oversell() {
     let path = dir.path().join("store.db");
     let now = Timestamp::now();
     let vault = Arc::<MemoryVault>::default();
-    let mut kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault.clone()), "t");
+    let mut kw = Keywright::with_vault(common::open_store(&path), Box::new(vault.clone()), "t");
     kw.create_signing_key(
         &NewSigningKey {
             name: "Main".into(),
@@ -67,7 +69,7 @@ fn connections_racing_for_seats_never_oversell() {
             let vault = vault.clone();
             std::thread::spawn(move || {
                 let mut kw = Keywright::with_vault(
-                    Store::open(&path).unwrap(),
+                    common::open_store(&path),
                     Box::new(vault),
                     format!("server-{t}"),
                 );

@@ -3,6 +3,8 @@
 //! carried in exported files so the SDK applies them offline; the validation
 //! simulator follows them and can simulate an old file (FILE_EXPIRED).
 
+mod common;
+
 use std::sync::Arc;
 
 use jiff::Timestamp;
@@ -29,11 +31,8 @@ struct Fixture {
 
 impl Fixture {
     fn rows(&self) -> (i64, i64, i64) {
-        let conn = rusqlite::Connection::open(self.kw.store().path()).unwrap();
-        let count = |table: &str| -> i64 {
-            conn.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-                .unwrap()
-        };
+        let raw = common::Raw::of(&self.kw);
+        let count = |table: &str| raw.count(table);
         (count("policies"), count("machines"), count("audit_events"))
     }
 
@@ -110,7 +109,7 @@ impl Fixture {
 
 fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let vault = Arc::<MemoryVault>::default();
     let mut kw = Keywright::with_vault(store, Box::new(vault), "tester");
     let key = kw

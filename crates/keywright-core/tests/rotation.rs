@@ -12,7 +12,7 @@ use common::now;
 #[test]
 fn retire_then_rotate() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("store.db")).unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     let new_key = |kw: &mut Keywright, name: &str| {
         kw.create_signing_key(

@@ -225,10 +225,7 @@ fn rsa_private_key_lives_in_the_vault_as_pkcs8() {
         .public_key_pem
         .starts_with("-----BEGIN PUBLIC KEY-----\n"));
     // The store holds only the public half (SPKI DER, ~294 bytes for RSA-2048).
-    let conn = rusqlite::Connection::open(f.kw.store().path()).unwrap();
-    let stored: Vec<u8> = conn
-        .query_row("SELECT public_key FROM signing_keys", [], |r| r.get(0))
-        .unwrap();
+    let stored: Vec<u8> = common::Raw::of(&f.kw).value("SELECT public_key FROM signing_keys");
     assert!((290..=300).contains(&stored.len()), "{}", stored.len());
     assert_eq!(
         f.kw.public_key(&key.kid).unwrap().to_pem(),

@@ -107,8 +107,8 @@ fn index_matches(db: Db<'_>, table: &str, expression: &str) -> Result<i64> {
 /// PostgreSQL's words of a customer's name and email, for the word search of one or
 /// two characters: the same expression as the index `customers_words` (V1), which
 /// splits an email at its punctuation as SQLite's unicode61 tokenizer does.
-const PG_CUSTOMER_WORDS: &str = "to_tsvector('simple'::regconfig, coalesce(name, '') || ' ' || \
-     regexp_replace(coalesce(email, ''), '[^[:alnum:]]+', ' ', 'g'))";
+const PG_CUSTOMER_WORDS: &str = "to_tsvector('simple'::regconfig, keywright_unaccent(\
+     coalesce(name, '') || ' ' || regexp_replace(coalesce(email, ''), '[^[:alnum:]]+', ' ', 'g')))";
 
 /// PostgreSQL: how many rows match `filter` (with parameter 1), up to one past
 /// [`BROAD_TEXT`].
@@ -305,7 +305,8 @@ impl Keywright {
                 } else if text.chars().any(char::is_alphanumeric) {
                     let prefix = format!("{}:*", pg_lexeme(text));
                     let words = format!(
-                        "{PG_CUSTOMER_WORDS} @@ to_tsquery('simple'::regconfig, CAST(?1 AS TEXT))"
+                        "{PG_CUSTOMER_WORDS} @@ to_tsquery('simple'::regconfig, \
+                         keywright_unaccent(CAST(?1 AS TEXT)))"
                     );
                     broad_text = pg_matches(db, "customers", &words, &prefix)? > BROAD_TEXT;
                     filters.push(format!(

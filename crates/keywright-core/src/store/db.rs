@@ -473,6 +473,42 @@ pub(crate) mod pg {
         off_runtime(|| Ok(client.batch_execute(sql)?))
     }
 
+    /// Prepares `sql` (with `?N` placeholders) for `args`. A parameter the statement
+    /// does not use (a planner may drop a filter and keep its arguments) gets the type
+    /// of its value; the others are left for the server to infer, as usual.
+    fn prepare(
+        client: &mut postgres::Client,
+        sql: &str,
+        args: &[Value<'_>],
+    ) -> Result<postgres::Statement> {
+        let sql = numbered_to_dollar(sql);
+        let used = |n: usize| {
+            let mark = format!("${n}");
+            sql.match_indices(&mark)
+                .any(|(at, m)| !sql[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
+        };
+        if (1..=args.len()).all(used) {
+            return Ok(client.prepare(&sql)?);
+        }
+        let unspecified = Type::new(
+            "unspecified".into(),
+            0,
+            postgres::types::Kind::Pseudo,
+            String::new(),
+        );
+        let types: Vec<Type> = args
+            .iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                _ if used(i + 1) => unspecified.clone(),
+                Value::Int(_) => Type::INT8,
+                Value::Blob(_) => Type::BYTEA,
+                Value::Text(_) | Value::Null => Type::TEXT,
+            })
+            .collect();
+        Ok(client.prepare_typed(&sql, &types)?)
+    }
+
     pub(super) fn execute(
         c: &RefCell<postgres::Client>,
         sql: &str,
@@ -480,9 +516,8 @@ pub(crate) mod pg {
     ) -> Result<u64> {
         let mut client = client(c)?;
         let client = &mut *client;
-        let sql = numbered_to_dollar(sql);
         off_runtime(|| {
-            let stmt = client.prepare(&sql)?;
+            let stmt = prepare(client, sql, args)?;
             Ok(client.execute(&stmt, &params(args))?)
         })
     }
@@ -494,9 +529,8 @@ pub(crate) mod pg {
     ) -> Result<Vec<postgres::Row>> {
         let mut client = client(c)?;
         let client = &mut *client;
-        let sql = numbered_to_dollar(sql);
         off_runtime(|| {
-            let stmt = client.prepare(&sql)?;
+            let stmt = prepare(client, sql, args)?;
             Ok(client.query(&stmt, &params(args))?)
         })
     }
@@ -519,7 +553,7 @@ pub(crate) mod pg {
             return Ok(());
         }
         let mut client = client(c)?;
-        let stmt = client.prepare(&numbered_to_dollar(sql))?;
+        let stmt = prepare(&mut client, sql, args)?;
         let mut rows = client.query_raw(&stmt, args.iter())?;
         while let Some(r) = rows.next()? {
             if !each(&r)? {

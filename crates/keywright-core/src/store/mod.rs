@@ -60,7 +60,7 @@ enum Backend {
     /// A PostgreSQL database (see [`pg`]).
     /// (`None` only while the store is dropped: see `Drop for Store`.)
     #[cfg(feature = "postgres")]
-    Postgres(Option<std::cell::RefCell<postgres::Client>>),
+    Postgres(Option<Box<std::cell::RefCell<postgres::Client>>>),
 }
 
 /// A PostgreSQL client closes its connection when dropped, blocking on its own
@@ -152,7 +152,7 @@ impl Store {
     pub fn open_postgres(url: &str) -> Result<Self> {
         let (client, store_id, shown) = pg::PgStore::open(url)?.into_parts();
         Ok(Self {
-            backend: Backend::Postgres(Some(client)),
+            backend: Backend::Postgres(Some(Box::new(client))),
             path: PathBuf::from(shown),
             reopen_url: Some(zeroize::Zeroizing::new(url.to_owned())),
             store_id,
@@ -401,7 +401,7 @@ impl Store {
             Backend::Postgres(client) => {
                 let mut mem = Connection::open_in_memory()?;
                 migrations::migrate_snapshot(&mut mem)?;
-                let client = client.as_ref().expect("an open store");
+                let client = client.as_deref().expect("an open store");
                 db::pg::batch(client, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")?;
                 let copied = (|| -> Result<()> {
                     let tx = mem.transaction()?;
@@ -449,7 +449,7 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(c) => db::Db::Sqlite(c),
             #[cfg(feature = "postgres")]
-            Backend::Postgres(c) => db::Db::Postgres(c.as_ref().expect("an open store")),
+            Backend::Postgres(c) => db::Db::Postgres(c.as_deref().expect("an open store")),
         }
     }
 
@@ -472,7 +472,7 @@ impl Store {
             }),
             #[cfg(feature = "postgres")]
             Backend::Postgres(c) => {
-                let c = c.as_ref().expect("an open store");
+                let c = c.as_deref().expect("an open store");
                 db::pg::batch(
                     c,
                     &format!("BEGIN; SELECT pg_advisory_xact_lock({})", pg::WRITE_LOCK),

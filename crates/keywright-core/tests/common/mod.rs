@@ -41,6 +41,16 @@ impl TestStore {
         Self { dir, vault, kw }
     }
 
+    /// Where the store is, as a `--store` would name it: the file, or on a PostgreSQL
+    /// run the database's URL.
+    pub fn location(&self) -> PathBuf {
+        if on_postgres() {
+            PathBuf::from(postgres_database_for(&self.path()))
+        } else {
+            self.path()
+        }
+    }
+
     /// The store file.
     pub fn path(&self) -> PathBuf {
         self.dir.path().join("store.db")
@@ -170,4 +180,51 @@ pub fn shared_columns(table: &str) -> Vec<String> {
         .map(|c| format!("\"{}\"", c.unwrap()))
         .collect();
     columns
+}
+
+/// SQL run on a store behind Keywright's back, over a connection of its own, on
+/// whichever engine the store is (what the tests' direct edits and counts use).
+pub struct Raw(Store);
+
+impl Raw {
+    /// A second connection to `kw`'s store.
+    pub fn of(kw: &Keywright) -> Self {
+        Raw(kw.store().reopen().unwrap())
+    }
+
+    /// A connection to the store "at" `path` (see [`open_store`]).
+    pub fn at(path: &std::path::Path) -> Self {
+        Raw(open_store(path))
+    }
+
+    /// The shared SQL handle.
+    pub fn db(&self) -> keywright_core::store::db::Db<'_> {
+        self.0.db_for_tests()
+    }
+
+    /// Runs one statement; the rows it changed.
+    pub fn execute(&self, sql: &str, args: &[keywright_core::store::db::Value<'_>]) -> u64 {
+        self.db()
+            .execute(sql, args)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs statements separated by `;` (no `;` inside them), one by one.
+    pub fn execute_batch(&self, sql: &str) {
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            self.execute(statement, &[]);
+        }
+    }
+
+    /// The first column of the one row `sql` returns.
+    pub fn value<T: keywright_core::store::db::FromColumn>(&self, sql: &str) -> T {
+        self.db()
+            .query_one(sql, &[], |r| r.get(0))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// `SELECT count(*) FROM {table}`.
+    pub fn count(&self, table: &str) -> i64 {
+        self.value(&format!("SELECT count(*) FROM {table}"))
+    }
 }

@@ -218,6 +218,16 @@ fn two_replicas_on_one_database_sell_no_seat_twice() {
     let (key, app) = license_with_seats(&cli, 10);
     let (a, addr_a) = serve(&cli);
     let (b, addr_b) = serve(&cli);
+    for addr in [&addr_a, &addr_b] {
+        let (status, _, body) = http(
+            addr,
+            &format!("GET /health HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"),
+        );
+        assert_eq!(
+            (status, body.as_str()),
+            (200, r#"{"status":"ok","store":"postgres"}"#)
+        );
+    }
     let accepted = Arc::new(AtomicUsize::new(0));
     let threads: Vec<_> = (0..200)
         .map(|i| {

@@ -634,3 +634,46 @@ fn tls_options_work_as_libpq_reads_them() {
     assert_eq!(err.code, ErrorCode::BadInput);
     assert!(err.message.contains("verify-full"), "{}", err.message);
 }
+
+#[test]
+fn a_lost_connection_fails_one_step_then_the_store_reconnects_by_itself() {
+    use keywright_core::{Keywright, MemoryVault, NewProduct, NewSigningKey};
+
+    let url = pg::fresh_database();
+    let vault = std::sync::Arc::<MemoryVault>::default();
+    let mut kw = Keywright::with_vault(Store::open_postgres(&url).unwrap(), Box::new(vault), "t");
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: keywright_core::KeyAlgorithm::Ed25519,
+        },
+        common::now(),
+    )
+    .unwrap();
+    // The database drops every connection of this store (a restart, a failover).
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let database = url.rsplit('/').next().unwrap().to_owned();
+    admin
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+             WHERE datname = $1 AND pid <> pg_backend_pid()",
+            &[&database],
+        )
+        .unwrap();
+    let err = kw.list_products().unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store);
+    assert!(err.message.contains("try again"), "{}", err.message);
+    // The next step works, on a new connection; nothing was lost.
+    assert!(kw.list_products().unwrap().is_empty());
+    kw.create_product(
+        &NewProduct {
+            name: "Zapper".into(),
+            ..Default::default()
+        },
+        common::now(),
+    )
+    .unwrap();
+    assert_eq!(kw.list_products().unwrap().len(), 1);
+    kw.store().check_alive().unwrap();
+    kw.verify_audit().unwrap();
+}

@@ -548,6 +548,7 @@ async fn serve_state(
 fn router(state: Arc<AppState>) -> Router {
     let limit = state.config.body_limit;
     Router::new()
+        .route("/health", get(health))
         .route("/api/check", get(check))
         .route("/api/activate", post(activate))
         .route("/api/validate", post(validate))
@@ -671,6 +672,45 @@ fn failure(status: StatusCode, error: &str) -> Response {
         axum::Json(json!({ "result": "failure", "error": error })),
     )
         .into_response()
+}
+
+/// `GET /health`, for a load balancer or a supervisor: 200 `{"status":"ok"}` when
+/// the store answers a query (a connection lost since is reopened by that query's
+/// retry, see `Store::db`), else 503 with the reason. Unsigned: it says nothing about
+/// any license.
+async fn health(State(state): State<Arc<AppState>>) -> Response {
+    let checked = tokio::task::spawn_blocking(move || {
+        let kw = state.connection(Role::Read);
+        kw.store()
+            .check_alive()
+            // A connection found lost was replaced by the first try: ask once more.
+            .or_else(|_| kw.store().check_alive())
+            .map(|()| kw.store().engine())
+    })
+    .await;
+    match checked {
+        Ok(Ok(engine)) => (
+            StatusCode::OK,
+            axum::Json(json!({
+                "status": "ok",
+                "store": match engine {
+                    keywright_core::store::db::Engine::Sqlite => "sqlite",
+                    keywright_core::store::db::Engine::Postgres => "postgres",
+                },
+            })),
+        )
+            .into_response(),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "unavailable", "error": e.message })),
+        )
+            .into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": "unavailable", "error": "the check did not finish" })),
+        )
+            .into_response(),
+    }
 }
 
 /// mini-key-server's arguments (every endpoint takes a subset).

@@ -1116,3 +1116,13 @@ async fn app_id_may_be_a_json_number_as_mini_key_server_clients_send_it() {
     assert!(r.json()["message"]["token"].is_string(), "{:?}", r.json());
     assert_eq!(machines(&run, &license.id), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_says_the_store_answers() {
+    let f = Fixture::new();
+    let run = f.serve(roomy()).await;
+    let r = run.get("/health").await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["status"], "ok");
+    assert_eq!(r.json()["store"], "sqlite");
+}

@@ -419,6 +419,12 @@ impl Store {
         }
     }
 
+    /// Whether the store answers: one trivial query (the server's health check).
+    pub fn check_alive(&self) -> Result<()> {
+        self.db().query_one("SELECT 1", &[], |r| r.get::<i64>(0))?;
+        Ok(())
+    }
+
     /// Which engine holds the store.
     pub fn engine(&self) -> db::Engine {
         self.db().engine()
@@ -449,8 +455,29 @@ impl Store {
         match &self.backend {
             Backend::Sqlite(c) => db::Db::Sqlite(c),
             #[cfg(feature = "postgres")]
-            Backend::Postgres(c) => db::Db::Postgres(c.as_deref().expect("an open store")),
+            Backend::Postgres(c) => db::Db::Postgres(self.revived(c)),
         }
+    }
+
+    /// The PostgreSQL client, connected again first if its connection was lost (a
+    /// database restart, a failover, a dropped network): the step that saw the loss
+    /// failed with a "try again" error, and the next one finds a working client.
+    #[cfg(feature = "postgres")]
+    fn revived<'c>(
+        &self,
+        slot: &'c Option<Box<std::cell::RefCell<postgres::Client>>>,
+    ) -> &'c std::cell::RefCell<postgres::Client> {
+        let cell = slot.as_deref().expect("an open store");
+        if let (Ok(mut client), Some(url)) = (cell.try_borrow_mut(), &self.reopen_url) {
+            if client.is_closed() {
+                if let Ok(fresh) = pg::PgStore::open(url) {
+                    let (fresh, _, _) = fresh.into_parts();
+                    let old = std::mem::replace(&mut *client, fresh.into_inner());
+                    db::pg::off_runtime(move || drop(old));
+                }
+            }
+        }
+        cell
     }
 
     /// A write transaction: committed by [`Tx::commit`], rolled back when dropped.
@@ -472,7 +499,7 @@ impl Store {
             }),
             #[cfg(feature = "postgres")]
             Backend::Postgres(c) => {
-                let c = c.as_deref().expect("an open store");
+                let c = self.revived(c);
                 db::pg::batch(
                     c,
                     &format!("BEGIN; SELECT pg_advisory_xact_lock({})", pg::WRITE_LOCK),

@@ -12,6 +12,11 @@
 //! `cargo bench -p keywright-server --bench load` runs 32 clients for 5 s per endpoint;
 //! `-- --clients N --seconds S` changes that. Under `cargo test` (no `--bench`
 //! argument) it runs a short smoke (4 clients, 0.5 s) that checks every answer.
+//!
+//! With `KEYWRIGHT_TEST_PG` set (a PostgreSQL cluster's URL, as scripts/test.sh and
+//! scripts/pg-cluster.sh give it), the same run follows on the store copied into a new
+//! database of that cluster, served by 1 replica and then by 2 (two servers on one
+//! database, each client keeping to one of them), in one run beside SQLite.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -121,12 +126,52 @@ fn main() {
     runtime.block_on(run(args));
 }
 
+/// Where the run's store is and how many servers share it.
+#[derive(Clone, Copy)]
+enum Setup {
+    Sqlite,
+    Postgres { replicas: usize },
+}
+
 async fn run(args: Args) {
+    run_on(&args, Setup::Sqlite).await;
+    if let Ok(cluster) = std::env::var("KEYWRIGHT_TEST_PG") {
+        for replicas in [1, 2] {
+            let _ = &cluster;
+            run_on(&args, Setup::Postgres { replicas }).await;
+        }
+    }
+}
+
+/// A new database on the cluster at `KEYWRIGHT_TEST_PG`; its URL.
+fn new_database() -> String {
+    let base = std::env::var("KEYWRIGHT_TEST_PG").unwrap();
+    let name = format!("kwbench_{}", uuid::Uuid::new_v4().simple());
+    let created = std::thread::spawn({
+        let base = base.clone();
+        let name = name.clone();
+        move || {
+            postgres::Client::connect(&base, postgres::NoTls)
+                .and_then(|mut c| c.batch_execute(&format!("CREATE DATABASE {name}")))
+        }
+    })
+    .join()
+    .unwrap();
+    created.unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
+async fn run_on(args: &Args, setup: Setup) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
     let now = Timestamp::now();
     let vault = Arc::<MemoryVault>::default();
-    let mut kw = Keywright::with_vault(Store::open(&path).unwrap(), Box::new(vault), "bench");
+    let mut kw = Keywright::with_vault(
+        Store::open(&path).unwrap(),
+        Box::new(vault.clone()),
+        "bench",
+    );
     let account = kw.store().store_id().to_owned();
     kw.create_signing_key(
         &NewSigningKey {
@@ -175,12 +220,60 @@ async fn run(args: Args) {
         burst: u32::MAX,
         ..ServerConfig::default()
     };
-    let server = keywright_server::start(kw, "127.0.0.1:0".parse().unwrap(), config)
-        .await
-        .unwrap();
-    let base = format!("http://{}", server.local_addr());
+    // The servers: one on the SQLite file, or 1 or 2 replicas on a PostgreSQL copy.
+    let (label, url) = match setup {
+        Setup::Sqlite => ("SQLite".to_owned(), None),
+        Setup::Postgres { replicas } => {
+            let url = new_database();
+            let mut target = Store::open_postgres(&url).unwrap();
+            kw.store().copy_into(&mut target, |_, _| {}).unwrap();
+            (
+                format!(
+                    "PostgreSQL, {replicas} replica{}",
+                    if replicas == 1 { "" } else { "s" }
+                ),
+                Some((url, replicas)),
+            )
+        }
+    };
+    let mut servers = Vec::new();
+    match &url {
+        None => servers.push(
+            keywright_server::start(kw, "127.0.0.1:0".parse().unwrap(), config)
+                .await
+                .unwrap(),
+        ),
+        Some((url, replicas)) => {
+            drop(kw);
+            for i in 0..*replicas {
+                let replica = Keywright::with_vault(
+                    Store::open_postgres(url).unwrap(),
+                    Box::new(vault.clone()),
+                    format!("bench-{i}"),
+                );
+                servers.push(
+                    keywright_server::start(
+                        replica,
+                        "127.0.0.1:0".parse().unwrap(),
+                        config.clone(),
+                    )
+                    .await
+                    .unwrap(),
+                );
+            }
+        }
+    }
+    let bases: Arc<Vec<String>> = Arc::new(
+        servers
+            .iter()
+            .map(|s| format!("http://{}", s.local_addr()))
+            .collect(),
+    );
+    // Each client keeps to one server (`n / 1_000_000` is the client's number).
+    let pick = |bases: &[String], n: usize| bases[(n / 1_000_000) % bases.len()].clone();
+    let base = bases[0].clone();
     println!(
-        "activation server load test: {} clients, {:.1} s per endpoint, {}",
+        "activation server load test on {label}: {} clients, {:.1} s per endpoint, {}",
         args.clients,
         args.seconds,
         if args.full { "release" } else { "smoke" }
@@ -203,19 +296,20 @@ async fn run(args: Args) {
         .unwrap();
     assert_eq!(r.status().as_u16(), 201);
 
-    let check_url = format!(
-        "{base}/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
+    let check_query = format!(
+        "/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
         license.key, product.id
     );
-    let check = drive(args.clients, args.seconds, 201, move |client, _| {
-        let url = check_url.clone();
+    let b = bases.clone();
+    let check = drive(args.clients, args.seconds, 201, move |client, n| {
+        let url = format!("{}{check_query}", pick(&b, n));
         async move { client.get(url).send().await.unwrap() }
     })
     .await;
     let check_rps = report("GET /api/check", check);
 
     // What an SDK sends: the key, the product and this machine's fingerprint.
-    let validate_url = format!("{base}/v1/accounts/{account}/licenses/actions/validate-key");
+    let validate_path = format!("/v1/accounts/{account}/licenses/actions/validate-key");
     let validate_body = serde_json::json!({
         "meta": {
             "key": license.key,
@@ -223,8 +317,9 @@ async fn run(args: Args) {
         }
     })
     .to_string();
-    let validate = drive(args.clients, args.seconds, 200, move |client, _| {
-        let url = validate_url.clone();
+    let b = bases.clone();
+    let validate = drive(args.clients, args.seconds, 200, move |client, n| {
+        let url = format!("{}{validate_path}", pick(&b, n));
         let body = validate_body.clone();
         async move {
             client
@@ -240,11 +335,11 @@ async fn run(args: Args) {
     .await;
     let validate_rps = report("POST v1 validate-key", validate);
 
-    let activate_url = format!("{base}/api/activate");
     let app = product.id.clone();
     let all = keys.clone();
+    let b = bases.clone();
     let activate = drive(args.clients, args.seconds, 201, move |client, n| {
-        let url = activate_url.clone();
+        let url = format!("{}/api/activate", pick(&b, n));
         let key = &all[n % LICENSES];
         let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=hw-{n}");
         async move {
@@ -261,10 +356,11 @@ async fn run(args: Args) {
     let mut activations = activate.requests;
     let activate_rps = report("POST /api/activate", activate);
 
-    let machines_url = format!("{base}/v1/accounts/{account}/machines");
+    let machines_path = format!("/v1/accounts/{account}/machines");
     let all = Arc::new(licenses.clone());
+    let b = bases.clone();
     let keygen_activate = drive(args.clients, args.seconds, 201, move |client, n| {
-        let url = machines_url.clone();
+        let url = format!("{}{machines_path}", pick(&b, n));
         let license = &all[n % LICENSES];
         let body = serde_json::json!({
             "data": {
@@ -300,19 +396,20 @@ async fn run(args: Args) {
 
     // Both at once: half the clients check while the other half activate.
     let half = (args.clients / 2).max(1);
-    let check_url = format!(
-        "{base}/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
+    let check_query = format!(
+        "/api/check?token={}&app_id={}&machine=BENCH&user=bench&hwid=bench-check",
         license.key, product.id
     );
-    let mixed_checks = drive(half, args.seconds, 201, move |client, _| {
-        let url = check_url.clone();
+    let b = bases.clone();
+    let mixed_checks = drive(half, args.seconds, 201, move |client, n| {
+        let url = format!("{}{check_query}", pick(&b, n));
         async move { client.get(url).send().await.unwrap() }
     });
-    let activate_url = format!("{base}/api/activate");
     let app = product.id.clone();
     let all = keys.clone();
+    let b = bases.clone();
     let mixed_activations = drive(half, args.seconds, 201, move |client, n| {
-        let url = activate_url.clone();
+        let url = format!("{}/api/activate", pick(&b, n));
         let key = &all[n % LICENSES];
         let body = format!("token={key}&app_id={app}&machine=BENCH&user=bench&hwid=mixed-{n}");
         async move {
@@ -329,14 +426,16 @@ async fn run(args: Args) {
     activations += activated.requests;
     report("mixed: check", checks);
     report("mixed: activate", activated);
-    server.stop().await.unwrap();
+    for server in servers {
+        server.stop().await.unwrap();
+    }
 
     // Every activation landed, once.
-    let kw = Keywright::with_vault(
-        Store::open(&path).unwrap(),
-        Box::new(MemoryVault::default()),
-        "bench",
-    );
+    let store = match &url {
+        None => Store::open(&path).unwrap(),
+        Some((url, _)) => Store::open_postgres(url).unwrap(),
+    };
+    let kw = Keywright::with_vault(store, Box::new(MemoryVault::default()), "bench");
     let machines: usize = licenses
         .iter()
         .map(|l| {

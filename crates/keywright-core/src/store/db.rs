@@ -34,7 +34,7 @@ pub enum Db<'a> {
     /// A PostgreSQL client. The client needs `&mut` for each statement; the cell
     /// lends it for that statement only.
     #[cfg(feature = "postgres")]
-    Postgres(&'a std::cell::RefCell<postgres::Client>),
+    Postgres(&'a std::cell::RefCell<pg::PgConn>),
 }
 
 /// A value bound to a placeholder or read from a column.
@@ -436,9 +436,26 @@ pub(crate) mod pg {
         args.iter().map(|v| v as &(dyn ToSql + Sync)).collect()
     }
 
-    fn client<'c>(
-        c: &'c RefCell<postgres::Client>,
-    ) -> Result<std::cell::RefMut<'c, postgres::Client>> {
+    /// A PostgreSQL connection and the statements prepared on it (one round trip
+    /// saved per statement after its first use; the cache goes with the connection).
+    pub struct PgConn {
+        pub(crate) client: postgres::Client,
+        statements: std::collections::HashMap<String, postgres::Statement>,
+    }
+
+    impl PgConn {
+        /// Statements kept prepared, at most (past it the cache starts over).
+        const CACHED: usize = 256;
+
+        pub(crate) fn new(client: postgres::Client) -> Self {
+            Self {
+                client,
+                statements: std::collections::HashMap::new(),
+            }
+        }
+    }
+
+    fn client<'c>(c: &'c RefCell<PgConn>) -> Result<std::cell::RefMut<'c, PgConn>> {
         c.try_borrow_mut().map_err(|_| {
             Error::new(
                 ErrorCode::Store,
@@ -467,16 +484,42 @@ pub(crate) mod pg {
     }
 
     /// Runs `sql` (statements without parameters: BEGIN, COMMIT…) on the client.
-    pub(crate) fn batch(c: &RefCell<postgres::Client>, sql: &str) -> Result<()> {
-        let mut client = client(c)?;
-        let client = &mut *client;
+    pub(crate) fn batch(c: &RefCell<PgConn>, sql: &str) -> Result<()> {
+        let mut conn = client(c)?;
+        let client = &mut conn.client;
         off_runtime(|| Ok(client.batch_execute(sql)?))
     }
 
     /// Prepares `sql` (with `?N` placeholders) for `args`. A parameter the statement
     /// does not use (a planner may drop a filter and keep its arguments) gets the type
     /// of its value; the others are left for the server to infer, as usual.
-    fn prepare(
+    fn prepare(conn: &mut PgConn, sql: &str, args: &[Value<'_>]) -> Result<postgres::Statement> {
+        // The same SQL with other unused parameters is another statement: the key
+        // carries the argument kinds.
+        let key = format!("{}\u{0}{}", sql, kinds(args));
+        if let Some(stmt) = conn.statements.get(&key) {
+            return Ok(stmt.clone());
+        }
+        if conn.statements.len() >= PgConn::CACHED {
+            conn.statements.clear();
+        }
+        let stmt = prepare_new(&mut conn.client, sql, args)?;
+        conn.statements.insert(key, stmt.clone());
+        Ok(stmt)
+    }
+
+    fn kinds(args: &[Value<'_>]) -> String {
+        args.iter()
+            .map(|v| match v {
+                Value::Null => 'n',
+                Value::Int(_) => 'i',
+                Value::Text(_) => 't',
+                Value::Blob(_) => 'b',
+            })
+            .collect()
+    }
+
+    fn prepare_new(
         client: &mut postgres::Client,
         sql: &str,
         args: &[Value<'_>],
@@ -509,34 +552,30 @@ pub(crate) mod pg {
         Ok(client.prepare_typed(&sql, &types)?)
     }
 
-    pub(super) fn execute(
-        c: &RefCell<postgres::Client>,
-        sql: &str,
-        args: &[Value<'_>],
-    ) -> Result<u64> {
-        let mut client = client(c)?;
-        let client = &mut *client;
+    pub(super) fn execute(c: &RefCell<PgConn>, sql: &str, args: &[Value<'_>]) -> Result<u64> {
+        let mut conn = client(c)?;
+        let conn = &mut *conn;
         off_runtime(|| {
-            let stmt = prepare(client, sql, args)?;
-            Ok(client.execute(&stmt, &params(args))?)
+            let stmt = prepare(conn, sql, args)?;
+            Ok(conn.client.execute(&stmt, &params(args))?)
         })
     }
 
     pub(super) fn query(
-        c: &RefCell<postgres::Client>,
+        c: &RefCell<PgConn>,
         sql: &str,
         args: &[Value<'_>],
     ) -> Result<Vec<postgres::Row>> {
-        let mut client = client(c)?;
-        let client = &mut *client;
+        let mut conn = client(c)?;
+        let conn = &mut *conn;
         off_runtime(|| {
-            let stmt = prepare(client, sql, args)?;
-            Ok(client.query(&stmt, &params(args))?)
+            let stmt = prepare(conn, sql, args)?;
+            Ok(conn.client.query(&stmt, &params(args))?)
         })
     }
 
     pub(super) fn for_each(
-        c: &RefCell<postgres::Client>,
+        c: &RefCell<PgConn>,
         sql: &str,
         args: &[Value<'_>],
         mut each: impl FnMut(&postgres::Row) -> Result<bool>,
@@ -552,9 +591,9 @@ pub(crate) mod pg {
             }
             return Ok(());
         }
-        let mut client = client(c)?;
-        let stmt = prepare(&mut client, sql, args)?;
-        let mut rows = client.query_raw(&stmt, args.iter())?;
+        let mut conn = client(c)?;
+        let stmt = prepare(&mut conn, sql, args)?;
+        let mut rows = conn.client.query_raw(&stmt, args.iter())?;
         while let Some(r) = rows.next()? {
             if !each(&r)? {
                 break;

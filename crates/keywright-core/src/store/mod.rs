@@ -60,7 +60,7 @@ enum Backend {
     /// A PostgreSQL database (see [`pg`]).
     /// (`None` only while the store is dropped: see `Drop for Store`.)
     #[cfg(feature = "postgres")]
-    Postgres(Option<Box<std::cell::RefCell<postgres::Client>>>),
+    Postgres(Option<Box<std::cell::RefCell<db::pg::PgConn>>>),
 }
 
 /// A PostgreSQL client closes its connection when dropped, blocking on its own
@@ -465,11 +465,11 @@ impl Store {
     #[cfg(feature = "postgres")]
     fn revived<'c>(
         &self,
-        slot: &'c Option<Box<std::cell::RefCell<postgres::Client>>>,
-    ) -> &'c std::cell::RefCell<postgres::Client> {
+        slot: &'c Option<Box<std::cell::RefCell<db::pg::PgConn>>>,
+    ) -> &'c std::cell::RefCell<db::pg::PgConn> {
         let cell = slot.as_deref().expect("an open store");
         if let (Ok(mut client), Some(url)) = (cell.try_borrow_mut(), &self.reopen_url) {
-            if client.is_closed() {
+            if client.client.is_closed() {
                 if let Ok(fresh) = pg::PgStore::open(url) {
                     let (fresh, _, _) = fresh.into_parts();
                     let old = std::mem::replace(&mut *client, fresh.into_inner());
@@ -543,7 +543,7 @@ enum TxInner<'a> {
     Sqlite(Transaction<'a>),
     /// A PostgreSQL transaction on the store's client.
     #[cfg(feature = "postgres")]
-    Postgres(&'a std::cell::RefCell<postgres::Client>),
+    Postgres(&'a std::cell::RefCell<db::pg::PgConn>),
 }
 
 impl Tx<'_> {

@@ -24,7 +24,7 @@ const MIGRATION_LOCK: i64 = 0x6b77_6d69_6772;
 
 /// An open store on PostgreSQL.
 pub struct PgStore {
-    client: RefCell<postgres::Client>,
+    client: RefCell<super::db::pg::PgConn>,
     store_id: String,
     shown: String,
 }
@@ -103,7 +103,7 @@ impl PgStore {
             )
         })?;
         migrate(&mut client, &shown)?;
-        let client = RefCell::new(client);
+        let client = RefCell::new(super::db::pg::PgConn::new(client));
         let store_id = ensure_store_id(Db::Postgres(&client))?;
         Ok(Self {
             client,
@@ -113,7 +113,7 @@ impl PgStore {
     }
 
     /// The client, the store id and the URL without its password.
-    pub(crate) fn into_parts(self) -> (RefCell<postgres::Client>, String, String) {
+    pub(crate) fn into_parts(self) -> (RefCell<super::db::pg::PgConn>, String, String) {
         (self.client, self.store_id, self.shown)
     }
 

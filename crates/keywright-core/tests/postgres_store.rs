@@ -397,14 +397,21 @@ fn dump(store: &Store) -> Vec<String> {
     out
 }
 
-#[test]
-fn a_store_copied_to_postgres_and_back_keeps_every_row_and_its_audit_log() {
-    use keywright_core::{IssueLicense, Keywright};
-
+/// An SQLite store (memory vault) with a key, the product "Zapper" and its policy
+/// "Yearly": what the copies and backups below start from.
+fn zapper_store() -> (common::TestStore, keywright_core::Policy) {
     let mut s = common::TestStore::new();
     s.key("Main");
     let product = s.product("Zapper");
     let policy = s.policy(&product, "Yearly", Some("1y"));
+    (s, policy)
+}
+
+#[test]
+fn a_store_copied_to_postgres_and_back_keeps_every_row_and_its_audit_log() {
+    use keywright_core::{IssueLicense, Keywright};
+
+    let (mut s, policy) = zapper_store();
     let mut ids = Vec::new();
     for (i, name) in ["Ada Hopper", "Émile Zola", "bob"].iter().enumerate() {
         let license =
@@ -468,10 +475,7 @@ fn a_store_copied_to_postgres_and_back_keeps_every_row_and_its_audit_log() {
 fn an_edit_made_on_postgres_is_caught_by_the_audit_log_there() {
     use keywright_core::{IssueLicense, Keywright};
 
-    let mut s = common::TestStore::new();
-    s.key("Main");
-    let product = s.product("Zapper");
-    let policy = s.policy(&product, "Yearly", Some("1y"));
+    let (mut s, policy) = zapper_store();
     let license =
         s.kw.issue_license(
             &IssueLicense {
@@ -505,10 +509,7 @@ fn an_edit_made_on_postgres_is_caught_by_the_audit_log_there() {
 fn a_backup_of_a_postgres_store_restores_to_a_file_with_every_row() {
     use keywright_core::{restore_backup, IssueLicense, KdfParams, Keywright, MemoryVault, Vault};
 
-    let mut s = common::TestStore::new();
-    s.key("Main");
-    let product = s.product("Zapper");
-    let policy = s.policy(&product, "Yearly", Some("1y"));
+    let (mut s, policy) = zapper_store();
     for i in 0..3 {
         s.kw.issue_license(
             &IssueLicense {

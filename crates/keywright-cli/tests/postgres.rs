@@ -80,6 +80,10 @@ fn serve(cli: &Cli) -> (Child, String) {
         if let Some(rest) = line.split("http://").nth(1) {
             addr = rest.split_whitespace().next().map(str::to_owned);
         }
+        assert!(
+            !line.contains(PG_PASSWORD),
+            "the password was shown: {line}"
+        );
         seen.push(line);
     }
     std::thread::spawn(move || for _ in stderr.lines().map_while(Result::ok) {});
@@ -164,6 +168,7 @@ fn every_command_works_on_postgres_and_the_store_copies_to_a_file_and_back() {
     // audit log verified at every step.
     let copy = cli.arg_path("copy.db");
     let first = cli.json(&["store", "copy", "--to", &copy], 0);
+    assert!(!first.to_string().contains(PG_PASSWORD), "{first}");
     assert_eq!(first["auditRows"], audit["rows"], "{first}");
     let back = new_database();
     let second = cli.json(&["store", "copy", "--from", &copy, "--to", &back], 0);

@@ -104,7 +104,8 @@ pub(crate) fn serve(args: ServeArgs, path: &Path) -> Result<Output, Failure> {
         require_every_key: true,
         ..keywright_server::ServerConfig::default()
     };
-    let shown = path.display().to_string();
+    // A PostgreSQL URL is shown without its password.
+    let shown = keywright_core::store::pg::redact_url(&path.display().to_string());
     let mut source = "the OS keychain".to_owned();
     let kw = match &args.keys {
         None => Keywright::open(path, os_user())?,

@@ -38,9 +38,13 @@ impl Cli {
     /// started by scripts/test.sh).
     pub fn postgres() -> Self {
         require_keychain_session();
+        // A password in the URL (the test cluster trusts loopback and ignores it):
+        // no output may show it.
+        let url =
+            new_database().replacen("://postgres@", &format!("://postgres:{PG_PASSWORD}@"), 1);
         Self {
             dir: tempfile::tempdir().unwrap(),
-            url: Some(new_database()),
+            url: Some(url),
         }
     }
 
@@ -146,6 +150,9 @@ pub fn http(addr: &str, request: &str) -> (u16, String, String) {
     let status = head.split(' ').nth(1).unwrap().parse().unwrap();
     (status, head.to_ascii_lowercase(), body.to_owned())
 }
+
+/// The password [`Cli::postgres`] puts in its URL, which nothing may print.
+pub const PG_PASSWORD: &str = "pw-never-shown-7f3a";
 
 /// A new, empty database on the test cluster; its URL.
 pub fn new_database() -> String {

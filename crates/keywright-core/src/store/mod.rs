@@ -47,6 +47,10 @@ pub struct Store {
     /// How to open the store again (the PostgreSQL URL with its password, which
     /// [`Store::path`] leaves out); `None` for a file.
     reopen_url: Option<zeroize::Zeroizing<String>>,
+    /// Whether a write transaction is open: a connection lost inside one is not
+    /// replaced until it ends (the rest of it must fail, not run on a new connection
+    /// outside the transaction and its lock).
+    in_transaction: std::sync::Arc<std::sync::atomic::AtomicBool>,
     store_id: String,
     /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
     /// writable.
@@ -155,6 +159,7 @@ impl Store {
             backend: Backend::Postgres(Some(Box::new(client))),
             path: PathBuf::from(shown),
             reopen_url: Some(zeroize::Zeroizing::new(url.to_owned())),
+            in_transaction: Default::default(),
             store_id,
             read_only: None,
         })
@@ -244,6 +249,7 @@ impl Store {
             backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             reopen_url: None,
+            in_transaction: Default::default(),
             store_id,
             read_only: None,
         })
@@ -325,6 +331,7 @@ impl Store {
             backend: Backend::Sqlite(conn),
             path: path.to_path_buf(),
             reopen_url: None,
+            in_transaction: Default::default(),
             store_id,
             read_only: Some(why),
         })
@@ -468,6 +475,12 @@ impl Store {
         slot: &'c Option<Box<std::cell::RefCell<db::pg::PgConn>>>,
     ) -> &'c std::cell::RefCell<db::pg::PgConn> {
         let cell = slot.as_deref().expect("an open store");
+        if self
+            .in_transaction
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            return cell;
+        }
         if let (Ok(mut client), Some(url)) = (cell.try_borrow_mut(), &self.reopen_url) {
             if client.client.is_closed() {
                 if let Ok(fresh) = pg::PgStore::open(url) {
@@ -492,6 +505,7 @@ impl Store {
     pub(crate) fn transaction(&self) -> Result<Tx<'_>> {
         match &self.backend {
             Backend::Sqlite(c) => Ok(Tx {
+                open: None,
                 inner: Some(TxInner::Sqlite(Transaction::new_unchecked(
                     c,
                     TransactionBehavior::Immediate,
@@ -504,8 +518,11 @@ impl Store {
                     c,
                     &format!("BEGIN; SELECT pg_advisory_xact_lock({})", pg::WRITE_LOCK),
                 )?;
+                self.in_transaction
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
                 Ok(Tx {
                     inner: Some(TxInner::Postgres(c)),
+                    open: Some(self.in_transaction.clone()),
                 })
             }
         }
@@ -536,6 +553,8 @@ impl Store {
 /// [`Tx::commit`], rolled back when dropped uncommitted.
 pub(crate) struct Tx<'a> {
     inner: Option<TxInner<'a>>,
+    /// The store's "a transaction is open" flag, cleared when this one ends.
+    open: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
 }
 
 enum TxInner<'a> {
@@ -559,6 +578,9 @@ impl Tx<'_> {
     /// Commits. On PostgreSQL a commit that fails (the connection dropped) leaves
     /// nothing written: the server rolls the transaction back.
     pub(crate) fn commit(mut self) -> Result<()> {
+        if let Some(open) = self.open.take() {
+            open.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         match self.inner.take().expect("an open transaction") {
             TxInner::Sqlite(t) => Ok(t.commit()?),
             #[cfg(feature = "postgres")]
@@ -569,6 +591,9 @@ impl Tx<'_> {
 
 impl Drop for Tx<'_> {
     fn drop(&mut self) {
+        if let Some(open) = self.open.take() {
+            open.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
         #[cfg(feature = "postgres")]
         if let Some(TxInner::Postgres(client)) = self.inner.take() {
             // A rollback that fails (the connection is gone) has nothing to undo.
@@ -824,5 +849,62 @@ mod tests {
             matches!(err.code, ErrorCode::Io | ErrorCode::Store),
             "{err:?}"
         );
+    }
+}
+
+#[cfg(all(test, feature = "postgres"))]
+mod postgres_tests {
+    use super::*;
+
+    /// A database of its own on the test cluster (`KEYWRIGHT_TEST_PG`).
+    fn fresh() -> (String, postgres::Client) {
+        let base = std::env::var("KEYWRIGHT_TEST_PG").expect(
+            "KEYWRIGHT_TEST_PG is not set: run scripts/test.sh, or `eval \"$(bash scripts/pg-cluster.sh start)\"`",
+        );
+        let name = format!("kw_store_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        (format!("{prefix}/{name}"), admin)
+    }
+
+    #[test]
+    fn a_connection_lost_inside_a_transaction_is_not_replaced_until_it_ends() {
+        let (url, mut admin) = fresh();
+        let store = Store::open_postgres(&url).unwrap();
+        let pid: i64 = store
+            .db()
+            .query_one("SELECT CAST(pg_backend_pid() AS BIGINT)", &[], |r| r.get(0))
+            .unwrap();
+        let tx = store.transaction().unwrap();
+        tx.db()
+            .execute(
+                "INSERT INTO store_meta (key, value) VALUES ('half', 'written')",
+                &[],
+            )
+            .unwrap();
+        admin
+            .execute("SELECT pg_terminate_backend($1::int)", &[&(pid as i32)])
+            .unwrap();
+        // Inside the transaction every step fails, reads through the store included:
+        // none runs on a new connection outside the transaction and its lock.
+        assert!(tx.db().execute("SELECT 1", &[]).is_err());
+        assert!(store
+            .db()
+            .query_one("SELECT 1", &[], |r| r.get::<i64>(0))
+            .is_err());
+        assert!(tx.commit().is_err());
+        // After it, the store reconnects, and nothing of it was kept.
+        let half: i64 = store
+            .db()
+            .query_one(
+                "SELECT count(*) FROM store_meta WHERE key = 'half'",
+                &[],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(half, 0);
     }
 }

@@ -37,7 +37,7 @@ keyring_home=$(mktemp -d)
 # A private PostgreSQL cluster on a free loopback port, for the store's PostgreSQL
 # tests; stopped and removed at the end, whatever happens.
 eval "$(bash scripts/pg-cluster.sh start)"
-export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_CA
+export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_AUTH KEYWRIGHT_TEST_PG_CA
 trap 'rm -rf "$keyring_home"; bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"' EXIT
 # Its own XDG_RUNTIME_DIR too: gnome-keyring's control socket lives there, and a
 # second keyring daemon started on the same machine (another test run, a developer's

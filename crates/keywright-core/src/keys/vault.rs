@@ -59,6 +59,14 @@ impl Keychain {
         }
     }
 
+    /// The keychain entries that hold the passwords of PostgreSQL stores, by URL
+    /// (see [`crate::store::location`]).
+    pub fn for_connections() -> Self {
+        Self {
+            service: crate::store::location::CONNECTIONS_SERVICE.to_owned(),
+        }
+    }
+
     fn entry(&self, account: &str) -> Result<keyring::Entry> {
         keyring::Entry::new(&self.service, account).map_err(map_keyring)
     }

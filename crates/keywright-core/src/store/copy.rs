@@ -262,6 +262,7 @@ pub struct StoreCopied {
     /// Rows per table, the same on both sides.
     pub tables: Vec<TableRows>,
     /// Rows of the audit log, verified (chain, MACs, anchor, replay) on both sides.
+    #[ts(type = "number")]
     pub audit_rows: i64,
 }
 

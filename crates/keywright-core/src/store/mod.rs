@@ -433,6 +433,7 @@ impl Store {
         }
         let tx = target.transaction()?;
         copy::copy_rows(self.db(), tx.db(), progress)?;
+        copy::analyze(tx.db())?;
         tx.commit()?;
         target.store_id = self.store_id.clone();
         let from = copy::counts(self.db())?;

@@ -566,7 +566,7 @@ async fn drive(
     let deadline = Instant::now() + Duration::from_secs(60);
     let copy_done = loop {
         let done = driver.find_all(tid("store-copy-done")).await?;
-        let failed = driver.find_all(tid("store-copy-error")).await?;
+        let failed = driver.find_all(tid("store-copy-failure")).await?;
         if let Some(shown) = done.first().or(failed.first()) {
             break shown.text().await?;
         }

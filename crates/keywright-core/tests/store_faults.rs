@@ -411,6 +411,17 @@ fn licenses_seen_by_another_process(path: &Path) -> i64 {
     String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
 }
 
+/// A store file with one license, and the window's connection to it, kept open.
+fn window_with_a_license() -> (tempfile::TempDir, PathBuf, String, Keywright) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let vault = Arc::new(MemoryVault::default());
+    let policy = seeded(&path, &vault);
+    let mut window = instance(&path, &vault, "window");
+    issue(&mut window, &policy, 1).unwrap();
+    (dir, path, policy, window)
+}
+
 /// A second connection opened and closed in the same process (a batch's, the activation
 /// server's readers, a copy's) must not take the first one's locks with it: SQLite's
 /// locks belong to the process, and opening the store file with `std::fs` to look at it
@@ -418,12 +429,7 @@ fn licenses_seen_by_another_process(path: &Path) -> i64 {
 /// the write-ahead log under the first connection, whose next commit no one else sees.
 #[test]
 fn a_second_connection_in_the_same_process_leaves_the_first_ones_locks_alone() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let vault = Arc::new(MemoryVault::default());
-    let policy = seeded(&path, &vault);
-    let mut window = instance(&path, &vault, "window");
-    issue(&mut window, &policy, 1).unwrap();
+    let (_dir, path, policy, mut window) = window_with_a_license();
     assert_eq!(licenses_seen_by_another_process(&path), 1);
 
     // A job's connection comes and goes while the window's stays open.
@@ -452,12 +458,7 @@ fn a_second_connection_in_the_same_process_leaves_the_first_ones_locks_alone() {
 /// locks again, so the next process to close leaves the log alone.
 #[test]
 fn a_log_deleted_under_a_connection_is_noticed_and_the_connection_reopened() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("store.db");
-    let vault = Arc::new(MemoryVault::default());
-    let policy = seeded(&path, &vault);
-    let mut window = instance(&path, &vault, "window");
-    issue(&mut window, &policy, 1).unwrap();
+    let (_dir, path, policy, mut window) = window_with_a_license();
     let unlocked = window.app_lock_state().unwrap();
     assert!(!window.reconnect_if_moved().unwrap(), "nothing moved yet");
 

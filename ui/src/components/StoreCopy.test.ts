@@ -71,12 +71,12 @@ describe('StoreCopy', () => {
     await userEvent.click(screen.getByTestId('store-copy-kind-postgres'));
     await userEvent.type(screen.getByTestId('store-copy-url'), 'mysql://x');
     await userEvent.click(screen.getByTestId('store-copy-postgres'));
-    expect(screen.getByTestId('store-copy-url-error')).toHaveTextContent('starts with postgres://');
+    expect(screen.getByTestId('store-copy-error')).toHaveTextContent('starts with postgres://');
     expect(p.copyStore).not.toHaveBeenCalled();
     await userEvent.clear(screen.getByTestId('store-copy-url'));
     await userEvent.type(screen.getByTestId('store-copy-url'), URL);
     await userEvent.click(screen.getByTestId('store-copy-postgres'));
-    expect(await screen.findByTestId('store-copy-error')).toHaveTextContent('already holds data');
+    expect(await screen.findByTestId('store-copy-failure')).toHaveTextContent('already holds data');
     expect(screen.queryByTestId('store-copy-open')).toBeNull();
     await expectNoAxeViolations(container);
   });

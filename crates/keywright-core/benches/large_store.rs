@@ -450,16 +450,21 @@ fn main() {
     };
     println!("{build_note}");
 
-    run(
-        "SQLite",
-        "large_store",
-        &path,
-        None,
-        &size,
-        full,
-        write,
-        &build_note,
-    );
+    // KEYWRIGHT_BENCH_REUSE_PG=1: measure only the PostgreSQL copy a previous run left
+    // (to look into PostgreSQL's plans without copying a million rows again).
+    let reuse_pg = std::env::var_os("KEYWRIGHT_BENCH_REUSE_PG").is_some();
+    if !reuse_pg {
+        run(
+            "SQLite",
+            "large_store",
+            &path,
+            None,
+            &size,
+            full,
+            write,
+            &build_note,
+        );
+    }
 
     // The same store on PostgreSQL, when a server is at hand (scripts/test.sh starts
     // one; `KEYWRIGHT_TEST_PG=postgres://… cargo bench …` for a full run): a new
@@ -469,6 +474,22 @@ fn main() {
             "kw_large_store_{}_{}_{}",
             size.licenses, size.machines, size.audit
         );
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let url = format!("{prefix}/{name}");
+        if reuse_pg {
+            let note = "the copy a previous run left";
+            run(
+                "PostgreSQL",
+                "large_store_postgres",
+                &path,
+                Some(&url),
+                &size,
+                full,
+                false,
+                note,
+            );
+            return;
+        }
         let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
             panic!("cannot reach the PostgreSQL server at KEYWRIGHT_TEST_PG: {e}")
         });
@@ -479,8 +500,6 @@ fn main() {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .unwrap();
         drop(admin);
-        let (prefix, _) = base.rsplit_once('/').unwrap();
-        let url = format!("{prefix}/{name}");
         let copy_start = Instant::now();
         let mut rows = 0;
         {

@@ -276,50 +276,90 @@ impl Keywright {
             let n = args.len();
             if postgres {
                 // PostgreSQL: the trigram GIN indexes answer ILIKE over the key's tail,
-                // the name and the email; the word index answers 1–2 characters.
+                // the name and the email; the word index answers 1–2 characters. A
+                // narrow text lists its matches through those indexes (a union of
+                // license ids: an OR across the two tables would make the planner scan
+                // every license); a broad one walks the sort order and tests each row
+                // it passes through the page's own join to its customer (`c`), so it
+                // is never counted (see `count_of` below).
                 let like = like_pattern(text);
                 let exact = format!("?{}", n + 2);
+                let a = n + 1;
                 if chars >= 3 {
-                    let matches = pg_matches(
+                    // How many licenses the text may match, from the indexes alone:
+                    // its customers, and the keys whose tail holds it (a text longer
+                    // than the tail cannot be in one).
+                    let customers = pg_matches(
                         db,
-                        "licenses l",
-                        &format!(
-                            "{} ILIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
-                             WHERE name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\')",
-                            db.tail("l.key", KEY_TAIL as u32)
-                        ),
+                        "customers",
+                        "name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\'",
                         &like,
                     )?;
-                    broad_text = matches > BROAD_TEXT;
+                    let keys = if chars <= KEY_TAIL {
+                        pg_matches(
+                            db,
+                            "licenses l",
+                            &format!("{} ILIKE ?1 ESCAPE '\\'", db.tail("l.key", KEY_TAIL as u32)),
+                            &like,
+                        )?
+                    } else {
+                        0
+                    };
+                    broad_text = customers + keys > BROAD_TEXT;
                     trigram_text = true;
-                    filters.push(format!(
-                        "({tail} ILIKE ?{a} ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
-                         WHERE name ILIKE ?{a} ESCAPE '\\' OR email ILIKE ?{a} ESCAPE '\\') \
-                         OR {key} OR l.id = {exact})",
-                        tail = db.tail("l.key", KEY_TAIL as u32),
-                        key = key_is(db, &exact),
-                        a = n + 1
-                    ));
+                    filters.push(if broad_text {
+                        format!(
+                            "({tail} ILIKE ?{a} ESCAPE '\\' OR c.name ILIKE ?{a} ESCAPE '\\' \
+                             OR c.email ILIKE ?{a} ESCAPE '\\' OR {key} OR l.id = {exact})",
+                            tail = db.tail("l.key", KEY_TAIL as u32),
+                            key = key_is(db, &exact),
+                        )
+                    } else {
+                        format!(
+                            "l.id IN (SELECT k.id FROM licenses k WHERE {tail} ILIKE ?{a} ESCAPE '\\' \
+                             UNION ALL SELECT k.id FROM licenses k WHERE k.customer_id IN \
+                             (SELECT id FROM customers WHERE name ILIKE ?{a} ESCAPE '\\' \
+                             OR email ILIKE ?{a} ESCAPE '\\') \
+                             UNION ALL SELECT k.id FROM licenses k WHERE {key} \
+                             UNION ALL SELECT CAST({exact} AS TEXT))",
+                            tail = db.tail("k.key", KEY_TAIL as u32),
+                            key = key_is(db, &exact).replace("l.key", "k.key"),
+                        )
+                    });
                     args.push(Value::Text(like));
                     args.push(Value::Text(text.split_whitespace().collect()));
                 } else if text.chars().any(char::is_alphanumeric) {
                     let prefix = format!("{}:*", pg_lexeme(text));
-                    let words = format!(
-                        "{PG_CUSTOMER_WORDS} @@ to_tsquery('simple'::regconfig, \
-                         keywright_unaccent(CAST(?1 AS TEXT)))"
-                    );
-                    broad_text = pg_matches(db, "customers", &words, &prefix)? > BROAD_TEXT;
-                    filters.push(format!(
-                        "l.customer_id IN (SELECT id FROM customers WHERE {})",
-                        words.replace("?1", &format!("?{}", n + 1))
-                    ));
+                    let query =
+                        "to_tsquery('simple'::regconfig, keywright_unaccent(CAST(?1 AS TEXT)))";
+                    broad_text = pg_matches(
+                        db,
+                        "customers",
+                        &format!("{PG_CUSTOMER_WORDS} @@ {query}"),
+                        &prefix,
+                    )? > BROAD_TEXT;
+                    let query = query.replace("?1", &format!("?{a}"));
+                    filters.push(if broad_text {
+                        format!(
+                            "{} @@ {query}",
+                            PG_CUSTOMER_WORDS
+                                .replace("coalesce(name", "coalesce(c.name")
+                                .replace("coalesce(email", "coalesce(c.email")
+                        )
+                    } else {
+                        format!(
+                            "l.customer_id IN (SELECT id FROM customers WHERE {PG_CUSTOMER_WORDS} @@ {query})"
+                        )
+                    });
                     args.push(Value::Text(prefix));
                 } else {
-                    filters.push(
-                        "(l.key ILIKE ?1 ESCAPE '\\' OR l.customer_id IN (SELECT id FROM customers \
-                         WHERE name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\'))"
-                            .replace("?1", &format!("?{}", n + 1)),
-                    );
+                    // Punctuation alone ("@", "."): no index can say how many match;
+                    // walked like a broad text (not counted).
+                    broad_text = true;
+                    filters.push(format!(
+                        "(l.key ILIKE ?{a} ESCAPE '\\' OR c.name ILIKE ?{a} ESCAPE '\\' \
+                         OR c.email ILIKE ?{a} ESCAPE '\\')"
+                    ));
                     args.push(Value::Text(like));
                 }
             } else if chars >= 3 {

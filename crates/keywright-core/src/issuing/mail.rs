@@ -8,8 +8,8 @@
 use std::time::{Duration, SystemTime};
 
 use jiff::Timestamp;
-use lettre::message::header::{ContentType, HeaderName, HeaderValue};
-use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Body, Mailbox, MultiPart, SinglePart};
 use lettre::{Address, Message};
 
 use crate::{Error, Result};
@@ -31,9 +31,9 @@ pub(crate) struct Item {
 /// one mailbox address (`user@domain`), so no CR, LF, comma or angle bracket passes.
 pub(crate) fn address(email: &str) -> Result<Address> {
     let email = email.trim();
-    email.parse::<Address>().map_err(|e| {
-        Error::bad_input(format!("{email:?} is not a valid email address ({e})"))
-    })
+    email
+        .parse::<Address>()
+        .map_err(|e| Error::bad_input(format!("{email:?} is not a valid email address ({e})")))
 }
 
 /// A display name with control characters (CR, LF, tab...) turned into spaces: the
@@ -111,8 +111,12 @@ pub(crate) fn build(parts: &Parts<'_>, now: Timestamp) -> Result<Message> {
     } else {
         let mut multi = MultiPart::mixed().singlepart(text);
         for (name, bytes) in parts.attachments {
+            // Base64 always: the file's bytes (LF line ends included) arrive as they
+            // were signed, and no line of the message passes SMTP's limit.
+            let body = Body::new_with_encoding(bytes.clone(), ContentTransferEncoding::Base64)
+                .map_err(|_| Error::bad_input("cannot encode the attachment"))?;
             multi = multi.singlepart(Attachment::new(file_name(name)).body(
-                bytes.clone(),
+                body,
                 ContentType::parse("application/octet-stream").expect("a valid content type"),
             ));
         }
@@ -179,10 +183,8 @@ pub(crate) fn draft(
     for s in support {
         body.push_str(&format!("\n{s}\n"));
     }
-    let attachments: Vec<(String, Vec<u8>)> = items
-        .iter()
-        .filter_map(|i| i.attachment.clone())
-        .collect();
+    let attachments: Vec<(String, Vec<u8>)> =
+        items.iter().filter_map(|i| i.attachment.clone()).collect();
     let message = build(
         &Parts {
             from: None,
@@ -196,4 +198,62 @@ pub(crate) fn draft(
         now,
     )?;
     Ok(message.formatted())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(name: &str, key: &str) -> String {
+        let ts: Timestamp = "2026-12-03T10:00:00Z".parse().unwrap();
+        let msg = build(
+            &Parts {
+                from: Some(
+                    mailbox(Some("Sales\r\nBcc: eve@example.com"), "sales@example.com").unwrap(),
+                ),
+                reply_to: None,
+                to: mailbox(Some(name), "ada@example.com").unwrap(),
+                subject: "Your key\r\nBcc: eve@example.com",
+                body: &format!("Hello {name}\n\n{key}\n"),
+                attachments: &[(
+                    "a b.lic".into(),
+                    b"-----BEGIN LICENSE FILE-----\nAAAA\n".to_vec(),
+                )],
+                draft: false,
+            },
+            ts,
+        )
+        .unwrap();
+        String::from_utf8(msg.formatted()).unwrap()
+    }
+
+    #[test]
+    fn no_header_can_come_from_a_name_a_subject_or_an_address() {
+        let text = message("Ada\r\nBcc: eve@example.com\nX-Evil: 1", &"k".repeat(700));
+        let head = text.split("\r\n\r\n").next().unwrap();
+        for line in head.split("\r\n") {
+            assert!(!line.starts_with("Bcc:"), "{text}");
+            assert!(!line.starts_with("X-Evil"), "{text}");
+            assert!(line.len() <= 998, "a line of {} bytes", line.len());
+        }
+        assert!(text.split("\r\n").all(|l| l.len() <= 998));
+        assert!(text.contains("filename=\"a_b.lic\""), "{text}");
+        for bad in [
+            "ada@example.com\r\nBcc: eve@example.com",
+            "ada@example.com, eve@example.com",
+            "<ada@example.com>",
+            "ada",
+            "",
+        ] {
+            assert!(address(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn non_ascii_names_are_encoded_words() {
+        let text = message("Ada Łovelace", "key/abc");
+        let to = text.split("\r\n").find(|l| l.starts_with("To: ")).unwrap();
+        assert!(to.starts_with("To: =?utf-8?b?"), "{to}");
+        assert!(to.ends_with("<ada@example.com>"), "{to}");
+    }
 }

@@ -258,17 +258,23 @@ impl MailAccount {
             )));
         }
         if self.port == 0 {
-            return Err(Error::bad_input("the SMTP port must be between 1 and 65535"));
+            return Err(Error::bad_input(
+                "the SMTP port must be between 1 and 65535",
+            ));
         }
         let from_email = self.from_email.trim().to_owned();
         message::address(&from_email)
             .map_err(|e| Error::bad_input(format!("sender: {}", e.message)))?;
         let reply_to = optional(&self.reply_to);
         if let Some(r) = &reply_to {
-            message::address(r).map_err(|e| Error::bad_input(format!("reply-to: {}", e.message)))?;
+            message::address(r)
+                .map_err(|e| Error::bad_input(format!("reply-to: {}", e.message)))?;
         }
         let username = optional(&self.username);
-        if username.as_deref().is_some_and(|u| u.chars().any(char::is_control)) {
+        if username
+            .as_deref()
+            .is_some_and(|u| u.chars().any(char::is_control))
+        {
             return Err(Error::bad_input("the SMTP login has a control character"));
         }
         let ca_certificate = optional(&self.ca_certificate);
@@ -328,7 +334,10 @@ impl Keywright {
     pub fn mail_account(&self) -> Result<MailAccountView> {
         let account = match sql::setting(self.store.db(), ACCOUNT)? {
             Some(json) => Some(serde_json::from_str(&json).map_err(|e| {
-                Error::new(ErrorCode::Store, format!("the saved SMTP account is damaged: {e}"))
+                Error::new(
+                    ErrorCode::Store,
+                    format!("the saved SMTP account is damaged: {e}"),
+                )
             })?),
             None => None,
         };
@@ -406,7 +415,10 @@ impl Keywright {
         let product = self.find_product(product_id)?;
         match sql::setting(self.store.db(), &template_key(&product.id))? {
             Some(json) => serde_json::from_str(&json).map_err(|e| {
-                Error::new(ErrorCode::Store, format!("the saved template is damaged: {e}"))
+                Error::new(
+                    ErrorCode::Store,
+                    format!("the saved template is damaged: {e}"),
+                )
             }),
             None => Ok(MailTemplate::default()),
         }
@@ -495,7 +507,10 @@ impl Keywright {
             .to_owned();
         let msg = message::build(
             &Parts {
-                from: Some(message::mailbox(account.from_name.as_deref(), &account.from_email)?),
+                from: Some(message::mailbox(
+                    account.from_name.as_deref(),
+                    &account.from_email,
+                )?),
                 reply_to: match &account.reply_to {
                     Some(r) => Some(message::mailbox(None, r)?),
                     None => None,

@@ -1018,6 +1018,7 @@ impl SmtpServer {
 
 /// What the window showed and the server got.
 struct Emailed {
+    store: String,
     result: String,
     history: String,
     received: Vec<serde_json::Value>,
@@ -1028,6 +1029,7 @@ async fn email_one_license_from_the_window(
     smtp: &SmtpServer,
 ) -> WebDriverResult<Emailed> {
     // The second store's guided start: a key, a product, a policy.
+    let store = text_of(driver, tid("store-path")).await?;
     type_into(driver, "firstrun-key-name", "Mail key").await?;
     click(driver, "firstrun-key-create").await?;
     type_into(driver, "firstrun-product-name", "Zapper Mail").await?;
@@ -1066,6 +1068,7 @@ async fn email_one_license_from_the_window(
     };
     let history = wait_for_text_containing(driver, "license-history", "Emailed to").await?;
     Ok(Emailed {
+        store,
         result,
         history,
         received: smtp.received(),
@@ -1094,9 +1097,40 @@ fn check_email(emailed: Emailed, other_store: &Path, dir: &Path) {
     assert_eq!(msg["headers"]["From"], "Zapper Sales <sales@example.com>");
     assert_eq!(msg["headers"]["To"], "Ada Lovelace <ada@example.com>");
     let kw = Keywright::open(other_store, "e2e").unwrap();
-    let license = &kw.list_licenses().unwrap()[0];
+    let licenses = kw.list_licenses().unwrap();
     let body = msg["body"].as_str().unwrap();
-    assert!(body.contains(&license.key), "{body}");
+    let listing: Vec<String> = std::fs::read_dir(other_store.parent().unwrap())
+        .unwrap()
+        .map(|e| {
+            let e = e.unwrap();
+            format!("{:?} {}", e.file_name(), e.metadata().unwrap().len())
+        })
+        .collect();
+    assert_eq!(
+        licenses.len(),
+        1,
+        "store {}: {} keys, window on {}, files {listing:?}, sqlite3: {}; first store: {}",
+        other_store.display(),
+        kw.list_signing_keys().unwrap().len(),
+        emailed.store,
+        String::from_utf8_lossy(
+            &Command::new("sqlite3")
+                .arg(other_store)
+                .arg("SELECT (SELECT count(*) FROM signing_keys), (SELECT count(*) FROM licenses), (SELECT count(*) FROM mail_settings), (SELECT count(*) FROM audit_events)")
+                .output()
+                .unwrap()
+                .stdout
+        ),
+        String::from_utf8_lossy(
+            &Command::new("sqlite3")
+                .arg(dir.join("store.db"))
+                .arg("SELECT (SELECT group_concat(name) FROM signing_keys), (SELECT count(*) FROM licenses), (SELECT count(*) FROM mail_settings)")
+                .output()
+                .unwrap()
+                .stdout
+        )
+    );
+    assert!(body.contains(&licenses[0].key), "{body}");
     use base64::Engine as _;
     let file = base64::engine::general_purpose::STANDARD
         .decode(msg["attachments"][0]["base64"].as_str().unwrap())

@@ -616,10 +616,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     std::fs::create_dir_all(other_store.parent().unwrap()).unwrap();
     let seen = drive(&driver, &store, &shots, &lic, &other_store).await;
     // Issue 19: then one license emailed from the window (checked at the end), on the
-    // second store, which is empty until then.
-    let other_store_was_empty = keywright_core::Store::open_path_or_url(&other_store)
-        .and_then(|store| Keywright::for_reading(store, "e2e").list_signing_keys())
-        .is_ok_and(|keys| keys.is_empty());
+    // second store. The flow above ends on that store's guided start, which the window
+    // shows only for a store without signing keys: it was empty until this step. (Not
+    // read from here: opening the file from a second process while the app writes it
+    // lost the app's later commits, see the email branch's report.)
+    let other_store_was_empty = seen.is_ok();
     let smtp = SmtpServer::start(dir.path());
     let emailed = match &seen {
         Ok(_) => Some(email_one_license_from_the_window(&driver, &smtp).await),
@@ -1029,6 +1030,7 @@ async fn email_one_license_from_the_window(
     smtp: &SmtpServer,
 ) -> WebDriverResult<Emailed> {
     // The second store's guided start: a key, a product, a policy.
+    driver.query(tid("firstrun")).first().await?;
     let store = text_of(driver, tid("store-path")).await?;
     type_into(driver, "firstrun-key-name", "Mail key").await?;
     click(driver, "firstrun-key-create").await?;
@@ -1079,6 +1081,7 @@ async fn email_one_license_from_the_window(
 /// and valid; recorded in the second store's audit log; the SMTP password in the
 /// keychain only, in no file of the test's folder (the app's trace log included).
 fn check_email(emailed: Emailed, other_store: &Path, dir: &Path) {
+    assert_eq!(emailed.store, other_store.display().to_string());
     assert!(
         emailed.result.contains("Sent to ada@example.com"),
         "{}",
@@ -1099,37 +1102,7 @@ fn check_email(emailed: Emailed, other_store: &Path, dir: &Path) {
     let kw = Keywright::open(other_store, "e2e").unwrap();
     let licenses = kw.list_licenses().unwrap();
     let body = msg["body"].as_str().unwrap();
-    let listing: Vec<String> = std::fs::read_dir(other_store.parent().unwrap())
-        .unwrap()
-        .map(|e| {
-            let e = e.unwrap();
-            format!("{:?} {}", e.file_name(), e.metadata().unwrap().len())
-        })
-        .collect();
-    assert_eq!(
-        licenses.len(),
-        1,
-        "store {}: {} keys, window on {}, files {listing:?}, sqlite3: {}; first store: {}",
-        other_store.display(),
-        kw.list_signing_keys().unwrap().len(),
-        emailed.store,
-        String::from_utf8_lossy(
-            &Command::new("sqlite3")
-                .arg(other_store)
-                .arg("SELECT (SELECT count(*) FROM signing_keys), (SELECT count(*) FROM licenses), (SELECT count(*) FROM mail_settings), (SELECT count(*) FROM audit_events)")
-                .output()
-                .unwrap()
-                .stdout
-        ),
-        String::from_utf8_lossy(
-            &Command::new("sqlite3")
-                .arg(dir.join("store.db"))
-                .arg("SELECT (SELECT group_concat(name) FROM signing_keys), (SELECT count(*) FROM licenses), (SELECT count(*) FROM mail_settings)")
-                .output()
-                .unwrap()
-                .stdout
-        )
-    );
+    assert_eq!(licenses.len(), 1, "{licenses:?}");
     assert!(body.contains(&licenses[0].key), "{body}");
     use base64::Engine as _;
     let file = base64::engine::general_purpose::STANDARD
@@ -1139,6 +1112,7 @@ fn check_email(emailed: Emailed, other_store: &Path, dir: &Path) {
         &VerifyRequest {
             file: Some(String::from_utf8(file).unwrap()),
             public_key: kw.list_signing_keys().unwrap()[0].public_key_hex.clone(),
+            license_key: Some(licenses[0].key.clone()),
             ..Default::default()
         },
         Timestamp::now(),

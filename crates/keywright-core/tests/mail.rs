@@ -228,6 +228,15 @@ fn templates_render_for_a_license_and_refuse_unknown_placeholders() {
         t.kw.mail_template(&product.id).unwrap(),
         MailTemplate::default()
     );
+    let actions: Vec<String> =
+        t.kw.audit_events()
+            .unwrap()
+            .into_iter()
+            .map(|e| e.action)
+            .filter(|a| a.starts_with("mail."))
+            .collect();
+    assert_eq!(actions, ["mail.template", "mail.template"]);
+    assert!(t.kw.verify_audit().is_ok());
 }
 
 #[test]
@@ -404,5 +413,38 @@ fn a_batch_send_records_each_order_once_on_either_engine() {
         )
         .unwrap();
     assert_eq!(sent, 2);
+
+    // A CSV naming Ada's order with another address sends her keys to no one.
+    let hostile = "name,email,policy,quantity,order id\nMallory,mallory@example.com,Yearly,1,O-1\n";
+    let out =
+        t.kw.send_batch_emails(
+            hostile.as_bytes(),
+            &retry,
+            now(),
+            &AtomicBool::new(false),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert_eq!(out.results[0].status, MailSendStatus::Skipped);
+    assert!(
+        out.results[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .contains("ada@example.com"),
+        "{:?}",
+        out.results[0]
+    );
+    let received = std::fs::read_dir(t.dir.path().join("received"))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "eml")
+        })
+        .count();
+    assert_eq!(received, 2);
     assert!(t.kw.verify_audit().is_ok());
 }

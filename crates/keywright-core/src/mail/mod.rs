@@ -434,16 +434,35 @@ impl Keywright {
         let product = self.find_product(product_id)?;
         let key = template_key(&product.id);
         let at = stamp(now);
+        if let Some(t) = template {
+            t.check()?;
+        }
+        let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
         match template {
             Some(t) => {
-                t.check()?;
                 let json = serde_json::to_string(t).map_err(|e| Error::bad_input(e.to_string()))?;
                 sql::put_setting(tx.db(), &key, &json, &at)?;
             }
             None => sql::remove_setting(tx.db(), &key)?,
         }
+        audit::append(
+            tx.db(),
+            &audit_key,
+            &at,
+            &self.actor,
+            &Event {
+                action: "mail.template",
+                detail: serde_json::json!({
+                    "product": product.id,
+                    "subject": template.map(|t| t.subject.as_str()),
+                    "default": template.is_none(),
+                }),
+                ..Event::default()
+            },
+        )?;
         tx.commit()?;
+        self.committed();
         Ok(())
     }
 
@@ -765,6 +784,12 @@ impl Keywright {
         cancel: &AtomicBool,
         result: &mut MailSendResult,
     ) -> Result<()> {
+        // A bad row (among them a row naming an order issued to someone else) is
+        // not sent.
+        if let Some(problem) = row.errors.first() {
+            result.message = Some(problem.clone());
+            return Ok(());
+        }
         let Some(email) = row.customer_email.clone() else {
             result.message = Some("the row has no email".into());
             return Ok(());
@@ -795,6 +820,12 @@ impl Keywright {
                 .into_iter()
                 .filter(|(seq, ..)| *seq <= i64::from(row.quantity))
                 .map(|(_, license, ..)| license)
+                // Only this customer's licenses, whatever the row says.
+                .filter(|l| {
+                    l.customer_email
+                        .as_deref()
+                        .is_some_and(|e| e.eq_ignore_ascii_case(&email))
+                })
                 .collect();
         if licenses.is_empty() {
             result.message = Some("no license of this order is issued yet".into());
@@ -849,9 +880,24 @@ impl Keywright {
                     result.message = Some(e.message);
                     return Ok(());
                 }
+                // The login or the TLS handshake failed: nothing was sent. The order is
+                // "failed" and the run stops.
+                Err(transport::SendError::Connection(e, true)) => {
+                    let tx = self.store.transaction()?;
+                    sql::set_send_state(
+                        tx.db(),
+                        &row.order_id,
+                        &email,
+                        "failed",
+                        &at,
+                        Some(&e.message),
+                    )?;
+                    tx.commit()?;
+                    return Err(e);
+                }
                 // The connection failed mid-way: the order stays "sending" (the server
                 // may have it) and the run stops.
-                Err(transport::SendError::Connection(e)) => return Err(e),
+                Err(transport::SendError::Connection(e, false)) => return Err(e),
             }
         }
     }

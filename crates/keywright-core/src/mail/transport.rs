@@ -43,8 +43,10 @@ pub(super) enum SendError {
     Temporary(Error),
     /// 5xx (or a message the server will never take): do not retry.
     Refused(Error),
-    /// The login, the connection or TLS failed: nothing this message can change.
-    Connection(Error),
+    /// The login, the connection or TLS failed: nothing this message can change. The
+    /// flag: certainly before the message was handed over (a refused login, a failed
+    /// TLS handshake), rather than a connection lost at an unknown point.
+    Connection(Error, bool),
 }
 
 impl Smtp {
@@ -95,7 +97,7 @@ impl Smtp {
     /// Sends once; any failure is an error.
     pub(super) fn send(&self, message: &Message) -> Result<()> {
         self.send_once(message).map_err(|e| match e {
-            SendError::Temporary(e) | SendError::Refused(e) | SendError::Connection(e) => e,
+            SendError::Temporary(e) | SendError::Refused(e) | SendError::Connection(e, _) => e,
         })
     }
 
@@ -105,10 +107,11 @@ impl Smtp {
             Ok(_) => Ok(()),
             Err(e) => {
                 let error = self.error(&e);
+                let before_data = e.is_tls() || error.code == ErrorCode::MailLoginRefused;
                 Err(match error.code {
                     ErrorCode::MailDeferred => SendError::Temporary(error),
                     ErrorCode::MailRejected => SendError::Refused(error),
-                    _ => SendError::Connection(error),
+                    _ => SendError::Connection(error, before_data),
                 })
             }
         }

@@ -11,6 +11,8 @@ listening, then serves until killed.
   --defer ADDR:N     451 for this recipient the first N times (repeatable)
   --size-limit N     the largest message taken (552 beyond it)
   --delay S          wait S seconds before accepting each message
+  --hold S           wait S seconds after writing each message, before answering 250
+                     (a client killed then has been accepted without knowing it)
 """
 
 import argparse
@@ -36,7 +38,7 @@ def free_port():
 
 
 class Handler:
-    def __init__(self, out, reject, defer, delay):
+    def __init__(self, out, reject, defer, delay, hold):
         self.out = out
         self.reject = set(a.lower() for a in reject)
         self.defer = {}
@@ -44,6 +46,7 @@ class Handler:
             addr, n = d.rsplit(":", 1)
             self.defer[addr.lower()] = int(n)
         self.delay = delay
+        self.hold = hold
         self.count = 0
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
@@ -89,6 +92,8 @@ class Handler:
             with open(stem + ext + ".part", "wb") as f:
                 f.write(data)
             os.replace(stem + ext + ".part", stem + ext)
+        if self.hold:
+            await asyncio.sleep(self.hold)
         return "250 2.0.0 Message accepted"
 
 
@@ -103,6 +108,7 @@ def main():
     p.add_argument("--defer", action="append", default=[])
     p.add_argument("--size-limit", type=int, default=10 * 1024 * 1024)
     p.add_argument("--delay", type=float, default=0.0)
+    p.add_argument("--hold", type=float, default=0.0)
     args = p.parse_args()
 
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -115,7 +121,7 @@ def main():
 
     port = free_port()
     controller = Controller(
-        Handler(args.out, args.reject, args.defer, args.delay),
+        Handler(args.out, args.reject, args.defer, args.delay, args.hold),
         hostname="127.0.0.1",
         port=port,
         tls_context=ctx,

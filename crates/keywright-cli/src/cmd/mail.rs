@@ -93,6 +93,10 @@ pub(crate) struct BatchSendArgs {
     /// The first wait before a retry, in milliseconds (doubled each time).
     #[arg(long, default_value_t = 2000, value_name = "MS")]
     retry_delay: u64,
+    /// Send this unconfirmed order again (a run stopped while sending it: check first
+    /// that the customer did not get it). Repeatable.
+    #[arg(long, value_name = "ORDER-ID")]
+    resend: Vec<String>,
 }
 
 pub(crate) fn run(cmd: MailCommand, kw: &mut Keywright, now: Timestamp) -> Result<Output, Failure> {
@@ -215,6 +219,9 @@ pub(crate) fn run_batch(
 ) -> Result<Output, Failure> {
     let BatchCommand::Send(args) = cmd;
     let csv = input::read_bytes(&args.file, &BATCH_CSV)?;
+    for order in &args.resend {
+        kw.allow_resend(order, now)?;
+    }
     let mut on_progress = |p: &MailBatchProgress| {
         if let Some(last) = &p.last {
             crate::output::warn(&format!(
@@ -243,7 +250,7 @@ pub(crate) fn run_batch(
         let status = match r.status {
             MailSendStatus::Sent => "sent",
             MailSendStatus::AlreadySent => "already sent",
-            MailSendStatus::Unconfirmed => "unconfirmed",
+            MailSendStatus::Unconfirmed => "unconfirmed (see --resend)",
             MailSendStatus::Failed => "FAILED",
             MailSendStatus::Skipped => "skipped",
         };

@@ -773,6 +773,48 @@ impl Keywright {
         Ok(out)
     }
 
+    /// Lets the next batch send send an order the ledger left unconfirmed (a run
+    /// stopped while sending it), once the user has checked the customer does not
+    /// have it. Audited (`mail.resend`). An order sent or never tried is refused.
+    pub fn allow_resend(&mut self, order_id: &str, now: Timestamp) -> Result<()> {
+        let order_id = order_id.trim();
+        match sql::send_state(self.store.db(), order_id)? {
+            Some((email, state, _)) if state == "sending" => {
+                let at = stamp(now);
+                let audit_key = self.audit_key()?;
+                let tx = self.store.transaction()?;
+                sql::set_send_state(
+                    tx.db(),
+                    order_id,
+                    &email,
+                    "failed",
+                    &at,
+                    Some("unconfirmed; sending again was allowed"),
+                )?;
+                audit::append(
+                    tx.db(),
+                    &audit_key,
+                    &at,
+                    &self.actor,
+                    &Event {
+                        action: "mail.resend",
+                        detail: serde_json::json!({ "order": order_id, "to": email }),
+                        ..Event::default()
+                    },
+                )?;
+                tx.commit()?;
+                self.committed();
+                Ok(())
+            }
+            Some((_, state, _)) => Err(Error::conflict(format!(
+                "order {order_id:?} is {state}, not unconfirmed: only an order a run stopped while sending can be allowed again"
+            ))),
+            None => Err(Error::not_found(format!(
+                "order {order_id:?} was never sent"
+            ))),
+        }
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn send_order(
         &mut self,

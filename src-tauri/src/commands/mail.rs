@@ -47,7 +47,7 @@ pub fn remove_mail_account(desk: State<'_, Desk>) -> Reply<MailAccountView> {
 
 #[tauri::command(async)]
 pub fn send_test_email(desk: State<'_, Desk>, to: Option<String>) -> Reply<String> {
-    desk.job(|kw| kw.send_test_email(to.as_deref(), Timestamp::now()))
+    desk.with(|kw| kw.send_test_email(to.as_deref(), Timestamp::now()))
 }
 
 #[tauri::command(async)]

@@ -5,8 +5,10 @@
 # on, with a certificate for localhost and 127.0.0.1 from a CA made for this cluster
 # alone, so the tests can check sslmode=verify-full against it.
 #
-#   eval "$(bash scripts/pg-cluster.sh start)"   # exports KEYWRIGHT_TEST_PG, KEYWRIGHT_TEST_PG_DIR,
-#                                                # KEYWRIGHT_TEST_PG_CA
+#   eval "$(bash scripts/pg-cluster.sh start)"   # exports KEYWRIGHT_TEST_PG (superuser, no
+#                                                # password), KEYWRIGHT_TEST_PG_AUTH (a role
+#                                                # that must give its password),
+#                                                # KEYWRIGHT_TEST_PG_DIR, KEYWRIGHT_TEST_PG_CA
 #   bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"
 #
 # Nothing of the machine's own PostgreSQL (its clusters, its port 5432) is touched.
@@ -65,13 +67,23 @@ case "${1:-}" in
       cat "$dir/initdb.log" >&2
       exit 1
     }
+    # Every role but one logs in without a password (trust); keywright_pw must give
+    # its password (SCRAM), for the tests of a store whose password lives in the
+    # keychain and of a wrong password.
+    password=$(openssl rand -hex 16)
+    { printf 'host all keywright_pw 127.0.0.1/32 scram-sha-256\n'; cat "$dir/data/pg_hba.conf"; } >"$dir/hba.new"
+    [ "$(id -u)" = 0 ] && chown postgres:postgres "$dir/hba.new"
+    as_owner mv "$dir/hba.new" "$dir/data/pg_hba.conf"
     as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=on -c max_connections=200 -c ssl=on -c ssl_cert_file=$dir/server.crt -c ssl_key_file=$dir/server.key" \
       start >/dev/null || {
       cat "$dir/server.log" >&2
       exit 1
     }
+    as_owner "$bin/psql" -X -q -h "$dir" -p "$port" -U postgres -d postgres \
+      -c "CREATE ROLE keywright_pw LOGIN CREATEDB PASSWORD '$password'" >/dev/null
     echo "export KEYWRIGHT_TEST_PG='postgres://postgres@127.0.0.1:$port/postgres'"
+    echo "export KEYWRIGHT_TEST_PG_AUTH='postgres://keywright_pw:$password@127.0.0.1:$port/postgres'"
     echo "export KEYWRIGHT_TEST_PG_DIR='$dir'"
     echo "export KEYWRIGHT_TEST_PG_CA='$dir/ca.crt'"
     ;;

@@ -37,9 +37,14 @@ keyring_home=$(mktemp -d)
 # A private PostgreSQL cluster on a free loopback port, for the store's PostgreSQL
 # tests; stopped and removed at the end, whatever happens.
 eval "$(bash scripts/pg-cluster.sh start)"
-export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_CA
+export KEYWRIGHT_TEST_PG KEYWRIGHT_TEST_PG_AUTH KEYWRIGHT_TEST_PG_CA
 trap 'rm -rf "$keyring_home"; bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_PG_DIR"' EXIT
-XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
+# Its own XDG_RUNTIME_DIR too: gnome-keyring's control socket lives there, and a
+# second keyring daemon started on the same machine (another test run, a developer's
+# shell) would otherwise take this one's socket over and leave the suite waiting on a
+# locked keyring's prompt.
+mkdir -m 700 "$keyring_home/run"
+XDG_RUNTIME_DIR="$keyring_home/run" XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
   dbus-run-session -- bash -c '
     echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e

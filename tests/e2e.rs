@@ -329,6 +329,9 @@ struct Seen {
     firstrun_keychain: String,
     settings_store: String,
     switched_store: String,
+    /// The copy's result, the location Settings showed on PostgreSQL, and the license
+    /// rows listed there.
+    postgres: (String, String, usize),
 }
 
 async fn drive(
@@ -337,6 +340,7 @@ async fn drive(
     shots: &Path,
     lic: &Path,
     other_store: &Path,
+    postgres: &(String, String),
 ) -> WebDriverResult<Seen> {
     let store_path = text_of(driver, tid("store-path")).await?;
 
@@ -550,6 +554,47 @@ async fn drive(
     click(driver, "nav-settings").await?;
     let settings_store = text_of(driver, tid("settings-store-path")).await?;
     driver.screenshot(&shots.join("settings.png")).await?;
+
+    // Settings: copy the store to PostgreSQL (a URL and a password typed in the
+    // window), see the copy verify, open it: the window reloads onto the database.
+    let (pg_url, pg_password) = postgres;
+    click(driver, "store-copy-kind-postgres").await?;
+    type_into(driver, "store-copy-url", pg_url).await?;
+    type_into(driver, "store-copy-password", pg_password).await?;
+    click(driver, "store-copy-postgres").await?;
+    // The copy's result, or why it failed (then the assertions below show that).
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let copy_done = loop {
+        let done = driver.find_all(tid("store-copy-done")).await?;
+        let failed = driver.find_all(tid("store-copy-failure")).await?;
+        if let Some(shown) = done.first().or(failed.first()) {
+            break shown.text().await?;
+        }
+        if Instant::now() > deadline {
+            break "the copy never finished".to_owned();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(
+        copy_done.contains("verifies on both sides"),
+        "the copy to PostgreSQL: {copy_done}"
+    );
+    click(driver, "store-copy-open").await?;
+    // The window reloads onto the copy: the copy's result goes with the old page.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !driver.find_all(tid("store-copy-done")).await?.is_empty() && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    click(driver, "nav-settings").await?;
+    let postgres_store =
+        wait_for_text_containing(driver, "settings-store-path", "postgres://").await?;
+    driver
+        .screenshot(&shots.join("settings-postgres.png"))
+        .await?;
+    click(driver, "nav-licenses").await?;
+    let postgres_licenses = wait_for_rows(driver, 3).await?.len();
+    click(driver, "nav-settings").await?;
+
     click(driver, "settings-new-store").await?;
     let other = other_store.to_path_buf();
     tokio::task::spawn_blocking(move || answer_save_dialog("Create a new Keywright store", &other))
@@ -567,6 +612,7 @@ async fn drive(
         firstrun_keychain,
         settings_store,
         switched_store,
+        postgres: (copy_done, postgres_store, postgres_licenses),
         preview,
         activation_result,
         machine_file,
@@ -614,7 +660,9 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     std::fs::create_dir_all(lic.parent().unwrap()).unwrap();
     let other_store = dir.path().join("second").join("other.db");
     std::fs::create_dir_all(other_store.parent().unwrap()).unwrap();
-    let seen = drive(&driver, &store, &shots, &lic, &other_store).await;
+    // Off the test's runtime: the synchronous client runs one of its own.
+    let postgres = std::thread::spawn(fresh_postgres_database).join().unwrap();
+    let seen = drive(&driver, &store, &shots, &lic, &other_store, &postgres).await;
     // Issue 19: then one license emailed from the window (checked at the end), on the
     // second store. The flow above ends on that store's guided start, which the window
     // shows only for a store without signing keys: it was empty until this step. (Not
@@ -653,6 +701,47 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             .store_info()
             .store_id
     );
+    // The store copied to PostgreSQL in the window opened there, with its licenses,
+    // and names itself without the password.
+    let (copy_done, postgres_store, postgres_licenses) = &seen.postgres;
+    let (pg_url, pg_password) = &postgres;
+    assert!(copy_done.contains("verifies on both sides"), "{copy_done}");
+    assert!(!copy_done.contains(pg_password.as_str()), "{copy_done}");
+    assert!(
+        postgres_store.starts_with("postgres://"),
+        "{postgres_store}"
+    );
+    assert!(
+        !postgres_store.contains(pg_password.as_str()),
+        "{postgres_store}"
+    );
+    // The window's copy of the store verifies on PostgreSQL, as the same store.
+    let on_postgres = Keywright::open_location(
+        &keywright_core::store::location::with_password(pg_url, pg_password),
+        "e2e",
+    )
+    .unwrap();
+    assert_eq!(
+        on_postgres.store_info().store_id,
+        Keywright::open(&store, "e2e")
+            .unwrap()
+            .store_info()
+            .store_id
+    );
+    let on_postgres_total = on_postgres
+        .search_licenses(&Default::default(), Timestamp::now())
+        .unwrap()
+        .total as usize;
+    assert_eq!(*postgres_licenses, on_postgres_total);
+    assert!(on_postgres.verify_audit().unwrap() > 0);
+    // The password went to the keychain, not to settings.
+    use keywright_core::Vault as _;
+    let saved_password = keywright_core::Keychain::for_connections()
+        .get(pg_url)
+        .expect("the window saved the database's password in the keychain");
+    assert_eq!(saved_password.as_slice(), pg_password.as_bytes());
+    drop(on_postgres);
+
     assert_eq!(seen.conflict_code, "CONFLICT");
     assert_eq!(seen.public_key_hex.len(), 64, "{}", seen.public_key_hex);
     assert!(seen.license_key.starts_with("key/"), "{}", seen.license_key);
@@ -841,7 +930,6 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     // along (read back from the keychain) is in no file of its data folder, in any
     // encoding, and not in the store either.
     let key = &kw.list_signing_keys().unwrap()[0];
-    use keywright_core::Vault as _;
     let seed = keywright_core::Keychain::for_store(&kw.store_info().store_id)
         .get(&key.kid)
         .expect("the window's key is in the keychain");
@@ -853,6 +941,8 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         .expect("the store's audit anchor is in the keychain");
     assert!(anchor.len() > 40 && anchor.starts_with(b"KWAUDIT1"));
     needles.extend(encodings(&anchor[8..40]));
+    // And the PostgreSQL password typed into Settings.
+    needles.push(postgres.1.as_bytes().to_vec());
     let mut files = Vec::new();
     // The test's folder: the app's data folder, the store and its WAL, the exports.
     collect_files(dir.path(), &mut files);
@@ -890,6 +980,37 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         &other_store,
         dir.path(),
     );
+}
+
+/// A new, empty database in the test cluster (scripts/test.sh starts it), owned by the
+/// role of `KEYWRIGHT_TEST_PG_AUTH`, which must give its password: the URL to it without
+/// the password, and the password, both typed into the window.
+fn fresh_postgres_database() -> (String, String) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!(
+                "{name} is not set: run scripts/test.sh, which starts a private PostgreSQL cluster"
+            )
+        })
+    };
+    let (admin_url, auth_url) = (var("KEYWRIGHT_TEST_PG"), var("KEYWRIGHT_TEST_PG_AUTH"));
+    let name = format!("kw_e2e_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls).unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} OWNER keywright_pw"))
+        .unwrap();
+    let (prefix, _) = auth_url.rsplit_once('/').unwrap();
+    let (url, password) =
+        keywright_core::store::location::split_password(&format!("{prefix}/{name}"));
+    (
+        url,
+        password
+            .expect("KEYWRIGHT_TEST_PG_AUTH has a password")
+            .to_string(),
+    )
 }
 
 /// The private key as bytes, hex and base64 (standard and URL-safe, padded or not).

@@ -117,6 +117,7 @@ pub fn run() {
             settings::get_settings,
             settings::save_settings,
             settings::open_store,
+            settings::copy_store,
             settings::app_lock_state,
             settings::set_app_lock,
             settings::remove_app_lock,

@@ -16,25 +16,47 @@ use jiff::Timestamp;
 use keywright_core::applock::AppLockState;
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchProgress};
 use keywright_core::online::ServerStatus;
+use keywright_core::store::{location, StoreCopied};
 use keywright_core::{
-    default_settings_path, default_store_path, os_user, CommandError, Error, ErrorCode, Keywright,
-    Settings, SettingsView, StoreInfo,
+    default_settings_path, default_store_path, os_user, CommandError, Error, ErrorCode, Keychain,
+    Keywright, Settings, SettingsView, Store, StoreInfo, Vault,
 };
 use keywright_server::{ServerConfig, ServerError, ServerHandle};
+use zeroize::Zeroizing;
 
 /// What a command answers: a core type, or `{code, message}`.
 pub type Reply<T> = Result<T, CommandError>;
 
-/// Opens a connection to the store at a path, with the vault that holds its keys (the
-/// OS keychain; tests hand in a shared memory vault).
-pub type Connect = Box<dyn Fn(&Path) -> keywright_core::Result<Keywright> + Send + Sync>;
+/// The keychain that holds the keys of the store with a given id.
+pub type StoreVault = Box<dyn Fn(&str) -> Box<dyn Vault> + Send + Sync>;
+
+/// The keychains the window uses: the one that holds a store's keys (by store id; the OS
+/// keychain, tests hand in a shared memory vault), and the one that holds PostgreSQL
+/// stores' passwords.
+pub struct Keychains {
+    pub for_store: StoreVault,
+    pub connections: Box<dyn Vault>,
+}
+
+impl Keychains {
+    /// The OS keychain for both.
+    pub fn os() -> Self {
+        Self {
+            for_store: Box::new(|id| Box::new(Keychain::for_store(id))),
+            connections: Box::new(Keychain::for_connections()),
+        }
+    }
+}
 
 /// The open store (or why it could not be opened: every command then reports that),
-/// and the settings that chose it.
+/// where it is, and the settings that chose it.
 pub struct Desk {
     kw: Mutex<Result<Keywright, Error>>,
+    /// The open store's location as it is connected to: a file path, or a PostgreSQL
+    /// URL with its password (never shown; the store names itself without it).
+    location: Mutex<Zeroizing<String>>,
     settings: Mutex<SettingsState>,
-    connect: Connect,
+    keychains: Keychains,
 }
 
 /// The settings file and what it holds.
@@ -65,49 +87,69 @@ impl Desk {
         };
         let from_env = std::env::var_os("KEYWRIGHT_STORE").filter(|p| !p.is_empty());
         let store_from_env = from_env.is_some();
-        let store_path = from_env
-            .map(PathBuf::from)
-            .or_else(|| current.store_path.as_ref().map(PathBuf::from))
-            .map_or_else(default_store_path, Ok);
+        let location = from_env
+            .map(|p| p.to_string_lossy().into_owned())
+            .or_else(|| current.store_path.clone())
+            .map_or_else(|| default_store_path().map(|p| p.display().to_string()), Ok);
         let settings = SettingsState {
             path: settings_path,
             current,
             problem,
             store_from_env,
         };
-        Self::open(
-            store_path,
-            settings,
-            Box::new(|path| Keywright::open(path, os_user())),
-        )
+        Self::open(location, settings, Keychains::os())
     }
 
-    /// Opens the store at `store_path` through `connect` and enforces the app lock on
-    /// it, with the idle time from `settings`.
+    /// Opens the store at `location` (a file path, or a PostgreSQL URL whose password,
+    /// when it has none, comes from the connections keychain) and enforces the app lock
+    /// on it, with the idle time from `settings`.
     pub fn open(
-        store_path: keywright_core::Result<PathBuf>,
+        location: keywright_core::Result<String>,
         settings: SettingsState,
-        connect: Connect,
+        keychains: Keychains,
     ) -> Self {
-        let opened = store_path.and_then(|path| connect(&path)).map(|mut kw| {
-            kw.enforce_app_lock(idle(&settings.current));
-            kw
-        });
+        let location = location
+            .and_then(|l| location::with_saved_password(keychains.connections.as_ref(), &l));
+        let shown = location
+            .as_deref()
+            .map_or_else(|_| String::new(), |l| l.clone());
+        let opened = location
+            .and_then(|l| connect(&keychains, &l))
+            .map(|mut kw| {
+                kw.enforce_app_lock(idle(&settings.current));
+                kw
+            });
         if let Err(e) = &opened {
             log::warn!("store not opened: {:?}: {}", e.code, e.message);
         }
         Self {
             kw: Mutex::new(opened),
+            location: Mutex::new(Zeroizing::new(shown)),
             settings: Mutex::new(settings),
-            connect,
+            keychains,
         }
     }
 
     /// Runs `f` on the window's connection (a short call: the mutex is held meanwhile).
+    ///
+    /// First, the connection is opened again if the store's write-ahead log was deleted
+    /// under it (see [`Keywright::reconnect_if_moved`]: the native file dialogs read
+    /// the files of the folders they show, which drops this process's SQLite locks).
     pub fn with<T>(&self, f: impl FnOnce(&mut Keywright) -> keywright_core::Result<T>) -> Reply<T> {
         let mut guard = self.store()?;
         let result = match guard.as_mut() {
-            Ok(kw) => f(kw),
+            Ok(kw) => match kw.reconnect_if_moved() {
+                Ok(reopened) => {
+                    if reopened {
+                        log::warn!("the store's write-ahead log was deleted by another process; reopened the store");
+                    }
+                    f(kw)
+                }
+                Err(e) => {
+                    *guard = Err(e.clone());
+                    Err(e)
+                }
+            },
             Err(e) => Err(e.clone()),
         };
         result.map_err(refused)
@@ -122,12 +164,11 @@ impl Desk {
     /// window's did when the job ran on it. Locking signing while a batch runs stops it
     /// (see [`Batch::signing_locked`]).
     pub fn job<T>(&self, f: impl FnOnce(&mut Keywright) -> keywright_core::Result<T>) -> Reply<T> {
-        let (path, locked) = self.with(|kw| {
-            let locked = kw.app_lock_state().map_or(true, |state| !state.unlocked);
-            Ok((PathBuf::from(kw.store_info().path), locked))
-        })?;
+        let locked =
+            self.with(|kw| Ok(kw.app_lock_state().map_or(true, |state| !state.unlocked)))?;
+        let location = self.location()?;
         let idle = idle(&self.settings()?.current);
-        (self.connect)(&path)
+        connect(&self.keychains, &location)
             .and_then(|mut kw| {
                 if locked {
                     kw.enforce_app_lock(idle);
@@ -147,28 +188,113 @@ impl Desk {
         })
     }
 
-    /// Opens (or creates) the store at `path`, `None` = the default location, and makes
-    /// it the one the window opens from now on. The current store stays open if this
+    /// Opens (or creates) the store at `location`, `None` = the default location, and
+    /// makes it the one the window opens from now on. The location is a file's absolute
+    /// path or a PostgreSQL URL; a URL's password (in the URL or as `password`, else the
+    /// one saved for it) is used to connect and, once connected, saved in the OS
+    /// keychain: settings keep the URL without it. The current store stays open if this
     /// fails.
-    pub fn open_store(&self, path: Option<String>) -> Reply<StoreInfo> {
-        let target = match &path {
-            Some(p) if !Path::new(p).is_absolute() => {
-                return Err(Error::bad_input(format!("{p:?} is not an absolute path")).into())
+    pub fn open_store(
+        &self,
+        location: Option<String>,
+        password: Option<String>,
+    ) -> Reply<StoreInfo> {
+        let password = password.map(Zeroizing::new);
+        let (saved_as, target) = match &location {
+            Some(l) if location::is_postgres_url(l) => {
+                let (bare, in_url) = location::split_password(l);
+                let target = match password.as_ref().or(in_url.as_ref()) {
+                    Some(p) => location::with_password(&bare, p),
+                    None => {
+                        location::with_saved_password(self.keychains.connections.as_ref(), &bare)?
+                    }
+                };
+                (Some(bare), target)
             }
-            Some(p) => PathBuf::from(p),
-            None => default_store_path()?,
+            Some(p) if !Path::new(p).is_absolute() => {
+                return Err(Error::bad_input(format!(
+                    "{p:?} is neither an absolute path to a store file nor a postgres:// URL"
+                ))
+                .into())
+            }
+            Some(p) => (Some(p.clone()), Zeroizing::new(p.clone())),
+            None => (
+                None,
+                Zeroizing::new(default_store_path()?.display().to_string()),
+            ),
         };
-        let mut opened = (self.connect)(&target)?;
+        let mut opened = connect(&self.keychains, &target)?;
         opened.enforce_app_lock(idle(&self.settings()?.current));
         let info = opened.store_info();
+        if let Some(bare) = saved_as.as_deref().filter(|l| location::is_postgres_url(l)) {
+            if let (_, Some(p)) = location::split_password(&target) {
+                location::save_password(self.keychains.connections.as_ref(), bare, &p)?;
+            }
+        }
         let next = Settings {
-            store_path: path,
+            store_path: saved_as,
             ..self.settings()?.current.clone()
         };
         self.save_settings(next)?;
         *self.store()? = Ok(opened);
+        *self.location.lock().map_err(|_| poisoned())? = target;
         log::info!("opened store {}", info.path);
         Ok(info)
+    }
+
+    /// The open store's location as it is connected to (a PostgreSQL URL with its
+    /// password): for a second connection (a job, the activation server), never shown.
+    pub fn location(&self) -> Reply<Zeroizing<String>> {
+        Ok(self.location.lock().map_err(|_| poisoned())?.clone())
+    }
+
+    /// Copies the open store to `to` (a new file, or an empty PostgreSQL database with
+    /// `password`, else the one saved for its URL): see [`keywright_core::store::copy_store`].
+    /// The window's connection is held meanwhile, so nothing it does lands in the
+    /// source halfway through. The target's password is saved in the keychain once the
+    /// copy verifies, so the copy can be opened without typing it again.
+    pub fn copy_store(
+        &self,
+        to: &str,
+        password: Option<String>,
+        progress: impl FnMut(&str, i64),
+    ) -> Reply<StoreCopied> {
+        let password = password.map(Zeroizing::new);
+        let (bare, target) = if location::is_postgres_url(to) {
+            let (bare, in_url) = location::split_password(to);
+            let target = match password.as_ref().or(in_url.as_ref()) {
+                Some(p) => location::with_password(&bare, p),
+                None => location::with_saved_password(self.keychains.connections.as_ref(), &bare)?,
+            };
+            (bare, target)
+        } else if !Path::new(to).is_absolute() {
+            return Err(Error::bad_input(format!(
+                "{to:?} is neither an absolute path to a new store file nor a postgres:// URL"
+            ))
+            .into());
+        } else {
+            (to.to_owned(), Zeroizing::new(to.to_owned()))
+        };
+        let source = self.location()?;
+        // Held through the copy, so nothing the window does lands in the source halfway.
+        let actor = self.with(|kw| Ok(kw.actor().to_owned()))?;
+        let guard = self.store()?;
+        let copied = keywright_core::store::copy_store(
+            &source,
+            &target,
+            &actor,
+            |id| (self.keychains.for_store)(id),
+            progress,
+        )
+        .map_err(refused)?;
+        drop(guard);
+        if location::is_postgres_url(&bare) {
+            if let (_, Some(p)) = location::split_password(&target) {
+                location::save_password(self.keychains.connections.as_ref(), &bare, &p)?;
+            }
+        }
+        log::info!("copied store {} to {}", copied.from, copied.to);
+        Ok(copied)
     }
 
     pub fn settings(&self) -> Reply<MutexGuard<'_, SettingsState>> {
@@ -213,6 +339,20 @@ impl Desk {
             ))
         })
     }
+}
+
+/// Connects to the store at `location` with its keys in `keychains`.
+fn connect(keychains: &Keychains, location: &str) -> keywright_core::Result<Keywright> {
+    let store = Store::open_location(location)?;
+    let vault = (keychains.for_store)(store.store_id());
+    Ok(Keywright::with_vault(store, vault, os_user()))
+}
+
+fn poisoned() -> CommandError {
+    CommandError::from(Error::new(
+        ErrorCode::Internal,
+        "an earlier command failed midway; restart Keywright",
+    ))
 }
 
 /// A core error on its way to the window, logged by code and message (neither ever

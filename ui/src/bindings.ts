@@ -31,6 +31,39 @@ keychainService: string,
  */
 audit: AuditStatus, };
 
+export type StoreCopied = { 
+/**
+ * The store's id, the same on both sides (its keys and audit anchor are filed
+ * under it).
+ */
+storeId: string, 
+/**
+ * Where it was copied from (a PostgreSQL URL without its password).
+ */
+from: string, 
+/**
+ * Where it was copied to.
+ */
+to: string, 
+/**
+ * Rows per table, the same on both sides.
+ */
+tables: Array<TableRows>, 
+/**
+ * Rows of the audit log, verified (chain, MACs, anchor, replay) on both sides.
+ */
+auditRows: number, };
+
+export type TableRows = { 
+/**
+ * The table.
+ */
+table: string, 
+/**
+ * How many rows it holds.
+ */
+rows: number, };
+
 export type KeyAlgorithm = "ed25519" | "rsa-2048" | "ecdsa-p256";
 
 export type KeyStatus = "active" | "retired" | "revoked";
@@ -1073,7 +1106,8 @@ supportMessage: string | null, };
 
 export type Settings = { 
 /**
- * The store the window opens; `None` = the per-user default location.
+ * The store the window opens: a file, or a PostgreSQL URL without its password;
+ * `None` = the per-user default location.
  */
 storePath: string | null, 
 /**

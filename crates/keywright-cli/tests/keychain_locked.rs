@@ -21,6 +21,10 @@ fn in_private_keyring(out: &Path, steps: &str) -> std::process::Output {
         r#"set -u
 export XDG_DATA_HOME="$OUT/xdg"
 mkdir -p "$XDG_DATA_HOME"
+# Its own runtime folder: the daemon's control socket lives there, and sharing the
+# suite's would hand the suite's keyring over to this locked one.
+export XDG_RUNTIME_DIR="$OUT/run"
+mkdir -m 700 "$XDG_RUNTIME_DIR"
 echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null
 {steps}"#
     );

@@ -319,7 +319,9 @@ fn build(path: &Path, size: &Size) {
     std::fs::rename(&building, path).unwrap();
 }
 
-fn open(path: &Path) -> Bench {
+/// Opens the bench's store: the SQLite file at `path`, or its copy on PostgreSQL at
+/// `postgres` (the audit head is the same in both).
+fn open(path: &Path, postgres: Option<&str>) -> Bench {
     // The keychain as the vendor's machine has it: the audit key and the log's head
     // (read from the store, as the last commit would have written it).
     let vault = MemoryVault::default();
@@ -340,7 +342,10 @@ fn open(path: &Path) -> Bench {
             ),
         )
         .unwrap();
-    let store = Store::open(path).unwrap();
+    let store = match postgres {
+        Some(url) => Store::open_postgres(url).unwrap(),
+        None => Store::open(path).unwrap(),
+    };
     let kw = Keywright::with_vault(store, Box::new(vault), "bench");
     assert_eq!(
         kw.audit_status().state,
@@ -445,8 +450,78 @@ fn main() {
     };
     println!("{build_note}");
 
+    run(
+        "SQLite",
+        "large_store",
+        &path,
+        None,
+        &size,
+        full,
+        write,
+        &build_note,
+    );
+
+    // The same store on PostgreSQL, when a server is at hand (scripts/test.sh starts
+    // one; `KEYWRIGHT_TEST_PG=postgres://… cargo bench …` for a full run): a new
+    // database each run, filled by the store copy itself (timed).
+    if let Ok(base) = std::env::var("KEYWRIGHT_TEST_PG") {
+        let name = format!(
+            "kw_large_store_{}_{}_{}",
+            size.licenses, size.machines, size.audit
+        );
+        let mut admin = postgres::Client::connect(&base, postgres::NoTls).unwrap_or_else(|e| {
+            panic!("cannot reach the PostgreSQL server at KEYWRIGHT_TEST_PG: {e}")
+        });
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .unwrap();
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        drop(admin);
+        let (prefix, _) = base.rsplit_once('/').unwrap();
+        let url = format!("{prefix}/{name}");
+        let copy_start = Instant::now();
+        let mut rows = 0;
+        {
+            let source = Store::open(&path).unwrap();
+            let mut target = Store::open_postgres(&url).unwrap();
+            source.copy_into(&mut target, |_, n| rows += n).unwrap();
+        }
+        let note = format!(
+            "copied from the SQLite store by `store copy`'s core ({rows} rows) in {:.1?}",
+            copy_start.elapsed()
+        );
+        println!("{note}");
+        run(
+            "PostgreSQL",
+            "large_store_postgres",
+            &path,
+            Some(&url),
+            &size,
+            full,
+            write,
+            &note,
+        );
+    }
+}
+
+/// Opens the store (the SQLite file, or its copy on PostgreSQL), times every command
+/// shape on it, prints the table and, with `write`, puts it in docs/benchmarks.md
+/// between `<!-- {marker}:start -->` and `<!-- {marker}:end -->`.
+#[allow(clippy::too_many_arguments)]
+fn run(
+    engine: &str,
+    marker: &str,
+    path: &Path,
+    postgres: Option<&str>,
+    size: &Size,
+    full: bool,
+    write: bool,
+    build_note: &str,
+) {
     let open_start = Instant::now();
-    let bench = open(&path);
+    let bench = open(path, postgres);
     let open_time = open_start.elapsed();
     // The synthetic audit rows are a real chain, and replaying them gives the store
     // (`audit verify`: every row read, hashed, its state replayed, every license,
@@ -906,7 +981,7 @@ fn main() {
         rows.len()
     );
     println!(
-        "large store: {} licenses, {} machines, {} audit rows ({build_note})\n",
+        "large store on {engine}: {} licenses, {} machines, {} audit rows ({build_note})\n",
         size.licenses, size.machines, size.audit
     );
     println!("{table}\n{summary}");
@@ -917,11 +992,11 @@ fn main() {
     if write {
         let doc_path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/benchmarks.md");
         let doc = std::fs::read_to_string(doc_path).unwrap_or_default();
-        let start = "<!-- large_store:start -->";
-        let end = "<!-- large_store:end -->";
+        let start = format!("<!-- {marker}:start -->");
+        let end = format!("<!-- {marker}:end -->");
         let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         let section = format!(
-            "{start}\nMeasured {} on {} ({} cores, load average {}), release build; \
+            "{start}\nOn {engine}. Measured {} on {} ({} cores, load average {}), release build; \
              {} licenses (+{} customers), {} machines, {} audit rows; {} runs per query, \
              paging rows time every page. Each figure is the core call plus JSON \
              serialization of the reply, as the Tauri command does.\n\n{table}\n{summary}\n{end}",
@@ -940,7 +1015,7 @@ fn main() {
             size.audit,
             runs
         );
-        let updated = match (doc.find(start), doc.find(end)) {
+        let updated = match (doc.find(&start), doc.find(&end)) {
             (Some(a), Some(b)) => format!("{}{section}{}", &doc[..a], &doc[b + end.len()..]),
             _ => format!("{doc}\n{section}\n"),
         };

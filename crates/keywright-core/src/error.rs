@@ -130,9 +130,14 @@ impl From<rusqlite::Error> for Error {
                 "the store is damaged, so nothing was changed; restore it from a backup \
                  (SQLite: {e})"
             ),
+            // The extended code says which operation failed (SQLite's IOERR_* list).
             Some(Sql::SystemIoFailure) => format!(
                 "the store could not be read or written: an I/O error (is its disk full or \
-                 failing?) (SQLite: {e})"
+                 failing?) (SQLite: {e}, code {})",
+                match &e {
+                    rusqlite::Error::SqliteFailure(f, _) => f.extended_code,
+                    _ => 10,
+                }
             ),
             _ => format!("store: {e}"),
         };

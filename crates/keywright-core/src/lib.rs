@@ -129,6 +129,45 @@ impl Keywright {
         }
     }
 
+    /// Closes the store's connection and opens a new one to the same store, keeping
+    /// everything else (the keychain, the app lock's state, the audit anchor).
+    ///
+    /// For an SQLite store after code outside Keywright, in this process, may have
+    /// opened and closed its files: a native file dialog browsing the store's folder
+    /// reads every file in it to tell its type, and closing those reads drops the
+    /// process's SQLite locks (see `store::file::OPEN_HERE`). The old connection closes
+    /// first, so the new one takes its locks afresh. A PostgreSQL store holds no file
+    /// locks: nothing to do. When the store cannot be opened again, this returns why and
+    /// the store refuses every change until the next `reconnect` succeeds.
+    pub fn reconnect(&mut self) -> Result<()> {
+        if self.store.engine() != store::db::Engine::Sqlite {
+            return Ok(());
+        }
+        let path = self.store.path().to_owned();
+        let stand_in = self.store.stand_in()?;
+        drop(std::mem::replace(&mut self.store, stand_in));
+        self.store = Store::open(&path)?;
+        Ok(())
+    }
+
+    /// [`Keywright::reconnect`] when the store's write-ahead log was deleted under
+    /// this connection (see [`Store::journal_moved`]); says whether it did. The shells
+    /// call this before each command: nothing committed is lost (the process that
+    /// deleted the log had written it into the store first), and nothing after it is
+    /// written where no one would read it.
+    pub fn reconnect_if_moved(&mut self) -> Result<bool> {
+        if !self.store.journal_moved() {
+            return Ok(false);
+        }
+        self.reconnect()?;
+        Ok(true)
+    }
+
+    /// Who this connection records in the audit log.
+    pub fn actor(&self) -> &str {
+        &self.actor
+    }
+
     /// The underlying store (read-only use: tests and diagnostics).
     pub fn store(&self) -> &Store {
         &self.store

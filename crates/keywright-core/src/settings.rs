@@ -18,7 +18,8 @@ const MAX_BYTES: u64 = 64 * 1024;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Settings {
-    /// The store the window opens; `None` = the per-user default location.
+    /// The store the window opens: a file, or a PostgreSQL URL without its password;
+    /// `None` = the per-user default location.
     pub store_path: Option<String>,
     /// Preselected for a new signing key.
     pub default_key_algorithm: KeyAlgorithm,
@@ -46,7 +47,14 @@ impl Settings {
     /// Checks every value, so a bad one is refused when saved, not when used.
     pub fn validate(&self) -> Result<()> {
         if let Some(path) = &self.store_path {
-            if path.trim().is_empty() || !Path::new(path).is_absolute() {
+            if crate::store::location::is_postgres_url(path) {
+                // The password lives in the OS keychain, never in this file.
+                if crate::store::location::split_password(path).1.is_some() {
+                    return Err(Error::bad_input(
+                        "a PostgreSQL store's password is kept in the OS keychain, not in settings",
+                    ));
+                }
+            } else if path.trim().is_empty() || !Path::new(path).is_absolute() {
                 return Err(Error::bad_input(format!(
                     "the store location {path:?} must be an absolute path to a file"
                 )));
@@ -168,6 +176,13 @@ mod tests {
         };
         chosen.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), chosen);
+        // A PostgreSQL store is saved by its URL without a password.
+        let on_postgres = Settings {
+            store_path: Some("postgres://kw@db.example:5432/keywright?sslmode=verify-full".into()),
+            ..chosen
+        };
+        on_postgres.save(&path).unwrap();
+        assert_eq!(Settings::load(&path).unwrap(), on_postgres);
     }
 
     #[test]
@@ -179,6 +194,14 @@ mod tests {
         for bad in [
             Settings {
                 store_path: Some("relative/store.db".into()),
+                ..Settings::default()
+            },
+            Settings {
+                store_path: Some("postgres://kw:s3cret@db.example/keywright".into()),
+                ..Settings::default()
+            },
+            Settings {
+                store_path: Some("postgres://kw@db.example/keywright?password=s3cret".into()),
                 ..Settings::default()
             },
             Settings {

@@ -11,6 +11,8 @@ fn generated() -> String {
         ErrorCode::decl(),
         CommandError::decl(),
         StoreInfo::decl(),
+        keywright_core::store::StoreCopied::decl(),
+        keywright_core::store::TableRows::decl(),
         KeyAlgorithm::decl(),
         KeyStatus::decl(),
         SigningKey::decl(),

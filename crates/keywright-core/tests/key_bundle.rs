@@ -160,6 +160,19 @@ fn a_bundle_round_trips_and_serves_signing_from_memory() {
     let status = kw.audit_status();
     assert_eq!(status.state, AnchorState::Tampered, "{status:?}");
     assert!(status.message.contains("deleted"), "{status:?}");
+    // A server has no OS keychain: the message names where the anchor is.
+    assert!(
+        !status.message.contains("OS keychain")
+            && status.message.contains("the key bundle and its state file"),
+        "{status:?}"
+    );
+    let report = kw.check_audit().unwrap();
+    assert!(!report.intact);
+    assert!(
+        !report.message.contains("OS keychain"),
+        "{}",
+        report.message
+    );
 }
 
 #[test]

@@ -678,3 +678,204 @@ fn a_lost_connection_fails_one_step_then_the_store_reconnects_by_itself() {
     kw.store().check_alive().unwrap();
     kw.verify_audit().unwrap();
 }
+
+/// Issue 15's proof at size: a store of 10,000 licenses issued from a CSV (each with
+/// its customer, audit rows and license file) is copied SQLite → PostgreSQL → SQLite.
+/// The three hold identical rows, the audit log verifies on each, every license key
+/// verifies with each store's public key, every license file written by the batch
+/// verifies with the key of the last copy, and the copies sign new files that verify.
+///
+/// The stores are built here of both engines explicitly, so the run with every other
+/// test on PostgreSQL (scripts/test.sh's second pass) has nothing to add: it returns.
+#[test]
+fn ten_thousand_licenses_copy_to_postgres_and_back_and_every_license_and_file_verifies() {
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+
+    use keywright_core::batch::BatchOptions;
+    use keywright_core::verify::{verify, VerifyRequest};
+    use keywright_core::{
+        ExportLicenseFile, KeyAlgorithm, Keywright, MemoryVault, NewPolicy, NewProduct,
+        NewSigningKey,
+    };
+    use keywright_license::ValidationCode;
+
+    if common::on_postgres() {
+        return;
+    }
+    const N: usize = 10_000;
+    let dir = tempfile::tempdir().unwrap();
+    let vault = Arc::new(MemoryVault::default());
+    let open = |store: Store| Keywright::with_vault(store, Box::new(vault.clone()), "tester");
+    let mut source = open(Store::open(&dir.path().join("source.db")).unwrap());
+    let key = source
+        .create_signing_key(
+            &NewSigningKey {
+                name: "Main".into(),
+                algorithm: KeyAlgorithm::Ed25519,
+            },
+            common::now(),
+        )
+        .unwrap();
+    let product = source
+        .create_product(
+            &NewProduct {
+                name: "Zapper".into(),
+                code: Some("ZAP".into()),
+                ..Default::default()
+            },
+            common::now(),
+        )
+        .unwrap();
+    source
+        .create_policy(
+            &NewPolicy {
+                product_id: product.id.clone(),
+                name: "Yearly".into(),
+                duration: Some("1y".into()),
+                ..Default::default()
+            },
+            common::now(),
+        )
+        .unwrap();
+    let mut csv = String::from("name,email,company,policy,product,quantity,order id\n");
+    for i in 0..N {
+        csv.push_str(&format!(
+            "Buyer {i} Ünïcode,buyer{i}@example.com,Co {},Yearly,ZAP,1,ORD-{i}\n",
+            i % 7
+        ));
+    }
+    let files = dir.path().join("files");
+    std::fs::create_dir(&files).unwrap();
+    let issued = source
+        .issue_batch(
+            csv.as_bytes(),
+            &BatchOptions {
+                out_dir: Some(files.display().to_string()),
+                all_or_nothing: true,
+            },
+            common::now(),
+            &mut |_| {},
+            &AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!(issued.issued.len(), N, "{}", issued.message);
+    let rows_in_log = source.verify_audit().unwrap();
+    assert!(rows_in_log > 2 * N, "{rows_in_log}");
+
+    // SQLite → PostgreSQL → SQLite, through the command the CLI and the window use.
+    let url = pg::fresh_database();
+    let back_path = dir.path().join("back.db").display().to_string();
+    let vault_for = |_: &str| Box::new(vault.clone()) as Box<dyn keywright_core::Vault>;
+    let there = keywright_core::store::copy_store(
+        &dir.path().join("source.db").display().to_string(),
+        &url,
+        "tester",
+        vault_for,
+        |_, _| {},
+    )
+    .unwrap();
+    let back = keywright_core::store::copy_store(&url, &back_path, "tester", vault_for, |_, _| {})
+        .unwrap();
+    for copied in [&there, &back] {
+        assert_eq!(copied.audit_rows as usize, rows_in_log);
+        let licenses = copied
+            .tables
+            .iter()
+            .find(|t| t.table == "licenses")
+            .unwrap();
+        assert_eq!(licenses.rows as usize, N);
+    }
+
+    let mut stores = vec![
+        source,
+        open(Store::open_postgres(&url).unwrap()),
+        open(Store::open(std::path::Path::new(&back_path)).unwrap()),
+    ];
+    let rows = dump(stores[0].store());
+    for copy in &stores[1..] {
+        assert!(dump(copy.store()) == rows, "identical rows in every table");
+    }
+    for (name, kw) in ["source", "PostgreSQL", "back"].iter().zip(&stores) {
+        assert_eq!(kw.verify_audit().unwrap(), rows_in_log, "{name}");
+        let public_key = kw.list_signing_keys().unwrap()[0].public_key_hex.clone();
+        assert_eq!(public_key, key.public_key_hex);
+        // Every license key, as this store holds it, verifies with this store's key.
+        let keys: Vec<String> = kw
+            .store()
+            .db_for_tests()
+            .query("SELECT key FROM licenses", &[], |r| r.get(0))
+            .unwrap();
+        assert_eq!(keys.len(), N);
+        for license_key in &keys {
+            let report = verify(
+                &VerifyRequest {
+                    key: Some(license_key.clone()),
+                    public_key: public_key.clone(),
+                    ..Default::default()
+                },
+                common::now(),
+            )
+            .unwrap();
+            assert_eq!(report.code, ValidationCode::Valid, "{name}: {report:?}");
+        }
+    }
+
+    // The copy on PostgreSQL signs: a new file for one of the batch's licenses
+    // verifies. (One store goes on after a copy: both share one audit anchor in the
+    // keychain, so a row added here makes the others' logs look cut short.)
+    let license = &issued.issued[N / 2];
+    let path = dir.path().join("from-postgres.lic");
+    stores[1]
+        .export_license_file(
+            &ExportLicenseFile {
+                license_id: license.license_id.clone(),
+                path: path.display().to_string(),
+                ttl: None,
+                encrypt: None,
+                algorithm: None,
+                include: Vec::new(),
+            },
+            common::now(),
+        )
+        .unwrap();
+    let report = verify(
+        &VerifyRequest {
+            file: Some(std::fs::read_to_string(&path).unwrap()),
+            public_key: key.public_key_hex.clone(),
+            ..Default::default()
+        },
+        common::now(),
+    )
+    .unwrap();
+    assert_eq!(report.code, ValidationCode::Valid, "{report:?}");
+    assert_eq!(stores[1].verify_audit().unwrap(), rows_in_log + 1);
+    let err = stores[2].verify_audit().unwrap_err();
+    assert_eq!(err.code, ErrorCode::AuditTampered, "{}", err.message);
+
+    // Every license file the batch wrote verifies with the key of the last copy.
+    let public_key = stores[2].list_signing_keys().unwrap()[0]
+        .public_key_hex
+        .clone();
+    let mut checked = 0;
+    for license in &issued.issued {
+        let file = files.join(format!("{}-{}.lic", license.order_id, license.seq));
+        let report = verify(
+            &VerifyRequest {
+                file: Some(std::fs::read_to_string(&file).unwrap()),
+                public_key: public_key.clone(),
+                ..Default::default()
+            },
+            common::now(),
+        )
+        .unwrap();
+        assert_eq!(
+            report.code,
+            ValidationCode::Valid,
+            "{}: {report:?}",
+            file.display()
+        );
+        checked += 1;
+    }
+    assert_eq!(checked, N);
+}

@@ -388,3 +388,103 @@ fn two_instances_on_one_store_never_half_write() {
         started.elapsed()
     );
 }
+
+/// Counts the licenses in the store at `path` from another process (Python's sqlite3,
+/// another SQLite with locks of its own), which opens the store and closes it again.
+fn licenses_seen_by_another_process(path: &Path) -> i64 {
+    let out = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3, sys\n\
+             c = sqlite3.connect(sys.argv[1])\n\
+             print(c.execute('SELECT count(*) FROM licenses').fetchone()[0])\n\
+             c.close()",
+        )
+        .arg(path)
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+/// A store file with one license, and the window's connection to it, kept open.
+fn window_with_a_license() -> (tempfile::TempDir, PathBuf, String, Keywright) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let vault = Arc::new(MemoryVault::default());
+    let policy = seeded(&path, &vault);
+    let mut window = instance(&path, &vault, "window");
+    issue(&mut window, &policy, 1).unwrap();
+    (dir, path, policy, window)
+}
+
+/// A second connection opened and closed in the same process (a batch's, the activation
+/// server's readers, a copy's) must not take the first one's locks with it: SQLite's
+/// locks belong to the process, and opening the store file with `std::fs` to look at it
+/// and closing it again drops them all. Then another process closing the store deletes
+/// the write-ahead log under the first connection, whose next commit no one else sees.
+#[test]
+fn a_second_connection_in_the_same_process_leaves_the_first_ones_locks_alone() {
+    let (_dir, path, policy, mut window) = window_with_a_license();
+    assert_eq!(licenses_seen_by_another_process(&path), 1);
+
+    // A job's connection comes and goes while the window's stays open.
+    let job = Store::open(&path).unwrap();
+    assert!(job.read_only().is_none());
+    drop(job);
+    // Another process opens and closes the store: the window's connection still holds
+    // its locks, so that process is not the last one and leaves the log in place.
+    assert_eq!(licenses_seen_by_another_process(&path), 1);
+    assert!(PathBuf::from(format!("{}-wal", path.display())).exists());
+
+    // The window's next commit is seen by everyone.
+    issue(&mut window, &policy, 2).unwrap();
+    assert_eq!(licenses_seen_by_another_process(&path), 2);
+    drop(window);
+    let (licenses, _) = consistent(&path);
+    assert_eq!(licenses, 2);
+}
+
+/// Code outside Keywright in the same process (the desktop's native file dialog, which
+/// reads every file of the folder it shows to tell its type) drops the window's locks
+/// when it closes those files. Another process closing the store then believes it is the
+/// last one and deletes the write-ahead log under the window. `reconnect_if_moved` (which
+/// the shells call before each command) notices and opens the store again: nothing
+/// committed is lost, the window's next commit reaches everyone, and the window holds its
+/// locks again, so the next process to close leaves the log alone.
+#[test]
+fn a_log_deleted_under_a_connection_is_noticed_and_the_connection_reopened() {
+    let (_dir, path, policy, mut window) = window_with_a_license();
+    let unlocked = window.app_lock_state().unwrap();
+    assert!(!window.reconnect_if_moved().unwrap(), "nothing moved yet");
+
+    // A file dialog shows the store's folder: it reads each file and closes it.
+    for suffix in ["", "-wal", "-shm"] {
+        use std::io::Read as _;
+        let mut head = [0u8; 64];
+        let mut f = std::fs::File::open(format!("{}{suffix}", path.display())).unwrap();
+        let _ = f.read(&mut head).unwrap();
+    }
+    // Another process comes and goes: with the window's locks gone, it deletes the log
+    // (after writing it into the store: the license is there).
+    assert_eq!(licenses_seen_by_another_process(&path), 1);
+    assert!(window.store().journal_moved());
+
+    assert!(window.reconnect_if_moved().unwrap());
+    assert!(!window.store().journal_moved());
+    assert_eq!(window.app_lock_state().unwrap(), unlocked);
+    issue(&mut window, &policy, 2).unwrap();
+    assert_eq!(licenses_seen_by_another_process(&path), 2);
+    // The window holds its locks again: the next process leaves the log in place.
+    assert!(PathBuf::from(format!("{}-wal", path.display())).exists());
+    assert!(!window.reconnect_if_moved().unwrap());
+    issue(&mut window, &policy, 3).unwrap();
+    assert_eq!(licenses_seen_by_another_process(&path), 3);
+    drop(window);
+    let (licenses, _) = consistent(&path);
+    assert_eq!(licenses, 3);
+}

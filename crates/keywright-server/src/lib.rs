@@ -244,7 +244,7 @@ impl EventLog {
                         }
                     }
                     if !batch.is_empty() {
-                        if let Err(e) = lock(&writer).record_server_events(&batch) {
+                        if let Err(e) = connected(&writer).record_server_events(&batch) {
                             eprintln!(
                                 "keywright-server: could not record {} requests: {e}",
                                 batch.len()
@@ -282,19 +282,38 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Locks a connection, opening it again first if the store's write-ahead log was
+/// deleted under it (see [`Keywright::reconnect_if_moved`]; in the desktop app the
+/// native file dialogs can drop the process's SQLite locks). When it cannot be opened
+/// again, what the request does next fails with the reason.
+fn connected(m: &Mutex<Keywright>) -> MutexGuard<'_, Keywright> {
+    let mut kw = lock(m);
+    match kw.reconnect_if_moved() {
+        Ok(false) => {}
+        Ok(true) => eprintln!(
+            "keywright-server: the store's write-ahead log was deleted by another process; reopened the store"
+        ),
+        Err(e) => eprintln!("keywright-server: could not reopen the store: {e}"),
+    }
+    kw
+}
+
 impl AppState {
     /// A connection for `role`: the writer, or a free reader (else the next one).
     fn connection(&self, role: Role) -> MutexGuard<'_, Keywright> {
         if let Role::Write = role {
-            return lock(&self.writer);
+            return connected(&self.writer);
         }
         let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
         for i in 0..self.readers.len() {
-            if let Ok(guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+            if let Ok(mut guard) = self.readers[(start + i) % self.readers.len()].try_lock() {
+                if let Err(e) = guard.reconnect_if_moved() {
+                    eprintln!("keywright-server: could not reopen the store: {e}");
+                }
                 return guard;
             }
         }
-        lock(&self.readers[start % self.readers.len()])
+        connected(&self.readers[start % self.readers.len()])
     }
 
     /// The product's signer, read from the keychain the first time (or after the
@@ -309,7 +328,7 @@ impl AppState {
                 return Ok(s.clone());
             }
         }
-        let (product, key, private) = lock(&self.writer).product_signer(&product.id, now)?;
+        let (product, key, private) = connected(&self.writer).product_signer(&product.id, now)?;
         let cached = Arc::new(CachedSigner {
             key_id: key.id,
             private,
@@ -523,7 +542,7 @@ async fn serve_state(
                 every.tick().await;
                 let state = state.clone();
                 let _ = tokio::task::spawn_blocking(move || {
-                    if let Err(e) = lock(&state.writer).cull_dead_machines(Timestamp::now()) {
+                    if let Err(e) = connected(&state.writer).cull_dead_machines(Timestamp::now()) {
                         eprintln!("keywright-server: could not cull dead machines: {e}");
                     }
                 })

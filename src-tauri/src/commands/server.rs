@@ -24,8 +24,11 @@ pub async fn server_start(
             "{listen:?} is not an address to listen on; use IP:port, like 127.0.0.1:8080"
         ))
     })?;
-    let (path, lock) = desk.with(|kw| Ok((kw.store_info().path, kw.app_lock_state()?)))?;
-    server.start(std::path::Path::new(&path), &lock, addr).await
+    let lock = desk.with(|kw| kw.app_lock_state())?;
+    let location = desk.location()?;
+    server
+        .start(std::path::Path::new(location.as_str()), &lock, addr)
+        .await
 }
 
 #[tauri::command]

@@ -2,7 +2,9 @@
 
 use jiff::Timestamp;
 use keywright_core::applock::AppLockState;
+use keywright_core::store::{StoreCopied, TableRows};
 use keywright_core::{Settings, SettingsView, StoreInfo};
+use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::state::{Batch, Desk, Reply};
@@ -28,11 +30,39 @@ pub fn save_settings(desk: State<'_, Desk>, settings: Settings) -> Reply<Setting
     desk.settings_view()
 }
 
-/// Opens (or creates) the store at `path`, `None` = the default location, and makes it
-/// the one the window opens from now on. The current store stays open if this fails.
+/// Opens (or creates) the store at `path` (a file, or a `postgres://` URL with its
+/// `password`, which goes to the OS keychain and never comes back to the window),
+/// `None` = the default location, and makes it the one the window opens from now on.
+/// The current store stays open if this fails.
 #[tauri::command(async)]
-pub fn open_store(desk: State<'_, Desk>, path: Option<String>) -> Reply<StoreInfo> {
-    desk.open_store(path)
+pub fn open_store(
+    desk: State<'_, Desk>,
+    path: Option<String>,
+    password: Option<String>,
+) -> Reply<StoreInfo> {
+    desk.open_store(path, password.filter(|p| !p.is_empty()))
+}
+
+/// Copies the open store to `to` (a new file, or an empty PostgreSQL database with its
+/// `password`), reporting each table on `on_progress` as it is done; the audit log is
+/// verified on both sides.
+#[tauri::command(async)]
+pub fn copy_store(
+    desk: State<'_, Desk>,
+    to: String,
+    password: Option<String>,
+    on_progress: Channel<TableRows>,
+) -> Reply<StoreCopied> {
+    desk.copy_store(
+        to.trim(),
+        password.filter(|p| !p.is_empty()),
+        |table, rows| {
+            let _ = on_progress.send(TableRows {
+                table: table.to_owned(),
+                rows,
+            });
+        },
+    )
 }
 
 #[tauri::command(async)]

@@ -13,11 +13,11 @@ use std::time::Duration;
 use jiff::Timestamp;
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchProgress, CHUNK};
 use keywright_core::{
-    CommandError, ErrorCode, IssueLicense, KeyAlgorithm, Keywright, LicenseQuery, MemoryVault,
-    NewPolicy, NewProduct, NewSigningKey, Settings, Store,
+    CommandError, ErrorCode, IssueLicense, KeyAlgorithm, LicenseQuery, MemoryVault, NewPolicy,
+    NewProduct, NewSigningKey, Settings,
 };
 
-use super::{Batch, Desk, Reply, SettingsState};
+use super::{Batch, Desk, Keychains, Reply, SettingsState};
 
 const ROWS: usize = 3_000;
 const LOCK_PASSPHRASE: &str = "correct horse battery";
@@ -27,6 +27,9 @@ const DEADLOCK: Duration = Duration::from_secs(120);
 struct Fixture {
     _dir: tempfile::TempDir,
     desk: Desk,
+    /// The keychain entries of PostgreSQL passwords the desk uses.
+    connections: Arc<MemoryVault>,
+    vault: Arc<MemoryVault>,
     batch: Batch,
     csv: Vec<u8>,
 }
@@ -40,16 +43,11 @@ fn fixture() -> Fixture {
         problem: None,
         store_from_env: false,
     };
+    let connections = Arc::new(MemoryVault::default());
     let desk = Desk::open(
-        Ok(dir.path().join("store.db")),
+        Ok(dir.path().join("store.db").display().to_string()),
         settings,
-        Box::new(move |path| {
-            Ok(Keywright::with_vault(
-                Store::open(path)?,
-                Box::new(vault.clone()),
-                "tester",
-            ))
-        }),
+        keychains(&vault, &connections),
     );
     desk.with(|kw| {
         let now = Timestamp::now();
@@ -88,8 +86,18 @@ fn fixture() -> Fixture {
     Fixture {
         _dir: dir,
         desk,
+        connections,
+        vault,
         batch: Batch::default(),
         csv: csv.into_bytes(),
+    }
+}
+
+fn keychains(vault: &Arc<MemoryVault>, connections: &Arc<MemoryVault>) -> Keychains {
+    let vault = vault.clone();
+    Keychains {
+        for_store: Box::new(move |_| Box::new(vault.clone())),
+        connections: Box::new(connections.clone()),
     }
 }
 
@@ -254,4 +262,142 @@ fn a_backup_runs_on_its_own_connection() {
         .map(|e| e.action)
         .collect::<Vec<_>>();
     assert!(actions.iter().any(|a| a == "backup.created"), "{actions:?}");
+}
+
+/// A new, empty database for this test in the cluster of `KEYWRIGHT_TEST_PG`
+/// (scripts/test.sh starts one), owned by the role of `KEYWRIGHT_TEST_PG_AUTH`, which
+/// must give its password: that role's URL to it without the password, and the password.
+fn fresh_database(name: &str) -> (String, String) {
+    let var = |name: &str| {
+        std::env::var(name).unwrap_or_else(|_| {
+            panic!("{name} is not set: run scripts/test.sh, or `eval \"$(bash scripts/pg-cluster.sh start)\"`")
+        })
+    };
+    let (admin_url, auth_url) = (var("KEYWRIGHT_TEST_PG"), var("KEYWRIGHT_TEST_PG_AUTH"));
+    let name = format!("{name}_{}", std::process::id());
+    let mut admin = postgres::Client::connect(&admin_url, postgres::NoTls)
+        .unwrap_or_else(|e| panic!("cannot reach the test cluster: {e}"));
+    admin
+        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name} OWNER keywright_pw"))
+        .unwrap();
+    let (prefix, _) = auth_url.rsplit_once('/').unwrap();
+    let (bare, password) =
+        keywright_core::store::location::split_password(&format!("{prefix}/{name}"));
+    let password = password.expect("KEYWRIGHT_TEST_PG_AUTH carries a password");
+    (bare, password.to_string())
+}
+
+fn issue_one(f: &Fixture) {
+    let csv = b"name,email,policy,product,quantity,order id\nAda Hopper,ada@example.com,Yearly,ZAP,1,O-ADA\n";
+    let outcome = f
+        .batch
+        .issue(&f.desk, csv, &options(), &mut |_| {})
+        .unwrap();
+    assert_eq!(outcome.issued.len(), 1);
+}
+
+/// Settings → "Copy this store" to PostgreSQL, then "Open": the password typed once goes
+/// to the connections keychain, the settings file holds the URL without it, the window
+/// and its jobs (a second connection) reach the store through the saved password, a
+/// relaunch finds it again, a wrong password leaves the open store and the settings as
+/// they were, and the store copies back to a file that opens with the same license.
+#[test]
+fn a_store_copied_to_postgres_opens_by_its_url_with_the_password_in_the_keychain() {
+    let f = fixture();
+    issue_one(&f);
+    let id = f.desk.with(|kw| Ok(kw.store_info().store_id)).unwrap();
+    let (url, password) = fresh_database("kw_app_settings");
+
+    // A relative path and a URL without the password it needs are refused, and copy
+    // nothing.
+    let err = f.desk.copy_store("copy.db", None, |_, _| {}).unwrap_err();
+    assert_eq!(err.code, ErrorCode::BadInput, "{}", err.message);
+    let err = f.desk.copy_store(&url, None, |_, _| {}).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store, "{}", err.message);
+    assert!(!err.message.contains(&password), "{}", err.message);
+
+    let mut progress = Vec::new();
+    let copied = f
+        .desk
+        .copy_store(&url, Some(password.clone()), |table, rows| {
+            progress.push((table.to_owned(), rows))
+        })
+        .unwrap();
+    assert_eq!(copied.store_id, id);
+    assert!(
+        progress.contains(&("licenses".to_owned(), 1)),
+        "{progress:?}"
+    );
+    assert!(!copied.to.contains(&password), "{}", copied.to);
+    assert!(copied.audit_rows > 0);
+    // Copying does not switch: the window is still on its file.
+    assert!(f.desk.settings().unwrap().current.store_path.is_none());
+
+    // Opened by its URL alone: the password comes from the keychain.
+    let info = f.desk.open_store(Some(url.clone()), None).unwrap();
+    assert_eq!(info.store_id, id);
+    assert!(info.path.starts_with("postgres"), "{}", info.path);
+    assert!(!info.path.contains(&password), "{}", info.path);
+    assert_eq!(licenses(&f.desk).unwrap(), 1);
+    // A job runs on a connection of its own, reached through the same password.
+    let on_job = f
+        .desk
+        .job(|kw| {
+            Ok(kw
+                .search_licenses(&LicenseQuery::default(), Timestamp::now())?
+                .total)
+        })
+        .unwrap();
+    assert_eq!(on_job, 1);
+    let settings_file = f.desk.settings().unwrap().path.clone().unwrap();
+    let saved = std::fs::read_to_string(&settings_file).unwrap();
+    assert!(saved.contains(&url), "{saved}");
+    assert!(
+        !saved.contains(&password),
+        "the password reached settings.json: {saved}"
+    );
+    assert_eq!(
+        f.desk.settings().unwrap().current.store_path.as_deref(),
+        Some(url.as_str())
+    );
+
+    // A relaunch opens it from settings with the saved password.
+    let relaunched = Desk::open(
+        Ok(url.clone()),
+        SettingsState {
+            path: Some(settings_file.clone()),
+            current: Settings::load(&settings_file).unwrap(),
+            problem: None,
+            store_from_env: false,
+        },
+        keychains(&f.vault, &f.connections),
+    );
+    assert_eq!(licenses(&relaunched).unwrap(), 1);
+    drop(relaunched);
+
+    // A wrong password is refused; the open store and the settings stay.
+    let err = f
+        .desk
+        .open_store(Some(url.clone()), Some("not the password".into()))
+        .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Store, "{}", err.message);
+    assert!(err.message.contains("password"), "{}", err.message);
+    assert_eq!(licenses(&f.desk).unwrap(), 1);
+    assert_eq!(std::fs::read_to_string(&settings_file).unwrap(), saved);
+
+    // And back to a file, which opens with the same license and the same id.
+    let back = f._dir.path().join("back.db").display().to_string();
+    f.desk.copy_store(&back, None, |_, _| {}).unwrap();
+    let info = f.desk.open_store(Some(back.clone()), None).unwrap();
+    assert_eq!(info.store_id, id);
+    assert_eq!(licenses(&f.desk).unwrap(), 1);
+    assert_eq!(*f.desk.location().unwrap(), back);
+    // Copying onto a store that holds data is refused and leaves it whole.
+    let err = f.desk.copy_store(&url, None, |_, _| {}).unwrap_err();
+    assert_ne!(err.code, ErrorCode::Internal, "{}", err.message);
+    f.desk.open_store(Some(url), None).unwrap();
+    assert_eq!(licenses(&f.desk).unwrap(), 1);
 }

@@ -43,7 +43,9 @@ import type {
   SigningKey,
   SimulatedValidation,
   SimulateValidation,
+  StoreCopied,
   StoreInfo,
+  TableRows,
   ExportMachineFile,
   TransferMachine,
   LicenseEmailDraft,
@@ -332,9 +334,27 @@ export function saveSettings(settings: Settings): Promise<SettingsView> {
   return call<SettingsView>('save_settings', { settings });
 }
 
-/** Opens or creates the store at `path` (null = the default location) and remembers it. */
-export function openStore(path: string | null): Promise<StoreInfo> {
-  return call<StoreInfo>('open_store', { path });
+/**
+ * Opens or creates the store at `path` (a file, or a `postgres://` URL; null = the
+ * default location) and remembers it. A PostgreSQL store's `password` goes to the OS
+ * keychain once it connects; null = the one saved for that URL.
+ */
+export function openStore(path: string | null, password: string | null = null): Promise<StoreInfo> {
+  return call<StoreInfo>('open_store', { path, password });
+}
+
+/**
+ * Copies the open store to `to` (a new file, or an empty PostgreSQL database with its
+ * `password`), reporting each table as it is done; the audit log is verified on both sides.
+ */
+export function copyStore(
+  to: string,
+  password: string | null,
+  onProgress: (table: TableRows) => void,
+): Promise<StoreCopied> {
+  const channel = new Channel<TableRows>();
+  channel.onmessage = onProgress;
+  return call<StoreCopied>('copy_store', { to, password, onProgress: channel });
 }
 
 /** Reloads the window (after switching stores, every screen starts over). */

@@ -55,6 +55,7 @@ export function createPlatformMock() {
     getSettings: vi.fn(),
     saveSettings: vi.fn(),
     openStore: vi.fn(),
+    copyStore: vi.fn(),
     openDialog: vi.fn(),
     reloadWindow: vi.fn(),
     previewBatch: vi.fn(),

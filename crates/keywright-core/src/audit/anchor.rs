@@ -287,7 +287,7 @@ impl Keywright {
     /// the store is opened; never fails: what it finds is [`Keywright::audit_status`],
     /// and changes are refused while it is not [`AnchorState::Anchored`].
     pub(crate) fn open_anchor(&mut self, now: Timestamp) {
-        self.anchor.status = match self.try_open_anchor(now) {
+        let status = match self.try_open_anchor(now) {
             Ok(s) => s,
             Err(e) => match e.code {
                 ErrorCode::AuditTampered => status(AnchorState::Tampered, e.message),
@@ -298,6 +298,21 @@ impl Keywright {
                 ),
             },
         };
+        self.anchor.status = AuditStatus {
+            message: self.worded(status.message),
+            ..status
+        };
+    }
+
+    /// `text` with "the OS keychain" naming where this store's anchor really is (a
+    /// key bundle's state file on a headless server).
+    fn worded(&self, text: String) -> String {
+        let place = self.vault.place();
+        if place == crate::vault::OS_KEYCHAIN {
+            text
+        } else {
+            text.replace(crate::vault::OS_KEYCHAIN, &place)
+        }
     }
 
     fn try_open_anchor(&mut self, now: Timestamp) -> Result<AuditStatus> {
@@ -496,14 +511,21 @@ impl Keywright {
                 Some(format!("the audit key could not be read ({})", e.message)),
             ),
         };
-        super::check(
+        let mut report = super::check(
             self.store.db(),
             &Anchoring {
                 key: key.as_ref(),
                 head: head.as_ref(),
                 unavailable,
             },
-        )
+        )?;
+        report.message = self.worded(report.message);
+        report.problems = report
+            .problems
+            .into_iter()
+            .map(|p| self.worded(p))
+            .collect();
+        Ok(report)
     }
 
     /// Checks the audit log; returns how many rows it has, or what is wrong.

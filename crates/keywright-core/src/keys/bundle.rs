@@ -354,6 +354,13 @@ impl Vault for BundleVault {
     fn service(&self) -> &str {
         &self.service
     }
+
+    fn place(&self) -> String {
+        format!(
+            "the key bundle and its state file ({})",
+            self.state_file.display()
+        )
+    }
 }
 
 impl Keywright {

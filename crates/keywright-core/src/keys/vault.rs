@@ -21,7 +21,15 @@ pub trait Vault: Send + Sync {
     fn remove(&self, account: &str) -> Result<()>;
     /// The keychain service name, for people (`keywright/<store id>`).
     fn service(&self) -> &str;
+    /// Where the secrets are, for messages ("the OS keychain"; a key bundle names its
+    /// state file).
+    fn place(&self) -> String {
+        OS_KEYCHAIN.to_owned()
+    }
 }
+
+/// How messages name the OS keychain.
+pub const OS_KEYCHAIN: &str = "the OS keychain";
 
 /// A shared vault is a vault: the caller can keep a handle on the vault it hands to
 /// [`crate::Keywright`] (tests use this to inject faults into a [`MemoryVault`]).
@@ -37,6 +45,9 @@ impl<V: Vault + ?Sized> Vault for std::sync::Arc<V> {
     }
     fn service(&self) -> &str {
         (**self).service()
+    }
+    fn place(&self) -> String {
+        (**self).place()
     }
 }
 
@@ -56,6 +67,14 @@ impl Keychain {
     pub fn for_store(store_id: &str) -> Self {
         Self {
             service: service_name(store_id),
+        }
+    }
+
+    /// The keychain entries that hold the passwords of PostgreSQL stores, by URL
+    /// (see [`crate::store::location`]).
+    pub fn for_connections() -> Self {
+        Self {
+            service: crate::store::location::CONNECTIONS_SERVICE.to_owned(),
         }
     }
 

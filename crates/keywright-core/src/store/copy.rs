@@ -209,28 +209,63 @@ pub(crate) fn copy_rows(
         } else {
             order
         };
-        let marks = (1..=columns.len())
-            .map(|i| format!("?{i}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let insert = format!("INSERT INTO {table} ({list}) VALUES ({marks})");
+        // Many rows per INSERT: on PostgreSQL each statement is a round trip to the
+        // server, and a store holds a million audit rows. A chunk stays under both
+        // engines' limits on parameters per statement (SQLite 32,766; PostgreSQL 65,535).
+        let per_chunk = (4_000 / columns.len()).clamp(1, 256);
+        let insert_of = |n: usize| {
+            let rows = (0..n)
+                .map(|r| {
+                    let marks = (1..=columns.len())
+                        .map(|c| format!("?{}", r * columns.len() + c))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    format!("({marks})")
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            format!("INSERT INTO {table} ({list}) VALUES {rows}")
+        };
+        let full_insert = insert_of(per_chunk);
         let mut rows = 0_i64;
         let mut failed: Option<Error> = None;
+        let mut pending: Vec<Value<'static>> = Vec::with_capacity(per_chunk * columns.len());
+        let flush = |pending: &mut Vec<Value<'static>>| -> Result<()> {
+            let n = pending.len() / columns.len();
+            if n == 0 {
+                return Ok(());
+            }
+            let sql = if n == per_chunk {
+                std::borrow::Cow::Borrowed(full_insert.as_str())
+            } else {
+                std::borrow::Cow::Owned(insert_of(n))
+            };
+            let result = to.execute(&sql, pending);
+            pending.clear();
+            result.map(|_| ())
+        };
         from.for_each(
             &format!("SELECT {list} FROM {table} ORDER BY {order}"),
             &[],
             |r| {
-                let values = (0..columns.len())
-                    .map(|i| r.value(i).map(owned))
-                    .collect::<Result<Vec<_>>>()?;
-                if let Err(e) = to.execute(&insert, &values) {
-                    failed = Some(e);
-                    return Ok(false);
+                for i in 0..columns.len() {
+                    pending.push(owned(r.value(i)?));
                 }
                 rows += 1;
+                if pending.len() == per_chunk * columns.len() {
+                    if let Err(e) = flush(&mut pending) {
+                        failed = Some(e);
+                        return Ok(false);
+                    }
+                }
                 Ok(true)
             },
         )?;
+        if failed.is_none() {
+            if let Err(e) = flush(&mut pending) {
+                failed = Some(e);
+            }
+        }
         if let Some(e) = failed {
             return Err(Error::new(
                 e.code,
@@ -254,6 +289,16 @@ pub(crate) fn copy_rows(
     Ok(())
 }
 
+/// After a copy into PostgreSQL: the planner's statistics of every table, which a new
+/// database lacks until autovacuum comes by (without them a search on a large store
+/// may choose a scan over an index). `ANALYZE` runs inside the copy's transaction.
+pub(crate) fn analyze(to: Db<'_>) -> Result<()> {
+    if to.engine() == Engine::Postgres {
+        to.execute("ANALYZE", &[])?;
+    }
+    Ok(())
+}
+
 /// What [`copy_store`] did.
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]
@@ -268,6 +313,7 @@ pub struct StoreCopied {
     /// Rows per table, the same on both sides.
     pub tables: Vec<TableRows>,
     /// Rows of the audit log, verified (chain, MACs, anchor, replay) on both sides.
+    #[ts(type = "number")]
     pub audit_rows: i64,
 }
 

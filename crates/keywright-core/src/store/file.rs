@@ -37,6 +37,119 @@ pub(super) fn file_uri(path: &Path) -> String {
     uri
 }
 
+/// The SQLite stores this process holds open, by file (device and inode), with how
+/// many connections hold each and why it is read-only, if it is.
+///
+/// SQLite's locks on Unix are POSIX advisory locks, which belong to the process: closing
+/// ANY descriptor of a file drops every lock the process holds on it, its SQLite
+/// connections' included (SQLite's "how to corrupt" §2.2). A store whose connection lost
+/// its locks looks unused to other processes: the next one to close its own connection
+/// checkpoints and deletes the write-ahead log under this one, whose later commits then
+/// go to a deleted file. So a store already open here is never opened with `std::fs`
+/// again (header check, writability probe): the first opening looked, and what it found
+/// is kept here.
+#[cfg(unix)]
+static OPEN_HERE: std::sync::Mutex<Vec<OpenHere>> = std::sync::Mutex::new(Vec::new());
+
+#[cfg(unix)]
+struct OpenHere {
+    file: (u64, u64),
+    holders: usize,
+    read_only: Option<String>,
+}
+
+#[cfg(unix)]
+fn file_id(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt as _;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
+}
+
+/// A connection's hold on its store file in [`OPEN_HERE`], released on drop.
+#[derive(Default)]
+pub(super) struct Held {
+    #[cfg(unix)]
+    file: Option<(u64, u64)>,
+}
+
+impl Held {
+    /// Records that a connection to the store at `path` is open, read-only for `why`.
+    pub(super) fn new(path: &Path, why: Option<&str>) -> Self {
+        #[cfg(unix)]
+        {
+            let file = file_id(path);
+            if let (Some(file), Ok(mut open)) = (file, OPEN_HERE.lock()) {
+                match open.iter_mut().find(|o| o.file == file) {
+                    Some(entry) => entry.holders += 1,
+                    None => open.push(OpenHere {
+                        file,
+                        holders: 1,
+                        read_only: why.map(str::to_owned),
+                    }),
+                }
+            }
+            Self { file }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = (path, why);
+            Self {}
+        }
+    }
+}
+
+impl Drop for Held {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let (Some(file), Ok(mut open)) = (self.file, OPEN_HERE.lock()) {
+            if let Some(at) = open.iter().position(|o| o.file == file) {
+                open[at].holders -= 1;
+                if open[at].holders == 0 {
+                    open.swap_remove(at);
+                }
+            }
+        }
+    }
+}
+
+/// Which files the write-ahead log and its index of the store at `path` are now (device
+/// and inode, by name: nothing is opened). A connection notes them when it opens; when
+/// they change, another process deleted them as the last one out (see [`OPEN_HERE`] for
+/// how the locks that should have stopped it can be lost) and the connection must be
+/// opened again before it writes to a log no one else reads.
+pub(super) fn journal_ids(path: &Path) -> Option<[(u64, u64); 2]> {
+    #[cfg(unix)]
+    {
+        Some([
+            file_id(&sibling(path, "-wal"))?,
+            file_id(&sibling(path, "-shm"))?,
+        ])
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// When this process already holds the store at `path` open: why it is read-only
+/// (`Some(None)`: it is writable). `None`: not open here, so it may be looked at.
+pub(super) fn open_here(path: &Path) -> Option<Option<String>> {
+    #[cfg(unix)]
+    {
+        let file = file_id(path)?;
+        let open = OPEN_HERE.lock().ok()?;
+        open.iter()
+            .find(|o| o.file == file)
+            .map(|o| o.read_only.clone())
+    }
+    #[cfg(not(unix))]
+    {
+        // Windows' locks belong to the handle that took them: nothing to protect.
+        let _ = path;
+        None
+    }
+}
+
 /// SQLite's file header: the first 16 bytes of every database.
 const SQLITE_MAGIC: &[u8; 16] = b"SQLite format 3\0";
 
@@ -138,6 +251,10 @@ fn damaged(path: &Path, how: &str) -> Error {
 pub(super) fn opening_error(path: &Path, e: rusqlite::Error) -> Error {
     use rusqlite::ffi::ErrorCode as Sql;
     match e.sqlite_error_code() {
+        // (A store open here is a database: its locks must not be dropped by a look.)
+        Some(Sql::NotADatabase) if open_here(path).is_some() => {
+            damaged(path, &format!("SQLite: {e}"))
+        }
         Some(Sql::NotADatabase) => {
             let sqlite = std::fs::File::open(path).ok().and_then(|mut f| {
                 use std::io::Read as _;

@@ -7,6 +7,7 @@
 mod copy;
 pub mod db;
 mod file;
+pub mod location;
 mod migrations;
 #[cfg(feature = "postgres")]
 pub mod pg;
@@ -55,6 +56,11 @@ pub struct Store {
     /// Why this store was opened read-only (see [`read_only_reason`]); `None`: it is
     /// writable.
     read_only: Option<String>,
+    /// This connection's entry among the store files open in this process.
+    held: file::Held,
+    /// The write-ahead log and its index this connection uses (see
+    /// [`Store::journal_moved`]); `None` on PostgreSQL and for a read-only file.
+    journal: Option<[(u64, u64); 2]>,
 }
 
 /// The connection behind a store.
@@ -115,11 +121,25 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             create_private_dir(dir)?;
         }
-        inspect_file(path)?;
-        match read_only_reason(path) {
+        // A store this process already holds open is not looked at with `std::fs`
+        // again: closing that look would drop the open connection's locks (see
+        // `file::OPEN_HERE`).
+        let why = match file::open_here(path) {
+            Some(known) => known,
+            None => {
+                inspect_file(path)?;
+                read_only_reason(path)
+            }
+        };
+        let mut store = match why.clone() {
             Some(why) => Self::open_read_only(path, why),
             None => Self::open_read_write(path),
+        }?;
+        store.held = file::Held::new(path, why.as_deref());
+        if store.read_only.is_none() {
+            store.journal = file::journal_ids(path);
         }
+        Ok(store)
     }
 
     /// Opens the store at `location`: a `postgres://` (or `postgresql://`) URL names
@@ -138,6 +158,37 @@ impl Store {
         match path.to_str() {
             Some(location) => Self::open_location(location),
             None => Self::open(path),
+        }
+    }
+
+    /// A stand-in for this store while its connection is closed and opened again
+    /// (see [`crate::Keywright::reconnect`]): an empty in-memory database that
+    /// refuses writes.
+    pub(crate) fn stand_in(&self) -> Result<Self> {
+        let conn = Connection::open_in_memory().map_err(|e| opening_error(&self.path, e))?;
+        Ok(Self {
+            backend: Backend::Sqlite(conn),
+            path: self.path.clone(),
+            reopen_url: None,
+            in_transaction: Default::default(),
+            store_id: self.store_id.clone(),
+            read_only: Some("its connection is being opened again".into()),
+            held: Default::default(),
+            journal: None,
+        })
+    }
+
+    /// Whether the write-ahead log or its index this connection uses is no longer the
+    /// file of that name: another process deleted them as the last one to close the
+    /// store, which it can only do when this process's locks were lost (code outside
+    /// Keywright in the process, such as a file dialog, opened and closed the store's
+    /// files). Then this connection's next commit would go to a deleted file:
+    /// [`crate::Keywright::reconnect_if_moved`] opens it again first. Two `stat`s; no
+    /// file is opened.
+    pub fn journal_moved(&self) -> bool {
+        match self.journal {
+            Some(noted) => file::journal_ids(&self.path) != Some(noted),
+            None => false,
         }
     }
 
@@ -162,6 +213,8 @@ impl Store {
             in_transaction: Default::default(),
             store_id,
             read_only: None,
+            held: Default::default(),
+            journal: None,
         })
     }
 
@@ -252,6 +305,8 @@ impl Store {
             in_transaction: Default::default(),
             store_id,
             read_only: None,
+            held: Default::default(),
+            journal: None,
         })
     }
 
@@ -334,6 +389,8 @@ impl Store {
             in_transaction: Default::default(),
             store_id,
             read_only: Some(why),
+            held: Default::default(),
+            journal: None,
         })
     }
 
@@ -376,6 +433,7 @@ impl Store {
         }
         let tx = target.transaction()?;
         copy::copy_rows(self.db(), tx.db(), progress)?;
+        copy::analyze(tx.db())?;
         tx.commit()?;
         target.store_id = self.store_id.clone();
         let from = copy::counts(self.db())?;

@@ -38,25 +38,7 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// Whether `location` names a PostgreSQL store rather than a file.
-pub fn is_postgres_url(location: &str) -> bool {
-    location.starts_with("postgres://") || location.starts_with("postgresql://")
-}
-
-/// The URL without its password, for messages and logs.
-pub fn redact_url(url: &str) -> String {
-    // scheme://user:password@host… → scheme://user:***@host…
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
-}
+pub use super::location::{is_postgres_url, redact_url};
 
 impl PgStore {
     /// Connects to the PostgreSQL store at `url` (libpq's URL form), migrating it to

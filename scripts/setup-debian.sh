@@ -56,6 +56,12 @@ if [ "$mode" != "--run" ]; then
     echo "==> pip install keygen-sdk"
     python3 -m pip install --quiet keygen-sdk
   fi
+  # aiosmtpd: the real SMTP server (STARTTLS, AUTH) the email tests send to on loopback
+  # (scripts/smtp-test-server.py).
+  if ! python3 -c "import aiosmtpd" 2>/dev/null; then
+    echo "==> pip install aiosmtpd"
+    python3 -m pip install --quiet aiosmtpd
+  fi
 fi
 
 echo "==> npm ci (ui/)"

@@ -10,7 +10,8 @@ pub mod state;
 use tauri::Manager;
 
 use commands::{
-    activation, audit, backup, batch, catalog, customers, files, keys, licenses, server, settings,
+    activation, audit, backup, batch, catalog, customers, files, keys, licenses, mail, server,
+    settings,
 };
 pub use state::{Batch, Desk, Server};
 
@@ -73,6 +74,7 @@ pub fn run() {
         .manage(desk)
         .manage(Server::default())
         .manage(Batch::default())
+        .manage(mail::MailBatch::default())
         .invoke_handler(tauri::generate_handler![
             keys::list_signing_keys,
             keys::create_signing_key,
@@ -131,6 +133,17 @@ pub fn run() {
             batch::batch_preview,
             batch::batch_issue,
             batch::batch_cancel,
+            mail::mail_account,
+            mail::set_mail_account,
+            mail::remove_mail_account,
+            mail::send_test_email,
+            mail::mail_template,
+            mail::set_mail_template,
+            mail::preview_mail,
+            mail::send_license_email,
+            mail::open_license_email_draft,
+            mail::batch_send_emails,
+            mail::batch_send_cancel,
             startup::ui_ready,
         ])
         .run(tauri::generate_context!())

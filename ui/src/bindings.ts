@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED" | "AUDIT_TAMPERED" | "OUTPUT_IS_STORE" | "KEY_BUNDLE_PASSPHRASE" | "KEY_BUNDLE_DAMAGED" | "KEY_BUNDLE_MISMATCH";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED" | "AUDIT_TAMPERED" | "OUTPUT_IS_STORE" | "KEY_BUNDLE_PASSPHRASE" | "KEY_BUNDLE_DAMAGED" | "KEY_BUNDLE_MISMATCH" | "MAIL_LOGIN_REFUSED" | "MAIL_UNREACHABLE" | "MAIL_REJECTED" | "MAIL_DEFERRED";
 
 export type CommandError = { 
 /**
@@ -1448,3 +1448,174 @@ licenseId: string,
  * The new codes; `None` = inherit the policy's again.
  */
 codes: Array<string> | null, };
+
+export type MailSecurity = "starttls" | "tls";
+
+export type MailAccount = { 
+/**
+ * The server's host name (or address).
+ */
+host: string, 
+/**
+ * Its port (587 for STARTTLS, 465 for TLS).
+ */
+port: number, 
+/**
+ * STARTTLS or TLS.
+ */
+security: MailSecurity, 
+/**
+ * The login; `None` = the server takes mail without one.
+ */
+username: string | null, 
+/**
+ * The sender's address.
+ */
+fromEmail: string, 
+/**
+ * The sender's name.
+ */
+fromName: string | null, 
+/**
+ * Where replies go, when not to the sender.
+ */
+replyTo: string | null, 
+/**
+ * A PEM file of a certificate to trust besides the system's (a company's own CA,
+ * a server with a self-signed certificate).
+ */
+caCertificate: string | null, };
+
+export type SetMailAccount = { 
+/**
+ * The account.
+ */
+account: MailAccount, 
+/**
+ * A new password for the keychain; `None` keeps the one saved.
+ */
+password: string | null, };
+
+export type MailAccountView = { 
+/**
+ * The account, if one is set.
+ */
+account: MailAccount | null, 
+/**
+ * Whether the keychain holds its password.
+ */
+passwordSaved: boolean, };
+
+export type MailTemplate = { 
+/**
+ * The subject line.
+ */
+subject: string, 
+/**
+ * The plain-text body.
+ */
+body: string, };
+
+export type MailPreview = { 
+/**
+ * The subject, on one line.
+ */
+subject: string, 
+/**
+ * The body.
+ */
+body: string, };
+
+export type SendLicenseEmail = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * The recipient; `None` = the license's customer.
+ */
+to: string | null, };
+
+export type LicenseEmailDraft = { 
+/**
+ * Id or key of the license.
+ */
+licenseId: string, 
+/**
+ * Where to write the `.eml` file.
+ */
+path: string, };
+
+export type SentEmail = { 
+/**
+ * The recipient.
+ */
+to: string, 
+/**
+ * The attached license file's name.
+ */
+attachment: string, 
+/**
+ * SHA-256 of the attached license file (as its audit row says).
+ */
+sha256: string, };
+
+export type MailSendStatus = "sent" | "alreadySent" | "unconfirmed" | "failed" | "skipped";
+
+export type MailSendResult = { 
+/**
+ * The CSV line.
+ */
+line: number, 
+/**
+ * The order id.
+ */
+orderId: string, 
+/**
+ * The recipient.
+ */
+email: string | null, 
+/**
+ * What happened.
+ */
+status: MailSendStatus, 
+/**
+ * Why, for a failure or a skip.
+ */
+message: string | null, 
+/**
+ * Attempts made in this run.
+ */
+attempts: number, };
+
+export type MailBatchProgress = { 
+/**
+ * Orders done.
+ */
+done: number, 
+/**
+ * Orders in all.
+ */
+total: number, 
+/**
+ * The latest order's result.
+ */
+last: MailSendResult | null, };
+
+export type MailBatchOutcome = { 
+/**
+ * Every order, in file order (those after a cancel are absent).
+ */
+results: Array<MailSendResult>, 
+/**
+ * Sent in this run.
+ */
+sent: number, 
+/**
+ * Refused in this run.
+ */
+failed: number, 
+/**
+ * Stopped by Cancel: a re-run sends the rest.
+ */
+cancelled: boolean, };

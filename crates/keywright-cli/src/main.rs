@@ -83,6 +83,13 @@ enum Command {
     /// The store itself: copy it between an SQLite file and PostgreSQL.
     #[command(subcommand)]
     Store(cmd::store::StoreCommand),
+    /// Email: the SMTP account licenses are sent through (its password in the OS
+    /// keychain), and a test message.
+    #[command(subcommand)]
+    Mail(cmd::mail::MailCommand),
+    /// Batches after `license batch`: email every order its keys and files.
+    #[command(subcommand)]
+    Batch(cmd::mail::BatchCommand),
 }
 
 impl Command {
@@ -105,6 +112,9 @@ impl Command {
             Self::Server(c) => c.writes_store(),
             Self::Backup(c) => c.writes_store(),
             Self::Store(c) => c.writes_store(),
+            Self::Mail(c) => c.writes_store(),
+            // The ledger and the audit rows of the signed files.
+            Self::Batch(_) => true,
         }
     }
 
@@ -124,6 +134,8 @@ impl Command {
             Self::Server(c) => c.saves(),
             Self::Backup(c) => c.saves(),
             Self::Store(c) => c.saves(),
+            Self::Mail(c) => c.writes_store(),
+            Self::Batch(_) => true,
         }
     }
 }
@@ -158,5 +170,7 @@ fn run(cli: Cli) -> Result<Output, Failure> {
         Command::Deactivation(c) => deactivation::run(c, &store, now),
         Command::Backup(c) => backup::run(c, &store, now),
         Command::Store(c) => cmd::store::run(c, &store),
+        Command::Mail(c) => cmd::mail::run(c, &mut store.open()?, now),
+        Command::Batch(c) => cmd::mail::run_batch(c, &mut store.open()?, now),
     }
 }

@@ -45,6 +45,10 @@ Exit status:
       (audit verify says what differs); nothing is changed until it is restored
   20  serve --keys: the key bundle was made for another store, or its audit key is
       not the one this store was anchored with; nothing was served
+  21  email: the SMTP server refused the login (or no password is saved)
+  22  email: the SMTP server cannot be reached, or TLS failed
+  23  email: the server refused the message for good (5xx: recipient, size)
+  24  email: the server kept asking to try again later (4xx)
 
 license batch exits 2 when any row of the CSV is bad (every bad row is listed with
 its line; the good rows are issued unless --all-or-nothing, which then issues nothing).
@@ -119,6 +123,10 @@ impl From<Error> for Failure {
             ErrorCode::KeyBundlePassphrase => 16,
             ErrorCode::KeyBundleDamaged => 9,
             ErrorCode::KeyBundleMismatch => 20,
+            ErrorCode::MailLoginRefused => 21,
+            ErrorCode::MailUnreachable => 22,
+            ErrorCode::MailRejected => 23,
+            ErrorCode::MailDeferred => 24,
         };
         let code = serde_json::to_value(e.code)
             .ok()

@@ -67,6 +67,15 @@ pub enum ErrorCode {
     /// The key bundle was made for another store, or its audit key is not the one the
     /// store was anchored with; nothing was served.
     KeyBundleMismatch,
+    /// The SMTP server refused the login (or no password is saved for it).
+    MailLoginRefused,
+    /// The SMTP server cannot be reached, or its TLS handshake or certificate failed.
+    MailUnreachable,
+    /// The SMTP server refused the message for good (5xx: an unknown recipient, a
+    /// message over its size limit); sending it again will not help.
+    MailRejected,
+    /// The SMTP server asked to try again later (4xx), and kept asking.
+    MailDeferred,
 }
 
 /// An application error: a code plus a message a person can act on.

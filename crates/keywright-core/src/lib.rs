@@ -23,6 +23,7 @@ pub mod error;
 pub mod files;
 mod issuing;
 mod keys;
+pub mod mail;
 pub mod model;
 pub mod settings;
 pub mod store;

@@ -74,6 +74,19 @@ fn generated() -> String {
         ExpirationStrategy::decl(),
         LicenseEntitlements::decl(),
         SetLicenseEntitlements::decl(),
+        mail::MailSecurity::decl(),
+        mail::MailAccount::decl(),
+        mail::SetMailAccount::decl(),
+        mail::MailAccountView::decl(),
+        mail::MailTemplate::decl(),
+        mail::MailPreview::decl(),
+        mail::SendLicenseEmail::decl(),
+        mail::LicenseEmailDraft::decl(),
+        mail::SentEmail::decl(),
+        mail::MailSendStatus::decl(),
+        mail::MailSendResult::decl(),
+        mail::MailBatchProgress::decl(),
+        mail::MailBatchOutcome::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

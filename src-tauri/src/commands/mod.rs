@@ -11,5 +11,6 @@ pub mod customers;
 pub mod files;
 pub mod keys;
 pub mod licenses;
+pub mod mail;
 pub mod server;
 pub mod settings;

@@ -37,46 +37,86 @@ describe('the license email', () => {
 describe('Email it', () => {
   beforeEach(resetPlatform);
 
-  it('saves the file, opens the draft, then shows the file', async () => {
-    p.saveDialog.mockResolvedValue('/out/Jane Roe.lic');
-    p.exportLicenseFile.mockResolvedValue({ path: '/out/Jane Roe.lic', sha256: 'ab'.repeat(32), bytes: 10, algorithm: 'aes-256-gcm+ed25519' });
-    p.openMailDraft.mockResolvedValue(undefined);
-    p.revealFile.mockResolvedValue(undefined);
-    const { container } = render(LicenseEmail, { license: license() });
-    await userEvent.click(screen.getByTestId('license-email'));
+  describe('without an SMTP account', () => {
+    it('saves an .eml draft with the file attached and opens it in the mail client', async () => {
+      p.saveDialog.mockResolvedValue('/out/Jane Roe.eml');
+      p.openLicenseEmailDraft.mockResolvedValue({ path: '/out/Jane Roe.eml', sha256: 'ab'.repeat(32), bytes: 10, algorithm: '' });
+      const onsent = vi.fn();
+      const { container } = render(LicenseEmail, { license: license(), onsent });
+      await userEvent.click(await screen.findByTestId('license-email'));
 
-    expect(p.exportLicenseFile).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/out/Jane Roe.lic', ttl: null, encrypt: null, algorithm: null, include: [] });
-    const url = p.openMailDraft.mock.calls[0][0];
-    expect(url.startsWith('mailto:jane@example.com?')).toBe(true);
-    expect(decodeURIComponent(url)).toContain('attached license file (Jane Roe.lic)');
-    expect(p.revealFile).toHaveBeenCalledWith('/out/Jane Roe.lic');
-    expect(await screen.findByTestId('license-email-result')).toHaveTextContent('Attach Jane Roe.lic');
-    await expectNoAxeViolations(container);
+      expect(p.saveDialog).toHaveBeenCalledWith(expect.objectContaining({ filters: [{ name: 'Email draft', extensions: ['eml'] }] }));
+      expect(p.openLicenseEmailDraft).toHaveBeenCalledWith({ licenseId: 'lic-1', path: '/out/Jane Roe.eml' });
+      expect(await screen.findByTestId('license-email-result')).toHaveTextContent('Draft opened in your mail client');
+      expect(onsent).toHaveBeenCalledOnce();
+      expect(p.sendLicenseEmail).not.toHaveBeenCalled();
+      await expectNoAxeViolations(container);
+    });
+
+    it('does nothing when the save dialog is cancelled', async () => {
+      p.saveDialog.mockResolvedValue(null);
+      render(LicenseEmail, { license: license() });
+      await userEvent.click(await screen.findByTestId('license-email'));
+      expect(p.openLicenseEmailDraft).not.toHaveBeenCalled();
+      expect(screen.queryByTestId('license-email-result')).toBeNull();
+    });
+
+    it('says why when the mail client cannot be opened', async () => {
+      p.saveDialog.mockResolvedValue('/out/a.eml');
+      p.openLicenseEmailDraft.mockRejectedValue(commandError('IO', 'the draft is saved (/out/a.eml) but no mail client opened it: no handler'));
+      render(LicenseEmail, { license: license() });
+      await userEvent.click(await screen.findByTestId('license-email'));
+      expect(await screen.findByTestId('error-banner')).toHaveTextContent('no handler');
+    });
+
+    it('cannot email a revoked license, nor a customer without an address', async () => {
+      const { unmount } = render(LicenseEmail, { license: license({ status: 'revoked' }) });
+      expect(await screen.findByTestId('license-email')).toBeDisabled();
+      unmount();
+      render(LicenseEmail, { license: license({ customerEmail: null }) });
+      expect(await screen.findByTestId('license-email')).toBeDisabled();
+      expect(screen.getByText(/no email address/)).toBeInTheDocument();
+    });
   });
 
-  it('does nothing when the save dialog is cancelled', async () => {
-    p.saveDialog.mockResolvedValue(null);
-    render(LicenseEmail, { license: license() });
-    await userEvent.click(screen.getByTestId('license-email'));
-    expect(p.exportLicenseFile).not.toHaveBeenCalled();
-    expect(p.openMailDraft).not.toHaveBeenCalled();
-    expect(screen.queryByTestId('license-email-result')).toBeNull();
-  });
+  describe('with an SMTP account', () => {
+    beforeEach(() => {
+      p.mailAccount.mockResolvedValue({
+        account: { host: 'smtp.example.com', port: 587, security: 'starttls', username: 'sales', fromEmail: 'sales@example.com', fromName: null, replyTo: null, caCertificate: null },
+        passwordSaved: true,
+      });
+    });
 
-  it('says why when the mail client cannot be opened, and opens no folder', async () => {
-    p.saveDialog.mockResolvedValue('/out/a.lic');
-    p.exportLicenseFile.mockResolvedValue({ path: '/out/a.lic', sha256: 'ab'.repeat(32), bytes: 10, algorithm: 'x' });
-    p.openMailDraft.mockRejectedValue(commandError('IO', 'could not open the mail client: no handler'));
-    render(LicenseEmail, { license: license() });
-    await userEvent.click(screen.getByTestId('license-email'));
-    expect(await screen.findByTestId('error-banner')).toHaveTextContent('no handler');
-    expect(p.revealFile).not.toHaveBeenCalled();
-  });
+    it('sends to the customer (or the address typed) and says so', async () => {
+      p.sendLicenseEmail.mockResolvedValue({ to: 'ada@example.com', attachment: 'Acme-lic1.lic', sha256: 'ab'.repeat(32) });
+      const onsent = vi.fn();
+      const { container } = render(LicenseEmail, { license: license(), onsent });
+      const to = await screen.findByTestId('license-email-to');
+      expect(to).toHaveValue('jane@example.com');
+      await userEvent.clear(to);
+      await userEvent.type(to, 'ada@example.com');
+      await userEvent.click(screen.getByTestId('license-email-send'));
+      expect(p.sendLicenseEmail).toHaveBeenCalledWith({ licenseId: 'lic-1', to: 'ada@example.com' });
+      expect(await screen.findByTestId('license-email-result')).toHaveTextContent('Sent to ada@example.com, with Acme-lic1.lic attached.');
+      expect(onsent).toHaveBeenCalledOnce();
+      expect(p.saveDialog).not.toHaveBeenCalled();
+      await expectNoAxeViolations(container);
+    });
 
-  it('cannot email a revoked license, and warns when there is no address', () => {
-    render(LicenseEmail, { license: license({ status: 'revoked', customerEmail: null }) });
-    expect(screen.getByTestId('license-email')).toBeDisabled();
-    expect(screen.getByText(/no email address/)).toBeInTheDocument();
+    it('shows the server refusing the login, and nothing is said to be sent', async () => {
+      p.sendLicenseEmail.mockRejectedValue(commandError('MAIL_LOGIN_REFUSED', 'smtp.example.com:587 refused the login'));
+      const onsent = vi.fn();
+      render(LicenseEmail, { license: license(), onsent });
+      await userEvent.click(await screen.findByTestId('license-email-send'));
+      expect(await screen.findByTestId('error-banner')).toHaveTextContent('refused the login');
+      expect(screen.queryByTestId('license-email-result')).toBeNull();
+      expect(onsent).not.toHaveBeenCalled();
+    });
+
+    it('cannot send without a recipient', async () => {
+      render(LicenseEmail, { license: license({ customerEmail: null }) });
+      expect(await screen.findByTestId('license-email-send')).toBeDisabled();
+    });
   });
 });
 
@@ -96,6 +136,16 @@ describe('License history', () => {
     expect(rows[0]).toHaveTextContent('by sam');
     expect(rows[1]).toHaveTextContent('kid-aaaa');
     await expectNoAxeViolations(container);
+  });
+
+  it('says to whom a license was emailed', async () => {
+    p.listAudit.mockResolvedValue([
+      auditEvent({ seq: 2, action: 'license.email', detail: '{"to":"ada@example.com","order":null}' }),
+      auditEvent({ seq: 1, action: 'license.email', detail: 'not json' }),
+    ]);
+    render(LicenseHistory, { licenseId: 'lic-1' });
+    const rows = await screen.findAllByTestId('license-history-event');
+    expect(rows.map((r) => r.querySelector('.what')?.textContent)).toEqual(['Emailed to ada@example.com', 'Emailed']);
   });
 
   it('renders hostile actor names as text', async () => {

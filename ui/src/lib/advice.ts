@@ -43,4 +43,11 @@ export const ADVICE: Record<ErrorCode, string> = {
     "The key bundle belongs to another store, or its audit key is not this store's. Make a bundle from this store with keywright key bundle.",
   TRANSFER_NOT_ALLOWED:
     "This license's policy does not allow moving a machine to another computer. Deactivate the old machine and activate the new one instead, if a seat is free.",
+  MAIL_LOGIN_REFUSED:
+    'The mail server refused the login. Check the user name and enter the password again in Settings → Email.',
+  MAIL_UNREACHABLE:
+    'The mail server could not be reached, or its secure connection failed. Check the host, the port and STARTTLS or TLS in Settings → Email (and the network).',
+  MAIL_REJECTED:
+    'The mail server refused this message for good (an unknown recipient, or a message larger than it accepts). Check the address; sending it again as it is will not help.',
+  MAIL_DEFERRED: 'The mail server asked to try again later. Wait a little and send again.',
 };

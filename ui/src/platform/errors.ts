@@ -27,6 +27,10 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'KEY_BUNDLE_PASSPHRASE',
   'KEY_BUNDLE_DAMAGED',
   'KEY_BUNDLE_MISMATCH',
+  'MAIL_LOGIN_REFUSED',
+  'MAIL_UNREACHABLE',
+  'MAIL_REJECTED',
+  'MAIL_DEFERRED',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

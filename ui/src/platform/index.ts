@@ -48,6 +48,15 @@ import type {
   TableRows,
   ExportMachineFile,
   TransferMachine,
+  LicenseEmailDraft,
+  MailAccountView,
+  MailBatchOutcome,
+  MailBatchProgress,
+  MailPreview,
+  MailTemplate,
+  SendLicenseEmail,
+  SentEmail,
+  SetMailAccount,
 } from '../bindings';
 import { toAppError } from './errors';
 
@@ -390,4 +399,59 @@ export function serverStop(): Promise<ServerStatus> {
 /** The newest requests the activation server answered, newest first. */
 export function serverEvents(limit: number): Promise<ServerEvent[]> {
   return call<ServerEvent[]>('server_events', { limit });
+}
+
+// Email (issue 19). The SMTP password goes to the keychain through setMailAccount and
+// is never read back: mailAccount says only whether one is saved.
+
+export function mailAccount(): Promise<MailAccountView> {
+  return call<MailAccountView>('mail_account');
+}
+
+export function setMailAccount(input: SetMailAccount): Promise<MailAccountView> {
+  return call<MailAccountView>('set_mail_account', { input });
+}
+
+export function removeMailAccount(): Promise<MailAccountView> {
+  return call<MailAccountView>('remove_mail_account');
+}
+
+/** Sends a short message through the account (to the sender when `to` is null); the recipient. */
+export function sendTestEmail(to: string | null): Promise<string> {
+  return call<string>('send_test_email', { to });
+}
+
+export function mailTemplate(productId: string): Promise<MailTemplate> {
+  return call<MailTemplate>('mail_template', { productId });
+}
+
+/** Saves a product's template (null = back to the default); the template now in force. */
+export function setMailTemplate(productId: string, template: MailTemplate | null): Promise<MailTemplate> {
+  return call<MailTemplate>('set_mail_template', { productId, template });
+}
+
+/** The template rendered for a license, or for sample values when `licenseId` is null. */
+export function previewMail(template: MailTemplate, licenseId: string | null): Promise<MailPreview> {
+  return call<MailPreview>('preview_mail', { template, licenseId });
+}
+
+export function sendLicenseEmail(input: SendLicenseEmail): Promise<SentEmail> {
+  return call<SentEmail>('send_license_email', { input });
+}
+
+/** Writes the license's .eml draft (its file attached) and opens it in the mail client. */
+export function openLicenseEmailDraft(input: LicenseEmailDraft): Promise<ExportedFile> {
+  return call<ExportedFile>('open_license_email_draft', { input });
+}
+
+/** Emails every order of a batch CSV; orders already sent are skipped. */
+export function sendBatchEmails(path: string, onProgress: (progress: MailBatchProgress) => void): Promise<MailBatchOutcome> {
+  const channel = new Channel<MailBatchProgress>();
+  channel.onmessage = onProgress;
+  return call<MailBatchOutcome>('batch_send_emails', { path, onProgress: channel });
+}
+
+/** Asks the running batch send to stop after the order it is sending. */
+export function cancelBatchEmails(): Promise<void> {
+  return call<void>('batch_send_cancel');
 }

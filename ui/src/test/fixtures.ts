@@ -41,6 +41,7 @@ export function resetPlatform() {
   p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
   p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
+  p.mailAccount.mockResolvedValue({ account: null, passwordSaved: false });
 }
 
 export function key(overrides: Partial<SigningKey> = {}): SigningKey {

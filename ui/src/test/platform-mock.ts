@@ -69,5 +69,16 @@ export function createPlatformMock() {
     restoreBackup: vi.fn(),
     copyText: vi.fn(),
     uiReady: vi.fn().mockResolvedValue(undefined),
+    mailAccount: vi.fn(),
+    setMailAccount: vi.fn(),
+    removeMailAccount: vi.fn(),
+    sendTestEmail: vi.fn(),
+    mailTemplate: vi.fn(),
+    setMailTemplate: vi.fn(),
+    previewMail: vi.fn(),
+    sendLicenseEmail: vi.fn(),
+    openLicenseEmailDraft: vi.fn(),
+    sendBatchEmails: vi.fn(),
+    cancelBatchEmails: vi.fn(),
   };
 }

@@ -90,6 +90,15 @@ pub(crate) enum LicenseCommand {
     /// is missing. Exits 2 when any row is bad (good rows are still issued unless
     /// --all-or-nothing).
     Batch(batch::BatchArgs),
+    /// Email a license through the SMTP account (`keywright mail account`): its key in
+    /// the message, its license file attached (signed and audited as an export).
+    Send {
+        /// License id or key.
+        license: String,
+        /// The recipient (default: the license's customer).
+        #[arg(long)]
+        to: Option<String>,
+    },
     /// Suspend an active license (it stops validating until reinstated).
     Suspend {
         /// License id or key.
@@ -173,6 +182,7 @@ impl LicenseCommand {
             Self::Batch(args) => args.writes_store(),
             Self::Entitlements { set, inherit, .. } => set.is_some() || *inherit,
             Self::Issue { .. }
+            | Self::Send { .. }
             | Self::Suspend { .. }
             | Self::Reinstate { .. }
             | Self::Revoke { .. }
@@ -189,6 +199,7 @@ impl LicenseCommand {
             Self::Entitlements { set, inherit, .. } => set.is_some() || *inherit,
             Self::Issue { .. }
             | Self::Export { .. }
+            | Self::Send { .. }
             | Self::Suspend { .. }
             | Self::Reinstate { .. }
             | Self::Revoke { .. }
@@ -234,6 +245,7 @@ pub(crate) fn run(
             ..
         } => batch::export_csv(kw, &csv, filter, now),
         LicenseCommand::Batch(args) => batch::run(kw, args, now),
+        LicenseCommand::Send { license, to } => super::mail::send_license(kw, license, to, now),
         LicenseCommand::Export {
             license,
             out,

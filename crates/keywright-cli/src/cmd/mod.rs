@@ -10,6 +10,7 @@ pub(crate) mod deactivation;
 pub(crate) mod key;
 pub(crate) mod license;
 pub(crate) mod machine;
+pub(crate) mod mail;
 pub(crate) mod policy;
 pub(crate) mod product;
 pub(crate) mod server;

@@ -186,7 +186,7 @@ impl Keywright {
 
     /// Signs a license file as the store has the license now (the one path of
     /// exports and check-outs).
-    fn seal_license(
+    pub(crate) fn seal_license(
         &self,
         license_id: &str,
         options: &FileOptions<'_>,

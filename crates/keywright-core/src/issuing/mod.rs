@@ -17,7 +17,7 @@ mod entitlements;
 mod export;
 mod issue;
 mod lifecycle;
-mod mail;
+pub(crate) mod mail;
 mod model;
 mod search;
 pub(crate) mod sql;

@@ -249,7 +249,7 @@ pub(super) fn order_position_taken(db: Db<'_>, order_id: &str, seq: i64) -> Resu
 
 /// The licenses of an order with what a license file needs: `(position, license,
 /// metadata, updated_at)`.
-pub(super) fn order_documents(
+pub(crate) fn order_documents(
     db: Db<'_>,
     order_id: &str,
 ) -> Result<Vec<(i64, License, String, String)>> {

@@ -157,6 +157,12 @@ pub(crate) const TABLES: &[(&str, &[&str], &str)] = &[
         &["subject_type", "subject_id", "state"],
         "subject_type, subject_id",
     ),
+    ("mail_settings", &["name", "value", "updated_at"], "name"),
+    (
+        "mail_sends",
+        &["order_id", "email", "state", "at", "detail"],
+        "order_id",
+    ),
 ];
 
 /// Rows per table, in [`TABLES`] order.

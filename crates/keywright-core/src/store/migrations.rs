@@ -79,6 +79,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // commits to it. Both are filled by the code that anchors (it needs the keychain).
     include_str!("migrations/12_audit_state.sql"),
     include_str!("migrations/13_heartbeats.sql"),
+    // 14: sending licenses by email (issue 19): the SMTP account and message templates,
+    // and the batch send's ledger (one row per order).
+    include_str!("migrations/14_mail.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {

@@ -233,21 +233,21 @@ impl Keywright {
                 });
             }
         }
-        let drafts: Vec<(PathBuf, String)> = by_customer
+        let drafts: Vec<(PathBuf, Vec<u8>)> = by_customer
             .into_values()
             .filter(|(_, _, items)| !items.is_empty())
             .map(|(name, email, items)| {
-                (
+                Ok((
                     dir.join(format!("{}.eml", file_stem(&email))),
-                    mail::draft(name.as_deref(), &email, &items, run.now),
-                )
+                    mail::draft(name.as_deref(), &email, &items, run.now)?,
+                ))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         // Drafts hold no new signature (their files were audited when signed).
         for chunk in drafts.chunks(CHUNK) {
             let pairs: Vec<(&Path, &[u8])> = chunk
                 .iter()
-                .map(|(p, m)| (p.as_path(), m.as_bytes()))
+                .map(|(p, m)| (p.as_path(), m.as_slice()))
                 .collect();
             write_files_atomically(dir, self.store.path(), &pairs)?;
         }

@@ -10,8 +10,7 @@ pub mod state;
 use tauri::Manager;
 
 use commands::{
-    activation, audit, backup, batch, catalog, customers, files, keys, licenses, mail, server,
-    settings,
+    activation, audit, backup, batch, catalog, customers, keys, licenses, mail, server, settings,
 };
 pub use state::{Batch, Desk, Server};
 
@@ -111,8 +110,6 @@ pub fn run() {
             activation::list_machines,
             activation::import_deactivation_receipt,
             activation::simulate_validation,
-            files::open_mail_draft,
-            files::reveal_file,
             settings::store_info,
             settings::get_settings,
             settings::save_settings,

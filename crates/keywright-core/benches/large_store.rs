@@ -485,7 +485,7 @@ fn main() {
                 Some(&url),
                 &size,
                 full,
-                false,
+                write,
                 note,
             );
             return;

@@ -8,7 +8,6 @@ pub mod backup;
 pub mod batch;
 pub mod catalog;
 pub mod customers;
-pub mod files;
 pub mod keys;
 pub mod licenses;
 pub mod mail;

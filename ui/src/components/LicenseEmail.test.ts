@@ -6,33 +6,8 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 
 import LicenseEmail from './LicenseEmail.svelte';
 import LicenseHistory from './LicenseHistory.svelte';
-import { licenseEmail, mailtoUrl } from '../lib/email';
 import { auditEvent, commandError, license, p, resetPlatform } from '../test/fixtures';
 import { expectNoAxeViolations } from '../test/axe';
-
-describe('the license email', () => {
-  it('holds the key, the product and the file to attach', () => {
-    const mail = licenseEmail(license({ expiry: null }), 'Jane Roe.lic');
-    expect(mail.to).toBe('jane@example.com');
-    expect(mail.subject).toBe('Your Acme Editor license');
-    expect(mail.body).toContain('Hello Jane Roe,');
-    expect(mail.body).toContain(license().key);
-    expect(mail.body).toContain('does not expire');
-    expect(mail.body).toContain('(Jane Roe.lic)');
-  });
-
-  it('makes a mailto link that decodes back to the same message', () => {
-    const hostile = license({ customerName: 'A&B <x> ?subject=evil', customerEmail: 'a+b@example.com' });
-    const mail = licenseEmail(hostile, 'f.lic');
-    const url = mailtoUrl(mail);
-    expect(url.startsWith('mailto:a%2Bb@example.com?subject=')).toBe(true);
-    const query = new URLSearchParams(url.slice(url.indexOf('?') + 1).replace(/\+/g, '%2B'));
-    expect([...query.keys()]).toEqual(['subject', 'body']);
-    expect(query.get('subject')).toBe(mail.subject);
-    expect(query.get('body')).toBe(mail.body.replace(/\n/g, '\r\n'));
-    expect(url).not.toMatch(/[\s<>]/);
-  });
-});
 
 describe('Email it', () => {
   beforeEach(resetPlatform);

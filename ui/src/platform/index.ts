@@ -315,16 +315,6 @@ export async function copyText(text: string): Promise<void> {
   }
 }
 
-/** Opens the user's mail client on a `mailto:` draft (the Rust side refuses anything else). */
-export function openMailDraft(url: string): Promise<void> {
-  return call<void>('open_mail_draft', { url });
-}
-
-/** Shows a file Keywright wrote in the system's file manager, selected. */
-export function revealFile(path: string): Promise<void> {
-  return call<void>('reveal_file', { path });
-}
-
 export function getSettings(): Promise<SettingsView> {
   return call<SettingsView>('get_settings');
 }

@@ -41,8 +41,6 @@ export function createPlatformMock() {
     simulateValidation: vi.fn(),
     licenseEntitlements: vi.fn(),
     setLicenseEntitlements: vi.fn(),
-    openMailDraft: vi.fn(),
-    revealFile: vi.fn(),
     appLockState: vi.fn(),
     setAppLock: vi.fn(),
     removeAppLock: vi.fn(),

@@ -289,16 +289,6 @@ pub(crate) fn copy_rows(
     Ok(())
 }
 
-/// After a copy into PostgreSQL: the planner's statistics of every table, which a new
-/// database lacks until autovacuum comes by (without them a search on a large store
-/// may choose a scan over an index). `ANALYZE` runs inside the copy's transaction.
-pub(crate) fn analyze(to: Db<'_>) -> Result<()> {
-    if to.engine() == Engine::Postgres {
-        to.execute("ANALYZE", &[])?;
-    }
-    Ok(())
-}
-
 /// What [`copy_store`] did.
 #[derive(Debug, Clone, serde::Serialize, ts_rs::TS)]
 #[serde(rename_all = "camelCase")]

@@ -441,6 +441,10 @@ pub(crate) mod pg {
     pub struct PgConn {
         pub(crate) client: postgres::Client,
         statements: std::collections::HashMap<String, postgres::Statement>,
+        /// A statement failed because the connection went away. The client may not
+        /// know it is closed yet (its connection task ends a moment later), so the
+        /// store replaces it on this flag too (`Store::revived`).
+        pub(crate) lost: bool,
     }
 
     impl PgConn {
@@ -451,8 +455,21 @@ pub(crate) mod pg {
             Self {
                 client,
                 statements: std::collections::HashMap::new(),
+                lost: false,
             }
         }
+    }
+
+    /// `r`, noting on `lost` when its error means the connection is gone (closed, a
+    /// connection exception, the server shutting the session down).
+    fn noted<T>(lost: &mut bool, r: std::result::Result<T, postgres::Error>) -> Result<T> {
+        if let Err(e) = &r {
+            let class = e.code().map(|c| c.code().get(..2).unwrap_or("").to_owned());
+            if e.is_closed() || matches!(class.as_deref(), Some("08" | "57")) {
+                *lost = true;
+            }
+        }
+        Ok(r?)
     }
 
     fn client<'c>(c: &'c RefCell<PgConn>) -> Result<std::cell::RefMut<'c, PgConn>> {
@@ -486,8 +503,8 @@ pub(crate) mod pg {
     /// Runs `sql` (statements without parameters: BEGIN, COMMIT…) on the client.
     pub(crate) fn batch(c: &RefCell<PgConn>, sql: &str) -> Result<()> {
         let mut conn = client(c)?;
-        let client = &mut conn.client;
-        off_runtime(|| Ok(client.batch_execute(sql)?))
+        let conn = &mut *conn;
+        off_runtime(|| noted(&mut conn.lost, conn.client.batch_execute(sql)))
     }
 
     /// Prepares `sql` (with `?N` placeholders) for `args`. A parameter the statement
@@ -503,7 +520,7 @@ pub(crate) mod pg {
         if conn.statements.len() >= PgConn::CACHED {
             conn.statements.clear();
         }
-        let stmt = prepare_new(&mut conn.client, sql, args)?;
+        let stmt = prepare_new(&mut conn.client, &mut conn.lost, sql, args)?;
         conn.statements.insert(key, stmt.clone());
         Ok(stmt)
     }
@@ -521,6 +538,7 @@ pub(crate) mod pg {
 
     fn prepare_new(
         client: &mut postgres::Client,
+        lost: &mut bool,
         sql: &str,
         args: &[Value<'_>],
     ) -> Result<postgres::Statement> {
@@ -531,7 +549,7 @@ pub(crate) mod pg {
                 .any(|(at, m)| !sql[at + m.len()..].starts_with(|c: char| c.is_ascii_digit()))
         };
         if (1..=args.len()).all(used) {
-            return Ok(client.prepare(&sql)?);
+            return noted(lost, client.prepare(&sql));
         }
         let unspecified = Type::new(
             "unspecified".into(),
@@ -549,7 +567,7 @@ pub(crate) mod pg {
                 Value::Text(_) | Value::Null => Type::TEXT,
             })
             .collect();
-        Ok(client.prepare_typed(&sql, &types)?)
+        noted(lost, client.prepare_typed(&sql, &types))
     }
 
     pub(super) fn execute(c: &RefCell<PgConn>, sql: &str, args: &[Value<'_>]) -> Result<u64> {
@@ -557,7 +575,7 @@ pub(crate) mod pg {
         let conn = &mut *conn;
         off_runtime(|| {
             let stmt = prepare(conn, sql, args)?;
-            Ok(conn.client.execute(&stmt, &params(args))?)
+            noted(&mut conn.lost, conn.client.execute(&stmt, &params(args)))
         })
     }
 
@@ -570,7 +588,7 @@ pub(crate) mod pg {
         let conn = &mut *conn;
         off_runtime(|| {
             let stmt = prepare(conn, sql, args)?;
-            Ok(conn.client.query(&stmt, &params(args))?)
+            noted(&mut conn.lost, conn.client.query(&stmt, &params(args)))
         })
     }
 
@@ -592,8 +610,9 @@ pub(crate) mod pg {
             return Ok(());
         }
         let mut conn = client(c)?;
-        let stmt = prepare(&mut conn, sql, args)?;
-        let mut rows = conn.client.query_raw(&stmt, args.iter())?;
+        let conn = &mut *conn;
+        let stmt = prepare(conn, sql, args)?;
+        let mut rows = noted(&mut conn.lost, conn.client.query_raw(&stmt, args.iter()))?;
         while let Some(r) = rows.next()? {
             if !each(&r)? {
                 break;

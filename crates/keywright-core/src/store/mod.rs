@@ -433,8 +433,15 @@ impl Store {
         }
         let tx = target.transaction()?;
         copy::copy_rows(self.db(), tx.db(), progress)?;
-        copy::analyze(tx.db())?;
         tx.commit()?;
+        // After a bulk load into PostgreSQL: the planner's statistics (a new database
+        // has none until autovacuum comes by, and a search may then scan instead of
+        // using its index) and the visibility map, so the first searches do not pay
+        // for marking a million fresh rows. VACUUM runs outside any transaction.
+        #[cfg(feature = "postgres")]
+        if let Backend::Postgres(Some(client)) = &target.backend {
+            db::pg::batch(client, "VACUUM ANALYZE")?;
+        }
         target.store_id = self.store_id.clone();
         let from = copy::counts(self.db())?;
         let to = copy::counts(target.db())?;
@@ -540,7 +547,7 @@ impl Store {
             return cell;
         }
         if let (Ok(mut client), Some(url)) = (cell.try_borrow_mut(), &self.reopen_url) {
-            if client.client.is_closed() {
+            if client.client.is_closed() || client.lost {
                 if let Ok(fresh) = pg::PgStore::open(url) {
                     let (fresh, _, _) = fresh.into_parts();
                     let old = std::mem::replace(&mut *client, fresh.into_inner());

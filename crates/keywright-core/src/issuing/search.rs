@@ -113,24 +113,6 @@ const PG_CUSTOMER_WORDS: &str = "to_tsvector('simple'::regconfig, keywright_unac
 /// PostgreSQL: how many customers the sample that tells a broad word prefix holds.
 const PG_SAMPLE: i64 = 200;
 
-/// PostgreSQL's `+l.column`: each `#l.column` of `filter` as `(l.column || '')`, the
-/// same value, which no index answers, so the planner walks the sort order's index.
-fn pg_unindexed(filter: &str) -> String {
-    let mut out = String::with_capacity(filter.len() + 16);
-    let mut rest = filter;
-    while let Some(at) = rest.find("#l.") {
-        out.push_str(&rest[..at]);
-        let after = &rest[at + 3..];
-        let end = after
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(after.len());
-        out.push_str(&format!("(l.{} || '')", &after[..end]));
-        rest = &after[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
 /// PostgreSQL: how many rows match `filter` (with parameter 1), up to one past
 /// [`BROAD_TEXT`].
 fn pg_matches(db: Db<'_>, from: &str, filter: &str, arg: &str) -> Result<i64> {
@@ -565,16 +547,17 @@ impl Keywright {
                 counted.saturating_mul(counted) > (limit + 1).saturating_mul(licenses)
             }
         };
-        // (`+l.column` is SQLite's way; on PostgreSQL, where `+` is not defined on
-        // text, `(l.column || '')`: its planner misjudges how many rows a policy and
-        // an expiry range leave, and sorts them all rather than walk.)
-        let column = if walk_sort_index { "+l." } else { "l." };
+        // (`+l.column` is SQLite's way; PostgreSQL's planner has statistics and
+        // chooses by itself, and `+` is not defined on text there. Hiding its filter
+        // indexes the same way, `(l.column || '')`, was measured: "policy + expiring
+        // within a year" went from 58 to 100 ms on 100,000 licenses.)
+        let column = if walk_sort_index && !postgres {
+            "+l."
+        } else {
+            "l."
+        };
         for f in &mut filters {
-            *f = if walk_sort_index && postgres {
-                pg_unindexed(f)
-            } else {
-                f.replace("#l.", column)
-            };
+            *f = f.replace("#l.", column);
         }
         if let (Some((after, until)), LicenseSort::ExpiryAsc) = (expiry_range, query.sort) {
             // The expiry range again, over the sort key: the page then walks

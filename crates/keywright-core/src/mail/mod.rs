@@ -890,6 +890,19 @@ impl Keywright {
             sql::set_send_state(tx.db(), &row.order_id, &email, "sending", &at, None)?;
             tx.commit()?;
         }
+        // The order as "failed", with the server's or the connection's reason.
+        let mark_failed = |e: &Error| -> Result<()> {
+            let tx = self.store.transaction()?;
+            sql::set_send_state(
+                tx.db(),
+                &row.order_id,
+                &email,
+                "failed",
+                &at,
+                Some(&e.message),
+            )?;
+            tx.commit()
+        };
         let mut delay = retry.first_delay;
         loop {
             result.attempts += 1;
@@ -908,16 +921,7 @@ impl Keywright {
                 }
                 Err(transport::SendError::Temporary(e) | transport::SendError::Refused(e)) => {
                     // The server answered with a refusal: it does not have the message.
-                    let tx = self.store.transaction()?;
-                    sql::set_send_state(
-                        tx.db(),
-                        &row.order_id,
-                        &email,
-                        "failed",
-                        &at,
-                        Some(&e.message),
-                    )?;
-                    tx.commit()?;
+                    mark_failed(&e)?;
                     result.status = MailSendStatus::Failed;
                     result.message = Some(e.message);
                     return Ok(());
@@ -925,16 +929,7 @@ impl Keywright {
                 // The login or the TLS handshake failed: nothing was sent. The order is
                 // "failed" and the run stops.
                 Err(transport::SendError::Connection(e, true)) => {
-                    let tx = self.store.transaction()?;
-                    sql::set_send_state(
-                        tx.db(),
-                        &row.order_id,
-                        &email,
-                        "failed",
-                        &at,
-                        Some(&e.message),
-                    )?;
-                    tx.commit()?;
+                    mark_failed(&e)?;
                     return Err(e);
                 }
                 // The connection failed mid-way: the order stays "sending" (the server

@@ -76,7 +76,23 @@ fn batch_dry_run_then_issue_then_rerun_with_the_real_keychain() {
     assert_eq!(outcome["emailDrafts"], 3);
     assert_eq!(cli.count("licenses"), 4);
     assert_eq!(cli.count("customers WHERE company = 'Cy & Co'"), 1);
-    assert_eq!(cli.count("audit_events WHERE action = 'license.issue'"), 4);
+    // One audit row for the transaction, committing to its 4 licenses and 3 customers;
+    // one per license file.
+    assert_eq!(
+        cli.count("audit_events WHERE action = 'license.batch_issue'"),
+        1
+    );
+    assert_eq!(
+        cli.count(
+            "licenses l JOIN audit_events a ON a.seq = l.proof_seq \
+             WHERE a.action = 'license.batch_issue'"
+        ),
+        4
+    );
+    assert_eq!(
+        cli.count("audit_events WHERE action = 'license_file.sign'"),
+        4
+    );
     let drafts = std::fs::read_dir(cli.path("out"))
         .unwrap()
         .filter(|e| {
@@ -197,4 +213,83 @@ fn export_licenses_as_csv_with_filters_and_company_on_issue() {
     // Without --csv, export still wants a license and --out.
     let err = cli.run(&["license", "export", "--status", "active"]);
     assert_eq!(err.status.code(), Some(2));
+}
+
+/// SIGKILL in the middle of a batch (three times, at different points), then the same
+/// file again: every license in the store has its proof (the batch audit row of its
+/// transaction), none is there twice, the audit log verifies after every kill, and
+/// the re-run issues exactly what is missing.
+#[test]
+fn a_batch_killed_with_sigkill_leaves_no_license_without_its_proof() {
+    let cli = Cli::new();
+    setup(&cli);
+    let mut orders = String::from("Name,Email,Policy,Quantity,Order ID\n");
+    for i in 0..4_000 {
+        orders.push_str(&format!("Buyer {i},buyer{i}@example.com,Yearly,1,K-{i}\n"));
+    }
+    let csv = cli.path("orders.csv");
+    std::fs::write(&csv, orders).unwrap();
+    let csv = csv.display().to_string();
+
+    let unproven =
+        "licenses l WHERE l.proof_seq IS NULL OR NOT EXISTS (SELECT 1 FROM audit_events a \
+                    WHERE a.seq = l.proof_seq AND a.action = 'license.batch_issue')";
+    let mut killed = 0;
+    for round in 0..3 {
+        let before = cli.count("licenses");
+        let mut child = cli
+            .command()
+            .args(["license", "batch", &csv])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Killed once it has committed something (a chunk: 500 licenses), at a later
+        // point each round.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            if cli.count("licenses") > before {
+                std::thread::sleep(std::time::Duration::from_millis(15 * round));
+                child.kill().unwrap();
+                killed += 1;
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the batch made no progress"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        child.wait().unwrap();
+        assert_eq!(
+            cli.count(unproven),
+            0,
+            "round {round}: a license without its proof"
+        );
+        assert_eq!(
+            cli.count("(SELECT DISTINCT order_id, order_seq FROM licenses)"),
+            cli.count("licenses")
+        );
+        assert_eq!(cli.count("customers"), cli.count("licenses"));
+        let verify = cli.json(&["audit", "verify"], 0);
+        assert_eq!(verify["intact"], true, "round {round}: {verify}");
+    }
+    assert!(killed >= 1, "no run was killed mid-batch");
+
+    let outcome = cli.json(&["license", "batch", &csv], 0);
+    assert_eq!(
+        outcome["alreadyIssued"].as_i64().unwrap()
+            + outcome["issued"].as_array().unwrap().len() as i64,
+        4_000,
+        "{}",
+        outcome["message"]
+    );
+    assert_eq!(cli.count("licenses"), 4_000);
+    assert_eq!(cli.count(unproven), 0);
+    assert_eq!(cli.json(&["audit", "verify"], 0)["intact"], true);
+    let again = cli.json(&["license", "batch", &csv], 0);
+    assert_eq!(again["issued"].as_array().unwrap().len(), 0);
 }

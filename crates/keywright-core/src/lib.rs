@@ -40,7 +40,7 @@ pub use backup::{
 };
 pub use catalog::INCLUDE_CHOICES;
 pub use error::{CommandError, Error, ErrorCode, Result};
-pub use issuing::{batch, defuse_cell, BROAD_TEXT, COUNT_CAP, KEY_TAIL};
+pub use issuing::{batch, defuse_cell, BROAD_TEXT, COUNT_CAP, KEY_SHORT, MIN_KEY_PART};
 pub use keys::bundle::{BundleVault, KeyBundle, KeyBundleCreated};
 pub use keys::{applock, bundle, vault};
 pub use model::*;

@@ -8,6 +8,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
+use keywright_core::audit::{AuditEvent, AuditQuery};
 use keywright_core::batch::{BatchOptions, BatchOutcome, BatchProgress};
 use keywright_core::*;
 use keywright_license::{
@@ -327,20 +328,28 @@ fn ten_thousand_rows_issue_once_with_one_keychain_read_and_an_intact_chain() {
         ),
         10_000
     );
-    // Every license has its own license.issue row, and the chain holds.
+    // One audit row per transaction of 500, each committing to its licenses and
+    // customers; every license names its row, and the chain holds.
+    assert_eq!(
+        count(&f.kw, "SELECT count(*) FROM audit_events") - audit_before,
+        20,
+        "one license.batch_issue row per chunk"
+    );
     assert_eq!(
         count(
             &f.kw,
-            "SELECT count(*) FROM licenses l JOIN (SELECT subject_id FROM audit_events
-             WHERE action = 'license.issue' GROUP BY subject_id HAVING count(*) = 1) a
-             ON a.subject_id = l.id"
+            "SELECT count(*) FROM licenses l JOIN audit_events a ON a.seq = l.proof_seq
+             WHERE a.action = 'license.batch_issue' AND l.proof_leaf IS NOT NULL"
         ),
         10_000
     );
     assert_eq!(
-        count(&f.kw, "SELECT count(*) FROM audit_events") - audit_before,
-        20_000,
-        "one customer.create and one license.issue per row"
+        count(
+            &f.kw,
+            "SELECT count(*) FROM customers c JOIN audit_events a ON a.seq = c.proof_seq
+             WHERE a.action = 'license.batch_issue'"
+        ),
+        10_000
     );
     assert!(f.kw.check_audit().unwrap().intact);
     // Chunks of 500: progress after each, ending at the total.
@@ -695,4 +704,183 @@ fn license_csv_export_follows_the_filter_and_defuses_formulas() {
 fn exported_sha(path: &std::path::Path) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(std::fs::read(path).unwrap()))
+}
+
+#[test]
+fn one_audit_row_per_transaction_proves_each_license_and_verify_sees_tampering() {
+    let mut f = fixture();
+    let out = issue(
+        &mut f,
+        rows(1_200, "PROOF").as_bytes(),
+        &BatchOptions::default(),
+    );
+    assert_eq!(out.issued.len(), 1_200, "{}", out.message);
+    // Three transactions (500, 500, 200): three rows, each naming its counts.
+    let batch_rows: Vec<AuditEvent> =
+        f.kw.audit_events()
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == "license.batch_issue")
+            .collect();
+    assert_eq!(batch_rows.len(), 3);
+    let detail: serde_json::Value = serde_json::from_str(&batch_rows[2].detail).unwrap();
+    assert_eq!(detail["licenses"], 200, "{detail}");
+    assert_eq!(detail["customers"], 200, "{detail}");
+    assert_eq!(detail["leaves"], 400, "{detail}");
+    assert_eq!(batch_rows[0].subject_type.as_deref(), Some("batch"));
+    assert_eq!(
+        batch_rows[0].subject_id, batch_rows[2].subject_id,
+        "one run"
+    );
+    assert!(f.kw.check_audit().unwrap().intact);
+
+    // The search indexes are filled once per transaction: every license is found by
+    // its customer's email, name and a word's start, and by its key's end.
+    let find = |kw: &Keywright, text: &str| -> Vec<String> {
+        kw.search_licenses(
+            &LicenseQuery {
+                text: Some(text.into()),
+                limit: Some(500),
+                ..Default::default()
+            },
+            now(),
+        )
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|l| l.id)
+        .collect()
+    };
+    for i in [0, 499, 500, 1_199] {
+        let id = &out.issued[i].license_id;
+        let key = &out.issued[i].key;
+        assert_eq!(find(&f.kw, &format!("buyer{i}@example.com")), [id.as_str()]);
+        assert!(find(&f.kw, &format!("Buyer {i}")).contains(id));
+        assert_eq!(find(&f.kw, &key[key.len() - 10..]), [id.as_str()]);
+    }
+    assert_eq!(find(&f.kw, "bu").len(), 500, "a word's first letters");
+    // And so are those of a copy of the store, which no batch wrote.
+    let copy = f.dir.path().join("copy.db").display().to_string();
+    keywright_core::store::copy_store(
+        &f.dir.path().join("store.db").display().to_string(),
+        &copy,
+        "tester",
+        |_| Box::<MemoryVault>::default(),
+        |_, _| {},
+    )
+    .unwrap();
+    let copied = Keywright::with_vault(
+        Store::open(std::path::Path::new(&copy)).unwrap(),
+        Box::<MemoryVault>::default(),
+        "tester",
+    );
+    for i in [3, 1_000] {
+        assert_eq!(
+            find(&copied, &format!("buyer{i}@example.com")),
+            [out.issued[i].license_id.clone()]
+        );
+    }
+    assert_eq!(find(&copied, "bu").len(), 500);
+
+    // A license's history (the window's panel) shows the row that issued it, and
+    // what happened to it afterwards.
+    let license = &out.issued[700];
+    f.kw.suspend_license(&license.license_id, now()).unwrap();
+    let history =
+        f.kw.list_audit(&AuditQuery {
+            subject_id: Some(license.license_id.clone()),
+            ..Default::default()
+        })
+        .unwrap();
+    let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["license.suspend", "license.batch_issue"]);
+    assert_eq!(history[1].seq, batch_rows[1].seq);
+    // The customer's too.
+    let customer = common::Raw::of(&f.kw).value::<String>(&format!(
+        "SELECT customer_id FROM licenses WHERE id = '{}'",
+        license.license_id
+    ));
+    let history =
+        f.kw.list_audit(&AuditQuery {
+            subject_id: Some(customer),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(history.len(), 1);
+    assert_eq!(history[0].seq, batch_rows[1].seq);
+    assert!(
+        f.kw.check_audit().unwrap().intact,
+        "a later change is recorded"
+    );
+
+    let raw = common::Raw::of(&f.kw);
+    let verify = |kw: &Keywright| kw.check_audit().unwrap();
+    // A license edited behind Keywright's back, with no later row: its leaf no
+    // longer matches.
+    let untouched = &out.issued[10].license_id;
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET expiry = '2099-01-01T00:00:00.000Z' WHERE id = '{untouched}'"
+    ));
+    let report = verify(&f.kw);
+    assert!(!report.intact);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains(untouched.as_str()) && p.contains("not what its batch")),
+        "{:?}",
+        report.problems
+    );
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET expiry = (SELECT expiry FROM licenses WHERE id = '{}') WHERE id = '{untouched}'",
+        out.issued[11].license_id
+    ));
+    assert!(verify(&f.kw).intact, "{:?}", verify(&f.kw).problems);
+
+    // Its proof edited to match the edit: the batch row's root no longer matches.
+    let leaf: String = raw.value(&format!(
+        "SELECT proof_leaf FROM licenses WHERE id = '{untouched}'"
+    ));
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET proof_leaf = '{}' WHERE id = '{untouched}'",
+        leaf.replace('a', "b").replace('0', "1")
+    ));
+    let report = verify(&f.kw);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("one of their proofs was edited")),
+        "{:?}",
+        report.problems
+    );
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET proof_leaf = '{leaf}' WHERE id = '{untouched}'"
+    ));
+    assert!(verify(&f.kw).intact);
+
+    // Leaves moved out of their order: the row's leaves are not all in place.
+    let pos: i64 = raw.value(&format!(
+        "SELECT proof_pos FROM licenses WHERE id = '{untouched}'"
+    ));
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET proof_pos = 5000 WHERE id = '{untouched}'"
+    ));
+    assert!(!verify(&f.kw).intact);
+    raw.execute_batch(&format!(
+        "UPDATE licenses SET proof_pos = {pos} WHERE id = '{untouched}'"
+    ));
+    assert!(verify(&f.kw).intact, "{:?}", verify(&f.kw).problems);
+    // A license deleted (with its customer's reference kept): the row committed to
+    // more than the store holds.
+    raw.execute_batch(&format!("DELETE FROM licenses WHERE id = '{untouched}'"));
+    let report = verify(&f.kw);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("committed to 1000")),
+        "{:?}",
+        report.problems
+    );
 }

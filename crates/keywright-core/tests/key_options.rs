@@ -390,6 +390,27 @@ fn unsigned_policies_issue_random_human_keys_whose_files_are_signed() {
         assert_eq!(keys.len(), 3, "every key is different");
         let license = &keys[0];
 
+        // A human key is short: found by any part of it, in any case (signed keys
+        // only by their start or end).
+        assert!(license.key.chars().count() <= KEY_SHORT, "{}", license.key);
+        let middle: String = license.key.chars().skip(5).take(7).collect();
+        for fragment in [middle.clone(), middle.to_lowercase()] {
+            let found =
+                f.kw.search_licenses(
+                    &LicenseQuery {
+                        text: Some(fragment.clone()),
+                        ..Default::default()
+                    },
+                    now(),
+                )
+                .unwrap();
+            assert!(
+                found.items.iter().any(|l| l.id == license.id),
+                "{fragment} in {}",
+                license.key
+            );
+        }
+
         // Not a signed key under any scheme the product's key can verify.
         for scheme in SCHEMES
             .into_iter()

@@ -114,22 +114,51 @@ fn text_search_finds_key_fragments_emails_and_renamed_customers() {
         "2026-02-01T00:00:00Z",
     );
 
-    // Six characters from the signature at the end of the signed key.
-    let tail = &ada.key[ada.key.len() - KEY_TAIL..];
-    assert!(
-        ada.key.len() > 2 * KEY_TAIL,
-        "a signed key is long: {}",
-        ada.key
-    );
-    for fragment in [&tail[..6], &tail[60..66], &ada.key[ada.key.len() - 6..]] {
-        let page = search(&f.kw, text(fragment));
-        assert!(ids(&page).contains(&ada.id.as_str()), "{fragment}");
-        assert!(page.items.iter().all(|l| l.key.contains(fragment)));
+    // A signed key is found by its end: six characters of its signature, or more.
+    assert!(ada.key.len() > 500, "a signed key is long: {}", ada.key);
+    let n = ada.key.len();
+    for fragment in [&ada.key[n - 6..], &ada.key[n - 40..], &ada.key[n - 100..]] {
+        assert_eq!(
+            ids(&search(&f.kw, text(fragment))),
+            [ada.id.as_str()],
+            "{fragment}"
+        );
     }
-    // The start of a key is the same for every key of a store: not indexed.
-    let head = &ada.key[20..26];
-    assert!(bob.key.contains(head), "{head}");
-    assert_eq!(search(&f.kw, text(head)).total, 0, "{head}");
+    // By its start: the same for every key of a store's product, so both match, and
+    // a start longer than the indexed head narrows by the whole of it.
+    for fragment in [
+        &ada.key[..6],
+        &ada.key[..30],
+        &ada.key[..64],
+        &ada.key[..90],
+    ] {
+        let page = search(&f.kw, text(fragment));
+        assert_eq!(page.total, 2, "{fragment}");
+        assert!(page.items.iter().all(|l| l.key.starts_with(fragment)));
+    }
+    let mut other_start = ada.key[..80].to_owned();
+    other_start.push('#');
+    assert_eq!(search(&f.kw, text(&other_start)).total, 0);
+    // Not by the middle of its signature, nor by an end of five characters, nor in
+    // another case (keys are compared exactly).
+    let middle = &ada.key[n - 40..n - 30];
+    assert!(!bob.key.contains(middle));
+    assert_eq!(search(&f.kw, text(middle)).total, 0, "{middle}");
+    let five = &ada.key[n - 5..];
+    assert!(!ids(&search(&f.kw, text(five))).contains(&ada.id.as_str()));
+    let swapped: String = ada.key[n - 12..]
+        .chars()
+        .map(|c| {
+            if c.is_ascii_lowercase() {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            }
+        })
+        .collect();
+    if swapped != ada.key[n - 12..] {
+        assert_eq!(search(&f.kw, text(&swapped)).total, 0);
+    }
     // The whole key, as an email wraps it, and the license id find it exactly.
     let wrapped: String = ada
         .key

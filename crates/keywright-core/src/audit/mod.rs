@@ -13,6 +13,7 @@
 //! and policies ([`check`]).
 
 pub mod anchor;
+pub mod batch;
 pub mod clock;
 mod log;
 mod sql;
@@ -408,7 +409,10 @@ impl Findings {
 struct Recorded {
     seq: i64,
     action: String,
+    /// The state, or for a license a batch issued and nothing changed since, the leaf
+    /// hash its batch row committed to (see [`batch`]).
     state: String,
+    leaf: bool,
 }
 
 /// Checks the whole log: the chain (every row present, in order, unedited), every
@@ -446,6 +450,7 @@ pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification>
                 seq: 0,
                 action: "the baseline recorded when the log was anchored".to_owned(),
                 state,
+                leaf: false,
             },
         );
     }
@@ -453,6 +458,8 @@ pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification>
     let mut rows = 0i64;
     let mut chain_broken = false;
     let mut baseline_row: Option<(i64, String)> = None;
+    // The licenses and customers each batch row committed to, by its position.
+    let mut committed = batch::committed(db)?;
     sql::each(db, |e| {
         rows += 1;
         let expected = rows;
@@ -521,6 +528,23 @@ pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification>
         if e.action == anchor::ANCHOR_ACTION {
             baseline_row = Some((e.seq, e.detail.clone()));
         }
+        if e.action == batch::BATCH_ACTION {
+            let mut rows = committed.remove(&e.seq).unwrap_or_default();
+            if let Some(problem) = batch::check_row(e.seq, &e.detail, &mut rows) {
+                found.add(Some(e.seq), problem);
+            }
+            for c in rows.into_iter().filter(|c| c.kind == "license") {
+                replay.insert(
+                    ("license".to_owned(), c.id),
+                    Recorded {
+                        seq: e.seq,
+                        action: e.action.clone(),
+                        state: c.leaf,
+                        leaf: true,
+                    },
+                );
+            }
+        }
         if let (Some(kind), Some(id), Some(state)) = (
             e.subject_type.clone(),
             e.subject_id.clone(),
@@ -532,11 +556,29 @@ pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification>
                     seq: e.seq,
                     action: e.action.clone(),
                     state,
+                    leaf: false,
                 },
             );
         }
         prev = e.hash.clone();
     })?;
+
+    // Rows that say a batch row committed to them, where the log has no such row.
+    if !chain_broken {
+        let mut stray: Vec<(i64, Vec<batch::Committed>)> = committed.into_iter().collect();
+        stray.sort_by_key(|(seq, _)| *seq);
+        for (seq, rows) in stray {
+            for c in rows {
+                found.add(
+                    None,
+                    format!(
+                        "{} {} says audit row {seq} issued it, but that row is not a batch's: it was added or changed outside Keywright",
+                        c.kind, c.id
+                    ),
+                );
+            }
+        }
+    }
 
     // The anchor outside the database: the keychain's head must still be in the log.
     if check_macs {

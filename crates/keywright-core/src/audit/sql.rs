@@ -153,7 +153,12 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
         }
     }
     if let Some(subject) = crate::clean(q.subject_id.as_deref()) {
-        push("subject_id = ?", subject.into());
+        // A license or customer a batch wrote is in its batch's row too.
+        push(
+            "(subject_id = ? OR seq IN (SELECT proof_seq FROM licenses WHERE id = ? \
+             UNION ALL SELECT proof_seq FROM customers WHERE id = ?))",
+            subject.into(),
+        );
     }
     if let Some(since) = crate::clean(q.since.as_deref()) {
         push("at >= ?", super::time_bound("since", &since)?.into());

@@ -131,6 +131,25 @@ pub fn of(db: Db<'_>, kind: &str, id: &str) -> Result<Option<String>> {
     super::sql::state_of(db, t, id)
 }
 
+/// The state of a `license` row about to be written with these column values (text,
+/// or NULL), as [`of`] will read it back: what a batch's leaf commits to before the row
+/// exists. Every column of the kind must be given.
+pub fn of_values(kind: &str, values: &[(&str, Option<&str>)]) -> Option<String> {
+    let t = tracked(kind)?;
+    let mut state: BTreeMap<&str, serde_json::Value> = BTreeMap::new();
+    for column in t.columns {
+        let value = values.iter().find(|(c, _)| c == column)?.1;
+        let value = match value {
+            None if t.omitted_when_null.contains(column) => continue,
+            None => serde_json::Value::Null,
+            Some(text) if t.digested.contains(column) => digest(text.as_bytes()).into(),
+            Some(text) => text.into(),
+        };
+        state.insert(column, value);
+    }
+    Some(serde_json::to_string(&state).expect("a map of scalars serializes"))
+}
+
 /// The SHA-256 a baseline is committed to by: every (kind, id, state), sorted, one
 /// per line with NUL between the fields.
 pub fn baseline_digest(rows: &[(String, String, String)]) -> String {
@@ -229,6 +248,15 @@ pub(super) fn compare_with_store(
                 "{} {id} is in the store, but no audit row records it: it was added outside Keywright",
                 describe(kind)
             )),
+            Some(rec) if rec.leaf => {
+                if super::batch::license_leaf(&id, &state) != rec.state {
+                    report(format!(
+                        "{} {id} was changed outside Keywright: it is not what its batch (row {}) issued, and no later row records a change",
+                        describe(kind),
+                        rec.seq
+                    ))
+                }
+            }
             Some(rec) if rec.state != state => {
                 let at = if rec.seq == 0 {
                     rec.action.clone()

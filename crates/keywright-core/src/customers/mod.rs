@@ -102,7 +102,7 @@ pub(crate) fn insert_customer(
     email: Option<&str>,
     company: Option<&str>,
 ) -> Result<()> {
-    sql::insert(db, id, name, email, company, at)?;
+    sql::insert(db, id, name, email, company, at, None)?;
     let mut detail = serde_json::json!({ "name": name, "email": email });
     if let Some(company) = company {
         detail["company"] = company.into();
@@ -121,6 +121,31 @@ pub(crate) fn insert_customer(
         },
     )?;
     Ok(())
+}
+
+/// Inserts a customer a batch creates: no audit row of its own, the batch's row
+/// commits to it (`proof`: that row's position, this customer's leaf position, its
+/// leaf hash, [`crate::audit::batch::customer_leaf`]).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn insert_batch_customer(
+    db: Db<'_>,
+    at: &str,
+    id: &str,
+    name: Option<&str>,
+    email: Option<&str>,
+    company: Option<&str>,
+    proof: (i64, i64, &str),
+) -> Result<()> {
+    sql::insert(db, id, name, email, company, at, Some(proof))
+}
+
+/// The sort key a customer's licenses carry (`licenses.customer_sort`): the name,
+/// else the email, lowercased as SQLite's `lower()` does (ASCII letters only), else
+/// U+10FFFF so that licenses without one sort last. The same as the store's trigger.
+pub(crate) fn sort_key(name: Option<&str>, email: Option<&str>) -> String {
+    name.or(email)
+        .map(str::to_ascii_lowercase)
+        .unwrap_or_else(|| char::MAX.to_string())
 }
 
 impl Keywright {

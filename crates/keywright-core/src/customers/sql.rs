@@ -68,10 +68,21 @@ pub(super) fn insert(
     email: Option<&str>,
     company: Option<&str>,
     created_at: &str,
+    proof: Option<(i64, i64, &str)>,
 ) -> Result<()> {
     db.execute(
-        "INSERT INTO customers (id, name, email, company, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        args![id, name, email, company, created_at],
+        "INSERT INTO customers (id, name, email, company, created_at, proof_seq, proof_pos, proof_leaf)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        args![
+            id,
+            name,
+            email,
+            company,
+            created_at,
+            proof.map(|p| p.0),
+            proof.map(|p| p.1),
+            proof.map(|p| p.2)
+        ],
     )?;
     Ok(())
 }
@@ -119,6 +130,7 @@ mod tests {
             Some("ada@example.com"),
             Some("Zap Ltd"),
             at,
+            None,
         )
         .unwrap();
         insert(
@@ -128,6 +140,7 @@ mod tests {
             Some("BOB@example.com"),
             None,
             "2026-11-23T11:00:00.000Z",
+            None,
         )
         .unwrap();
         insert(
@@ -137,6 +150,7 @@ mod tests {
             Some("grace@example.com"),
             None,
             at,
+            None,
         )
         .unwrap();
         insert(
@@ -146,6 +160,7 @@ mod tests {
             Some("ada@example.com"),
             None,
             "2026-11-24T10:00:00.000Z",
+            None,
         )
         .unwrap();
         let all = list(db, None, 10)

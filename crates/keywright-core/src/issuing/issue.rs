@@ -243,6 +243,8 @@ impl Keywright {
                 metadata: &serde_json::Value::Object(metadata).to_string(),
                 created: &created,
                 order: None,
+                customer_sort: None,
+                proof: None,
             },
         )?;
         tx.commit()?;

@@ -15,6 +15,7 @@ use lettre::{Address, Message};
 use crate::{Error, Result};
 
 /// One license in a draft.
+#[derive(Clone)]
 pub(crate) struct Item {
     pub product: String,
     pub policy: String,

@@ -28,4 +28,5 @@ pub use model::{
     CheckOutFile, CheckedOutFile, ExportLicenseFile, IssueLicense, License, LicenseEntitlements,
     LicensePage, LicenseQuery, LicenseSort, LicenseStatus, RenewLicense, SetLicenseEntitlements,
 };
-pub use search::{BROAD_TEXT, COUNT_CAP, KEY_TAIL};
+pub(crate) use search::index_batch_rows;
+pub use search::{BROAD_TEXT, COUNT_CAP, KEY_SHORT, MIN_KEY_PART};

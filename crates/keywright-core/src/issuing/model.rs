@@ -112,10 +112,10 @@ impl LicenseSort {
 #[derive(Debug, Clone, Default, Deserialize, TS)]
 #[serde(rename_all = "camelCase", default)]
 pub struct LicenseQuery {
-    /// 3 characters or more: a substring of the customer's name or email, or of the
-    /// last 128 characters of the license key (its signature), in any case; or a
-    /// whole key or license id, exactly. 1–2 characters: the start of a word in the
-    /// customer's name or email.
+    /// 3 characters or more: a substring of the customer's name or email, or of a
+    /// short (unsigned, human) key, in any case; the start or the end of any key, 6
+    /// characters or more, exactly (a whole key is one); or a license id, exactly.
+    /// 1–2 characters: the start of a word in the customer's name or email.
     pub text: Option<String>,
     /// Only this product's licenses.
     pub product_id: Option<String>,

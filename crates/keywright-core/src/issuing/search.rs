@@ -2,10 +2,14 @@
 //! pagination, fast on stores of 100,000 licenses.
 //!
 //! Text of three characters or more goes through the trigram FTS5 index
-//! (`license_search`): a substring of the customer's name or email, or of the last
-//! [`KEY_TAIL`] characters of the key (its signature, which is what tells keys apart;
-//! the whole key when it is shorter, as unsigned keys are), in any case. A whole key
-//! (spaces and line breaks from an email ignored) or a license id matches exactly.
+//! (`license_search`): a substring of the customer's name or email, or of a short key
+//! (at most [`KEY_SHORT`] characters: unsigned, human keys), in any case. A signed key
+//! (about 700 characters) is found by its start or its end, exactly, from
+//! [`MIN_KEY_PART`] characters on ("as they see them in an email": nobody types the
+//! middle of a signature), through two B-tree indexes: `licenses_key_head` (its first
+//! 64 characters) and `licenses_key_rtail` (its last 64, reversed, so an end is a
+//! range); a whole key pasted in (spaces and line breaks from an email ignored) is one
+//! such end. A license id matches exactly.
 //!
 //! A trigram index cannot answer one or two characters, and a substring scan of every
 //! key, name and email is too slow on a large store, so shorter text matches
@@ -34,7 +38,7 @@ use rusqlite::types::Value;
 use crate::store::db::{args, Db, Engine};
 
 use super::model::{License, LicensePage, LicenseQuery, LicenseSort};
-use super::sql::{key_is, license_row, SELECT};
+use super::sql::{key_rtail, license_row, KEY_RTAIL, SELECT};
 use crate::error::{Error, Result};
 use crate::store::like_pattern;
 use crate::{stamp, Keywright};
@@ -45,10 +49,10 @@ pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 500;
 /// The longest search text accepted: long enough for a whole license key pasted in.
 const MAX_TEXT: usize = 8_192;
-/// How many trailing characters of each key the trigram index holds (a signed key's
-/// signature, or all of a shorter key). Kept in step with the migration that builds
-/// `license_search`.
-pub const KEY_TAIL: usize = 128;
+/// Keys of at most this many characters (unsigned, human keys) are searched by any
+/// substring, through the trigram index; longer ones (signed keys) by their start or
+/// end. Kept in step with the migration that builds `license_search`.
+pub const KEY_SHORT: usize = 64;
 /// A text matching more licenses (or customers, for 1–2 characters) than this is
 /// broad: its page walks the sort order rather than sorting every match. Where the
 /// two plans cost the same on 100,000 licenses (see docs/benchmarks.md).
@@ -133,6 +137,151 @@ fn pg_lexeme(text: &str) -> String {
         .filter(|c| c.is_alphanumeric())
         .flat_map(char::to_lowercase)
         .collect()
+}
+
+/// A key's start or end is searched from this many characters on (fewer match too
+/// many keys to mean anything).
+pub const MIN_KEY_PART: usize = 6;
+/// How many leading characters of each key `licenses_key_head` holds.
+const KEY_HEAD: usize = 64;
+
+/// SQL that the key of `t` starts with `text` (at least [`MIN_KEY_PART`] characters),
+/// through the index `licenses_key_head`: (condition, its parameters numbered from
+/// `first`). Keys compare exactly, case included.
+fn key_prefix(db: Db<'_>, text: &str, t: &str, first: usize) -> Option<(String, Vec<Value>)> {
+    let len = text.chars().count();
+    if len < MIN_KEY_PART {
+        return None;
+    }
+    let head = |n: usize| match db.engine() {
+        Engine::Sqlite => format!("substr({t}.key, 1, {n})"),
+        Engine::Postgres => format!("left({t}.key, {n})"),
+    };
+    let (a, b) = (first, first + 1);
+    Some(if len <= KEY_HEAD {
+        (
+            format!("({h} >= ?{a} AND {h} < ?{b})", h = head(KEY_HEAD)),
+            vec![
+                Value::Text(text.to_owned()),
+                Value::Text(format!("{text}{}", char::MAX)),
+            ],
+        )
+    } else {
+        (
+            format!("({} = ?{a} AND {} = ?{b})", head(KEY_HEAD), head(len)),
+            vec![
+                Value::Text(text.chars().take(KEY_HEAD).collect()),
+                Value::Text(text.to_owned()),
+            ],
+        )
+    })
+}
+
+/// SQL that the key of `t` ends with `text` (at least [`MIN_KEY_PART`] characters),
+/// through the unique index over `key_rtail` (the key's end reversed); a whole key is
+/// one such end. Parameters as [`key_prefix`].
+fn key_suffix(db: Db<'_>, text: &str, t: &str, first: usize) -> Option<(String, Vec<Value>)> {
+    let len = text.chars().count();
+    if len < MIN_KEY_PART {
+        return None;
+    }
+    let (a, b) = (first, first + 1);
+    Some(if len <= KEY_RTAIL {
+        let reversed: String = text.chars().rev().collect();
+        (
+            format!("({t}.key_rtail >= ?{a} AND {t}.key_rtail < ?{b})"),
+            vec![
+                Value::Text(reversed.clone()),
+                Value::Text(format!("{reversed}{}", char::MAX)),
+            ],
+        )
+    } else {
+        (
+            format!(
+                "({t}.key_rtail = ?{a} AND {} = ?{b})",
+                db.tail(&format!("{t}.key"), len as u32)
+            ),
+            vec![Value::Text(key_rtail(text)), Value::Text(text.to_owned())],
+        )
+    })
+}
+
+/// The key parts of a search text over alias `t`, with their parameters appended to
+/// `args` (numbered after those already there).
+fn key_parts(db: Db<'_>, text: &str, t: &str, args: &mut Vec<Value>) -> Vec<String> {
+    let mut conditions = Vec::new();
+    for part in [key_prefix, key_suffix] {
+        if let Some((condition, values)) = part(db, text, t, args.len() + 1) {
+            conditions.push(condition);
+            args.extend(values);
+        }
+    }
+    conditions
+}
+
+/// How many licenses a key's start and end match, each counted from its index up to
+/// one past [`BROAD_TEXT`].
+fn key_part_matches(db: Db<'_>, text: &str) -> Result<i64> {
+    let mut total = 0;
+    for part in [key_prefix, key_suffix] {
+        if let Some((condition, values)) = part(db, text, "k", 1) {
+            let values: Vec<crate::store::db::Value> = values.into_iter().map(Into::into).collect();
+            total += db.query_one::<i64>(
+                &format!(
+                    "SELECT count(*) FROM (SELECT 1 FROM licenses k WHERE {condition} LIMIT {}) AS m",
+                    BROAD_TEXT + 1
+                ),
+                &values,
+                |r| r.get(0),
+            )?;
+        }
+    }
+    Ok(total)
+}
+
+/// Where the rows a batch is about to write start: one past the largest `seq` of
+/// `licenses` and of `customers` (read inside the batch's transaction).
+pub(crate) fn rows_after(db: Db<'_>) -> Result<(i64, i64)> {
+    db.query_one(
+        "SELECT (SELECT coalesce(max(seq), 0) FROM licenses), \
+                (SELECT coalesce(max(seq), 0) FROM customers)",
+        &[],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+}
+
+/// SQLite: indexes for search, all at once, the licenses and customers a batch wrote
+/// after `after` (from [`rows_after`]); or with `None`, every row a batch ever wrote
+/// (a store just copied). The store's triggers index every other row as it is written.
+/// PostgreSQL keeps its indexes itself: nothing to do.
+pub(crate) fn index_batch_rows(db: Db<'_>, after: Option<(i64, i64)>) -> Result<()> {
+    if db.engine() != Engine::Sqlite {
+        return Ok(());
+    }
+    let (licenses, customers) = match after {
+        Some((l, c)) => (format!("l.seq > {l}"), format!("seq > {c}")),
+        None => (
+            "l.proof_seq IS NOT NULL".to_owned(),
+            "proof_seq IS NOT NULL".to_owned(),
+        ),
+    };
+    db.execute(
+        &format!(
+            "INSERT INTO license_search (rowid, key_short, customer_name, customer_email)
+             SELECT l.seq, CASE WHEN length(l.key) <= {KEY_SHORT} THEN l.key END, c.name, c.email
+             FROM licenses l LEFT JOIN customers c ON c.id = l.customer_id
+             WHERE {licenses} AND l.proof_seq IS NOT NULL"
+        ),
+        &[],
+    )?;
+    db.execute(
+        &format!(
+            "INSERT INTO customer_words (rowid, name, email)
+             SELECT seq, name, email FROM customers WHERE {customers} AND proof_seq IS NOT NULL"
+        ),
+        &[],
+    )?;
+    Ok(())
 }
 
 fn encode_cursor(sort: LicenseSort, key: &str, id: &str) -> String {
@@ -290,47 +439,50 @@ impl Keywright {
                 let a = n + 1;
                 if chars >= 3 {
                     // How many licenses the text may match, from the indexes alone:
-                    // its customers, and the keys whose tail holds it (a text longer
-                    // than the tail cannot be in one).
+                    // its customers, the short keys holding it, and the keys that
+                    // start or end with it.
+                    let compact: String = text.split_whitespace().collect();
                     let customers = pg_matches(
                         db,
                         "customers",
                         "name ILIKE ?1 ESCAPE '\\' OR email ILIKE ?1 ESCAPE '\\'",
                         &like,
                     )?;
-                    let keys = if chars <= KEY_TAIL {
-                        pg_matches(
-                            db,
-                            "licenses l",
-                            &format!("{} ILIKE ?1 ESCAPE '\\'", db.tail("l.key", KEY_TAIL as u32)),
-                            &like,
-                        )?
-                    } else {
-                        0
-                    };
+                    let keys = pg_matches(
+                        db,
+                        "licenses l",
+                        &format!("length(l.key) <= {KEY_SHORT} AND l.key ILIKE ?1 ESCAPE '\\'"),
+                        &like,
+                    )? + key_part_matches(db, &compact)?;
                     broad_text = customers + keys > BROAD_TEXT;
                     trigram_text = true;
-                    filters.push(if broad_text {
-                        format!(
-                            "({tail} ILIKE ?{a} ESCAPE '\\' OR c.name ILIKE ?{a} ESCAPE '\\' \
-                             OR c.email ILIKE ?{a} ESCAPE '\\' OR {key} OR l.id = {exact})",
-                            tail = db.tail("l.key", KEY_TAIL as u32),
-                            key = key_is(db, &exact),
-                        )
+                    args.push(Value::Text(like));
+                    args.push(Value::Text(compact.clone()));
+                    if broad_text {
+                        let parts = key_parts(db, &compact, "l", &mut args);
+                        filters.push(format!(
+                            "(length(l.key) <= {KEY_SHORT} AND l.key ILIKE ?{a} ESCAPE '\\' \
+                             OR c.name ILIKE ?{a} ESCAPE '\\' OR c.email ILIKE ?{a} ESCAPE '\\' \
+                             {}OR l.id = {exact})",
+                            parts.iter().map(|p| format!("OR {p} ")).collect::<String>()
+                        ));
                     } else {
-                        format!(
-                            "l.id IN (SELECT k.id FROM licenses k WHERE {tail} ILIKE ?{a} ESCAPE '\\' \
+                        let parts = key_parts(db, &compact, "k", &mut args);
+                        filters.push(format!(
+                            "l.id IN (SELECT k.id FROM licenses k \
+                             WHERE length(k.key) <= {KEY_SHORT} AND k.key ILIKE ?{a} ESCAPE '\\' \
                              UNION ALL SELECT k.id FROM licenses k WHERE k.customer_id IN \
                              (SELECT id FROM customers WHERE name ILIKE ?{a} ESCAPE '\\' \
                              OR email ILIKE ?{a} ESCAPE '\\') \
-                             UNION ALL SELECT k.id FROM licenses k WHERE {key} \
-                             UNION ALL SELECT CAST({exact} AS TEXT))",
-                            tail = db.tail("k.key", KEY_TAIL as u32),
-                            key = key_is(db, &exact).replace("l.key", "k.key"),
-                        )
-                    });
-                    args.push(Value::Text(like));
-                    args.push(Value::Text(text.split_whitespace().collect()));
+                             {}UNION ALL SELECT CAST({exact} AS TEXT))",
+                            parts
+                                .iter()
+                                .map(|p| format!(
+                                    "UNION ALL SELECT k.id FROM licenses k WHERE {p} "
+                                ))
+                                .collect::<String>()
+                        ));
+                    }
                 } else if text.chars().any(char::is_alphanumeric) {
                     let prefix = format!("{}:*", pg_lexeme(text));
                     let query =
@@ -391,30 +543,32 @@ impl Keywright {
                 }
             } else if chars >= 3 {
                 let phrase = fts_phrase(text);
-                let matches = index_matches(db, "license_search", &phrase)?;
+                let compact: String = text.split_whitespace().collect();
+                let matches =
+                    index_matches(db, "license_search", &phrase)? + key_part_matches(db, &compact)?;
                 broad_text = matches > BROAD_TEXT;
                 trigram_text = true;
-                let indexed = if broad_text {
+                let (a, exact) = (n + 1, n + 2);
+                args.push(Value::Text(phrase));
+                args.push(Value::Text(compact.clone()));
+                filters.push(if broad_text {
+                    let parts = key_parts(db, &compact, "l", &mut args);
                     format!(
-                        "EXISTS (SELECT 1 FROM license_search WHERE license_search MATCH ?{a} \
-                         AND rowid = l.seq)",
-                        a = n + 1
+                        "(EXISTS (SELECT 1 FROM license_search WHERE license_search MATCH ?{a} \
+                         AND rowid = l.seq) {}OR l.id = ?{exact})",
+                        parts.iter().map(|p| format!("OR {p} ")).collect::<String>()
                     )
                 } else {
+                    let parts = key_parts(db, &compact, "k", &mut args);
                     format!(
-                        "l.seq IN (SELECT rowid FROM license_search \
-                         WHERE license_search MATCH ?{a})",
-                        a = n + 1
+                        "(l.seq IN (SELECT rowid FROM license_search WHERE license_search MATCH ?{a}\
+                         {}) OR l.id = ?{exact})",
+                        parts
+                            .iter()
+                            .map(|p| format!(" UNION ALL SELECT k.seq FROM licenses k WHERE {p}"))
+                            .collect::<String>()
                     )
-                };
-                // A whole key (an email may have wrapped it) or a license id.
-                let exact = format!("?{}", n + 2);
-                filters.push(format!(
-                    "({indexed} OR {} OR l.id = {exact})",
-                    key_is(db, &exact)
-                ));
-                args.push(Value::Text(phrase));
-                args.push(Value::Text(text.split_whitespace().collect()));
+                });
             } else if text.chars().any(char::is_alphanumeric) {
                 let prefix = fts_prefix(text);
                 let matches = index_matches(db, "customer_words", &prefix)?;

@@ -15,15 +15,21 @@ pub(super) const SELECT: &str =
      JOIN products pr ON pr.id = p.product_id
      LEFT JOIN customers c ON c.id = l.customer_id";
 
-/// SQL that license `l` has exactly the key in parameter `param`. Keys are indexed by
-/// their last 64 characters (`licenses_key_tail`, unique), so the lookup goes through
-/// that index and then compares the whole key.
-pub(super) fn key_is(db: Db<'_>, param: &str) -> String {
-    format!(
-        "({} = {} AND l.key = {param})",
-        db.tail("l.key", 64),
-        db.tail(param, 64)
-    )
+/// How many of a key's last characters `key_rtail` holds, reversed.
+pub const KEY_RTAIL: usize = 64;
+
+/// The `key_rtail` column of a license whose key is `key`: its last [`KEY_RTAIL`]
+/// characters, last first. Unique (a signed key ends in its signature), so a whole key
+/// is found through it, and an end typed by the user is a range of its index.
+pub(crate) fn key_rtail(key: &str) -> String {
+    key.chars().rev().take(KEY_RTAIL).collect()
+}
+
+/// SQL that license `l` has exactly the key in parameter `key`, whose [`key_rtail`] is
+/// parameter `rtail`: one probe of the unique `licenses_key_rtail` index, then a
+/// comparison of the whole key.
+pub(super) fn key_is(key: &str, rtail: &str) -> String {
+    format!("(l.key_rtail = {rtail} AND l.key = {key})")
 }
 
 /// [`SELECT`] with the number of active machines, as column `machines_count`.
@@ -79,9 +85,9 @@ pub(super) fn find(db: Db<'_>, reference: &str) -> Result<Option<License>> {
         &format!(
             "{} WHERE l.id = ?1 OR {}",
             select_counted(),
-            key_is(db, "?1")
+            key_is("?1", "?2")
         ),
-        args![reference],
+        args![reference, key_rtail(reference)],
         license_row,
     )
 }
@@ -90,8 +96,8 @@ pub(super) fn find(db: Db<'_>, reference: &str) -> Result<Option<License>> {
 pub(super) fn key_taken(db: Db<'_>, key: &str) -> Result<bool> {
     Ok(db
         .query_opt(
-            &format!("SELECT 1 FROM licenses l WHERE {}", key_is(db, "?1")),
-            args![key],
+            &format!("SELECT 1 FROM licenses l WHERE {}", key_is("?1", "?2")),
+            args![key, key_rtail(key)],
             |_| Ok(()),
         )?
         .is_some())
@@ -114,14 +120,21 @@ pub(crate) struct LicenseRow<'a> {
     pub created: &'a str,
     /// (order id, position 1..quantity) for licenses issued from a batch.
     pub order: Option<(&'a str, i64)>,
+    /// The customer sort key, when the caller knows it (a batch: see
+    /// [`crate::customers::sort_key`]); `None` lets the store derive it.
+    pub customer_sort: Option<&'a str>,
+    /// Where a batch's audit row commits to this license: (its `seq`, this license's
+    /// position among its leaves, the leaf hash).
+    pub proof: Option<(i64, i64, &'a str)>,
 }
 
 /// Inserts an active license.
 pub(super) fn insert(db: Db<'_>, row: &LicenseRow<'_>) -> Result<()> {
     db.execute(
         "INSERT INTO licenses (id, key, policy_id, customer_id, signing_key_id, status, expiry,
-                               metadata, created_at, updated_at, order_id, order_seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8, ?9, ?10)",
+                               metadata, created_at, updated_at, order_id, order_seq,
+                               key_rtail, customer_sort, proof_seq, proof_pos, proof_leaf)
+         VALUES (?1, ?2, ?3, ?4, ?5, 'active', ?6, ?7, ?8, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
         args![
             row.id,
             row.key,
@@ -133,6 +146,11 @@ pub(super) fn insert(db: Db<'_>, row: &LicenseRow<'_>) -> Result<()> {
             row.created,
             row.order.map(|o| o.0),
             row.order.map(|o| o.1),
+            key_rtail(row.key),
+            row.customer_sort,
+            row.proof.map(|p| p.0),
+            row.proof.map(|p| p.1),
+            row.proof.map(|p| p.2),
         ],
     )?;
     Ok(())

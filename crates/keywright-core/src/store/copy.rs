@@ -71,7 +71,17 @@ pub(crate) const TABLES: &[(&str, &[&str], &str)] = &[
     ),
     (
         "customers",
-        &["seq", "id", "name", "email", "created_at", "company"],
+        &[
+            "seq",
+            "id",
+            "name",
+            "email",
+            "created_at",
+            "company",
+            "proof_seq",
+            "proof_pos",
+            "proof_leaf",
+        ],
         "seq",
     ),
     (
@@ -92,6 +102,10 @@ pub(crate) const TABLES: &[(&str, &[&str], &str)] = &[
             "order_id",
             "order_seq",
             "entitlements",
+            "key_rtail",
+            "proof_seq",
+            "proof_pos",
+            "proof_leaf",
         ],
         "seq",
     ),
@@ -274,6 +288,8 @@ pub(crate) fn copy_rows(
         }
         progress(table, rows);
     }
+    // The rows a batch wrote are indexed for search by the batch, not by a trigger.
+    crate::issuing::index_batch_rows(to, None)?;
     if to.engine() == Engine::Postgres {
         // Rows came with their `seq`; the identity columns go on after the largest.
         for table in ["customers", "licenses", "server_events"] {

@@ -82,6 +82,13 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 14: sending licenses by email (issue 19): the SMTP account and message templates,
     // and the batch send's ledger (one row per order).
     include_str!("migrations/14_mail.sql"),
+    // 15: batch issuance at the hardware's pace (issue 18). Signed keys leave the
+    // trigram index: a key is found whole, by its start (`licenses_key_head`) or by its
+    // end (`key_rtail`, the last 64 characters reversed, unique), and only short keys
+    // stay in the trigram index. A batch writes one audit row per transaction that
+    // commits to every license and customer it wrote (`proof_seq`, `proof_pos`,
+    // `proof_leaf` on each), and the customer sort key is written with the license.
+    include_str!("migrations/15_batch_proofs.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {
@@ -119,7 +126,7 @@ mod tests {
     /// Released migrations, byte for byte: a store that ran one never runs it again,
     /// so an edit would give stores of the same version different schemas. Append a
     /// new file instead (and its digest here).
-    const RELEASED: [&str; 13] = [
+    const RELEASED: [&str; 14] = [
         "5e6c74744c4f07b7af95825364b59cb8badb9a0e724a76eb2de6ddcc288a51a8",
         "c36049e961e003796d7938cde138c768a7335d035a9924aea1b5128b59637233",
         "2395476dc29d9c0f91a48ed663508adb1e0f85ef30347d63428c83378f70ac89",
@@ -133,6 +140,7 @@ mod tests {
         "ae6b393d0ab9d96184962c491b7b36ad9cacf0de2db69bb0ebefb5d092a8e3df",
         "fe85c6b6ffede5c755aa72b1953dbd160a269a8da1945f936e94169ff1e05a4a",
         "8de7ade42b4957b1b4f394677287a680acd35d6e7dfab25281b6421c88002314",
+        "fbf62d906a3a91e85adc8a0db696611d25182e285007866554d62e5ab436df2b",
     ];
 
     #[test]

@@ -7,8 +7,9 @@
 //! cancel issues only the licenses still missing, never a duplicate.
 //!
 //! Speed: the private key of each product is read from the vault once per batch, keys
-//! are signed on every core, and licenses are committed 500 per IMMEDIATE transaction,
-//! each with its audit row (the same building blocks as [`Keywright::issue_license`]).
+//! are signed on every core, and licenses are committed 500 per IMMEDIATE transaction
+//! with one audit row that commits to every license and customer of the transaction
+//! (a Merkle root; see [`crate::audit::batch`]).
 //!
 //! The steps, in order: `csv` reads the file, `plan` resolves every row against the
 //! catalog and the store (all a preview does), `run` signs and commits the licenses
@@ -172,6 +173,8 @@ struct Run<'a> {
     /// Each signing key (by row id) with its private half, read from the vault once.
     signers: &'a HashMap<String, (SigningKey, PrivateKey)>,
     now: Timestamp,
+    /// This run's id: the subject of its audit rows, one per transaction.
+    batch_id: &'a str,
 }
 
 /// Progress over a whole run: licenses issued, then license files written.
@@ -364,12 +367,14 @@ impl Keywright {
         };
         let licenses_needed = licenses_needed(&rows);
         let mut steps = Steps::start(licenses_needed.len() + files_needed.len(), progress);
+        let batch_id = uuid::Uuid::new_v4().to_string();
         let run = Run {
             preview: &preview,
             rows: &rows,
             catalog: &catalog,
             signers: &signers,
             now,
+            batch_id: &batch_id,
         };
 
         let (issued, mut cancelled) =

@@ -10,12 +10,11 @@ use keywright_license::parse_time;
 
 use super::plan::{Catalog, PlannedRow};
 use super::{in_parallel, BatchIssued, Run, Steps, CHUNK};
+use crate::audit::{self, Event};
 use crate::catalog::{Policy, Product};
-use crate::customers::insert_customer;
+use crate::customers::insert_batch_customer;
 use crate::error::{Error, ErrorCode, Result};
-use crate::issuing::issue::{
-    draw_human_key, insert_license, issue_times, sign_license_key, KeyInput,
-};
+use crate::issuing::issue::{draw_human_key, issue_times, sign_license_key, KeyInput};
 use crate::issuing::sql::{self, LicenseRow};
 use crate::keys::SigningKey;
 use crate::{stamp, Keywright};
@@ -120,23 +119,57 @@ impl Keywright {
             Some(p) => issue_times(run.now, p)?,
             None => (parse_time(&stamp(run.now))?, None),
         };
-        for chunk in jobs.chunks(CHUNK) {
+        // Signing and storing overlap: while a helper thread signs a chunk (on every
+        // core), this thread commits the chunk signed before it.
+        let store_id = self.store.store_id().to_owned();
+        let mut signed: Option<Vec<Work<'_>>> = None;
+        let mut chunks = jobs.chunks(CHUNK);
+        loop {
+            // A cancel drops the chunk signed but not stored yet.
             if cancel.load(Ordering::SeqCst) {
                 return Ok((issued, true));
             }
-            let mut work = self.chunk_work(run, chunk, created_ts, &mut customers)?;
-            sign_all(&mut work, self.store.store_id(), created_ts, run.signers)?;
-            self.commit_chunk(run, &work, &mut customers, created_ts, issued.len())?;
-            for w in work {
-                issued.push(BatchIssued {
+            let next = match chunks.next() {
+                Some(chunk) => Some(self.chunk_work(run, chunk, created_ts, &mut customers)?),
+                None => None,
+            };
+            let previous = signed.take();
+            let mut stored = Ok(());
+            let next = std::thread::scope(|scope| {
+                let signer = next.map(|mut work| {
+                    let store_id = store_id.as_str();
+                    scope.spawn(move || {
+                        sign_all(&mut work, store_id, created_ts, run.signers).map(|()| work)
+                    })
+                });
+                if let Some(work) = &previous {
+                    stored = self.commit_chunk(run, work, &mut customers, created_ts, issued.len());
+                }
+                signer.map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::new(
+                            ErrorCode::Internal,
+                            "the signing thread panicked",
+                        ))
+                    })
+                })
+            });
+            stored?;
+            if let Some(work) = previous {
+                let n = work.len();
+                issued.extend(work.into_iter().map(|w| BatchIssued {
                     line: run.preview.rows[w.row].line,
                     order_id: run.preview.rows[w.row].order_id.clone(),
                     seq: w.seq,
                     license_id: w.license_id,
                     key: w.key,
-                });
+                }));
+                steps.advance(n);
             }
-            steps.advance(chunk.len());
+            match next {
+                Some(work) => signed = Some(work?),
+                None => break,
+            }
         }
         Ok((issued, false))
     }
@@ -218,8 +251,9 @@ impl Keywright {
     }
 
     /// Stores a signed chunk in one transaction: its new customers, its licenses and
-    /// their audit rows. `issued` (licenses committed before) is for the message when
-    /// another run got there first.
+    /// one audit row that commits to all of them (see [`crate::audit::batch`]).
+    /// `issued` (licenses committed before) is for the message when another run got
+    /// there first.
     fn commit_chunk(
         &mut self,
         run: &Run<'_>,
@@ -243,6 +277,12 @@ impl Keywright {
                 )));
             }
         }
+        // The audit row this transaction ends with: its position is known now (the
+        // transaction holds the write lock), so each row can name it as it is written.
+        let proof_seq = audit::head(tx.db())?.seq + 1;
+        let rows_after = crate::issuing::search::rows_after(tx.db())?;
+        let mut leaves: Vec<String> = Vec::with_capacity(work.len() * 2);
+        let mut kids: Vec<&str> = Vec::new();
         for w in work {
             let row = &run.preview.rows[w.row];
             let customer_id = match &w.customer {
@@ -251,16 +291,22 @@ impl Keywright {
                         Error::new(ErrorCode::Internal, "a customer went missing")
                     })?;
                     if entry.2 {
-                        insert_customer(
-                            tx.db(),
-                            &audit_key,
-                            &self.actor,
-                            &created,
-                            &entry.0,
+                        let (name, email, company) = (
                             row.customer_name.as_deref(),
                             row.customer_email.as_deref(),
                             row.customer_company.as_deref(),
+                        );
+                        let leaf = audit::batch::customer_leaf(&entry.0, name, email, company);
+                        insert_batch_customer(
+                            tx.db(),
+                            &created,
+                            &entry.0,
+                            name,
+                            email,
+                            company,
+                            (proof_seq, leaves.len() as i64, &leaf),
                         )?;
+                        leaves.push(leaf);
                         entry.2 = false;
                     }
                     Some(entry.0.clone())
@@ -268,10 +314,39 @@ impl Keywright {
                 None => None,
             };
             let (signing_key, _) = &run.signers[&w.product.signing_key_id];
-            insert_license(
+            // An unsigned policy's key is drawn, not signed.
+            let kid = (!w.policy.unsigned_key).then_some(signing_key.kid.as_str());
+            if let Some(kid) = kid {
+                if !kids.contains(&kid) {
+                    kids.push(kid);
+                }
+            }
+            let expiry = w.expiry.map(stamp);
+            let metadata = &run.rows[w.row].metadata_json;
+            let state = audit::state::of_values(
+                "license",
+                &[
+                    ("key", Some(&w.key)),
+                    ("policy_id", Some(&w.policy.id)),
+                    ("customer_id", customer_id.as_deref()),
+                    ("signing_key_id", Some(&signing_key.id)),
+                    ("status", Some("active")),
+                    ("expiry", expiry.as_deref()),
+                    ("entitlements", None),
+                    ("metadata", Some(metadata)),
+                ],
+            )
+            .ok_or_else(|| Error::new(ErrorCode::Internal, "a license's state is incomplete"))?;
+            let leaf = audit::batch::license_leaf(&w.license_id, &state);
+            let sort = match &w.customer {
+                Some(_) => crate::customers::sort_key(
+                    row.customer_name.as_deref(),
+                    row.customer_email.as_deref(),
+                ),
+                None => crate::customers::sort_key(None, None),
+            };
+            sql::insert(
                 tx.db(),
-                &audit_key,
-                &self.actor,
                 &LicenseRow {
                     id: &w.license_id,
                     key: &w.key,
@@ -279,14 +354,46 @@ impl Keywright {
                     product: w.product,
                     customer_id: customer_id.as_deref(),
                     signing_key_id: &signing_key.id,
-                    // An unsigned policy's key is drawn, not signed.
-                    kid: (!w.policy.unsigned_key).then_some(signing_key.kid.as_str()),
-                    expiry: w.expiry.map(stamp).as_deref(),
-                    metadata: &run.rows[w.row].metadata_json,
+                    kid,
+                    expiry: expiry.as_deref(),
+                    metadata,
                     created: &created,
                     order: Some((&row.order_id, w.seq)),
+                    customer_sort: Some(&sort),
+                    proof: Some((proof_seq, leaves.len() as i64, &leaf)),
                 },
             )?;
+            leaves.push(leaf);
+        }
+        // The search indexes, for the whole chunk at once.
+        crate::issuing::search::index_batch_rows(tx.db(), Some(rows_after))?;
+        let licenses = work.len();
+        let seq = audit::append(
+            tx.db(),
+            &audit_key,
+            &created,
+            &self.actor,
+            &Event {
+                action: audit::batch::BATCH_ACTION,
+                subject_type: Some("batch"),
+                subject_id: Some(run.batch_id),
+                // The key that signed them, when they share one.
+                signing_key_kid: (kids.len() == 1).then(|| kids[0]),
+                artifact_sha256: None,
+                detail: serde_json::json!({
+                    "licenses": licenses,
+                    "customers": leaves.len() - licenses,
+                    "leaves": leaves.len(),
+                    "merkleRoot": audit::batch::merkle_root(&leaves),
+                    "kids": kids,
+                }),
+            },
+        )?;
+        if seq != proof_seq {
+            return Err(Error::new(
+                ErrorCode::Internal,
+                "the batch's audit row did not land where its rows name it",
+            ));
         }
         // A failed commit rolls back the chunk's new customers with it.
         tx.commit()?;

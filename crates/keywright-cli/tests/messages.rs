@@ -431,8 +431,12 @@ fn two_runs_of_the_same_csv_at_once() {
             cli.count("(SELECT order_id, order_seq FROM licenses GROUP BY 1, 2)"),
             expected
         );
+        // Every license proven by its batch's audit row.
         assert_eq!(
-            cli.count("audit_events WHERE action = 'license.issue'"),
+            cli.count(
+                "licenses l JOIN audit_events a ON a.seq = l.proof_seq \
+                 WHERE a.action = 'license.batch_issue'"
+            ),
             expected
         );
         assert_eq!(cli.count("customers"), expected / 10, "no customer twice");

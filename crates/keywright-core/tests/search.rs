@@ -176,6 +176,18 @@ fn text_search_finds_key_fragments_emails_and_renamed_customers() {
     assert_eq!(page.next_cursor, None);
     assert_eq!(ids(&search(&f.kw, text("babb"))), [bob.id.as_str()]);
     assert_eq!(search(&f.kw, text("nobody-here")).total, 0);
+    // Longer than any name or email: a key or nothing.
+    assert_eq!(search(&f.kw, text(&"x".repeat(400))).total, 0);
+    assert_eq!(
+        search(&f.kw, text(&format!("a{}b", " ".repeat(300)))).total,
+        0
+    );
+    let long_start = search(&f.kw, text(&ada.key[..300]));
+    assert!(ids(&long_start).contains(&ada.id.as_str()));
+    assert!(long_start
+        .items
+        .iter()
+        .all(|l| l.key.starts_with(&ada.key[..300])));
     // Quotes and FTS syntax are just text.
     assert_eq!(search(&f.kw, text("\"OR * NEAR(")).total, 0);
 

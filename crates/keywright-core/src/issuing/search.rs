@@ -142,6 +142,9 @@ fn pg_lexeme(text: &str) -> String {
 /// A key's start or end is searched from this many characters on (fewer match too
 /// many keys to mean anything).
 pub const MIN_KEY_PART: usize = 6;
+/// The longest name or email a store holds (names and companies are at most 200
+/// characters, emails 254 bytes): a longer text is searched as a key only.
+const LONGEST_FIELD: usize = 254;
 /// How many leading characters of each key `licenses_key_head` holds.
 const KEY_HEAD: usize = 64;
 
@@ -426,7 +429,32 @@ impl Keywright {
                 )));
             }
             let n = args.len();
-            if postgres {
+            if chars > LONGEST_FIELD {
+                // Longer than any name or email the store holds: a key (whole, or its
+                // start or end, as an email may have wrapped it) or a license id.
+                let compact: String = text.split_whitespace().collect();
+                broad_text = key_part_matches(db, &compact)? > BROAD_TEXT;
+                trigram_text = true;
+                let exact = n + 1;
+                args.push(Value::Text(compact.clone()));
+                filters.push(if compact.chars().count() < MIN_KEY_PART {
+                    // (Mostly spaces: no key part to look for.)
+                    format!("l.id = ?{exact}")
+                } else if broad_text {
+                    let parts = key_parts(db, &compact, "l", &mut args);
+                    format!("({} OR l.id = ?{exact})", parts.join(" OR "))
+                } else {
+                    let parts = key_parts(db, &compact, "k", &mut args);
+                    format!(
+                        "(l.seq IN ({}) OR l.id = ?{exact})",
+                        parts
+                            .iter()
+                            .map(|p| format!("SELECT k.seq FROM licenses k WHERE {p}"))
+                            .collect::<Vec<_>>()
+                            .join(" UNION ALL ")
+                    )
+                });
+            } else if postgres {
                 // PostgreSQL: the trigram GIN indexes answer ILIKE over the key's tail,
                 // the name and the email; the word index answers 1–2 characters. A
                 // narrow text lists its matches through those indexes (a union of

@@ -478,8 +478,8 @@ export type LicenseSort = "created_desc" | "created_asc" | "expiry_asc" | "custo
 export type LicenseQuery = { 
 /**
  * 3 characters or more: a substring of the customer's name or email, or of a
- * short (unsigned, human) key, in any case; the start or the end of any key, 6
- * characters or more, exactly (a whole key is one); or a license id, exactly.
+ * short (unsigned, human) key, in any case; the start (6 to 64 characters) or the
+ * end (6 or more) of any key, exactly (a whole key is one); or a license id.
  * 1–2 characters: the start of a word in the customer's name or email.
  */
 text: string | null, 

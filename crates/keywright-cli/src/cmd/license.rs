@@ -68,7 +68,7 @@ pub(crate) enum LicenseCommand {
     /// List licenses (all, newest first; any option below searches one page instead).
     List {
         /// Part of the customer's name or email (or of a short, unsigned key); a signed
-        /// key's first or last 6+ characters, or all of it; or a license id.
+        /// key's first 6 to 64 or last 6+ characters, or all of it; or a license id.
         #[arg(long)]
         search: Option<String>,
         /// active, suspended or revoked.

@@ -4,12 +4,12 @@
 //! Text of three characters or more goes through the trigram FTS5 index
 //! (`license_search`): a substring of the customer's name or email, or of a short key
 //! (at most [`KEY_SHORT`] characters: unsigned, human keys), in any case. A signed key
-//! (about 700 characters) is found by its start or its end, exactly, from
-//! [`MIN_KEY_PART`] characters on ("as they see them in an email": nobody types the
-//! middle of a signature), through two B-tree indexes: `licenses_key_head` (its first
-//! 64 characters) and `licenses_key_rtail` (its last 64, reversed, so an end is a
-//! range); a whole key pasted in (spaces and line breaks from an email ignored) is one
-//! such end. A license id matches exactly.
+//! (about 700 characters) is found by its start (6 to 64 characters) or its end (6 or
+//! more), exactly ("as they see them in an email": nobody types the middle of a
+//! signature), through two B-tree indexes: `licenses_key_head` (its first 64
+//! characters) and `licenses_key_rtail` (its last 64, reversed, so an end is a range);
+//! a whole key pasted in (spaces and line breaks from an email ignored) is one such
+//! end. A license id matches exactly.
 //!
 //! A trigram index cannot answer one or two characters, and a substring scan of every
 //! key, name and email is too slow on a large store, so shorter text matches
@@ -148,36 +148,28 @@ const LONGEST_FIELD: usize = 254;
 /// How many leading characters of each key `licenses_key_head` holds.
 const KEY_HEAD: usize = 64;
 
-/// SQL that the key of `t` starts with `text` (at least [`MIN_KEY_PART`] characters),
-/// through the index `licenses_key_head`: (condition, its parameters numbered from
-/// `first`). Keys compare exactly, case included.
+/// SQL that the key of `t` starts with `text` ([`MIN_KEY_PART`] to [`KEY_HEAD`]
+/// characters), a range of the index `licenses_key_head`: (condition, its parameters
+/// numbered from `first`). Keys compare exactly, case included. A longer text is not
+/// looked for as a start: every key of a product shares its first hundred-odd
+/// characters (the dataset's account, product and policy), so no index of a key's
+/// start narrows it, and a whole key is found by its end.
 fn key_prefix(db: Db<'_>, text: &str, t: &str, first: usize) -> Option<(String, Vec<Value>)> {
     let len = text.chars().count();
-    if len < MIN_KEY_PART {
+    if !(MIN_KEY_PART..=KEY_HEAD).contains(&len) {
         return None;
     }
-    let head = |n: usize| match db.engine() {
-        Engine::Sqlite => format!("substr({t}.key, 1, {n})"),
-        Engine::Postgres => format!("left({t}.key, {n})"),
+    let head = match db.engine() {
+        Engine::Sqlite => format!("substr({t}.key, 1, {KEY_HEAD})"),
+        Engine::Postgres => format!("left({t}.key, {KEY_HEAD})"),
     };
-    let (a, b) = (first, first + 1);
-    Some(if len <= KEY_HEAD {
-        (
-            format!("({h} >= ?{a} AND {h} < ?{b})", h = head(KEY_HEAD)),
-            vec![
-                Value::Text(text.to_owned()),
-                Value::Text(format!("{text}{}", char::MAX)),
-            ],
-        )
-    } else {
-        (
-            format!("({} = ?{a} AND {} = ?{b})", head(KEY_HEAD), head(len)),
-            vec![
-                Value::Text(text.chars().take(KEY_HEAD).collect()),
-                Value::Text(text.to_owned()),
-            ],
-        )
-    })
+    Some((
+        format!("({head} >= ?{first} AND {head} < ?{})", first + 1),
+        vec![
+            Value::Text(text.to_owned()),
+            Value::Text(format!("{text}{}", char::MAX)),
+        ],
+    ))
 }
 
 /// SQL that the key of `t` ends with `text` (at least [`MIN_KEY_PART`] characters),

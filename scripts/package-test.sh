@@ -7,8 +7,9 @@
 #
 #   scripts/package-test.sh [debug|release]     (default: debug, what package.sh builds)
 #
-# Artifacts in target/tmp/package/: keywright.png (the screenshot), app.log (the app's
-# standard error), dpkg-info.txt and dpkg-contents.txt.
+# Artifacts in target/tmp/package/: keywright.png (the screen), keywright-window.png (the
+# window alone), app.log (the app's standard error), dpkg-info.txt, dpkg-contents.txt,
+# rpm-requires.txt and rpm-contents.txt.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,7 +18,7 @@ sudo=""
 [ "$(id -u)" -eq 0 ] || sudo="sudo"
 out=target/tmp/package
 mkdir -p "$out"
-rm -f "$out/keywright.png" "$out/app.log"
+rm -f "$out/keywright.png" "$out/keywright-window.png" "$out/app.log"
 
 debs=("target/$profile/bundle/deb/"*.deb)
 [ -f "${debs[0]}" ] || { echo "no .deb in target/$profile/bundle/deb: run scripts/package.sh first" >&2; exit 1; }
@@ -26,6 +27,21 @@ pkg=$(dpkg-deb -f "$deb" Package)
 version=$(dpkg-deb -f "$deb" Version)
 dpkg-deb -I "$deb" > "$out/dpkg-info.txt"
 dpkg-deb -c "$deb" > "$out/dpkg-contents.txt"
+
+# The .rpm (built beside it; not installed here, Debian is not its home): what it needs
+# and holds.
+rpms=("target/$profile/bundle/rpm/"*.rpm)
+if [ -f "${rpms[0]}" ]; then
+  rpm -qpR "${rpms[0]}" > "$out/rpm-requires.txt" 2>/dev/null
+  rpm -qlp "${rpms[0]}" > "$out/rpm-contents.txt" 2>/dev/null
+  for need in 'libwebkit2gtk-4.1.so.0()(64bit)' 'libgtk-3.so.0()(64bit)' openssl-libs dbus-libs; do
+    grep -qxF "$need" "$out/rpm-requires.txt" || { echo "package test: the .rpm does not require $need" >&2; exit 1; }
+  done
+  for f in /usr/bin/keywright-app /usr/bin/keywright /usr/share/applications/Keywright.desktop; do
+    grep -qxF "$f" "$out/rpm-contents.txt" || { echo "package test: the .rpm does not hold $f" >&2; exit 1; }
+  done
+  echo "rpm $(basename "${rpms[0]}"): requires and files as expected"
+fi
 
 # Never replace or remove a Keywright this machine has installed for real.
 if dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed"; then
@@ -102,6 +118,7 @@ HOME="$work/home" XDG_RUNTIME_DIR="$work/run" XDG_DATA_HOME="$work/home/.local/s
     [ -n "$window" ] || { echo "no visible window named Keywright" >&2; exit 1; }
     sleep 1  # the paint after ui_ready reaches the X server
     import -window root "$out/keywright.png"
+    import -window "$window" "$out/keywright-window.png"
     colors=$(identify -format "%k" "$out/keywright.png")
     echo "window $window, screenshot $out/keywright.png: $colors colours"
     [ "$colors" -ge 64 ] || { echo "the screenshot is blank ($colors colours)" >&2; exit 1; }

@@ -5,8 +5,12 @@
 # `keywright` command (/usr/bin/keywright, also the activation server, `keywright
 # serve`), and declares what they need to run (tauri.conf.json, bundle.linux).
 #
-#   scripts/package.sh             # debug profile: what scripts/test.sh installs and tests
-#   scripts/package.sh --release   # release profile, as the release workflow builds it
+#   scripts/package.sh              # debug profile
+#   scripts/package.sh --release    # release profile, as the release workflow builds it
+#   scripts/package.sh --prebuilt   # the debug binaries already in target/debug, not
+#                                   # compiled again: scripts/test.sh packs those its
+#                                   # cargo test built (app with custom-protocol), so
+#                                   # packaging adds no compile to a test run
 #
 # The packages land in target/<profile>/bundle/{deb,rpm}/; their paths are printed last.
 # Updater artifacts (signed bundles) are made only by the release workflow, which holds
@@ -18,21 +22,29 @@ cd "$(dirname "$0")/.."
 profile=debug
 cargo_flags=()
 bundle_flags=(--debug)
+build=1
 case "${1:-}" in
   "") ;;
   --release) profile=release cargo_flags=(--release) bundle_flags=() ;;
-  *) echo "usage: scripts/package.sh [--release]" >&2; exit 2 ;;
+  --prebuilt) build=0 ;;
+  *) echo "usage: scripts/package.sh [--release | --prebuilt]" >&2; exit 2 ;;
 esac
 
 [ -x ui/node_modules/.bin/tauri ] || (cd ui && npm ci --no-audit --no-fund --loglevel=error)
-# The window's files are compiled into the app (generate_context! reads ui/dist).
-(cd ui && npm run build --silent >/dev/null)
 
-# Both binaries in one cargo run, the app with its files served from the binary (what
-# `tauri build` turns on); then the bundler packs what is built.
-echo "==> cargo build ($profile): keywright-app, keywright"
-cargo build "${cargo_flags[@]}" --locked -p keywright-app -p keywright-cli --bins \
-  --features keywright-app/custom-protocol
+if [ "$build" = 1 ]; then
+  # The window's files are compiled into the app (generate_context! reads ui/dist).
+  (cd ui && npm run build --silent >/dev/null)
+  # Both binaries in one cargo run, the app with its files served from the binary (what
+  # `tauri build` turns on); then the bundler packs what is built.
+  echo "==> cargo build ($profile): keywright-app, keywright"
+  cargo build "${cargo_flags[@]}" --locked -p keywright-app -p keywright-cli --bins \
+    --features keywright-app/custom-protocol
+else
+  for bin in keywright-app keywright; do
+    [ -x "target/debug/$bin" ] || { echo "target/debug/$bin is not built (run cargo test or scripts/package.sh)" >&2; exit 1; }
+  done
+fi
 
 out=target/tmp/package
 mkdir -p "$out"

@@ -86,7 +86,8 @@ fn pubkey(keys: &KeyPair) -> String {
 /// The updater's form of a signature (what Tauri's bundler writes into a `.sig` file):
 /// base64 of minisign's signature file, whose trusted comment names the version.
 fn sign(keys: &KeyPair, data: &[u8], version: &str) -> String {
-    let trusted = format!("timestamp:1764763200\tfile:keywright_{version}_amd64.deb\tversion:{version}");
+    let trusted =
+        format!("timestamp:1764763200\tfile:keywright_{version}_amd64.deb\tversion:{version}");
     let signature = minisign::sign(
         Some(&keys.pk),
         &keys.sk,
@@ -148,14 +149,18 @@ fn download(app: &App<MockRuntime>) -> Result<Vec<u8>, keywright_core::Error> {
     tauri::async_runtime::block_on(updates::download(&pending, |_| {}))
 }
 
-const ARTIFACT: &[u8] = b"!<arch>\ndebian-binary   the new version's package, as the release has it";
+const ARTIFACT: &[u8] =
+    b"!<arch>\ndebian-binary   the new version's package, as the release has it";
 
 #[test]
 fn a_newer_version_is_reported_with_its_notes_and_downloads_verified() {
     let server = Server::start();
     let keys = KeyPair::generate_unencrypted_keypair().unwrap();
     server.put("/download/keywright.deb", ARTIFACT);
-    server.put("/latest.json", manifest(&server, "0.2.0", &sign(&keys, ARTIFACT, "0.2.0")));
+    server.put(
+        "/latest.json",
+        manifest(&server, "0.2.0", &sign(&keys, ARTIFACT, "0.2.0")),
+    );
     let app = app(&server, &keys);
 
     let found = check(&app).unwrap();
@@ -192,7 +197,12 @@ fn a_tampered_artifact_is_refused() {
 
     assert!(check(&app).unwrap().update.is_some());
     let refused = download(&app).unwrap_err();
-    assert_eq!(refused.code, ErrorCode::UpdateRefused, "{}", refused.message);
+    assert_eq!(
+        refused.code,
+        ErrorCode::UpdateRefused,
+        "{}",
+        refused.message
+    );
     assert_eq!(
         refused.message,
         "the update was not installed: the downloaded file does not match its signature (it \
@@ -207,12 +217,20 @@ fn a_manifest_signed_with_another_key_is_refused() {
     let trusted = KeyPair::generate_unencrypted_keypair().unwrap();
     let other = KeyPair::generate_unencrypted_keypair().unwrap();
     server.put("/download/keywright.deb", ARTIFACT);
-    server.put("/latest.json", manifest(&server, "0.2.0", &sign(&other, ARTIFACT, "0.2.0")));
+    server.put(
+        "/latest.json",
+        manifest(&server, "0.2.0", &sign(&other, ARTIFACT, "0.2.0")),
+    );
     let app = app(&server, &trusted);
 
     assert!(check(&app).unwrap().update.is_some());
     let refused = download(&app).unwrap_err();
-    assert_eq!(refused.code, ErrorCode::UpdateRefused, "{}", refused.message);
+    assert_eq!(
+        refused.code,
+        ErrorCode::UpdateRefused,
+        "{}",
+        refused.message
+    );
     assert!(
         refused
             .message
@@ -228,12 +246,20 @@ fn a_signature_for_another_version_is_refused() {
     let server = Server::start();
     let keys = KeyPair::generate_unencrypted_keypair().unwrap();
     server.put("/download/keywright.deb", ARTIFACT);
-    server.put("/latest.json", manifest(&server, "0.3.0", &sign(&keys, ARTIFACT, "0.2.0")));
+    server.put(
+        "/latest.json",
+        manifest(&server, "0.3.0", &sign(&keys, ARTIFACT, "0.2.0")),
+    );
     let app = app(&server, &keys);
 
     assert_eq!(check(&app).unwrap().update.unwrap().version, "0.3.0");
     let refused = download(&app).unwrap_err();
-    assert_eq!(refused.code, ErrorCode::UpdateRefused, "{}", refused.message);
+    assert_eq!(
+        refused.code,
+        ErrorCode::UpdateRefused,
+        "{}",
+        refused.message
+    );
     assert!(
         refused.message.contains(
             "the update server announced version 0.3.0, but the file is signed as version 0.2.0"
@@ -250,7 +276,10 @@ fn the_same_or_an_older_version_is_up_to_date() {
     server.put("/download/keywright.deb", ARTIFACT);
     let app = app(&server, &keys);
     for version in [CURRENT, "0.0.9"] {
-        server.put("/latest.json", manifest(&server, version, &sign(&keys, ARTIFACT, version)));
+        server.put(
+            "/latest.json",
+            manifest(&server, version, &sign(&keys, ARTIFACT, version)),
+        );
         let answer = check(&app).unwrap();
         assert_eq!(answer.current_version, CURRENT);
         assert_eq!(answer.update, None, "{version} is not newer than {CURRENT}");
@@ -271,21 +300,30 @@ fn an_unreachable_server_or_a_bad_answer_says_so() {
     let app = app(&server, &keys);
     // Nothing at /latest.json: the server answers 404.
     let missing = check(&app).unwrap_err();
-    assert_eq!(missing.code, ErrorCode::UpdateUnreachable, "{}", missing.message);
+    assert_eq!(
+        missing.code,
+        ErrorCode::UpdateUnreachable,
+        "{}",
+        missing.message
+    );
     assert_eq!(
         missing.message,
         "the update server did not answer with a release. Nothing was downloaded or \
-         changed; check the internet connection and try again later"
+         changed; try again later, or download the new version from the release page"
     );
     // An answer that is not a release.
     server.put("/latest.json", b"<html>maintenance</html>".to_vec());
     let garbled = check(&app).unwrap_err();
-    assert_eq!(garbled.code, ErrorCode::UpdateUnreachable, "{}", garbled.message);
+    assert_eq!(
+        garbled.code,
+        ErrorCode::UpdateUnreachable,
+        "{}",
+        garbled.message
+    );
     assert!(
         garbled
             .message
-            .starts_with("the update server could not be reached")
-            || garbled.message.starts_with("the update server's answer is not a release"),
+            .starts_with("the update server's answer is not a release Keywright can read ("),
         "{}",
         garbled.message
     );

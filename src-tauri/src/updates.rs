@@ -113,6 +113,16 @@ pub fn plain_error(e: tauri_plugin_updater::Error) -> Error {
             ),
         )
     };
+    // Reached, but the answer is not one to act on.
+    let unreadable = |what: String| {
+        Error::new(
+            ErrorCode::UpdateUnreachable,
+            format!(
+                "{what}. Nothing was downloaded or changed; try again later, or download the \
+                 new version from the release page"
+            ),
+        )
+    };
     let refused = |why: &str| {
         Error::new(
             ErrorCode::UpdateRefused,
@@ -147,27 +157,27 @@ pub fn plain_error(e: tauri_plugin_updater::Error) -> Error {
             "the update server announced version {announced}, but the file is signed as \
              version {signed}"
         )),
-        U::MissingSignedVersion => {
-            refused("its signature does not say which version it is for")
-        }
+        U::MissingSignedVersion => refused("its signature does not say which version it is for"),
+        U::Reqwest(e) if e.is_decode() => unreadable(format!(
+            "the update server's answer is not a release Keywright can read ({})",
+            reqwest_reason(&e)
+        )),
         U::Reqwest(e) => unreachable(format!(
             "the update server could not be reached ({})",
             reqwest_reason(&e)
         )),
-        U::Network(text) => unreachable(format!("the update server refused the download ({text})")),
-        U::ReleaseNotFound => {
-            unreachable("the update server did not answer with a release".into())
-        }
-        U::Serialization(e) => unreachable(format!(
+        U::Network(text) => unreadable(format!("the update server refused the download ({text})")),
+        U::ReleaseNotFound => unreadable("the update server did not answer with a release".into()),
+        U::Serialization(e) => unreadable(format!(
             "the update server's answer is not a release Keywright can read ({e})"
         )),
-        U::Semver(e) => unreachable(format!(
+        U::Semver(e) => unreadable(format!(
             "the update server's answer has a version that is not a version number ({e})"
         )),
-        U::TargetNotFound(target) => unreachable(format!(
+        U::TargetNotFound(target) => unreadable(format!(
             "the new release has no update for this kind of installation ({target})"
         )),
-        U::TargetsNotFound(targets) => unreachable(format!(
+        U::TargetsNotFound(targets) => unreadable(format!(
             "the new release has no update for this kind of installation ({})",
             targets.join(", ")
         )),
@@ -178,14 +188,16 @@ pub fn plain_error(e: tauri_plugin_updater::Error) -> Error {
                  versions from the release page"
             ),
         ),
-        U::AuthenticationFailed => failed(
-            "installing needs an administrator's password, and it was not given".into(),
-        ),
+        U::AuthenticationFailed => {
+            failed("installing needs an administrator's password, and it was not given".into())
+        }
         U::DebInstallFailed | U::PackageInstallFailed => failed(format!(
             "the system's package installer refused it ({e}); install the new package from \
              the release page"
         )),
-        U::Io(e) => failed(format!("a file could not be written ({e}); is the disk full?")),
+        U::Io(e) => failed(format!(
+            "a file could not be written ({e}); is the disk full?"
+        )),
         other => failed(other.to_string()),
     }
 }

@@ -192,6 +192,20 @@ mod tests {
     }
 
     #[test]
+    fn a_file_from_before_the_update_setting_checks_for_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            r#"{"storePath":null,"defaultKeyAlgorithm":"ed25519","defaultRenewBy":"6mo","defaultExportTtl":null,"lockIdleMinutes":15}"#,
+        )
+        .unwrap();
+        let read = Settings::load(&path).unwrap();
+        assert!(read.check_for_updates);
+        assert_eq!(read.default_renew_by, "6mo");
+    }
+
+    #[test]
     fn bad_values_are_refused_and_leave_the_file_alone() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("settings.json");

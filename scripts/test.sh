@@ -5,7 +5,8 @@
 # CLI flow on the real Secret Service, the
 # end-to-end test of the real window over WebDriver under Xvfb); the verify-only
 # build of the format crate; a short fuzz smoke of every parser; and the supply-chain
-# checks: actionlint over the workflows, cargo deny, npm audit of the UI's runtime packages.
+# checks: actionlint over the workflows, cargo deny, npm audit of the UI's runtime packages;
+# and the .deb and .rpm, the .deb installed and its app started (scripts/package-test.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR=${CARGO_TERM_COLOR:-never}
@@ -95,6 +96,14 @@ XDG_RUNTIME_DIR="$keyring_home/run" XDG_DATA_HOME="$keyring_home" xvfb-run -a -s
     echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
     cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
   '
+
+# The Linux packages of the binaries the suite just tested (scripts/package.sh
+# --prebuilt: no compile), then the .deb installed into this machine, checked, its
+# installed app started under Xvfb to its first screen and screenshotted
+# (target/tmp/package/), and removed.
+echo "==> packages: .deb and .rpm, the .deb installed and started"
+bash scripts/package.sh --prebuilt
+bash scripts/package-test.sh
 
 # The core's test suite again with every store on PostgreSQL (the shared test setup
 # opens a database of the private cluster per store path): one set of tests, two

@@ -6,11 +6,13 @@
 pub mod commands;
 mod startup;
 pub mod state;
+pub mod updates;
 
 use tauri::Manager;
 
 use commands::{
     activation, audit, backup, batch, catalog, customers, keys, licenses, mail, server, settings,
+    updates as update_commands,
 };
 pub use state::{Batch, Desk, Server};
 
@@ -70,7 +72,10 @@ pub fn run() {
         .plugin(tauri_plugin_opener::init())
         .plugin(tauri_plugin_dialog::init())
         .plugin(tauri_plugin_clipboard_manager::init())
+        // Its public key and the release's latest.json are in tauri.conf.json.
+        .plugin(tauri_plugin_updater::Builder::new().build())
         .manage(desk)
+        .manage(updates::PendingUpdate::default())
         .manage(Server::default())
         .manage(Batch::default())
         .manage(mail::MailBatch::default())
@@ -142,6 +147,11 @@ pub fn run() {
             mail::batch_send_emails,
             mail::batch_send_cancel,
             startup::ui_ready,
+            update_commands::check_for_update,
+            update_commands::startup_update_check,
+            update_commands::set_update_check,
+            update_commands::install_update,
+            update_commands::restart_app,
         ])
         .run(tauri::generate_context!())
         .expect("error while running Keywright");

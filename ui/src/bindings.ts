@@ -1,7 +1,7 @@
 // Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run
 // UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings
 
-export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED" | "AUDIT_TAMPERED" | "OUTPUT_IS_STORE" | "KEY_BUNDLE_PASSPHRASE" | "KEY_BUNDLE_DAMAGED" | "KEY_BUNDLE_MISMATCH" | "MAIL_LOGIN_REFUSED" | "MAIL_UNREACHABLE" | "MAIL_REJECTED" | "MAIL_DEFERRED";
+export type ErrorCode = "BAD_INPUT" | "NOT_FOUND" | "CONFLICT" | "KEYCHAIN_UNAVAILABLE" | "KEYCHAIN_ENTRY_MISSING" | "KEYCHAIN_MISMATCH" | "CLOCK_BEHIND" | "STORE" | "STORE_TOO_NEW" | "IO" | "FORMAT" | "INTERNAL" | "SIGNING_LOCKED" | "TEMPLATE_INVALID" | "WEAK_PASSPHRASE" | "BACKUP_PASSPHRASE" | "BACKUP_DAMAGED" | "STORE_EXISTS" | "TRANSFER_NOT_ALLOWED" | "AUDIT_TAMPERED" | "OUTPUT_IS_STORE" | "KEY_BUNDLE_PASSPHRASE" | "KEY_BUNDLE_DAMAGED" | "KEY_BUNDLE_MISMATCH" | "MAIL_LOGIN_REFUSED" | "MAIL_UNREACHABLE" | "MAIL_REJECTED" | "MAIL_DEFERRED" | "UPDATE_UNREACHABLE" | "UPDATE_REFUSED" | "UPDATE_FAILED";
 
 export type CommandError = { 
 /**
@@ -1125,7 +1125,13 @@ defaultExportTtl: string | null,
 /**
  * With an app lock set: minutes without a signature before signing locks again.
  */
-lockIdleMinutes: number, };
+lockIdleMinutes: number, 
+/**
+ * Whether the window asks the update server for a newer version when it starts.
+ * It only ever asks: installing waits for the user's word. Files saved before
+ * this setting existed read as `true`.
+ */
+checkForUpdates: boolean, };
 
 export type SettingsView = { 
 /**
@@ -1619,3 +1625,41 @@ failed: number,
  * Stopped by Cancel: a re-run sends the rest.
  */
 cancelled: boolean, };
+
+export type AvailableUpdate = { 
+/**
+ * The version offered (`0.2.0`).
+ */
+version: string, 
+/**
+ * The version running now.
+ */
+currentVersion: string, 
+/**
+ * The release notes, as written on the release; `None` when it has none.
+ */
+notes: string | null, 
+/**
+ * When it was published (RFC 3339), if the server says.
+ */
+date: string | null, };
+
+export type UpdateCheck = { 
+/**
+ * The version running now.
+ */
+currentVersion: string, 
+/**
+ * The newer version, or `None` when this one is up to date.
+ */
+update: AvailableUpdate | null, };
+
+export type UpdateProgress = { 
+/**
+ * Bytes received so far.
+ */
+downloaded: number, 
+/**
+ * The download's size, when the server says it.
+ */
+total: number | null, };

@@ -127,6 +127,8 @@ impl From<Error> for Failure {
             ErrorCode::MailUnreachable => 22,
             ErrorCode::MailRejected => 23,
             ErrorCode::MailDeferred => 24,
+            // Only the window updates itself; never reached from the CLI.
+            ErrorCode::UpdateUnreachable | ErrorCode::UpdateRefused | ErrorCode::UpdateFailed => 1,
         };
         let code = serde_json::to_value(e.code)
             .ok()

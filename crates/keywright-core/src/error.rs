@@ -76,6 +76,15 @@ pub enum ErrorCode {
     MailRejected,
     /// The SMTP server asked to try again later (4xx), and kept asking.
     MailDeferred,
+    /// The update server cannot be reached, or its answer cannot be read; nothing was
+    /// downloaded or changed.
+    UpdateUnreachable,
+    /// A downloaded update failed its signature check (changed on the way, or signed
+    /// with a key this build does not trust); it was not installed.
+    UpdateRefused,
+    /// A verified update could not be installed (no administrator's consent, a full
+    /// disk); the running version is unchanged.
+    UpdateFailed,
 }
 
 /// An application error: a code plus a message a person can act on.

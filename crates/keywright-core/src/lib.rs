@@ -28,6 +28,7 @@ pub mod model;
 pub mod settings;
 pub mod store;
 pub mod text;
+pub mod updates;
 
 use std::path::Path;
 
@@ -46,6 +47,7 @@ pub use keys::{applock, bundle, vault};
 pub use model::*;
 pub use settings::{default_settings_path, Settings, SettingsView};
 pub use store::{default_store_path, Store};
+pub use updates::{AvailableUpdate, UpdateCheck, UpdateProgress};
 pub use vault::{Keychain, MemoryVault, Vault};
 
 /// An open store together with the vault that holds its private keys.

@@ -29,6 +29,10 @@ pub struct Settings {
     pub default_export_ttl: Option<String>,
     /// With an app lock set: minutes without a signature before signing locks again.
     pub lock_idle_minutes: u32,
+    /// Whether the window asks the update server for a newer version when it starts.
+    /// It only ever asks: installing waits for the user's word. Files saved before
+    /// this setting existed read as `true`.
+    pub check_for_updates: bool,
 }
 
 impl Default for Settings {
@@ -39,6 +43,7 @@ impl Default for Settings {
             default_renew_by: "1y".into(),
             default_export_ttl: None,
             lock_idle_minutes: 15,
+            check_for_updates: true,
         }
     }
 }
@@ -173,6 +178,7 @@ mod tests {
             default_renew_by: "6mo".into(),
             default_export_ttl: Some("30d".into()),
             lock_idle_minutes: 5,
+            check_for_updates: false,
         };
         chosen.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), chosen);
@@ -183,6 +189,20 @@ mod tests {
         };
         on_postgres.save(&path).unwrap();
         assert_eq!(Settings::load(&path).unwrap(), on_postgres);
+    }
+
+    #[test]
+    fn a_file_from_before_the_update_setting_checks_for_updates() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.json");
+        std::fs::write(
+            &path,
+            r#"{"storePath":null,"defaultKeyAlgorithm":"ed25519","defaultRenewBy":"6mo","defaultExportTtl":null,"lockIdleMinutes":15}"#,
+        )
+        .unwrap();
+        let read = Settings::load(&path).unwrap();
+        assert!(read.check_for_updates);
+        assert_eq!(read.default_renew_by, "6mo");
     }
 
     #[test]

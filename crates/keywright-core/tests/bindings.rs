@@ -87,6 +87,9 @@ fn generated() -> String {
         mail::MailSendResult::decl(),
         mail::MailBatchProgress::decl(),
         mail::MailBatchOutcome::decl(),
+        AvailableUpdate::decl(),
+        UpdateCheck::decl(),
+        UpdateProgress::decl(),
     ];
     let mut out = String::from(
         "// Generated from keywright-core's types by ts-rs. Do not edit: change the Rust types and run\n\

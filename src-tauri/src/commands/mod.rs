@@ -13,3 +13,4 @@ pub mod licenses;
 pub mod mail;
 pub mod server;
 pub mod settings;
+pub mod updates;

@@ -19,12 +19,14 @@ pub fn get_settings(desk: State<'_, Desk>) -> Reply<SettingsView> {
     desk.settings_view()
 }
 
-/// Saves the form defaults; the store location changes only through `open_store`.
+/// Saves the form defaults; the store location changes only through `open_store`, the
+/// update check only through `set_update_check`.
 #[tauri::command(async)]
 pub fn save_settings(desk: State<'_, Desk>, settings: Settings) -> Reply<SettingsView> {
-    let store_path = desk.settings()?.current.store_path.clone();
+    let current = desk.settings()?.current.clone();
     desk.save_settings(Settings {
-        store_path,
+        store_path: current.store_path,
+        check_for_updates: current.check_for_updates,
         ..settings
     })?;
     desk.settings_view()

@@ -50,4 +50,10 @@ export const ADVICE: Record<ErrorCode, string> = {
   MAIL_REJECTED:
     'The mail server refused this message for good (an unknown recipient, or a message larger than it accepts). Check the address; sending it again as it is will not help.',
   MAIL_DEFERRED: 'The mail server asked to try again later. Wait a little and send again.',
+  UPDATE_UNREACHABLE:
+    'The update server could not be reached, or its answer could not be read. Check the internet connection and try again later; nothing was changed.',
+  UPDATE_REFUSED:
+    'The update was not installed: it did not pass its signature check. Keywright keeps running as it is. Try again later, or download the new version from the release page yourself.',
+  UPDATE_FAILED:
+    'The update was verified but could not be installed. Keywright keeps running as it is; try again, or install the new version from the release page.',
 };

@@ -31,6 +31,9 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'MAIL_UNREACHABLE',
   'MAIL_REJECTED',
   'MAIL_DEFERRED',
+  'UPDATE_UNREACHABLE',
+  'UPDATE_REFUSED',
+  'UPDATE_FAILED',
 ];
 
 export const GENERIC_MESSAGE = 'An unexpected error occurred.';

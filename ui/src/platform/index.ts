@@ -57,6 +57,8 @@ import type {
   SendLicenseEmail,
   SentEmail,
   SetMailAccount,
+  UpdateCheck,
+  UpdateProgress,
 } from '../bindings';
 import { toAppError } from './errors';
 
@@ -444,4 +446,31 @@ export function sendBatchEmails(path: string, onProgress: (progress: MailBatchPr
 /** Asks the running batch send to stop after the order it is sending. */
 export function cancelBatchEmails(): Promise<void> {
   return call<void>('batch_send_cancel');
+}
+
+/** Asks the update server whether a newer Keywright exists (Settings → Updates). */
+export function checkForUpdate(): Promise<UpdateCheck> {
+  return call<UpdateCheck>('check_for_update');
+}
+
+/** The check made when the window opens; null when Settings turned it off. */
+export function startupUpdateCheck(): Promise<UpdateCheck | null> {
+  return call<UpdateCheck | null>('startup_update_check');
+}
+
+/** Turns the check at start on or off. */
+export function setUpdateCheck(enabled: boolean): Promise<SettingsView> {
+  return call<SettingsView>('set_update_check', { enabled });
+}
+
+/** Downloads the update the last check found, verifies its signature, installs it. */
+export function installUpdate(onProgress: (progress: UpdateProgress) => void): Promise<void> {
+  const channel = new Channel<UpdateProgress>();
+  channel.onmessage = onProgress;
+  return call<void>('install_update', { onProgress: channel });
+}
+
+/** Restarts Keywright, so an installed update runs. */
+export function restartApp(): Promise<void> {
+  return call<void>('restart_app');
 }

@@ -13,7 +13,7 @@ const DEFAULT_PATH = '/home/vendor/.local/share/keywright/keywright.db';
 
 function view(overrides: Record<string, unknown> = {}) {
   return {
-    settings: { storePath: null, defaultKeyAlgorithm: 'ed25519' as const, defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15 },
+    settings: { storePath: null, defaultKeyAlgorithm: 'ed25519' as const, defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15, checkForUpdates: true },
     defaultStorePath: DEFAULT_PATH,
     storeFromEnv: false,
     problem: null,
@@ -88,6 +88,7 @@ describe('SettingsScreen', () => {
       defaultRenewBy: '6mo',
       defaultExportTtl: '30d',
       lockIdleMinutes: 15,
+      checkForUpdates: true,
     });
     expect(await screen.findByTestId('settings-status')).toHaveTextContent('Saved.');
   });
@@ -128,7 +129,7 @@ describe('SettingsScreen', () => {
   });
 
   it('the Keys screen starts with the algorithm chosen in Settings', async () => {
-    p.getSettings.mockResolvedValue(view({ settings: { storePath: null, defaultKeyAlgorithm: 'ecdsa-p256', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15 } }));
+    p.getSettings.mockResolvedValue(view({ settings: { storePath: null, defaultKeyAlgorithm: 'ecdsa-p256', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15, checkForUpdates: true } }));
     render(KeysScreen);
     await vi.waitFor(() => expect(screen.getByTestId('key-algorithm')).toHaveValue('ecdsa-p256'));
   });

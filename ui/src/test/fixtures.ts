@@ -32,7 +32,7 @@ export function resetPlatform() {
   p.listMachines.mockResolvedValue([]);
   p.licenseEntitlements.mockResolvedValue({ licenseId: 'lic-1', own: null, policy: [], effective: [] });
   p.getSettings.mockResolvedValue({
-    settings: { storePath: null, defaultKeyAlgorithm: 'ed25519', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15 },
+    settings: { storePath: null, defaultKeyAlgorithm: 'ed25519', defaultRenewBy: '1y', defaultExportTtl: null, lockIdleMinutes: 15, checkForUpdates: true },
     defaultStorePath: '/home/vendor/.local/share/keywright/keywright.db',
     storeFromEnv: false,
     problem: null,
@@ -41,6 +41,7 @@ export function resetPlatform() {
   p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
   p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
+  p.startupUpdateCheck.mockResolvedValue(null);
   p.mailAccount.mockResolvedValue({ account: null, passwordSaved: false });
 }
 

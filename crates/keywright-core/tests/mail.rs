@@ -175,6 +175,39 @@ fn the_account_keeps_its_password_in_the_vault_and_checks_its_fields() {
     assert!(t.kw.verify_audit().is_ok());
 }
 
+/// The keychain and the store change together: when the store refuses the account
+/// (here its table is gone, behind Keywright's back), the keychain keeps the password
+/// it had.
+#[test]
+fn a_store_that_refuses_the_account_leaves_the_keychain_as_it_was() {
+    let mut t = TestStore::new();
+    let set = |kw: &mut Keywright, password: &str| {
+        kw.set_mail_account(
+            &SetMailAccount {
+                account: account(587, None),
+                password: Some(MailPassword::new(password.into())),
+            },
+            now(),
+        )
+    };
+    set(&mut t.kw, PASSWORD).unwrap();
+    common::Raw::of(&t.kw).execute_batch("DROP TABLE mail_settings");
+    let e = set(&mut t.kw, "another password").unwrap_err();
+    assert!(e.message.contains("mail_settings"), "{e}");
+    assert_eq!(
+        &t.vault.get(PASSWORD_ACCOUNT).unwrap()[..],
+        PASSWORD.as_bytes(),
+        "the earlier password is back"
+    );
+    // A removal refused the same way puts it back too.
+    let e = set(&mut t.kw, "").unwrap_err();
+    assert!(e.message.contains("mail_settings"), "{e}");
+    assert_eq!(
+        &t.vault.get(PASSWORD_ACCOUNT).unwrap()[..],
+        PASSWORD.as_bytes()
+    );
+}
+
 #[test]
 fn templates_render_for_a_license_and_refuse_unknown_placeholders() {
     let mut t = TestStore::new();

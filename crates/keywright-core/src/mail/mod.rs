@@ -353,9 +353,23 @@ impl Keywright {
     }
 
     /// Saves the SMTP account; a password given goes to the keychain (an empty one
-    /// removes it). Audited (`mail.account`, without the password).
+    /// removes it). Audited (`mail.account`, without the password). The keychain is
+    /// written first (it may ask the user; the store is not locked meanwhile), and
+    /// put back as it was when the store's transaction then fails.
     pub fn set_mail_account(&mut self, input: &SetMailAccount, now: Timestamp) -> Result<()> {
         let account = input.account.checked()?;
+        let json = serde_json::to_string(&account).map_err(|e| Error::bad_input(e.to_string()))?;
+        let at = stamp(now);
+        let audit_key = self.audit_key()?;
+        // The keychain's password before this change, when it changes.
+        let earlier = match &input.password {
+            None => None,
+            Some(_) => match self.vault.get(PASSWORD_ACCOUNT) {
+                Ok(secret) => Some(Some(secret)),
+                Err(e) if e.code == ErrorCode::KeychainEntryMissing => Some(None),
+                Err(e) => return Err(e),
+            },
+        };
         if let Some(password) = &input.password {
             if password.0.is_empty() {
                 self.vault.remove(PASSWORD_ACCOUNT)?;
@@ -363,27 +377,35 @@ impl Keywright {
                 self.vault.put(PASSWORD_ACCOUNT, password.0.as_bytes())?;
             }
         }
-        let json = serde_json::to_string(&account).map_err(|e| Error::bad_input(e.to_string()))?;
-        let at = stamp(now);
-        let audit_key = self.audit_key()?;
-        let tx = self.store.transaction()?;
-        sql::put_setting(tx.db(), ACCOUNT, &json, &at)?;
-        audit::append(
-            tx.db(),
-            &audit_key,
-            &at,
-            &self.actor,
-            &Event {
-                action: "mail.account",
-                detail: serde_json::json!({
-                    "host": account.host, "port": account.port, "security": account.security,
-                    "username": account.username, "from": account.from_email,
-                    "password": input.password.as_ref().map(|p| if p.0.is_empty() { "removed" } else { "changed" }),
-                }),
-                ..Event::default()
-            },
-        )?;
-        tx.commit()?;
+        let saved = (|| -> Result<()> {
+            let tx = self.store.transaction()?;
+            sql::put_setting(tx.db(), ACCOUNT, &json, &at)?;
+            audit::append(
+                tx.db(),
+                &audit_key,
+                &at,
+                &self.actor,
+                &Event {
+                    action: "mail.account",
+                    detail: serde_json::json!({
+                        "host": account.host, "port": account.port, "security": account.security,
+                        "username": account.username, "from": account.from_email,
+                        "password": input.password.as_ref().map(|p| if p.0.is_empty() { "removed" } else { "changed" }),
+                    }),
+                    ..Event::default()
+                },
+            )?;
+            tx.commit()
+        })();
+        if let Err(e) = saved {
+            // Best effort: the keychain as it was, as the store is.
+            let _ = match earlier {
+                Some(Some(secret)) => self.vault.put(PASSWORD_ACCOUNT, &secret),
+                Some(None) => self.vault.remove(PASSWORD_ACCOUNT),
+                None => Ok(()),
+            };
+            return Err(e);
+        }
         self.committed();
         Ok(())
     }

@@ -15,6 +15,7 @@
 pub mod anchor;
 pub mod clock;
 mod log;
+mod names;
 mod sql;
 pub mod state;
 
@@ -30,6 +31,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::db::Db;
 
+pub use names::{AuditEntry, SubjectNames};
 pub use sql::{head, list, query};
 
 /// The hash a chain starts from.

@@ -56,6 +56,8 @@ pub struct Dashboard {
     pub issued_per_day: Vec<DayCount>,
     /// The 10 newest audit events.
     pub recent: Vec<crate::audit::AuditEvent>,
+    /// Who and what each of them concerns, by name, in the same order.
+    pub recent_names: Vec<crate::audit::SubjectNames>,
 }
 
 /// Days in the issuing chart, today included.
@@ -89,10 +91,12 @@ impl Keywright {
             .collect();
 
         let recent = self.newest_audit(10)?;
+        let recent_names = self.audit_names(&recent)?;
         Ok(Dashboard {
             per_product,
             issued_per_day,
             recent,
+            recent_names,
         })
     }
 }

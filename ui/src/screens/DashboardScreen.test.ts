@@ -1,11 +1,11 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { render, screen } from '@testing-library/svelte';
+import { render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import DashboardScreen from './DashboardScreen.svelte';
-import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
+import { auditEvent, commandError, names, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 import type { ProductSummary } from '../bindings';
@@ -43,9 +43,11 @@ describe('Dashboard screen', () => {
       perProduct: [summary(), summary({ productId: 'prod-2', productName: 'Zeta', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 0 })],
       issuedPerDay: days([0, 2, 0, 4]),
       recent: [auditEvent({ seq: 9, action: 'license.revoke' })],
+      recentNames: [names({ licenseId: 'lic-1', customer: 'Ada Hopper', product: 'Zapper Pro', policy: 'Yearly' })],
     });
     const onnavigate = vi.fn();
-    render(DashboardScreen, { onnavigate });
+    const onopen = vi.fn();
+    render(DashboardScreen, { onnavigate, onopen });
     const rows = await screen.findAllByTestId('dashboard-product');
     expect(rows).toHaveLength(2);
     expect(rows[0]).toHaveTextContent('Acme Editor');
@@ -61,7 +63,12 @@ describe('Dashboard screen', () => {
     expect(screen.getByTestId('dashboard-chart')).toHaveAttribute('role', 'img');
     expect(screen.getByTestId('dashboard-chart').getAttribute('style')).toBeNull();
 
-    expect(screen.getByTestId('dashboard-recent')).toHaveTextContent('license.revoke');
+    // Recent activity reads as a sentence; its names lead to the license's page.
+    const recent = screen.getByTestId('dashboard-recent');
+    expect(recent).toHaveTextContent('Ada Hopper’s Zapper Pro — Yearly license was revoked by vendor.');
+    expect(recent).toHaveAttribute('title', 'license.revoke');
+    await userEvent.click(within(recent).getByRole('button', { name: 'Zapper Pro — Yearly license' }));
+    expect(onopen).toHaveBeenCalledWith({ screen: 'licenses', licenseId: 'lic-1' });
     await userEvent.click(screen.getByRole('button', { name: 'Open the audit log' }));
     expect(onnavigate).toHaveBeenCalledWith('audit');
   });
@@ -70,7 +77,7 @@ describe('Dashboard screen', () => {
     const hostile = '<img src=x onerror=alert(1)>';
     p.dashboard
       .mockRejectedValueOnce(commandError('STORE', 'database is locked'))
-      .mockResolvedValue({ perProduct: [summary({ productName: hostile })], issuedPerDay: days([1]), recent: [auditEvent({ actor: hostile })] });
+      .mockResolvedValue({ perProduct: [summary({ productName: hostile })], issuedPerDay: days([1]), recent: [auditEvent({ actor: hostile })], recentNames: [] });
     const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
     const banner = await screen.findByTestId('error-banner');
     expect(banner).toHaveAttribute('data-code', 'STORE');
@@ -81,7 +88,7 @@ describe('Dashboard screen', () => {
     expect(container.querySelector('img')).toBeNull();
   });
   it('has no accessibility violations (axe)', async () => {
-    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([0, 2, 1]), recent: [auditEvent()] });
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([0, 2, 1]), recent: [auditEvent()], recentNames: [] });
     const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
     await screen.findByTestId('dashboard-product');
     await expectNoAxeViolations(container);

@@ -419,6 +419,8 @@ struct Seen {
     machine_file: PathBuf,
     suspended: String,
     reinstated: String,
+    /// The newest audit row, as the window words it.
+    audit_sentence: String,
     /// What axe found on every screen, light and dark (none, we hope).
     axe_violations: Vec<String>,
     /// The status after Undo in the suspend toast.
@@ -648,6 +650,11 @@ async fn drive(
     // Every screen in light and dark: README screenshots, and axe inside the window.
     let axe_violations = tour_every_screen(driver, shots).await?;
 
+    // The audit log reads as sentences with names (the newest: Carol's license).
+    click(driver, "nav-audit").await?;
+    let audit_sentence =
+        wait_for_text_containing(driver, "activity-sentence", "Carol Shared").await?;
+
     // The activation server, started from the window: the customer's app checks Ada's
     // key over HTTP from the machine activated above and gets a signed 201; the
     // request shows in the window.
@@ -772,6 +779,7 @@ async fn drive(
         undone,
         conflict_kept,
         axe_violations,
+        audit_sentence,
         by_key,
         by_email,
         by_whole_key,
@@ -1013,6 +1021,12 @@ async fn issue_a_license_in_the_window_and_verify_it() {
 
     // Suspend / reinstate and search, as the window showed them.
     assert_eq!(seen.undone, "active");
+    assert!(
+        seen.audit_sentence
+            .starts_with("Carol Shared’s Zapper Pro — Yearly license was issued by "),
+        "{}",
+        seen.audit_sentence
+    );
     assert!(
         seen.axe_violations.is_empty(),
         "axe in the window:\n{}",

@@ -331,13 +331,25 @@ async fn axe_violations(
         .execute_async(
             r#"const done = arguments[arguments.length - 1];
                window.axe.run(document, { resultTypes: ['violations'] })
-                 .then((r) => done(r.violations.map((v) => v.id + ' (' + v.impact + '): ' +
-                    v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | '))))
-                 .catch((e) => done(['axe failed: ' + e]));"#,
+                 .then((r) => done({
+                    passes: r.passes.length,
+                    contrast: r.passes.concat(r.violations, r.incomplete).some((x) => x.id === 'color-contrast'),
+                    violations: r.violations.map((v) => v.id + ' (' + v.impact + '): ' +
+                      v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | ')),
+                 }))
+                 .catch((e) => done({ passes: 0, contrast: false, violations: ['axe failed: ' + e] }));"#,
             Vec::new(),
         )
         .await?;
-    let lines: Vec<String> = serde_json::from_value(report.json().clone()).unwrap_or_default();
+    let report = report.json();
+    let mut lines: Vec<String> = serde_json::from_value(report["violations"].clone())
+        .unwrap_or_else(|_| vec![format!("axe gave no verdict: {report}")]);
+    // A run that checked nothing (or left contrast out) is no proof.
+    if report["passes"].as_u64().unwrap_or(0) == 0 || report["contrast"] != true {
+        lines.push(format!(
+            "axe did not run its checks, contrast included: {report}"
+        ));
+    }
     Ok(lines.into_iter().map(|l| format!("{label}: {l}")).collect())
 }
 
@@ -419,6 +431,8 @@ struct Seen {
     machine_file: PathBuf,
     suspended: String,
     reinstated: String,
+    /// The license page reached from the palette through its customer.
+    palette_license: String,
     /// The newest audit row, as the window words it.
     audit_sentence: String,
     /// What axe found on every screen, light and dark (none, we hope).
@@ -650,6 +664,33 @@ async fn drive(
     // Every screen in light and dark: README screenshots, and axe inside the window.
     let axe_violations = tour_every_screen(driver, shots).await?;
 
+    // The command palette: Ctrl+K, type part of a customer's name, Enter opens the
+    // customer; their license opens its page.
+    driver
+        .action_chain()
+        .key_down(Key::Control)
+        .send_keys("k")
+        .key_up(Key::Control)
+        .perform()
+        .await?;
+    type_into(driver, "palette-input", "Bob").await?;
+    driver
+        .query(By::Css(
+            "[data-testid='palette-item'][data-group='Customers']",
+        ))
+        .first()
+        .await?;
+    driver.screenshot(&shots.join("palette.png")).await?;
+    driver
+        .query(tid("palette-input"))
+        .first()
+        .await?
+        .send_keys(Key::Enter)
+        .await?;
+    wait_for_text_containing(driver, "customer-detail", "Bob Builder").await?;
+    click(driver, "customer-license-open").await?;
+    let palette_license = wait_for_text_containing(driver, "license-detail", "Bob Builder").await?;
+
     // The audit log reads as sentences with names (the newest: Carol's license).
     click(driver, "nav-audit").await?;
     let audit_sentence =
@@ -780,6 +821,7 @@ async fn drive(
         conflict_kept,
         axe_violations,
         audit_sentence,
+        palette_license,
         by_key,
         by_email,
         by_whole_key,
@@ -1022,6 +1064,11 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     // Suspend / reinstate and search, as the window showed them.
     assert_eq!(seen.undone, "active");
     assert!(
+        seen.palette_license.contains("bob@example.com"),
+        "{}",
+        seen.palette_license
+    );
+    assert!(
         seen.audit_sentence
             .starts_with("Carol Shared’s Zapper Pro — Yearly license was issued by "),
         "{}",
@@ -1089,6 +1136,9 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "license_file.sign",
             "license.suspend",
             "license.reinstate",
+            // Suspended again after the Undo (which reinstated).
+            "license.suspend",
+            "license.reinstate",
             "customer.create",
             "license.issue",
             "machine.activate",
@@ -1099,7 +1149,7 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "key.retire",
         ]
     );
-    assert_eq!(kw.verify_audit().unwrap(), 16);
+    assert_eq!(kw.verify_audit().unwrap(), 18);
 
     // The app logged everything it did at trace level; the private key it used all
     // along (read back from the keychain) is in no file of its data folder, in any

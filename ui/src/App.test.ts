@@ -251,4 +251,20 @@ describe('the audit anchor found at open', () => {
       await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     });
   });
+
+  it('a renewals bar on the dashboard opens Licenses filtered to those expiring', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.dashboard.mockResolvedValue({
+      perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1 }],
+      issuedPerDay: [],
+      recent: [],
+      recentNames: [],
+    });
+    render(App);
+    const bars = await screen.findAllByTestId('dashboard-renewal');
+    await userEvent.click(bars[1]);
+    expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+    expect(screen.getByTestId('license-filter-expiring')).toHaveValue('60');
+    await vi.waitFor(() => expect(p.searchLicenses).toHaveBeenLastCalledWith(expect.objectContaining({ expiringWithinDays: 60 })));
+  });
 });

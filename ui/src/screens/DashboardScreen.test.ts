@@ -93,4 +93,33 @@ describe('Dashboard screen', () => {
     await screen.findByTestId('dashboard-product');
     await expectNoAxeViolations(container);
   });
+
+  it('shows renewals coming up by month from the store\'s counts; a bar opens the filtered list', async () => {
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([1]), recent: [], recentNames: [] });
+    p.searchLicenses.mockImplementation(async (q) => ({
+      items: [],
+      total: ({ 30: 2, 60: 2, 90: 7 } as Record<number, number>)[q.expiringWithinDays ?? 0] ?? 0,
+      totalExact: true,
+      nextCursor: null,
+    }));
+    const onexpiring = vi.fn();
+    const { container } = render(DashboardScreen, { onnavigate: vi.fn(), onexpiring });
+    await vi.waitFor(() => expect(screen.getAllByTestId('dashboard-renewal')).toHaveLength(3));
+    const bars = screen.getAllByTestId('dashboard-renewal');
+    expect(bars.map((b) => b.getAttribute('data-count'))).toEqual(['2', '0', '5']);
+    expect(bars[2]).toHaveAccessibleName('61–90 days: 5 licenses expire; open the list');
+    await userEvent.click(bars[2]);
+    expect(onexpiring).toHaveBeenCalledWith(90);
+    expect(container.querySelector('[style]')).toBeNull();
+    await expectNoAxeViolations(container);
+  });
+
+  it('a store with products but no license yet teaches the next step', async () => {
+    p.dashboard.mockResolvedValue({ perProduct: [summary({ issued: 0, active: 0, suspended: 0, revoked: 0, expiring30d: 0 })], issuedPerDay: days([0]), recent: [], recentNames: [] });
+    const onnavigate = vi.fn();
+    render(DashboardScreen, { onnavigate });
+    expect(await screen.findByTestId('dashboard-first-steps')).toHaveTextContent('Next: issue your first license.');
+    await userEvent.click(screen.getByRole('button', { name: 'Go to Licenses' }));
+    expect(onnavigate).toHaveBeenCalledWith('licenses');
+  });
 });

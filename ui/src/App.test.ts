@@ -256,7 +256,7 @@ describe('the audit anchor found at open', () => {
     p.listSigningKeys.mockResolvedValue([key()]);
     p.dashboard.mockResolvedValue({
       perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1 }],
-      issuedPerDay: [],
+      issuedPerDay: [], issuedPerWeek: [],
       recent: [],
       recentNames: [],
     });

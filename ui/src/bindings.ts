@@ -859,6 +859,11 @@ perProduct: Array<ProductSummary>,
  */
 issuedPerDay: Array<DayCount>, 
 /**
+ * The last 12 weeks (UTC, Monday to Sunday), oldest first, this week last; `day`
+ * is the week's Monday.
+ */
+issuedPerWeek: Array<DayCount>, 
+/**
  * The 10 newest audit events.
  */
 recent: Array<AuditEvent>, 

@@ -41,7 +41,7 @@ describe('Dashboard screen', () => {
   it('shows counts per product, totals, a bar per day and recent events', async () => {
     p.dashboard.mockResolvedValue({
       perProduct: [summary(), summary({ productId: 'prod-2', productName: 'Zeta', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 0 })],
-      issuedPerDay: days([0, 2, 0, 4]),
+      issuedPerDay: days([0, 2, 0, 4]), issuedPerWeek: [],
       recent: [auditEvent({ seq: 9, action: 'license.revoke' })],
       recentNames: [names({ licenseId: 'lic-1', customer: 'Ada Hopper', product: 'Zapper Pro', policy: 'Yearly' })],
     });
@@ -77,7 +77,7 @@ describe('Dashboard screen', () => {
     const hostile = '<img src=x onerror=alert(1)>';
     p.dashboard
       .mockRejectedValueOnce(commandError('STORE', 'database is locked'))
-      .mockResolvedValue({ perProduct: [summary({ productName: hostile })], issuedPerDay: days([1]), recent: [auditEvent({ actor: hostile })], recentNames: [] });
+      .mockResolvedValue({ perProduct: [summary({ productName: hostile })], issuedPerDay: days([1]), issuedPerWeek: [], recent: [auditEvent({ actor: hostile })], recentNames: [] });
     const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
     const banner = await screen.findByTestId('error-banner');
     expect(banner).toHaveAttribute('data-code', 'STORE');
@@ -88,14 +88,14 @@ describe('Dashboard screen', () => {
     expect(container.querySelector('img')).toBeNull();
   });
   it('has no accessibility violations (axe)', async () => {
-    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([0, 2, 1]), recent: [auditEvent()], recentNames: [] });
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([0, 2, 1]), issuedPerWeek: [{ day: '2026-11-16', count: 3 }], recent: [auditEvent()], recentNames: [] });
     const { container } = render(DashboardScreen, { onnavigate: vi.fn() });
     await screen.findByTestId('dashboard-product');
     await expectNoAxeViolations(container);
   });
 
   it('shows renewals coming up by month from the store\'s counts; a bar opens the filtered list', async () => {
-    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([1]), recent: [], recentNames: [] });
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([1]), issuedPerWeek: [], recent: [], recentNames: [] });
     p.searchLicenses.mockImplementation(async (q) => ({
       items: [],
       total: ({ 30: 2, 60: 2, 90: 7 } as Record<number, number>)[q.expiringWithinDays ?? 0] ?? 0,
@@ -115,11 +115,27 @@ describe('Dashboard screen', () => {
   });
 
   it('a store with products but no license yet teaches the next step', async () => {
-    p.dashboard.mockResolvedValue({ perProduct: [summary({ issued: 0, active: 0, suspended: 0, revoked: 0, expiring30d: 0 })], issuedPerDay: days([0]), recent: [], recentNames: [] });
+    p.dashboard.mockResolvedValue({ perProduct: [summary({ issued: 0, active: 0, suspended: 0, revoked: 0, expiring30d: 0 })], issuedPerDay: days([0]), issuedPerWeek: [], recent: [], recentNames: [] });
     const onnavigate = vi.fn();
     render(DashboardScreen, { onnavigate });
     expect(await screen.findByTestId('dashboard-first-steps')).toHaveTextContent('Next: issue your first license.');
     await userEvent.click(screen.getByRole('button', { name: 'Go to Licenses' }));
     expect(onnavigate).toHaveBeenCalledWith('licenses');
+  });
+
+  it('charts licenses issued per week with a labelled axis and exact values', async () => {
+    const weeks = Array.from({ length: 12 }, (_, i) => ({ day: `2026-09-${String(7 + i).padStart(2, '0')}`, count: i === 11 ? 8 : i % 3 }));
+    p.dashboard.mockResolvedValue({ perProduct: [summary()], issuedPerDay: days([1]), issuedPerWeek: weeks, recent: [], recentNames: [] });
+    render(DashboardScreen, { onnavigate: vi.fn() });
+    const chart = await screen.findByTestId('dashboard-weeks');
+    expect(chart).toHaveAccessibleName(/Licenses issued per week The last 12 weeks.*: 18 licenses\./);
+    const bars = screen.getAllByTestId('dashboard-week');
+    expect(bars).toHaveLength(12);
+    expect(bars[11]).toHaveTextContent('Week of 2026-09-18: 8');
+    // The y axis: 0, half and the peak; every other week labelled under its bar.
+    const labels = Array.from(chart.querySelectorAll('text')).map((t) => t.textContent);
+    expect(labels.slice(0, 3)).toEqual(['0', '4', '8']);
+    expect(labels).toContain('Sep 7');
+    expect(chart.getAttribute('style')).toBeNull();
   });
 });

@@ -41,7 +41,7 @@ export function resetPlatform() {
   p.serverStatus.mockResolvedValue({ running: false, address: null, startedAt: null });
   p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
-  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [], recentNames: [] });
+  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], issuedPerWeek: [], recent: [], recentNames: [] });
   p.mailAccount.mockResolvedValue({ account: null, passwordSaved: false });
 }
 

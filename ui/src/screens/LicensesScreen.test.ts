@@ -615,6 +615,19 @@ describe('Licenses screen', () => {
       expect(row.querySelector('td')).toHaveAttribute('title', long);
     });
 
+    it('Esc on a license page goes back to the list, onto its row', async () => {
+      withPolicies();
+      p.searchLicenses.mockResolvedValue(page([license(), license({ id: 'lic-2' })]));
+      render(LicensesScreen, { onnavigate: vi.fn() });
+      const rows = await screen.findAllByTestId('license-row');
+      rows[1].focus();
+      await userEvent.keyboard('{Enter}');
+      expect(screen.getByTestId('license-detail')).toBeInTheDocument();
+      await userEvent.keyboard('{Escape}');
+      expect(screen.queryByTestId('license-detail')).toBeNull();
+      await vi.waitFor(() => expect(screen.getAllByTestId('license-row')[1]).toHaveFocus());
+    });
+
     it('↑ and ↓ move between rows', async () => {
       withPolicies();
       p.searchLicenses.mockResolvedValue(page([license(), license({ id: 'lic-2' })]));

@@ -301,6 +301,129 @@ async fn wait_for_row_other_than(driver: &WebDriver, id: &str) -> WebDriverResul
     Ok(())
 }
 
+/// axe-core, from the UI's own dev dependency (the UI is installed before this test).
+fn axe_source() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("ui/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run npm ci in ui/)", path.display()))
+}
+
+/// Runs axe-core inside the real window on what it shows now, contrast included;
+/// returns one line per violation (empty when there is none). The window's CSP does
+/// not apply to WebDriver's scripts, so the source is injected as it is.
+async fn axe_violations(
+    driver: &WebDriver,
+    axe: &str,
+    label: &str,
+) -> WebDriverResult<Vec<String>> {
+    let loaded = driver
+        .execute("return typeof window.axe === 'object';", Vec::new())
+        .await?
+        .json()
+        .as_bool()
+        .unwrap_or(false);
+    if !loaded {
+        driver
+            .execute(&format!("{axe}\n;return true;"), Vec::new())
+            .await?;
+    }
+    let report = driver
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+               window.axe.run(document, { resultTypes: ['violations'] })
+                 .then((r) => done({
+                    passes: r.passes.length,
+                    contrast: r.passes.concat(r.violations, r.incomplete).some((x) => x.id === 'color-contrast'),
+                    violations: r.violations.map((v) => v.id + ' (' + v.impact + '): ' +
+                      v.nodes.slice(0, 5).map((n) => n.target.join(' ') + ' ' + (n.failureSummary || '').replace(/\s+/g, ' ')).join(' | ')),
+                 }))
+                 .catch((e) => done({ passes: 0, contrast: false, violations: ['axe failed: ' + e] }));"#,
+            Vec::new(),
+        )
+        .await?;
+    let report = report.json();
+    let mut lines: Vec<String> = serde_json::from_value(report["violations"].clone())
+        .unwrap_or_else(|_| vec![format!("axe gave no verdict: {report}")]);
+    // A run that checked nothing (or left contrast out) is no proof.
+    if report["passes"].as_u64().unwrap_or(0) == 0 || report["contrast"] != true {
+        lines.push(format!(
+            "axe did not run its checks, contrast included: {report}"
+        ));
+    }
+    Ok(lines.into_iter().map(|l| format!("{label}: {l}")).collect())
+}
+
+/// Light or dark for the window, whatever the desktop's theme (the UI's data-theme).
+async fn set_theme(driver: &WebDriver, dark: bool) -> WebDriverResult<()> {
+    let script = if dark {
+        "document.documentElement.dataset.theme = 'dark';"
+    } else {
+        "delete document.documentElement.dataset.theme;"
+    };
+    driver.execute(script, Vec::new()).await?;
+    Ok(())
+}
+
+/// Every screen, in light and in dark: a screenshot for the README and axe's verdict.
+async fn tour_every_screen(driver: &WebDriver, shots: &Path) -> WebDriverResult<Vec<String>> {
+    const SCREENS: [&str; 12] = [
+        "dashboard",
+        "keys",
+        "products",
+        "policies",
+        "licenses",
+        "batch",
+        "activation",
+        "customers",
+        "audit",
+        "backup",
+        "server",
+        "settings",
+    ];
+    let axe = axe_source();
+    let mut violations = Vec::new();
+    for dark in [false, true] {
+        set_theme(driver, dark).await?;
+        let theme = if dark { "dark" } else { "light" };
+        for screen in SCREENS {
+            click(driver, &format!("nav-{screen}")).await?;
+            tokio::time::sleep(Duration::from_millis(700)).await;
+            driver
+                .screenshot(&shots.join(format!("{screen}-{theme}.png")))
+                .await?;
+            violations.extend(axe_violations(driver, &axe, &format!("{screen} ({theme})")).await?);
+            if screen == "licenses" {
+                // The license page and the New license sheet.
+                // (A cell: WebKit's driver does not click a table row itself.)
+                driver
+                    .query(By::Css("[data-testid='license-row'] td"))
+                    .first()
+                    .await?
+                    .click()
+                    .await?;
+                driver.query(tid("license-detail")).first().await?;
+                driver
+                    .screenshot(&shots.join(format!("license-page-{theme}.png")))
+                    .await?;
+                violations.extend(
+                    axe_violations(driver, &axe, &format!("license page ({theme})")).await?,
+                );
+                click(driver, "license-new").await?;
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                driver
+                    .screenshot(&shots.join(format!("license-new-{theme}.png")))
+                    .await?;
+                violations.extend(
+                    axe_violations(driver, &axe, &format!("New license sheet ({theme})")).await?,
+                );
+                click(driver, "license-sheet-close").await?;
+            }
+        }
+    }
+    set_theme(driver, false).await?;
+    Ok(violations)
+}
+
 /// What the window showed.
 struct Seen {
     preview: String,
@@ -308,6 +431,16 @@ struct Seen {
     machine_file: PathBuf,
     suspended: String,
     reinstated: String,
+    /// The license page reached from the palette through its customer.
+    palette_license: String,
+    /// The newest audit row, as the window words it.
+    audit_sentence: String,
+    /// What axe found on every screen, light and dark (none, we hope).
+    axe_violations: Vec<String>,
+    /// The status after Undo in the suspend toast.
+    undone: String,
+    /// The product name still in the New product sheet after the refusal.
+    conflict_kept: String,
     by_key: Vec<String>,
     by_email: Vec<String>,
     by_whole_key: Vec<String>,
@@ -375,14 +508,35 @@ async fn drive(
 
     // A second product with the same code: the backend's {code, message} reaches the UI.
     click(driver, "nav-products").await?;
+    // Products opens on its list; "New product" opens the form in a side sheet, where
+    // the refusal shows next to what was typed.
     driver.query(tid("product-row")).first().await?;
+    click(driver, "product-new").await?;
     type_into(driver, "product-name", "Zapper Pro").await?;
     click(driver, "product-create").await?;
-    let conflict_code = attr_of(driver, tid("error-banner"), "data-code").await?;
+    let conflict_code = attr_of(
+        driver,
+        By::Css("[data-testid='product-sheet'] [data-testid='error-banner']"),
+        "data-code",
+    )
+    .await?;
+    let conflict_kept = driver
+        .query(tid("product-name"))
+        .first()
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    click(driver, "product-sheet-close").await?;
 
+    // Licenses opens on its list; "New license" opens the issue form in a side sheet;
+    // issuing closes it and opens the license's page.
     click(driver, "nav-licenses").await?;
+    driver.screenshot(&shots.join("licenses-empty.png")).await?;
+    click(driver, "license-new").await?;
     type_into(driver, "license-customer-name", "Ada Lovelace").await?;
     type_into(driver, "license-customer-email", "ada@example.com").await?;
+    driver.screenshot(&shots.join("license-new.png")).await?;
     click(driver, "license-issue").await?;
     let license_key = text_of(
         driver,
@@ -418,18 +572,27 @@ async fn drive(
         .click()
         .await?;
 
-    // Suspend and reinstate: the status badge follows.
+    // Suspend, then Undo in the toast: active again. Suspend and reinstate: the status
+    // badge follows.
+    click(driver, "license-suspend").await?;
+    wait_for_text(driver, "license-status", "suspended").await?;
+    click(driver, "license-undo").await?;
+    let undone = wait_for_text(driver, "license-status", "active").await?;
     click(driver, "license-suspend").await?;
     let suspended = wait_for_text(driver, "license-status", "suspended").await?;
     click(driver, "license-reinstate").await?;
     let reinstated = wait_for_text(driver, "license-status", "active").await?;
 
-    // A second license, then search: by a fragment of Ada's key (from its signature,
-    // which no other key shares) and by part of Bob's email.
+    // A second license, then back to the list and search: by a fragment of Ada's key
+    // (from its signature, which no other key shares) and by part of Bob's email.
+    click(driver, "license-new").await?;
     type_into(driver, "license-customer-name", "Bob Builder").await?;
     type_into(driver, "license-customer-email", "bob@example.com").await?;
     click(driver, "license-issue").await?;
+    wait_for_text_containing(driver, "license-detail", "Bob Builder").await?;
+    click(driver, "license-back").await?;
     wait_for_rows(driver, 2).await?;
+    driver.screenshot(&shots.join("licenses-list.png")).await?;
     let sig = license_key.trim().rsplit('.').next().unwrap_or_default();
     let fragment = sig.get(5..17).unwrap_or(sig).to_owned();
     type_into(driver, "license-search", &fragment).await?;
@@ -482,6 +645,7 @@ async fn drive(
     click(driver, "settings-lock-now").await?;
     wait_for_text(driver, "settings-lock-state", "On — locked.").await?;
     click(driver, "nav-licenses").await?;
+    click(driver, "license-new").await?;
     type_into(driver, "license-customer-name", "Carol Shared").await?;
     click(driver, "license-issue").await?;
     let locked_code = attr_of(
@@ -496,6 +660,41 @@ async fn drive(
     click(driver, "license-issue").await?;
     let unlocked_issue = wait_for_text(driver, "license-status", "active").await?;
     let carol = text_of(driver, tid("license-detail")).await?;
+
+    // Every screen in light and dark: README screenshots, and axe inside the window.
+    let axe_violations = tour_every_screen(driver, shots).await?;
+
+    // The command palette: Ctrl+K, type part of a customer's name, Enter opens the
+    // customer; their license opens its page.
+    driver
+        .action_chain()
+        .key_down(Key::Control)
+        .send_keys("k")
+        .key_up(Key::Control)
+        .perform()
+        .await?;
+    type_into(driver, "palette-input", "Bob").await?;
+    driver
+        .query(By::Css(
+            "[data-testid='palette-item'][data-group='Customers']",
+        ))
+        .first()
+        .await?;
+    driver.screenshot(&shots.join("palette.png")).await?;
+    driver
+        .query(tid("palette-input"))
+        .first()
+        .await?
+        .send_keys(Key::Enter)
+        .await?;
+    wait_for_text_containing(driver, "customer-detail", "Bob Builder").await?;
+    click(driver, "customer-license-open").await?;
+    let palette_license = wait_for_text_containing(driver, "license-detail", "Bob Builder").await?;
+
+    // The audit log reads as sentences with names (the newest: Carol's license).
+    click(driver, "nav-audit").await?;
+    let audit_sentence =
+        wait_for_text_containing(driver, "activity-sentence", "Carol Shared").await?;
 
     // The activation server, started from the window: the customer's app checks Ada's
     // key over HTTP from the machine activated above and gets a signed 201; the
@@ -618,6 +817,11 @@ async fn drive(
         machine_file,
         suspended,
         reinstated,
+        undone,
+        conflict_kept,
+        axe_violations,
+        audit_sentence,
+        palette_license,
         by_key,
         by_email,
         by_whole_key,
@@ -743,6 +947,7 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     drop(on_postgres);
 
     assert_eq!(seen.conflict_code, "CONFLICT");
+    assert_eq!(seen.conflict_kept, "Zapper Pro");
     assert_eq!(seen.public_key_hex.len(), 64, "{}", seen.public_key_hex);
     assert!(seen.license_key.starts_with("key/"), "{}", seen.license_key);
 
@@ -857,6 +1062,23 @@ async fn issue_a_license_in_the_window_and_verify_it() {
     assert!(seen.carol_shown, "Carol's license in the detail");
 
     // Suspend / reinstate and search, as the window showed them.
+    assert_eq!(seen.undone, "active");
+    assert!(
+        seen.palette_license.contains("bob@example.com"),
+        "{}",
+        seen.palette_license
+    );
+    assert!(
+        seen.audit_sentence
+            .starts_with("Carol Shared’s Zapper Pro — Yearly license was issued by "),
+        "{}",
+        seen.audit_sentence
+    );
+    assert!(
+        seen.axe_violations.is_empty(),
+        "axe in the window:\n{}",
+        seen.axe_violations.join("\n")
+    );
     assert_eq!(seen.suspended, "suspended");
     assert_eq!(seen.reinstated, "active");
     assert_eq!(
@@ -914,6 +1136,9 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "license_file.sign",
             "license.suspend",
             "license.reinstate",
+            // Suspended again after the Undo (which reinstated).
+            "license.suspend",
+            "license.reinstate",
             "customer.create",
             "license.issue",
             "machine.activate",
@@ -924,7 +1149,7 @@ async fn issue_a_license_in_the_window_and_verify_it() {
             "key.retire",
         ]
     );
-    assert_eq!(kw.verify_audit().unwrap(), 16);
+    assert_eq!(kw.verify_audit().unwrap(), 18);
 
     // The app logged everything it did at trace level; the private key it used all
     // along (read back from the keychain) is in no file of its data folder, in any
@@ -1176,6 +1401,7 @@ async fn email_one_license_from_the_window(
 
     // Issue a license and send it from its page.
     click(driver, "nav-licenses").await?;
+    click(driver, "license-new").await?;
     type_into(driver, "license-customer-name", "Ada Lovelace").await?;
     type_into(driver, "license-customer-email", "ada@example.com").await?;
     click(driver, "license-issue").await?;

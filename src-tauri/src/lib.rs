@@ -101,6 +101,7 @@ pub fn run() {
             licenses::set_license_entitlements,
             licenses::export_licenses_csv,
             audit::list_audit,
+            audit::list_audit_entries,
             audit::export_audit_csv,
             audit::verify_audit,
             audit::accept_clock,

@@ -1,11 +1,12 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
-import { render, screen } from '@testing-library/svelte';
+import { render, screen, within } from '@testing-library/svelte';
 import userEvent from '@testing-library/user-event';
 
 vi.mock('./platform', async () => (await import('./test/platform-mock')).createPlatformMock());
 
 import App from './App.svelte';
-import { key, p, policy, product, resetPlatform } from './test/fixtures';
+import { key, license, p, page, policy, product, resetPlatform } from './test/fixtures';
+import { expectNoAxeViolations } from './test/axe';
 import { ADVICE } from './lib/advice';
 
 describe('App shell', () => {
@@ -197,5 +198,73 @@ describe('the audit anchor found at open', () => {
     render(App);
     await screen.findByTestId('store-path');
     expect(screen.queryByTestId('audit-banner')).toBeNull();
+  });
+
+  describe('command palette', () => {
+    it('Ctrl+K opens it; typing finds a customer; Enter opens the customer, whose license opens its page', async () => {
+      p.listSigningKeys.mockResolvedValue([key()]);
+      p.listPolicies.mockResolvedValue([policy()]);
+      p.listProducts.mockResolvedValue([product()]);
+      const ada = { id: 'cus-1', name: 'Ada Hopper', email: 'ada@example.com', company: null, createdAt: '2025-01-01T00:00:00Z', licenses: 1, activeLicenses: 1 };
+      p.listCustomers.mockResolvedValue([ada]);
+      const lic = license({ id: 'lic-9', customerName: 'Ada Hopper', key: 'key/ADA.SIG' });
+      p.searchLicenses.mockResolvedValue(page([lic]));
+      render(App);
+      await screen.findByRole('heading', { level: 1, name: 'Dashboard' });
+
+      await userEvent.keyboard('{Control>}k{/Control}');
+      const palette = screen.getByRole('dialog', { name: 'Find or run' });
+      const input = within(palette).getByRole('combobox');
+      await vi.waitFor(() => expect(input).toHaveFocus());
+      await expectNoAxeViolations(palette);
+      await userEvent.type(input, 'ada');
+      await vi.waitFor(() => expect(within(palette).getAllByTestId('palette-item')[0]).toHaveAttribute('data-group', 'Customers'));
+      expect(input).toHaveAttribute('aria-activedescendant', 'palette-c-cus-1');
+      await userEvent.keyboard('{Enter}');
+
+      expect(screen.queryByRole('dialog')).toBeNull();
+      expect(screen.getByRole('heading', { level: 1, name: 'Customers' })).toBeInTheDocument();
+      const detail = await screen.findByTestId('customer-detail');
+      expect(detail).toHaveTextContent('Licenses of Ada Hopper');
+      await userEvent.click(await within(detail).findByTestId('customer-license-open'));
+      expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+      expect(await screen.findByTestId('license-detail')).toHaveTextContent('key/ADA.SIG');
+    });
+
+    it('↓ moves through screens and actions; Enter runs one; Esc closes', async () => {
+      p.listSigningKeys.mockResolvedValue([key()]);
+      render(App);
+      await screen.findByRole('heading', { level: 1, name: 'Dashboard' });
+      await userEvent.keyboard('{Control>}k{/Control}');
+      const input = screen.getByRole('combobox');
+      await userEvent.type(input, 'back');
+      const items = screen.getAllByTestId('palette-item');
+      expect(items.map((i) => i.textContent?.replace(/\s+/g, ' ').trim())).toEqual(['Actions Back up the store', 'Screens Backup']);
+      await userEvent.keyboard('{ArrowDown}');
+      expect(items[1]).toHaveAttribute('aria-selected', 'true');
+      await userEvent.keyboard('{Enter}');
+      expect(screen.getByRole('heading', { level: 1, name: 'Backup' })).toBeInTheDocument();
+
+      await userEvent.keyboard('{Control>}k{/Control}');
+      const palette = screen.getByRole('dialog');
+      palette.dispatchEvent(new Event('cancel', { cancelable: true }));
+      await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    });
+  });
+
+  it('a renewals bar on the dashboard opens Licenses filtered to those expiring', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.dashboard.mockResolvedValue({
+      perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1 }],
+      issuedPerDay: [], issuedPerWeek: [],
+      recent: [],
+      recentNames: [],
+    });
+    render(App);
+    const bars = await screen.findAllByTestId('dashboard-renewal');
+    await userEvent.click(bars[1]);
+    expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+    expect(screen.getByTestId('license-filter-expiring')).toHaveValue('60');
+    await vi.waitFor(() => expect(p.searchLicenses).toHaveBeenLastCalledWith(expect.objectContaining({ expiringWithinDays: 60 })));
   });
 });

@@ -661,6 +661,50 @@ hash: string,
  */
 mac: string | null, };
 
+export type SubjectNames = { 
+/**
+ * The license concerned: the subject itself, or the license of a machine.
+ */
+licenseId: string | null, 
+/**
+ * That license's customer.
+ */
+customerId: string | null, 
+/**
+ * The customer's name, or their email when they have no name.
+ */
+customer: string | null, 
+/**
+ * The product concerned (of the license, the policy, or the product itself).
+ */
+productId: string | null, 
+/**
+ * Its name.
+ */
+product: string | null, 
+/**
+ * The policy's name.
+ */
+policy: string | null, 
+/**
+ * The machine's name, else its hostname, else its fingerprint.
+ */
+machine: string | null, 
+/**
+ * The signing key's name: the subject, or the key that signed (by kid).
+ */
+key: string | null, };
+
+export type AuditEntry = { 
+/**
+ * The event as stored.
+ */
+event: AuditEvent, 
+/**
+ * Who and what it concerns, by name.
+ */
+names: SubjectNames, };
+
 export type AuditQuery = { 
 /**
  * An action (`license.issue`), or a family of them (`license.*`).
@@ -815,9 +859,18 @@ perProduct: Array<ProductSummary>,
  */
 issuedPerDay: Array<DayCount>, 
 /**
+ * The last 12 weeks (UTC, Monday to Sunday), oldest first, this week last; `day`
+ * is the week's Monday.
+ */
+issuedPerWeek: Array<DayCount>, 
+/**
  * The 10 newest audit events.
  */
-recent: Array<AuditEvent>, };
+recent: Array<AuditEvent>, 
+/**
+ * Who and what each of them concerns, by name, in the same order.
+ */
+recentNames: Array<SubjectNames>, };
 
 export type CustomerQuery = { 
 /**

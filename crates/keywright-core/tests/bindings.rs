@@ -2,7 +2,7 @@
 //! `ui/src/bindings.ts`. This test fails when the two drift apart; regenerate with
 //! `UPDATE_BINDINGS=1 cargo test -p keywright-core --test bindings`.
 
-use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keywright_core::audit::{AuditEntry, AuditEvent, AuditQuery, AuditVerification, SubjectNames};
 use keywright_core::*;
 use ts_rs::TS;
 
@@ -37,6 +37,8 @@ fn generated() -> String {
         ExportLicenseFile::decl(),
         ExportedFile::decl(),
         AuditEvent::decl(),
+        SubjectNames::decl(),
+        AuditEntry::decl(),
         AuditQuery::decl(),
         AuditVerification::decl(),
         audit::anchor::AnchorState::decl(),

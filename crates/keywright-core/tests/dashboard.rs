@@ -19,6 +19,10 @@ fn counts_per_product_per_day_and_recent_events() {
     assert_eq!(empty.issued_per_day[0].day, "2026-10-25");
     assert_eq!(empty.issued_per_day[29].day, "2026-11-23");
     assert!(empty.recent.is_empty());
+    // 2026-11-23 is a Monday: twelve weeks, this one last.
+    assert_eq!(empty.issued_per_week.len(), 12);
+    assert_eq!(empty.issued_per_week[11].day, "2026-11-23");
+    assert_eq!(empty.issued_per_week[0].day, "2026-09-07");
 
     let t0 = at("2019-01-01T00:00:00Z");
     kw.create_signing_key(
@@ -111,6 +115,11 @@ fn counts_per_product_per_day_and_recent_events() {
     assert_eq!(day("2026-11-20"), 2);
     assert_eq!(day("2026-11-23"), 1);
     assert_eq!(d.issued_per_day.iter().map(|c| c.count).sum::<i64>(), 3);
+    // The week of 2026-11-16 holds the two of the 20th; this week the one of today.
+    let week = |s: &str| d.issued_per_week.iter().find(|c| c.day == s).unwrap().count;
+    assert_eq!(week("2026-11-16"), 2);
+    assert_eq!(week("2026-11-23"), 1);
+    assert_eq!(d.issued_per_week.iter().map(|c| c.count).sum::<i64>(), 3);
 
     assert_eq!(d.recent.len(), 10);
     // Newest by position in the chain: the revoke came last, after the suspend.

@@ -1,7 +1,7 @@
 //! The audit log: list, export, verify, and accepting a clock that is behind it.
 
 use jiff::Timestamp;
-use keywright_core::audit::{AuditEvent, AuditQuery, AuditVerification};
+use keywright_core::audit::{AuditEntry, AuditEvent, AuditQuery, AuditVerification};
 use keywright_core::clock::ClockAccepted;
 use keywright_core::ExportedFile;
 use tauri::State;
@@ -11,6 +11,12 @@ use crate::state::{Desk, Reply};
 #[tauri::command(async)]
 pub fn list_audit(desk: State<'_, Desk>, query: AuditQuery) -> Reply<Vec<AuditEvent>> {
     desk.with(|kw| kw.list_audit(&query))
+}
+
+/// [`list_audit`] with the names each event concerns, for the log read as sentences.
+#[tauri::command(async)]
+pub fn list_audit_entries(desk: State<'_, Desk>, query: AuditQuery) -> Reply<Vec<AuditEntry>> {
+    desk.with(|kw| kw.list_audit_entries(&query))
 }
 
 #[tauri::command(async)]

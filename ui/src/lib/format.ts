@@ -2,6 +2,15 @@ import type { License, Policy, Product, SigningKey } from '../bindings';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
+const dateOnly = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium' });
+
+/** RFC 3339 → local date, for table cells (the time is in the cell's title). */
+export function formatDate(value: string | null, empty = 'never'): string {
+  if (value === null) return empty;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? value : dateOnly.format(ms);
+}
+
 /** RFC 3339 → local date and time; unparseable text is shown as-is. */
 export function formatDateTime(value: string | null, empty = 'never'): string {
   if (value === null) return empty;

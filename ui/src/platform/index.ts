@@ -9,6 +9,7 @@ import type {
   BackupRestored,
   ActivationPreview,
   AppLockState,
+  AuditEntry,
   AuditEvent,
   AuditQuery,
   AuditVerification,
@@ -155,6 +156,10 @@ export function renewLicense(input: RenewLicense): Promise<License> {
 
 export function listAudit(query: AuditQuery): Promise<AuditEvent[]> {
   return call<AuditEvent[]>('list_audit', { query });
+}
+
+export function listAuditEntries(query: AuditQuery): Promise<AuditEntry[]> {
+  return call<AuditEntry[]>('list_audit_entries', { query });
 }
 
 export function exportAuditCsv(path: string, query: AuditQuery): Promise<ExportedFile> {

@@ -6,7 +6,7 @@ import { vi } from 'vitest';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import AuditScreen from './AuditScreen.svelte';
-import { auditEvent, commandError, p, resetPlatform } from '../test/fixtures';
+import { auditEntry, commandError, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 
@@ -18,38 +18,62 @@ describe('Audit log screen', () => {
   it('says when nothing is recorded yet', async () => {
     render(AuditScreen);
     expect(await screen.findByTestId('audit-empty')).toHaveTextContent('Nothing recorded yet');
-    expect(p.listAudit).toHaveBeenCalledWith(FIRST_PAGE);
+    expect(p.listAuditEntries).toHaveBeenCalledWith(FIRST_PAGE);
   });
 
-  it('lists events newest first with user, action, subject, key id and a short digest', async () => {
-    p.listAudit.mockResolvedValue([
-      auditEvent({ seq: 2, action: 'license_file.sign' }),
-      auditEvent({ seq: 1, action: 'key.create', subjectType: 'key', subjectId: 'key-1', artifactSha256: null, signingKeyKid: null }),
+  it('lists events newest first as sentences with names, keeping the raw code and the stored facts', async () => {
+    p.listAuditEntries.mockResolvedValue([
+      auditEntry(
+        { seq: 3, action: 'license.suspend', actor: 'sam' },
+        { licenseId: 'lic-1', customer: 'Ada Hopper', product: 'Zapper Pro', policy: 'Yearly' },
+      ),
+      auditEntry({ seq: 2, action: 'license_file.sign' }, { licenseId: 'lic-1', customer: 'Ada Hopper', key: 'Main key' }),
+      auditEntry({ seq: 1, action: 'key.create', subjectType: 'signing_key', subjectId: 'key-1', artifactSha256: null, signingKeyKid: null }, { key: 'Main key' }),
     ]);
-    render(AuditScreen);
+    const onopen = vi.fn();
+    render(AuditScreen, { onopen });
     const rows = await screen.findAllByTestId('audit-row');
-    expect(rows.map((r) => r.getAttribute('data-seq'))).toEqual(['2', '1']);
-    expect(rows[0]).toHaveTextContent('vendor');
-    expect(rows[0]).toHaveTextContent('license_file.sign');
-    expect(rows[0]).toHaveTextContent('license lic-1');
-    expect(rows[0]).toHaveTextContent('kid-aaaa');
-    expect(within(rows[0]).getByTitle(/^ab12cd34ef56ab12/)).toHaveTextContent(/^ab12cd34ef56$/);
-    expect(rows[1]).toHaveTextContent('key.create');
+    expect(rows.map((r) => r.getAttribute('data-seq'))).toEqual(['3', '2', '1']);
+    expect(rows[0]).toHaveTextContent('Ada Hopper’s Zapper Pro — Yearly license was suspended by sam.');
+    expect(rows[0]).toHaveTextContent('license.suspend');
+    expect(rows[1]).toHaveTextContent('A license file for Ada Hopper was signed with key Main key (kid-aaaa) by vendor.');
+    expect(rows[1]).toHaveAttribute('title', expect.stringContaining('sha256 ab12cd34ef56ab12'));
+    expect(rows[1]).toHaveAttribute('title', expect.stringContaining('license lic-1'));
+    expect(rows[2]).toHaveTextContent('Signing key Main key was created by vendor.');
+    expect(rows[2]).toHaveTextContent('key.create');
+    await userEvent.click(within(rows[0]).getByRole('button', { name: 'Zapper Pro — Yearly license' }));
+    expect(onopen).toHaveBeenCalledWith({ screen: 'licenses', licenseId: 'lic-1' });
     expect(screen.queryByTestId('audit-more')).toBeNull();
   });
 
+  it('filters by action family and by dates, the "to" day included', async () => {
+    render(AuditScreen);
+    await userEvent.selectOptions(await screen.findByTestId('audit-filter-action'), 'machine.*');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'machine.*' });
+    const since = screen.getByTestId('audit-since');
+    await userEvent.type(since, '2026-11-01');
+    since.dispatchEvent(new Event('change'));
+    const until = screen.getByTestId('audit-until');
+    await userEvent.type(until, '2026-11-30');
+    until.dispatchEvent(new Event('change'));
+    await vi.waitFor(() =>
+      expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'machine.*', since: '2026-11-01', until: '2026-12-01' }),
+    );
+    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No events match these filters');
+  });
+
   it('filters by action and pages to older events', async () => {
-    const full = Array.from({ length: 100 }, (_, i) => auditEvent({ seq: 150 - i }));
-    p.listAudit.mockResolvedValueOnce(full).mockResolvedValueOnce([auditEvent({ seq: 50 })]).mockResolvedValue([]);
+    const full = Array.from({ length: 100 }, (_, i) => auditEntry({ seq: 150 - i }));
+    p.listAuditEntries.mockResolvedValueOnce(full).mockResolvedValueOnce([auditEntry({ seq: 50 })]).mockResolvedValue([]);
     render(AuditScreen);
     await userEvent.click(await screen.findByTestId('audit-more'));
-    expect(p.listAudit).toHaveBeenLastCalledWith({ ...FIRST_PAGE, beforeSeq: 51 });
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, beforeSeq: 51 });
     expect(await screen.findAllByTestId('audit-row')).toHaveLength(101);
     expect(screen.queryByTestId('audit-more')).toBeNull();
 
     await userEvent.selectOptions(screen.getByTestId('audit-filter-action'), 'license.revoke');
-    expect(p.listAudit).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.revoke' });
-    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No events with this action');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.revoke' });
+    expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No events match these filters');
   });
 
   it('verifies the chain and shows OK with the row count, or the broken row', async () => {
@@ -105,7 +129,7 @@ describe('Audit log screen', () => {
 
   it('shows backend errors with advice, and hostile text stays text', async () => {
     const hostile = '<img src=x onerror=alert(1)>';
-    p.listAudit.mockResolvedValue([auditEvent({ actor: hostile, subjectType: hostile })]);
+    p.listAuditEntries.mockResolvedValue([auditEntry({ actor: hostile, subjectType: hostile, action: hostile })]);
     p.saveDialog.mockResolvedValue('/readonly/a.csv');
     p.exportAuditCsv.mockRejectedValue(commandError('IO', `cannot write ${hostile}`));
     const { container } = render(AuditScreen);
@@ -120,14 +144,14 @@ describe('Audit log screen', () => {
   });
 
   it('offers a retry when the log cannot be loaded', async () => {
-    p.listAudit.mockRejectedValueOnce(commandError('STORE', 'database is locked')).mockResolvedValue([]);
+    p.listAuditEntries.mockRejectedValueOnce(commandError('STORE', 'database is locked')).mockResolvedValue([]);
     render(AuditScreen);
     expect(await screen.findByTestId('error-banner')).toHaveTextContent('database is locked');
     await userEvent.click(screen.getByRole('button', { name: 'Try again' }));
     expect(await screen.findByTestId('audit-empty')).toBeInTheDocument();
   });
   it('has no accessibility violations (axe)', async () => {
-    p.listAudit.mockResolvedValue([auditEvent({ seq: 2 }), auditEvent({ seq: 1, action: 'key.create' })]);
+    p.listAuditEntries.mockResolvedValue([auditEntry({ seq: 2 }), auditEntry({ seq: 1, action: 'key.create' })]);
     const { container } = render(AuditScreen);
     await screen.findAllByTestId('audit-row');
     await expectNoAxeViolations(container);

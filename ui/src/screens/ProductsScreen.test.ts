@@ -33,6 +33,7 @@ describe('Products screen', () => {
     expect(await screen.findByText(/No products yet/)).toBeInTheDocument();
     expect(screen.queryByTestId('product-key')).toBeNull();
     expect(screen.getByTestId('product-create')).toBeDisabled();
+    await userEvent.click(screen.getByTestId('product-new'));
     await userEvent.click(screen.getByRole('button', { name: 'Go to Signing keys' }));
     expect(onnavigate).toHaveBeenCalledWith('keys');
   });
@@ -106,5 +107,35 @@ describe('Products screen', () => {
     const { container } = render(ProductsScreen, { onnavigate: vi.fn() });
     await screen.findByTestId('product-row');
     await expectNoAxeViolations(container);
+  });
+
+  it('opens on the list; "New product" opens the form in a sheet, a conflict shows there and keeps the input', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([product()]);
+    p.createProduct.mockRejectedValue(commandError('CONFLICT', 'a product with code acme-editor exists'));
+    render(ProductsScreen, { onnavigate: vi.fn() });
+    await screen.findByTestId('product-row');
+    expect(screen.queryByRole('dialog')).toBeNull();
+    await userEvent.click(screen.getByTestId('product-new'));
+    const sheet = screen.getByRole('dialog', { name: 'New product' });
+    await vi.waitFor(() => expect(within(sheet).getByTestId('product-name')).toHaveFocus());
+    await userEvent.type(within(sheet).getByTestId('product-name'), 'Acme Editor');
+    await userEvent.click(within(sheet).getByTestId('product-create'));
+    expect(await within(sheet).findByTestId('error-banner')).toHaveAttribute('data-code', 'CONFLICT');
+    expect(within(sheet).getByTestId('product-name')).toHaveValue('Acme Editor');
+    await expectNoAxeViolations(document.body);
+  });
+
+  it('a "new" request (N on this screen) opens the sheet; creating closes it', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.createProduct.mockResolvedValue(product());
+    const { rerender } = render(ProductsScreen, { onnavigate: vi.fn(), newRequest: 0 });
+    await screen.findByText(/No products yet/);
+    await rerender({ onnavigate: vi.fn(), newRequest: 1 });
+    const sheet = await screen.findByRole('dialog', { name: 'New product' });
+    await userEvent.type(within(sheet).getByTestId('product-name'), 'Acme Editor');
+    await userEvent.click(within(sheet).getByTestId('product-create'));
+    await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+    expect(screen.getByRole('status')).toHaveTextContent('Created product');
   });
 });

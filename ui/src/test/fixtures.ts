@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { ActivationPreview, AuditEvent, License, Machine, Policy, Product, SigningKey } from '../bindings';
+import type { ActivationPreview, AuditEntry, AuditEvent, License, Machine, Policy, Product, SigningKey, SubjectNames } from '../bindings';
 import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
@@ -28,6 +28,7 @@ export function resetPlatform() {
   p.copyText.mockResolvedValue(undefined);
   p.uiReady.mockResolvedValue(undefined);
   p.listAudit.mockResolvedValue([]);
+  p.listAuditEntries.mockResolvedValue([]);
   p.listCustomers.mockResolvedValue([]);
   p.listMachines.mockResolvedValue([]);
   p.licenseEntitlements.mockResolvedValue({ licenseId: 'lic-1', own: null, policy: [], effective: [] });
@@ -40,7 +41,7 @@ export function resetPlatform() {
   p.serverStatus.mockResolvedValue({ running: false, address: null, startedAt: null });
   p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
-  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], recent: [] });
+  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], issuedPerWeek: [], recent: [], recentNames: [] });
   p.startupUpdateCheck.mockResolvedValue(null);
   p.mailAccount.mockResolvedValue({ account: null, passwordSaved: false });
 }
@@ -198,3 +199,23 @@ export function activationPreview(overrides: Partial<ActivationPreview> = {}): A
 }
 
 export const REQUEST_TEXT = '-----BEGIN ACTIVATION REQUEST-----\nZXhhbXBsZQ==\n-----END ACTIVATION REQUEST-----\n';
+
+/** Names for an audit event (all absent unless given). */
+export function names(overrides: Partial<SubjectNames> = {}): SubjectNames {
+  return {
+    licenseId: null,
+    customerId: null,
+    customer: null,
+    productId: null,
+    product: null,
+    policy: null,
+    machine: null,
+    key: null,
+    ...overrides,
+  };
+}
+
+/** An audit event with its names. */
+export function auditEntry(event: Partial<AuditEvent> = {}, named: Partial<SubjectNames> = {}): AuditEntry {
+  return { event: auditEvent(event), names: names(named) };
+}

@@ -26,6 +26,7 @@ export function createPlatformMock() {
     revokeLicense: vi.fn(),
     renewLicense: vi.fn(),
     listAudit: vi.fn(),
+    listAuditEntries: vi.fn(),
     exportAuditCsv: vi.fn(),
     verifyAudit: vi.fn(),
     dashboard: vi.fn(),

@@ -6,7 +6,10 @@ use std::path::Path;
 
 use jiff::Timestamp;
 
-use super::{sha256_hex, sql, AuditEvent, AuditQuery, Event, DEFAULT_LIMIT, MAX_LIMIT};
+use super::{
+    names, sha256_hex, sql, AuditEntry, AuditEvent, AuditQuery, Event, SubjectNames, DEFAULT_LIMIT,
+    MAX_LIMIT,
+};
 use crate::error::{Error, Result};
 use crate::files::{check, write_atomically, ExportedFile};
 use crate::{stamp, Keywright};
@@ -77,6 +80,23 @@ impl Keywright {
             )));
         }
         sql::query(self.store.db(), query, Some(limit))
+    }
+
+    /// [`Keywright::list_audit`] with the names each event concerns (customer,
+    /// product, policy, machine, signing key), for reading the log as sentences.
+    pub fn list_audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {
+        let events = self.list_audit(query)?;
+        let names = names::names(self.store.db(), &events)?;
+        Ok(events
+            .into_iter()
+            .zip(names)
+            .map(|(event, names)| AuditEntry { event, names })
+            .collect())
+    }
+
+    /// The names `events` concern, in their order (see [`Keywright::list_audit_entries`]).
+    pub(crate) fn audit_names(&self, events: &[AuditEvent]) -> Result<Vec<SubjectNames>> {
+        names::names(self.store.db(), events)
     }
 
     /// Every audit event, oldest first.

@@ -16,6 +16,7 @@ pub mod anchor;
 pub mod batch;
 pub mod clock;
 mod log;
+mod names;
 mod sql;
 pub mod state;
 
@@ -31,6 +32,7 @@ use zeroize::Zeroizing;
 use crate::error::{Error, ErrorCode, Result};
 use crate::store::db::Db;
 
+pub use names::{AuditEntry, SubjectNames};
 pub use sql::{head, list, query};
 
 /// The hash a chain starts from.

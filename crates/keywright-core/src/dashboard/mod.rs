@@ -54,12 +54,19 @@ pub struct Dashboard {
     pub per_product: Vec<ProductSummary>,
     /// The last 30 days, oldest first, today last; days without issues count 0.
     pub issued_per_day: Vec<DayCount>,
+    /// The last 12 weeks (UTC, Monday to Sunday), oldest first, this week last; `day`
+    /// is the week's Monday.
+    pub issued_per_week: Vec<DayCount>,
     /// The 10 newest audit events.
     pub recent: Vec<crate::audit::AuditEvent>,
+    /// Who and what each of them concerns, by name, in the same order.
+    pub recent_names: Vec<crate::audit::SubjectNames>,
 }
 
 /// Days in the issuing chart, today included.
 const DAYS: i64 = 30;
+/// Weeks in the weekly issuing chart, this week included.
+const WEEKS: i64 = 12;
 
 impl Keywright {
     /// Licenses per product and state, licenses issued per day over the last 30 days
@@ -88,11 +95,37 @@ impl Keywright {
             })
             .collect();
 
+        // Weeks start on Monday; the same per-day count (by its index on the issue
+        // time), from the first week's Monday on, summed per week.
+        let monday = today
+            .checked_sub((i64::from(today.weekday().to_monday_zero_offset())).days())
+            .and_then(|d| d.checked_sub(((WEEKS - 1) * 7).days()))
+            .map_err(|_| Error::bad_input("the clock is too far in the past"))?;
+        let weekly = sql::issued_per_day_since(db, &monday.to_string())?;
+        let issued_per_week = monday
+            .series(1.week())
+            .take(WEEKS as usize)
+            .map(|start| {
+                let count = start
+                    .series(1.day())
+                    .take(7)
+                    .map(|d| weekly.get(&d.to_string()).copied().unwrap_or(0))
+                    .sum();
+                DayCount {
+                    day: start.to_string(),
+                    count,
+                }
+            })
+            .collect();
+
         let recent = self.newest_audit(10)?;
+        let recent_names = self.audit_names(&recent)?;
         Ok(Dashboard {
             per_product,
             issued_per_day,
+            issued_per_week,
             recent,
+            recent_names,
         })
     }
 }

@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ACTION_FAMILIES, activitySentence, activityText } from './activity';
+import { auditEvent, names } from '../test/fixtures';
+
+describe('activity sentences', () => {
+  const ada = names({ licenseId: 'lic-1', customer: 'Ada Hopper', product: 'Zapper Pro', policy: 'Yearly' });
+
+  it('says what happened to a license, by whom, with the license linked', () => {
+    const e = auditEvent({ action: 'license.suspend', actor: 'sam' });
+    expect(activityText(e, ada)).toBe('Ada Hopper’s Zapper Pro — Yearly license was suspended by sam.');
+    const parts = activitySentence(e, ada);
+    expect(parts.find((p) => p.text === 'Zapper Pro — Yearly license')?.link).toEqual({ screen: 'licenses', licenseId: 'lic-1' });
+    expect(parts.find((p) => p.text === 'Ada Hopper')?.link).toEqual({ screen: 'customers' });
+  });
+
+  it('names a machine and the license it is on', () => {
+    const e = auditEvent({ action: 'machine.activate', subjectType: 'machine', subjectId: 'm-1', actor: 'sam' });
+    expect(activityText(e, { ...ada, machine: 'ws-042' })).toBe(
+      'Machine ws-042 was activated on Ada Hopper’s Zapper Pro — Yearly license by sam.',
+    );
+  });
+
+  it('names the key that signed a file, with its kid', () => {
+    const e = auditEvent({ action: 'license_file.sign', signingKeyKid: '2c8d74c5aa', actor: 'sam' });
+    expect(activityText(e, { ...ada, key: 'Main key' })).toBe(
+      'A license file for Ada Hopper was signed with key Main key (2c8d74c5) by sam.',
+    );
+  });
+
+  it('reads without names (a row since deleted) and for a license without a customer', () => {
+    expect(activityText(auditEvent({ action: 'license.issue' }), undefined)).toBe('A license was issued by vendor.');
+    expect(activityText(auditEvent({ action: 'license.revoke' }), names({ product: 'Zapper Pro' }))).toBe(
+      'A Zapper Pro license was revoked by vendor.',
+    );
+  });
+
+  it('a batch reads as one sentence with its count', () => {
+    const e = auditEvent({ action: 'license.batch_issue', subjectType: 'batch', subjectId: 'b1', detail: '{"licenses":250,"customers":240,"leaves":490}' });
+    expect(activityText(e, names())).toBe('A batch of 250 licenses was issued for 240 new customers by vendor.');
+    const odd = auditEvent({ action: 'license.batch_issue', detail: 'not json' });
+    expect(activityText(odd, names())).toBe('A batch of licenses was issued by vendor.');
+  });
+
+  it('an unknown action falls back to a plain sentence that keeps the code, never throws', () => {
+    const e = auditEvent({ action: 'widget.frobnicate', subjectType: 'widget', subjectId: 'abcdef123456' });
+    expect(activityText(e, names())).toBe('vendor recorded “widget.frobnicate” on widget abcdef12.');
+    expect(activityText(auditEvent({ action: '', subjectId: null }), undefined)).toBe('vendor recorded “”.');
+    expect(activityText(auditEvent({ action: 'license.teleport' }), ada)).toBe('vendor recorded “license.teleport” on Ada Hopper.');
+  });
+
+  it('offers a family for every kind of action', () => {
+    expect(ACTION_FAMILIES.map((f) => f.value)).toContain('license.*');
+    expect(ACTION_FAMILIES.every((f) => f.value.endsWith('.*'))).toBe(true);
+  });
+});

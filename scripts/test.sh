@@ -71,6 +71,9 @@ fi
 echo "==> verify-only build of the format crate (the embeddable SDK)"
 cargo test -p keywright-license --no-default-features
 
+echo "==> the SDK's machine fingerprint on this OS (feature fingerprint: /etc/machine-id here; the parsers of macOS's ioreg and Windows' reg query)"
+cargo test -p keywright-license --features fingerprint --lib fingerprint
+
 echo "==> the verify-only SDK links no getrandom (it signs nothing, so it needs no randomness)"
 if cargo tree -p keywright-license --no-default-features -e normal --prefix none | grep -q '^getrandom '; then
   echo "keywright-license --no-default-features links getrandom" >&2

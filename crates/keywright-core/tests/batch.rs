@@ -761,8 +761,15 @@ fn one_audit_row_per_transaction_proves_each_license_and_verify_sees_tampering()
     assert_eq!(find(&f.kw, "bu").len(), 500, "a word's first letters");
     // And so are those of a copy of the store, which no batch wrote.
     let copy = f.dir.path().join("copy.db").display().to_string();
+    // (From this test's store on either engine, into an SQLite file.)
+    let source = f.dir.path().join("store.db");
+    let source = if common::on_postgres() {
+        common::postgres_database_for(&source)
+    } else {
+        source.display().to_string()
+    };
     keywright_core::store::copy_store(
-        &f.dir.path().join("store.db").display().to_string(),
+        &source,
         &copy,
         "tester",
         |_| Box::<MemoryVault>::default(),

@@ -94,11 +94,23 @@ trap 'rm -rf "$keyring_home"; bash scripts/pg-cluster.sh stop "$KEYWRIGHT_TEST_P
 # shell) would otherwise take this one's socket over and leave the suite waiting on a
 # locked keyring's prompt.
 mkdir -m 700 "$keyring_home/run"
+# The Secret Service is started by D-Bus on first use, from a service file in this
+# session's XDG_DATA_HOME (searched before the system's): gnome-keyring with the login
+# keyring unlocked. Should the daemon die mid-suite (it was seen to, once, in CI), the
+# next call starts it again, unlocked, with every item it had; the system's own
+# service file would start it locked, and its unlock prompt on the virtual display
+# would wait for nobody until the CI's time ran out.
+mkdir -p "$keyring_home/dbus-1/services"
+cat > "$keyring_home/start-keyring" <<'SH'
+#!/bin/sh
+printf %s keywright-test | exec gnome-keyring-daemon --foreground --unlock --components=secrets
+SH
+chmod +x "$keyring_home/start-keyring"
+printf '[D-BUS Service]\nName=org.freedesktop.secrets\nExec=%s\n' "$keyring_home/start-keyring" \
+  > "$keyring_home/dbus-1/services/org.freedesktop.secrets.service"
 XDG_RUNTIME_DIR="$keyring_home/run" XDG_DATA_HOME="$keyring_home" xvfb-run -a -s "-screen 0 1280x800x24" \
-  dbus-run-session -- bash -c '
-    echo -n keywright-test | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
-  '
+  dbus-run-session -- \
+  cargo test --workspace --features keywright-app/custom-protocol,keywright-app/e2e
 
 # The Linux packages of the binaries the suite just tested (scripts/package.sh
 # --prebuilt: no compile), then the .deb installed into this machine, checked, its

@@ -102,6 +102,7 @@ pub fn run() {
             licenses::export_licenses_csv,
             audit::list_audit,
             audit::list_audit_entries,
+            audit::audit_actors,
             audit::export_audit_csv,
             audit::verify_audit,
             audit::accept_clock,

@@ -715,6 +715,10 @@ action: string | null,
  */
 subjectId: string | null, 
 /**
+ * Only what this person (or the server, `server`) did: the actor as recorded.
+ */
+actor: string | null, 
+/**
  * From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
  */
 since: string | null, 
@@ -837,7 +841,21 @@ revoked: number,
 /**
  * Not revoked, not yet expired, expiring within 30 days.
  */
-expiring30d: number, };
+expiring30d: number, 
+/**
+ * Machines active now on its licenses that are not revoked.
+ */
+seatsUsed: number, 
+/**
+ * The seats its active licenses allow, summed over those whose policy sets a
+ * machine limit (a node-locked license allows one).
+ */
+seatsLimit: number, 
+/**
+ * Its active licenses whose policy sets no machine limit (their seats are not in
+ * `seats_limit`).
+ */
+unlimited: number, };
 
 export type DayCount = { 
 /**
@@ -848,6 +866,29 @@ day: string,
  * Licenses issued that day.
  */
 count: number, };
+
+export type Attention = { 
+/**
+ * Licenses past their expiry, not revoked, that still have active machines.
+ */
+expiredWithMachines: number, 
+/**
+ * Suspended licenses that still have active machines.
+ */
+suspendedWithMachines: number, 
+/**
+ * Licenses, not revoked, expiring within the next 7 days.
+ */
+expiring7d: number, 
+/**
+ * Products no policy belongs to yet: nothing can be issued for them.
+ */
+productsWithoutPolicy: Array<string>, 
+/**
+ * The newest audit row, when this computer's clock is behind it: signing is
+ * refused until the clock is right or accepted (Audit log).
+ */
+clockBehind: ClockRow | null, };
 
 export type Dashboard = { 
 /**
@@ -863,6 +904,15 @@ issuedPerDay: Array<DayCount>,
  * is the week's Monday.
  */
 issuedPerWeek: Array<DayCount>, 
+/**
+ * Machines activated per day over the last 30 days (UTC), oldest first, today
+ * last; machines deactivated since still count on the day they were activated.
+ */
+activationsPerDay: Array<DayCount>, 
+/**
+ * What needs attention.
+ */
+attention: Attention, 
 /**
  * The 10 newest audit events.
  */

@@ -304,3 +304,83 @@ fn check_reports_the_broken_row_instead_of_failing() {
         ErrorCode::AuditTampered
     );
 }
+
+/// The person filter: who acted, as the log records it; the names it offers.
+#[test]
+fn filters_by_who_acted_and_lists_the_people() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("store.db");
+    let vault = std::sync::Arc::new(MemoryVault::default());
+    let mut ada = Keywright::with_vault(common::open_store(&path), Box::new(vault.clone()), "ada");
+    let t = at("2026-11-01T09:00:00Z");
+    ada.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        t,
+    )
+    .unwrap();
+    let product = ada
+        .create_product(
+            &NewProduct {
+                name: "Zapper".into(),
+                ..Default::default()
+            },
+            t,
+        )
+        .unwrap();
+    // A second person on the same store (the same keychain).
+    let mut sam = Keywright::with_vault(common::open_store(&path), Box::new(vault), "sam");
+    let policy = sam
+        .create_policy(
+            &NewPolicy {
+                product_id: product.id,
+                name: "Yearly".into(),
+                duration: Some("1y".into()),
+                ..Default::default()
+            },
+            at("2026-11-02T09:00:00Z"),
+        )
+        .unwrap();
+    sam.issue_license(
+        &IssueLicense {
+            policy_id: policy.id,
+            ..Default::default()
+        },
+        at("2026-11-03T09:00:00Z"),
+    )
+    .unwrap();
+
+    let by = |who: &str| {
+        sam.list_audit(&AuditQuery {
+            actor: Some(who.into()),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let ada_did = by("ada");
+    assert!(!ada_did.is_empty());
+    assert!(ada_did.iter().all(|e| e.actor == "ada"));
+    assert!(ada_did.iter().any(|e| e.action == "product.create"));
+    let sam_did = by("sam");
+    assert_eq!(
+        sam_did
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>(),
+        ["license.issue", "policy.create"]
+    );
+    assert!(by("nobody").is_empty());
+    // With another filter: both hold.
+    let issued_by_ada = sam
+        .list_audit(&AuditQuery {
+            actor: Some("ada".into()),
+            action: Some("license.*".into()),
+            ..Default::default()
+        })
+        .unwrap();
+    assert!(issued_by_ada.is_empty());
+
+    assert_eq!(sam.audit_actors().unwrap(), ["ada", "sam"]);
+}

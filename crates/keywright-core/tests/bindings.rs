@@ -47,6 +47,7 @@ fn generated() -> String {
         clock::ClockAccepted::decl(),
         ProductSummary::decl(),
         DayCount::decl(),
+        Attention::decl(),
         Dashboard::decl(),
         CustomerQuery::decl(),
         CustomerSummary::decl(),

@@ -128,3 +128,166 @@ fn counts_per_product_per_day_and_recent_events() {
     assert!(d.recent.iter().any(|e| e.action == "license.issue"));
     assert!(d.recent.windows(2).all(|w| w[0].seq > w[1].seq));
 }
+
+/// Seats per product, machines activated per day, and what needs attention.
+#[test]
+fn seats_activations_and_what_needs_attention() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = common::open_store(&dir.path().join("store.db"));
+    let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
+    let now = at("2026-11-23T10:00:00Z");
+    let t0 = at("2026-10-01T00:00:00Z");
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        t0,
+    )
+    .unwrap();
+    let product = |kw: &mut Keywright, name: &str| {
+        kw.create_product(
+            &NewProduct {
+                name: name.into(),
+                ..Default::default()
+            },
+            t0,
+        )
+        .unwrap()
+    };
+    let (anvil, bolt, crane, dormant) = (
+        product(&mut kw, "Anvil"),
+        product(&mut kw, "Bolt"),
+        product(&mut kw, "Crane"),
+        product(&mut kw, "Dormant"),
+    );
+    let policy = |kw: &mut Keywright,
+                  product: &Product,
+                  duration: &str,
+                  seats: Option<i64>,
+                  floating: bool| {
+        kw.create_policy(
+            &NewPolicy {
+                product_id: product.id.clone(),
+                name: "Plan".into(),
+                duration: Some(duration.into()),
+                max_machines: seats,
+                floating,
+                ..Default::default()
+            },
+            t0,
+        )
+        .unwrap()
+    };
+    // Anvil: floating, 3 seats, 30 days. Bolt: node-locked. Crane: floating, no limit.
+    let anvil_plan = policy(&mut kw, &anvil, "30d", Some(3), true);
+    let bolt_plan = policy(&mut kw, &bolt, "1y", None, false);
+    let crane_plan = policy(&mut kw, &crane, "1y", None, true);
+    let issue = |kw: &mut Keywright, policy: &Policy, when: &str| {
+        kw.issue_license(
+            &IssueLicense {
+                policy_id: policy.id.clone(),
+                ..Default::default()
+            },
+            at(when),
+        )
+        .unwrap()
+    };
+    let activate = |kw: &mut Keywright, license: &License, fp: &str, when: &str| {
+        kw.activate_machine(
+            &ActivateMachine {
+                license_id: license.id.clone(),
+                fingerprint: fp.into(),
+                ..Default::default()
+            },
+            at(when),
+        )
+        .unwrap()
+    };
+    // In time order (the signer refuses a clock earlier than the log).
+    let lapsed = issue(&mut kw, &anvil_plan, "2026-10-01T09:00:00Z"); // expires 10-31
+    activate(&mut kw, &lapsed, "fp-lapsed-1", "2026-10-02T09:00:00Z");
+    activate(&mut kw, &lapsed, "fp-lapsed-2", "2026-10-20T09:00:00Z");
+    issue(&mut kw, &anvil_plan, "2026-10-28T09:00:00Z"); // expires 11-27: within 7 days
+    let current = issue(&mut kw, &anvil_plan, "2026-11-20T09:00:00Z");
+    activate(&mut kw, &current, "fp-current", "2026-11-21T09:00:00Z");
+    let held = issue(&mut kw, &bolt_plan, "2026-11-22T09:00:00Z");
+    activate(&mut kw, &held, "fp-held", "2026-11-22T10:00:00Z");
+    issue(&mut kw, &crane_plan, "2026-11-22T11:00:00Z");
+    kw.suspend_license(&held.id, now).unwrap();
+
+    let d = kw.dashboard(now).unwrap();
+    let of = |p: &Product| d.per_product.iter().find(|s| s.product_id == p.id).unwrap();
+    // Anvil: 3 machines on licenses not revoked (the lapsed one's two still count);
+    // 3 active licenses × 3 seats.
+    assert_eq!(
+        (
+            of(&anvil).seats_used,
+            of(&anvil).seats_limit,
+            of(&anvil).unlimited
+        ),
+        (3, 9, 0)
+    );
+    // Bolt: its one license is suspended: a machine, no active seats.
+    assert_eq!(
+        (
+            of(&bolt).seats_used,
+            of(&bolt).seats_limit,
+            of(&bolt).unlimited
+        ),
+        (1, 0, 0)
+    );
+    // Crane: one active license without a limit.
+    assert_eq!(
+        (
+            of(&crane).seats_used,
+            of(&crane).seats_limit,
+            of(&crane).unlimited
+        ),
+        (0, 0, 1)
+    );
+
+    // The last 30 days (10-25 to 11-23): the activations of 11-21 and 11-22 only.
+    assert_eq!(d.activations_per_day.len(), 30);
+    let day = |s: &str| {
+        d.activations_per_day
+            .iter()
+            .find(|c| c.day == s)
+            .unwrap()
+            .count
+    };
+    assert_eq!((day("2026-11-21"), day("2026-11-22")), (1, 1));
+    assert_eq!(
+        d.activations_per_day.iter().map(|c| c.count).sum::<i64>(),
+        2
+    );
+
+    let a = &d.attention;
+    assert_eq!(a.expired_with_machines, 1, "the lapsed Anvil license");
+    assert_eq!(a.suspended_with_machines, 1, "the held Bolt license");
+    assert_eq!(a.expiring_7d, 1, "the Anvil license of 10-28");
+    assert_eq!(a.products_without_policy, [dormant.id.clone()]);
+    assert!(a.clock_behind.is_none());
+
+    // Deactivating the lapsed license's machines clears it from attention.
+    for m in kw.list_machines(&lapsed.id, now).unwrap() {
+        kw.deactivate_machine(&m.id, now).unwrap();
+    }
+    let d = kw.dashboard(now).unwrap();
+    assert_eq!(d.attention.expired_with_machines, 0);
+    assert_eq!(of_product(&d, &anvil).seats_used, 1);
+    // Deactivations do not take activations off the chart.
+    assert_eq!(
+        d.activations_per_day.iter().map(|c| c.count).sum::<i64>(),
+        2
+    );
+
+    // A clock behind the log is named.
+    let behind = kw.dashboard(at("2026-11-22T00:00:00Z")).unwrap();
+    let row = behind.attention.clock_behind.expect("the clock is behind");
+    assert_eq!(row.action, "machine.deactivate");
+}
+
+fn of_product<'a>(d: &'a Dashboard, p: &Product) -> &'a ProductSummary {
+    d.per_product.iter().find(|s| s.product_id == p.id).unwrap()
+}

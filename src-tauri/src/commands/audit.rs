@@ -19,6 +19,12 @@ pub fn list_audit_entries(desk: State<'_, Desk>, query: AuditQuery) -> Reply<Vec
     desk.with(|kw| kw.list_audit_entries(&query))
 }
 
+/// Who has acted in the log: the audit screen's person filter.
+#[tauri::command(async)]
+pub fn audit_actors(desk: State<'_, Desk>) -> Reply<Vec<String>> {
+    desk.with(|kw| kw.audit_actors())
+}
+
 #[tauri::command(async)]
 pub fn export_audit_csv(
     desk: State<'_, Desk>,

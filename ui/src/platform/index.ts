@@ -162,6 +162,11 @@ export function listAuditEntries(query: AuditQuery): Promise<AuditEntry[]> {
   return call<AuditEntry[]>('list_audit_entries', { query });
 }
 
+/** Who has acted in the log (the audit screen's person filter), at most 200 names. */
+export function auditActors(): Promise<string[]> {
+  return call<string[]>('audit_actors');
+}
+
 export function exportAuditCsv(path: string, query: AuditQuery): Promise<ExportedFile> {
   return call<ExportedFile>('export_audit_csv', { path, query });
 }

@@ -40,6 +40,9 @@ pub(crate) enum AuditCommand {
         /// Only events about this row id.
         #[arg(long)]
         subject: Option<String>,
+        /// Only what this person did (the actor as the log records it).
+        #[arg(long)]
+        actor: Option<String>,
         /// From this time (RFC 3339 or a date).
         #[arg(long)]
         since: Option<String>,
@@ -141,12 +144,14 @@ pub(crate) fn run(
             out,
             action,
             subject,
+            actor,
             since,
             until,
         } => {
             let query = AuditQuery {
                 action,
                 subject_id: subject,
+                actor,
                 since,
                 until,
                 ..Default::default()

@@ -82,6 +82,12 @@ impl Keywright {
         sql::query(self.store.db(), query, Some(limit))
     }
 
+    /// Who has acted in the log (people, `server`), in order: what the audit log's
+    /// person filter offers. At most 200 names.
+    pub fn audit_actors(&self) -> Result<Vec<String>> {
+        sql::actors(self.store.db(), 200)
+    }
+
     /// [`Keywright::list_audit`] with the names each event concerns (customer,
     /// product, policy, machine, signing key), for reading the log as sentences.
     pub fn list_audit_entries(&self, query: &AuditQuery) -> Result<Vec<AuditEntry>> {

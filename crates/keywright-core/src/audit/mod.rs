@@ -314,6 +314,8 @@ pub struct AuditQuery {
     pub action: Option<String>,
     /// Only events about this row (a license id, a key id...).
     pub subject_id: Option<String>,
+    /// Only what this person (or the server, `server`) did: the actor as recorded.
+    pub actor: Option<String>,
     /// From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
     pub since: Option<String>,
     /// Before this time (same forms as `since`; exclusive).

@@ -168,6 +168,9 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
             None => push("subject_id = ?", subject.into()),
         }
     }
+    if let Some(actor) = crate::clean(q.actor.as_deref()) {
+        push("actor = ?", actor.into());
+    }
     if let Some(since) = crate::clean(q.since.as_deref()) {
         push("at >= ?", super::time_bound("since", &since)?.into());
     }
@@ -350,4 +353,19 @@ pub fn all(db: Db<'_>, mut each: impl FnMut(&str, String, String)) -> Result<()>
         })?;
     }
     Ok(())
+}
+
+/// Who acted in the log, in order, at most `limit` names: a loose scan of
+/// `audit_events_actor` (one index probe per name, however long the log).
+pub fn actors(db: Db<'_>, limit: i64) -> Result<Vec<String>> {
+    db.query(
+        "WITH RECURSIVE a(actor) AS (
+             SELECT min(actor) FROM audit_events
+             UNION ALL
+             SELECT (SELECT min(actor) FROM audit_events WHERE actor > a.actor)
+             FROM a WHERE a.actor IS NOT NULL)
+         SELECT actor FROM a WHERE actor IS NOT NULL LIMIT ?1",
+        args![limit],
+        |r| r.get(0),
+    )
 }

@@ -1,5 +1,6 @@
-//! The dashboard's numbers, in three queries: licenses per product and state,
-//! licenses issued per day, and the newest audit events.
+//! The dashboard's numbers: licenses and seats per product, licenses issued per day
+//! and week, machines activated per day, what needs attention, and the newest audit
+//! events.
 
 mod sql;
 
@@ -33,6 +34,37 @@ pub struct ProductSummary {
     /// Not revoked, not yet expired, expiring within 30 days.
     #[ts(type = "number")]
     pub expiring_30d: i64,
+    /// Machines active now on its licenses that are not revoked.
+    #[ts(type = "number")]
+    pub seats_used: i64,
+    /// The seats its active licenses allow, summed over those whose policy sets a
+    /// machine limit (a node-locked license allows one).
+    #[ts(type = "number")]
+    pub seats_limit: i64,
+    /// Its active licenses whose policy sets no machine limit (their seats are not in
+    /// `seats_limit`).
+    #[ts(type = "number")]
+    pub unlimited: i64,
+}
+
+/// What needs someone's attention.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct Attention {
+    /// Licenses past their expiry, not revoked, that still have active machines.
+    #[ts(type = "number")]
+    pub expired_with_machines: i64,
+    /// Suspended licenses that still have active machines.
+    #[ts(type = "number")]
+    pub suspended_with_machines: i64,
+    /// Licenses, not revoked, expiring within the next 7 days.
+    #[ts(type = "number")]
+    pub expiring_7d: i64,
+    /// Products no policy belongs to yet: nothing can be issued for them.
+    pub products_without_policy: Vec<String>,
+    /// The newest audit row, when this computer's clock is behind it: signing is
+    /// refused until the clock is right or accepted (Audit log).
+    pub clock_behind: Option<crate::audit::clock::ClockRow>,
 }
 
 /// How many licenses were issued on one day (UTC).
@@ -57,6 +89,11 @@ pub struct Dashboard {
     /// The last 12 weeks (UTC, Monday to Sunday), oldest first, this week last; `day`
     /// is the week's Monday.
     pub issued_per_week: Vec<DayCount>,
+    /// Machines activated per day over the last 30 days (UTC), oldest first, today
+    /// last; machines deactivated since still count on the day they were activated.
+    pub activations_per_day: Vec<DayCount>,
+    /// What needs attention.
+    pub attention: Attention,
     /// The 10 newest audit events.
     pub recent: Vec<crate::audit::AuditEvent>,
     /// Who and what each of them concerns, by name, in the same order.
@@ -69,31 +106,36 @@ const DAYS: i64 = 30;
 const WEEKS: i64 = 12;
 
 impl Keywright {
-    /// Licenses per product and state, licenses issued per day over the last 30 days
-    /// (UTC), and the 10 newest audit events.
+    /// Licenses and seats per product, licenses issued per day over the last 30 days
+    /// and per week over the last 12 (UTC), machines activated per day, what needs
+    /// attention, and the 10 newest audit events.
     pub fn dashboard(&self, now: Timestamp) -> Result<Dashboard> {
         let db = self.store.db();
         let soon = now
             .checked_add(SignedDuration::from_hours(30 * 24))
             .map_err(|_| Error::bad_input("the clock is too far in the future"))?;
         let per_product = sql::per_product(db, &stamp(now), &stamp(soon))?;
+        let has_policy = sql::products_with_policies(db)?;
 
         let today = now.to_zoned(jiff::tz::TimeZone::UTC).date();
         let first = today
             .checked_sub((DAYS - 1).days())
             .map_err(|_| Error::bad_input("the clock is too far in the past"))?;
-        let counts = sql::issued_per_day_since(db, &first.to_string())?;
-        let issued_per_day = first
-            .series(1.day())
-            .take(DAYS as usize)
-            .map(|d| {
-                let day = d.to_string();
-                DayCount {
-                    count: counts.get(&day).copied().unwrap_or(0),
-                    day,
-                }
-            })
-            .collect();
+        let per_day = |counts: std::collections::HashMap<String, i64>| -> Vec<DayCount> {
+            first
+                .series(1.day())
+                .take(DAYS as usize)
+                .map(|d| {
+                    let day = d.to_string();
+                    DayCount {
+                        count: counts.get(&day).copied().unwrap_or(0),
+                        day,
+                    }
+                })
+                .collect()
+        };
+        let issued_per_day = per_day(sql::issued_per_day_since(db, &first.to_string())?);
+        let activations_per_day = per_day(sql::activated_per_day_since(db, &first.to_string())?);
 
         // Weeks start on Monday; the same per-day count (by its index on the issue
         // time), from the first week's Monday on, summed per week.
@@ -118,12 +160,30 @@ impl Keywright {
             })
             .collect();
 
+        let week = now
+            .checked_add(SignedDuration::from_hours(7 * 24))
+            .map_err(|_| Error::bad_input("the clock is too far in the future"))?;
+        let attention = Attention {
+            expired_with_machines: sql::expired_with_machines(db, &stamp(now))?,
+            suspended_with_machines: sql::suspended_with_machines(db)?,
+            expiring_7d: sql::expiring_between(db, &stamp(now), &stamp(week))?,
+            products_without_policy: per_product
+                .iter()
+                .filter(|p| p.issued == 0)
+                .map(|p| p.product_id.clone())
+                .filter(|id| !has_policy.contains(id))
+                .collect(),
+            clock_behind: self.clock_behind(now)?,
+        };
+
         let recent = self.newest_audit(10)?;
         let recent_names = self.audit_names(&recent)?;
         Ok(Dashboard {
             per_product,
             issued_per_day,
             issued_per_week,
+            activations_per_day,
+            attention,
             recent,
             recent_names,
         })

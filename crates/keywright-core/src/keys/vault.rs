@@ -83,14 +83,31 @@ impl Keychain {
     }
 }
 
+/// Runs a keychain call, and once more after a moment when the platform's service
+/// failed under it (a Secret Service daemon that died mid-call is started again by
+/// D-Bus on the next one). Every call here is idempotent: storing the same secret
+/// again, reading, deleting. A locked keychain or a missing entry is not retried.
+fn with_retry<T>(
+    mut call: impl FnMut() -> std::result::Result<T, keyring::Error>,
+) -> std::result::Result<T, keyring::Error> {
+    match call() {
+        Err(keyring::Error::PlatformFailure(_)) => {
+            std::thread::sleep(std::time::Duration::from_millis(250));
+            call()
+        }
+        other => other,
+    }
+}
+
 impl Vault for Keychain {
     fn put(&self, account: &str, secret: &[u8]) -> Result<()> {
-        self.entry(account)?.set_secret(secret).map_err(map_keyring)
+        let entry = self.entry(account)?;
+        with_retry(|| entry.set_secret(secret)).map_err(map_keyring)
     }
 
     fn get(&self, account: &str) -> Result<Zeroizing<Vec<u8>>> {
-        self.entry(account)?
-            .get_secret()
+        let entry = self.entry(account)?;
+        with_retry(|| entry.get_secret())
             .map(Zeroizing::new)
             .map_err(|e| match e {
                 keyring::Error::NoEntry => Error::new(
@@ -106,7 +123,8 @@ impl Vault for Keychain {
     }
 
     fn remove(&self, account: &str) -> Result<()> {
-        match self.entry(account)?.delete_credential() {
+        let entry = self.entry(account)?;
+        match with_retry(|| entry.delete_credential()) {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(map_keyring(e)),
         }
@@ -191,5 +209,52 @@ impl Vault for MemoryVault {
 
     fn service(&self) -> &str {
         "memory"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn platform_failure() -> keyring::Error {
+        keyring::Error::PlatformFailure("the daemon went away".into())
+    }
+
+    #[test]
+    fn a_platform_failure_is_tried_once_more_and_no_more() {
+        let mut calls = 0;
+        let got = with_retry(|| {
+            calls += 1;
+            if calls == 1 {
+                Err(platform_failure())
+            } else {
+                Ok(calls)
+            }
+        });
+        assert_eq!(got.unwrap(), 2);
+
+        let mut calls = 0;
+        let got: std::result::Result<(), _> = with_retry(|| {
+            calls += 1;
+            Err(platform_failure())
+        });
+        assert!(matches!(got, Err(keyring::Error::PlatformFailure(_))));
+        assert_eq!(calls, 2);
+    }
+
+    #[test]
+    fn a_locked_keychain_or_a_missing_entry_is_not_retried() {
+        for make in [
+            || keyring::Error::NoEntry,
+            || keyring::Error::NoStorageAccess("locked".into()),
+        ] {
+            let mut calls = 0;
+            let got: std::result::Result<(), _> = with_retry(|| {
+                calls += 1;
+                Err(make())
+            });
+            assert!(got.is_err());
+            assert_eq!(calls, 1);
+        }
     }
 }

@@ -89,6 +89,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // commits to every license and customer it wrote (`proof_seq`, `proof_pos`,
     // `proof_leaf` on each), and the customer sort key is written with the license.
     include_str!("migrations/15_batch_proofs.sql"),
+    // 16: the desk (issue 16): the dashboard counts activations per day through an
+    // index on the activation time, and the audit log is filtered by who acted.
+    include_str!("migrations/16_activations_by_day.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {

@@ -255,8 +255,9 @@ describe('the audit anchor found at open', () => {
   it('a renewals bar on the dashboard opens Licenses filtered to those expiring', async () => {
     p.listSigningKeys.mockResolvedValue([key()]);
     p.dashboard.mockResolvedValue({
-      perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1 }],
-      issuedPerDay: [], issuedPerWeek: [],
+      perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1, seatsUsed: 0, seatsLimit: 1, unlimited: 0 }],
+      issuedPerDay: [], issuedPerWeek: [], activationsPerDay: [],
+      attention: { expiredWithMachines: 0, suspendedWithMachines: 0, expiring7d: 0, productsWithoutPolicy: [], clockBehind: null },
       recent: [],
       recentNames: [],
     });

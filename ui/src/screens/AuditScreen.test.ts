@@ -10,7 +10,7 @@ import { auditEntry, commandError, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 
-const FIRST_PAGE = { action: null, subjectId: null, since: null, until: null, limit: 100, beforeSeq: null };
+const FIRST_PAGE = { action: null, subjectId: null, actor: null, since: null, until: null, limit: 100, beforeSeq: null };
 
 describe('Audit log screen', () => {
   beforeEach(resetPlatform);
@@ -60,6 +60,20 @@ describe('Audit log screen', () => {
       expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'machine.*', since: '2026-11-01', until: '2026-12-01' }),
     );
     expect(await screen.findByTestId('audit-empty')).toHaveTextContent('No events match these filters');
+  });
+
+  it('filters by the person who acted, from the names the log holds', async () => {
+    p.auditActors.mockResolvedValue(['ada', 'sam', 'server']);
+    render(AuditScreen);
+    const person = await screen.findByTestId('audit-filter-actor');
+    await vi.waitFor(() => expect(person.querySelectorAll('option')).toHaveLength(4));
+    expect(person).toHaveAccessibleName('Person');
+    await userEvent.selectOptions(person, 'sam');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, actor: 'sam' });
+    await userEvent.selectOptions(screen.getByTestId('audit-filter-action'), 'license.*');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, actor: 'sam', action: 'license.*' });
+    await userEvent.selectOptions(person, '');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.*' });
   });
 
   it('filters by action and pages to older events', async () => {

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { ActivationPreview, AuditEntry, AuditEvent, License, Machine, Policy, Product, SigningKey, SubjectNames } from '../bindings';
+import type { ActivationPreview, AuditEntry, AuditEvent, Dashboard, License, Machine, Policy, Product, SigningKey, SubjectNames } from '../bindings';
 import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
@@ -41,9 +41,30 @@ export function resetPlatform() {
   p.serverStatus.mockResolvedValue({ running: false, address: null, startedAt: null });
   p.serverEvents.mockResolvedValue([]);
   p.appLockState.mockResolvedValue({ enabled: false, unlocked: true, idleMinutes: 15 });
-  p.dashboard.mockResolvedValue({ perProduct: [], issuedPerDay: [], issuedPerWeek: [], recent: [], recentNames: [] });
+  p.dashboard.mockResolvedValue(dashboardData());
+  p.auditActors.mockResolvedValue([]);
   p.startupUpdateCheck.mockResolvedValue(null);
   p.mailAccount.mockResolvedValue({ account: null, passwordSaved: false });
+}
+
+/** A dashboard with nothing in it; tests override what they need. */
+export function dashboardData(overrides: Partial<Dashboard> = {}): Dashboard {
+  return {
+    perProduct: [],
+    issuedPerDay: [],
+    issuedPerWeek: [],
+    activationsPerDay: [],
+    attention: {
+      expiredWithMachines: 0,
+      suspendedWithMachines: 0,
+      expiring7d: 0,
+      productsWithoutPolicy: [],
+      clockBehind: null,
+    },
+    recent: [],
+    recentNames: [],
+    ...overrides,
+  };
 }
 
 export function key(overrides: Partial<SigningKey> = {}): SigningKey {

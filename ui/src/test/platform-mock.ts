@@ -27,6 +27,7 @@ export function createPlatformMock() {
     renewLicense: vi.fn(),
     listAudit: vi.fn(),
     listAuditEntries: vi.fn(),
+    auditActors: vi.fn(),
     exportAuditCsv: vi.fn(),
     verifyAudit: vi.fn(),
     dashboard: vi.fn(),

@@ -282,10 +282,39 @@ fn seats_activations_and_what_needs_attention() {
         2
     );
 
+    // Seats follow the machines however they move (the count is kept per license by
+    // the store's triggers): activating a machine again takes no second seat, a
+    // transfer swaps one machine for another, a revoked license's machines stop
+    // counting and a suspended one's count again once reinstated.
+    let m = activate(&mut kw, &current, "fp-current", "2026-11-23T10:00:00Z");
+    assert_eq!(
+        of_product(&kw.dashboard(now).unwrap(), &anvil).seats_used,
+        1
+    );
+    kw.transfer_machine(
+        &TransferMachine {
+            machine_id: m.id.clone(),
+            fingerprint: "fp-new-desk".into(),
+            ..Default::default()
+        },
+        now,
+    )
+    .unwrap();
+    activate(&mut kw, &current, "fp-laptop", "2026-11-23T10:00:00Z");
+    let d = kw.dashboard(now).unwrap();
+    assert_eq!(of_product(&d, &anvil).seats_used, 2);
+    assert_eq!(of_product(&d, &bolt).seats_used, 1);
+    kw.revoke_license(&current.id, now).unwrap();
+    kw.reinstate_license(&held.id, now).unwrap();
+    let d = kw.dashboard(now).unwrap();
+    assert_eq!(of_product(&d, &anvil).seats_used, 0);
+    assert_eq!(of_product(&d, &bolt).seats_used, 1);
+    assert_eq!(d.attention.suspended_with_machines, 0);
+
     // A clock behind the log is named.
     let behind = kw.dashboard(at("2026-11-22T00:00:00Z")).unwrap();
     let row = behind.attention.clock_behind.expect("the clock is behind");
-    assert_eq!(row.action, "machine.deactivate");
+    assert_eq!(row.action, "license.reinstate");
 }
 
 fn of_product<'a>(d: &'a Dashboard, p: &Product) -> &'a ProductSummary {

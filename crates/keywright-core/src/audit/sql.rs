@@ -252,11 +252,15 @@ pub(super) fn set_mac(db: Db<'_>, seq: i64, mac: &str) -> Result<()> {
     Ok(())
 }
 
-/// The newest row since the clock was last accepted (by time, not position).
+/// The newest row since the clock was last accepted (by time, not position): a walk
+/// down `audit_events_at` from the newest time that stops at the first row after the
+/// last `clock.accept`. (`seq + 0`: compared as a value, so the planner walks the time
+/// index instead of reading every row after the accept by position and sorting them,
+/// which took 300 ms on a million rows, on every signature and dashboard.)
 pub(super) fn newest_since_clock_accept(db: Db<'_>) -> Result<Option<ClockRow>> {
     db.query_opt(
         "SELECT seq, at, action, actor FROM audit_events
-         WHERE seq >= coalesce(
+         WHERE seq + 0 >= coalesce(
              (SELECT max(seq) FROM audit_events WHERE action = 'clock.accept'), 0)
          ORDER BY at DESC, seq DESC LIMIT 1",
         &[],

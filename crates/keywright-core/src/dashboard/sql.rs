@@ -1,5 +1,5 @@
-//! The dashboard's SQL (it reads `licenses`, `policies` and `products`), one statement
-//! for both engines.
+//! The dashboard's SQL (it reads `licenses`, `policies`, `products` and `machines`),
+//! one statement for both engines.
 
 use std::collections::HashMap;
 
@@ -9,19 +9,22 @@ use crate::store::db::{args, Db};
 
 /// Every product, by name, with its licenses per state, those expiring after `now`
 /// and up to `soon` (both as the store writes times), and its seats: used (active
-/// machines of licenses not revoked, counted per license from `machines_license`)
+/// machines of licenses not revoked, summed from each license's `active_machines`)
 /// and allowed (active licenses per policy times the policy's limit).
 pub(super) fn per_product(db: Db<'_>, now: &str, soon: &str) -> Result<Vec<ProductSummary>> {
-    // Counts per (status, policy) come from the covering index `licenses_status_policy`
-    // and the expiring ones from a range of `licenses_expiry` (the same expression),
-    // so no license row is read except the few expiring soon; joining every
-    // license to its policy and product read the whole table. (`CAST … AS BIGINT`:
+    // Counts and machines per (status, policy) come from the covering index
+    // `licenses_status_policy`, read once for the counts and the seats used and
+    // allowed, and the expiring ones from a range of `licenses_expiry` (the same
+    // expression), so no license row is read except the few expiring soon; joining
+    // every license to its policy and product read the whole table. (`CAST … AS BIGINT`:
     // PostgreSQL sums integers as NUMERIC.)
     db.query(
-        "WITH counts AS MATERIALIZED (
+        "WITH per_policy AS MATERIALIZED (
+             SELECT status, policy_id, count(*) AS n, sum(active_machines) AS machines
+             FROM licenses GROUP BY status, policy_id),
+         counts AS MATERIALIZED (
              SELECT p.product_id, l.status, CAST(sum(l.n) AS BIGINT) AS n
-             FROM (SELECT status, policy_id, count(*) AS n FROM licenses
-                   GROUP BY status, policy_id) l
+             FROM per_policy l
              JOIN policies p ON p.id = l.policy_id
              GROUP BY p.product_id, l.status),
          soon AS MATERIALIZED (
@@ -37,15 +40,13 @@ pub(super) fn per_product(db: Db<'_>, now: &str, soon: &str) -> Result<Vec<Produ
                                   ELSE 0 END) AS BIGINT) AS seats_limit,
                     CAST(sum(CASE WHEN p.floating <> 0 AND p.max_machines IS NULL THEN l.n
                                   ELSE 0 END) AS BIGINT) AS unlimited
-             FROM (SELECT policy_id, count(*) AS n FROM licenses
-                   WHERE status = 'active' GROUP BY policy_id) l
+             FROM per_policy l
              JOIN policies p ON p.id = l.policy_id
+             WHERE l.status = 'active'
              GROUP BY p.product_id),
          used AS MATERIALIZED (
-             SELECT p.product_id, CAST(sum(m.n) AS BIGINT) AS n
-             FROM (SELECT license_id, count(*) AS n FROM machines
-                   WHERE status = 'active' GROUP BY license_id) m
-             JOIN licenses l ON l.id = m.license_id
+             SELECT p.product_id, CAST(sum(l.machines) AS BIGINT) AS n
+             FROM per_policy l
              JOIN policies p ON p.id = l.policy_id
              WHERE l.status <> 'revoked'
              GROUP BY p.product_id)
@@ -105,27 +106,23 @@ pub(super) fn activated_per_day_since(db: Db<'_>, first: &str) -> Result<HashMap
         .collect())
 }
 
-/// Licenses past their expiry at `now`, not revoked, with an active machine: read
-/// from the expired range of `licenses_expiry`, each checked through
-/// `machines_license`.
+/// Licenses past their expiry at `now`, not revoked, with an active machine: two
+/// ranges of the partial index `licenses_on_machines`.
 pub(super) fn expired_with_machines(db: Db<'_>, now: &str) -> Result<i64> {
     db.query_one(
-        "SELECT count(*) FROM licenses l
-         WHERE coalesce(l.expiry, '~') <= ?1 AND l.status <> 'revoked'
-           AND EXISTS (SELECT 1 FROM machines m
-                       WHERE m.license_id = l.id AND m.status = 'active')",
+        "SELECT count(*) FROM licenses
+         WHERE active_machines > 0 AND status IN ('active', 'suspended')
+           AND coalesce(expiry, '~') <= ?1",
         args![now],
         |r| r.get(0),
     )
 }
 
-/// Suspended licenses with an active machine.
+/// Suspended licenses with an active machine (a range of `licenses_on_machines`).
 pub(super) fn suspended_with_machines(db: Db<'_>) -> Result<i64> {
     db.query_one(
-        "SELECT count(*) FROM licenses l
-         WHERE l.status = 'suspended'
-           AND EXISTS (SELECT 1 FROM machines m
-                       WHERE m.license_id = l.id AND m.status = 'active')",
+        "SELECT count(*) FROM licenses
+         WHERE active_machines > 0 AND status = 'suspended'",
         args![],
         |r| r.get(0),
     )

@@ -92,6 +92,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 16: the desk (issue 16): the dashboard counts activations per day through an
     // index on the activation time, and the audit log is filtered by who acted.
     include_str!("migrations/16_activations_by_day.sql"),
+    // 17: each license's active machines (`active_machines`), kept by triggers on
+    // machines, so the dashboard's seats used and licenses still on machines read the
+    // licenses with machines from partial indexes instead of counting every machine.
+    include_str!("migrations/17_seats_in_use.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {

@@ -225,7 +225,7 @@ describe('the audit anchor found at open', () => {
       expect(screen.queryByRole('dialog')).toBeNull();
       expect(screen.getByRole('heading', { level: 1, name: 'Customers' })).toBeInTheDocument();
       const detail = await screen.findByTestId('customer-detail');
-      expect(detail).toHaveTextContent('Licenses of Ada Hopper');
+      expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Ada Hopper');
       await userEvent.click(await within(detail).findByTestId('customer-license-open'));
       expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
       expect(await screen.findByTestId('license-detail')).toHaveTextContent('key/ADA.SIG');

@@ -192,14 +192,14 @@ describe('Products screen', () => {
 
     it('opens a product asked for by id (the palette, an activity link)', async () => {
       twoProducts();
-      render(ProductsScreen, { onnavigate: vi.fn(), openProductId: 'prod-2' });
+      render(ProductsScreen, { onnavigate: vi.fn(), openProduct: { id: 'prod-2' } });
       const detail = await screen.findByTestId('product-detail');
       expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Zapper Pro');
     });
 
     it('has no accessibility violations (axe)', async () => {
       twoProducts();
-      const { container } = render(ProductsScreen, { onnavigate: vi.fn(), onopenlicense: vi.fn(), openProductId: 'prod-2' });
+      const { container } = render(ProductsScreen, { onnavigate: vi.fn(), onopenlicense: vi.fn(), openProduct: { id: 'prod-2' } });
       await screen.findAllByTestId('product-license-row');
       await expectNoAxeViolations(container);
     });

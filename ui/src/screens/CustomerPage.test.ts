@@ -68,6 +68,16 @@ describe('Customer page', () => {
     expect(machines[1]).toHaveTextContent('deactivated');
   });
 
+  it('lists machines for at most 25 licenses and says where the others are', async () => {
+    const many = Array.from({ length: 30 }, (_, i) => license({ id: `lic-${i}`, customerId: 'cust-1', machinesCount: 1 }));
+    p.searchLicenses.mockResolvedValue(page(many));
+    p.listMachines.mockImplementation(async (licenseId: string) => [machine({ id: `m-${licenseId}`, licenseId })]);
+    render(CustomerPage, { customer: customer({ licenses: 30 }), onback: vi.fn() });
+    expect(await screen.findAllByTestId('customer-machine-row')).toHaveLength(25);
+    expect(p.listMachines).toHaveBeenCalledTimes(25);
+    expect(screen.getByText(/Machines of 5 more licenses are on each license's page/)).toBeInTheDocument();
+  });
+
   it('a customer without licenses: says so and asks for no machines', async () => {
     render(CustomerPage, { customer: customer({ licenses: 0, activeLicenses: 0, company: null }), onback: vi.fn() });
     expect(await screen.findByTestId('customer-licenses-empty')).toHaveTextContent('No licenses.');

@@ -136,4 +136,11 @@ describe('Customers screen', () => {
     await screen.findByTestId('customer-machine-row');
     await expectNoAxeViolations(container);
   });
+
+  it('says so when a customer asked for by id is not listed', async () => {
+    p.listCustomers.mockResolvedValue([customer()]);
+    render(CustomersScreen, { openCustomerRef: { id: 'gone', name: 'Gone Person' } });
+    await vi.waitFor(() => expect(screen.getByTestId('customer-notice')).toHaveTextContent('Gone Person is not among the customers listed'));
+    expect(screen.queryByTestId('customer-detail')).toBeNull();
+  });
 });

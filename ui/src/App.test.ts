@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('./platform', async () => (await import('./test/platform-mock')).createPlatformMock());
 
 import App from './App.svelte';
-import { key, license, p, page, policy, product, resetPlatform } from './test/fixtures';
+import { auditEvent, dashboardData, key, license, names, p, page, policy, product, resetPlatform } from './test/fixtures';
 import { expectNoAxeViolations } from './test/axe';
 import { ADVICE } from './lib/advice';
 
@@ -225,7 +225,7 @@ describe('the audit anchor found at open', () => {
       expect(screen.queryByRole('dialog')).toBeNull();
       expect(screen.getByRole('heading', { level: 1, name: 'Customers' })).toBeInTheDocument();
       const detail = await screen.findByTestId('customer-detail');
-      expect(detail).toHaveTextContent('Licenses of Ada Hopper');
+      expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Ada Hopper');
       await userEvent.click(await within(detail).findByTestId('customer-license-open'));
       expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
       expect(await screen.findByTestId('license-detail')).toHaveTextContent('key/ADA.SIG');
@@ -267,5 +267,85 @@ describe('the audit anchor found at open', () => {
     expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
     expect(screen.getByTestId('license-filter-expiring')).toHaveValue('60');
     await vi.waitFor(() => expect(p.searchLicenses).toHaveBeenLastCalledWith(expect.objectContaining({ expiringWithinDays: 60 })));
+  });
+});
+
+describe('customer and product pages', () => {
+  beforeEach(resetPlatform);
+
+  const ada = { id: 'cus-1', name: 'Ada Hopper', email: 'ada@example.com', company: 'Hopper Labs', createdAt: '2025-01-01T00:00:00Z', licenses: 1, activeLicenses: 1 };
+
+  it('the palette opens a product on its page; its license opens on Licenses', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([product(), product({ id: 'prod-2', name: 'Zapper Pro', code: 'zapper' })]);
+    p.listPolicies.mockResolvedValue([policy({ productId: 'prod-2', name: 'Yearly' })]);
+    const lic = license({ id: 'lic-9', productId: 'prod-2', productName: 'Zapper Pro', policyName: 'Yearly', key: 'key/ZAP.SIG' });
+    p.searchLicenses.mockResolvedValue(page([lic]));
+    render(App);
+    await screen.findByRole('heading', { level: 1, name: 'Dashboard' });
+    await userEvent.keyboard('{Control>}k{/Control}');
+    await userEvent.type(screen.getByRole('combobox'), 'zap');
+    const item = await vi.waitFor(() => {
+      const found = screen.getAllByTestId('palette-item').find((i) => i.getAttribute('data-group') === 'Products');
+      expect(found).toHaveTextContent('Zapper Pro');
+      return found as HTMLElement;
+    });
+    await userEvent.click(item);
+
+    expect(screen.getByRole('heading', { level: 1, name: 'Products' })).toBeInTheDocument();
+    const detail = await screen.findByTestId('product-detail');
+    expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Zapper Pro');
+    await userEvent.click(await within(detail).findByTestId('product-license-open'));
+    expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+    expect(await screen.findByTestId('license-detail')).toHaveTextContent('key/ZAP.SIG');
+    await expectNoAxeViolations(document.body);
+  });
+
+  it("names in an activity sentence open the customer's and the product's pages", async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([product()]);
+    p.listCustomers.mockResolvedValue([ada]);
+    p.dashboard.mockResolvedValue(
+      dashboardData({
+        perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 0, seatsUsed: 0, seatsLimit: 1, unlimited: 0 }],
+        recent: [auditEvent({ seq: 2, action: 'license.issue' }), auditEvent({ seq: 1, action: 'product.create', subjectType: 'product', subjectId: 'prod-1' })],
+        recentNames: [
+          names({ licenseId: 'lic-1', customerId: 'cus-1', customer: 'Ada Hopper', productId: 'prod-1', product: 'Acme Editor', policy: 'Pro annual' }),
+          names({ productId: 'prod-1', product: 'Acme Editor' }),
+        ],
+      }),
+    );
+    render(App);
+    const recent = await screen.findAllByTestId('dashboard-recent');
+    await userEvent.click(within(recent[0]).getByRole('button', { name: 'Ada Hopper' }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Customers' })).toBeInTheDocument();
+    const customerPage = await screen.findByTestId('customer-detail');
+    expect(customerPage).toHaveTextContent('Hopper Labs');
+    expect(p.listCustomers).toHaveBeenCalledWith({ text: 'Ada Hopper', limit: 500 });
+
+    await userEvent.click(screen.getByTestId('nav-dashboard'));
+    const again = await screen.findAllByTestId('dashboard-recent');
+    await userEvent.click(within(again[1]).getByRole('button', { name: 'Acme Editor' }));
+    expect(screen.getByRole('heading', { level: 1, name: 'Products' })).toBeInTheDocument();
+    expect(await screen.findByTestId('product-detail')).toHaveTextContent('acme-editor');
+  });
+
+  it('"Issue a license for this customer" opens New license filled in with them', async () => {
+    p.listSigningKeys.mockResolvedValue([key()]);
+    p.listProducts.mockResolvedValue([product()]);
+    p.listPolicies.mockResolvedValue([policy()]);
+    p.listCustomers.mockResolvedValue([ada]);
+    render(App);
+    await userEvent.click(await screen.findByTestId('nav-customers'));
+    await userEvent.click(await screen.findByTestId('customer-row'));
+    await userEvent.click(await screen.findByTestId('customer-issue'));
+
+    expect(screen.getByRole('heading', { level: 1, name: 'Licenses' })).toBeInTheDocument();
+    const sheet = await screen.findByRole('dialog', { name: 'New license' });
+    expect(within(sheet).getByTestId('license-customer-name')).toHaveValue('Ada Hopper');
+    expect(within(sheet).getByTestId('license-customer-email')).toHaveValue('ada@example.com');
+    p.issueLicense.mockResolvedValue(license({ customerName: 'Ada Hopper', customerEmail: 'ada@example.com' }));
+    await userEvent.click(within(sheet).getByTestId('license-issue'));
+    expect(p.issueLicense).toHaveBeenCalledWith(expect.objectContaining({ policyId: 'pol-1', customerName: 'Ada Hopper', customerEmail: 'ada@example.com' }));
   });
 });

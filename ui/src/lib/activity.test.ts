@@ -52,4 +52,14 @@ describe('activity sentences', () => {
     expect(ACTION_FAMILIES.map((f) => f.value)).toContain('license.*');
     expect(ACTION_FAMILIES.every((f) => f.value.endsWith('.*'))).toBe(true);
   });
+
+  it('links a customer and a product to their pages when the names carry their ids', () => {
+    const named = names({ licenseId: 'lic-1', customerId: 'cus-1', customer: 'Ada Hopper', productId: 'prod-1', product: 'Zapper Pro', policy: 'Yearly' });
+    const parts = activitySentence(auditEvent({ action: 'license.issue' }), named);
+    expect(parts.find((p) => p.text === 'Ada Hopper')?.link).toEqual({ screen: 'customers', customerId: 'cus-1', customerName: 'Ada Hopper' });
+    const created = activitySentence(auditEvent({ action: 'product.create', subjectType: 'product', subjectId: 'prod-1' }), named);
+    expect(created.find((p) => p.text === 'Zapper Pro')?.link).toEqual({ screen: 'products', productId: 'prod-1' });
+    const added = activitySentence(auditEvent({ action: 'customer.create', subjectType: 'customer', subjectId: 'cus-1' }), named);
+    expect(added.find((p) => p.text === 'Ada Hopper')?.link).toEqual({ screen: 'customers', customerId: 'cus-1', customerName: 'Ada Hopper' });
+  });
 });

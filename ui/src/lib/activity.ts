@@ -4,8 +4,15 @@
 import type { AuditEvent, SubjectNames } from '../bindings';
 import type { Screen } from './screens';
 
-/** Where a named thing in a sentence leads. */
-export type ActivityLink = { screen: Screen; licenseId?: string };
+/** Where a named thing in a sentence leads: a screen, and the license, customer or product
+ *  to open there (a customer is found again by id among those listed for their name). */
+export type ActivityLink = {
+  screen: Screen;
+  licenseId?: string;
+  customerId?: string;
+  customerName?: string | null;
+  productId?: string;
+};
 /** A piece of a sentence: text, or a name with where it leads. */
 export type ActivityPart = { text: string; link?: ActivityLink };
 
@@ -44,6 +51,16 @@ function text(t: string): ActivityPart {
   return { text: t };
 }
 
+/** A customer's name leads to their page when the names say who they are. */
+function customerLink(names: SubjectNames): ActivityLink {
+  return names.customerId ? { screen: 'customers', customerId: names.customerId, customerName: names.customer } : { screen: 'customers' };
+}
+
+/** A product's name leads to its page when the names say which it is. */
+function productLink(names: SubjectNames): ActivityLink {
+  return names.productId ? { screen: 'products', productId: names.productId } : { screen: 'products' };
+}
+
 function shortId(id: string | null): string {
   return id === null ? '' : id.slice(0, 8);
 }
@@ -55,7 +72,7 @@ function licensePhrase(names: SubjectNames, capital: boolean): ActivityPart[] {
   const label = what ? `${what} license` : 'license';
   if (names.customer) {
     return [
-      { text: names.customer, link: { screen: 'customers' } },
+      { text: names.customer, link: customerLink(names) },
       text('’s '),
       { text: label, link },
     ];
@@ -112,7 +129,7 @@ export function activitySentence(event: AuditEvent, names: SubjectNames | undefi
     case 'license_file':
       if (verb === 'sign') {
         const whom: ActivityPart[] = n.customer
-          ? [{ text: n.customer, link: { screen: 'customers' } }]
+          ? [{ text: n.customer, link: customerLink(n) }]
           : licensePhrase(n, false);
         return [
           { text: 'A license file', link: n.licenseId ? { screen: 'licenses', licenseId: n.licenseId } : undefined },
@@ -147,12 +164,12 @@ export function activitySentence(event: AuditEvent, names: SubjectNames | undefi
       }
       break;
     case 'customer':
-      if (verb === 'create') return [text('Customer '), { text: n.customer ?? 'without a name', link: { screen: 'customers' } }, text(' was added'), ...by(event)];
+      if (verb === 'create') return [text('Customer '), { text: n.customer ?? 'without a name', link: customerLink(n) }, text(' was added'), ...by(event)];
       break;
     case 'product':
-      if (verb === 'create') return [text('Product '), { text: n.product ?? shortId(event.subjectId), link: { screen: 'products' } }, text(' was created'), ...by(event)];
+      if (verb === 'create') return [text('Product '), { text: n.product ?? shortId(event.subjectId), link: productLink(n) }, text(' was created'), ...by(event)];
       if (verb === 'set_key')
-        return [text('Product '), { text: n.product ?? shortId(event.subjectId), link: { screen: 'products' } }, text(' now signs with another key'), ...by(event)];
+        return [text('Product '), { text: n.product ?? shortId(event.subjectId), link: productLink(n) }, text(' now signs with another key'), ...by(event)];
       break;
     case 'policy': {
       const policy: ActivityPart[] = [

@@ -88,3 +88,8 @@ export function machineFileName(machine: { hostname: string | null; fingerprint:
   const clean = (s: string | null) => (s ?? '').replace(FILE_NAME_UNSAFE, '_').trim().replace(/^\.+/, '').slice(0, 120);
   return `${clean(machine.hostname) || clean(machine.fingerprint) || machine.id}.lic`;
 }
+
+/** Seats a policy allows a license: 1 when node-locked, its max when floating (null = unlimited). */
+export function policySeats(policy: Pick<Policy, 'floating' | 'maxMachines'>): number | null {
+  return policy.floating ? policy.maxMachines : 1;
+}

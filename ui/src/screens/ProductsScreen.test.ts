@@ -5,7 +5,7 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import ProductsScreen from './ProductsScreen.svelte';
-import { commandError, key, p, product, resetPlatform } from '../test/fixtures';
+import { commandError, key, license, p, page, policy, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 
@@ -137,5 +137,71 @@ describe('Products screen', () => {
     await userEvent.click(within(sheet).getByTestId('product-create'));
     await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     expect(screen.getByRole('status')).toHaveTextContent('Created product');
+  });
+
+  describe("a product's page", () => {
+    function twoProducts() {
+      p.listSigningKeys.mockResolvedValue([key()]);
+      p.listProducts.mockResolvedValue([
+        product({ id: 'prod-1', name: 'Acme Editor', createdAt: '2025-01-02T10:00:00Z' }),
+        product({ id: 'prod-2', name: 'Zapper Pro', code: 'zapper', createdAt: '2025-01-01T10:00:00Z' }),
+      ]);
+      p.listPolicies.mockResolvedValue([policy({ id: 'pol-9', productId: 'prod-2', name: 'Yearly' })]);
+      p.searchLicenses.mockResolvedValue(page([license({ id: 'lic-5', productId: 'prod-2', productName: 'Zapper Pro', policyName: 'Yearly' })]));
+    }
+
+    it('opens from the name in place of the list; Back returns to the list with the name focused', async () => {
+      twoProducts();
+      const onopenlicense = vi.fn();
+      render(ProductsScreen, { onnavigate: vi.fn(), onopenlicense });
+      const opens = await screen.findAllByTestId('product-open');
+      expect(opens[1]).toHaveTextContent('Zapper Pro');
+      await userEvent.click(opens[1]);
+      const detail = await screen.findByTestId('product-detail');
+      expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Zapper Pro');
+      expect(screen.getAllByTestId('product-row')[0]).not.toBeVisible();
+      await vi.waitFor(() => expect(detail).toHaveFocus());
+      expect(p.searchLicenses).toHaveBeenCalledWith(expect.objectContaining({ productId: 'prod-2' }));
+      expect(await within(detail).findAllByTestId('product-policy-row')).toHaveLength(1);
+      await userEvent.click(within(detail).getByTestId('product-license-open'));
+      expect(onopenlicense).toHaveBeenCalledWith('lic-5');
+
+      await userEvent.click(within(detail).getByTestId('product-back'));
+      expect(screen.queryByTestId('product-detail')).toBeNull();
+      expect(screen.getAllByTestId('product-row')[1]).toBeVisible();
+      expect(screen.getAllByTestId('product-open')[1]).toHaveFocus();
+    });
+
+    it('Esc goes back, unless the New product sheet is open', async () => {
+      twoProducts();
+      render(ProductsScreen, { onnavigate: vi.fn() });
+      await userEvent.click((await screen.findAllByTestId('product-open'))[0]);
+      await screen.findByTestId('product-detail');
+      await userEvent.click(screen.getByTestId('product-new'));
+      const sheet = screen.getByRole('dialog', { name: 'New product' });
+      await vi.waitFor(() => expect(within(sheet).getByTestId('product-name')).toHaveFocus());
+      await userEvent.keyboard('{Escape}');
+      expect(screen.getByTestId('product-detail')).toBeInTheDocument();
+      await userEvent.click(within(sheet).getByTestId('product-sheet-close'));
+      await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
+      screen.getByTestId('product-detail').focus();
+      await userEvent.keyboard('{Escape}');
+      expect(screen.queryByTestId('product-detail')).toBeNull();
+      expect(screen.getAllByTestId('product-open')[0]).toHaveFocus();
+    });
+
+    it('opens a product asked for by id (the palette, an activity link)', async () => {
+      twoProducts();
+      render(ProductsScreen, { onnavigate: vi.fn(), openProduct: { id: 'prod-2' } });
+      const detail = await screen.findByTestId('product-detail');
+      expect(within(detail).getByRole('heading', { level: 2 })).toHaveTextContent('Zapper Pro');
+    });
+
+    it('has no accessibility violations (axe)', async () => {
+      twoProducts();
+      const { container } = render(ProductsScreen, { onnavigate: vi.fn(), onopenlicense: vi.fn(), openProduct: { id: 'prod-2' } });
+      await screen.findAllByTestId('product-license-row');
+      await expectNoAxeViolations(container);
+    });
   });
 });

@@ -266,7 +266,7 @@ fn seats_activations_and_what_needs_attention() {
     assert_eq!(a.expired_with_machines, 1, "the lapsed Anvil license");
     assert_eq!(a.suspended_with_machines, 1, "the held Bolt license");
     assert_eq!(a.expiring_7d, 1, "the Anvil license of 10-28");
-    assert_eq!(a.products_without_policy, [dormant.id.clone()]);
+    assert_eq!(a.products_without_policy, std::slice::from_ref(&dormant.id));
     assert!(a.clock_behind.is_none());
 
     // Deactivating the lapsed license's machines clears it from attention.
@@ -319,4 +319,117 @@ fn seats_activations_and_what_needs_attention() {
 
 fn of_product<'a>(d: &'a Dashboard, p: &Product) -> &'a ProductSummary {
     d.per_product.iter().find(|s| s.product_id == p.id).unwrap()
+}
+
+/// A store from before migration 17 (no count of machines on its licenses) gets each
+/// license's active machines counted when it opens, and the triggers keep counting.
+#[test]
+fn an_older_store_counts_its_machines_when_it_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("older.db");
+    let t0 = at("2026-10-01T00:00:00Z");
+    let vault = std::sync::Arc::new(MemoryVault::default());
+    let (product, license) = {
+        let mut kw = Keywright::with_vault(
+            Store::open(&path).unwrap(),
+            Box::new(vault.clone()),
+            "tester",
+        );
+        kw.create_signing_key(
+            &NewSigningKey {
+                name: "Main".into(),
+                algorithm: KeyAlgorithm::Ed25519,
+            },
+            t0,
+        )
+        .unwrap();
+        let product = kw
+            .create_product(
+                &NewProduct {
+                    name: "Anvil".into(),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+        let policy = kw
+            .create_policy(
+                &NewPolicy {
+                    product_id: product.id.clone(),
+                    name: "Team".into(),
+                    max_machines: Some(5),
+                    floating: true,
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+        let license = kw
+            .issue_license(
+                &IssueLicense {
+                    policy_id: policy.id.clone(),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+        for fp in ["fp-1", "fp-2", "fp-3"] {
+            kw.activate_machine(
+                &ActivateMachine {
+                    license_id: license.id.clone(),
+                    fingerprint: fp.into(),
+                    ..Default::default()
+                },
+                t0,
+            )
+            .unwrap();
+        }
+        let first = &kw.list_machines(&license.id, t0).unwrap()[0];
+        kw.deactivate_machine(&first.id, t0).unwrap();
+        (product, license)
+    };
+
+    // Back to schema 16: no column, no triggers, the index as it was.
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch(
+        "DROP TRIGGER machines_seats_insert; DROP TRIGGER machines_seats_delete;
+         DROP TRIGGER machines_seats_update; DROP INDEX licenses_on_machines;
+         DROP INDEX licenses_status_policy;
+         ALTER TABLE licenses DROP COLUMN active_machines;
+         CREATE INDEX licenses_status_policy ON licenses (status, policy_id);
+         PRAGMA user_version = 16;",
+    )
+    .unwrap();
+    drop(conn);
+
+    let mut kw = Keywright::with_vault(
+        Store::open(&path).unwrap(),
+        Box::new(vault.clone()),
+        "tester",
+    );
+    let now = at("2026-10-02T00:00:00Z");
+    assert_eq!(
+        of_product(&kw.dashboard(now).unwrap(), &product).seats_used,
+        2
+    );
+    let machines = kw.list_machines(&license.id, now).unwrap();
+    let second = machines
+        .iter()
+        .find(|m| m.status == MachineStatus::Active)
+        .unwrap();
+    kw.deactivate_machine(&second.id, now).unwrap();
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let (counted, kept): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM machines WHERE license_id = ?1 AND status = 'active'),
+                    (SELECT active_machines FROM licenses WHERE id = ?1)",
+            [&license.id],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (counted, kept),
+        (1, 1),
+        "the count follows a deactivation after the migration"
+    );
 }

@@ -719,6 +719,11 @@ subjectId: string | null,
  */
 actor: string | null, 
 /**
+ * Only events about this product: the product itself, its policies, its licenses
+ * and their machines, and batches that issued its licenses (the product's id).
+ */
+productId: string | null, 
+/**
  * From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
  */
 since: string | null, 

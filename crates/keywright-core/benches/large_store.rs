@@ -34,7 +34,7 @@ mod common;
 use common::now;
 
 /// Bump when the generated data changes, so cached stores are rebuilt.
-const DATA_VERSION: u32 = 8;
+const DATA_VERSION: u32 = 9;
 
 struct Size {
     licenses: usize,
@@ -315,6 +315,7 @@ fn build(path: &Path, size: &Size) {
                         .ends_with(".sign")
                         .then(|| hex_of(a as u64).repeat(2)),
                     detail: serde_json::json!({ "n": a }),
+                    ..Event::default()
                 },
             )
             .unwrap();
@@ -965,6 +966,31 @@ fn run(
                 .kw
                 .list_audit(&AuditQuery {
                     actor: Some("ben".into()),
+                    ..Default::default()
+                })
+                .unwrap()
+        }),
+    );
+    row(
+        "audit: one product's events (a third of the log)",
+        time(runs, |_| {
+            bench
+                .kw
+                .list_audit(&AuditQuery {
+                    product_id: Some(bench.product.clone()),
+                    ..Default::default()
+                })
+                .unwrap()
+        }),
+    );
+    row(
+        "audit: one product's suspensions (product and action)",
+        time(runs, |_| {
+            bench
+                .kw
+                .list_audit(&AuditQuery {
+                    product_id: Some(bench.product.clone()),
+                    action: Some("license.suspend".into()),
                     ..Default::default()
                 })
                 .unwrap()

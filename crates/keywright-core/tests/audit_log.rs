@@ -384,3 +384,232 @@ fn filters_by_who_acted_and_lists_the_people() {
 
     assert_eq!(sam.audit_actors().unwrap(), ["ada", "sam"]);
 }
+
+/// Two products, each with a policy, a license (one with a machine, one suspended),
+/// and a batch that issues for both: the filter by product finds each product's own
+/// events, the batch's row under both, and no customer or key events.
+struct TwoProducts {
+    s: common::TestStore,
+    zap: Product,
+    anvil: Product,
+    yearly: Policy,
+    zapper_license: License,
+}
+
+fn two_products() -> TwoProducts {
+    let mut s = common::TestStore::new();
+    s.key("Main");
+    let zap = s.product("Zapper");
+    let anvil = s.product("Anvil");
+    let yearly = s.policy(&zap, "Yearly", Some("1y"));
+    let team = s.policy_with(&anvil, "Team", |p| {
+        p.max_machines = Some(3);
+        p.floating = true;
+    });
+    let t = common::now();
+    let issue = |kw: &mut Keywright, policy: &Policy| {
+        kw.issue_license(
+            &IssueLicense {
+                policy_id: policy.id.clone(),
+                customer_email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+            t,
+        )
+        .unwrap()
+    };
+    let zapper_license = issue(&mut s.kw, &yearly);
+    let anvil_license = issue(&mut s.kw, &team);
+    s.kw.activate_machine(
+        &ActivateMachine {
+            license_id: anvil_license.id.clone(),
+            fingerprint: "fp-anvil-1".into(),
+            ..Default::default()
+        },
+        t,
+    )
+    .unwrap();
+    s.kw.suspend_license(&zapper_license.id, t).unwrap();
+    let csv = format!(
+        "name,email,company,policy,product,quantity,order id,seat\n\
+         Bo,bo@example.com,,Yearly,{},1,O-1,\n\
+         Cy,cy@example.com,,Team,{},2,O-2,\n",
+        zap.code, anvil.code
+    );
+    let outcome =
+        s.kw.issue_batch(
+            csv.as_bytes(),
+            &keywright_core::batch::BatchOptions::default(),
+            t,
+            &mut |_| {},
+            &std::sync::atomic::AtomicBool::new(false),
+        )
+        .unwrap();
+    assert_eq!(outcome.issued.len(), 3, "{outcome:?}");
+    TwoProducts {
+        s,
+        zap,
+        anvil,
+        yearly,
+        zapper_license,
+    }
+}
+
+#[test]
+fn the_log_filters_by_product() {
+    let TwoProducts {
+        s,
+        zap,
+        anvil,
+        yearly,
+        zapper_license,
+    } = two_products();
+    let of = |product: &str, action: Option<&str>| {
+        s.kw.list_audit(&AuditQuery {
+            product_id: Some(product.into()),
+            action: action.map(str::to_owned),
+            ..Default::default()
+        })
+        .unwrap()
+    };
+    let actions =
+        |events: &[audit::AuditEvent]| events.iter().map(|e| e.action.clone()).collect::<Vec<_>>();
+    let zapper = of(&zap.id, None);
+    assert_eq!(
+        actions(&zapper),
+        [
+            "license.batch_issue",
+            "license.suspend",
+            "license.issue",
+            "policy.create",
+            "product.create"
+        ]
+    );
+    let anvils = of(&anvil.id, None);
+    assert_eq!(
+        actions(&anvils),
+        [
+            "license.batch_issue",
+            "machine.activate",
+            "license.issue",
+            "policy.create",
+            "product.create"
+        ]
+    );
+    // The batch's one row is under both products; everything else under one.
+    assert_eq!(zapper[0].seq, anvils[0].seq);
+    let zapper_subjects = [&zap.id, &yearly.id, &zapper_license.id];
+    assert!(zapper[1..]
+        .iter()
+        .all(|e| zapper_subjects.contains(&e.subject_id.as_ref().unwrap())));
+    let all = s.kw.list_audit(&AuditQuery::default()).unwrap();
+    assert!(all.iter().any(|e| e.action == "customer.create"));
+    assert!(all.iter().any(|e| e.action == "key.create"));
+
+    // With the other filters and pages.
+    assert_eq!(
+        actions(&of(&zap.id, Some("license.*"))),
+        ["license.batch_issue", "license.suspend", "license.issue"]
+    );
+    let first =
+        s.kw.list_audit(&AuditQuery {
+            product_id: Some(zap.id.clone()),
+            limit: Some(2),
+            ..Default::default()
+        })
+        .unwrap();
+    let next =
+        s.kw.list_audit(&AuditQuery {
+            product_id: Some(zap.id.clone()),
+            limit: Some(2),
+            before_seq: Some(first[1].seq),
+            ..Default::default()
+        })
+        .unwrap();
+    assert_eq!(seqs(&first), seqs(&zapper[..2]));
+    assert_eq!(seqs(&next), seqs(&zapper[2..4]));
+    assert!(of("no-such-product", None).is_empty());
+    // Blank is no filter, as for the others.
+    assert_eq!(of("  ", None).len(), all.len());
+}
+
+/// A store from before migration 18 / V7 finds the products of the events it already
+/// logged, batch rows included, exactly as they are written now.
+#[test]
+fn an_older_store_finds_the_products_of_its_events() {
+    let TwoProducts { s, zap, .. } = two_products();
+    let rows = |raw: &common::Raw| -> Vec<(String, i64)> {
+        raw.db()
+            .query(
+                "SELECT product_id, seq FROM audit_products ORDER BY product_id, seq",
+                &[],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    let raw = common::Raw::of(&s.kw);
+    let written = rows(&raw);
+    assert_eq!(written.iter().filter(|(p, _)| *p == zap.id).count(), 5);
+    raw.execute("DROP TABLE audit_products", &[]);
+    if common::on_postgres() {
+        raw.execute("DELETE FROM refinery_schema_history WHERE version = 7", &[]);
+    } else {
+        raw.execute("PRAGMA user_version = 17", &[]);
+    }
+    drop(raw);
+    let path = s.path();
+    let common::TestStore {
+        dir: _dir,
+        vault,
+        kw,
+    } = s;
+    drop(kw);
+    let kw = common::open(&path, vault);
+    assert_eq!(rows(&common::Raw::of(&kw)), written);
+}
+
+/// The product index is outside the rows' hashes, so `audit verify` compares it with
+/// what the events and the store say: a row taken out or one added is reported.
+#[test]
+fn verify_sees_the_product_index_edited() {
+    let TwoProducts { s, zap, anvil, .. } = two_products();
+    assert!(s.kw.check_audit().unwrap().intact);
+    let raw = common::Raw::of(&s.kw);
+    let suspended: i64 = raw.value("SELECT seq FROM audit_events WHERE action = 'license.suspend'");
+    raw.execute(
+        &format!("DELETE FROM audit_products WHERE seq = {suspended}"),
+        &[],
+    );
+    let report = s.kw.check_audit().unwrap();
+    assert!(!report.intact);
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("misses 1 event") && p.contains(&format!("row {suspended}"))),
+        "{report:?}"
+    );
+    raw.execute(
+        &format!(
+            "INSERT INTO audit_products (product_id, seq) VALUES ('{}', {suspended})",
+            zap.id
+        ),
+        &[],
+    );
+    assert!(s.kw.check_audit().unwrap().intact);
+    raw.execute(
+        &format!(
+            "INSERT INTO audit_products (product_id, seq) VALUES ('{}', {suspended})",
+            anvil.id
+        ),
+        &[],
+    );
+    let report = s.kw.check_audit().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("files 1 event(s) under a product they do not concern")),
+        "{report:?}"
+    );
+}

@@ -6,11 +6,11 @@ import { vi } from 'vitest';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import AuditScreen from './AuditScreen.svelte';
-import { auditEntry, commandError, p, resetPlatform } from '../test/fixtures';
+import { auditEntry, commandError, p, product, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
 
-const FIRST_PAGE = { action: null, subjectId: null, actor: null, since: null, until: null, limit: 100, beforeSeq: null };
+const FIRST_PAGE = { action: null, subjectId: null, actor: null, productId: null, since: null, until: null, limit: 100, beforeSeq: null };
 
 describe('Audit log screen', () => {
   beforeEach(resetPlatform);
@@ -74,6 +74,29 @@ describe('Audit log screen', () => {
     expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, actor: 'sam', action: 'license.*' });
     await userEvent.selectOptions(person, '');
     expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.*' });
+  });
+
+  it('filters by product, with the other filters, and says which products there are', async () => {
+    p.listProducts.mockResolvedValue([product({ id: 'prod-z', name: 'Zapper Pro' }), product({ id: 'prod-a', name: 'Anvil' })]);
+    render(AuditScreen);
+    const which = await screen.findByTestId('audit-filter-product');
+    await vi.waitFor(() => expect(which.querySelectorAll('option')).toHaveLength(3));
+    expect(which).toHaveAccessibleName('Product');
+    expect(within(which).getByRole('option', { name: 'Anvil' })).toHaveValue('prod-a');
+    await userEvent.selectOptions(which, 'prod-z');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, productId: 'prod-z' });
+    await userEvent.selectOptions(screen.getByTestId('audit-filter-action'), 'license.*');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, productId: 'prod-z', action: 'license.*' });
+    await userEvent.selectOptions(which, '');
+    expect(p.listAuditEntries).toHaveBeenLastCalledWith({ ...FIRST_PAGE, action: 'license.*' });
+  });
+
+  it('still filters when the products cannot be read', async () => {
+    p.listProducts.mockRejectedValue(commandError('store', 'the store is locked'));
+    render(AuditScreen);
+    const which = await screen.findByTestId('audit-filter-product');
+    expect(which.querySelectorAll('option')).toHaveLength(1);
+    expect(await screen.findByTestId('audit-empty')).toBeInTheDocument();
   });
 
   it('filters by action and pages to older events', async () => {

@@ -43,6 +43,10 @@ pub(crate) enum AuditCommand {
         /// Only what this person did (the actor as the log records it).
         #[arg(long)]
         actor: Option<String>,
+        /// Only events about this product (id, code or name): the product, its
+        /// policies, licenses and their machines, and batches that issued for it.
+        #[arg(long)]
+        product: Option<String>,
         /// From this time (RFC 3339 or a date).
         #[arg(long)]
         since: Option<String>,
@@ -145,13 +149,19 @@ pub(crate) fn run(
             action,
             subject,
             actor,
+            product,
             since,
             until,
         } => {
+            let product_id = match product {
+                Some(reference) => Some(kw.find_product(&reference)?.id),
+                None => None,
+            };
             let query = AuditQuery {
                 action,
                 subject_id: subject,
                 actor,
+                product_id,
                 since,
                 until,
                 ..Default::default()

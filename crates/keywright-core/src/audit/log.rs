@@ -183,6 +183,7 @@ impl Keywright {
             detail: serde_json::json!({
                 "format": format, "rows": events.len(), "path": path.display().to_string(),
                 "action": query.action, "subjectId": query.subject_id,
+                "actor": query.actor, "productId": query.product_id,
                 "since": query.since, "until": query.until,
             }),
             ..Event::default()

@@ -53,6 +53,10 @@ pub struct Event<'a> {
     pub artifact_sha256: Option<String>,
     /// Anything else worth keeping, as a JSON object.
     pub detail: serde_json::Value,
+    /// The products the event concerns, when its subject does not say (a batch's row:
+    /// every product its licenses belong to). Empty: found from the subject (see
+    /// [`sql::insert_products`]). Kept in `audit_products` for the filter by product.
+    pub products: Vec<String>,
 }
 
 /// A recorded event.
@@ -303,6 +307,13 @@ pub fn append(db: Db<'_>, key: &AuditKey, at: &str, actor: &str, event: &Event<'
             mac: &mac,
         },
     )?;
+    sql::insert_products(
+        db,
+        seq,
+        event.subject_type,
+        event.subject_id,
+        &event.products,
+    )?;
     Ok(seq)
 }
 
@@ -316,6 +327,9 @@ pub struct AuditQuery {
     pub subject_id: Option<String>,
     /// Only what this person (or the server, `server`) did: the actor as recorded.
     pub actor: Option<String>,
+    /// Only events about this product: the product itself, its policies, its licenses
+    /// and their machines, and batches that issued its licenses (the product's id).
+    pub product_id: Option<String>,
     /// From this time on (RFC 3339, or a date `2026-11-01` meaning its start, UTC).
     pub since: Option<String>,
     /// Before this time (same forms as `since`; exclusive).
@@ -604,6 +618,30 @@ pub fn check(db: Db<'_>, anchoring: &Anchoring<'_>) -> Result<AuditVerification>
     // never anchored recorded no states: there is nothing to replay.)
     if !chain_broken && anchor.is_some() {
         state::compare_with_store(db, replay, |problem| found.add(None, problem))?;
+    }
+
+    // The index the log is filtered by product through: outside the rows' hashes, so
+    // it is compared with what the events and the store say.
+    let [(missing, first_missing), (extra, first_extra)] = sql::product_index_differences(db)?;
+    if missing > 0 {
+        found.add(
+            None,
+            format!(
+                "the audit log's product index misses {missing} event(s) (the first is row {}): \
+                 filtered by product, the log would hide them; it was edited outside Keywright",
+                first_missing.unwrap_or_default()
+            ),
+        );
+    }
+    if extra > 0 {
+        found.add(
+            None,
+            format!(
+                "the audit log's product index files {extra} event(s) under a product they do not \
+                 concern (the first is row {}): it was edited outside Keywright",
+                first_extra.unwrap_or_default()
+            ),
+        );
     }
 
     let anchored = check_macs;

@@ -92,6 +92,96 @@ pub(super) fn insert(db: Db<'_>, row: &NewRow<'_>) -> Result<()> {
     Ok(())
 }
 
+/// The products an event about `subject` concerns (`kind`: product, policy, license or
+/// machine), or `given` when the caller names them (a batch). One statement, for both
+/// engines; a subject of another kind (a customer, a key, the store) concerns none.
+pub(super) fn insert_products(
+    db: Db<'_>,
+    seq: i64,
+    kind: Option<&str>,
+    subject: Option<&str>,
+    given: &[String],
+) -> Result<()> {
+    if !given.is_empty() {
+        let mut products: Vec<&str> = given.iter().map(String::as_str).collect();
+        products.sort_unstable();
+        products.dedup();
+        for product in products {
+            db.execute(
+                "INSERT INTO audit_products (product_id, seq) VALUES (?1, ?2)",
+                args![product, seq],
+            )?;
+        }
+        return Ok(());
+    }
+    let (Some(kind), Some(subject)) = (kind, subject) else {
+        return Ok(());
+    };
+    // (The CAST names the parameter's type for PostgreSQL, which an INSERT's SELECT
+    // list does not.)
+    let select = match kind {
+        "product" => "SELECT id, CAST(?2 AS BIGINT) FROM products WHERE id = ?1",
+        "policy" => "SELECT product_id, CAST(?2 AS BIGINT) FROM policies WHERE id = ?1",
+        "license" => {
+            "SELECT p.product_id, CAST(?2 AS BIGINT)
+             FROM licenses l JOIN policies p ON p.id = l.policy_id WHERE l.id = ?1"
+        }
+        "machine" => {
+            "SELECT p.product_id, CAST(?2 AS BIGINT)
+             FROM machines m JOIN licenses l ON l.id = m.license_id
+             JOIN policies p ON p.id = l.policy_id WHERE m.id = ?1"
+        }
+        _ => return Ok(()),
+    };
+    db.execute(
+        &format!("INSERT INTO audit_products (product_id, seq) {select}"),
+        args![subject, seq],
+    )?;
+    Ok(())
+}
+
+/// Which products each event concerns, as the events and the store give it: what
+/// [`insert_products`] writes (and migration 18 / V7 filled in for older events).
+/// Licenses, machines and policies never change their policy, license or product, so
+/// this holds for an event's whole life.
+const DERIVED_PRODUCTS: &str = "
+    SELECT e.subject_id AS product_id, e.seq AS seq FROM audit_events e
+        WHERE e.subject_type = 'product' AND e.subject_id IS NOT NULL
+    UNION
+    SELECT p.product_id, e.seq FROM audit_events e
+        JOIN policies p ON p.id = e.subject_id
+        WHERE e.subject_type = 'policy'
+    UNION
+    SELECT p.product_id, e.seq FROM audit_events e
+        JOIN licenses l ON l.id = e.subject_id
+        JOIN policies p ON p.id = l.policy_id
+        WHERE e.subject_type = 'license'
+    UNION
+    SELECT p.product_id, e.seq FROM audit_events e
+        JOIN machines m ON m.id = e.subject_id
+        JOIN licenses l ON l.id = m.license_id
+        JOIN policies p ON p.id = l.policy_id
+        WHERE e.subject_type = 'machine'
+    UNION
+    SELECT p.product_id, l.proof_seq FROM licenses l
+        JOIN policies p ON p.id = l.policy_id
+        WHERE l.proof_seq IS NOT NULL";
+
+/// How `audit_products` differs from [`DERIVED_PRODUCTS`]: (how many events it
+/// misses under a product, the first; how many it names that it should not, the first).
+pub(super) fn product_index_differences(db: Db<'_>) -> Result<[(i64, Option<i64>); 2]> {
+    let stored = "SELECT product_id, seq FROM audit_products";
+    let differ = |a: &str, b: &str| {
+        db.query_one(
+            &format!("SELECT count(*), min(seq) FROM ({a} EXCEPT {b}) AS d"),
+            &[],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+    };
+    let derived = format!("SELECT product_id, seq FROM ({DERIVED_PRODUCTS}) AS x");
+    Ok([differ(&derived, stored)?, differ(stored, &derived)?])
+}
+
 /// Reads every event, oldest first.
 pub fn list(db: Db<'_>) -> Result<Vec<AuditEvent>> {
     db.query(
@@ -146,10 +236,10 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
             // (The CAST tells PostgreSQL the parameter's type, which `length` alone
             // does not.)
             Some(family) => push(
-                "substr(action, 1, length(CAST(? AS TEXT))) = ?",
+                "substr(e.action, 1, length(CAST(? AS TEXT))) = ?",
                 format!("{family}.").into(),
             ),
-            None => push("action = ?", action.into()),
+            None => push("e.action = ?", action.into()),
         }
     }
     if let Some(subject) = crate::clean(q.subject_id.as_deref()) {
@@ -164,21 +254,30 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
         )?;
         match proofs.first() {
             // (An integer read from the store, written into the SQL as one.)
-            Some(&seq) => push(&format!("(subject_id = ? OR seq = {seq})"), subject.into()),
-            None => push("subject_id = ?", subject.into()),
+            Some(&seq) => push(
+                &format!("(e.subject_id = ? OR e.seq = {seq})"),
+                subject.into(),
+            ),
+            None => push("e.subject_id = ?", subject.into()),
         }
     }
     if let Some(actor) = crate::clean(q.actor.as_deref()) {
-        push("actor = ?", actor.into());
+        push("e.actor = ?", actor.into());
+    }
+    // By product: the event's rows of `audit_products`, newest first, each joined to
+    // its event (a walk down that table's key, however long the log).
+    let product = crate::clean(q.product_id.as_deref());
+    if let Some(product) = &product {
+        push("ap.product_id = ?", product.clone().into());
     }
     if let Some(since) = crate::clean(q.since.as_deref()) {
-        push("at >= ?", super::time_bound("since", &since)?.into());
+        push("e.at >= ?", super::time_bound("since", &since)?.into());
     }
     if let Some(until) = crate::clean(q.until.as_deref()) {
-        push("at < ?", super::time_bound("until", &until)?.into());
+        push("e.at < ?", super::time_bound("until", &until)?.into());
     }
     if let Some(before) = q.before_seq {
-        push("seq < ?", before.into());
+        push("e.seq < ?", before.into());
     }
     let filter = if filters.is_empty() {
         String::new()
@@ -190,14 +289,14 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
     // log backwards from the newest row, which its planner may choose on a row
     // misestimate. `seq + 0` hides the order index; a range holding many rows keeps the
     // planner's choice. (SQLite chooses well by itself.)
-    let mut order = "seq";
+    let mut order = if product.is_some() { "ap.seq" } else { "e.seq" };
     if db.engine() == crate::store::db::Engine::Postgres && (q.since.is_some() || q.until.is_some())
     {
-        let range: Vec<&String> = filters.iter().filter(|f| f.starts_with("at ")).collect();
+        let range: Vec<&String> = filters.iter().filter(|f| f.starts_with("e.at ")).collect();
         if !range.is_empty() {
             let in_range: i64 = db.query_one(
                 &format!(
-                    "SELECT count(*) FROM (SELECT 1 FROM audit_events WHERE {} LIMIT {}) AS m",
+                    "SELECT count(*) FROM (SELECT 1 FROM audit_events e WHERE {} LIMIT {}) AS m",
                     range
                         .iter()
                         .map(|f| f.as_str())
@@ -209,13 +308,23 @@ pub fn query(db: Db<'_>, q: &AuditQuery, limit: Option<i64>) -> Result<Vec<Audit
                 |r| r.get(0),
             )?;
             if in_range <= SORTED_RANGE {
-                order = "seq + 0";
+                order = "e.seq + 0";
             }
         }
     }
     let limit = limit.map(|n| format!(" LIMIT {n}")).unwrap_or_default();
+    let from = if product.is_some() {
+        "audit_products ap JOIN audit_events e ON e.seq = ap.seq"
+    } else {
+        "audit_events e"
+    };
+    let columns = COLUMNS
+        .split(',')
+        .map(|c| format!("e.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
     db.query(
-        &format!("SELECT {COLUMNS} FROM audit_events{filter} ORDER BY {order} DESC{limit}"),
+        &format!("SELECT {columns} FROM {from}{filter} ORDER BY {order} DESC{limit}"),
         &args,
         event_row,
     )

@@ -143,6 +143,7 @@ pub(crate) fn insert_license(
             signing_key_kid: row.kid,
             artifact_sha256: Some(sha256_hex(row.key.as_bytes())),
             detail,
+            ..Event::default()
         },
     )?;
     Ok(())

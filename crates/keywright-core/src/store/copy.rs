@@ -177,6 +177,7 @@ pub(crate) const TABLES: &[(&str, &[&str], &str)] = &[
         &["subject_type", "subject_id", "state"],
         "subject_type, subject_id",
     ),
+    ("audit_products", &["product_id", "seq"], "product_id, seq"),
     ("mail_settings", &["name", "value", "updated_at"], "name"),
     (
         "mail_sends",

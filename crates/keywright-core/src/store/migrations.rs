@@ -96,6 +96,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // machines, so the dashboard's seats used and licenses still on machines read the
     // licenses with machines from partial indexes instead of counting every machine.
     include_str!("migrations/17_seats_in_use.sql"),
+    // 18: the audit log filtered by product (issue 16): `audit_products` holds which
+    // products each event concerns, written with the event, filled for older events.
+    include_str!("migrations/18_audit_products.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {

@@ -204,6 +204,7 @@ impl Keywright {
                         "path": job.path.display().to_string(),
                         "batch": true,
                     }),
+                    ..Event::default()
                 },
             )?;
         }

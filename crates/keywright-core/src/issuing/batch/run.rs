@@ -368,6 +368,7 @@ impl Keywright {
         // The search indexes, for the whole chunk at once.
         crate::issuing::search::index_batch_rows(tx.db(), Some(rows_after))?;
         let licenses = work.len();
+        let products: Vec<String> = work.iter().map(|w| w.product.id.clone()).collect();
         let seq = audit::append(
             tx.db(),
             &audit_key,
@@ -387,6 +388,7 @@ impl Keywright {
                     "merkleRoot": audit::batch::merkle_root(&leaves),
                     "kids": kids,
                 }),
+                products,
             },
         )?;
         if seq != proof_seq {

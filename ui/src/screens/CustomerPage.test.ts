@@ -5,23 +5,9 @@ import userEvent from '@testing-library/user-event';
 vi.mock('../platform', async () => (await import('../test/platform-mock')).createPlatformMock());
 
 import CustomerPage from './CustomerPage.svelte';
-import { commandError, license, machine, p, page, policy, resetPlatform } from '../test/fixtures';
+import { commandError, customer, license, machine, p, page, policy, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
 import { expectNoAxeViolations } from '../test/axe';
-import type { CustomerSummary } from '../bindings';
-
-function customer(overrides: Partial<CustomerSummary> = {}): CustomerSummary {
-  return {
-    id: 'cust-1',
-    name: 'Jane Roe',
-    email: 'jane@example.com',
-    company: 'Roe Instruments',
-    createdAt: '2025-01-04T10:00:00Z',
-    licenses: 2,
-    activeLicenses: 1,
-    ...overrides,
-  };
-}
 
 const LONG_POLICY = 'Enterprise site license with priority support and every add-on '.repeat(3).trim();
 

@@ -1,5 +1,5 @@
 import { vi } from 'vitest';
-import type { ActivationPreview, AuditEntry, AuditEvent, Dashboard, License, Machine, Policy, Product, SigningKey, SubjectNames } from '../bindings';
+import type { ActivationPreview, AuditEntry, AuditEvent, CustomerSummary, Dashboard, License, Machine, Policy, Product, SigningKey, SubjectNames } from '../bindings';
 import * as platform from '../platform';
 
 export const p = vi.mocked(platform);
@@ -138,6 +138,20 @@ export function license(overrides: Partial<License> = {}): License {
     createdAt: '2025-01-04T10:00:00Z',
     updatedAt: '2025-01-04T10:00:00Z',
     machinesCount: null,
+    ...overrides,
+  };
+}
+
+/** A customer as the list shows them: two licenses, one of them active. */
+export function customer(overrides: Partial<CustomerSummary> = {}): CustomerSummary {
+  return {
+    id: 'cust-1',
+    name: 'Jane Roe',
+    email: 'jane@example.com',
+    company: 'Roe Instruments',
+    createdAt: '2025-01-04T10:00:00Z',
+    licenses: 2,
+    activeLicenses: 1,
     ...overrides,
   };
 }

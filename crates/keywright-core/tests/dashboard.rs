@@ -6,6 +6,60 @@ use keywright_core::*;
 
 use common::at;
 
+/// The store's signing key, made at `t` (the signer refuses a clock before the log's
+/// newest row, so each test builds its rows at the times it needs).
+fn key(kw: &mut Keywright, t: jiff::Timestamp) {
+    kw.create_signing_key(
+        &NewSigningKey {
+            name: "Main".into(),
+            algorithm: KeyAlgorithm::Ed25519,
+        },
+        t,
+    )
+    .unwrap();
+}
+
+/// A product named `name`, made at `t`.
+fn product(kw: &mut Keywright, name: &str, t: jiff::Timestamp) -> Product {
+    kw.create_product(
+        &NewProduct {
+            name: name.into(),
+            ..Default::default()
+        },
+        t,
+    )
+    .unwrap()
+}
+
+/// A policy of `product` named `name`, as `edit` sets it up, made at `t`.
+fn policy(
+    kw: &mut Keywright,
+    product: &Product,
+    name: &str,
+    t: jiff::Timestamp,
+    edit: impl FnOnce(&mut NewPolicy),
+) -> Policy {
+    let mut input = NewPolicy {
+        product_id: product.id.clone(),
+        name: name.into(),
+        ..Default::default()
+    };
+    edit(&mut input);
+    kw.create_policy(&input, t).unwrap()
+}
+
+/// A license of `policy` issued at `when`.
+fn issue(kw: &mut Keywright, policy: &Policy, when: &str) -> License {
+    kw.issue_license(
+        &IssueLicense {
+            policy_id: policy.id.clone(),
+            ..Default::default()
+        },
+        at(when),
+    )
+    .unwrap()
+}
+
 #[test]
 fn counts_per_product_per_day_and_recent_events() {
     let dir = tempfile::tempdir().unwrap();
@@ -25,48 +79,16 @@ fn counts_per_product_per_day_and_recent_events() {
     assert_eq!(empty.issued_per_week[0].day, "2026-09-07");
 
     let t0 = at("2019-01-01T00:00:00Z");
-    kw.create_signing_key(
-        &NewSigningKey {
-            name: "Main".into(),
-            algorithm: KeyAlgorithm::Ed25519,
-        },
-        t0,
-    )
-    .unwrap();
-    let mut policies = Vec::new();
-    for (name, duration) in [("Zapper", "1y"), ("Anvil", "1y"), ("Quiet", "1y")] {
-        let product = kw
-            .create_product(
-                &NewProduct {
-                    name: name.into(),
-                    ..Default::default()
-                },
-                t0,
-            )
-            .unwrap();
-        policies.push(
-            kw.create_policy(
-                &NewPolicy {
-                    product_id: product.id,
-                    name: "Yearly".into(),
-                    duration: Some(duration.into()),
-                    ..Default::default()
-                },
-                t0,
-            )
-            .unwrap(),
-        );
-    }
-    let issue = |kw: &mut Keywright, policy: &Policy, when: &str| {
-        kw.issue_license(
-            &IssueLicense {
-                policy_id: policy.id.clone(),
-                ..Default::default()
-            },
-            at(when),
-        )
-        .unwrap()
-    };
+    key(&mut kw, t0);
+    let policies: Vec<Policy> = ["Zapper", "Anvil", "Quiet"]
+        .into_iter()
+        .map(|name| {
+            let product = product(&mut kw, name, t0);
+            policy(&mut kw, &product, "Yearly", t0, |p| {
+                p.duration = Some("1y".into())
+            })
+        })
+        .collect();
     // Issued in time order (the signer refuses a clock earlier than the audit log).
     // Zapper: one expiring in 10 days, one suspended today, one revoked (and expiring).
     // Anvil: two on the same day three days ago, one long expired.
@@ -137,62 +159,28 @@ fn seats_activations_and_what_needs_attention() {
     let mut kw = Keywright::with_vault(store, Box::<MemoryVault>::default(), "tester");
     let now = at("2026-11-23T10:00:00Z");
     let t0 = at("2026-10-01T00:00:00Z");
-    kw.create_signing_key(
-        &NewSigningKey {
-            name: "Main".into(),
-            algorithm: KeyAlgorithm::Ed25519,
-        },
-        t0,
-    )
-    .unwrap();
-    let product = |kw: &mut Keywright, name: &str| {
-        kw.create_product(
-            &NewProduct {
-                name: name.into(),
-                ..Default::default()
-            },
-            t0,
-        )
-        .unwrap()
-    };
+    key(&mut kw, t0);
     let (anvil, bolt, crane, dormant) = (
-        product(&mut kw, "Anvil"),
-        product(&mut kw, "Bolt"),
-        product(&mut kw, "Crane"),
-        product(&mut kw, "Dormant"),
+        product(&mut kw, "Anvil", t0),
+        product(&mut kw, "Bolt", t0),
+        product(&mut kw, "Crane", t0),
+        product(&mut kw, "Dormant", t0),
     );
-    let policy = |kw: &mut Keywright,
-                  product: &Product,
-                  duration: &str,
-                  seats: Option<i64>,
-                  floating: bool| {
-        kw.create_policy(
-            &NewPolicy {
-                product_id: product.id.clone(),
-                name: "Plan".into(),
-                duration: Some(duration.into()),
-                max_machines: seats,
-                floating,
-                ..Default::default()
-            },
-            t0,
-        )
-        .unwrap()
+    let plan = |kw: &mut Keywright,
+                product: &Product,
+                duration: &str,
+                seats: Option<i64>,
+                floating: bool| {
+        policy(kw, product, "Plan", t0, |p| {
+            p.duration = Some(duration.into());
+            p.max_machines = seats;
+            p.floating = floating;
+        })
     };
     // Anvil: floating, 3 seats, 30 days. Bolt: node-locked. Crane: floating, no limit.
-    let anvil_plan = policy(&mut kw, &anvil, "30d", Some(3), true);
-    let bolt_plan = policy(&mut kw, &bolt, "1y", None, false);
-    let crane_plan = policy(&mut kw, &crane, "1y", None, true);
-    let issue = |kw: &mut Keywright, policy: &Policy, when: &str| {
-        kw.issue_license(
-            &IssueLicense {
-                policy_id: policy.id.clone(),
-                ..Default::default()
-            },
-            at(when),
-        )
-        .unwrap()
-    };
+    let anvil_plan = plan(&mut kw, &anvil, "30d", Some(3), true);
+    let bolt_plan = plan(&mut kw, &bolt, "1y", None, false);
+    let crane_plan = plan(&mut kw, &crane, "1y", None, true);
     let activate = |kw: &mut Keywright, license: &License, fp: &str, when: &str| {
         kw.activate_machine(
             &ActivateMachine {
@@ -335,44 +323,13 @@ fn an_older_store_counts_its_machines_when_it_opens() {
             Box::new(vault.clone()),
             "tester",
         );
-        kw.create_signing_key(
-            &NewSigningKey {
-                name: "Main".into(),
-                algorithm: KeyAlgorithm::Ed25519,
-            },
-            t0,
-        )
-        .unwrap();
-        let product = kw
-            .create_product(
-                &NewProduct {
-                    name: "Anvil".into(),
-                    ..Default::default()
-                },
-                t0,
-            )
-            .unwrap();
-        let policy = kw
-            .create_policy(
-                &NewPolicy {
-                    product_id: product.id.clone(),
-                    name: "Team".into(),
-                    max_machines: Some(5),
-                    floating: true,
-                    ..Default::default()
-                },
-                t0,
-            )
-            .unwrap();
-        let license = kw
-            .issue_license(
-                &IssueLicense {
-                    policy_id: policy.id.clone(),
-                    ..Default::default()
-                },
-                t0,
-            )
-            .unwrap();
+        key(&mut kw, t0);
+        let product = product(&mut kw, "Anvil", t0);
+        let policy = policy(&mut kw, &product, "Team", t0, |p| {
+            p.max_machines = Some(5);
+            p.floating = true;
+        });
+        let license = issue(&mut kw, &policy, "2026-10-01T00:00:00Z");
         for fp in ["fp-1", "fp-2", "fp-3"] {
             kw.activate_machine(
                 &ActivateMachine {

@@ -83,6 +83,7 @@ pub fn run() {
             keys::list_signing_keys,
             keys::create_signing_key,
             keys::retire_signing_key,
+            keys::schedule_key_retirement,
             keys::set_product_signing_key,
             catalog::list_products,
             catalog::create_product,

@@ -100,7 +100,12 @@ status: KeyStatus,
 /**
  * When it was made (RFC 3339, UTC, milliseconds).
  */
-createdAt: string, };
+createdAt: string, 
+/**
+ * When its scheduled retirement comes (RFC 3339, UTC, milliseconds): from then on
+ * it no longer signs, as if retired. None: none scheduled.
+ */
+retireAt: string | null, };
 
 export type NewSigningKey = { 
 /**
@@ -893,7 +898,38 @@ productsWithoutPolicy: Array<string>,
  * The newest audit row, when this computer's clock is behind it: signing is
  * refused until the clock is right or accepted (Audit log).
  */
-clockBehind: ClockRow | null, };
+clockBehind: ClockRow | null, 
+/**
+ * Active keys whose scheduled retirement comes within 30 days (or has come: they
+ * no longer sign), soonest first.
+ */
+keysRetiring: Array<RetiringKey>, };
+
+export type RetiringKey = { 
+/**
+ * The key's row id.
+ */
+id: string, 
+/**
+ * Its name.
+ */
+name: string, 
+/**
+ * Its key id.
+ */
+kid: string, 
+/**
+ * When it retires (RFC 3339, UTC).
+ */
+retireAt: string, 
+/**
+ * Whether that time has come (it no longer signs).
+ */
+retired: boolean, 
+/**
+ * Codes of the products that still sign with it: each needs another key first.
+ */
+products: Array<string>, };
 
 export type Dashboard = { 
 /**

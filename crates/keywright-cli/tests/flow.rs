@@ -539,3 +539,54 @@ fn bad_input_exit_codes() {
     );
     assert_eq!(junk["code"], "MALFORMED");
 }
+
+#[test]
+fn a_key_retirement_is_scheduled_listed_and_cancelled() {
+    let cli = Cli::new();
+    let key = cli.json(&["key", "create", "--name", "Main key"], 0);
+    let kid = key["kid"].as_str().unwrap();
+    // In the past: refused (bad input), nothing scheduled.
+    let err = cli.json(
+        &["key", "schedule-retirement", kid, "--at", "2001-01-01"],
+        2,
+    );
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not after now"),
+        "{err}"
+    );
+    // Neither a time nor --cancel: a usage error.
+    assert_eq!(
+        cli.run(&["key", "schedule-retirement", kid]).status.code(),
+        Some(2)
+    );
+    let scheduled = cli.json(
+        &[
+            "key",
+            "schedule-retirement",
+            "Main key",
+            "--at",
+            "2099-03-01",
+        ],
+        0,
+    );
+    assert_eq!(scheduled["retireAt"], "2099-03-01T00:00:00.000Z");
+    let listed = cli.run(&["key", "list"]);
+    assert!(
+        String::from_utf8_lossy(&listed.stdout).contains("(retires 2099-03-01T00:00:00.000Z)"),
+        "{}",
+        String::from_utf8_lossy(&listed.stdout)
+    );
+    let cancelled = cli.json(&["key", "schedule-retirement", kid, "--cancel"], 0);
+    assert!(cancelled["retireAt"].is_null(), "{cancelled}");
+    let events = cli.json(&["audit", "list"], 0);
+    let scheduling = events["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "key.schedule_retirement")
+        .count();
+    assert_eq!(scheduling, 2);
+}

@@ -14,7 +14,7 @@ pub use crate::catalog::{
     DEFAULT_HEARTBEAT_SECONDS, SCHEMES,
 };
 pub use crate::customers::{CustomerQuery, CustomerSummary};
-pub use crate::dashboard::{Attention, Dashboard, DayCount, ProductSummary};
+pub use crate::dashboard::{Attention, Dashboard, DayCount, ProductSummary, RetiringKey};
 pub use crate::files::ExportedFile;
 pub use crate::issuing::{
     CheckOutFile, CheckedOutFile, ExportLicenseFile, IssueLicense, License, LicenseEntitlements,

@@ -48,6 +48,7 @@ fn generated() -> String {
         ProductSummary::decl(),
         DayCount::decl(),
         Attention::decl(),
+        RetiringKey::decl(),
         Dashboard::decl(),
         CustomerQuery::decl(),
         CustomerSummary::decl(),

@@ -141,3 +141,136 @@ fn retire_then_rotate() {
     );
     assert!(kw.verify_audit().unwrap() > 0);
 }
+
+/// A retirement scheduled ahead: the key signs until then, the dashboard names it (and
+/// the products still signing with it) in the 30 days before, and from that time on it
+/// no longer signs; rotating the product away or cancelling lets issuing go on.
+#[test]
+fn a_scheduled_retirement_warns_then_stops_the_key() {
+    use common::at;
+    let mut s = common::TestStore::new();
+    let old = s.key("2026 key");
+    let product = s.product("Zapper");
+    let policy = s.policy(&product, "Yearly", Some("1y"));
+    let issue = |kw: &mut Keywright, when: &str| {
+        kw.issue_license(
+            &IssueLicense {
+                policy_id: policy.id.clone(),
+                ..Default::default()
+            },
+            at(when),
+        )
+    };
+    let t = at("2026-12-01T09:00:00Z");
+
+    // What cannot be scheduled, each refused with nothing written.
+    let rows =
+        s.kw.list_audit(&audit::AuditQuery::default())
+            .unwrap()
+            .len();
+    for (when, code, says) in [
+        ("2026-11-30", ErrorCode::BadInput, "not after now"),
+        ("next spring", ErrorCode::BadInput, "is not a time"),
+    ] {
+        let err =
+            s.kw.schedule_key_retirement(&old.id, Some(when), t)
+                .unwrap_err();
+        assert_eq!(err.code, code, "{when}: {err}");
+        assert!(err.message.contains(says), "{when}: {err}");
+    }
+    assert_eq!(
+        s.kw.list_audit(&audit::AuditQuery::default())
+            .unwrap()
+            .len(),
+        rows
+    );
+
+    let scheduled =
+        s.kw.schedule_key_retirement(&old.kid, Some("2027-01-15"), t)
+            .unwrap();
+    assert_eq!(
+        scheduled.retire_at.as_deref(),
+        Some("2027-01-15T00:00:00.000Z")
+    );
+    assert_eq!(scheduled.status, KeyStatus::Active);
+    let event = &s.kw.list_audit(&audit::AuditQuery::default()).unwrap()[0];
+    assert_eq!(event.action, "key.schedule_retirement");
+    assert!(event.detail.contains(&product.code), "{}", event.detail);
+
+    // More than 30 days ahead: no warning yet; the key signs.
+    let d = s.kw.dashboard(t).unwrap();
+    assert!(d.attention.keys_retiring.is_empty());
+    issue(&mut s.kw, "2026-12-01T10:00:00Z").unwrap();
+
+    // Within 30 days: named, with the product still signing with it.
+    let d = s.kw.dashboard(at("2027-01-01T00:00:00Z")).unwrap();
+    let warned = &d.attention.keys_retiring;
+    assert_eq!(warned.len(), 1);
+    assert_eq!(warned[0].kid, old.kid);
+    assert_eq!(warned[0].products, [product.code.clone()]);
+    assert!(!warned[0].retired);
+    issue(&mut s.kw, "2027-01-14T23:59:59Z").unwrap();
+
+    // From the time on: the key no longer signs, for licenses or products.
+    let after = "2027-01-15T00:00:00Z";
+    let err = issue(&mut s.kw, after).unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict, "{err}");
+    assert!(
+        err.message.contains("scheduled to retire at 2027-01-15"),
+        "{err}"
+    );
+    let d = s.kw.dashboard(at(after)).unwrap();
+    assert!(d.attention.keys_retiring[0].retired);
+    let err =
+        s.kw.create_product(
+            &NewProduct {
+                name: "Anvil".into(),
+                signing_key_id: Some(old.id.clone()),
+                ..Default::default()
+            },
+            at(after),
+        )
+        .unwrap_err();
+    assert!(err.message.contains("no longer signs"), "{err}");
+
+    // The product moves to a new key: it issues again, and the warning names no product.
+    let new =
+        s.kw.create_signing_key(
+            &NewSigningKey {
+                name: "2027 key".into(),
+                algorithm: KeyAlgorithm::Ed25519,
+            },
+            at(after),
+        )
+        .unwrap();
+    let err =
+        s.kw.set_product_signing_key(&product.id, &old.id, at(after))
+            .unwrap_err();
+    assert!(err.message.contains("no longer signs"), "{err}");
+    s.kw.set_product_signing_key(&product.id, &new.id, at(after))
+        .unwrap();
+    issue(&mut s.kw, "2027-01-15T00:00:01Z").unwrap();
+    let signed = &s.kw.list_audit(&audit::AuditQuery::default()).unwrap()[0];
+    assert_eq!(signed.action, "license.issue");
+    assert_eq!(signed.signing_key_kid.as_deref(), Some(new.kid.as_str()));
+    let d = s.kw.dashboard(at("2027-01-15T00:00:01Z")).unwrap();
+    assert!(d.attention.keys_retiring[0].products.is_empty());
+
+    // Cancelled: no longer named. A retired key cannot be scheduled.
+    let cancelled =
+        s.kw.schedule_key_retirement(&old.id, None, at("2027-01-16T00:00:00Z"))
+            .unwrap();
+    assert_eq!(cancelled.retire_at, None);
+    let d = s.kw.dashboard(at("2027-01-16T00:00:00Z")).unwrap();
+    assert!(d.attention.keys_retiring.is_empty());
+    s.kw.retire_signing_key(&old.id, at("2027-01-16T00:00:01Z"))
+        .unwrap();
+    let err =
+        s.kw.schedule_key_retirement(&old.id, Some("2027-06-01"), at("2027-01-16T00:00:02Z"))
+            .unwrap_err();
+    assert_eq!(err.code, ErrorCode::Conflict, "{err}");
+
+    // The log proves every step (the retirement time is part of the key's state).
+    let check = s.kw.check_audit().unwrap();
+    assert!(check.intact, "{check:?}");
+}

@@ -21,6 +21,16 @@ pub fn retire_signing_key(desk: State<'_, Desk>, key_id: String) -> Reply<Signin
     desk.with(|kw| kw.retire_signing_key(&key_id, Timestamp::now()))
 }
 
+/// Schedules (`retire_at` a date or RFC 3339) or cancels (None) a key's retirement.
+#[tauri::command(async)]
+pub fn schedule_key_retirement(
+    desk: State<'_, Desk>,
+    key_id: String,
+    retire_at: Option<String>,
+) -> Reply<SigningKey> {
+    desk.with(|kw| kw.schedule_key_retirement(&key_id, retire_at.as_deref(), Timestamp::now()))
+}
+
 #[tauri::command(async)]
 pub fn set_product_signing_key(
     desk: State<'_, Desk>,

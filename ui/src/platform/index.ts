@@ -89,6 +89,11 @@ export function retireSigningKey(keyId: string): Promise<SigningKey> {
   return call<SigningKey>('retire_signing_key', { keyId });
 }
 
+/** Schedules a key's retirement (`retireAt`: a date or RFC 3339), or cancels it (null). */
+export function scheduleKeyRetirement(keyId: string, retireAt: string | null): Promise<SigningKey> {
+  return call<SigningKey>('schedule_key_retirement', { keyId, retireAt });
+}
+
 export function setProductSigningKey(productId: string, signingKeyId: string): Promise<Product> {
   return call<Product>('set_product_signing_key', { productId, signingKeyId });
 }

@@ -11,6 +11,7 @@ export function createPlatformMock() {
     listSigningKeys: vi.fn(),
     createSigningKey: vi.fn(),
     retireSigningKey: vi.fn(),
+    scheduleKeyRetirement: vi.fn(),
     setProductSigningKey: vi.fn(),
     listProducts: vi.fn(),
     createProduct: vi.fn(),

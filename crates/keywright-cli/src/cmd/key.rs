@@ -33,6 +33,18 @@ pub(crate) enum KeyCommand {
         /// Id, kid or name.
         key: String,
     },
+    /// Schedule a key's retirement: from that time on it no longer signs (what it
+    /// signed keeps verifying), and the dashboard names it in the 30 days before.
+    ScheduleRetirement {
+        /// Id, kid or name.
+        key: String,
+        /// When (a date, meaning its start in UTC, or RFC 3339).
+        #[arg(long, required_unless_present = "cancel", conflicts_with = "cancel")]
+        at: Option<String>,
+        /// Cancel the retirement scheduled.
+        #[arg(long)]
+        cancel: bool,
+    },
     /// Write an encrypted key bundle for `keywright serve --keys` on a server without
     /// an OS keychain: the active signing keys' private halves and the store's audit
     /// key, sealed under a passphrase (as backups are). Audited as an export of key
@@ -69,7 +81,10 @@ impl KeyCommand {
     pub(crate) fn writes_store(&self) -> bool {
         match self {
             // A bundle's export is an audit row.
-            Self::Create { .. } | Self::Retire { .. } | Self::Bundle { .. } => true,
+            Self::Create { .. }
+            | Self::Retire { .. }
+            | Self::ScheduleRetirement { .. }
+            | Self::Bundle { .. } => true,
             Self::Public { .. } | Self::List => false,
         }
     }
@@ -112,8 +127,13 @@ pub(crate) fn run(cmd: KeyCommand, kw: &mut Keywright, now: Timestamp) -> Result
             let text = keys
                 .iter()
                 .map(|k| {
+                    let retires = k
+                        .retire_at
+                        .as_deref()
+                        .map(|r| format!("  (retires {r})"))
+                        .unwrap_or_default();
                     format!(
-                        "{}  {}  {}  {}\n",
+                        "{}  {}  {}  {}{retires}\n",
                         k.kid,
                         k.status.as_str(),
                         k.algorithm.as_str(),
@@ -146,6 +166,20 @@ pub(crate) fn run(cmd: KeyCommand, kw: &mut Keywright, now: Timestamp) -> Result
                 b.audit_key_id
             );
             Ok(Output::ok(to_json(&b), text))
+        }
+        KeyCommand::ScheduleRetirement { key, at, cancel: _ } => {
+            let key = kw.schedule_key_retirement(&key, at.as_deref(), now)?;
+            let text = match &key.retire_at {
+                Some(r) => format!(
+                    "Signing key {:?} ({}) retires at {r}: from then on it no longer signs\n",
+                    key.name, key.kid
+                ),
+                None => format!(
+                    "Signing key {:?} ({}) has no retirement scheduled\n",
+                    key.name, key.kid
+                ),
+            };
+            Ok(Output::ok(to_json(&key), text))
         }
         KeyCommand::Retire { key } => {
             let key = kw.retire_signing_key(&key, now)?;

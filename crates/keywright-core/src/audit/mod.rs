@@ -348,7 +348,7 @@ pub const DEFAULT_LIMIT: i64 = 100;
 pub const MAX_LIMIT: i64 = 1_000;
 
 /// A time bound as the store writes times; a bare date is that day's start, UTC.
-fn time_bound(field: &str, text: &str) -> Result<String> {
+pub(crate) fn time_bound(field: &str, text: &str) -> Result<String> {
     let t = text.trim();
     let parsed = t.parse::<jiff::Timestamp>().or_else(|_| {
         t.parse::<jiff::civil::Date>()

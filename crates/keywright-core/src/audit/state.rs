@@ -40,9 +40,9 @@ pub(super) const TRACKED: &[Tracked] = &[
     Tracked {
         kind: "signing_key",
         table: "signing_keys",
-        columns: &["kid", "algorithm", "public_key", "status"],
+        columns: &["kid", "algorithm", "public_key", "status", "retire_at"],
         digested: &["public_key"],
-        omitted_when_null: &[],
+        omitted_when_null: &["retire_at"],
     },
     Tracked {
         kind: "product",

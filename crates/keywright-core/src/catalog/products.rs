@@ -6,7 +6,6 @@ use super::model::{NewProduct, Product};
 use super::sql;
 use crate::audit::{self, Event};
 use crate::error::{Error, Result};
-use crate::keys::KeyStatus;
 use crate::{clean, required, stamp, Keywright};
 
 /// `Zapper Pro 2` → `ZAPPER-PRO-2`.
@@ -70,14 +69,12 @@ impl Keywright {
             None => self
                 .list_signing_keys()?
                 .into_iter()
-                .find(|k| k.status == KeyStatus::Active)
+                .find(|k| k.cannot_sign_at(&stamp(now)).is_none())
                 .ok_or_else(|| Error::bad_input("create a signing key before the first product"))?,
         };
-        if key.status != KeyStatus::Active {
+        if let Some(why) = key.cannot_sign_at(&stamp(now)) {
             return Err(Error::conflict(format!(
-                "signing key {} is {}; a product needs an active key",
-                key.name,
-                key.status.as_str()
+                "{why}; a product needs an active key"
             )));
         }
         if sql::product_with_code(self.store.db(), &code)?.is_some() {
@@ -157,12 +154,8 @@ impl Keywright {
     ) -> Result<Product> {
         let product = self.find_product(product)?;
         let new_key = self.find_signing_key(key)?;
-        if new_key.status != KeyStatus::Active {
-            return Err(Error::conflict(format!(
-                "signing key {} is {}; choose an active key",
-                new_key.name,
-                new_key.status.as_str()
-            )));
+        if let Some(why) = new_key.cannot_sign_at(&stamp(now)) {
+            return Err(Error::conflict(format!("{why}; choose an active key")));
         }
         let old_key = self.find_signing_key(&product.signing_key_id)?;
         if old_key.id == new_key.id {

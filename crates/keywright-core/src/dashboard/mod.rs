@@ -65,6 +65,27 @@ pub struct Attention {
     /// The newest audit row, when this computer's clock is behind it: signing is
     /// refused until the clock is right or accepted (Audit log).
     pub clock_behind: Option<crate::audit::clock::ClockRow>,
+    /// Active keys whose scheduled retirement comes within 30 days (or has come: they
+    /// no longer sign), soonest first.
+    pub keys_retiring: Vec<RetiringKey>,
+}
+
+/// A signing key whose scheduled retirement is near or past.
+#[derive(Debug, Clone, Serialize, TS)]
+#[serde(rename_all = "camelCase")]
+pub struct RetiringKey {
+    /// The key's row id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its key id.
+    pub kid: String,
+    /// When it retires (RFC 3339, UTC).
+    pub retire_at: String,
+    /// Whether that time has come (it no longer signs).
+    pub retired: bool,
+    /// Codes of the products that still sign with it: each needs another key first.
+    pub products: Vec<String>,
 }
 
 /// How many licenses were issued on one day (UTC).
@@ -174,6 +195,19 @@ impl Keywright {
                 .filter(|id| !has_policy.contains(id))
                 .collect(),
             clock_behind: self.clock_behind(now)?,
+            keys_retiring: crate::keys::sql::retiring_before(db, &stamp(soon))?
+                .into_iter()
+                .map(|(id, name, kid, retire_at)| {
+                    Ok(RetiringKey {
+                        products: crate::catalog::sql::codes_signed_by(db, &id)?,
+                        retired: retire_at <= stamp(now),
+                        id,
+                        name,
+                        kid,
+                        retire_at,
+                    })
+                })
+                .collect::<Result<_>>()?,
         };
 
         let recent = self.newest_audit(10)?;

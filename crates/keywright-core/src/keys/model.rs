@@ -101,6 +101,31 @@ pub struct SigningKey {
     pub status: KeyStatus,
     /// When it was made (RFC 3339, UTC, milliseconds).
     pub created_at: String,
+    /// When its scheduled retirement comes (RFC 3339, UTC, milliseconds): from then on
+    /// it no longer signs, as if retired. None: none scheduled.
+    pub retire_at: Option<String>,
+}
+
+impl SigningKey {
+    /// Why this key cannot sign at `at` (a stored time), if it cannot: retired or
+    /// revoked, or its scheduled retirement has come.
+    pub fn cannot_sign_at(&self, at: &str) -> Option<String> {
+        if self.status != KeyStatus::Active {
+            return Some(format!(
+                "signing key {} ({}) is {} and no longer signs",
+                self.name,
+                self.kid,
+                self.status.as_str()
+            ));
+        }
+        match &self.retire_at {
+            Some(r) if r.as_str() <= at => Some(format!(
+                "signing key {} ({}) was scheduled to retire at {r} and no longer signs",
+                self.name, self.kid
+            )),
+            _ => None,
+        }
+    }
 }
 
 /// Input for a new signing key.

@@ -127,6 +127,74 @@ impl Keywright {
         self.find_signing_key(&key.id)
     }
 
+    /// Schedules the retirement of an active key at `retire_at` (a date, meaning its
+    /// start in UTC, or RFC 3339), or with None cancels the one scheduled. From that
+    /// time on the key no longer signs, as if retired (its status stays `active` until
+    /// someone retires it; what it signed keeps verifying), and the dashboard names it
+    /// in the 30 days before, with the products still signing with it. Audited as
+    /// `key.schedule_retirement`.
+    pub fn schedule_key_retirement(
+        &mut self,
+        reference: &str,
+        retire_at: Option<&str>,
+        now: Timestamp,
+    ) -> Result<SigningKey> {
+        let key = self.find_signing_key(reference)?;
+        if key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} is already {}",
+                key.name,
+                key.status.as_str()
+            )));
+        }
+        let at = stamp(now);
+        let when = match crate::clean(retire_at) {
+            Some(text) => {
+                let when = audit::time_bound("the retirement time", &text)?;
+                if when <= at {
+                    return Err(Error::bad_input(format!(
+                        "the retirement time {text} is not after now ({at}); to stop the key \
+                         signing now, retire it"
+                    )));
+                }
+                Some(when)
+            }
+            None => None,
+        };
+        if when == key.retire_at {
+            return Ok(key);
+        }
+        let audit_key = self.audit_key()?;
+        let tx = self.store.transaction()?;
+        if sql::schedule_retirement(tx.db(), &key.id, when.as_deref())? != 1 {
+            return Err(Error::conflict(format!(
+                "signing key {} changed meanwhile; reload and try again",
+                key.name
+            )));
+        }
+        let products = crate::catalog::sql::codes_signed_by(tx.db(), &key.id)?;
+        audit::append(
+            tx.db(),
+            &audit_key,
+            &at,
+            &self.actor,
+            &Event {
+                action: "key.schedule_retirement",
+                subject_type: Some("signing_key"),
+                subject_id: Some(&key.id),
+                signing_key_kid: Some(&key.kid),
+                detail: serde_json::json!({
+                    "retireAt": when, "previously": key.retire_at,
+                    "productsStillUsingIt": products,
+                }),
+                ..Event::default()
+            },
+        )?;
+        tx.commit()?;
+        self.committed();
+        self.find_signing_key(&key.id)
+    }
+
     /// Every signing key, newest first.
     pub fn list_signing_keys(&self) -> Result<Vec<SigningKey>> {
         sql::list(self.store.db())?
@@ -173,12 +241,9 @@ impl Keywright {
         self.check_clock(now)?;
         self.check_app_lock()?;
         let key = self.find_signing_key(signing_key_id)?;
-        if key.status != KeyStatus::Active {
+        if let Some(why) = key.cannot_sign_at(&stamp(now)) {
             return Err(Error::conflict(format!(
-                "signing key {} ({}) is {} and no longer signs; give the product an active key",
-                key.name,
-                key.kid,
-                key.status.as_str()
+                "{why}; give the product an active key"
             )));
         }
         let secret = self.vault.get(&key.kid)?;

@@ -4,7 +4,7 @@ use super::model::{KeyAlgorithm, KeyStatus, SigningKey};
 use crate::error::Result;
 use crate::store::db::{args, Db, Row};
 
-const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at";
+const COLUMNS: &str = "id, kid, name, algorithm, public_key, status, created_at, retire_at";
 
 /// A key row: the key's facts (its public key not yet decoded) and the stored bytes of
 /// its public key.
@@ -24,6 +24,7 @@ fn from_row(r: &Row<'_>) -> Result<KeyRow> {
             public_key_pem: String::new(),
             status: KeyStatus::parse(&status),
             created_at: r.get(6)?,
+            retire_at: r.get(7)?,
         },
         raw,
     ))
@@ -48,6 +49,29 @@ pub(super) fn insert(
 }
 
 /// Retires the key `id` if it is active; returns how many rows changed (0 or 1).
+/// Sets (or with None clears) an active key's scheduled retirement; the rows changed.
+pub(super) fn schedule_retirement(db: Db<'_>, id: &str, at: Option<&str>) -> Result<usize> {
+    Ok(db.execute(
+        "UPDATE signing_keys SET retire_at = ?2 WHERE id = ?1 AND status = 'active'",
+        args![id, at],
+    )? as usize)
+}
+
+/// Active keys whose scheduled retirement comes before `before`, soonest first:
+/// (id, name, kid, retire_at).
+pub(crate) fn retiring_before(
+    db: Db<'_>,
+    before: &str,
+) -> Result<Vec<(String, String, String, String)>> {
+    db.query(
+        "SELECT id, name, kid, retire_at FROM signing_keys
+         WHERE status = 'active' AND retire_at IS NOT NULL AND retire_at < ?1
+         ORDER BY retire_at, kid",
+        args![before],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+    )
+}
+
 pub(super) fn retire(db: Db<'_>, id: &str) -> Result<usize> {
     Ok(db.execute(
         "UPDATE signing_keys SET status = 'retired' WHERE id = ?1 AND status = 'active'",

@@ -31,6 +31,7 @@ pub(crate) const TABLES: &[(&str, &[&str], &str)] = &[
             "public_key",
             "status",
             "created_at",
+            "retire_at",
         ],
         "@rowid",
     ),

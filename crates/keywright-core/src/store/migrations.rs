@@ -99,6 +99,9 @@ pub(super) const MIGRATIONS: &[&str] = &[
     // 18: the audit log filtered by product (issue 16): `audit_products` holds which
     // products each event concerns, written with the event, filled for older events.
     include_str!("migrations/18_audit_products.sql"),
+    // 19: a signing key's scheduled retirement (`retire_at`), after which it no longer
+    // signs; the dashboard names keys retiring within 30 days.
+    include_str!("migrations/19_key_retirement.sql"),
 ];
 
 pub(super) fn migrations() -> Migrations<'static> {

@@ -844,7 +844,8 @@ mod tests {
         store
             .conn()
             .execute(
-                "INSERT INTO signing_keys VALUES ('r', 'rkid', 'R', 'rsa-2048', x'00', 'active', 't')",
+                "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
+                 VALUES ('r', 'rkid', 'R', 'rsa-2048', x'00', 'active', 't')",
                 [],
             )
             .unwrap();
@@ -854,7 +855,8 @@ mod tests {
         );
         assert!(orphan.is_err(), "foreign keys are on after migrating");
         let bad_alg = store.conn().execute(
-            "INSERT INTO signing_keys VALUES ('x', 'xkid', 'X', 'dsa', x'00', 'active', 't')",
+            "INSERT INTO signing_keys (id, kid, name, algorithm, public_key, status, created_at)
+             VALUES ('x', 'xkid', 'X', 'dsa', x'00', 'active', 't')",
             [],
         );
         assert!(bad_alg.is_err());

@@ -347,10 +347,11 @@ fn an_older_store_counts_its_machines_when_it_opens() {
     };
 
     // Back to schema 16: no column, no triggers, the index as it was (and none of
-    // migration 18's product index).
+    // migrations 18 and 19).
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
-        "DROP TABLE audit_products; DROP TRIGGER machines_seats_insert; DROP TRIGGER machines_seats_delete;
+        "DROP TABLE audit_products; ALTER TABLE signing_keys DROP COLUMN retire_at;
+         DROP TRIGGER machines_seats_insert; DROP TRIGGER machines_seats_delete;
          DROP TRIGGER machines_seats_update; DROP INDEX licenses_on_machines;
          DROP INDEX licenses_status_policy;
          ALTER TABLE licenses DROP COLUMN active_machines;

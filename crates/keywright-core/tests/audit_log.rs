@@ -551,11 +551,11 @@ fn an_older_store_finds_the_products_of_its_events() {
     let written = rows(&raw);
     assert_eq!(written.iter().filter(|(p, _)| *p == zap.id).count(), 5);
     raw.execute("DROP TABLE audit_products", &[]);
+    // (The next migration runs again too: its column goes with it.)
+    raw.execute("ALTER TABLE signing_keys DROP COLUMN retire_at", &[]);
     if common::on_postgres() {
-        raw.execute("DELETE FROM refinery_schema_history WHERE version = 7", &[]);
+        raw.execute("DELETE FROM refinery_schema_history WHERE version >= 7", &[]);
     } else {
-        // (Migration 19 runs again too: its column goes with it.)
-        raw.execute("ALTER TABLE signing_keys DROP COLUMN retire_at", &[]);
         raw.execute("PRAGMA user_version = 17", &[]);
     }
     drop(raw);

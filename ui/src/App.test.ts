@@ -154,6 +154,8 @@ describe('App shell', () => {
       render(App);
       await userEvent.keyboard('n');
       await vi.waitFor(() => expect(screen.getByTestId('license-policy')).toHaveFocus());
+      // The sheet is modal: the nav takes no click until it is closed.
+      await userEvent.keyboard('{Escape}');
       await userEvent.click(screen.getByTestId('nav-keys'));
       await userEvent.click(screen.getByTestId('nav-licenses'));
       await screen.findByTestId('license-policy');
@@ -246,8 +248,8 @@ describe('the audit anchor found at open', () => {
       expect(screen.getByRole('heading', { level: 1, name: 'Backup' })).toBeInTheDocument();
 
       await userEvent.keyboard('{Control>}k{/Control}');
-      const palette = screen.getByRole('dialog');
-      palette.dispatchEvent(new Event('cancel', { cancelable: true }));
+      await vi.waitFor(() => expect(within(screen.getByRole('dialog')).getByRole('combobox')).toHaveFocus());
+      await userEvent.keyboard('{Escape}');
       await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     });
   });

@@ -543,7 +543,8 @@ describe('Licenses screen', () => {
       render(LicensesScreen, { onnavigate: vi.fn() });
       await userEvent.click(await screen.findByTestId('license-new'));
       const sheet = screen.getByRole('dialog');
-      sheet.dispatchEvent(new Event('cancel', { cancelable: true }));
+      await vi.waitFor(() => expect(within(sheet).getByTestId('license-policy')).toHaveFocus());
+      await userEvent.keyboard('{Escape}');
       await vi.waitFor(() => expect(screen.queryByRole('dialog')).toBeNull());
     });
 

@@ -259,7 +259,7 @@ describe('the audit anchor found at open', () => {
     p.dashboard.mockResolvedValue({
       perProduct: [{ productId: 'prod-1', productName: 'Acme Editor', issued: 1, active: 1, suspended: 0, revoked: 0, expiring30d: 1, seatsUsed: 0, seatsLimit: 1, unlimited: 0 }],
       issuedPerDay: [], issuedPerWeek: [], activationsPerDay: [],
-      attention: { expiredWithMachines: 0, suspendedWithMachines: 0, expiring7d: 0, productsWithoutPolicy: [], clockBehind: null },
+      attention: { expiredWithMachines: 0, suspendedWithMachines: 0, expiring7d: 0, productsWithoutPolicy: [], clockBehind: null, keysRetiring: [] },
       recent: [],
       recentNames: [],
     });

@@ -915,8 +915,24 @@ async fn issue_a_license_in_the_window_and_verify_it() {
         Ok(_) => Some(email_one_license_from_the_window(&driver, &smtp).await),
         Err(_) => None,
     };
+    // What the strict CSP blocked since the window last loaded (ui/src/main.ts keeps
+    // every `securitypolicyviolation`): the sheets, the palette and every screen the
+    // tour opened render without an inline style or script the policy refuses.
+    let csp = driver
+        .execute(
+            "return window.__keywrightCspViolations ?? null;",
+            Vec::new(),
+        )
+        .await
+        .map(|r| r.json().clone());
     // Quit before asserting: a failed assert with an open session hangs until timeout.
     driver.quit().await.expect("quit the session");
+    let csp = csp.expect("read the window's CSP violations");
+    assert_eq!(
+        csp,
+        serde_json::json!([]),
+        "the window reported Content-Security-Policy violations"
+    );
     let seen = seen.expect("drive the window");
 
     assert_eq!(seen.store_path, store.display().to_string());

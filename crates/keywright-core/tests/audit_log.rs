@@ -554,7 +554,10 @@ fn an_older_store_finds_the_products_of_its_events() {
     // (The next migration runs again too: its column goes with it.)
     raw.execute("ALTER TABLE signing_keys DROP COLUMN retire_at", &[]);
     if common::on_postgres() {
-        raw.execute("DELETE FROM refinery_schema_history WHERE version >= 7", &[]);
+        raw.execute(
+            "DELETE FROM refinery_schema_history WHERE version >= 7",
+            &[],
+        );
     } else {
         raw.execute("PRAGMA user_version = 17", &[]);
     }

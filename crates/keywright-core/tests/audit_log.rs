@@ -617,4 +617,34 @@ fn verify_sees_the_product_index_edited() {
             .any(|p| p.contains("files 1 event(s) under a product they do not concern")),
         "{report:?}"
     );
+    // Every row of one product gone, and a row naming no product at all.
+    raw.execute(
+        &format!(
+            "DELETE FROM audit_products WHERE product_id = '{}' OR seq = {suspended}",
+            anvil.id
+        ),
+        &[],
+    );
+    raw.execute(
+        &format!(
+            "INSERT INTO audit_products (product_id, seq) VALUES ('{}', {suspended}), ('no-such-product', 1)",
+            zap.id
+        ),
+        &[],
+    );
+    let report = s.kw.check_audit().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("misses 5 event(s)")),
+        "{report:?}"
+    );
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("files 1 event(s)") && p.contains("(the first is row 1)")),
+        "{report:?}"
+    );
 }

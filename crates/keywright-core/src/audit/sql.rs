@@ -140,48 +140,6 @@ pub(super) fn insert_products(
     Ok(())
 }
 
-/// Which products each event concerns, as the events and the store give it: what
-/// [`insert_products`] writes (and migration 18 / V7 filled in for older events).
-/// Licenses, machines and policies never change their policy, license or product, so
-/// this holds for an event's whole life.
-const DERIVED_PRODUCTS: &str = "
-    SELECT e.subject_id AS product_id, e.seq AS seq FROM audit_events e
-        WHERE e.subject_type = 'product' AND e.subject_id IS NOT NULL
-    UNION
-    SELECT p.product_id, e.seq FROM audit_events e
-        JOIN policies p ON p.id = e.subject_id
-        WHERE e.subject_type = 'policy'
-    UNION
-    SELECT p.product_id, e.seq FROM audit_events e
-        JOIN licenses l ON l.id = e.subject_id
-        JOIN policies p ON p.id = l.policy_id
-        WHERE e.subject_type = 'license'
-    UNION
-    SELECT p.product_id, e.seq FROM audit_events e
-        JOIN machines m ON m.id = e.subject_id
-        JOIN licenses l ON l.id = m.license_id
-        JOIN policies p ON p.id = l.policy_id
-        WHERE e.subject_type = 'machine'
-    UNION
-    SELECT p.product_id, l.proof_seq FROM licenses l
-        JOIN policies p ON p.id = l.policy_id
-        WHERE l.proof_seq IS NOT NULL";
-
-/// How `audit_products` differs from [`DERIVED_PRODUCTS`]: (how many events it
-/// misses under a product, the first; how many it names that it should not, the first).
-pub(super) fn product_index_differences(db: Db<'_>) -> Result<[(i64, Option<i64>); 2]> {
-    let stored = "SELECT product_id, seq FROM audit_products";
-    let differ = |a: &str, b: &str| {
-        db.query_one(
-            &format!("SELECT count(*), min(seq) FROM ({a} EXCEPT {b}) AS d"),
-            &[],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-    };
-    let derived = format!("SELECT product_id, seq FROM ({DERIVED_PRODUCTS}) AS x");
-    Ok([differ(&derived, stored)?, differ(stored, &derived)?])
-}
-
 /// Reads every event, oldest first.
 pub fn list(db: Db<'_>) -> Result<Vec<AuditEvent>> {
     db.query(

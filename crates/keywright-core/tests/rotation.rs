@@ -207,7 +207,7 @@ fn a_scheduled_retirement_warns_then_stops_the_key() {
     let warned = &d.attention.keys_retiring;
     assert_eq!(warned.len(), 1);
     assert_eq!(warned[0].kid, old.kid);
-    assert_eq!(warned[0].products, [product.code.clone()]);
+    assert_eq!(warned[0].products, std::slice::from_ref(&product.code));
     assert!(!warned[0].retired);
     issue(&mut s.kw, "2027-01-14T23:59:59Z").unwrap();
 

@@ -141,7 +141,7 @@ describe('platform layer', () => {
 
   it('calls the audit commands with their argument names', async () => {
     invoke.mockResolvedValue([]);
-    const query = { action: 'license.*', subjectId: null, actor: null, since: null, until: null, limit: 100, beforeSeq: null };
+    const query = { action: 'license.*', subjectId: null, actor: null, productId: null, since: null, until: null, limit: 100, beforeSeq: null };
     await listAudit(query);
     expect(invoke).toHaveBeenLastCalledWith('list_audit', { query });
     await exportAuditCsv('/tmp/a.csv', query);

@@ -92,7 +92,7 @@ describe('Audit log screen', () => {
   });
 
   it('still filters when the products cannot be read', async () => {
-    p.listProducts.mockRejectedValue(commandError('store', 'the store is locked'));
+    p.listProducts.mockRejectedValue(commandError('STORE', 'the store is locked'));
     render(AuditScreen);
     const which = await screen.findByTestId('audit-filter-product');
     expect(which.querySelectorAll('option')).toHaveLength(1);

@@ -168,6 +168,7 @@ describe('Dashboard screen', () => {
           expiring7d: 3,
           productsWithoutPolicy: ['prod-2'],
           clockBehind: { seq: 40, at: '2027-01-01T00:00:00Z', action: 'license.issue', actor: 'sam' },
+          keysRetiring: [],
         },
       }),
     );

@@ -60,6 +60,7 @@ export function dashboardData(overrides: Partial<Dashboard> = {}): Dashboard {
       expiring7d: 0,
       productsWithoutPolicy: [],
       clockBehind: null,
+      keysRetiring: [],
     },
     recent: [],
     recentNames: [],
@@ -77,6 +78,7 @@ export function key(overrides: Partial<SigningKey> = {}): SigningKey {
     publicKeyPem: '-----BEGIN PUBLIC KEY-----\n…\n-----END PUBLIC KEY-----',
     status: 'active',
     createdAt: '2025-01-01T10:00:00Z',
+    retireAt: null,
     ...overrides,
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ACTION_FAMILIES, activitySentence, activityText } from './activity';
 import { auditEvent, names } from '../test/fixtures';
+import { formatDate } from './format';
 
 describe('activity sentences', () => {
   const ada = names({ licenseId: 'lic-1', customer: 'Ada Hopper', product: 'Zapper Pro', policy: 'Yearly' });
@@ -25,6 +26,32 @@ describe('activity sentences', () => {
     expect(activityText(e, { ...ada, key: 'Main key' })).toBe(
       'A license file for Ada Hopper was signed with key Main key (2c8d74c5) by sam.',
     );
+  });
+
+  it('a scheduled key retirement reads with its day, a change with the day before, a cancel as such; the key is linked', () => {
+    const jan15 = '2027-01-15T00:00:00.000Z';
+    const feb1 = '2027-02-01T00:00:00.000Z';
+    const schedule = (detail: object) =>
+      auditEvent({ action: 'key.schedule_retirement', subjectType: 'signing_key', subjectId: 'key-1', signingKeyKid: '2c8d74c5aa', actor: 'sam', detail: JSON.stringify(detail) });
+    const main = names({ key: 'Main key' });
+
+    const set = schedule({ retireAt: jan15, previously: null, productsStillUsingIt: ['ZAP', 'ANV'] });
+    expect(activityText(set, main)).toBe(`Signing key Main key was scheduled to retire on ${formatDate(jan15)} by sam.`);
+    expect(activitySentence(set, main).find((p) => p.text === 'Main key')?.link).toEqual({ screen: 'keys' });
+
+    const moved = schedule({ retireAt: feb1, previously: jan15, productsStillUsingIt: [] });
+    expect(activityText(moved, main)).toBe(`Signing key Main key was scheduled to retire on ${formatDate(feb1)} (instead of ${formatDate(jan15)}) by sam.`);
+
+    const cancelled = schedule({ retireAt: null, previously: jan15, productsStillUsingIt: ['ZAP'] });
+    expect(activityText(cancelled, main)).toBe('The scheduled retirement of signing key Main key was cancelled by sam.');
+    expect(activitySentence(cancelled, main).find((p) => p.text === 'Main key')?.link).toEqual({ screen: 'keys' });
+
+    // Without the key's name (since deleted) or a readable detail, still a sentence.
+    expect(activityText(set, names())).toBe(`Signing key key-1 was scheduled to retire on ${formatDate(jan15)} by sam.`);
+    const odd = auditEvent({ action: 'key.schedule_retirement', subjectId: 'key-1', actor: 'sam', detail: 'not json' });
+    expect(activityText(odd, main)).toBe('The scheduled retirement of signing key Main key was changed by sam.');
+    // As a retirement itself reads.
+    expect(activityText(auditEvent({ action: 'key.retire', subjectId: 'key-1', actor: 'sam' }), main)).toBe('Signing key Main key was retired by sam.');
   });
 
   it('reads without names (a row since deleted) and for a license without a customer', () => {

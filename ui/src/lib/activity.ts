@@ -2,6 +2,7 @@
 // by sam". The names come from the core (`SubjectNames`, looked up with the page); an
 // action this file does not know still reads as a plain sentence, never a crash.
 import type { AuditEvent, SubjectNames } from '../bindings';
+import { formatDate } from './format';
 import type { Screen } from './screens';
 
 /** Where a named thing in a sentence leads: a screen, and the license, customer or product
@@ -181,6 +182,17 @@ export function activitySentence(event: AuditEvent, names: SubjectNames | undefi
       break;
     }
     case 'key':
+      if (verb === 'schedule_retirement') {
+        // detail: {"retireAt": "…" | null, "previously": "…" | null, "productsStillUsingIt": […]}
+        const d = detail(event);
+        const key: ActivityPart = { text: n.key ?? shortId(event.subjectId), link: { screen: 'keys' } };
+        if (d.retireAt === null) return [text('The scheduled retirement of signing key '), key, text(' was cancelled'), ...by(event)];
+        if (typeof d.retireAt === 'string') {
+          const was = typeof d.previously === 'string' ? ` (instead of ${formatDate(d.previously)})` : '';
+          return [text('Signing key '), key, text(` was scheduled to retire on ${formatDate(d.retireAt)}${was}`), ...by(event)];
+        }
+        return [text('The scheduled retirement of signing key '), key, text(' was changed'), ...by(event)];
+      }
       if (done) return [text('Signing key '), { text: n.key ?? shortId(event.subjectId), link: { screen: 'keys' } }, text(` was ${done}`), ...by(event)];
       break;
     case 'key_bundle':

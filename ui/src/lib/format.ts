@@ -18,6 +18,26 @@ export function formatDateTime(value: string | null, empty = 'never'): string {
   return Number.isNaN(ms) ? value : dateTime.format(ms);
 }
 
+/** A day on this computer's calendar as a date input holds it: `YYYY-MM-DD`. */
+export function localDay(date: Date): string {
+  const pad = (n: number) => String(n).padStart(2, '0');
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+/** `YYYY-MM-DD` → the start of that day on this computer's calendar, as RFC 3339 (UTC);
+ *  null when it is not a day. */
+export function localDayStart(day: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day.trim());
+  if (!m) return null;
+  const date = new Date(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+  return localDay(date) === day.trim() ? date.toISOString() : null;
+}
+
+/** "ZAP", "ZAP and ANV", "ZAP, ANV and BLT". */
+export function listInWords(items: string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
 // Keygen's year and month (ActiveSupport's: 365.2425 and 30.436875 days) come first,
 // so a "1y" policy reads "1 year"; then plain calendar units.
 const UNITS: Array<[number, string]> = [

@@ -7,6 +7,7 @@ vi.mock('../platform', async () => (await import('../test/platform-mock')).creat
 import DashboardScreen from './DashboardScreen.svelte';
 import { auditEvent, commandError, dashboardData, key, names, p, resetPlatform } from '../test/fixtures';
 import { ADVICE } from '../lib/advice';
+import { formatDate } from '../lib/format';
 import { expectNoAxeViolations } from '../test/axe';
 import type { ProductSummary } from '../bindings';
 
@@ -187,6 +188,58 @@ describe('Dashboard screen', () => {
     await userEvent.click(screen.getByRole('button', { name: 'Open the audit log' }));
     expect(onnavigate).toHaveBeenCalledWith('audit');
     await expectNoAxeViolations(container);
+  });
+
+  it('names each key whose retirement is near or has come, with the products still signing, and opens Signing keys', async () => {
+    const jan15 = '2027-01-15T00:00:00.000Z';
+    const dec1 = '2026-12-01T00:00:00.000Z';
+    p.dashboard.mockResolvedValue(
+      dashboardData({
+        perProduct: [summary()],
+        attention: {
+          ...dashboardData().attention,
+          keysRetiring: [
+            { id: 'key-old', name: 'Old key', kid: '9f00aa11bb22', retireAt: dec1, retired: true, products: ['ZAP'] },
+            { id: 'key-1', name: 'Main key', kid: '2c8d74c5aa11', retireAt: jan15, retired: false, products: ['ZAP', 'ANV'] },
+            { id: 'key-idle', name: 'Spare', kid: 'abcdef012345', retireAt: jan15, retired: false, products: [] },
+            { id: 'key-gone', name: 'Unused', kid: '0123456789ab', retireAt: dec1, retired: true, products: [] },
+          ],
+        },
+      }),
+    );
+    const onnavigate = vi.fn();
+    const { container } = render(DashboardScreen, { onnavigate });
+    const items = await screen.findAllByTestId('dashboard-attention');
+    expect(screen.queryByTestId('dashboard-attention-none')).toBeNull();
+    expect(items.map((i) => i.getAttribute('data-key-retiring'))).toEqual(['key-old', 'key-1', 'key-idle', 'key-gone']);
+    expect(items.map((i) => i.querySelector('span')?.textContent)).toEqual([
+      `Signing key Old key (9f00aa11) reached its scheduled retirement on ${formatDate(dec1)} and no longer signs; ZAP still uses it.`,
+      `Signing key Main key (2c8d74c5) retires on ${formatDate(jan15)}; ZAP and ANV still sign with it.`,
+      `Signing key Spare (abcdef01) retires on ${formatDate(jan15)}; no product signs with it.`,
+      `Signing key Unused (01234567) reached its scheduled retirement on ${formatDate(dec1)} and no longer signs; no product uses it.`,
+    ]);
+    // A key that no longer signs for products still using it is a warning.
+    expect(items.map((i) => i.classList.contains('warn'))).toEqual([true, false, false, false]);
+    await userEvent.click(within(items[1]).getByRole('button', { name: 'Go to Signing keys' }));
+    expect(onnavigate).toHaveBeenCalledExactlyOnceWith('keys');
+    await expectNoAxeViolations(container);
+  });
+
+  it('a key retiring alone is enough for the attention list', async () => {
+    p.dashboard.mockResolvedValue(
+      dashboardData({
+        perProduct: [summary()],
+        attention: {
+          ...dashboardData().attention,
+          keysRetiring: [{ id: 'key-1', name: 'Main key', kid: '2c8d74c5', retireAt: '2027-01-15T00:00:00.000Z', retired: false, products: ['ZAP'] }],
+        },
+      }),
+    );
+    render(DashboardScreen, { onnavigate: vi.fn() });
+    const items = await screen.findAllByTestId('dashboard-attention');
+    expect(items).toHaveLength(1);
+    expect(items[0]).toHaveTextContent('ZAP still signs with it.');
+    expect(screen.queryByTestId('dashboard-attention-none')).toBeNull();
   });
 
   it('nothing to attend to is said, not left blank', async () => {

@@ -89,42 +89,10 @@ impl Keywright {
     /// keychain entry) so everything it signed keeps verifying. Products still signed
     /// by it must be given another key before they issue again.
     pub fn retire_signing_key(&mut self, reference: &str, now: Timestamp) -> Result<SigningKey> {
-        let key = self.find_signing_key(reference)?;
-        if key.status != KeyStatus::Active {
-            return Err(Error::conflict(format!(
-                "signing key {} is already {}",
-                key.name,
-                key.status.as_str()
-            )));
-        }
-        let at = stamp(now);
-        let audit_key = self.audit_key()?;
-        let tx = self.store.transaction()?;
-        let changed = sql::retire(tx.db(), &key.id)?;
-        if changed != 1 {
-            return Err(Error::conflict(format!(
-                "signing key {} changed meanwhile; reload and try again",
-                key.name
-            )));
-        }
-        let products = crate::catalog::sql::codes_signed_by(tx.db(), &key.id)?;
-        audit::append(
-            tx.db(),
-            &audit_key,
-            &at,
-            &self.actor,
-            &Event {
-                action: "key.retire",
-                subject_type: Some("signing_key"),
-                subject_id: Some(&key.id),
-                signing_key_kid: Some(&key.kid),
-                detail: serde_json::json!({ "productsStillUsingIt": products }),
-                ..Event::default()
-            },
-        )?;
-        tx.commit()?;
-        self.committed();
-        self.find_signing_key(&key.id)
+        let key = self.active_key(reference)?;
+        self.change_active_key(&key, now, "key.retire", serde_json::json!({}), |db| {
+            sql::retire(db, &key.id)
+        })
     }
 
     /// Schedules the retirement of an active key at `retire_at` (a date, meaning its
@@ -139,14 +107,7 @@ impl Keywright {
         retire_at: Option<&str>,
         now: Timestamp,
     ) -> Result<SigningKey> {
-        let key = self.find_signing_key(reference)?;
-        if key.status != KeyStatus::Active {
-            return Err(Error::conflict(format!(
-                "signing key {} is already {}",
-                key.name,
-                key.status.as_str()
-            )));
-        }
+        let key = self.active_key(reference)?;
         let at = stamp(now);
         let when = match crate::clean(retire_at) {
             Some(text) => {
@@ -164,29 +125,57 @@ impl Keywright {
         if when == key.retire_at {
             return Ok(key);
         }
+        let detail = serde_json::json!({ "retireAt": when, "previously": key.retire_at });
+        self.change_active_key(&key, now, "key.schedule_retirement", detail, |db| {
+            sql::schedule_retirement(db, &key.id, when.as_deref())
+        })
+    }
+
+    /// The key `reference` names, refused unless it is active.
+    fn active_key(&self, reference: &str) -> Result<SigningKey> {
+        let key = self.find_signing_key(reference)?;
+        if key.status != KeyStatus::Active {
+            return Err(Error::conflict(format!(
+                "signing key {} is already {}",
+                key.name,
+                key.status.as_str()
+            )));
+        }
+        Ok(key)
+    }
+
+    /// Changes an active key with `update` (the rows it changed: 1, or 0 when the key
+    /// stopped being active meanwhile) and records `action` with `detail` and the codes
+    /// of the products still signing with it, in one transaction.
+    fn change_active_key(
+        &mut self,
+        key: &SigningKey,
+        now: Timestamp,
+        action: &str,
+        mut detail: serde_json::Value,
+        update: impl FnOnce(crate::store::db::Db<'_>) -> Result<usize>,
+    ) -> Result<SigningKey> {
         let audit_key = self.audit_key()?;
         let tx = self.store.transaction()?;
-        if sql::schedule_retirement(tx.db(), &key.id, when.as_deref())? != 1 {
+        if update(tx.db())? != 1 {
             return Err(Error::conflict(format!(
                 "signing key {} changed meanwhile; reload and try again",
                 key.name
             )));
         }
-        let products = crate::catalog::sql::codes_signed_by(tx.db(), &key.id)?;
+        detail["productsStillUsingIt"] =
+            crate::catalog::sql::codes_signed_by(tx.db(), &key.id)?.into();
         audit::append(
             tx.db(),
             &audit_key,
-            &at,
+            &stamp(now),
             &self.actor,
             &Event {
-                action: "key.schedule_retirement",
+                action,
                 subject_type: Some("signing_key"),
                 subject_id: Some(&key.id),
                 signing_key_kid: Some(&key.kid),
-                detail: serde_json::json!({
-                    "retireAt": when, "previously": key.retire_at,
-                    "productsStillUsingIt": products,
-                }),
+                detail,
                 ..Event::default()
             },
         )?;

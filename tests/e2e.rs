@@ -105,6 +105,15 @@ fn stale(e: &WebDriverError) -> bool {
     )
 }
 
+/// A click that landed on another element: a side sheet's overlay in the frame after the
+/// sheet closed (bits-ui removes it once its exit has run), so the click is tried again.
+fn intercepted(e: &WebDriverError) -> bool {
+    matches!(
+        e.as_inner(),
+        thirtyfour::error::WebDriverErrorInner::ElementClickIntercepted(_)
+    )
+}
+
 async fn type_into(driver: &WebDriver, id: &str, text: &str) -> WebDriverResult<()> {
     // A screen that finishes loading re-renders its fields: find the field again then.
     let mut attempts = 0;
@@ -138,7 +147,7 @@ async fn click(driver: &WebDriver, id: &str) -> WebDriverResult<()> {
             .click()
             .await;
         match clicked {
-            Err(e) if stale(&e) && attempts < STALE_RETRIES => attempts += 1,
+            Err(e) if (stale(&e) || intercepted(&e)) && attempts < STALE_RETRIES => attempts += 1,
             other => return other,
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
